@@ -1,0 +1,85 @@
+/*
+ * The node's containers, read from OCI runtime state (runc state.json files
+ * under one or more state roots such as /run/runc and
+ * /run/containerd/runc/k8s.io), named by their Kubernetes CRI annotations.
+ * The inventory follows containers as they start and stop (inotify on the
+ * roots plus a periodic rescan, since a dying process touches no file) and
+ * tells its owner when the list changed.
+ */
+#ifndef EXECFS_AGENT_INVENTORY_H
+#define EXECFS_AGENT_INVENTORY_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct event_base;
+struct inventory;
+
+enum container_state {
+	CONTAINER_CREATED,
+	CONTAINER_RUNNING,
+	CONTAINER_PAUSED,
+	CONTAINER_STOPPED,
+};
+
+/* One container, as the runtime describes it. Owned by the inventory;
+ * valid until the next rescan (copy what must live longer). */
+struct container {
+	char *id;
+	char *namespace, *pod, *name; /* CRI names; see docs/PROTOCOL.md */
+	char *runtime;                /* "runc" */
+	char *root;                   /* the state root it was found under */
+	char *bundle, *image, *created;
+	pid_t pid;                        /* init pid, agent's pid namespace */
+	unsigned long long start_time;    /* init's start time (clock ticks,
+					     field 22 of /proc/PID/stat) */
+	enum container_state state;
+	bool privileged;
+	json_t *labels; /* object: every OCI annotation; owned */
+
+	/* What a process entering the container needs (from the OCI config). */
+	char **env;      /* NULL-terminated "NAME=VALUE" list */
+	char *cwd;       /* process.cwd, "/" when absent */
+	uid_t uid;       /* process.user */
+	gid_t gid;
+	gid_t *groups;   /* process.user.additionalGids */
+	size_t ngroups;
+	char **cgroups;  /* NULL-terminated cgroup directories to join */
+
+	/* The init's capability sets (bit n = capability n) and no_new_privs,
+	 * from the runtime config; a process entering the container gets the
+	 * same. has_caps false: the config names none, so (as runc does) the
+	 * capabilities are left as they are. */
+	bool has_caps;
+	uint64_t cap_bounding, cap_effective, cap_permitted;
+	uint64_t cap_inheritable, cap_ambient;
+	bool no_new_privs;
+};
+
+typedef void inventory_change_fn(void *arg);
+
+/* Watch these state roots (missing ones are fine: they may appear later).
+ * on_change runs from the loop whenever the list or a state changed. */
+struct inventory *inventory_new(struct event_base *base,
+				const char *const *roots, size_t nroots,
+				inventory_change_fn *on_change, void *arg);
+void inventory_free(struct inventory *inv);
+
+/* Re-read every root now. Returns 1 if anything changed, 0 if not. */
+int inventory_rescan(struct inventory *inv);
+
+const struct container *inventory_find(const struct inventory *inv,
+				       const char *id);
+size_t inventory_count(const struct inventory *inv);
+const struct container *inventory_at(const struct inventory *inv, size_t i);
+
+/* {"node": node, "containers": [...]} as docs/PROTOCOL.md says; a new
+ * reference. Pod sandboxes are not in it. */
+json_t *inventory_to_json(const struct inventory *inv, const char *node);
+
+const char *container_state_name(enum container_state s);
+
+#endif

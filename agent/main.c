@@ -1,0 +1,318 @@
+/*
+ * execfs-agent: the node daemon. Parses flags, opens the listeners, and
+ * runs the one event loop that serves HTTP/2 connections, follows the
+ * node's containers and drives every session's process.
+ */
+#include <errno.h>
+#include <event2/event.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "execfs/h2.h"
+#include "execfs/log.h"
+#include "execfs/proto.h"
+#include "inventory.h"
+#include "server.h"
+#include "session.h"
+#include "spawn.h"
+
+#define MAX_LISTEN 16
+#define MAX_ROOTS 16
+
+struct agent_opts {
+	const char *listen[MAX_LISTEN];
+	size_t nlisten;
+	const char *roots[MAX_ROOTS];
+	size_t nroots;
+	const char *node;
+	const char *cert, *key, *client_ca;
+	const char *log, *pidfile;
+	bool debug;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"Usage: execfs-agent [OPTIONS]\n"
+"\n"
+"The execfs node agent: serves this node's containers to execfs mounts\n"
+"over HTTP/2 and runs the sessions they start inside the containers.\n"
+"\n"
+"Options:\n"
+"  --listen ADDR      where to listen; repeatable. ADDR is unix:PATH (h2c,\n"
+"                     peers identified by uid) or HOST:PORT / [V6]:PORT\n"
+"                     (TLS with mutual authentication: needs --cert, --key\n"
+"                     and --client-ca). Default: unix:%s\n"
+"  --cert FILE        PEM certificate chain the agent presents on TCP\n"
+"  --key FILE         PEM private key of --cert\n"
+"  --client-ca FILE   PEM CA(s) client certificates must be signed by\n"
+"  --node NAME        the node's name in the tree (default: the host name)\n"
+"  --runc-root DIR    an OCI runtime state root to discover containers in;\n"
+"                     repeatable. Default: /run/runc and\n"
+"                     /run/containerd/runc/k8s.io\n"
+"  --log FILE         log to FILE instead of standard error\n"
+"  --pidfile FILE     write the agent's pid to FILE (removed at exit)\n"
+"  --debug            log every request\n"
+"  --help, --version\n"
+"\n"
+"Signals: SIGTERM and SIGINT stop the agent; running sessions are killed.\n"
+"Protocol: docs/PROTOCOL.md.\n",
+		EXECFS_DEFAULT_SOCKET);
+}
+
+static int parse_opts(int argc, char **argv, struct agent_opts *o)
+{
+	enum { O_LISTEN = 256, O_CERT, O_KEY, O_CA, O_NODE, O_ROOT, O_LOG,
+	       O_PIDFILE, O_DEBUG, O_HELP, O_VERSION };
+	static const struct option longopts[] = {
+		{ "listen", required_argument, NULL, O_LISTEN },
+		{ "cert", required_argument, NULL, O_CERT },
+		{ "key", required_argument, NULL, O_KEY },
+		{ "client-ca", required_argument, NULL, O_CA },
+		{ "node", required_argument, NULL, O_NODE },
+		{ "runc-root", required_argument, NULL, O_ROOT },
+		{ "log", required_argument, NULL, O_LOG },
+		{ "pidfile", required_argument, NULL, O_PIDFILE },
+		{ "debug", no_argument, NULL, O_DEBUG },
+		{ "help", no_argument, NULL, O_HELP },
+		{ "version", no_argument, NULL, O_VERSION },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case O_LISTEN:
+			if (o->nlisten == MAX_LISTEN) {
+				fprintf(stderr, "execfs-agent: at most %d --listen\n",
+					MAX_LISTEN);
+				return -1;
+			}
+			o->listen[o->nlisten++] = optarg;
+			break;
+		case O_ROOT:
+			if (o->nroots == MAX_ROOTS) {
+				fprintf(stderr, "execfs-agent: at most %d --runc-root\n",
+					MAX_ROOTS);
+				return -1;
+			}
+			o->roots[o->nroots++] = optarg;
+			break;
+		case O_CERT: o->cert = optarg; break;
+		case O_KEY: o->key = optarg; break;
+		case O_CA: o->client_ca = optarg; break;
+		case O_NODE: o->node = optarg; break;
+		case O_LOG: o->log = optarg; break;
+		case O_PIDFILE: o->pidfile = optarg; break;
+		case O_DEBUG: o->debug = true; break;
+		case 'h':
+		case O_HELP:
+			usage(stdout);
+			exit(0);
+		case O_VERSION:
+			printf("execfs-agent 0.1\n");
+			exit(0);
+		default:
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "execfs-agent: unexpected argument '%s'\n",
+			argv[optind]);
+		return -1;
+	}
+	if (!o->nlisten)
+		o->listen[o->nlisten++] = "unix:" EXECFS_DEFAULT_SOCKET;
+	if (!o->nroots) {
+		o->roots[o->nroots++] = "/run/runc";
+		o->roots[o->nroots++] = "/run/containerd/runc/k8s.io";
+	}
+	return 0;
+}
+
+static bool is_tcp(const char *addr)
+{
+	return strncmp(addr, "unix:", 5) != 0;
+}
+
+/* The parent directory of a Unix socket, created private if missing. */
+static void make_socket_dir(const char *addr)
+{
+	char dir[256];
+	char *slash;
+
+	if (is_tcp(addr) || snprintf(dir, sizeof(dir), "%s", addr + 5) >=
+				    (int)sizeof(dir))
+		return;
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return;
+	*slash = 0;
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		log_warn("mkdir %s: %s", dir, strerror(errno));
+}
+
+struct agent {
+	struct event_base *base;
+	struct inventory *inv;
+	struct spawner *sp;
+	struct session_table *sessions;
+	struct server *srv;
+	SSL_CTX *tls;
+	struct h2_listener *listeners[MAX_LISTEN];
+	size_t nlisteners;
+};
+
+static void on_inventory_change(void *arg)
+{
+	struct agent *a = arg;
+
+	if (a->srv)
+		server_inventory_changed(a->srv);
+}
+
+static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct agent *a = arg;
+
+	(void)what;
+	log_info("signal %d: stopping", (int)sig);
+	event_base_loopexit(a->base, NULL);
+}
+
+static int agent_listen(struct agent *a, const struct agent_opts *o)
+{
+	char err[512];
+	size_t i;
+
+	for (i = 0; i < o->nlisten; i++) {
+		SSL_CTX *ctx = NULL;
+
+		if (is_tcp(o->listen[i])) {
+			if (!o->cert || !o->key || !o->client_ca) {
+				log_error("--listen %s: TCP needs --cert, --key and --client-ca (mutual TLS)",
+					  o->listen[i]);
+				return -EINVAL;
+			}
+			if (!a->tls) {
+				a->tls = tls_server_ctx_new(o->cert, o->key,
+							    o->client_ca, err,
+							    sizeof(err));
+				if (!a->tls) {
+					log_error("%s", err);
+					return -EINVAL;
+				}
+			}
+			ctx = a->tls;
+		} else {
+			make_socket_dir(o->listen[i]);
+		}
+		err[0] = 0;
+		a->listeners[a->nlisteners] = h2_listen(a->base, o->listen[i],
+							ctx, server_conn_cbs(),
+							a->srv, err,
+							sizeof(err));
+		if (!a->listeners[a->nlisteners]) {
+			log_error("%s", err);
+			return -EINVAL;
+		}
+		a->nlisteners++;
+		log_info("listening on %s%s", o->listen[i],
+			 ctx ? " (TLS, client certificates required)" : "");
+	}
+	return 0;
+}
+
+static void agent_release(struct agent *a)
+{
+	size_t i;
+
+	/* Connections first: their streams point into sessions. */
+	for (i = 0; i < a->nlisteners; i++)
+		h2_listener_free(a->listeners[i]);
+	server_free(a->srv);
+	session_table_free(a->sessions);
+	inventory_free(a->inv);
+	spawner_free(a->sp);
+	tls_ctx_free(a->tls);
+	if (a->base)
+		event_base_free(a->base);
+}
+
+int main(int argc, char **argv)
+{
+	struct agent_opts o = { 0 };
+	struct agent a = { 0 };
+	struct event *sigs[2] = { NULL, NULL };
+	char host[256];
+	int rc = 1, i;
+
+	if (parse_opts(argc, argv, &o) < 0)
+		return 2;
+	if (log_open("execfs-agent", o.log) < 0) {
+		fprintf(stderr, "execfs-agent: cannot open log %s: %s\n", o.log,
+			strerror(errno));
+		return 1;
+	}
+	if (o.debug)
+		log_set_level(LOG_LVL_DEBUG);
+	if (!o.node) {
+		if (gethostname(host, sizeof(host)) < 0)
+			snprintf(host, sizeof(host), "localhost");
+		host[sizeof(host) - 1] = 0;
+		o.node = host;
+	}
+	/* A peer that goes away must not kill us with SIGPIPE. */
+	signal(SIGPIPE, SIG_IGN);
+
+	a.base = event_base_new();
+	if (!a.base)
+		goto out;
+	a.sp = spawner_new(a.base);
+	a.inv = inventory_new(a.base, o.roots, o.nroots, on_inventory_change,
+			      &a);
+	a.sessions = a.inv && a.sp ? session_table_new(a.base, a.inv, a.sp) :
+				     NULL;
+	a.srv = a.sessions ? server_new(a.base, o.node, a.inv, a.sessions) :
+			     NULL;
+	if (!a.srv) {
+		log_error("cannot set up the agent (out of memory?)");
+		goto out;
+	}
+	if (agent_listen(&a, &o) < 0)
+		goto out;
+	sigs[0] = evsignal_new(a.base, SIGTERM, on_stop_signal, &a);
+	sigs[1] = evsignal_new(a.base, SIGINT, on_stop_signal, &a);
+	for (i = 0; i < 2; i++)
+		if (!sigs[i] || event_add(sigs[i], NULL) < 0)
+			goto out;
+	if (o.pidfile) {
+		FILE *f = fopen(o.pidfile, "we");
+
+		if (!f || fprintf(f, "%d\n", (int)getpid()) < 0 || fclose(f)) {
+			log_error("cannot write pidfile %s: %s", o.pidfile,
+				  strerror(errno));
+			goto out;
+		}
+	}
+	log_info("node %s: serving %zu container(s)", o.node,
+		 inventory_count(a.inv));
+	event_base_dispatch(a.base);
+	rc = 0;
+out:
+	for (i = 0; i < 2; i++)
+		if (sigs[i])
+			event_free(sigs[i]);
+	agent_release(&a);
+	if (o.pidfile && rc == 0)
+		unlink(o.pidfile);
+	log_info("stopped");
+	return rc;
+}

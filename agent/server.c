@@ -1,0 +1,232 @@
+/*
+ * Request routing for execfs-agent. Paths are few and fixed
+ * (docs/PROTOCOL.md); anything else is answered 404 or 405. Watchers of the
+ * container list get a fresh snapshot line after every change; a watcher
+ * that does not read is sent only the newest snapshot once it drains, so
+ * a stalled client costs one buffer, not a growing queue.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "execfs/h2.h"
+#include "execfs/log.h"
+#include "execfs/proto.h"
+#include "inventory.h"
+#include "server.h"
+#include "session.h"
+
+struct watcher {
+	struct server *srv;
+	struct h2_stream *st;
+	bool stale; /* a snapshot is owed once the stream drains */
+	struct watcher *next;
+};
+
+struct server {
+	struct event_base *base;
+	char *node;                     /* owned */
+	struct inventory *inv;          /* not owned */
+	struct session_table *sessions; /* not owned */
+	struct watcher *watchers;
+};
+
+static char *snapshot(struct server *srv)
+{
+	json_t *doc = inventory_to_json(srv->inv, srv->node);
+	char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+
+	json_decref(doc);
+	return text;
+}
+
+static void respond_text(struct h2_stream *st, int status, const char *text)
+{
+	static const struct h2_header ct[] = {
+		{ "content-type", "application/json" },
+	};
+
+	h2_stream_respond(st, status, ct, 1, false);
+	h2_stream_write(st, text, strlen(text));
+	h2_stream_write(st, "\n", 1);
+	h2_stream_end(st);
+}
+
+static void respond_status(struct h2_stream *st, int status, const char *msg)
+{
+	json_t *doc = json_pack("{s:s}", EXECFS_J_MESSAGE, msg);
+	char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+
+	respond_text(st, status, text ? text : "{}");
+	free(text);
+	json_decref(doc);
+}
+
+/* ---- container watch ---------------------------------------------------- */
+
+static void watcher_send(struct watcher *w)
+{
+	char *text;
+
+	if (h2_stream_buffered(w->st) > 0) {
+		w->stale = true; /* sent on_writable, newest only */
+		return;
+	}
+	text = snapshot(w->srv);
+	if (!text)
+		return;
+	w->stale = false;
+	if (h2_stream_write(w->st, text, strlen(text)) < 0 ||
+	    h2_stream_write(w->st, "\n", 1) < 0)
+		h2_stream_reset(w->st, H2_INTERNAL_ERROR);
+	free(text);
+}
+
+static void watcher_on_writable(struct h2_stream *st, void *arg)
+{
+	struct watcher *w = arg;
+
+	(void)st;
+	if (w->stale)
+		watcher_send(w);
+}
+
+static void watcher_on_close(struct h2_stream *st, uint32_t code, void *arg)
+{
+	struct watcher *w = arg;
+	struct watcher **pp;
+
+	(void)st;
+	(void)code;
+	for (pp = &w->srv->watchers; *pp; pp = &(*pp)->next)
+		if (*pp == w) {
+			*pp = w->next;
+			break;
+		}
+	free(w);
+}
+
+static const struct h2_stream_cbs watcher_cbs = {
+	.on_writable = watcher_on_writable,
+	.on_close = watcher_on_close,
+};
+
+static void watch_start(struct server *srv, struct h2_stream *st)
+{
+	static const struct h2_header ct[] = {
+		{ "content-type", "application/x-ndjson" },
+	};
+	struct watcher *w = calloc(1, sizeof(*w));
+
+	if (!w) {
+		h2_stream_reset(st, H2_INTERNAL_ERROR);
+		return;
+	}
+	w->srv = srv;
+	w->st = st;
+	w->next = srv->watchers;
+	srv->watchers = w;
+	h2_stream_set_cbs(st, &watcher_cbs, w);
+	h2_stream_respond(st, 200, ct, 1, false);
+	watcher_send(w);
+}
+
+void server_inventory_changed(struct server *srv)
+{
+	struct watcher *w;
+
+	for (w = srv->watchers; w; w = w->next)
+		watcher_send(w);
+}
+
+/* ---- routing ------------------------------------------------------------ */
+
+static void on_request(struct h2_conn *c, struct h2_stream *st, void *arg)
+{
+	struct server *srv = arg;
+	const char *method = h2_stream_method(st);
+	const char *path = h2_stream_path(st);
+	const size_t plen = strlen(EXECFS_PATH_SESSIONS);
+
+	log_debug("%s %s %s (%s)", h2_conn_peer(c), method, path,
+		  h2_stream_header(st, EXECFS_HDR_STREAMTYPE) ?: "-");
+	if (!strncmp(path, EXECFS_PATH_SESSIONS, plen)) {
+		session_table_route(srv->sessions, st, path + plen,
+				    h2_stream_header(st,
+						     EXECFS_HDR_STREAMTYPE));
+		return;
+	}
+	if (!strcmp(path, EXECFS_PATH_CONTAINERS) ||
+	    !strcmp(path, EXECFS_PATH_WATCH)) {
+		char *text;
+
+		if (strcmp(method, "GET")) {
+			respond_status(st, 405, "method not allowed");
+			return;
+		}
+		if (!strcmp(path, EXECFS_PATH_WATCH)) {
+			watch_start(srv, st);
+			return;
+		}
+		text = snapshot(srv);
+		if (!text) {
+			respond_status(st, 500, "out of memory");
+			return;
+		}
+		respond_text(st, 200, text);
+		free(text);
+		return;
+	}
+	respond_status(st, 404, "no such path");
+}
+
+static void on_conn_close(struct h2_conn *c, const char *reason, void *arg)
+{
+	(void)arg;
+	log_info("connection from %s closed: %s",
+		 h2_conn_peer(c)[0] ? h2_conn_peer(c) : "unknown peer", reason);
+}
+
+static const struct h2_conn_cbs conn_cbs = {
+	.on_request = on_request,
+	.on_close = on_conn_close,
+};
+
+const struct h2_conn_cbs *server_conn_cbs(void)
+{
+	return &conn_cbs;
+}
+
+struct server *server_new(struct event_base *base, const char *node,
+			  struct inventory *inv, struct session_table *sessions)
+{
+	struct server *srv = calloc(1, sizeof(*srv));
+
+	if (!srv)
+		return NULL;
+	srv->base = base;
+	srv->inv = inv;
+	srv->sessions = sessions;
+	srv->node = strdup(node);
+	if (!srv->node) {
+		free(srv);
+		return NULL;
+	}
+	return srv;
+}
+
+/* Connections (and so watcher streams) must be gone before this. */
+void server_free(struct server *srv)
+{
+	if (!srv)
+		return;
+	while (srv->watchers) {
+		struct watcher *w = srv->watchers;
+
+		srv->watchers = w->next;
+		free(w);
+	}
+	free(srv->node);
+	free(srv);
+}

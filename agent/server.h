@@ -1,0 +1,24 @@
+/*
+ * The agent's HTTP/2 front: routes each request stream to the container
+ * list, the container watch, or the session table.
+ */
+#ifndef EXECFS_AGENT_SERVER_H
+#define EXECFS_AGENT_SERVER_H
+
+struct event_base;
+struct inventory;
+struct session_table;
+struct server;
+struct h2_conn_cbs;
+
+struct server *server_new(struct event_base *base, const char *node,
+			  struct inventory *inv, struct session_table *sessions);
+void server_free(struct server *srv);
+
+/* The callbacks listeners hand to their connections (arg: the server). */
+const struct h2_conn_cbs *server_conn_cbs(void);
+
+/* The inventory changed: tell every watcher. */
+void server_inventory_changed(struct server *srv);
+
+#endif

@@ -1,0 +1,33 @@
+/*
+ * Sessions: processes started in containers and the HTTP/2 streams that
+ * carry their stdin, stdout, stderr and status (docs/PROTOCOL.md).
+ */
+#ifndef EXECFS_AGENT_SESSION_H
+#define EXECFS_AGENT_SESSION_H
+
+#include <stddef.h>
+
+struct event_base;
+struct h2_stream;
+struct inventory;
+struct spawner;
+struct session_table;
+
+/* How long a running session with no stream attached is kept before its
+ * process group is killed. */
+#define SESSION_GRACE_SECONDS 60
+
+struct session_table *session_table_new(struct event_base *base,
+					struct inventory *inv,
+					struct spawner *sp);
+/* Kills every running session's process group. NULL is a no-op. */
+void session_table_free(struct session_table *t);
+
+/* A request for /v1/sessions/<sid>: the streamtype header picks the
+ * stream. Answers the request itself (errors included). */
+void session_table_route(struct session_table *t, struct h2_stream *st,
+			 const char *sid, const char *streamtype);
+
+size_t session_table_count(const struct session_table *t);
+
+#endif

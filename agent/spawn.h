@@ -1,0 +1,68 @@
+/*
+ * Starting a process inside a container, the way runc exec does: pin the
+ * container's init with a pidfd (refusing a replaced init), join its
+ * cgroups, join its namespaces with setns (a fork puts the process in the
+ * pid namespace), apply the container's user and environment, chdir, keep
+ * only fds 0-2, execve a binary found in the container's own PATH.
+ *
+ * The started process is a direct child of the agent (CLONE_PARENT from a
+ * short-lived helper), so the agent waits for it with a pidfd. Whether the
+ * execve succeeded is known asynchronously from report_fd: see
+ * spawn_report_read().
+ */
+#ifndef EXECFS_AGENT_SPAWN_H
+#define EXECFS_AGENT_SPAWN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct container;
+struct event_base;
+struct spawner;
+
+struct spawn_request {
+	const struct container *c;
+	char *const *argv;      /* NULL-terminated, at least one */
+	char *const *env_extra; /* NULL-terminated or NULL: added/overriding */
+	const char *cwd;        /* NULL: the container's */
+	bool tty;               /* reserved for the pty issue; false for now */
+	unsigned short cols, rows;
+};
+
+struct spawn_result {
+	pid_t pid;     /* the process, in the agent's pid namespace */
+	int pidfd;     /* pidfd of pid: readable when it exited */
+	int stdin_fd;  /* write end of its stdin; O_NONBLOCK|O_CLOEXEC */
+	int stdout_fd; /* read end of its stdout; O_NONBLOCK|O_CLOEXEC */
+	int stderr_fd; /* read end of its stderr (-1 with a tty) */
+	int report_fd; /* O_NONBLOCK|O_CLOEXEC; see spawn_report_read() */
+};
+
+/* The spawner reaps its short-lived helper processes from the loop
+ * (SIGCHLD). One per agent. */
+struct spawner *spawner_new(struct event_base *base);
+void spawner_free(struct spawner *sp);
+
+/*
+ * Fork the process. Fails at once (negative errno, reason in err) when the
+ * container is not running or its init is gone or replaced (-ENOENT), or
+ * fork/pipe fail. On 0, res is filled and the caller owns every fd in it;
+ * the exec itself may still fail: watch report_fd.
+ */
+int spawn_start(struct spawner *sp, const struct spawn_request *req,
+		struct spawn_result *res, char *err, size_t errlen);
+
+/*
+ * Call when report_fd is readable. Returns -EAGAIN: not decided yet (wait
+ * again); 0: execve succeeded (the fd reached EOF); a negative errno: the
+ * process failed before or at execve, with a readable reason in err such as
+ * "exec nosuch: No such file or directory". Close report_fd after a result
+ * other than -EAGAIN.
+ */
+int spawn_report_read(int report_fd, char *err, size_t errlen);
+
+/* After pidfd became readable: reap the process. *status as waitpid's. */
+int spawn_reap(int pidfd, int *status);
+
+#endif

@@ -1,0 +1,166 @@
+/*
+ * The transport API: HTTP/2 connections (nghttp2) over libevent
+ * bufferevents, plain (h2c on a Unix socket) or TLS 1.3 with ALPN "h2".
+ * Used by both execfs and execfs-agent, each on its own single event loop.
+ *
+ * Model: a connection carries streams. A stream has callbacks for what the
+ * peer sends (response headers, body bytes, end, close) and a bounded
+ * outgoing buffer the application writes into. Flow control is end to end:
+ * received bytes hold HTTP/2 window until the application calls
+ * h2_stream_consume(), and the application learns through on_writable when
+ * its outgoing buffer has room again.
+ *
+ * Reentrancy: callbacks run from the event loop, inside the transport. In a
+ * callback you may write, end, respond, reset, consume and open streams, and
+ * call h2_conn_close(); never h2_conn_free(). Output is flushed to the socket
+ * after the callback returns (and from the loop after calls made elsewhere).
+ */
+#ifndef EXECFS_H2_H
+#define EXECFS_H2_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct event_base;
+struct evdns_base;
+struct bufferevent;
+typedef struct ssl_ctx_st SSL_CTX;
+
+struct h2_conn;     /* opaque; one HTTP/2 connection */
+struct h2_stream;   /* opaque; valid until its on_close callback returns */
+struct h2_listener; /* opaque; a listening socket */
+
+struct h2_header {
+	const char *name;
+	const char *value;
+};
+
+/* The outgoing buffer of a stream reports on_writable below this. */
+#define H2_STREAM_LOWAT (256 * 1024)
+/* h2_stream_write_space() is what fits below this. */
+#define H2_STREAM_HIWAT (1024 * 1024)
+
+struct h2_stream_cbs {
+	/* Client side: the response headers arrived. */
+	void (*on_response)(struct h2_stream *st, int status, void *arg);
+	/* Body bytes from the peer. Their window is returned only by
+	 * h2_stream_consume(), so a slow consumer holds the sender back. */
+	void (*on_data)(struct h2_stream *st, const uint8_t *data, size_t len,
+			void *arg);
+	/* The peer ended its side of the stream (END_STREAM). */
+	void (*on_end)(struct h2_stream *st, void *arg);
+	/* The outgoing buffer fell below H2_STREAM_LOWAT after being above it. */
+	void (*on_writable)(struct h2_stream *st, void *arg);
+	/* The stream is gone: closed cleanly (error_code 0), reset by either
+	 * side, or lost with its connection. The handle is freed after return. */
+	void (*on_close)(struct h2_stream *st, uint32_t error_code, void *arg);
+};
+
+struct h2_conn_cbs {
+	/* Server side: a new request stream; its method, path and headers are
+	 * complete. Set its callbacks with h2_stream_set_cbs() (body bytes may
+	 * follow) and answer with h2_stream_respond(). */
+	void (*on_request)(struct h2_conn *c, struct h2_stream *st, void *arg);
+	/* Client side: the connection is established (TLS and ALPN done). */
+	void (*on_ready)(struct h2_conn *c, void *arg);
+	/* The connection ended: peer closed, I/O or protocol error, failed
+	 * connect or handshake, or h2_conn_close(). Every stream's on_close has
+	 * already run. The connection is freed after return. */
+	void (*on_close)(struct h2_conn *c, const char *reason, void *arg);
+};
+
+/* ---- TLS contexts (tls.c) ------------------------------------------------ */
+
+/* Server context: certificate chain and key; with client_ca, clients must
+ * present a certificate signed by it. TLS 1.2+, ALPN h2. NULL and a message
+ * in err on failure. */
+SSL_CTX *tls_server_ctx_new(const char *cert, const char *key,
+			    const char *client_ca, char *err, size_t errlen);
+/* Client context: verifies the server against ca; presents cert/key when
+ * given. */
+SSL_CTX *tls_client_ctx_new(const char *ca, const char *cert, const char *key,
+			    char *err, size_t errlen);
+void tls_ctx_free(SSL_CTX *ctx);
+
+/* ---- connections (conn.c) ------------------------------------------------ */
+
+/*
+ * Connect to "unix:/path" or "host:port" ("[v6]:port"), over TLS when ctx is
+ * not NULL, verifying the certificate against verify_name (DNS name or IP).
+ * Never blocks: on_ready or on_close comes later from the loop. Returns NULL
+ * only for a malformed address (and fills err).
+ */
+struct h2_conn *h2_connect(struct event_base *base, struct evdns_base *dns,
+			   const char *address, SSL_CTX *ctx,
+			   const char *verify_name, const struct h2_conn_cbs *cbs,
+			   void *arg, char *err, size_t errlen);
+
+/* Listen on "unix:/path" (an existing socket file is replaced) or
+ * "host:port"; TLS when ctx is not NULL. Accepted connections call
+ * cbs->on_request for their streams and cbs->on_close at their end. */
+struct h2_listener *h2_listen(struct event_base *base, const char *address,
+			      SSL_CTX *ctx, const struct h2_conn_cbs *cbs,
+			      void *arg, char *err, size_t errlen);
+void h2_listener_free(struct h2_listener *l);
+
+/* Ask the connection to end after flushing what is queued (GOAWAY);
+ * on_close follows from the loop. Safe inside callbacks. */
+void h2_conn_close(struct h2_conn *c);
+/* Drop a connection now (not inside its own callbacks). Streams get
+ * on_close, the connection's on_close is not called. NULL is a no-op. */
+void h2_conn_free(struct h2_conn *c);
+/* Who the peer is: "uid:N" on a Unix socket, the verified certificate's
+ * identity over TLS, "" when unknown. Owned by the connection. */
+const char *h2_conn_peer(const struct h2_conn *c);
+void h2_conn_set_arg(struct h2_conn *c, void *arg);
+
+/* ---- streams (h2.c) ------------------------------------------------------ */
+
+/* Client: open a request stream. extra headers follow :method/:path. With
+ * end, no body follows; otherwise write it and h2_stream_end(). NULL with
+ * errno set when the connection cannot take it. */
+struct h2_stream *h2_conn_request(struct h2_conn *c, const char *method,
+				  const char *path,
+				  const struct h2_header *extra, size_t nextra,
+				  bool end, const struct h2_stream_cbs *cbs,
+				  void *arg);
+
+/* Server: request metadata (valid for the stream's life). */
+const char *h2_stream_method(const struct h2_stream *st);
+const char *h2_stream_path(const struct h2_stream *st);
+/* A request header by lower-case name, NULL if absent. */
+const char *h2_stream_header(const struct h2_stream *st, const char *name);
+struct h2_conn *h2_stream_conn(const struct h2_stream *st);
+int32_t h2_stream_id(const struct h2_stream *st);
+
+void h2_stream_set_cbs(struct h2_stream *st, const struct h2_stream_cbs *cbs,
+		       void *arg);
+
+/* Server: send the response headers; with end, no body follows. */
+int h2_stream_respond(struct h2_stream *st, int status,
+		      const struct h2_header *extra, size_t nextra, bool end);
+
+/* Queue body bytes (copied). Callers keep to h2_stream_write_space();
+ * beyond a hard cap of 4 * H2_STREAM_HIWAT it fails with -ENOBUFS.
+ * -EPIPE once the stream ended or closed. */
+int h2_stream_write(struct h2_stream *st, const void *buf, size_t len);
+size_t h2_stream_write_space(const struct h2_stream *st);
+/* Bytes queued and not yet handed to the socket. */
+size_t h2_stream_buffered(const struct h2_stream *st);
+/* End our side after what is queued (END_STREAM). */
+int h2_stream_end(struct h2_stream *st);
+/* Reset the stream (RST_STREAM with this HTTP/2 error code); on_close
+ * follows from the loop. */
+void h2_stream_reset(struct h2_stream *st, uint32_t error_code);
+/* The application is done with n received body bytes: return the window. */
+void h2_stream_consume(struct h2_stream *st, size_t n);
+
+/* HTTP/2 error codes used by callers. */
+#define H2_NO_ERROR 0x0
+#define H2_INTERNAL_ERROR 0x2
+#define H2_CANCEL 0x8
+#define H2_REFUSED_STREAM 0x7
+
+#endif

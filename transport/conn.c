@@ -1,0 +1,559 @@
+/*
+ * Sockets for HTTP/2 connections: connecting and listening on Unix and TCP
+ * addresses, TLS through libevent's OpenSSL bufferevents, and the glue that
+ * moves bytes between a bufferevent and the nghttp2 session in h2.c.
+ *
+ * Everything is driven by the one event loop of the process. Teardown is
+ * always deferred to the loop (die_ev), so a connection never disappears
+ * under a callback that is still running.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/dns.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "conn_internal.h"
+#include "execfs/log.h"
+#include "tls_internal.h"
+
+struct h2_listener {
+	struct event_base *base;
+	struct evconnlistener *el; /* owned */
+	SSL_CTX *ctx;              /* not owned */
+	const struct h2_conn_cbs *cbs;
+	void *arg;
+	char *unix_path;           /* owned; unlinked on free */
+	struct h2_conn *conns;     /* accepted, still open */
+};
+
+/* ---- address parsing ---------------------------------------------------- */
+
+struct addr {
+	bool is_unix;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char host[256];
+	int port;
+};
+
+static int addr_parse(const char *s, struct addr *a, char *err, size_t errlen)
+{
+	const char *colon;
+	char *end;
+	long port;
+
+	memset(a, 0, sizeof(*a));
+	if (!strncmp(s, "unix:", 5)) {
+		if (!s[5] || strlen(s + 5) >= sizeof(a->path)) {
+			snprintf(err, errlen, "bad unix socket path in '%s'",
+				 s);
+			return -EINVAL;
+		}
+		a->is_unix = true;
+		strcpy(a->path, s + 5);
+		return 0;
+	}
+	if (s[0] == '[') {
+		const char *rb = strchr(s, ']');
+
+		if (!rb || rb[1] != ':' || (size_t)(rb - s - 1) >= sizeof(a->host))
+			goto bad;
+		memcpy(a->host, s + 1, rb - s - 1);
+		colon = rb + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon || colon == s ||
+		    (size_t)(colon - s) >= sizeof(a->host))
+			goto bad;
+		memcpy(a->host, s, colon - s);
+	}
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (errno || *end || port < 1 || port > 65535)
+		goto bad;
+	a->port = (int)port;
+	return 0;
+bad:
+	snprintf(err, errlen,
+		 "bad address '%s': want unix:PATH, HOST:PORT or [V6]:PORT", s);
+	return -EINVAL;
+}
+
+/* ---- connection lifecycle ----------------------------------------------- */
+
+static void conn_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	h2_conn_flush(arg);
+}
+
+void h2_conn_schedule_flush(struct h2_conn *c)
+{
+	if (c->flush_ev && !c->dying)
+		event_active(c->flush_ev, EV_TIMEOUT, 0);
+}
+
+static void listener_unlink(struct h2_conn *c)
+{
+	struct h2_listener *l = c->listener;
+
+	if (!l)
+		return;
+	if (c->lprev)
+		c->lprev->lnext = c->lnext;
+	else
+		l->conns = c->lnext;
+	if (c->lnext)
+		c->lnext->lprev = c->lprev;
+	c->listener = NULL;
+}
+
+static void conn_release(struct h2_conn *c)
+{
+	h2_conn_drop_streams(c, H2_CANCEL);
+	listener_unlink(c);
+	if (c->bev)
+		bufferevent_free(c->bev);
+	nghttp2_session_del(c->ng);
+	if (c->flush_ev)
+		event_free(c->flush_ev);
+	if (c->die_ev)
+		event_free(c->die_ev);
+	free(c->verify_name);
+	free(c);
+}
+
+static void conn_die_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct h2_conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	if (c->bev) {
+		/* Stop I/O now; streams learn of the loss before the owner. */
+		bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	}
+	h2_conn_drop_streams(c, H2_CANCEL);
+	if (!c->silent && c->cbs->on_close)
+		c->cbs->on_close(c, c->reason, c->arg);
+	conn_release(c);
+}
+
+void h2_conn_die(struct h2_conn *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (c->dying)
+		return;
+	c->dying = true;
+	va_start(ap, fmt);
+	vsnprintf(c->reason, sizeof(c->reason), fmt, ap);
+	va_end(ap);
+	log_debug("connection %p: %s", (void *)c, c->reason);
+	event_active(c->die_ev, EV_TIMEOUT, 0);
+}
+
+void h2_conn_free(struct h2_conn *c)
+{
+	if (!c)
+		return;
+	c->silent = true;
+	conn_release(c);
+}
+
+const char *h2_conn_peer(const struct h2_conn *c)
+{
+	return c->peer;
+}
+
+void h2_conn_set_arg(struct h2_conn *c, void *arg)
+{
+	c->arg = arg;
+}
+
+static struct h2_conn *conn_alloc(struct event_base *base, bool server,
+				  const struct h2_conn_cbs *cbs, void *arg)
+{
+	struct h2_conn *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->base = base;
+	c->server = server;
+	c->cbs = cbs;
+	c->arg = arg;
+	c->flush_ev = event_new(base, -1, 0, conn_flush_cb, c);
+	c->die_ev = event_new(base, -1, 0, conn_die_cb, c);
+	if (!c->flush_ev || !c->die_ev || h2_conn_session_init(c) < 0) {
+		conn_release(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* ---- bufferevent callbacks ---------------------------------------------- */
+
+static void conn_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct h2_conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	struct evbuffer_iovec v[8];
+	int i, n;
+
+	while (!c->dying && evbuffer_get_length(in) > 0) {
+		size_t used = 0;
+
+		n = evbuffer_peek(in, -1, NULL, v, 8);
+		if (n > 8)
+			n = 8;
+		for (i = 0; i < n && !c->dying; i++) {
+			if (h2_conn_recv(c, v[i].iov_base, v[i].iov_len) < 0)
+				return;
+			used += v[i].iov_len;
+		}
+		evbuffer_drain(in, used);
+	}
+	h2_conn_flush(c);
+}
+
+static void conn_write_cb(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	h2_conn_flush(arg);
+}
+
+static void tls_error_text(struct bufferevent *bev, char *buf, size_t len)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(bev);
+	unsigned long e = bufferevent_get_openssl_error(bev);
+	long vr;
+
+	buf[0] = 0;
+	if (ssl) {
+		vr = SSL_get_verify_result(ssl);
+		if (vr != X509_V_OK) {
+			snprintf(buf, len, "TLS: certificate verify failed: %s",
+				 X509_verify_cert_error_string(vr));
+			return;
+		}
+	}
+	if (e) {
+		char ebuf[200];
+
+		ERR_error_string_n(e, ebuf, sizeof(ebuf));
+		snprintf(buf, len, "TLS: %s", ebuf);
+	}
+}
+
+static void conn_established(struct h2_conn *c)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+	evutil_socket_t fd = bufferevent_getfd(c->bev);
+
+	if (ssl) {
+		const unsigned char *alpn = NULL;
+		unsigned int alen = 0;
+
+		SSL_get0_alpn_selected(ssl, &alpn, &alen);
+		if (alen != 2 || memcmp(alpn, "h2", 2)) {
+			h2_conn_die(c, "TLS: peer did not agree to ALPN h2");
+			return;
+		}
+		tls_peer_identity(ssl, c->peer, sizeof(c->peer));
+	} else if (fd >= 0) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		struct ucred cred;
+		socklen_t cl = sizeof(cred);
+
+		if (!getsockname(fd, (struct sockaddr *)&ss, &sl) &&
+		    ss.ss_family == AF_UNIX &&
+		    !getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl))
+			snprintf(c->peer, sizeof(c->peer), "uid:%u",
+				 (unsigned)cred.uid);
+	}
+	if (fd >= 0) {
+		int one = 1;
+
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
+	c->ready = true;
+	if (!c->server && c->cbs->on_ready)
+		c->cbs->on_ready(c, c->arg);
+	h2_conn_flush(c);
+}
+
+static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct h2_conn *c = arg;
+	char why[300];
+
+	if (what & BEV_EVENT_CONNECTED) {
+		conn_established(c);
+		return;
+	}
+	if (what & BEV_EVENT_EOF) {
+		h2_conn_die(c, "peer closed the connection");
+		return;
+	}
+	if (what & BEV_EVENT_ERROR) {
+		int dnserr = bufferevent_socket_get_dns_error(bev);
+
+		tls_error_text(bev, why, sizeof(why));
+		if (dnserr)
+			h2_conn_die(c, "cannot resolve: %s",
+				    evutil_gai_strerror(dnserr));
+		else if (why[0])
+			h2_conn_die(c, "%s", why);
+		else
+			h2_conn_die(c, "%s",
+				    evutil_socket_error_to_string(
+					    EVUTIL_SOCKET_ERROR()));
+	}
+}
+
+static void conn_attach(struct h2_conn *c, struct bufferevent *bev)
+{
+	c->bev = bev;
+	bufferevent_setcb(bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
+	/* Ask for more frames once the socket buffer has drained a little. */
+	bufferevent_setwatermark(bev, EV_WRITE, H2_CONN_OUT_HIWAT / 2, 0);
+	bufferevent_enable(bev, EV_READ | EV_WRITE);
+}
+
+/* ---- client ------------------------------------------------------------- */
+
+struct h2_conn *h2_connect(struct event_base *base, struct evdns_base *dns,
+			   const char *address, SSL_CTX *ctx,
+			   const char *verify_name, const struct h2_conn_cbs *cbs,
+			   void *arg, char *err, size_t errlen)
+{
+	const int opts = BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS;
+	struct bufferevent *bev = NULL;
+	struct h2_conn *c;
+	struct addr a;
+	int rv;
+
+	if (addr_parse(address, &a, err, errlen) < 0)
+		return NULL;
+	c = conn_alloc(base, false, cbs, arg);
+	if (!c) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (ctx) {
+		const char *name = verify_name ? verify_name : a.host;
+		SSL *ssl;
+
+		c->verify_name = strdup(name);
+		ssl = tls_client_ssl_new(ctx, name);
+		if (!c->verify_name || !ssl) {
+			SSL_free(ssl);
+			snprintf(err, errlen, "cannot set up TLS for %s", name);
+			conn_release(c);
+			return NULL;
+		}
+		bev = bufferevent_openssl_socket_new(
+			base, -1, ssl, BUFFEREVENT_SSL_CONNECTING, opts);
+	} else {
+		bev = bufferevent_socket_new(base, -1, opts);
+	}
+	if (!bev) {
+		snprintf(err, errlen, "out of memory");
+		conn_release(c);
+		return NULL;
+	}
+	conn_attach(c, bev);
+	if (a.is_unix) {
+		struct sockaddr_un sun = { .sun_family = AF_UNIX };
+
+		strcpy(sun.sun_path, a.path);
+		rv = bufferevent_socket_connect(bev, (struct sockaddr *)&sun,
+						sizeof(sun));
+	} else {
+		rv = bufferevent_socket_connect_hostname(bev, dns, AF_UNSPEC,
+							 a.host, a.port);
+	}
+	if (rv < 0)
+		h2_conn_die(c, "connect %s: %s", address, strerror(errno));
+	return c;
+}
+
+/* ---- server ------------------------------------------------------------- */
+
+static void listener_accept_cb(struct evconnlistener *el, evutil_socket_t fd,
+			       struct sockaddr *sa, int salen, void *arg)
+{
+	const int opts = BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS;
+	struct h2_listener *l = arg;
+	struct bufferevent *bev;
+	struct h2_conn *c;
+
+	(void)el;
+	(void)sa;
+	(void)salen;
+	c = conn_alloc(l->base, true, l->cbs, l->arg);
+	if (!c) {
+		log_warn("out of memory, dropping a connection");
+		evutil_closesocket(fd);
+		return;
+	}
+	if (l->ctx) {
+		SSL *ssl = SSL_new(l->ctx);
+
+		bev = ssl ? bufferevent_openssl_socket_new(
+				    l->base, fd, ssl,
+				    BUFFEREVENT_SSL_ACCEPTING, opts) :
+			    NULL;
+		if (!bev)
+			SSL_free(ssl);
+	} else {
+		bev = bufferevent_socket_new(l->base, fd, opts);
+	}
+	if (!bev) {
+		log_warn("out of memory, dropping a connection");
+		evutil_closesocket(fd);
+		conn_release(c);
+		return;
+	}
+	c->listener = l;
+	c->lnext = l->conns;
+	if (l->conns)
+		l->conns->lprev = c;
+	l->conns = c;
+	conn_attach(c, bev);
+	/* A plain socket is up now; TLS reports CONNECTED after handshake. */
+	if (!l->ctx)
+		conn_established(c);
+}
+
+static evutil_socket_t unix_listen_fd(const char *path, char *err,
+				      size_t errlen)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct stat sb;
+	int fd;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		snprintf(err, errlen, "socket path too long: %s", path);
+		return -1;
+	}
+	strcpy(sun.sun_path, path);
+	/* Replace a stale socket, never another kind of file. */
+	if (!lstat(path, &sb)) {
+		if (!S_ISSOCK(sb.st_mode)) {
+			snprintf(err, errlen, "%s exists and is not a socket",
+				 path);
+			return -1;
+		}
+		unlink(path);
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+	    chmod(path, 0600) < 0 || listen(fd, 512) < 0) {
+		snprintf(err, errlen, "listen on %s: %s", path,
+			 strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+struct h2_listener *h2_listen(struct event_base *base, const char *address,
+			      SSL_CTX *ctx, const struct h2_conn_cbs *cbs,
+			      void *arg, char *err, size_t errlen)
+{
+	const unsigned flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC |
+			       LEV_OPT_REUSEABLE;
+	struct h2_listener *l;
+	struct addr a;
+
+	if (errlen)
+		err[0] = 0;
+	if (addr_parse(address, &a, err, errlen) < 0)
+		return NULL;
+	l = calloc(1, sizeof(*l));
+	if (!l) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	l->base = base;
+	l->ctx = ctx;
+	l->cbs = cbs;
+	l->arg = arg;
+	if (a.is_unix) {
+		evutil_socket_t fd = unix_listen_fd(a.path, err, errlen);
+
+		if (fd < 0)
+			goto out_free;
+		l->unix_path = strdup(a.path);
+		l->el = evconnlistener_new(base, listener_accept_cb, l, flags,
+					   -1, fd);
+		if (!l->el)
+			close(fd);
+	} else {
+		struct evutil_addrinfo hints = { .ai_family = AF_UNSPEC,
+						 .ai_socktype = SOCK_STREAM,
+						 .ai_flags = EVUTIL_AI_PASSIVE |
+							     EVUTIL_AI_NUMERICHOST };
+		struct evutil_addrinfo *ai = NULL;
+		char port[8];
+		int rv;
+
+		snprintf(port, sizeof(port), "%d", a.port);
+		rv = evutil_getaddrinfo(a.host, port, &hints, &ai);
+		if (rv) {
+			snprintf(err, errlen,
+				 "listen %s: the host must be a numeric address (%s)",
+				 address, evutil_gai_strerror(rv));
+			goto out_free;
+		}
+		l->el = evconnlistener_new_bind(base, listener_accept_cb, l,
+						flags, 512, ai->ai_addr,
+						(int)ai->ai_addrlen);
+		evutil_freeaddrinfo(ai);
+	}
+	if (!l->el) {
+		if (!err[0])
+			snprintf(err, errlen, "listen %s: %s", address,
+				 strerror(errno));
+		goto out_free;
+	}
+	return l;
+out_free:
+	free(l->unix_path);
+	free(l);
+	return NULL;
+}
+
+void h2_listener_free(struct h2_listener *l)
+{
+	if (!l)
+		return;
+	while (l->conns)
+		h2_conn_free(l->conns);
+	if (l->el)
+		evconnlistener_free(l->el);
+	if (l->unix_path)
+		unlink(l->unix_path);
+	free(l->unix_path);
+	free(l);
+}

@@ -1,0 +1,61 @@
+/*
+ * What h2.c (the nghttp2 session: streams, frames, flow control) and conn.c
+ * (sockets, TLS, the event loop) share about a connection. Private to
+ * transport/.
+ */
+#ifndef EXECFS_TRANSPORT_CONN_INTERNAL_H
+#define EXECFS_TRANSPORT_CONN_INTERNAL_H
+
+#include <nghttp2/nghttp2.h>
+#include <stdbool.h>
+
+#include "execfs/h2.h"
+
+struct event;
+
+/* Bytes queued in the socket's output before we stop pulling frames. */
+#define H2_CONN_OUT_HIWAT (256 * 1024)
+/* HTTP/2 settings we announce. */
+#define H2_INITIAL_WINDOW (256 * 1024)
+#define H2_CONN_WINDOW (64 * 1024 * 1024)
+#define H2_MAX_CONCURRENT 4096
+#define H2_MAX_HEADER_BYTES (64 * 1024)
+#define H2_MAX_HEADERS 32
+
+struct h2_conn {
+	struct event_base *base;
+	struct bufferevent *bev;   /* owned; NULL until the socket exists */
+	nghttp2_session *ng;       /* owned */
+	bool server;
+	bool ready;                /* transport established (TLS done) */
+	bool dying;                /* teardown scheduled */
+	bool silent;               /* h2_conn_free: no on_close callback */
+	const struct h2_conn_cbs *cbs;
+	void *arg;
+	struct event *flush_ev;    /* owned; deferred output flush */
+	struct event *die_ev;      /* owned; deferred teardown */
+	char reason[256];          /* why it is dying */
+	char peer[256];            /* peer identity, "" if unknown */
+	char *verify_name;         /* owned; client TLS name to check */
+	struct h2_stream *streams; /* every live stream, linked by next */
+	struct h2_stream *writable;/* streams owed on_writable */
+	struct h2_listener *listener; /* server conns: who accepted us */
+	struct h2_conn *lnext, *lprev; /* listener's list */
+};
+
+/* h2.c */
+int h2_conn_session_init(struct h2_conn *c);
+/* Feed received bytes; 0 or -EPROTO (the connection must end). */
+int h2_conn_recv(struct h2_conn *c, const uint8_t *data, size_t len);
+/* Move frames into the socket buffer and run owed on_writable callbacks. */
+void h2_conn_flush(struct h2_conn *c);
+/* Fail every stream (on_close with error_code) and free them. */
+void h2_conn_drop_streams(struct h2_conn *c, uint32_t error_code);
+bool h2_conn_finished(const struct h2_conn *c);
+
+/* conn.c */
+void h2_conn_schedule_flush(struct h2_conn *c);
+void h2_conn_die(struct h2_conn *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,56 @@
+/*
+ * The small table of errno names the protocol uses. Only errnos a user can
+ * act on are named; everything else travels as EIO.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "execfs/errname.h"
+
+static const struct {
+	int err;
+	const char *name;
+	int http;
+} errnames[] = {
+	{ ENOENT, "ENOENT", 404 },   { EACCES, "EACCES", 403 },
+	{ EPERM, "EPERM", 403 },     { EINVAL, "EINVAL", 400 },
+	{ E2BIG, "E2BIG", 400 },     { EBUSY, "EBUSY", 409 },
+	{ EEXIST, "EEXIST", 409 },   { ESRCH, "ESRCH", 404 },
+	{ ENOEXEC, "ENOEXEC", 403 }, { ENOTDIR, "ENOTDIR", 404 },
+	{ ELOOP, "ELOOP", 404 },     { ENAMETOOLONG, "ENAMETOOLONG", 400 },
+	{ ENOMEM, "ENOMEM", 503 },   { EAGAIN, "EAGAIN", 503 },
+	{ EMFILE, "EMFILE", 503 },   { ENOTCONN, "ENOTCONN", 503 },
+	{ ETXTBSY, "ETXTBSY", 409 }, { EIO, "EIO", 500 },
+};
+
+#define NERRNAMES (sizeof(errnames) / sizeof(errnames[0]))
+
+const char *errno_name(int err)
+{
+	size_t i;
+
+	for (i = 0; i < NERRNAMES; i++)
+		if (errnames[i].err == err)
+			return errnames[i].name;
+	return "EIO";
+}
+
+int errno_from_name(const char *name)
+{
+	size_t i;
+
+	for (i = 0; name && i < NERRNAMES; i++)
+		if (!strcmp(errnames[i].name, name))
+			return errnames[i].err;
+	return EIO;
+}
+
+int errno_http_status(int err)
+{
+	size_t i;
+
+	for (i = 0; i < NERRNAMES; i++)
+		if (errnames[i].err == err)
+			return errnames[i].http;
+	return 500;
+}
