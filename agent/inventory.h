@@ -30,24 +30,24 @@ enum container_state {
 struct container {
 	char *id;
 	char *namespace, *pod, *name; /* CRI names; see docs/PROTOCOL.md */
-	char *runtime;                /* "runc" */
-	char *root;                   /* the state root it was found under */
+	char *runtime; /* "runc" */
+	char *root; /* the state root it was found under */
 	char *bundle, *image, *created;
-	pid_t pid;                        /* init pid, agent's pid namespace */
-	unsigned long long start_time;    /* init's start time (clock ticks,
+	pid_t pid; /* init pid, agent's pid namespace */
+	unsigned long long start_time; /* init's start time (clock ticks,
 					     field 22 of /proc/PID/stat) */
 	enum container_state state;
 	bool privileged;
 	json_t *labels; /* object: every OCI annotation; owned */
 
 	/* What a process entering the container needs (from the OCI config). */
-	char **env;      /* NULL-terminated "NAME=VALUE" list */
-	char *cwd;       /* process.cwd, "/" when absent */
-	uid_t uid;       /* process.user */
+	char **env; /* NULL-terminated "NAME=VALUE" list */
+	char *cwd; /* process.cwd, "/" when absent */
+	uid_t uid; /* process.user */
 	gid_t gid;
-	gid_t *groups;   /* process.user.additionalGids */
+	gid_t *groups; /* process.user.additionalGids */
 	size_t ngroups;
-	char **cgroups;  /* NULL-terminated cgroup directories to join */
+	char **cgroups; /* NULL-terminated cgroup directories to join */
 
 	/* The init's capability sets (bit n = capability n) and no_new_privs,
 	 * from the runtime config; a process entering the container gets the

@@ -39,37 +39,48 @@ struct agent_opts {
 static void usage(FILE *f)
 {
 	fprintf(f,
-"Usage: execfs-agent [OPTIONS]\n"
-"\n"
-"The execfs node agent: serves this node's containers to execfs mounts\n"
-"over HTTP/2 and runs the sessions they start inside the containers.\n"
-"\n"
-"Options:\n"
-"  --listen ADDR      where to listen; repeatable. ADDR is unix:PATH (h2c,\n"
-"                     peers identified by uid) or HOST:PORT / [V6]:PORT\n"
-"                     (TLS with mutual authentication: needs --cert, --key\n"
-"                     and --client-ca). Default: unix:%s\n"
-"  --cert FILE        PEM certificate chain the agent presents on TCP\n"
-"  --key FILE         PEM private key of --cert\n"
-"  --client-ca FILE   PEM CA(s) client certificates must be signed by\n"
-"  --node NAME        the node's name in the tree (default: the host name)\n"
-"  --runc-root DIR    an OCI runtime state root to discover containers in;\n"
-"                     repeatable. Default: /run/runc and\n"
-"                     /run/containerd/runc/k8s.io\n"
-"  --log FILE         log to FILE instead of standard error\n"
-"  --pidfile FILE     write the agent's pid to FILE (removed at exit)\n"
-"  --debug            log every request\n"
-"  --help, --version\n"
-"\n"
-"Signals: SIGTERM and SIGINT stop the agent; running sessions are killed.\n"
-"Protocol: docs/PROTOCOL.md.\n",
+		"Usage: execfs-agent [OPTIONS]\n"
+		"\n"
+		"The execfs node agent: serves this node's containers to execfs mounts\n"
+		"over HTTP/2 and runs the sessions they start inside the containers.\n"
+		"\n"
+		"Options:\n"
+		"  --listen ADDR      where to listen; repeatable. ADDR is unix:PATH (h2c,\n"
+		"                     peers identified by uid) or HOST:PORT / [V6]:PORT\n"
+		"                     (TLS with mutual authentication: needs --cert, --key\n"
+		"                     and --client-ca). Default: unix:%s\n"
+		"  --cert FILE        PEM certificate chain the agent presents on TCP\n"
+		"  --key FILE         PEM private key of --cert\n"
+		"  --client-ca FILE   PEM CA(s) client certificates must be signed by\n"
+		"  --node NAME        the node's name in the tree (default: the host name)\n"
+		"  --runc-root DIR    an OCI runtime state root to discover containers in;\n"
+		"                     repeatable. Default: /run/runc and\n"
+		"                     /run/containerd/runc/k8s.io\n"
+		"  --log FILE         log to FILE instead of standard error\n"
+		"  --pidfile FILE     write the agent's pid to FILE (removed at exit)\n"
+		"  --debug            log every request\n"
+		"  --help, --version\n"
+		"\n"
+		"Signals: SIGTERM and SIGINT stop the agent; running sessions are killed.\n"
+		"Protocol: docs/PROTOCOL.md.\n",
 		EXECFS_DEFAULT_SOCKET);
 }
 
 static int parse_opts(int argc, char **argv, struct agent_opts *o)
 {
-	enum { O_LISTEN = 256, O_CERT, O_KEY, O_CA, O_NODE, O_ROOT, O_LOG,
-	       O_PIDFILE, O_DEBUG, O_HELP, O_VERSION };
+	enum {
+		O_LISTEN = 256,
+		O_CERT,
+		O_KEY,
+		O_CA,
+		O_NODE,
+		O_ROOT,
+		O_LOG,
+		O_PIDFILE,
+		O_DEBUG,
+		O_HELP,
+		O_VERSION
+	};
 	static const struct option longopts[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
 		{ "cert", required_argument, NULL, O_CERT },
@@ -90,7 +101,8 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 		switch (ch) {
 		case O_LISTEN:
 			if (o->nlisten == MAX_LISTEN) {
-				fprintf(stderr, "execfs-agent: at most %d --listen\n",
+				fprintf(stderr,
+					"execfs-agent: at most %d --listen\n",
 					MAX_LISTEN);
 				return -1;
 			}
@@ -98,19 +110,34 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 			break;
 		case O_ROOT:
 			if (o->nroots == MAX_ROOTS) {
-				fprintf(stderr, "execfs-agent: at most %d --runc-root\n",
+				fprintf(stderr,
+					"execfs-agent: at most %d --runc-root\n",
 					MAX_ROOTS);
 				return -1;
 			}
 			o->roots[o->nroots++] = optarg;
 			break;
-		case O_CERT: o->cert = optarg; break;
-		case O_KEY: o->key = optarg; break;
-		case O_CA: o->client_ca = optarg; break;
-		case O_NODE: o->node = optarg; break;
-		case O_LOG: o->log = optarg; break;
-		case O_PIDFILE: o->pidfile = optarg; break;
-		case O_DEBUG: o->debug = true; break;
+		case O_CERT:
+			o->cert = optarg;
+			break;
+		case O_KEY:
+			o->key = optarg;
+			break;
+		case O_CA:
+			o->client_ca = optarg;
+			break;
+		case O_NODE:
+			o->node = optarg;
+			break;
+		case O_LOG:
+			o->log = optarg;
+			break;
+		case O_PIDFILE:
+			o->pidfile = optarg;
+			break;
+		case O_DEBUG:
+			o->debug = true;
+			break;
 		case 'h':
 		case O_HELP:
 			usage(stdout);
@@ -148,8 +175,8 @@ static void make_socket_dir(const char *addr)
 	char dir[256];
 	char *slash;
 
-	if (is_tcp(addr) || snprintf(dir, sizeof(dir), "%s", addr + 5) >=
-				    (int)sizeof(dir))
+	if (is_tcp(addr) ||
+	    snprintf(dir, sizeof(dir), "%s", addr + 5) >= (int)sizeof(dir))
 		return;
 	slash = strrchr(dir, '/');
 	if (!slash || slash == dir)
@@ -197,8 +224,9 @@ static int agent_listen(struct agent *a, const struct agent_opts *o)
 
 		if (is_tcp(o->listen[i])) {
 			if (!o->cert || !o->key || !o->client_ca) {
-				log_error("--listen %s: TCP needs --cert, --key and --client-ca (mutual TLS)",
-					  o->listen[i]);
+				log_error(
+					"--listen %s: TCP needs --cert, --key and --client-ca (mutual TLS)",
+					o->listen[i]);
 				return -EINVAL;
 			}
 			if (!a->tls) {
@@ -215,10 +243,9 @@ static int agent_listen(struct agent *a, const struct agent_opts *o)
 			make_socket_dir(o->listen[i]);
 		}
 		err[0] = 0;
-		a->listeners[a->nlisteners] = h2_listen(a->base, o->listen[i],
-							ctx, server_conn_cbs(),
-							a->srv, err,
-							sizeof(err));
+		a->listeners[a->nlisteners] =
+			h2_listen(a->base, o->listen[i], ctx, server_conn_cbs(),
+				  a->srv, err, sizeof(err));
 		if (!a->listeners[a->nlisteners]) {
 			log_error("%s", err);
 			return -EINVAL;

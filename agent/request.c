@@ -22,8 +22,8 @@ static void strv_free(char **v)
 }
 
 /* A string array into a NULL-terminated owned vector. */
-static int strv_from_json(const json_t *a, size_t min, size_t max,
-			  bool need_eq, const char *what, char ***out, char *err,
+static int strv_from_json(const json_t *a, size_t min, size_t max, bool need_eq,
+			  const char *what, char ***out, char *err,
 			  size_t errlen)
 {
 	size_t i, n;
@@ -31,8 +31,9 @@ static int strv_from_json(const json_t *a, size_t min, size_t max,
 
 	if (!json_is_array(a) || json_array_size(a) < min ||
 	    json_array_size(a) > max) {
-		snprintf(err, errlen, "%s must be an array of %zu to %zu strings",
-			 what, min, max);
+		snprintf(err, errlen,
+			 "%s must be an array of %zu to %zu strings", what, min,
+			 max);
 		return -EINVAL;
 	}
 	n = json_array_size(a);
@@ -86,7 +87,8 @@ static int size_field(const json_t *o, const char *key, unsigned short *out,
 		return 0;
 	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
 	    json_integer_value(v) > 65535) {
-		snprintf(err, errlen, "\"%s\" must be an integer 0..65535", key);
+		snprintf(err, errlen, "\"%s\" must be an integer 0..65535",
+			 key);
 		return -EINVAL;
 	}
 	*out = (unsigned short)json_integer_value(v);
@@ -122,8 +124,8 @@ int exec_request_parse(const char *buf, size_t len, struct exec_request *req,
 				    &req->argv, err, errlen);
 	env = json_object_get(o, EXECFS_J_ENV);
 	if (!rc && env)
-		rc = strv_from_json(env, 0, EXECFS_MAX_ARGS, true,
-				    EXECFS_J_ENV, &req->env, err, errlen);
+		rc = strv_from_json(env, 0, EXECFS_MAX_ARGS, true, EXECFS_J_ENV,
+				    &req->env, err, errlen);
 	if (!rc)
 		rc = str_field(o, EXECFS_J_CWD, false, &req->cwd, err, errlen);
 	if (!rc && req->cwd && req->cwd[0] != '/') {

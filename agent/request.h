@@ -10,11 +10,11 @@
 #include <stddef.h>
 
 struct exec_request {
-	char *container;  /* owned */
-	char **argv;      /* owned, NULL-terminated, at least one entry */
-	char **env;       /* owned, NULL-terminated or NULL */
-	char *cwd;        /* owned or NULL */
-	char *user;       /* owned or NULL */
+	char *container; /* owned */
+	char **argv; /* owned, NULL-terminated, at least one entry */
+	char **env; /* owned, NULL-terminated or NULL */
+	char *cwd; /* owned or NULL */
+	char *user; /* owned or NULL */
 	bool tty;
 	unsigned short cols, rows;
 };

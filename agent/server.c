@@ -26,8 +26,8 @@ struct watcher {
 
 struct server {
 	struct event_base *base;
-	char *node;                     /* owned */
-	struct inventory *inv;          /* not owned */
+	char *node; /* owned */
+	struct inventory *inv; /* not owned */
 	struct session_table *sessions; /* not owned */
 	struct watcher *watchers;
 };

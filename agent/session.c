@@ -38,11 +38,11 @@
 #define OUT_READ_CHUNK (64 * 1024)
 
 enum session_state {
-	SESSION_REQUEST,  /* receiving the exec request */
+	SESSION_REQUEST, /* receiving the exec request */
 	SESSION_SPAWNING, /* forked; waiting to learn whether execve worked */
 	SESSION_RUNNING,
-	SESSION_EXITED,   /* reaped; wstatus is valid */
-	SESSION_FAILED,   /* never ran; err and message say why */
+	SESSION_EXITED, /* reaped; wstatus is valid */
+	SESSION_FAILED, /* never ran; err and message say why */
 };
 
 struct session;
@@ -51,8 +51,8 @@ struct session;
 struct outstream {
 	struct session *s;
 	const char *name;
-	int fd;               /* owned; pipe read end, -1 once at EOF */
-	struct event *ev;     /* owned; EV_READ on fd */
+	int fd; /* owned; pipe read end, -1 once at EOF */
+	struct event *ev; /* owned; EV_READ on fd */
 	struct h2_stream *st; /* attached client stream, or NULL */
 	unsigned long long sent;
 	bool ev_added;
@@ -65,34 +65,34 @@ struct session {
 	char container[EXECFS_MAX_NAME_LEN + 1];
 
 	struct h2_stream *status_st; /* NULL once closed */
-	struct evbuffer *req;        /* owned; request body while REQUEST */
+	struct evbuffer *req; /* owned; request body while REQUEST */
 
-	struct outstream out[2];     /* stdout, stderr */
+	struct outstream out[2]; /* stdout, stderr */
 
-	struct h2_stream *in_st;     /* stdin stream or NULL */
-	struct evbuffer *inbuf;      /* owned; received, not yet in the pipe */
-	int in_fd;                   /* owned; pipe write end, -1 when closed */
-	struct event *in_ev;         /* owned; EV_WRITE on in_fd */
-	bool in_end;                 /* client ended stdin */
+	struct h2_stream *in_st; /* stdin stream or NULL */
+	struct evbuffer *inbuf; /* owned; received, not yet in the pipe */
+	int in_fd; /* owned; pipe write end, -1 when closed */
+	struct event *in_ev; /* owned; EV_WRITE on in_fd */
+	bool in_end; /* client ended stdin */
 
 	pid_t pid;
-	int pidfd;                   /* owned */
-	struct event *exit_ev;       /* owned; EV_READ on pidfd */
-	int report_fd;               /* owned; spawn report pipe */
-	struct event *report_ev;     /* owned */
+	int pidfd; /* owned */
+	struct event *exit_ev; /* owned; EV_READ on pidfd */
+	int report_fd; /* owned; spawn report pipe */
+	struct event *report_ev; /* owned */
 	int wstatus;
-	bool reaped;                 /* wstatus is valid */
-	int err;                     /* SESSION_FAILED: positive errno */
-	char message[512];           /* SESSION_FAILED: why */
+	bool reaped; /* wstatus is valid */
+	int err; /* SESSION_FAILED: positive errno */
+	char message[512]; /* SESSION_FAILED: why */
 
-	struct event *grace_ev;      /* owned; kills an abandoned process */
+	struct event *grace_ev; /* owned; kills an abandoned process */
 	struct session *next;
 };
 
 struct session_table {
 	struct event_base *base;
-	struct inventory *inv;       /* not owned */
-	struct spawner *sp;          /* not owned */
+	struct inventory *inv; /* not owned */
+	struct spawner *sp; /* not owned */
 	struct session *head;
 	size_t count;
 };
@@ -183,8 +183,9 @@ static void grace_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (s->pid > 0 && !session_ended(s)) {
-		log_info("session %s: no client for %d s, killing process group %d",
-			 s->sid, SESSION_GRACE_SECONDS, (int)s->pid);
+		log_info(
+			"session %s: no client for %d s, killing process group %d",
+			s->sid, SESSION_GRACE_SECONDS, (int)s->pid);
 		kill(-s->pid, SIGKILL);
 	}
 }
@@ -625,8 +626,8 @@ static int session_spawn(struct session *s, const struct exec_request *req)
 	s->report_fd = res.report_fd;
 	s->exit_ev = event_new(s->t->base, s->pidfd, EV_READ | EV_PERSIST,
 			       exit_cb, s);
-	s->report_ev = event_new(s->t->base, s->report_fd,
-				 EV_READ | EV_PERSIST, report_cb, s);
+	s->report_ev = event_new(s->t->base, s->report_fd, EV_READ | EV_PERSIST,
+				 report_cb, s);
 	s->in_ev = event_new(s->t->base, s->in_fd, EV_WRITE, in_write_cb, s);
 	for (i = 0; i < 2; i++)
 		if (s->out[i].fd >= 0)

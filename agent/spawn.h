@@ -23,17 +23,17 @@ struct spawner;
 
 struct spawn_request {
 	const struct container *c;
-	char *const *argv;      /* NULL-terminated, at least one */
+	char *const *argv; /* NULL-terminated, at least one */
 	char *const *env_extra; /* NULL-terminated or NULL: added/overriding */
-	const char *cwd;        /* NULL: the container's */
-	bool tty;               /* reserved for the pty issue; false for now */
+	const char *cwd; /* NULL: the container's */
+	bool tty; /* reserved for the pty issue; false for now */
 	unsigned short cols, rows;
 };
 
 struct spawn_result {
-	pid_t pid;     /* the process, in the agent's pid namespace */
-	int pidfd;     /* pidfd of pid: readable when it exited */
-	int stdin_fd;  /* write end of its stdin; O_NONBLOCK|O_CLOEXEC */
+	pid_t pid; /* the process, in the agent's pid namespace */
+	int pidfd; /* pidfd of pid: readable when it exited */
+	int stdin_fd; /* write end of its stdin; O_NONBLOCK|O_CLOEXEC */
 	int stdout_fd; /* read end of its stdout; O_NONBLOCK|O_CLOEXEC */
 	int stderr_fd; /* read end of its stderr (-1 with a tty) */
 	int report_fd; /* O_NONBLOCK|O_CLOEXEC; see spawn_report_read() */

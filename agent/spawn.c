@@ -1,0 +1,936 @@
+/*
+ * Entering a container and starting a process in it (see spawn.h).
+ *
+ * Everything that can allocate or fail slowly happens before fork: the
+ * argv/envp, the execve candidates from the container's PATH, the
+ * cgroup.procs files, the pidfd of the container's init (checked against
+ * the start time the runtime recorded, so a recycled pid is refused), and
+ * which namespaces differ from the agent's. Then two processes, as
+ * runc's nsexec does:
+ *
+ *   helper A (fork of the agent): joins the cgroups while the host's
+ *     cgroupfs is still visible, setns()es into the init's namespaces
+ *     through the pidfd, and clones B with CLONE_PARENT: B is the agent's
+ *     child (the agent can hold a pidfd for it and reap it) and, being
+ *     forked after setns(CLONE_NEWPID), lives in the container's pid
+ *     namespace. A reports B's pid and exits.
+ *   process B: new session, pipes on 0-2, every other fd closed but the
+ *     report pipe (close-on-exec), the container's capabilities and user,
+ *     cwd, umask, signals back to defaults, then execve of each candidate.
+ *
+ * Between fork and execve only async-signal-safe calls and raw syscalls
+ * run: no malloc, no stdio. B's credentials are changed with raw syscalls
+ * because glibc's set*id wrappers would try to synchronise threads that
+ * exist only in the agent. A failure on either side is one fixed-size
+ * message on the report pipe; a successful execve closes B's end of it.
+ */
+#include "spawn.h"
+
+#include "inventory.h"
+#include "procstat.h"
+#include "readfile.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/capability.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define log_warn(fmt, ...) \
+	fprintf(stderr, "execfs-agent: %s: " fmt "\n", __func__, __VA_ARGS__)
+
+#define SPAWN_DEFAULT_PATH \
+	"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define SPAWN_MAX_PATH_DIRS 256
+#define SPAWN_MAX_CGROUPS 64
+#define SPAWN_HELPER_TIMEOUT_MS 5000
+#define SPAWN_MSG_MAGIC 0x65786673u /* "exfs" */
+
+enum spawn_msg_type {
+	SPAWN_MSG_PID = 1, /* from A: B's pid, in the agent's pid namespace */
+	SPAWN_MSG_ERROR, /* from A or B: a stage failed */
+};
+
+enum spawn_stage {
+	STAGE_CGROUP,
+	STAGE_SETNS,
+	STAGE_CLONE,
+	STAGE_SETSID,
+	STAGE_STDIO,
+	STAGE_FDS,
+	STAGE_CAPS,
+	STAGE_GROUPS,
+	STAGE_GID,
+	STAGE_UID,
+	STAGE_NNP,
+	STAGE_CWD,
+	STAGE_EXEC,
+};
+
+static const char *const stage_names[] = {
+	[STAGE_CGROUP] = "cgroup",     [STAGE_SETNS] = "setns",
+	[STAGE_CLONE] = "clone",       [STAGE_SETSID] = "setsid",
+	[STAGE_STDIO] = "stdio",       [STAGE_FDS] = "close fds",
+	[STAGE_CAPS] = "capabilities", [STAGE_GROUPS] = "setgroups",
+	[STAGE_GID] = "setgid",	       [STAGE_UID] = "setuid",
+	[STAGE_NNP] = "no_new_privs",  [STAGE_CWD] = "cwd",
+	[STAGE_EXEC] = "exec",
+};
+
+/* One report; at most PIPE_BUF bytes, so each write is atomic and each
+ * read of sizeof(struct spawn_msg) returns exactly one message. */
+struct spawn_msg {
+	uint32_t magic;
+	uint32_t type;
+	int32_t stage;
+	int32_t err;
+	int32_t pid;
+	char subject[236]; /* what the stage worked on: a path, argv[0] */
+};
+
+_Static_assert(sizeof(struct spawn_msg) <= PIPE_BUF, "atomic pipe write");
+
+struct spawner {
+	struct event_base *base;
+	struct event *sigchld;
+	pid_t *helpers; /* helper processes not reaped yet */
+	size_t nhelpers, cap;
+	int last_cap;
+};
+
+/* The namespaces a process entering a container may need to join. */
+static const struct {
+	const char *self, *target;
+	int flag;
+} ns_kinds[] = {
+	{ "user", "user", CLONE_NEWUSER },
+	{ "mnt", "mnt", CLONE_NEWNS },
+	{ "pid", "pid", CLONE_NEWPID },
+	{ "uts", "uts", CLONE_NEWUTS },
+	{ "ipc", "ipc", CLONE_NEWIPC },
+	{ "net", "net", CLONE_NEWNET },
+	{ "cgroup", "cgroup", CLONE_NEWCGROUP },
+	/* Our children get time_for_children; B would get the target's. */
+	{ "time_for_children", "time", CLONE_NEWTIME },
+};
+
+/* Everything the two children need, prepared before fork. */
+struct spawn_plan {
+	const struct container *c;
+	char *const *argv;
+	char **envp; /* pointers borrowed from c->env and env_extra */
+	char **paths; /* execve candidates, owned */
+	const char *cwd;
+	int cgroup_fds[SPAWN_MAX_CGROUPS];
+	size_t ncgroups;
+	int init_pidfd;
+	int nsflags;
+	char oom[16]; /* init's oom_score_adj, "" if unknown */
+	int child_fd[3];
+	int report_w;
+	int last_cap;
+	int max_fd; /* for when close_range is missing */
+	sigset_t empty_mask;
+};
+
+/* ---- the children: async-signal-safe from here to the agent side ---- */
+
+static void msg_subject(struct spawn_msg *m, const char *s)
+{
+	size_t i;
+
+	for (i = 0; s && s[i] && i < sizeof(m->subject) - 1; i++)
+		m->subject[i] = s[i];
+	m->subject[i] = '\0';
+}
+
+static void report_write(int fd, const struct spawn_msg *m)
+{
+	ssize_t n;
+
+	do
+		n = write(fd, m, sizeof(*m));
+	while (n < 0 && errno == EINTR);
+}
+
+static _Noreturn void child_fail(const struct spawn_plan *p, int stage, int err,
+				 const char *subject, int code)
+{
+	struct spawn_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.magic = SPAWN_MSG_MAGIC;
+	m.type = SPAWN_MSG_ERROR;
+	m.stage = stage;
+	m.err = err ? err : EIO;
+	msg_subject(&m, subject);
+	report_write(p->report_w, &m);
+	_exit(code);
+}
+
+static void child_close_fds(const struct spawn_plan *p)
+{
+	int fd;
+
+	/* Only 0-2 reach the container; the report pipe (close-on-exec)
+	 * stays until execve tells the agent by closing it. */
+	if (p->report_w > 3 && syscall(SYS_close_range, 3, p->report_w - 1, 0))
+		goto fallback;
+	if (syscall(SYS_close_range, p->report_w + 1, ~0U, 0))
+		goto fallback;
+	return;
+fallback:
+	for (fd = 3; fd < p->max_fd; fd++)
+		if (fd != p->report_w)
+			close(fd);
+}
+
+static void child_caps_bounding(const struct spawn_plan *p)
+{
+	const struct container *c = p->c;
+	int cap;
+
+	for (cap = 0; cap <= p->last_cap; cap++) {
+		if (c->cap_bounding & (1ULL << cap))
+			continue;
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+			child_fail(p, STAGE_CAPS, errno, "bounding set", 127);
+	}
+	/* Keep the permitted set across setresuid; capset trims it. */
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+		child_fail(p, STAGE_CAPS, errno, "keepcaps", 127);
+}
+
+static void child_caps_apply(const struct spawn_plan *p)
+{
+	const struct container *c = p->c;
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3,
+						0 };
+	struct __user_cap_data_struct data[2];
+	int cap;
+
+	data[0].effective = c->cap_effective;
+	data[1].effective = c->cap_effective >> 32;
+	data[0].permitted = c->cap_permitted;
+	data[1].permitted = c->cap_permitted >> 32;
+	data[0].inheritable = c->cap_inheritable;
+	data[1].inheritable = c->cap_inheritable >> 32;
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		child_fail(p, STAGE_CAPS, errno, "capset", 127);
+	/* As runc: an ambient capability that cannot be raised is skipped. */
+	for (cap = 0; cap <= p->last_cap; cap++)
+		if (c->cap_ambient & (1ULL << cap))
+			prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0);
+}
+
+static _Noreturn void child_exec(const struct spawn_plan *p)
+{
+	const struct container *c = p->c;
+	int i, err = ENOENT, cwd_err;
+	bool eacces = false;
+
+	for (i = 1; i < NSIG; i++) {
+		struct sigaction sa;
+
+		if (i == SIGKILL || i == SIGSTOP)
+			continue;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = SIG_DFL;
+		sigaction(i, &sa, NULL); /* glibc's internal ones fail: fine */
+	}
+	if (setsid() < 0)
+		child_fail(p, STAGE_SETSID, errno, NULL, 127);
+	for (i = 0; i < 3; i++)
+		if (dup2(p->child_fd[i], i) < 0)
+			child_fail(p, STAGE_STDIO, errno, NULL, 127);
+	child_close_fds(p);
+
+	/* Root may reach a cwd the user cannot: try first as root, and again
+	 * as the user (as runc does). */
+	cwd_err = chdir(p->cwd) < 0 ? errno : 0;
+	if (c->has_caps)
+		child_caps_bounding(p);
+	if (syscall(SYS_setgroups, c->ngroups, c->groups) < 0)
+		child_fail(p, STAGE_GROUPS, errno, NULL, 127);
+	if (syscall(SYS_setresgid, c->gid, c->gid, c->gid) < 0)
+		child_fail(p, STAGE_GID, errno, NULL, 127);
+	if (syscall(SYS_setresuid, c->uid, c->uid, c->uid) < 0)
+		child_fail(p, STAGE_UID, errno, NULL, 127);
+	if (c->has_caps)
+		child_caps_apply(p);
+	if (cwd_err && chdir(p->cwd) < 0)
+		child_fail(p, STAGE_CWD, errno, p->cwd, 127);
+	umask(022);
+	if (c->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		child_fail(p, STAGE_NNP, errno, NULL, 127);
+	sigprocmask(SIG_SETMASK, &p->empty_mask, NULL);
+
+	/* execvp's search, by hand: the container's PATH, inside its root. */
+	for (i = 0; p->paths[i]; i++) {
+		execve(p->paths[i], p->argv, p->envp);
+		switch (errno) {
+		case EACCES:
+			eacces = true;
+			/* fall through */
+		case ENOENT:
+		case ENOTDIR:
+		case ESTALE:
+		case ENODEV:
+		case ETIMEDOUT:
+			continue;
+		default:
+			err = errno;
+			goto out_fail;
+		}
+	}
+	if (eacces)
+		err = EACCES;
+out_fail:
+	child_fail(p, STAGE_EXEC, err, p->argv[0], 127);
+}
+
+static _Noreturn void helper_main(const struct spawn_plan *p)
+{
+	const struct container *c = p->c;
+	struct spawn_msg m;
+	size_t i;
+	pid_t pid;
+	int fd;
+
+	/* Non-dumpable (inherited by B until execve): a process in the
+	 * container cannot ptrace B or open its fds, which are the agent's
+	 * until they are closed. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	for (i = 0; i < p->ncgroups; i++)
+		if (write(p->cgroup_fds[i], "0", 1) != 1)
+			child_fail(p, STAGE_CGROUP, errno, c->cgroups[i], 1);
+	/* The agent may protect itself from the OOM killer; B gets the
+	 * container's score instead (inherited across clone). */
+	if (p->oom[0]) {
+		fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			if (write(fd, p->oom, strlen(p->oom)) < 0) {
+				/* best effort: keep the agent's score */
+			}
+			close(fd);
+		}
+	}
+	/* One call joins them all, the user namespace first (the kernel
+	 * orders it), so the others are checked against the container's
+	 * user namespace. */
+	if (p->nsflags && setns(p->init_pidfd, p->nsflags) < 0)
+		child_fail(p, STAGE_SETNS, errno, NULL, 1);
+	/* No stack argument: like fork, B runs on a copy of ours. B's
+	 * exit signal is ours (SIGCHLD) under CLONE_PARENT. */
+	pid = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
+	if (pid < 0)
+		child_fail(p, STAGE_CLONE, errno, NULL, 1);
+	if (pid == 0)
+		child_exec(p);
+	memset(&m, 0, sizeof(m));
+	m.magic = SPAWN_MSG_MAGIC;
+	m.type = SPAWN_MSG_PID;
+	m.pid = pid;
+	report_write(p->report_w, &m);
+	_exit(0);
+}
+
+/* ---- the agent side ---- */
+
+static void format_report(const struct spawn_msg *m, char *err, size_t errlen)
+{
+	const char *stage = "spawn";
+
+	if (m->stage >= 0 &&
+	    (size_t)m->stage < sizeof(stage_names) / sizeof(stage_names[0]))
+		stage = stage_names[m->stage];
+	if (m->subject[0])
+		snprintf(err, errlen, "%s %.*s: %s", stage,
+			 (int)sizeof(m->subject), m->subject, strerror(m->err));
+	else
+		snprintf(err, errlen, "%s: %s", stage, strerror(m->err));
+}
+
+static bool msg_valid(const struct spawn_msg *m)
+{
+	return m->magic == SPAWN_MSG_MAGIC &&
+	       (m->type == SPAWN_MSG_PID || m->type == SPAWN_MSG_ERROR) &&
+	       m->subject[sizeof(m->subject) - 1] == '\0';
+}
+
+static int spawner_track(struct spawner *sp, pid_t pid)
+{
+	pid_t *bigger;
+	size_t cap;
+
+	if (sp->nhelpers == sp->cap) {
+		cap = sp->cap ? sp->cap * 2 : 8;
+		bigger = realloc(sp->helpers, cap * sizeof(*bigger));
+		if (!bigger)
+			return -ENOMEM;
+		sp->helpers = bigger;
+		sp->cap = cap;
+	}
+	sp->helpers[sp->nhelpers++] = pid;
+	return 0;
+}
+
+/* Reap helpers that exited; never waitpid(-1): the session processes are
+ * the session's to reap, through their pidfds. */
+static void spawner_reap(struct spawner *sp, bool block)
+{
+	size_t i = 0;
+	pid_t r;
+
+	while (i < sp->nhelpers) {
+		r = waitpid(sp->helpers[i], NULL, block ? 0 : WNOHANG);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r == 0) {
+			i++;
+			continue;
+		}
+		sp->helpers[i] = sp->helpers[--sp->nhelpers];
+	}
+}
+
+static void on_sigchld(evutil_socket_t sig, short what, void *arg)
+{
+	spawner_reap(arg, false);
+}
+
+struct spawner *spawner_new(struct event_base *base)
+{
+	struct spawner *sp;
+	char *buf;
+	long v;
+
+	sp = calloc(1, sizeof(*sp));
+	if (!sp)
+		return NULL;
+	sp->base = base;
+	sp->last_cap = CAP_LAST_CAP;
+	if (!read_file_at(AT_FDCWD, "/proc/sys/kernel/cap_last_cap", 64, &buf,
+			  NULL, NULL)) {
+		v = strtol(buf, NULL, 10);
+		if (v > 0 && v < 64)
+			sp->last_cap = v;
+		free(buf);
+	}
+	if (base) {
+		sp->sigchld = evsignal_new(base, SIGCHLD, on_sigchld, sp);
+		if (!sp->sigchld || evsignal_add(sp->sigchld, NULL)) {
+			spawner_free(sp);
+			return NULL;
+		}
+	}
+	return sp;
+}
+
+void spawner_free(struct spawner *sp)
+{
+	if (!sp)
+		return;
+	if (sp->sigchld)
+		event_free(sp->sigchld);
+	/* Helpers live for microseconds: waiting for them is bounded. */
+	spawner_reap(sp, true);
+	free(sp->helpers);
+	free(sp);
+}
+
+/* The container's environment with env_extra's entries replacing those of
+ * the same name. The strings are borrowed. */
+static int build_env(const struct container *c, char *const *extra, char ***out,
+		     char *err, size_t errlen)
+{
+	size_t n = 0, m = 0, i, k, len;
+	const char *eq;
+	char **envp;
+
+	while (c->env && c->env[n])
+		n++;
+	while (extra && extra[m])
+		m++;
+	envp = calloc(n + m + 1, sizeof(*envp));
+	if (!envp)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		envp[i] = c->env[i];
+	for (k = 0; k < m; k++) {
+		eq = strchr(extra[k], '=');
+		if (!eq || eq == extra[k]) {
+			snprintf(err, errlen, "env %s: not NAME=VALUE",
+				 extra[k]);
+			free(envp);
+			return -EINVAL;
+		}
+		len = eq - extra[k] + 1;
+		for (i = 0; i < n; i++)
+			if (!strncmp(envp[i], extra[k], len))
+				break;
+		envp[i] = extra[k];
+		if (i == n)
+			n++;
+	}
+	*out = envp;
+	return 0;
+}
+
+static void strv_free(char **v)
+{
+	size_t i;
+
+	if (!v)
+		return;
+	for (i = 0; v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* Where execvp would look for argv[0], resolved later inside the
+ * container's root. */
+static int build_paths(const char *file, char **envp, char ***out)
+{
+	const char *path = SPAWN_DEFAULT_PATH, *dir, *end;
+	char **paths;
+	size_t n = 0, i, dlen;
+
+	for (i = 0; envp[i]; i++)
+		if (!strncmp(envp[i], "PATH=", 5))
+			path = envp[i] + 5;
+	paths = calloc(SPAWN_MAX_PATH_DIRS + 1, sizeof(*paths));
+	if (!paths)
+		return -ENOMEM;
+	if (strchr(file, '/')) {
+		paths[0] = strdup(file);
+		if (!paths[0])
+			goto out_nomem;
+		*out = paths;
+		return 0;
+	}
+	if (!*file || strlen(file) > NAME_MAX) {
+		*out = paths; /* nothing to try: ENOENT */
+		return 0;
+	}
+	for (dir = path; n < SPAWN_MAX_PATH_DIRS; dir = end + 1) {
+		end = strchrnul(dir, ':');
+		dlen = end - dir;
+		if (dlen < PATH_MAX - NAME_MAX - 2) {
+			/* An empty entry means the current directory. */
+			if (asprintf(&paths[n], "%.*s/%s", (int)dlen,
+				     dlen ? dir : ".", file) < 0) {
+				paths[n] = NULL;
+				goto out_nomem;
+			}
+			n++;
+		}
+		if (!*end)
+			break;
+	}
+	*out = paths;
+	return 0;
+
+out_nomem:
+	strv_free(paths);
+	return -ENOMEM;
+}
+
+/* Which of the init's namespaces are not already ours. */
+static int ns_flags(pid_t pid, int *flags, char *err, size_t errlen)
+{
+	struct stat self, target;
+	char path[64];
+	size_t i;
+
+	*flags = 0;
+	for (i = 0; i < sizeof(ns_kinds) / sizeof(ns_kinds[0]); i++) {
+		snprintf(path, sizeof(path), "/proc/self/ns/%s",
+			 ns_kinds[i].self);
+		if (stat(path, &self) < 0)
+			continue; /* a kernel without it */
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid,
+			 ns_kinds[i].target);
+		if (stat(path, &target) < 0) {
+			if (errno == ENOENT)
+				continue;
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			return -errno;
+		}
+		if (self.st_dev != target.st_dev ||
+		    self.st_ino != target.st_ino)
+			*flags |= ns_kinds[i].flag;
+	}
+	return 0;
+}
+
+/* Is the init the runtime recorded still there, as that process? */
+static int init_check(const struct container *c, char *err, size_t errlen)
+{
+	unsigned long long start;
+	char state;
+
+	if (proc_stat_read(c->pid, &state, &start) < 0 ||
+	    start != c->start_time || state == 'Z' || state == 'X') {
+		snprintf(err, errlen, "container %s is gone", c->id);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+static int open_cgroups(struct spawn_plan *p, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	char *const *dirs = p->c->cgroups;
+	int fd, rc;
+
+	for (; dirs && *dirs; dirs++) {
+		if (p->ncgroups == SPAWN_MAX_CGROUPS)
+			break;
+		snprintf(path, sizeof(path), "%s/cgroup.procs", *dirs);
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd < 0) {
+			rc = -errno;
+			snprintf(err, errlen, "cgroup %s: %s", *dirs,
+				 strerror(errno));
+			return rc;
+		}
+		p->cgroup_fds[p->ncgroups++] = fd;
+	}
+	return 0;
+}
+
+static void read_oom(struct spawn_plan *p)
+{
+	char path[64], *buf;
+	size_t len;
+
+	snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", (int)p->c->pid);
+	if (read_file_at(AT_FDCWD, path, sizeof(p->oom) - 1, &buf, &len, NULL))
+		return;
+	while (len && (buf[len - 1] == '\n' || buf[len - 1] == ' '))
+		len--;
+	memcpy(p->oom, buf, len);
+	p->oom[len] = '\0';
+	free(buf);
+}
+
+/* A pipe whose child end is not 0-2 (B dup2()s onto those) and whose
+ * agent end is non-blocking. */
+static int make_pipe(int fds[2], int child_end)
+{
+	int fd;
+
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return -errno;
+	if (fds[child_end] < 3) {
+		fd = fcntl(fds[child_end], F_DUPFD_CLOEXEC, 3);
+		if (fd < 0) {
+			fd = -errno;
+			close(fds[0]);
+			close(fds[1]);
+			return fd;
+		}
+		close(fds[child_end]);
+		fds[child_end] = fd;
+	}
+	if (fcntl(fds[!child_end], F_SETFL, O_NONBLOCK) < 0) {
+		fd = -errno;
+		close(fds[0]);
+		close(fds[1]);
+		return fd;
+	}
+	return 0;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+static int ms_left(const struct timespec *deadline)
+{
+	struct timespec now;
+	long long ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (deadline->tv_sec - now.tv_sec) * 1000LL +
+	     (deadline->tv_nsec - now.tv_nsec) / 1000000;
+	return ms < 0 ? 0 : (int)ms;
+}
+
+/*
+ * Wait (bounded) for A's message with B's pid. B may report a failure
+ * before A reports the pid (they race once B exists): then the failure is
+ * returned here, after B was reaped.
+ */
+static int read_pid(pid_t helper, int fd, pid_t *pid, char *err, size_t errlen)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	struct spawn_msg m, failure = { 0 };
+	struct timespec deadline;
+	ssize_t n;
+	int rc;
+
+	*pid = -1;
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += SPAWN_HELPER_TIMEOUT_MS / 1000;
+	while (*pid < 0) {
+		rc = poll(&pfd, 1, ms_left(&deadline));
+		if (rc < 0 && errno == EINTR)
+			continue;
+		if (rc == 0) {
+			kill(helper, SIGKILL);
+			snprintf(err, errlen, "spawn helper timed out");
+			return -EIO;
+		}
+		n = read(fd, &m, sizeof(m));
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n == 0)
+			break;
+		if (n != sizeof(m) || !msg_valid(&m)) {
+			snprintf(err, errlen, "spawn helper: bad report");
+			return -EIO;
+		}
+		if (m.type == SPAWN_MSG_PID && m.pid > 0)
+			*pid = m.pid;
+		else if (m.type == SPAWN_MSG_ERROR && !failure.magic)
+			failure = m;
+	}
+	if (failure.magic) {
+		format_report(&failure, err, errlen);
+		if (*pid > 0) {
+			/* B is exiting; SIGKILL makes sure of it. */
+			kill(*pid, SIGKILL);
+			while (waitpid(*pid, NULL, 0) < 0 && errno == EINTR)
+				;
+		}
+		return -failure.err;
+	}
+	if (*pid < 0) {
+		snprintf(err, errlen, "spawn helper died");
+		return -EIO;
+	}
+	return 0;
+}
+
+int spawn_start(struct spawner *sp, const struct spawn_request *req,
+		struct spawn_result *res, char *err, size_t errlen)
+{
+	const struct container *c = req->c;
+	struct spawn_plan p;
+	int in[2], out[2], errp[2], rep[2];
+	sigset_t all, old;
+	pid_t helper, pid;
+	size_t i;
+	int rc;
+
+	memset(&p, 0, sizeof(p));
+	p.init_pidfd = -1;
+	snprintf(err, errlen, "%s", "");
+	if (!c || !req->argv || !req->argv[0]) {
+		snprintf(err, errlen, "no command");
+		return -EINVAL;
+	}
+	if (req->tty) {
+		snprintf(err, errlen, "tty: not supported yet");
+		return -EOPNOTSUPP;
+	}
+	if (c->state != CONTAINER_RUNNING) {
+		snprintf(err, errlen, "container %s is not running (%s)", c->id,
+			 container_state_name(c->state));
+		return -EBUSY;
+	}
+
+	/* Pin the init, then check the pinned process is the one runc
+	 * started: a pid checked first could be recycled before the open. */
+	p.init_pidfd = syscall(SYS_pidfd_open, c->pid, 0);
+	if (p.init_pidfd < 0) {
+		rc = -errno;
+		if (rc == -ESRCH) {
+			snprintf(err, errlen, "container %s is gone", c->id);
+			return -ENOENT;
+		}
+		snprintf(err, errlen, "pidfd_open %d: %s", (int)c->pid,
+			 strerror(-rc));
+		return rc;
+	}
+	rc = init_check(c, err, errlen);
+	if (!rc)
+		rc = ns_flags(c->pid, &p.nsflags, err, errlen);
+	/* Again: the namespaces looked at must have been the init's. */
+	if (!rc)
+		rc = init_check(c, err, errlen);
+	if (rc < 0)
+		goto out_pidfd;
+
+	p.c = c;
+	p.argv = req->argv;
+	p.cwd = req->cwd ? req->cwd : c->cwd ? c->cwd : "/";
+	p.last_cap = sp->last_cap;
+	p.max_fd = sysconf(_SC_OPEN_MAX) > 0 ? sysconf(_SC_OPEN_MAX) : 1024;
+	sigemptyset(&p.empty_mask);
+	rc = build_env(c, req->env_extra, &p.envp, err, errlen);
+	if (rc < 0)
+		goto out_pidfd;
+	rc = build_paths(req->argv[0], p.envp, &p.paths);
+	if (rc < 0)
+		goto out_env;
+	rc = open_cgroups(&p, err, errlen);
+	if (rc < 0)
+		goto out_cgroups;
+	read_oom(&p);
+
+	rc = make_pipe(in, 0);
+	if (rc < 0)
+		goto out_cgroups;
+	rc = make_pipe(out, 1);
+	if (rc < 0)
+		goto out_in;
+	rc = make_pipe(errp, 1);
+	if (rc < 0)
+		goto out_out;
+	rc = make_pipe(rep, 1);
+	if (rc < 0)
+		goto out_err;
+	p.child_fd[0] = in[0];
+	p.child_fd[1] = out[1];
+	p.child_fd[2] = errp[1];
+	p.report_w = rep[1];
+
+	/* No agent signal handler may run in the children before they reset
+	 * the dispositions (libevent's would write to the agent's socket). */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	helper = fork();
+	if (helper == 0)
+		helper_main(&p);
+	rc = helper < 0 ? -errno : 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc < 0) {
+		snprintf(err, errlen, "fork: %s", strerror(-rc));
+		goto out_rep;
+	}
+	close_fd(&rep[1]);
+	if (!sp->sigchld || spawner_track(sp, helper) < 0) {
+		/* No loop to reap it later: it exits right after its one
+		 * report, so waiting after reading that is bounded. */
+		rc = read_pid(helper, rep[0], &pid, err, errlen);
+		while (waitpid(helper, NULL, 0) < 0 && errno == EINTR)
+			;
+	} else {
+		rc = read_pid(helper, rep[0], &pid, err, errlen);
+	}
+	if (rc < 0)
+		goto out_rep;
+
+	/* B is our unreaped child: its pid cannot be reused yet. */
+	res->pidfd = syscall(SYS_pidfd_open, pid, 0);
+	if (res->pidfd < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "pidfd_open: %s", strerror(-rc));
+		kill(pid, SIGKILL);
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		goto out_rep;
+	}
+	res->pid = pid;
+	res->stdin_fd = in[1];
+	res->stdout_fd = out[0];
+	res->stderr_fd = errp[0];
+	res->report_fd = rep[0];
+	close(in[0]);
+	close(out[1]);
+	close(errp[1]);
+	for (i = 0; i < p.ncgroups; i++)
+		close(p.cgroup_fds[i]);
+	strv_free(p.paths);
+	free(p.envp);
+	close(p.init_pidfd);
+	return 0;
+
+out_rep:
+	close_fd(&rep[0]);
+	close_fd(&rep[1]);
+out_err:
+	close(errp[0]);
+	close(errp[1]);
+out_out:
+	close(out[0]);
+	close(out[1]);
+out_in:
+	close(in[0]);
+	close(in[1]);
+out_cgroups:
+	for (i = 0; i < p.ncgroups; i++)
+		close(p.cgroup_fds[i]);
+	strv_free(p.paths);
+out_env:
+	free(p.envp);
+out_pidfd:
+	close(p.init_pidfd);
+	return rc;
+}
+
+int spawn_report_read(int report_fd, char *err, size_t errlen)
+{
+	struct spawn_msg m;
+	ssize_t n;
+
+	n = read(report_fd, &m, sizeof(m));
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EINTR)
+			return -EAGAIN;
+		snprintf(err, errlen, "report: %s", strerror(errno));
+		return -EIO;
+	}
+	if (n == 0)
+		return 0; /* B's copy closed at execve */
+	if (n != sizeof(m) || !msg_valid(&m)) {
+		snprintf(err, errlen, "report: malformed");
+		return -EIO;
+	}
+	if (m.type != SPAWN_MSG_ERROR)
+		return -EAGAIN;
+	format_report(&m, err, errlen);
+	return m.err > 0 ? -m.err : -EIO;
+}
+
+int spawn_reap(int pidfd, int *status)
+{
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	if (waitid(P_PIDFD, pidfd, &si, WEXITED | WNOHANG) < 0)
+		return -errno;
+	if (si.si_pid == 0)
+		return -EAGAIN;
+	switch (si.si_code) {
+	case CLD_EXITED:
+		*status = (si.si_status & 0xff) << 8;
+		return 0;
+	case CLD_KILLED:
+		*status = si.si_status & 0x7f;
+		return 0;
+	case CLD_DUMPED:
+		*status = (si.si_status & 0x7f) | 0x80;
+		return 0;
+	}
+	return -EIO;
+}

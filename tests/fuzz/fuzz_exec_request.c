@@ -1,0 +1,22 @@
+/*
+ * libFuzzer target: the agent's exec request decoder, which reads the body
+ * any client sends on a session's status stream.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "request.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct exec_request req;
+	char err[256];
+
+	if (exec_request_parse((const char *)data, size, &req, err,
+			       sizeof(err)) == 0)
+		exec_request_release(&req);
+	session_id_valid(size > 32 ? (const char *)data : "");
+	return 0;
+}
