@@ -36,11 +36,11 @@
 struct h2_listener {
 	struct event_base *base;
 	struct evconnlistener *el; /* owned */
-	SSL_CTX *ctx;              /* not owned */
+	SSL_CTX *ctx; /* not owned */
 	const struct h2_conn_cbs *cbs;
 	void *arg;
-	char *unix_path;           /* owned; unlinked on free */
-	struct h2_conn *conns;     /* accepted, still open */
+	char *unix_path; /* owned; unlinked on free */
+	struct h2_conn *conns; /* accepted, still open */
 };
 
 /* ---- address parsing ---------------------------------------------------- */
@@ -72,7 +72,8 @@ static int addr_parse(const char *s, struct addr *a, char *err, size_t errlen)
 	if (s[0] == '[') {
 		const char *rb = strchr(s, ']');
 
-		if (!rb || rb[1] != ':' || (size_t)(rb - s - 1) >= sizeof(a->host))
+		if (!rb || rb[1] != ':' ||
+		    (size_t)(rb - s - 1) >= sizeof(a->host))
 			goto bad;
 		memcpy(a->host, s + 1, rb - s - 1);
 		colon = rb + 1;
@@ -342,8 +343,9 @@ static void conn_attach(struct h2_conn *c, struct bufferevent *bev)
 
 struct h2_conn *h2_connect(struct event_base *base, struct evdns_base *dns,
 			   const char *address, SSL_CTX *ctx,
-			   const char *verify_name, const struct h2_conn_cbs *cbs,
-			   void *arg, char *err, size_t errlen)
+			   const char *verify_name,
+			   const struct h2_conn_cbs *cbs, void *arg, char *err,
+			   size_t errlen)
 {
 	const int opts = BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS;
 	struct bufferevent *bev = NULL;
@@ -419,8 +421,8 @@ static void listener_accept_cb(struct evconnlistener *el, evutil_socket_t fd,
 		SSL *ssl = SSL_new(l->ctx);
 
 		bev = ssl ? bufferevent_openssl_socket_new(
-				    l->base, fd, ssl,
-				    BUFFEREVENT_SSL_ACCEPTING, opts) :
+				    l->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+				    opts) :
 			    NULL;
 		if (!bev)
 			SSL_free(ssl);
@@ -510,10 +512,11 @@ struct h2_listener *h2_listen(struct event_base *base, const char *address,
 		if (!l->el)
 			close(fd);
 	} else {
-		struct evutil_addrinfo hints = { .ai_family = AF_UNSPEC,
-						 .ai_socktype = SOCK_STREAM,
-						 .ai_flags = EVUTIL_AI_PASSIVE |
-							     EVUTIL_AI_NUMERICHOST };
+		struct evutil_addrinfo hints = {
+			.ai_family = AF_UNSPEC,
+			.ai_socktype = SOCK_STREAM,
+			.ai_flags = EVUTIL_AI_PASSIVE | EVUTIL_AI_NUMERICHOST
+		};
 		struct evutil_addrinfo *ai = NULL;
 		char port[8];
 		int rv;
@@ -521,9 +524,10 @@ struct h2_listener *h2_listen(struct event_base *base, const char *address,
 		snprintf(port, sizeof(port), "%d", a.port);
 		rv = evutil_getaddrinfo(a.host, port, &hints, &ai);
 		if (rv) {
-			snprintf(err, errlen,
-				 "listen %s: the host must be a numeric address (%s)",
-				 address, evutil_gai_strerror(rv));
+			snprintf(
+				err, errlen,
+				"listen %s: the host must be a numeric address (%s)",
+				address, evutil_gai_strerror(rv));
 			goto out_free;
 		}
 		l->el = evconnlistener_new_bind(base, listener_accept_cb, l,

@@ -24,21 +24,21 @@ struct event;
 
 struct h2_conn {
 	struct event_base *base;
-	struct bufferevent *bev;   /* owned; NULL until the socket exists */
-	nghttp2_session *ng;       /* owned */
+	struct bufferevent *bev; /* owned; NULL until the socket exists */
+	nghttp2_session *ng; /* owned */
 	bool server;
-	bool ready;                /* transport established (TLS done) */
-	bool dying;                /* teardown scheduled */
-	bool silent;               /* h2_conn_free: no on_close callback */
+	bool ready; /* transport established (TLS done) */
+	bool dying; /* teardown scheduled */
+	bool silent; /* h2_conn_free: no on_close callback */
 	const struct h2_conn_cbs *cbs;
 	void *arg;
-	struct event *flush_ev;    /* owned; deferred output flush */
-	struct event *die_ev;      /* owned; deferred teardown */
-	char reason[256];          /* why it is dying */
-	char peer[256];            /* peer identity, "" if unknown */
-	char *verify_name;         /* owned; client TLS name to check */
+	struct event *flush_ev; /* owned; deferred output flush */
+	struct event *die_ev; /* owned; deferred teardown */
+	char reason[256]; /* why it is dying */
+	char peer[256]; /* peer identity, "" if unknown */
+	char *verify_name; /* owned; client TLS name to check */
 	struct h2_stream *streams; /* every live stream, linked by next */
-	struct h2_stream *writable;/* streams owed on_writable */
+	struct h2_stream *writable; /* streams owed on_writable */
 	struct h2_listener *listener; /* server conns: who accepted us */
 	struct h2_conn *lnext, *lprev; /* listener's list */
 };

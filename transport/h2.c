@@ -20,7 +20,7 @@
 #include "execfs/log.h"
 
 struct h2_stream_header {
-	char *name;  /* owned */
+	char *name; /* owned */
 	char *value; /* owned */
 };
 
@@ -29,21 +29,21 @@ struct h2_stream {
 	int32_t id;
 	const struct h2_stream_cbs *cbs;
 	void *arg;
-	struct evbuffer *out;  /* owned; body bytes not yet framed */
-	bool out_end;          /* h2_stream_end() was called */
-	bool out_attached;     /* a data provider feeds from out */
-	bool out_deferred;     /* the provider said DEFERRED */
-	bool want_writable;    /* went above LOWAT: on_writable owed */
+	struct evbuffer *out; /* owned; body bytes not yet framed */
+	bool out_end; /* h2_stream_end() was called */
+	bool out_attached; /* a data provider feeds from out */
+	bool out_deferred; /* the provider said DEFERRED */
+	bool want_writable; /* went above LOWAT: on_writable owed */
 	bool on_writable_list;
-	bool closed;           /* nghttp2 closed it; on_close ran */
-	bool request_done;     /* server: on_request delivered */
-	size_t unconsumed;     /* received bytes not yet consumed */
-	int status;            /* client: response :status */
-	char *method, *path;   /* server: owned */
+	bool closed; /* nghttp2 closed it; on_close ran */
+	bool request_done; /* server: on_request delivered */
+	size_t unconsumed; /* received bytes not yet consumed */
+	int status; /* client: response :status */
+	char *method, *path; /* server: owned */
 	struct h2_stream_header hdrs[H2_MAX_HEADERS];
 	size_t nhdrs;
 	size_t header_bytes;
-	struct h2_stream *next;  /* conn's list of live streams */
+	struct h2_stream *next; /* conn's list of live streams */
 	struct h2_stream *wnext; /* conn's writable list */
 };
 
@@ -219,10 +219,10 @@ void h2_stream_consume(struct h2_stream *st, size_t n)
 
 /* ---- requests and responses --------------------------------------------- */
 
-#define NV(n, v)                                                           \
-	{                                                                  \
-		(uint8_t *)(n), (uint8_t *)(v), strlen(n), strlen(v),      \
-			NGHTTP2_NV_FLAG_NONE                               \
+#define NV(n, v)                                                      \
+	{                                                             \
+		(uint8_t *)(n), (uint8_t *)(v), strlen(n), strlen(v), \
+			NGHTTP2_NV_FLAG_NONE                          \
 	}
 
 static nghttp2_nv *nv_build(const struct h2_header *base, size_t nbase,
@@ -234,8 +234,8 @@ static nghttp2_nv *nv_build(const struct h2_header *base, size_t nbase,
 	if (!nva)
 		return NULL;
 	for (i = 0; i < nbase + nextra; i++) {
-		const struct h2_header *h =
-			i < nbase ? &base[i] : &extra[i - nbase];
+		const struct h2_header *h = i < nbase ? &base[i] :
+							&extra[i - nbase];
 		nghttp2_nv nv = NV(h->name, h->value);
 
 		nva[k++] = nv;
@@ -488,8 +488,8 @@ static int on_data_chunk(nghttp2_session *ng, uint8_t flags, int32_t id,
 	return 0;
 }
 
-static int on_stream_close(nghttp2_session *ng, int32_t id,
-			   uint32_t error_code, void *user)
+static int on_stream_close(nghttp2_session *ng, int32_t id, uint32_t error_code,
+			   void *user)
 {
 	struct h2_conn *c = user;
 	struct h2_stream *st = stream_of(c, id);
@@ -518,12 +518,12 @@ int h2_conn_session_init(struct h2_conn *c)
 		nghttp2_session_callbacks_del(cb);
 		return -ENOMEM;
 	}
-	nghttp2_session_callbacks_set_on_begin_headers_callback(cb,
-								on_begin_headers);
+	nghttp2_session_callbacks_set_on_begin_headers_callback(
+		cb, on_begin_headers);
 	nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
 	nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
-	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb,
-								  on_data_chunk);
+	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(
+		cb, on_data_chunk);
 	nghttp2_session_callbacks_set_on_stream_close_callback(cb,
 							       on_stream_close);
 	/* Window is returned by h2_stream_consume(): end-to-end flow control. */

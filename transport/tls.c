@@ -38,7 +38,8 @@ static int alpn_select(SSL *ssl, const unsigned char **out,
 	(void)ssl;
 	(void)arg;
 	for (i = 0; i < inlen; i += 1 + in[i]) {
-		if (in[i] == 2 && i + 3 <= inlen && !memcmp(in + i + 1, "h2", 2)) {
+		if (in[i] == 2 && i + 3 <= inlen &&
+		    !memcmp(in + i + 1, "h2", 2)) {
 			*out = in + i + 1;
 			*outlen = 2;
 			return SSL_TLSEXT_ERR_OK;
@@ -101,10 +102,9 @@ SSL_CTX *tls_server_ctx_new(const char *cert, const char *key,
 			goto out_free;
 		}
 		SSL_CTX_set_client_CA_list(ctx, names);
-		SSL_CTX_set_verify(ctx,
-				   SSL_VERIFY_PEER |
-					   SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
-				   NULL);
+		SSL_CTX_set_verify(
+			ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+			NULL);
 	}
 	SSL_CTX_set_alpn_select_cb(ctx, alpn_select, NULL);
 	return ctx;
@@ -172,8 +172,8 @@ out_free:
 
 static int san_first(X509 *x, int type, char *buf, size_t len)
 {
-	GENERAL_NAMES *sans = X509_get_ext_d2i(x, NID_subject_alt_name, NULL,
-					       NULL);
+	GENERAL_NAMES *sans =
+		X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
 	int i, found = 0;
 
 	for (i = 0; sans && i < sk_GENERAL_NAME_num(sans) && !found; i++) {
@@ -203,9 +203,11 @@ void tls_peer_identity(SSL *ssl, char *buf, size_t len)
 	if (!x)
 		return;
 	if (SSL_get_verify_result(ssl) == X509_V_OK &&
-	    !san_first(x, GEN_URI, buf, len) && !san_first(x, GEN_DNS, buf, len)) {
+	    !san_first(x, GEN_URI, buf, len) &&
+	    !san_first(x, GEN_DNS, buf, len)) {
 		int n = X509_NAME_get_text_by_NID(X509_get_subject_name(x),
-						  NID_commonName, buf, (int)len);
+						  NID_commonName, buf,
+						  (int)len);
 
 		if (n < 0 || strlen(buf) != (size_t)n)
 			buf[0] = 0; /* embedded NUL: no identity */

@@ -28,8 +28,8 @@ struct evdns_base;
 struct bufferevent;
 typedef struct ssl_ctx_st SSL_CTX;
 
-struct h2_conn;     /* opaque; one HTTP/2 connection */
-struct h2_stream;   /* opaque; valid until its on_close callback returns */
+struct h2_conn; /* opaque; one HTTP/2 connection */
+struct h2_stream; /* opaque; valid until its on_close callback returns */
 struct h2_listener; /* opaque; a listening socket */
 
 struct h2_header {
@@ -94,8 +94,9 @@ void tls_ctx_free(SSL_CTX *ctx);
  */
 struct h2_conn *h2_connect(struct event_base *base, struct evdns_base *dns,
 			   const char *address, SSL_CTX *ctx,
-			   const char *verify_name, const struct h2_conn_cbs *cbs,
-			   void *arg, char *err, size_t errlen);
+			   const char *verify_name,
+			   const struct h2_conn_cbs *cbs, void *arg, char *err,
+			   size_t errlen);
 
 /* Listen on "unix:/path" (an existing socket file is replaced) or
  * "host:port"; TLS when ctx is not NULL. Accepted connections call

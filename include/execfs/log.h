@@ -20,10 +20,10 @@ void log_write(enum log_level lvl, const char *func, const char *fmt, ...)
 #define log_error(...) log_write(LOG_LVL_ERROR, __func__, __VA_ARGS__)
 #define log_warn(...) log_write(LOG_LVL_WARN, __func__, __VA_ARGS__)
 #define log_info(...) log_write(LOG_LVL_INFO, __func__, __VA_ARGS__)
-#define log_debug(...)                                                     \
-	do {                                                               \
-		if (log_enabled(LOG_LVL_DEBUG))                            \
-			log_write(LOG_LVL_DEBUG, __func__, __VA_ARGS__);   \
+#define log_debug(...)                                                   \
+	do {                                                             \
+		if (log_enabled(LOG_LVL_DEBUG))                          \
+			log_write(LOG_LVL_DEBUG, __func__, __VA_ARGS__); \
 	} while (0)
 
 #endif

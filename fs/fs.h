@@ -1,0 +1,41 @@
+/*
+ * The fs client's shared context: one per mount, reachable from every FUSE
+ * request (fuse_req_userdata) and every node. Also fixes the libfuse API
+ * version for all of fs/.
+ */
+#ifndef EXECFS_FS_FS_H
+#define EXECFS_FS_FS_H
+
+#define FUSE_USE_VERSION 312
+#include <fuse_lowlevel.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "list.h"
+
+struct event_base;
+struct evdns_base;
+struct tree;
+struct notifier;
+
+struct execfs {
+	struct fuse_session *se; /* owned by main.c */
+	struct event_base *base; /* owned by main.c */
+	struct evdns_base *dns; /* owned by main.c; NULL in local mode */
+	struct tree *tree; /* owned */
+	struct notifier *notifier; /* owned; kernel cache invalidations */
+	struct list nodes; /* struct node, owned */
+	struct list handles; /* open file handles (ops.c), freed at exit */
+	size_t history_cap; /* per output stream, bytes */
+	bool local; /* node dir named by the agent's snapshot */
+	bool unmounting; /* teardown: kernel notifications stop */
+};
+
+/* Timeouts the kernel may cache what we answer. Stream files change under
+ * it all the time, so their attributes are never cached; names are stable
+ * for a second (a removed container is also invalidated explicitly). */
+#define FS_ENTRY_TIMEOUT 1.0
+#define FS_DIR_ATTR_TIMEOUT 1.0
+#define FS_FILE_ATTR_TIMEOUT 0.0
+
+#endif

@@ -1,0 +1,346 @@
+/*
+ * execfs: the FUSE client. Parses options, finds (or starts) the local agent
+ * or loads the fleet configuration, mounts, and runs one libevent loop that
+ * serves the FUSE session fd and every node connection. Signals are events
+ * of that loop, so shutdown (answer what is parked, unmount, free) happens
+ * in one place.
+ */
+#include <errno.h>
+#include <event2/dns.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "execfs/h2.h"
+#include "execfs/log.h"
+#include "execfs/proto.h"
+#include "fs.h"
+#include "history.h"
+#include "local.h"
+#include "node.h"
+#include "notify.h"
+#include "ops.h"
+#include "tree.h"
+
+#ifndef EXECFS_VERSION
+#define EXECFS_VERSION "0.1.0"
+#endif
+
+/* FUSE requests handled per wakeup before other events get a turn. */
+#define FUSE_BATCH 64
+
+struct cli {
+	char *agent;
+	char *config;
+	char *history;
+};
+
+static const struct fuse_opt cli_spec[] = {
+	{ "--agent %s", offsetof(struct cli, agent), 0 },
+	{ "--agent=%s", offsetof(struct cli, agent), 0 },
+	{ "--config %s", offsetof(struct cli, config), 0 },
+	{ "--config=%s", offsetof(struct cli, config), 0 },
+	{ "history=%s", offsetof(struct cli, history), 0 },
+	FUSE_OPT_END
+};
+
+static void usage(const char *prog)
+{
+	printf("usage: %s [--agent unix:PATH|HOST:PORT] [--config FILE] [-f] [-d] [-o OPT,...] MOUNTPOINT\n"
+	       "\n"
+	       "Remote execution in containers, as files. Mounts one directory per node:\n"
+	       "\n"
+	       "  MOUNTPOINT/<node>/<namespace>/<pod>/<container>/\n"
+	       "    ctl     write a command line to start it (shell quoting, no expansion):\n"
+	       "            `echo date > ctl`, `echo \"sh -c 'ls /'\" > ctl`, or `exec ARGV...`;\n"
+	       "            the write fails with the process's start error (ENOENT, EACCES...).\n"
+	       "            `eof` closes the session's stdin. read: session id and state.\n"
+	       "    stdin   write: bytes to the session's stdin; the last close sends EOF\n"
+	       "    stdout  read: the session's output from its first retained byte; blocks at\n"
+	       "            the tail while the process runs; EOF once it ended (poll, tail -f work)\n"
+	       "    stderr  likewise\n"
+	       "    status  never blocks: running, exited N, killed SIGNAME, failed: REASON, lost\n"
+	       "            (none: no session yet)\n"
+	       "    wait    blocks until the session ends, then the same line as status\n"
+	       "    info    the container as JSON\n"
+	       "    clone   (reserved for numbered sessions)\n"
+	       "\n"
+	       "Nothing runs on ls, stat or open: only a write to ctl starts a process.\n"
+	       "Output is kept per stream up to the history cap; a reader that falls behind\n"
+	       "stops the remote process (like a full pipe), never loses bytes.\n"
+	       "\n"
+	       "Options:\n"
+	       "  --agent ADDR    the agent to mount: unix:PATH or HOST:PORT (cleartext h2c on a\n"
+	       "                  Unix socket). Default: unix:%s, started if\n"
+	       "                  nothing accepts there (execfs-agent next to execfs or in PATH;\n"
+	       "                  pid and log in /run/execfs)\n"
+	       "  --config FILE   mount a fleet over mutual TLS; FILE is JSON:\n"
+	       "                  {\"nodes\": [{\"name\": \"n1\", \"address\": \"host:port\",\n"
+	       "                              \"server_name\": \"optional, default the host\"}],\n"
+	       "                   \"ca\": \"ca.pem\", \"cert\": \"client.pem\", \"key\": \"client.key\"}\n"
+	       "  -o history=BYTES  output history per stream (K, M, G suffixes; default 1M)\n"
+	       "  -f              stay in the foreground\n"
+	       "  -d              debug: foreground, FUSE requests and our log at debug level\n"
+	       "  -o allow_other  let other users use the mount (modes are enforced:\n"
+	       "                  execfs always mounts with default_permissions)\n"
+	       "  -h, --help      this text;  -V, --version  versions\n"
+	       "\n",
+	       prog, EXECFS_DEFAULT_SOCKET);
+	printf("FUSE options:\n");
+	fuse_cmdline_help();
+	fuse_lowlevel_help();
+}
+
+static int parse_size(const char *s, size_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -EINVAL;
+	switch (*end) {
+	case 'k':
+	case 'K':
+		v <<= 10;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		v <<= 20;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		v <<= 30;
+		end++;
+		break;
+	default:
+		break;
+	}
+	if (*end || v < 4096 || v > (1ULL << 34))
+		return -EINVAL;
+	*out = (size_t)v;
+	return 0;
+}
+
+struct loop {
+	struct execfs *fs;
+	struct event_base *base;
+	struct fuse_buf fbuf; /* owned: libfuse fills mem, we free it */
+};
+
+static void fuse_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct loop *lp = arg;
+	struct fuse_session *se = lp->fs->se;
+	int k, res;
+
+	for (k = 0; k < FUSE_BATCH; k++) {
+		res = fuse_session_receive_buf(se, &lp->fbuf);
+		if (res == -EINTR || res == -EAGAIN)
+			return;
+		if (res <= 0 || fuse_session_exited(se)) {
+			/* 0 with exited: unmounted (ENODEV), e.g. fusermount -u */
+			if (res < 0)
+				log_error("reading /dev/fuse: %s",
+					  strerror(-res));
+			event_base_loopbreak(lp->base);
+			return;
+		}
+		fuse_session_process_buf(se, &lp->fbuf);
+		if (fuse_session_exited(se)) {
+			event_base_loopbreak(lp->base);
+			return;
+		}
+	}
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct loop *lp = arg;
+
+	log_info("signal %d: unmounting", (int)sig);
+	event_base_loopbreak(lp->base);
+}
+
+int main(int argc, char **argv)
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct fuse_cmdline_opts opts;
+	struct execfs fs;
+	struct cli cli;
+	struct config *cfg = NULL;
+	SSL_CTX *ctx = NULL;
+	struct loop lp;
+	struct event *fuse_ev = NULL, *sig_ev[3] = { NULL, NULL, NULL };
+	const int sigs[3] = { SIGINT, SIGTERM, SIGHUP };
+	char err[512], address[sizeof(EXECFS_DEFAULT_SOCKET) + 8];
+	int rc = 1, i, fd;
+	bool mounted = false;
+
+	memset(&fs, 0, sizeof(fs));
+	memset(&cli, 0, sizeof(cli));
+	memset(&opts, 0, sizeof(opts));
+	memset(&lp, 0, sizeof(lp));
+	list_init(&fs.nodes);
+	list_init(&fs.handles);
+	fs.history_cap = HISTORY_DEFAULT_CAP;
+	log_open("execfs", NULL);
+
+	if (fuse_opt_parse(&args, &cli, cli_spec, NULL) < 0 ||
+	    fuse_parse_cmdline(&args, &opts) != 0) {
+		fprintf(stderr, "execfs: bad arguments (try --help)\n");
+		goto out_args;
+	}
+	if (opts.show_help) {
+		usage(argv[0]);
+		rc = 0;
+		goto out_args;
+	}
+	if (opts.show_version) {
+		printf("execfs %s\n", EXECFS_VERSION);
+		printf("libfuse %s\n", fuse_pkgversion());
+		fuse_lowlevel_version();
+		rc = 0;
+		goto out_args;
+	}
+	if (!opts.mountpoint) {
+		fprintf(stderr, "execfs: no mount point (try --help)\n");
+		goto out_args;
+	}
+	if (cli.agent && cli.config) {
+		fprintf(stderr,
+			"execfs: --agent and --config exclude each other\n");
+		goto out_args;
+	}
+	if (cli.history && parse_size(cli.history, &fs.history_cap) < 0) {
+		fprintf(stderr, "execfs: bad history=%s (4K to 16G)\n",
+			cli.history);
+		goto out_args;
+	}
+	if (opts.debug)
+		log_set_level(LOG_LVL_DEBUG);
+
+	if (cli.config) {
+		if (config_load(cli.config, &cfg, err, sizeof(err)) < 0) {
+			fprintf(stderr, "execfs: %s\n", err);
+			goto out_args;
+		}
+		ctx = tls_client_ctx_new(cfg->ca, cfg->cert, cfg->key, err,
+					 sizeof(err));
+		if (!ctx) {
+			fprintf(stderr, "execfs: %s: %s\n", cli.config, err);
+			goto out_args;
+		}
+	} else if (!cli.agent) {
+		if (local_agent_ensure(err, sizeof(err)) < 0) {
+			fprintf(stderr, "execfs: %s\n", err);
+			goto out_args;
+		}
+		snprintf(address, sizeof(address), "unix:%s",
+			 EXECFS_DEFAULT_SOCKET);
+	}
+	fs.local = !cfg;
+
+	/* Modes are the access control for allow_other mounts. */
+	if (fuse_opt_add_arg(&args, "-odefault_permissions") < 0 ||
+	    fuse_opt_add_arg(&args, "-ofsname=execfs") < 0 ||
+	    fuse_opt_add_arg(&args, "-osubtype=execfs") < 0)
+		goto out_args;
+	fs.se = fuse_session_new(&args, &fs_ops, sizeof(fs_ops), &fs);
+	if (!fs.se)
+		goto out_args;
+	if (fuse_session_mount(fs.se, opts.mountpoint) != 0)
+		goto out_session;
+	mounted = true;
+	/* Fork (unless -f) before any event base or thread exists. */
+	if (fuse_daemonize(opts.foreground) != 0)
+		goto out_session;
+
+	signal(SIGPIPE, SIG_IGN);
+	fs.base = event_base_new();
+	fs.tree = fs.base ? tree_new(&fs) : NULL;
+	fs.notifier = fs.tree ? notifier_new(fs.se) : NULL;
+	if (!fs.notifier) {
+		log_error("out of memory");
+		goto out_loop;
+	}
+	if (cfg) {
+		fs.dns = evdns_base_new(fs.base,
+					EVDNS_BASE_INITIALIZE_NAMESERVERS);
+		if (!fs.dns) {
+			log_error("cannot set up DNS");
+			goto out_loop;
+		}
+		for (i = 0; i < (int)cfg->nnodes; i++)
+			if (!node_new(&fs, cfg->nodes[i].name,
+				      cfg->nodes[i].address, ctx,
+				      cfg->nodes[i].server_name)) {
+				log_error("out of memory");
+				goto out_loop;
+			}
+	} else if (!node_new(&fs, NULL, cli.agent ? cli.agent : address, NULL,
+			     NULL)) {
+		log_error("out of memory");
+		goto out_loop;
+	}
+	nodes_start(&fs);
+
+	lp.fs = &fs;
+	lp.base = fs.base;
+	fd = fuse_session_fd(fs.se);
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	fuse_ev = event_new(fs.base, fd, EV_READ | EV_PERSIST, fuse_readable,
+			    &lp);
+	if (!fuse_ev || event_add(fuse_ev, NULL) < 0)
+		goto out_loop;
+	for (i = 0; i < 3; i++) {
+		sig_ev[i] = evsignal_new(fs.base, sigs[i], on_signal, &lp);
+		if (!sig_ev[i] || event_add(sig_ev[i], NULL) < 0)
+			goto out_loop;
+	}
+	log_info("mounted on %s", opts.mountpoint);
+	event_base_dispatch(fs.base);
+	rc = 0;
+
+out_loop:
+	/* Teardown order: connections first (their streams' on_close answers
+	 * every parked request while the kernel still listens), then the
+	 * handles the kernel will never release, the mount, the inodes. */
+	fs.unmounting = true;
+	nodes_free(&fs);
+	ops_free_handles(&fs);
+	notifier_free(fs.notifier);
+	for (i = 0; i < 3; i++)
+		if (sig_ev[i])
+			event_free(sig_ev[i]);
+	if (fuse_ev)
+		event_free(fuse_ev);
+out_session:
+	if (mounted)
+		fuse_session_unmount(fs.se);
+	tree_free(fs.tree);
+	fuse_session_destroy(fs.se);
+	free(lp.fbuf.mem);
+	if (fs.dns)
+		evdns_base_free(fs.dns, 0);
+	if (fs.base)
+		event_base_free(fs.base);
+out_args:
+	tls_ctx_free(ctx);
+	config_free(cfg);
+	free(cli.agent);
+	free(cli.config);
+	free(cli.history);
+	free(opts.mountpoint);
+	fuse_opt_free_args(&args);
+	return rc;
+}

@@ -1,0 +1,733 @@
+/*
+ * FUSE low-level operations (see ops.h). The file contract of DESIGN.md
+ * section 2 lives here: which file allows what, what a read or write of it
+ * means, and the modes that say so. Stream files are opened with
+ * FOPEN_DIRECT_IO (cached mode would show stale data) but stay seekable
+ * (tail -f needs offsets and a growing st_size).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "execfs/log.h"
+#include "node.h"
+#include "ops.h"
+#include "session.h"
+#include "tree.h"
+
+/* An open file. */
+struct handle {
+	struct list link; /* in fs->handles (freed at exit) */
+	struct inode *ino; /* kept alive by the kernel's lookup */
+	enum file_kind kind;
+	struct session *sess; /* a reference, or NULL (no session yet) */
+	bool writer; /* counts as a writer of sess's stdin */
+	struct out_reader reader; /* stdout/stderr */
+	struct poller poller; /* wait */
+	char *text; /* owned: ctl/status/info/clone contents */
+	size_t text_len;
+};
+
+/* A directory listing, taken at opendir so readdir offsets stay valid. */
+struct dirbuf {
+	char *buf; /* owned */
+	size_t len;
+};
+
+static struct execfs *req_fs(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+static struct inode *req_inode(fuse_req_t req, fuse_ino_t ino)
+{
+	return tree_get(req_fs(req)->tree, ino);
+}
+
+static bool inode_is_dir(const struct inode *i)
+{
+	return i->kind != INODE_FILE;
+}
+
+/* The session a container file speaks for: the container's current one. */
+static struct session *inode_session(const struct inode *i)
+{
+	struct container *ct = inode_container(i);
+
+	return ct ? ct->current : NULL;
+}
+
+static mode_t file_mode(enum file_kind k)
+{
+	switch (k) {
+	case FILE_CTL:
+	case FILE_STDIN: /* reads give EOF at once: editors load it empty */
+		return 0600;
+	case FILE_STDOUT:
+	case FILE_STDERR:
+	case FILE_STATUS:
+	case FILE_WAIT:
+	case FILE_CLONE:
+	case FILE_INFO:
+	case FILE_NKINDS:
+		break;
+	}
+	return 0400;
+}
+
+/* "<sid> <state>\n" for ctl, "none\n" without a session. */
+static int ctl_text(const struct session *s, char *buf, size_t len)
+{
+	int n;
+
+	if (!s)
+		return snprintf(buf, len, "none\n");
+	n = snprintf(buf, len, "%s ", session_sid(s));
+	if (n < 0 || (size_t)n >= len)
+		return n;
+	return n + session_status_line(s, buf + n, len - n);
+}
+
+static int status_text(const struct session *s, char *buf, size_t len)
+{
+	if (!s)
+		return snprintf(buf, len, "none\n");
+	return session_status_line(s, buf, len);
+}
+
+static void inode_stat(const struct inode *i, struct stat *st)
+{
+	struct session *s;
+	char line[600];
+	size_t subdirs = 0;
+	struct list *pos;
+
+	memset(st, 0, sizeof(*st));
+	st->st_ino = i->number;
+	st->st_uid = getuid();
+	st->st_gid = getgid();
+	st->st_mtim = i->mtime;
+	if (inode_is_dir(i)) {
+		for (pos = i->children.next; pos != &i->children;
+		     pos = pos->next)
+			if (inode_is_dir(
+				    list_entry(pos, struct inode, sibling)))
+				subdirs++;
+		st->st_mode = S_IFDIR | 0555;
+		st->st_nlink = 2 + subdirs;
+	} else {
+		st->st_mode = S_IFREG | file_mode(i->file);
+		st->st_nlink = 1;
+		s = inode_session(i);
+		switch (i->file) {
+		case FILE_STDOUT:
+		case FILE_STDERR:
+			if (!s)
+				break;
+			{
+				const struct out_stream *os =
+					&s->out[i->file == FILE_STDOUT ?
+							SESSION_STDOUT :
+							SESSION_STDERR];
+
+				st->st_size = (off_t)out_stream_size(os);
+				st->st_mtim = os->mtime;
+			}
+			break;
+		case FILE_STATUS:
+			st->st_size = status_text(s, line, sizeof(line));
+			break;
+		case FILE_CTL:
+			st->st_size = ctl_text(s, line, sizeof(line));
+			break;
+		case FILE_INFO:
+			if (inode_container(i)->info)
+				st->st_size = inode_container(i)->info_len;
+			break;
+		case FILE_STDIN:
+		case FILE_WAIT:
+		case FILE_CLONE:
+		case FILE_NKINDS:
+			break;
+		}
+	}
+	st->st_atim = st->st_mtim;
+	st->st_ctim = st->st_mtim;
+}
+
+static double attr_timeout(const struct inode *i)
+{
+	return inode_is_dir(i) ? FS_DIR_ATTR_TIMEOUT : FS_FILE_ATTR_TIMEOUT;
+}
+
+/* ---- names -------------------------------------------------------------- */
+
+static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct inode *dir = req_inode(req, parent);
+	struct fuse_entry_param e;
+	struct inode *i;
+
+	if (!inode_is_dir(dir)) {
+		fuse_reply_err(req, ENOTDIR);
+		return;
+	}
+	i = inode_child(dir, name);
+	if (!i) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	memset(&e, 0, sizeof(e));
+	e.ino = inode_ino(i);
+	e.generation = 1;
+	inode_stat(i, &e.attr);
+	e.attr_timeout = attr_timeout(i);
+	e.entry_timeout = FS_ENTRY_TIMEOUT;
+	if (fuse_reply_entry(req, &e) == 0)
+		inode_lookup(i);
+}
+
+static void fs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	inode_forget(req_fs(req)->tree, req_inode(req, ino), nlookup);
+	fuse_reply_none(req);
+}
+
+static void fs_forget_multi(fuse_req_t req, size_t count,
+			    struct fuse_forget_data *forgets)
+{
+	size_t k;
+
+	for (k = 0; k < count; k++)
+		inode_forget(req_fs(req)->tree, req_inode(req, forgets[k].ino),
+			     forgets[k].nlookup);
+	fuse_reply_none(req);
+}
+
+static void fs_getattr(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct inode *i = req_inode(req, ino);
+	struct stat st;
+
+	inode_stat(i, &st);
+	fuse_reply_attr(req, &st, attr_timeout(i));
+}
+
+/*
+ * Editors write stdin in place (open O_TRUNC, write, fsync) and then set
+ * mode and times: all harmless no-ops there. Elsewhere only times may be
+ * "set" (touch), also as a no-op; sizes and modes are not ours to change.
+ */
+static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+		       int to_set, struct fuse_file_info *fi)
+{
+	struct inode *i = req_inode(req, ino);
+	const int times = FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
+			  FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW |
+			  FUSE_SET_ATTR_CTIME;
+	struct stat st;
+
+	if (!(i->kind == INODE_FILE && i->file == FILE_STDIN) &&
+	    (to_set & ~times)) {
+		fuse_reply_err(req, inode_is_dir(i) ? EPERM : EACCES);
+		return;
+	}
+	inode_stat(i, &st);
+	fuse_reply_attr(req, &st, attr_timeout(i));
+}
+
+/* The container directories refuse new names, so editors write in place. */
+static void fs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode, dev_t rdev)
+{
+	fuse_reply_err(req, EACCES);
+}
+
+static void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode)
+{
+	fuse_reply_err(req, EACCES);
+}
+
+static void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	fuse_reply_err(req, EACCES);
+}
+
+static void fs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+		       const char *name)
+{
+	fuse_reply_err(req, EACCES);
+}
+
+static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      fuse_ino_t newparent, const char *newname,
+		      unsigned int flags)
+{
+	fuse_reply_err(req, EACCES);
+}
+
+static void fs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+		    const char *newname)
+{
+	fuse_reply_err(req, EACCES);
+}
+
+static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      mode_t mode, struct fuse_file_info *fi)
+{
+	fuse_reply_err(req, EACCES);
+}
+
+/* ---- directories -------------------------------------------------------- */
+
+static int dirbuf_add(fuse_req_t req, struct dirbuf *b, const char *name,
+		      const struct inode *i)
+{
+	struct stat st;
+	size_t old = b->len;
+	char *nb;
+
+	memset(&st, 0, sizeof(st));
+	st.st_ino = i->number;
+	st.st_mode = inode_is_dir(i) ? S_IFDIR : S_IFREG;
+	b->len += fuse_add_direntry(req, NULL, 0, name, NULL, 0);
+	nb = realloc(b->buf, b->len);
+	if (!nb)
+		return -ENOMEM;
+	b->buf = nb;
+	fuse_add_direntry(req, b->buf + old, b->len - old, name, &st, b->len);
+	return 0;
+}
+
+static void fs_opendir(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct inode *dir = req_inode(req, ino);
+	struct dirbuf *b;
+	struct list *pos;
+	int rc;
+
+	if (!inode_is_dir(dir)) {
+		fuse_reply_err(req, ENOTDIR);
+		return;
+	}
+	b = calloc(1, sizeof(*b)); /* owned by fi->fh until releasedir */
+	if (!b) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	rc = dirbuf_add(req, b, ".", dir);
+	if (rc == 0)
+		rc = dirbuf_add(req, b, "..", dir->parent ? dir->parent : dir);
+	for (pos = dir->children.next; rc == 0 && pos != &dir->children;
+	     pos = pos->next) {
+		struct inode *c = list_entry(pos, struct inode, sibling);
+
+		rc = dirbuf_add(req, b, c->name, c);
+	}
+	if (rc < 0) {
+		free(b->buf);
+		free(b);
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	fi->fh = (uintptr_t)b;
+	if (fuse_reply_open(req, fi) != 0) {
+		free(b->buf);
+		free(b);
+	}
+}
+
+static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	struct dirbuf *b = (struct dirbuf *)(uintptr_t)fi->fh;
+
+	if ((size_t)off >= b->len) {
+		fuse_reply_buf(req, NULL, 0);
+		return;
+	}
+	/* A slice may cut an entry: the kernel stops at an incomplete one and
+	 * asks again from there (as libfuse's hello_ll does). */
+	fuse_reply_buf(req, b->buf + off,
+		       b->len - (size_t)off < size ? b->len - (size_t)off :
+						     size);
+}
+
+static void fs_releasedir(fuse_req_t req, fuse_ino_t ino,
+			  struct fuse_file_info *fi)
+{
+	struct dirbuf *b = (struct dirbuf *)(uintptr_t)fi->fh;
+
+	free(b->buf);
+	free(b);
+	fuse_reply_err(req, 0);
+}
+
+/* ---- files -------------------------------------------------------------- */
+
+static void handle_free(struct handle *h)
+{
+	list_del(&h->link);
+	out_reader_detach(&h->reader);
+	poller_release(&h->poller);
+	if (h->writer && h->sess)
+		in_stream_writer_close(&h->sess->in);
+	session_put(h->sess);
+	free(h->text);
+	free(h);
+}
+
+void ops_free_handles(struct execfs *fs)
+{
+	struct list *pos, *tmp;
+
+	list_for_each_safe(pos, tmp, &fs->handles)
+		handle_free(list_entry(pos, struct handle, link));
+}
+
+static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct execfs *fs = req_fs(req);
+	struct inode *i = req_inode(req, ino);
+	int acc = fi->flags & O_ACCMODE;
+	struct handle *h;
+
+	if (inode_is_dir(i)) {
+		fuse_reply_err(req, EISDIR);
+		return;
+	}
+	if (acc != O_RDONLY &&
+	    !(i->file == FILE_CTL || i->file == FILE_STDIN)) {
+		fuse_reply_err(req, EACCES);
+		return;
+	}
+	h = calloc(1, sizeof(*h)); /* owned by fi->fh until release */
+	if (!h) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	h->ino = i;
+	h->kind = i->file;
+	poller_init(&h->poller);
+	poller_init(&h->reader.poller);
+	list_init(&h->reader.hr.link);
+	h->sess = inode_session(i);
+	if (h->sess)
+		session_get(h->sess);
+	switch (h->kind) {
+	case FILE_STDOUT:
+	case FILE_STDERR:
+		if (h->sess)
+			out_reader_attach(&h->sess->out[h->kind == FILE_STDOUT ?
+								SESSION_STDOUT :
+								SESSION_STDERR],
+					  &h->reader);
+		break;
+	case FILE_STDIN:
+		if (acc != O_RDONLY && h->sess) {
+			h->writer = true;
+			in_stream_writer_open(&h->sess->in);
+		}
+		break;
+	case FILE_CTL:
+	case FILE_STATUS:
+	case FILE_WAIT:
+	case FILE_CLONE:
+	case FILE_INFO:
+	case FILE_NKINDS:
+		break;
+	}
+	list_add_tail(&fs->handles, &h->link);
+	fi->fh = (uintptr_t)h;
+	fi->direct_io = 1;
+	if (fuse_reply_open(req, fi) != 0)
+		handle_free(h); /* interrupted open: no release will come */
+}
+
+static void fs_release(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	handle_free((struct handle *)(uintptr_t)fi->fh);
+	fuse_reply_err(req, 0);
+}
+
+static void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	fuse_reply_err(req, 0);
+}
+
+static void fs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+		     struct fuse_file_info *fi)
+{
+	fuse_reply_err(req, 0);
+}
+
+/* Reply with a slice of a text snapshot taken at the first read. */
+static void reply_text(fuse_req_t req, struct handle *h, size_t size, off_t off,
+		       const char *text, int len)
+{
+	if (off == 0 || !h->text) {
+		char *copy = len >= 0 ? strndup(text, (size_t)len) : NULL;
+
+		if (!copy) {
+			fuse_reply_err(req, ENOMEM);
+			return;
+		}
+		free(h->text);
+		h->text = copy; /* owned by the handle */
+		h->text_len = (size_t)len;
+	}
+	if ((size_t)off >= h->text_len) {
+		fuse_reply_buf(req, NULL, 0);
+		return;
+	}
+	fuse_reply_buf(req, h->text + off,
+		       h->text_len - off < size ? h->text_len - off : size);
+}
+
+static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	struct container *ct = inode_container(h->ino);
+	bool nonblock = fi->flags & O_NONBLOCK;
+	char line[600];
+
+	switch (h->kind) {
+	case FILE_CTL:
+		/* The container's current session, now. */
+		reply_text(req, h, size, off, line,
+			   ctl_text(inode_session(h->ino), line, sizeof(line)));
+		break;
+	case FILE_STATUS:
+		reply_text(req, h, size, off, line,
+			   status_text(h->sess, line, sizeof(line)));
+		break;
+	case FILE_INFO:
+		reply_text(req, h, size, off, ct && ct->info ? ct->info : "",
+			   ct && ct->info ? (int)ct->info_len : 0);
+		break;
+	case FILE_WAIT:
+		if (h->sess)
+			session_wait_read(h->sess, req, size, off, nonblock);
+		else
+			reply_text(req, h, size, off, "none\n", 5);
+		break;
+	case FILE_STDOUT:
+	case FILE_STDERR:
+		if (h->sess)
+			out_reader_read(&h->reader, req, size, off, nonblock);
+		else
+			fuse_reply_buf(req, NULL, 0);
+		break;
+	case FILE_STDIN:
+		fuse_reply_buf(req, NULL, 0);
+		break;
+	case FILE_CLONE:
+	case FILE_NKINDS:
+		/* Session numbers for N/ directories come with clone. */
+		fuse_reply_err(req, EOPNOTSUPP);
+		break;
+	}
+}
+
+/* ---- ctl ---------------------------------------------------------------- */
+
+/* Start argv as the container's new current session. */
+static void ctl_exec(fuse_req_t req, struct inode *i, char *const *argv,
+		     size_t argc, size_t count)
+{
+	struct execfs *fs = req_fs(req);
+	struct container *ct = inode_container(i);
+	struct session *s;
+	int rc;
+
+	if (!ct) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	s = session_new(ct->id, ct->next_num, fs->history_cap);
+	if (!s) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	ct->next_num++;
+	/* The new session is current from now: status shows it starting, and
+	 * failed with the reason if it does not start. */
+	session_put(ct->current);
+	ct->current = s; /* our reference */
+	rc = session_start(s, node_conn(ct->node), argv, argc, req, count);
+	if (rc < 0) {
+		session_fail(s, -rc,
+			     rc == -ENOTCONN ? "node not connected" :
+					       strerror(-rc));
+		fuse_reply_err(req, -rc);
+	}
+}
+
+static void ctl_write(fuse_req_t req, struct handle *h, const char *buf,
+		      size_t size)
+{
+	struct session *cur = inode_session(h->ino);
+	const char *p = buf, *end = buf + size;
+	struct ctl_cmd cmd;
+	int rc = 0;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', end - p);
+		const char *le = nl ? nl : end;
+		const char *q;
+
+		for (q = p; q < le && (*q == ' ' || *q == '\t' || *q == '\r');
+		     q++)
+			;
+		if (q == le) { /* blank line */
+			p = le + 1;
+			continue;
+		}
+		rc = ctl_parse(p, le - p, &cmd);
+		if (rc < 0)
+			break;
+		p = le + 1;
+		switch (cmd.verb) {
+		case CTL_EXEC:
+			for (q = p; q < end; q++)
+				if (*q != ' ' && *q != '\t' && *q != '\r' &&
+				    *q != '\n')
+					break;
+			if (q < end) {
+				/* One exec per write, as its last line: the
+				 * write's answer is the exec's. */
+				rc = -EINVAL;
+				break;
+			}
+			ctl_exec(req, h->ino, cmd.argv, cmd.argc, size);
+			ctl_cmd_release(&cmd);
+			return;
+		case CTL_EOF:
+			rc = cur ? in_stream_eof(&cur->in) : -ENOENT;
+			break;
+		case CTL_TTY:
+		case CTL_ENV:
+		case CTL_CWD:
+		case CTL_USER:
+		case CTL_SIGNAL:
+		case CTL_KILL:
+		case CTL_RESIZE:
+		case CTL_FORGET:
+			log_debug("ctl: %s not supported yet",
+				  ctl_verb_name(cmd.verb));
+			rc = -EINVAL;
+			break;
+		}
+		ctl_cmd_release(&cmd);
+		if (rc < 0)
+			break;
+	}
+	if (rc < 0)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_write(req, size);
+}
+
+static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
+		     size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+
+	switch (h->kind) {
+	case FILE_CTL:
+		ctl_write(req, h, buf, size);
+		break;
+	case FILE_STDIN:
+		if (h->sess)
+			in_stream_write(&h->sess->in, req, buf, size);
+		else
+			fuse_reply_err(req, EPIPE);
+		break;
+	case FILE_STDOUT:
+	case FILE_STDERR:
+	case FILE_STATUS:
+	case FILE_WAIT:
+	case FILE_CLONE:
+	case FILE_INFO:
+	case FILE_NKINDS:
+		fuse_reply_err(req, EBADF);
+		break;
+	}
+}
+
+/* Readable now, nothing to wait for: drop the handle. */
+static unsigned poll_ready(struct fuse_pollhandle *ph)
+{
+	if (ph)
+		fuse_pollhandle_destroy(ph);
+	return POLLIN | POLLRDNORM;
+}
+
+static void fs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+		    struct fuse_pollhandle *ph)
+{
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	unsigned revents = 0;
+
+	switch (h->kind) {
+	case FILE_STDOUT:
+	case FILE_STDERR:
+		if (h->sess)
+			revents = out_reader_poll(&h->reader, ph);
+		else
+			revents = poll_ready(ph);
+		break;
+	case FILE_WAIT:
+		if (h->sess)
+			revents = session_wait_poll(h->sess, &h->poller, ph);
+		else
+			revents = poll_ready(ph);
+		break;
+	case FILE_CTL:
+	case FILE_STDIN:
+	case FILE_STATUS:
+	case FILE_CLONE:
+	case FILE_INFO:
+	case FILE_NKINDS:
+		revents = poll_ready(ph) | POLLOUT | POLLWRNORM;
+		break;
+	}
+	fuse_reply_poll(req, revents);
+}
+
+const struct fuse_lowlevel_ops fs_ops = {
+	.lookup = fs_lookup,
+	.forget = fs_forget,
+	.forget_multi = fs_forget_multi,
+	.getattr = fs_getattr,
+	.setattr = fs_setattr,
+	.mknod = fs_mknod,
+	.mkdir = fs_mkdir,
+	.unlink = fs_unlink,
+	.rmdir = fs_unlink,
+	.symlink = fs_symlink,
+	.rename = fs_rename,
+	.link = fs_link,
+	.create = fs_create,
+	.open = fs_open,
+	.read = fs_read,
+	.write = fs_write,
+	.flush = fs_flush,
+	.release = fs_release,
+	.fsync = fs_fsync,
+	.opendir = fs_opendir,
+	.readdir = fs_readdir,
+	.releasedir = fs_releasedir,
+	.poll = fs_poll,
+};

@@ -1,0 +1,251 @@
+/*
+ * The writer side of a session's stdin, which behaves as a FIFO: writes
+ * arrive in order, a write that does not fit the stream's outgoing buffer
+ * is parked (copied) until the transport reports room, and when the last
+ * handle open for writing is released the remote stdin gets EOF (so
+ * `sort < big > stdin` ends sort).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "execfs/h2.h"
+#include "execfs/log.h"
+#include "session.h"
+
+/* A write waiting for room in the stream's outgoing buffer. */
+struct in_write {
+	struct park park; /* first: the park owns the allocation */
+	size_t size, done;
+	char data[]; /* the caller's bytes, copied */
+};
+
+static void in_stream_on_response(struct h2_stream *st, int status, void *arg);
+static void in_stream_on_data(struct h2_stream *st, const uint8_t *data,
+			      size_t len, void *arg);
+static void in_stream_on_writable(struct h2_stream *st, void *arg);
+static void in_stream_on_close(struct h2_stream *st, uint32_t error_code,
+			       void *arg);
+
+static const struct h2_stream_cbs in_stream_cbs = {
+	.on_response = in_stream_on_response,
+	.on_data = in_stream_on_data,
+	.on_writable = in_stream_on_writable,
+	.on_close = in_stream_on_close,
+};
+
+void in_stream_init(struct in_stream *in, struct session *s)
+{
+	in->sess = s;
+	in->state = IN_IDLE;
+	in->st = NULL;
+	in->writers = 0;
+	in->eof_wanted = false;
+	list_init(&in->parked);
+}
+
+static void in_write_fail_all(struct in_stream *in, int err)
+{
+	struct list *pos, *tmp;
+
+	list_for_each_safe(pos, tmp, &in->parked) {
+		struct in_write *w =
+			list_entry(pos, struct in_write, park.link);
+
+		park_take(&w->park);
+		if (w->done > 0)
+			fuse_reply_write(w->park.req, w->done);
+		else
+			fuse_reply_err(w->park.req, err);
+		free(w);
+	}
+}
+
+void in_stream_release(struct in_stream *in)
+{
+	in_write_fail_all(in, EIO);
+}
+
+int in_stream_request(struct in_stream *in, struct h2_conn *c, const char *path)
+{
+	const struct h2_header hdrs[] = {
+		{ EXECFS_HDR_STREAMTYPE, EXECFS_ST_STDIN },
+	};
+
+	in->st = h2_conn_request(c, "POST", path, hdrs, 1, false,
+				 &in_stream_cbs, in);
+	if (!in->st)
+		return errno ? -errno : -EIO;
+	session_get(in->sess); /* until on_close */
+	in->state = IN_OPEN;
+	return 0;
+}
+
+/* Move parked bytes into the stream while it has room; end it when asked
+ * and drained. */
+static void in_stream_pump(struct in_stream *in)
+{
+	struct list *pos, *tmp;
+
+	if (in->state != IN_OPEN)
+		return;
+	list_for_each_safe(pos, tmp, &in->parked) {
+		struct in_write *w =
+			list_entry(pos, struct in_write, park.link);
+		size_t space = h2_stream_write_space(in->st);
+		size_t k = w->size - w->done;
+		int rc;
+
+		if (space == 0)
+			return;
+		if (k > space)
+			k = space;
+		rc = h2_stream_write(in->st, w->data + w->done, k);
+		if (rc < 0) {
+			park_take(&w->park);
+			fuse_reply_err(w->park.req, -rc);
+			free(w);
+			continue;
+		}
+		w->done += k;
+		if (w->done < w->size)
+			return;
+		park_take(&w->park);
+		fuse_reply_write(w->park.req, w->size);
+		free(w);
+	}
+	if (in->eof_wanted) {
+		in->eof_wanted = false;
+		in->state = IN_ENDED;
+		h2_stream_end(in->st);
+	}
+}
+
+static void in_write_interrupted(struct park *p)
+{
+	struct in_write *w = container_of(p, struct in_write, park);
+
+	park_take(p);
+	/* Bytes already queued cannot be taken back: report them. */
+	if (w->done > 0)
+		fuse_reply_write(p->req, w->done);
+	else
+		fuse_reply_err(p->req, EINTR);
+	free(w);
+}
+
+void in_stream_write(struct in_stream *in, fuse_req_t req, const char *buf,
+		     size_t size)
+{
+	struct in_write *w;
+	int rc;
+
+	switch (in->state) {
+	case IN_OPEN:
+		break;
+	case IN_IDLE:
+	case IN_ENDED:
+	case IN_CLOSED:
+		/* Nobody reads this stdin (any more): like a widowed pipe. */
+		fuse_reply_err(req, EPIPE);
+		return;
+	}
+	if (list_empty(&in->parked) && h2_stream_write_space(in->st) >= size) {
+		rc = h2_stream_write(in->st, buf, size);
+		if (rc < 0)
+			fuse_reply_err(req, -rc);
+		else
+			fuse_reply_write(req, size);
+		return;
+	}
+	w = malloc(sizeof(*w) + size); /* owned by the parked queue */
+	if (!w) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	w->size = size;
+	w->done = 0;
+	memcpy(w->data, buf, size);
+	park_add(&in->parked, &w->park, req, in_write_interrupted);
+	in_stream_pump(in);
+}
+
+int in_stream_eof(struct in_stream *in)
+{
+	switch (in->state) {
+	case IN_OPEN:
+		in->eof_wanted = true;
+		in_stream_pump(in);
+		return 0;
+	case IN_IDLE:
+		return -ENOTCONN;
+	case IN_ENDED:
+	case IN_CLOSED:
+		return 0;
+	}
+	return 0;
+}
+
+void in_stream_writer_open(struct in_stream *in)
+{
+	in->writers++;
+}
+
+void in_stream_writer_close(struct in_stream *in)
+{
+	if (in->writers > 0 && --in->writers == 0)
+		in_stream_eof(in);
+}
+
+/* ---- transport callbacks ------------------------------------------------ */
+
+static void in_stream_on_response(struct h2_stream *st, int status, void *arg)
+{
+	struct in_stream *in = arg;
+
+	switch (in->state) {
+	case IN_OPEN:
+		if (status == 200)
+			break;
+		/* The session did not start: nobody will read. End our side so
+		 * the stream closes. */
+		in->state = IN_CLOSED;
+		in_write_fail_all(in, EPIPE);
+		h2_stream_end(st);
+		break;
+	case IN_IDLE:
+	case IN_ENDED:
+	case IN_CLOSED:
+		break;
+	}
+}
+
+static void in_stream_on_data(struct h2_stream *st, const uint8_t *data,
+			      size_t len, void *arg)
+{
+	h2_stream_consume(st, len); /* error documents only; not used */
+}
+
+static void in_stream_on_writable(struct h2_stream *st, void *arg)
+{
+	in_stream_pump(arg);
+}
+
+static void in_stream_on_close(struct h2_stream *st, uint32_t error_code,
+			       void *arg)
+{
+	struct in_stream *in = arg;
+
+	in->st = NULL;
+	switch (in->state) {
+	case IN_OPEN:
+	case IN_ENDED:
+		in->state = IN_CLOSED;
+		in_write_fail_all(in, error_code ? EIO : EPIPE);
+		break;
+	case IN_IDLE:
+	case IN_CLOSED:
+		break;
+	}
+	session_put(in->sess);
+}

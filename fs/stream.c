@@ -1,0 +1,350 @@
+/*
+ * Output streams on the client side (see stream.h). The transport delivers
+ * body bytes with their HTTP/2 window still held; we copy them into the
+ * history and give the window back only as history_admit() allows, which is
+ * what stops a remote process whose output nobody reads.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "execfs/h2.h"
+#include "execfs/log.h"
+#include "execfs/proto.h"
+#include "session.h"
+#include "stream.h"
+
+/* A read parked at the tail of a stream. */
+struct out_read {
+	struct park park; /* first: the park owns the allocation */
+	struct out_reader *r; /* the handle's reader (outlives the read:
+				   release waits for outstanding reads) */
+	size_t size;
+	off_t off;
+};
+
+static void out_stream_on_response(struct h2_stream *st, int status, void *arg);
+static void out_stream_on_data(struct h2_stream *st, const uint8_t *data,
+			       size_t len, void *arg);
+static void out_stream_on_end(struct h2_stream *st, void *arg);
+static void out_stream_on_close(struct h2_stream *st, uint32_t error_code,
+				void *arg);
+
+static const struct h2_stream_cbs out_stream_cbs = {
+	.on_response = out_stream_on_response,
+	.on_data = out_stream_on_data,
+	.on_end = out_stream_on_end,
+	.on_close = out_stream_on_close,
+};
+
+int out_stream_init(struct out_stream *os, struct session *s, const char *type,
+		    size_t cap)
+{
+	os->sess = s;
+	os->type = type;
+	os->state = OUT_IDLE;
+	os->st = NULL;
+	os->http_status = 0;
+	list_init(&os->parked);
+	list_init(&os->pollers);
+	clock_gettime(CLOCK_REALTIME, &os->mtime);
+	os->hist = history_new(cap);
+	return os->hist ? 0 : -ENOMEM;
+}
+
+static void out_read_fail_all(struct out_stream *os, int err)
+{
+	struct list *pos, *tmp;
+
+	list_for_each_safe(pos, tmp, &os->parked) {
+		struct out_read *rd =
+			list_entry(pos, struct out_read, park.link);
+
+		park_take(&rd->park);
+		fuse_reply_err(rd->park.req, err);
+		free(rd);
+	}
+}
+
+void out_stream_release(struct out_stream *os)
+{
+	out_read_fail_all(os, EIO);
+	poller_wake_all(&os->pollers);
+	history_free(os->hist);
+	os->hist = NULL;
+}
+
+/* Give back the window the history can take now. */
+static void out_stream_settle(struct out_stream *os)
+{
+	size_t n = history_admit(os->hist);
+
+	if (n > 0 && os->st)
+		h2_stream_consume(os->st, n);
+}
+
+int out_stream_request(struct out_stream *os, struct h2_conn *c,
+		       const char *path)
+{
+	const struct h2_header hdrs[] = {
+		{ EXECFS_HDR_STREAMTYPE, os->type },
+		{ EXECFS_HDR_OFFSET, "0" },
+	};
+
+	os->st = h2_conn_request(c, "GET", path, hdrs, 2, true, &out_stream_cbs,
+				 os);
+	if (!os->st)
+		return errno ? -errno : -EIO;
+	session_get(os->sess); /* until on_close */
+	os->state = OUT_OPEN;
+	return 0;
+}
+
+uint64_t out_stream_size(const struct out_stream *os)
+{
+	return history_end(os->hist);
+}
+
+/* Map a kernel offset to a stream offset for r, skipping bytes that were
+ * trimmed away (they can only be gone if r never asked for them while it
+ * was attached: see history_reader). */
+static uint64_t out_reader_abs(struct out_reader *r, off_t off)
+{
+	uint64_t abs = (uint64_t)off + r->delta;
+	uint64_t start = history_start(r->os->hist);
+
+	if (abs < start) {
+		r->delta += start - abs;
+		abs = start;
+	}
+	return abs;
+}
+
+/*
+ * Try to answer a read. Returns true when req was answered (data, EOF or
+ * error), false when it must wait for more bytes.
+ */
+static bool out_reader_try(struct out_reader *r, fuse_req_t req, size_t size,
+			   off_t off)
+{
+	struct out_stream *os = r->os;
+	struct iovec iov[64];
+	uint64_t abs = out_reader_abs(r, off);
+	size_t n;
+	int cnt, rc;
+
+	if (abs < history_end(os->hist)) {
+		n = history_iov(os->hist, abs, size, iov, 64, &cnt);
+		rc = fuse_reply_iov(req, iov, cnt);
+		/* -ENOENT: the request was interrupted, nobody got the bytes. */
+		if (rc == 0) {
+			history_delivered(os->hist, &r->hr, abs + n);
+			out_stream_settle(os);
+		}
+		return true;
+	}
+	switch (os->state) {
+	case OUT_IDLE:
+	case OUT_OPEN:
+		return false;
+	case OUT_ENDED:
+		fuse_reply_buf(req, NULL, 0);
+		return true;
+	case OUT_LOST:
+		fuse_reply_err(req, EIO);
+		return true;
+	}
+	return false;
+}
+
+static void out_read_interrupted(struct park *p)
+{
+	struct out_read *rd = container_of(p, struct out_read, park);
+
+	park_take(p);
+	fuse_reply_err(p->req, EINTR);
+	free(rd);
+}
+
+void out_reader_read(struct out_reader *r, fuse_req_t req, size_t size,
+		     off_t off, bool nonblock)
+{
+	struct out_read *rd;
+
+	if (!r->os) {
+		fuse_reply_buf(req, NULL, 0);
+		return;
+	}
+	if (out_reader_try(r, req, size, off))
+		return;
+	if (nonblock) {
+		fuse_reply_err(req, EAGAIN);
+		return;
+	}
+	rd = calloc(1, sizeof(*rd)); /* owned by the parked queue */
+	if (!rd) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	rd->r = r;
+	rd->size = size;
+	rd->off = off;
+	park_add(&r->os->parked, &rd->park, req, out_read_interrupted);
+}
+
+/* Something changed (bytes, end, loss): answer what can be answered. */
+static void out_stream_wake(struct out_stream *os)
+{
+	struct list *pos, *tmp;
+
+	list_for_each_safe(pos, tmp, &os->parked) {
+		struct out_read *rd =
+			list_entry(pos, struct out_read, park.link);
+
+		park_take(&rd->park);
+		if (!out_reader_try(rd->r, rd->park.req, rd->size, rd->off)) {
+			/* Put it back where it was and keep order. */
+			list_add_tail(tmp, &rd->park.link);
+			continue;
+		}
+		free(rd);
+	}
+	poller_wake_all(&os->pollers);
+}
+
+void out_reader_attach(struct out_stream *os, struct out_reader *r)
+{
+	r->os = os;
+	r->delta = 0;
+	poller_init(&r->poller);
+	history_reader_attach(os->hist, &r->hr);
+}
+
+void out_reader_detach(struct out_reader *r)
+{
+	struct out_stream *os = r->os;
+	struct list *pos, *tmp;
+
+	if (!os)
+		return;
+	/* The kernel never releases a handle with reads in flight, but a
+	 * forced teardown does: answer them rather than dangle. */
+	list_for_each_safe(pos, tmp, &os->parked) {
+		struct out_read *rd =
+			list_entry(pos, struct out_read, park.link);
+
+		if (rd->r != r)
+			continue;
+		park_take(&rd->park);
+		fuse_reply_err(rd->park.req, EIO);
+		free(rd);
+	}
+	poller_release(&r->poller);
+	history_reader_detach(os->hist, &r->hr);
+	r->os = NULL;
+	out_stream_settle(os); /* that reader may have held the trim back */
+}
+
+unsigned out_reader_poll(struct out_reader *r, struct fuse_pollhandle *ph)
+{
+	struct out_stream *os = r->os;
+
+	if (!os || r->hr.pos < history_end(os->hist) ||
+	    os->state == OUT_ENDED || os->state == OUT_LOST) {
+		if (ph)
+			fuse_pollhandle_destroy(ph);
+		return POLLIN | POLLRDNORM;
+	}
+	if (ph)
+		poller_arm(&os->pollers, &r->poller, ph);
+	return 0;
+}
+
+void out_stream_abandon(struct out_stream *os)
+{
+	if (os->state != OUT_IDLE)
+		return;
+	os->state = OUT_ENDED;
+	out_stream_wake(os);
+}
+
+/* ---- transport callbacks: one per input, each a switch on the state ---- */
+
+static void out_stream_on_response(struct h2_stream *st, int status, void *arg)
+{
+	struct out_stream *os = arg;
+
+	os->http_status = status;
+	if (status != 200)
+		log_debug("%s: session %s answered %d", os->type,
+			  session_sid(os->sess), status);
+}
+
+static void out_stream_on_data(struct h2_stream *st, const uint8_t *data,
+			       size_t len, void *arg)
+{
+	struct out_stream *os = arg;
+
+	switch (os->state) {
+	case OUT_OPEN:
+		if (os->http_status != 200) {
+			/* An error document (404: the session failed to
+			 * start); the status stream reports why. */
+			h2_stream_consume(st, len);
+			return;
+		}
+		if (history_append(os->hist, data, len) < 0) {
+			log_error("%s: out of memory, dropping the stream",
+				  os->type);
+			h2_stream_reset(st, H2_INTERNAL_ERROR);
+			return;
+		}
+		clock_gettime(CLOCK_REALTIME, &os->mtime);
+		out_stream_wake(os);
+		out_stream_settle(os);
+		break;
+	case OUT_IDLE:
+	case OUT_ENDED:
+	case OUT_LOST:
+		h2_stream_consume(st, len);
+		break;
+	}
+}
+
+static void out_stream_on_end(struct h2_stream *st, void *arg)
+{
+	struct out_stream *os = arg;
+
+	switch (os->state) {
+	case OUT_OPEN:
+		os->state = OUT_ENDED;
+		clock_gettime(CLOCK_REALTIME, &os->mtime);
+		out_stream_wake(os);
+		break;
+	case OUT_IDLE:
+	case OUT_ENDED:
+	case OUT_LOST:
+		break;
+	}
+}
+
+static void out_stream_on_close(struct h2_stream *st, uint32_t error_code,
+				void *arg)
+{
+	struct out_stream *os = arg;
+
+	os->st = NULL;
+	switch (os->state) {
+	case OUT_OPEN:
+		/* Closed before its end: reset or connection lost. */
+		os->state = OUT_LOST;
+		out_stream_wake(os);
+		break;
+	case OUT_IDLE:
+	case OUT_ENDED:
+	case OUT_LOST:
+		break;
+	}
+	session_put(os->sess);
+}

@@ -1,0 +1,440 @@
+/*
+ * Inodes of the mount and the rebuild of a node's subtree from a container
+ * snapshot (see tree.h). Nothing here talks to the network or answers FUSE
+ * requests; ops.c does that on top.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "execfs/log.h"
+#include "execfs/proto.h"
+#include "notify.h"
+#include "session.h"
+#include "tree.h"
+
+struct tree {
+	struct execfs *fs; /* not owned */
+	struct inode *root; /* owned, as is every inode on `all` */
+	struct list all;
+	uint64_t next_number;
+};
+
+static const char *const file_names[FILE_NKINDS] = {
+	[FILE_CTL] = "ctl",	  [FILE_STDIN] = "stdin",
+	[FILE_STDOUT] = "stdout", [FILE_STDERR] = "stderr",
+	[FILE_STATUS] = "status", [FILE_WAIT] = "wait",
+	[FILE_CLONE] = "clone",	  [FILE_INFO] = "info",
+};
+
+const char *file_kind_name(enum file_kind k)
+{
+	return k < FILE_NKINDS ? file_names[k] : "?";
+}
+
+bool tree_name_valid(const char *name, size_t len)
+{
+	if (len == 0 || len > EXECFS_MAX_NAME_LEN || strlen(name) != len)
+		return false;
+	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return false;
+	return strchr(name, '/') == NULL;
+}
+
+static void container_free(struct container *ct)
+{
+	if (!ct)
+		return;
+	session_put(ct->current);
+	free(ct->id);
+	free(ct->info);
+	free(ct);
+}
+
+static struct inode *inode_new(struct tree *t, struct inode *parent,
+			       enum inode_kind kind, const char *name)
+{
+	struct inode *i = calloc(1, sizeof(*i)); /* owned by t->all */
+
+	if (!i)
+		return NULL;
+	i->name = strdup(name);
+	if (!i->name) {
+		free(i);
+		return NULL;
+	}
+	i->kind = kind;
+	i->number = ++t->next_number;
+	list_init(&i->children);
+	list_init(&i->sibling);
+	list_add_tail(&t->all, &i->all);
+	clock_gettime(CLOCK_REALTIME, &i->mtime);
+	i->linked = true;
+	i->refs = 1; /* the link */
+	if (parent) {
+		i->parent = parent;
+		parent->refs++;
+		list_add_tail(&parent->children, &i->sibling);
+		parent->mtime = i->mtime;
+	}
+	return i;
+}
+
+static void inode_destroy(struct inode *i)
+{
+	list_del(&i->all);
+	list_del(&i->sibling);
+	if (i->kind == INODE_CONTAINER)
+		container_free(i->u.ct);
+	free(i->name);
+	free(i);
+}
+
+/* Free i if neither the tree nor the kernel nor a child needs it. */
+static void inode_maybe_free(struct inode *i)
+{
+	while (i && i->refs == 0 && i->nlookup == 0) {
+		struct inode *parent = i->parent;
+
+		inode_destroy(i);
+		if (parent)
+			parent->refs--;
+		i = parent;
+	}
+}
+
+/* Take i (and everything below) out of the tree; the kernel may still
+ * hold them. notify: tell the kernel the name is gone. */
+static void inode_unlink(struct tree *t, struct inode *i, bool notify)
+{
+	struct list *pos, *tmp;
+
+	if (!i->linked)
+		return;
+	list_for_each_safe(pos, tmp, &i->children)
+		inode_unlink(t, list_entry(pos, struct inode, sibling), false);
+	i->linked = false;
+	list_del(&i->sibling);
+	if (i->parent) {
+		clock_gettime(CLOCK_REALTIME, &i->parent->mtime);
+		if (notify && !t->fs->unmounting)
+			notifier_inval_entry(t->fs->notifier,
+					     inode_ino(i->parent), i->name);
+	}
+	i->refs--;
+	inode_maybe_free(i);
+}
+
+struct tree *tree_new(struct execfs *fs)
+{
+	struct tree *t = calloc(1, sizeof(*t)); /* owned by fs */
+
+	if (!t)
+		return NULL;
+	t->fs = fs;
+	list_init(&t->all);
+	t->root = inode_new(t, NULL, INODE_ROOT, "");
+	if (!t->root) {
+		free(t);
+		return NULL;
+	}
+	t->root->nlookup = 1; /* the kernel never forgets the root */
+	return t;
+}
+
+void tree_free(struct tree *t)
+{
+	struct list *pos, *tmp;
+
+	if (!t)
+		return;
+	/* Unhook every inode from its parent first, so that freeing in any
+	 * order never touches a freed parent's list head. */
+	for (pos = t->all.next; pos != &t->all; pos = pos->next) {
+		struct inode *i = list_entry(pos, struct inode, all);
+
+		list_init(&i->sibling);
+		list_init(&i->children);
+	}
+	list_for_each_safe(pos, tmp, &t->all)
+		inode_destroy(list_entry(pos, struct inode, all));
+	free(t);
+}
+
+struct inode *tree_root(struct tree *t)
+{
+	return t->root;
+}
+
+struct inode *tree_get(struct tree *t, fuse_ino_t ino)
+{
+	if (ino == FUSE_ROOT_ID)
+		return t->root;
+	return (struct inode *)(uintptr_t)ino;
+}
+
+fuse_ino_t inode_ino(const struct inode *i)
+{
+	if (i->kind == INODE_ROOT)
+		return FUSE_ROOT_ID;
+	return (fuse_ino_t)(uintptr_t)i;
+}
+
+struct inode *inode_child(const struct inode *dir, const char *name)
+{
+	struct list *pos;
+
+	for (pos = dir->children.next; pos != &dir->children; pos = pos->next) {
+		struct inode *c = list_entry(pos, struct inode, sibling);
+
+		if (strcmp(c->name, name) == 0)
+			return c;
+	}
+	return NULL;
+}
+
+void inode_lookup(struct inode *i)
+{
+	i->nlookup++;
+}
+
+void inode_forget(struct tree *t, struct inode *i, uint64_t n)
+{
+	if (i == t->root)
+		return;
+	i->nlookup = n > i->nlookup ? 0 : i->nlookup - n;
+	inode_maybe_free(i);
+}
+
+struct container *inode_container(const struct inode *i)
+{
+	if (i->kind == INODE_FILE)
+		i = i->parent;
+	return i && i->kind == INODE_CONTAINER ? i->u.ct : NULL;
+}
+
+/* ---- node subtrees ------------------------------------------------------ */
+
+static struct inode *tree_find_node_dir(struct tree *t, struct node *n)
+{
+	struct list *pos;
+
+	for (pos = t->root->children.next; pos != &t->root->children;
+	     pos = pos->next) {
+		struct inode *c = list_entry(pos, struct inode, sibling);
+
+		if (c->u.node == n)
+			return c;
+	}
+	return NULL;
+}
+
+struct inode *tree_node_dir(struct tree *t, struct node *n, const char *name)
+{
+	struct inode *dir = tree_find_node_dir(t, n);
+
+	if (dir && strcmp(dir->name, name) == 0)
+		return dir;
+	if (dir) {
+		log_info("node %s now calls itself %s", dir->name, name);
+		inode_unlink(t, dir, true);
+	}
+	if (inode_child(t->root, name)) {
+		log_warn("two nodes named %s; ignoring the second", name);
+		return NULL;
+	}
+	dir = inode_new(t, t->root, INODE_NODE, name);
+	if (dir)
+		dir->u.node = n;
+	return dir;
+}
+
+static struct inode *dir_get(struct tree *t, struct inode *parent,
+			     enum inode_kind kind, const char *name)
+{
+	struct inode *d = inode_child(parent, name);
+
+	if (d)
+		return d->kind == kind ? d : NULL;
+	return inode_new(t, parent, kind, name);
+}
+
+static struct inode *container_dir_new(struct tree *t, struct inode *pod,
+				       const char *name, const char *id,
+				       struct node *n)
+{
+	struct container *ct = calloc(1, sizeof(*ct)); /* owned by dir */
+	struct inode *dir;
+	int k;
+
+	if (!ct)
+		return NULL;
+	ct->id = strdup(id);
+	ct->node = n;
+	dir = ct->id ? inode_new(t, pod, INODE_CONTAINER, name) : NULL;
+	if (!dir) {
+		container_free(ct);
+		return NULL;
+	}
+	dir->u.ct = ct;
+	for (k = 0; k < FILE_NKINDS; k++) {
+		struct inode *f = inode_new(t, dir, INODE_FILE, file_names[k]);
+
+		if (!f) {
+			inode_unlink(t, dir, false);
+			return NULL;
+		}
+		f->file = k;
+	}
+	return dir;
+}
+
+/* Find n's container directory for id (linear: a node lists hundreds). */
+static struct inode *tree_find_container(struct inode *ndir, const char *id)
+{
+	struct list *a, *b, *c;
+
+	for (a = ndir->children.next; a != &ndir->children; a = a->next) {
+		struct inode *ns = list_entry(a, struct inode, sibling);
+
+		for (b = ns->children.next; b != &ns->children; b = b->next) {
+			struct inode *pod =
+				list_entry(b, struct inode, sibling);
+
+			for (c = pod->children.next; c != &pod->children;
+			     c = c->next) {
+				struct inode *ci =
+					list_entry(c, struct inode, sibling);
+
+				if (ci->kind == INODE_CONTAINER &&
+				    strcmp(ci->u.ct->id, id) == 0)
+					return ci;
+			}
+		}
+	}
+	return NULL;
+}
+
+static const char *json_name(json_t *obj, const char *key, const char *dflt)
+{
+	json_t *v = json_object_get(obj, key);
+	const char *s = json_string_value(v);
+
+	if (!s || !tree_name_valid(s, json_string_length(v)))
+		return dflt;
+	return s;
+}
+
+static void tree_snapshot_one(struct tree *t, struct inode *ndir,
+			      struct node *n, json_t *c)
+{
+	json_t *jid = json_object_get(c, EXECFS_J_ID);
+	const char *id = json_string_value(jid);
+	const char *ns, *pod, *name;
+	struct inode *ci, *nsdir, *poddir;
+	char *info;
+
+	if (!id || !tree_name_valid(id, json_string_length(jid))) {
+		log_warn("node %s: a container without a usable id",
+			 ndir->name);
+		return;
+	}
+	/* The agent lists bad names under the id already; be as strict. */
+	ns = json_name(c, EXECFS_J_NAMESPACE, "default");
+	pod = json_name(c, EXECFS_J_POD, id);
+	name = json_name(c, EXECFS_J_NAME, id);
+
+	ci = tree_find_container(ndir, id);
+	if (ci && !(strcmp(ci->name, name) == 0 &&
+		    strcmp(ci->parent->name, pod) == 0 &&
+		    strcmp(ci->parent->parent->name, ns) == 0)) {
+		inode_unlink(t, ci, true); /* renamed: a new path */
+		ci = NULL;
+	}
+	if (!ci) {
+		nsdir = dir_get(t, ndir, INODE_NS, ns);
+		poddir = nsdir ? dir_get(t, nsdir, INODE_POD, pod) : NULL;
+		if (!poddir)
+			return;
+		if (inode_child(poddir, name)) {
+			log_warn("node %s: %s/%s/%s named twice; listing %s "
+				 "under its id",
+				 ndir->name, ns, pod, name, id);
+			name = id;
+			if (inode_child(poddir, name))
+				return;
+		}
+		ci = container_dir_new(t, poddir, name, id, n);
+		if (!ci)
+			return;
+	}
+	ci->seen = true;
+	info = json_dumps(c, JSON_INDENT(2) | JSON_SORT_KEYS);
+	if (info) {
+		size_t len = strlen(info);
+		char *nl = realloc(info, len + 2);
+
+		if (nl) {
+			nl[len] = '\n';
+			nl[len + 1] = '\0';
+			free(ci->u.ct->info);
+			ci->u.ct->info = nl; /* owned by the container */
+			ci->u.ct->info_len = len + 1;
+		} else {
+			free(info);
+		}
+	}
+}
+
+void tree_snapshot(struct tree *t, struct node *n, const char *name,
+		   json_t *containers)
+{
+	struct inode *ndir = tree_node_dir(t, n, name);
+	struct list *a, *atmp, *b, *btmp, *c, *ctmp;
+	size_t i;
+
+	if (!ndir)
+		return;
+	for (a = ndir->children.next; a != &ndir->children; a = a->next) {
+		struct inode *ns = list_entry(a, struct inode, sibling);
+
+		for (b = ns->children.next; b != &ns->children; b = b->next) {
+			struct inode *pod =
+				list_entry(b, struct inode, sibling);
+
+			for (c = pod->children.next; c != &pod->children;
+			     c = c->next)
+				list_entry(c, struct inode, sibling)->seen =
+					false;
+		}
+	}
+	for (i = 0; i < json_array_size(containers); i++) {
+		json_t *ct = json_array_get(containers, i);
+
+		if (json_is_object(ct))
+			tree_snapshot_one(t, ndir, n, ct);
+	}
+	/* Sweep: containers not listed go, then pods and namespaces left
+	 * empty by that. */
+	list_for_each_safe(a, atmp, &ndir->children) {
+		struct inode *ns = list_entry(a, struct inode, sibling);
+
+		list_for_each_safe(b, btmp, &ns->children) {
+			struct inode *pod =
+				list_entry(b, struct inode, sibling);
+
+			list_for_each_safe(c, ctmp, &pod->children) {
+				struct inode *ci =
+					list_entry(c, struct inode, sibling);
+
+				if (!ci->seen)
+					inode_unlink(t, ci, true);
+			}
+			if (list_empty(&pod->children))
+				inode_unlink(t, pod, true);
+		}
+		if (list_empty(&ns->children))
+			inode_unlink(t, ns, true);
+	}
+}
