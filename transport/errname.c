@@ -15,7 +15,7 @@ static const struct {
 	{ ENOENT, "ENOENT", 404 },   { EACCES, "EACCES", 403 },
 	{ EPERM, "EPERM", 403 },     { EINVAL, "EINVAL", 400 },
 	{ E2BIG, "E2BIG", 400 },     { EBUSY, "EBUSY", 409 },
-	{ EEXIST, "EEXIST", 409 },   { ESRCH, "ESRCH", 404 },
+	{ EEXIST, "EEXIST", 409 },   { ESRCH, "ESRCH", 409 },
 	{ ENOEXEC, "ENOEXEC", 403 }, { ENOTDIR, "ENOTDIR", 404 },
 	{ ELOOP, "ELOOP", 404 },     { ENAMETOOLONG, "ENAMETOOLONG", 400 },
 	{ ENOMEM, "ENOMEM", 503 },   { EAGAIN, "EAGAIN", 503 },

@@ -40,6 +40,7 @@
 #define EXECFS_ST_STDOUT "stdout"
 #define EXECFS_ST_STDERR "stderr"
 #define EXECFS_ST_RESIZE "resize"
+#define EXECFS_ST_SIGNAL "signal"
 
 /* Upper bounds for request bodies and names a peer may send. */
 #define EXECFS_MAX_REQUEST_BYTES (64 * 1024)
@@ -72,6 +73,7 @@
 #define EXECFS_J_ENV "env"
 #define EXECFS_J_CWD "cwd"
 #define EXECFS_J_USER "user"
+#define EXECFS_J_MERGE_STDERR "merge_stderr"
 
 /* JSON fields: the status document (status stream response body). */
 /* EXECFS_J_STATE: "running", "exited", "killed" or "failed" */
