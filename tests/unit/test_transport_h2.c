@@ -25,9 +25,9 @@ struct fixture {
 	struct h2_listener *l;
 	struct h2_conn *client;
 	/* server side */
-	size_t srv_body;        /* request body bytes received */
+	size_t srv_body; /* request body bytes received */
 	bool srv_end;
-	size_t srv_reply;       /* response bytes to send */
+	size_t srv_reply; /* response bytes to send */
 	size_t srv_sent;
 	struct h2_stream *srv_st;
 	bool srv_consume;
@@ -201,8 +201,8 @@ static int setup(void **state)
 	f->l = h2_listen(f->base, f->addr, NULL, &srv_conn_cbs, f, err,
 			 sizeof(err));
 	assert_non_null(f->l);
-	f->client = h2_connect(f->base, NULL, f->addr, NULL, NULL,
-			       &cl_conn_cbs, f, err, sizeof(err));
+	f->client = h2_connect(f->base, NULL, f->addr, NULL, NULL, &cl_conn_cbs,
+			       f, err, sizeof(err));
 	assert_non_null(f->client);
 	f->srv_consume = true;
 	f->consume = true;
@@ -277,10 +277,10 @@ static void test_large_bodies(void **state)
 	size_t off = 0;
 
 	f->srv_reply = 64 * 1024 * 1024;
-	st = h2_conn_request(f->client, "POST", "/x",
-			     (const struct h2_header[]){ { "streamtype",
-							   "stdout" } },
-			     1, false, &cl_cbs, f);
+	st = h2_conn_request(
+		f->client, "POST", "/x",
+		(const struct h2_header[]){ { "streamtype", "stdout" } }, 1,
+		false, &cl_cbs, f);
 	assert_non_null(st);
 	/* Respect write space as callers must; the rest is refused. */
 	while (off < len && h2_stream_write_space(st) > 0) {

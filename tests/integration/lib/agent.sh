@@ -1,0 +1,90 @@
+# shellcheck shell=bash
+# The node daemon under test.
+#
+#   agent_start [ARGS...]   run
+#       $EXECFS_BUILD_DIR/execfs-agent --runc-root $RUNC_ROOT --node $AGENT_NODE
+#           --listen unix:$AGENT_SOCK [ARGS...]
+#     in the background (AGENT_NODE defaults to testnode, AGENT_SOCK to
+#     $TESTDIR/agent.sock), logging to $TESTDIR/agent.log; waits until the
+#     Unix socket and every TCP --listen HOST:PORT in ARGS accept connections.
+#     Sets AGENT_PID. Stopped at exit (SIGTERM, then SIGKILL after 5 s).
+#   agent_stop              stop it now.
+#   free_port               print a free TCP port on 127.0.0.1.
+#   port_open HOST PORT     succeed if HOST:PORT accepts a TCP connection.
+
+AGENT_NODE=${AGENT_NODE:-testnode}
+if [ -n "${TESTDIR:-}" ]; then
+	AGENT_SOCK=${AGENT_SOCK:-$TESTDIR/agent.sock}
+fi
+AGENT_PID=
+
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+port_open() {
+	# shellcheck disable=SC2016 # expanded by the inner bash
+	timeout 2 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$1" "$2" 2>/dev/null
+}
+
+unix_socket_open() {
+	python3 -c 'import socket, sys; s = socket.socket(socket.AF_UNIX); s.settimeout(2); s.connect(sys.argv[1])' "$1" 2>/dev/null
+}
+
+# stop_pid PID NAME: SIGTERM, wait up to 5 s, then SIGKILL. Records an exit
+# by a signal other than the SIGTERM we sent (e.g. an ASan abort) as a finding.
+stop_pid() {
+	local pid=$1 name=$2 i rc=0
+	kill -0 "$pid" 2>/dev/null || {
+		wait "$pid" 2>/dev/null || rc=$?
+		log "$name (pid $pid) had already exited (status $rc)"
+		return 0
+	}
+	kill -TERM "$pid" 2>/dev/null || true
+	for ((i = 0; i < 50; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		log "$name (pid $pid) ignored SIGTERM for 5 s: SIGKILL"
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+	wait "$pid" 2>/dev/null || rc=$?
+	case $rc in
+	0 | 143) ;;
+	*) log "$name (pid $pid) ended with status $rc after SIGTERM" ;;
+	esac
+}
+
+agent_start() {
+	local bin=$EXECFS_BUILD_DIR/execfs-agent args=("$@") i addr waits=()
+	[ -x "$bin" ] || fail "no $bin (build first)"
+	for ((i = 0; i < ${#args[@]}; i++)); do
+		if [ "${args[i]}" = --listen ] && [ $((i + 1)) -lt ${#args[@]} ]; then
+			addr=${args[i + 1]}
+			[[ $addr == unix:* ]] || waits+=("$addr")
+		fi
+	done
+	mkdir -p "$RUNC_ROOT"
+	log_register agent "$TESTDIR/agent.log"
+	log "agent: $bin --runc-root $RUNC_ROOT --node $AGENT_NODE --listen unix:$AGENT_SOCK $*"
+	"$bin" --runc-root "$RUNC_ROOT" --node "$AGENT_NODE" \
+		--listen "unix:$AGENT_SOCK" "$@" </dev/null >>"$TESTDIR/agent.log" 2>&1 &
+	AGENT_PID=$!
+	cleanup_push "stop_pid $AGENT_PID agent"
+	wait_for "! kill -0 $AGENT_PID || unix_socket_open '$AGENT_SOCK'" 15 ||
+		fail "agent: unix:$AGENT_SOCK not up in 15 s"
+	kill -0 "$AGENT_PID" 2>/dev/null || fail "agent exited at start"
+	for addr in ${waits[@]+"${waits[@]}"}; do
+		wait_for "! kill -0 $AGENT_PID || port_open '${addr%:*}' '${addr##*:}'" 15 ||
+			fail "agent: $addr not up in 15 s"
+		kill -0 "$AGENT_PID" 2>/dev/null || fail "agent exited at start"
+	done
+	log "agent up (pid $AGENT_PID)"
+}
+
+agent_stop() {
+	[ -n "$AGENT_PID" ] || return 0
+	stop_pid "$AGENT_PID" agent
+	AGENT_PID=
+}

@@ -1,0 +1,114 @@
+# shellcheck shell=bash
+# Real runc containers for the tests, named like containerd's CRI names them.
+#
+#   container_bundle DIR ROOTFS HOSTNAME [KEY=VALUE...]
+#       write DIR/config.json (from `runc spec`): read-only ROOTFS, a tmpfs on
+#       /tmp, hostname HOSTNAME, process `sleep infinity` without a terminal,
+#       and the given annotations. Needs no test state (quickstart uses it).
+#   container_start ID NAMESPACE POD NAME [KEY=VALUE...]
+#       start container $CONTAINER_PREFIX$ID (sets CONTAINER_ID) under
+#       $RUNC_ROOT, annotated as a CRI container in NAMESPACE/POD/NAME, with
+#       hostname POD; extra annotations as KEY=VALUE. Deleted at exit.
+#   container_start_sandbox ID NAMESPACE POD [KEY=VALUE...]
+#       likewise, annotated as the pod's sandbox (pause), which execfs hides.
+#   container_delete ID     runc delete -f it now.
+#   container_id ID         print the full id.
+#   container_pid ID        print its init pid.
+#
+# RUNC_ROOT is per test ($TESTDIR/runc), so the agent sees only the test's
+# containers; set RUNC_ROOT=/run/runc for one call to use runc's default root
+# (ids still carry the unique prefix, and cleanup uses the root in force).
+
+if [ -n "${TESTDIR:-}" ]; then
+	RUNC_ROOT=${RUNC_ROOT:-$TESTDIR/runc}
+	# Unique per test run: the test's pid and a random number.
+	CONTAINER_PREFIX=${CONTAINER_PREFIX:-execfs-t$$-$RANDOM-}
+fi
+
+container_bundle() {
+	local dir=$1 rootfs=$2 hostname=$3
+	shift 3
+	mkdir -p "$dir"
+	rm -f "$dir/config.json"
+	runc spec --bundle "$dir"
+	python3 - "$dir/config.json" "$rootfs" "$hostname" "$@" <<'PY'
+import json, sys
+path, rootfs, hostname, annotations = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+with open(path) as f:
+    spec = json.load(f)
+spec["root"] = {"path": rootfs, "readonly": True}
+spec["hostname"] = hostname
+proc = spec["process"]
+proc["terminal"] = False
+proc["args"] = ["/bin/sleep", "infinity"]
+proc["cwd"] = "/"
+spec["mounts"].append({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs",
+                       "options": ["nosuid", "nodev", "mode=1777", "size=65536k"]})
+ann = spec.setdefault("annotations", {})
+for a in annotations:
+    key, sep, value = a.partition("=")
+    if not sep:
+        sys.exit("container_bundle: annotation %r is not KEY=VALUE" % a)
+    ann[key] = value
+with open(path, "w") as f:
+    json.dump(spec, f, indent=2)
+PY
+}
+
+container_id() {
+	printf '%s%s\n' "$CONTAINER_PREFIX" "$1"
+}
+
+# _container_run ID HOSTNAME ANNOTATIONS...
+_container_run() {
+	local id=$CONTAINER_PREFIX$1 hostname=$2 bundle rc=0
+	shift 2
+	[ -n "${ROOTFS:-}" ] || rootfs_build
+	bundle=$TESTDIR/bundles/$id
+	container_bundle "$bundle" "$ROOTFS" "$hostname" "$@"
+	mkdir -p "$RUNC_ROOT"
+	cleanup_push "runc --root '$RUNC_ROOT' delete -f '$id' >/dev/null 2>&1"
+	# -d: runc exits once the container runs; the container keeps runc's
+	# stdio, so it gets a file, never a pipe someone waits on.
+	runc --root "$RUNC_ROOT" run -d --bundle "$bundle" "$id" \
+		</dev/null >"$TESTDIR/runc-$id.log" 2>&1 || rc=$?
+	if [ $rc -ne 0 ]; then
+		cat "$TESTDIR/runc-$id.log" >&2
+		fail "runc run $id failed (status $rc)"
+	fi
+	# shellcheck disable=SC2034 # used by the caller
+	CONTAINER_ID=$id
+	log "container $id running (root $RUNC_ROOT)"
+}
+
+container_start() {
+	local id=$1 ns=$2 pod=$3 name=$4
+	shift 4
+	_container_run "$id" "$pod" \
+		io.kubernetes.cri.container-type=container \
+		"io.kubernetes.cri.sandbox-namespace=$ns" \
+		"io.kubernetes.cri.sandbox-name=$pod" \
+		"io.kubernetes.cri.container-name=$name" \
+		"io.kubernetes.cri.sandbox-id=${CONTAINER_PREFIX}sandbox-$pod" \
+		"$@"
+}
+
+container_start_sandbox() {
+	local id=$1 ns=$2 pod=$3
+	shift 3
+	_container_run "$id" "$pod" \
+		io.kubernetes.cri.container-type=sandbox \
+		"io.kubernetes.cri.sandbox-namespace=$ns" \
+		"io.kubernetes.cri.sandbox-name=$pod" \
+		"io.kubernetes.cri.sandbox-id=$CONTAINER_PREFIX$id" \
+		"$@"
+}
+
+container_delete() {
+	runc --root "$RUNC_ROOT" delete -f "$CONTAINER_PREFIX$1"
+}
+
+container_pid() {
+	runc --root "$RUNC_ROOT" state "$CONTAINER_PREFIX$1" |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])'
+}

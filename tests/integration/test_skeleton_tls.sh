@@ -1,0 +1,53 @@
+#!/bin/bash
+# Walking skeleton over TCP with mutual TLS: the agent listens on
+# 127.0.0.1:PORT with a cert signed by a test CA and demands client certs of
+# that CA; `execfs --config FILE MOUNTPOINT` names node n1 at that address.
+# Same checks as the local test, plus: certs of another CA, or none, are
+# refused, and a mount with such a cert shows no containers.
+# shellcheck source-path=SCRIPTDIR source=lib/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+# shellcheck source=lib/skeleton.sh
+. "$EXECFS_LIB_DIR/skeleton.sh"
+
+export AGENT_NODE=n1
+certs_make n1
+port=$(free_port)
+skeleton_containers
+agent_start --listen "127.0.0.1:$port" --cert "$CERT_DIR/agent.pem" \
+	--key "$CERT_DIR/agent.key" --client-ca "$CERT_DIR/ca.pem"
+
+# config_write FILE CERT KEY
+config_write() {
+	python3 - "$@" "$port" "$CERT_DIR/ca.pem" <<'PY'
+import json, sys
+path, cert, key, port, ca = sys.argv[1:6]
+with open(path, "w") as f:
+    json.dump({"nodes": [{"name": "n1", "address": "127.0.0.1:" + port}],
+               "ca": ca, "cert": cert, "key": key}, f, indent=2)
+PY
+}
+
+tls_client_accepted 127.0.0.1 "$port" "$CERT_DIR/ca.pem" \
+	"$CERT_DIR/client.pem" "$CERT_DIR/client.key" ||
+	fail "agent refused a client cert of its CA"
+if tls_client_accepted 127.0.0.1 "$port" "$CERT_DIR/ca.pem" \
+	"$CERT_DIR/rogue-client.pem" "$CERT_DIR/rogue-client.key"; then
+	fail "agent accepted a client cert of an unrelated CA"
+fi
+if tls_client_accepted 127.0.0.1 "$port" "$CERT_DIR/ca.pem"; then
+	fail "agent accepted a client without a cert"
+fi
+log "agent's TLS: accepts its CA's client, refuses others"
+
+config_write "$TESTDIR/execfs.json" "$CERT_DIR/client.pem" "$CERT_DIR/client.key"
+mount_start "$TESTDIR/mnt" --config "$TESTDIR/execfs.json"
+skeleton_check_tree "$TESTDIR/mnt/n1"
+skeleton_check_sessions "$TESTDIR/mnt/n1"
+
+# A client with a cert of another CA sees no containers.
+config_write "$TESTDIR/rogue.json" "$CERT_DIR/rogue-client.pem" "$CERT_DIR/rogue-client.key"
+MOUNT_NODE='' mount_start "$TESTDIR/rogue" --config "$TESTDIR/rogue.json"
+sleep 3
+[ ! -e "$TESTDIR/rogue/n1/prod/api-7/app" ] ||
+	fail "a client with an unrelated CA's cert sees containers"
+mount_stop "$TESTDIR/rogue"

@@ -1,0 +1,88 @@
+#!/bin/bash
+# THE test command (README, CI): install what is missing, build plain into
+# build/ and with ASan+UBSan into build-asan/, run every test with ctest in
+# both (the `format` test runs once, in build/). Exits non-zero if anything
+# failed.
+#
+# Usage: tests/run.sh [CTEST ARGS...]     e.g. tests/run.sh -L unit
+# Environment:
+#   EXECFS_JOBS=N         build parallelism (default: nproc)
+#   EXECFS_SANITIZED=0    skip the sanitized build and run
+#   EXECFS_SKIP_DEPS=1    do not check/install Debian packages
+set -eu -o pipefail
+
+src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$src"
+jobs=${EXECFS_JOBS:-$(nproc)}
+start=$(date +%s)
+
+step() {
+	printf '\n=== run.sh: %s (%ss)\n' "$*" "$(($(date +%s) - start))"
+}
+
+if [ "${EXECFS_SKIP_DEPS:-0}" != 1 ]; then
+	step "packages"
+	bash .ci/install-deps.sh
+fi
+
+# configure DIR [CMAKE ARGS...]: a compiler is chosen only at the first
+# configure (changing it later would need a fresh directory).
+configure() {
+	local dir=$1
+	shift
+	if [ -f "$dir/CMakeCache.txt" ]; then
+		cmake -S . -B "$dir" "$@"
+	else
+		cmake -S . -B "$dir" "$@" ${sanitize_cc:+"-DCMAKE_C_COMPILER=$sanitize_cc"}
+	fi
+}
+
+step "build (plain) in build/"
+sanitize_cc=
+configure build -DEXECFS_SANITIZE=OFF
+cmake --build build -j "$jobs"
+
+builds=(build)
+if [ "${EXECFS_SANITIZED:-1}" != 0 ]; then
+	step "build (ASan+UBSan) in build-asan/"
+	sanitize_cc=$(command -v clang || command -v gcc)
+	configure build-asan -DEXECFS_SANITIZE=ON
+	cmake --build build-asan -j "$jobs"
+	builds+=(build-asan)
+fi
+
+total_pass=0
+total_fail=0
+total_skip=0
+status=0
+for dir in "${builds[@]}"; do
+	args=(--output-on-failure --no-compress-output)
+	if [ "$dir" = build-asan ]; then
+		# The format check does not depend on the build: run it once.
+		args+=(-E '^format$')
+		export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:print_summary=1
+		export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+	fi
+	step "ctest in $dir/"
+	log=$dir/run-ctest.log
+	rc=0
+	(cd "$dir" && ctest "${args[@]}" "$@") 2>&1 | tee "$log" || rc=$?
+	[ "$rc" -eq 0 ] || status=1
+	# "NN% tests passed, F tests failed out of T"
+	summary=$(grep -E 'tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -n 1 || true)
+	if [ -n "$summary" ]; then
+		f=$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1/' <<<"$summary")
+		t=$(sed -E 's/.* failed out of ([0-9]+).*/\1/' <<<"$summary")
+		skipped=$(grep -c '(Skipped)$' "$log" || true)
+		total_pass=$((total_pass + t - f - skipped))
+		total_fail=$((total_fail + f))
+		total_skip=$((total_skip + skipped))
+	elif [ "$rc" -ne 0 ]; then
+		total_fail=$((total_fail + 1))
+	fi
+done
+
+step "done"
+echo "run.sh: ${builds[*]}: $((($(date +%s) - start) / 60)) min"
+echo "tests: $total_pass passed, $total_fail failed, $total_skip skipped"
+exit "$status"
