@@ -8,6 +8,7 @@
 # Environment:
 #   EXECFS_JOBS=N         build parallelism (default: nproc)
 #   EXECFS_SANITIZED=0    skip the sanitized build and run
+#   EXECFS_FUZZ=0         skip the libFuzzer build and the fuzz tests
 #   EXECFS_SKIP_DEPS=1    do not check/install Debian packages
 set -eu -o pipefail
 
@@ -51,12 +52,25 @@ if [ "${EXECFS_SANITIZED:-1}" != 0 ]; then
 	builds+=(build-asan)
 fi
 
+# Fuzz targets need clang's libFuzzer; in their own build (coverage
+# instrumentation everywhere), where only the fuzz tests run.
+if [ "${EXECFS_FUZZ:-1}" != 0 ] && command -v clang >/dev/null; then
+	step "build (libFuzzer) in build-fuzz/"
+	sanitize_cc=$(command -v clang)
+	configure build-fuzz -DEXECFS_FUZZ=ON -DEXECFS_SANITIZE=OFF
+	cmake --build build-fuzz -j "$jobs"
+	builds+=(build-fuzz)
+fi
+
 total_pass=0
 total_fail=0
 total_skip=0
 status=0
 for dir in "${builds[@]}"; do
 	args=(--output-on-failure --no-compress-output)
+	if [ "$dir" = build-fuzz ]; then
+		args+=(-L '^fuzz$')
+	fi
 	if [ "$dir" = build-asan ]; then
 		# The format check does not depend on the build: run it once.
 		args+=(-E '^format$')

@@ -446,6 +446,20 @@ static void listener_accept_cb(struct evconnlistener *el, evutil_socket_t fd,
 		conn_established(c);
 }
 
+struct h2_conn *h2_conn_serve(struct event_base *base, struct bufferevent *bev,
+			      const struct h2_conn_cbs *cbs, void *arg)
+{
+	struct h2_conn *c = conn_alloc(base, true, cbs, arg);
+
+	if (!c) {
+		bufferevent_free(bev);
+		return NULL;
+	}
+	conn_attach(c, bev);
+	conn_established(c);
+	return c;
+}
+
 static evutil_socket_t unix_listen_fd(const char *path, char *err,
 				      size_t errlen)
 {

@@ -18,9 +18,15 @@ struct event;
 /* HTTP/2 settings we announce. */
 #define H2_INITIAL_WINDOW (256 * 1024)
 #define H2_CONN_WINDOW (64 * 1024 * 1024)
-#define H2_MAX_CONCURRENT 4096
+/* A session holds up to five streams: 1,000+ sessions per connection. */
+#define H2_MAX_CONCURRENT 8192
 #define H2_MAX_HEADER_BYTES (64 * 1024)
 #define H2_MAX_HEADERS 32
+#define H2_MAX_OUTBOUND_ACK 1000
+#define H2_MAX_SETTINGS 32
+#define H2_RESET_BURST 1000
+#define H2_RESET_RATE 33
+#define H2_MAX_CONTINUATIONS 8
 
 struct h2_conn {
 	struct event_base *base;

@@ -530,6 +530,16 @@ int h2_conn_session_init(struct h2_conn *c)
 	nghttp2_option_set_no_auto_window_update(opt, 1);
 	nghttp2_option_set_max_send_header_block_length(opt,
 							H2_MAX_HEADER_BYTES);
+	/* Flood limits, set explicitly rather than trusted to defaults: queued
+	 * PING/SETTINGS acknowledgements, entries per SETTINGS frame, the
+	 * rate of stream resets a peer may cause (CVE-2023-44487), and
+	 * CONTINUATION frames per header block (CVE-2024-27316 class). */
+	nghttp2_option_set_max_outbound_ack(opt, H2_MAX_OUTBOUND_ACK);
+	nghttp2_option_set_max_settings(opt, H2_MAX_SETTINGS);
+	nghttp2_option_set_stream_reset_rate_limit(opt, H2_RESET_BURST,
+						   H2_RESET_RATE);
+	nghttp2_option_set_max_continuations(opt, H2_MAX_CONTINUATIONS);
+	nghttp2_option_set_max_deflate_dynamic_table_size(opt, 4096);
 	if (c->server)
 		rv = nghttp2_session_server_new2(&c->ng, cb, c, opt);
 	else

@@ -106,6 +106,13 @@ struct h2_listener *h2_listen(struct event_base *base, const char *address,
 			      void *arg, char *err, size_t errlen);
 void h2_listener_free(struct h2_listener *l);
 
+/* Serve HTTP/2 (cleartext) on a connected bufferevent the caller made,
+ * e.g. one end of a bufferevent pair: for in-process peers, tests and
+ * fuzzing. Takes ownership of bev. NULL when out of memory. Free with
+ * h2_conn_free(). */
+struct h2_conn *h2_conn_serve(struct event_base *base, struct bufferevent *bev,
+			      const struct h2_conn_cbs *cbs, void *arg);
+
 /* Ask the connection to end after flushing what is queued (GOAWAY);
  * on_close follows from the loop. Safe inside callbacks. */
 void h2_conn_close(struct h2_conn *c);

@@ -1,0 +1,374 @@
+/*
+ * The exec policy: parsing (strict: an unknown key, a wrong type or an
+ * unknown action makes the whole file invalid, so a typo can never widen
+ * access) and evaluation (first rule that grants the needed action wins;
+ * none means deny).
+ */
+#include <errno.h>
+#include <fnmatch.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "inventory.h"
+#include "policy.h"
+
+#define POLICY_MAX_BYTES (1024 * 1024)
+#define POLICY_MAX_RULES 1024
+
+enum policy_action {
+	ACT_EXEC = 1 << 0,
+	ACT_EXEC_PRIVILEGED = 1 << 1,
+	ACT_EXEC_NODE = 1 << 2,
+};
+
+struct rule {
+	json_t *principals; /* array of glob strings */
+	json_t *namespaces; /* array or NULL (any) */
+	json_t *pods;
+	json_t *containers;
+	json_t *labels; /* object name -> glob, or NULL */
+	json_t *run_as; /* array or NULL (any) */
+	unsigned actions;
+	long long max_sessions; /* 0: no limit */
+};
+
+struct policy {
+	json_t *doc; /* owned; the rules' arrays point into it */
+	bool exec_enabled;
+	struct rule *rules; /* owned */
+	size_t nrules;
+};
+
+static const struct {
+	const char *name;
+	unsigned bit;
+} action_names[] = {
+	{ "exec", ACT_EXEC },
+	{ "exec_privileged", ACT_EXEC_PRIVILEGED },
+	{ "exec_node", ACT_EXEC_NODE },
+};
+
+static int globs_check(json_t *a, const char *what, size_t i, char *err,
+		       size_t errlen)
+{
+	size_t k;
+	json_t *v;
+
+	if (!json_is_array(a) || json_array_size(a) == 0) {
+		snprintf(err, errlen,
+			 "rules[%zu].%s must be a non-empty array of strings",
+			 i, what);
+		return -EINVAL;
+	}
+	json_array_foreach(a, k, v) {
+		if (!json_is_string(v) || !json_string_length(v)) {
+			snprintf(
+				err, errlen,
+				"rules[%zu].%s[%zu] must be a non-empty string",
+				i, what, k);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int rule_parse(json_t *o, size_t i, struct rule *r, char *err,
+		      size_t errlen)
+{
+	static const char *const optional_globs[] = { "namespaces", "pods",
+						      "containers", "run_as" };
+	json_t **slots[] = { &r->namespaces, &r->pods, &r->containers,
+			     &r->run_as };
+	const char *key;
+	json_t *v;
+	size_t k, n;
+	int rc;
+
+	if (!json_is_object(o)) {
+		snprintf(err, errlen, "rules[%zu] must be an object", i);
+		return -EINVAL;
+	}
+	json_object_foreach(o, key, v) {
+		if (strcmp(key, "principals") && strcmp(key, "namespaces") &&
+		    strcmp(key, "pods") && strcmp(key, "containers") &&
+		    strcmp(key, "labels") && strcmp(key, "actions") &&
+		    strcmp(key, "run_as") && strcmp(key, "max_sessions")) {
+			snprintf(err, errlen, "rules[%zu]: unknown key \"%s\"",
+				 i, key);
+			return -EINVAL;
+		}
+	}
+	r->principals = json_object_get(o, "principals");
+	rc = globs_check(r->principals, "principals", i, err, errlen);
+	if (rc)
+		return rc;
+	for (k = 0; k < 4; k++) {
+		*slots[k] = json_object_get(o, optional_globs[k]);
+		if (*slots[k]) {
+			rc = globs_check(*slots[k], optional_globs[k], i, err,
+					 errlen);
+			if (rc)
+				return rc;
+		}
+	}
+	r->labels = json_object_get(o, "labels");
+	if (r->labels) {
+		if (!json_is_object(r->labels)) {
+			snprintf(err, errlen,
+				 "rules[%zu].labels must be an object", i);
+			return -EINVAL;
+		}
+		json_object_foreach(r->labels, key, v) {
+			if (!json_is_string(v)) {
+				snprintf(
+					err, errlen,
+					"rules[%zu].labels.%s must be a string",
+					i, key);
+				return -EINVAL;
+			}
+		}
+	}
+	v = json_object_get(o, "actions");
+	if (!json_is_array(v) || json_array_size(v) == 0) {
+		snprintf(err, errlen,
+			 "rules[%zu].actions must be a non-empty array", i);
+		return -EINVAL;
+	}
+	for (k = 0; k < json_array_size(v); k++) {
+		const char *name = json_string_value(json_array_get(v, k));
+
+		for (n = 0; n < sizeof(action_names) / sizeof(action_names[0]);
+		     n++)
+			if (name && !strcmp(name, action_names[n].name))
+				break;
+		if (n == sizeof(action_names) / sizeof(action_names[0])) {
+			snprintf(
+				err, errlen,
+				"rules[%zu].actions[%zu]: unknown action (want exec, exec_privileged or exec_node)",
+				i, k);
+			return -EINVAL;
+		}
+		r->actions |= action_names[n].bit;
+	}
+	v = json_object_get(o, "max_sessions");
+	if (v) {
+		if (!json_is_integer(v) || json_integer_value(v) < 1) {
+			snprintf(
+				err, errlen,
+				"rules[%zu].max_sessions must be a positive integer",
+				i);
+			return -EINVAL;
+		}
+		r->max_sessions = json_integer_value(v);
+	}
+	return 0;
+}
+
+struct policy *policy_parse(const char *text, size_t len, char *err,
+			    size_t errlen)
+{
+	struct policy *p = calloc(1, sizeof(*p));
+	json_error_t jerr;
+	json_t *rules, *v;
+	const char *key;
+	size_t i;
+
+	if (!p) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	p->doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!p->doc) {
+		snprintf(err, errlen, "line %d column %d: %s", jerr.line,
+			 jerr.column, jerr.text);
+		goto out_free;
+	}
+	if (!json_is_object(p->doc)) {
+		snprintf(err, errlen, "the policy must be a JSON object");
+		goto out_free;
+	}
+	json_object_foreach(p->doc, key, v) {
+		if (strcmp(key, "exec_enabled") && strcmp(key, "rules")) {
+			snprintf(err, errlen, "unknown key \"%s\"", key);
+			goto out_free;
+		}
+	}
+	v = json_object_get(p->doc, "exec_enabled");
+	if (v && !json_is_boolean(v)) {
+		snprintf(err, errlen, "exec_enabled must be true or false");
+		goto out_free;
+	}
+	p->exec_enabled = !v || json_is_true(v);
+	rules = json_object_get(p->doc, "rules");
+	if (!json_is_array(rules) ||
+	    json_array_size(rules) > POLICY_MAX_RULES) {
+		snprintf(err, errlen,
+			 "rules must be an array of at most %d rules",
+			 POLICY_MAX_RULES);
+		goto out_free;
+	}
+	p->nrules = json_array_size(rules);
+	p->rules = calloc(p->nrules + 1, sizeof(*p->rules));
+	if (!p->rules) {
+		snprintf(err, errlen, "out of memory");
+		goto out_free;
+	}
+	for (i = 0; i < p->nrules; i++)
+		if (rule_parse(json_array_get(rules, i), i, &p->rules[i], err,
+			       errlen) < 0)
+			goto out_free;
+	return p;
+out_free:
+	policy_free(p);
+	return NULL;
+}
+
+struct policy *policy_load(const char *path, char *err, size_t errlen)
+{
+	struct policy *p = NULL;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	f = fopen(path, "re");
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	buf = malloc(POLICY_MAX_BYTES + 1);
+	if (buf)
+		len = fread(buf, 1, POLICY_MAX_BYTES + 1, f);
+	if (!buf || ferror(f)) {
+		snprintf(err, errlen, "%s: cannot read", path);
+	} else if (len > POLICY_MAX_BYTES) {
+		snprintf(err, errlen, "%s: larger than %d bytes", path,
+			 POLICY_MAX_BYTES);
+	} else {
+		char inner[400];
+
+		p = policy_parse(buf, len, inner, sizeof(inner));
+		if (!p)
+			snprintf(err, errlen, "%s: %s", path, inner);
+	}
+	fclose(f);
+	free(buf);
+	return p;
+}
+
+struct policy *policy_default(void)
+{
+	static const char builtin[] =
+		"{\"exec_enabled\": true, \"rules\": [{\"principals\": [\"uid:0\"],"
+		" \"actions\": [\"exec\", \"exec_privileged\", \"exec_node\"]}]}";
+	char err[200];
+
+	return policy_parse(builtin, sizeof(builtin) - 1, err, sizeof(err));
+}
+
+void policy_free(struct policy *p)
+{
+	if (!p)
+		return;
+	json_decref(p->doc);
+	free(p->rules);
+	free(p);
+}
+
+/* ---- evaluation --------------------------------------------------------- */
+
+static bool globs_match(const json_t *globs, const char *s)
+{
+	size_t i;
+	json_t *v;
+
+	if (!globs)
+		return true;
+	if (!s)
+		return false;
+	json_array_foreach(globs, i, v) {
+		if (fnmatch(json_string_value(v), s, 0) == 0)
+			return true;
+	}
+	return false;
+}
+
+static bool labels_match(const json_t *want, const json_t *have)
+{
+	const char *key;
+	json_t *v;
+
+	if (!want)
+		return true;
+	json_object_foreach((json_t *)want, key, v) {
+		const char *val = json_string_value(json_object_get(have, key));
+
+		if (!val || fnmatch(json_string_value(v), val, 0) != 0)
+			return false;
+	}
+	return true;
+}
+
+int policy_check(const struct policy *p, const struct policy_query *q,
+		 char *why, size_t whylen)
+{
+	const struct container *c = q->c;
+	const char *off;
+	unsigned need;
+	bool matched = false;
+	size_t i;
+
+	if (!p->exec_enabled) {
+		snprintf(why, whylen, "remote exec is disabled on this node");
+		return -EACCES;
+	}
+	off = json_string_value(
+		json_object_get(c->labels, POLICY_DISABLE_ANNOTATION));
+	if (off && !strcmp(off, "true")) {
+		snprintf(why, whylen,
+			 "remote exec is disabled for container %s (%s)", c->id,
+			 POLICY_DISABLE_ANNOTATION);
+		return -EACCES;
+	}
+	need = c->privileged ? ACT_EXEC_PRIVILEGED : ACT_EXEC;
+	for (i = 0; i < p->nrules; i++) {
+		const struct rule *r = &p->rules[i];
+
+		if (!globs_match(r->principals, q->principal) ||
+		    !globs_match(r->namespaces, c->namespace) ||
+		    !globs_match(r->pods, c->pod) ||
+		    !globs_match(r->containers, c->name) ||
+		    !labels_match(r->labels, c->labels))
+			continue;
+		matched = true;
+		if (!(r->actions & need))
+			continue;
+		if (r->run_as &&
+		    !globs_match(r->run_as, q->run_as ? q->run_as : "default"))
+			continue;
+		if (r->max_sessions &&
+		    (long long)q->sessions >= r->max_sessions) {
+			snprintf(
+				why, whylen,
+				"%s already has %zu sessions (rule %zu allows %lld)",
+				q->principal, q->sessions, i, r->max_sessions);
+			return -EACCES;
+		}
+		return 0;
+	}
+	if (matched)
+		snprintf(why, whylen, "%s may not %s in %s/%s/%s%s%s",
+			 q->principal,
+			 need == ACT_EXEC_PRIVILEGED ? "exec_privileged" :
+						       "exec",
+			 c->namespace, c->pod, c->name, q->run_as ? " as " : "",
+			 q->run_as ? q->run_as : "");
+	else
+		snprintf(why, whylen, "no rule allows %s in %s/%s/%s",
+			 q->principal[0] ? q->principal :
+					   "an unidentified peer",
+			 c->namespace, c->pod, c->name);
+	return -EACCES;
+}

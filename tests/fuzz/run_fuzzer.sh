@@ -1,0 +1,17 @@
+#!/bin/bash
+# Run one libFuzzer target for a bounded time from its seeds.
+# Usage: run_fuzzer.sh BINARY SECONDS
+# The corpus lives next to the binary (BINARY.corpus/) and grows across
+# runs; seeds come from h2_seeds.py for the HTTP/2 target. Crash inputs are
+# kept as BINARY.crash-* for reproduction (run BINARY on the file).
+set -eu
+bin=$1
+secs=$2
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+corpus=$bin.corpus
+mkdir -p "$corpus"
+case $(basename "$bin") in
+fuzz_agent_h2) python3 "$here/h2_seeds.py" "$corpus" ;;
+esac
+exec "$bin" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 \
+	-print_final_stats=1 -artifact_prefix="$bin.crash-" "$corpus"
