@@ -8,21 +8,23 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
-int read_file_at(int dirfd, const char *path, size_t max, char **buf,
-		 size_t *len, struct stat *st)
+#define READ_FILE_FLAGS (O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
+
+/* Read the open file fd whole (see read_file_at); closes fd. */
+static int read_file_fd(int fd, size_t max, char **buf, size_t *len,
+			struct stat *st)
 {
 	struct stat sb;
 	size_t used = 0, cap;
 	char *data, *bigger;
 	ssize_t n;
-	int fd, rc;
+	int rc;
 
-	fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0)
-		return -errno;
 	if (fstat(fd, &sb) < 0) {
 		rc = -errno;
 		goto out_close;
@@ -87,4 +89,31 @@ out_free:
 out_close:
 	close(fd);
 	return rc;
+}
+
+int read_file_at(int dirfd, const char *path, size_t max, char **buf,
+		 size_t *len, struct stat *st)
+{
+	int fd = openat(dirfd, path, READ_FILE_FLAGS);
+
+	if (fd < 0)
+		return -errno;
+	return read_file_fd(fd, max, buf, len, st);
+}
+
+int read_file_in_root(int rootfd, const char *path, size_t max, char **buf,
+		      size_t *len)
+{
+	/* Symlinks ("..", absolute targets) resolve as if rootfd were "/",
+	 * and /proc magic links are refused: a file planted in a container
+	 * cannot make the agent read one of the host's. */
+	struct open_how how = {
+		.flags = READ_FILE_FLAGS,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+	int fd = syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+
+	if (fd < 0)
+		return -errno;
+	return read_file_fd(fd, max, buf, len, NULL);
 }

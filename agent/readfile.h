@@ -18,4 +18,12 @@
 int read_file_at(int dirfd, const char *path, size_t max, char **buf,
 		 size_t *len, struct stat *st);
 
+/*
+ * The same for a file of another root (a container's, through
+ * /proc/PID/root): path is resolved with openat2(RESOLVE_IN_ROOT), so no
+ * symlink in it can lead outside rootfd.
+ */
+int read_file_in_root(int rootfd, const char *path, size_t max, char **buf,
+		      size_t *len);
+
 #endif

@@ -95,11 +95,26 @@ static int size_field(const json_t *o, const char *key, unsigned short *out,
 	return 0;
 }
 
+static int bool_field(const json_t *o, const char *key, bool *out, char *err,
+		      size_t errlen)
+{
+	const json_t *v = json_object_get(o, key);
+
+	if (!v)
+		return 0;
+	if (!json_is_boolean(v)) {
+		snprintf(err, errlen, "\"%s\" must be true or false", key);
+		return -EINVAL;
+	}
+	*out = json_is_true(v);
+	return 0;
+}
+
 int exec_request_parse(const char *buf, size_t len, struct exec_request *req,
 		       char *err, size_t errlen)
 {
 	json_error_t jerr;
-	const json_t *tty, *env;
+	const json_t *env;
 	json_t *o;
 	int rc;
 
@@ -135,15 +150,13 @@ int exec_request_parse(const char *buf, size_t len, struct exec_request *req,
 	if (!rc)
 		rc = str_field(o, EXECFS_J_USER, false, &req->user, err,
 			       errlen);
-	tty = json_object_get(o, EXECFS_J_TTY);
-	if (!rc && tty) {
-		if (!json_is_boolean(tty)) {
-			snprintf(err, errlen, "\"tty\" must be true or false");
-			rc = -EINVAL;
-		} else {
-			req->tty = json_is_true(tty);
-		}
-	}
+	if (!rc)
+		rc = bool_field(o, EXECFS_J_TTY, &req->tty, err, errlen);
+	if (!rc)
+		rc = bool_field(o, EXECFS_J_MERGE_STDERR, &req->merge_stderr,
+				err, errlen);
+	/* A tty merges stderr already: with one, merge_stderr changes
+	 * nothing. */
 	if (!rc)
 		rc = size_field(o, EXECFS_J_COLS, &req->cols, err, errlen);
 	if (!rc)

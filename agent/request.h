@@ -17,6 +17,7 @@ struct exec_request {
 	char *user; /* owned or NULL */
 	bool tty;
 	unsigned short cols, rows;
+	bool merge_stderr; /* stderr into stdout (implied by tty) */
 };
 
 /* 0, or -EINVAL with a reason in err. On failure req holds nothing. */

@@ -10,7 +10,19 @@
  *   stdin:         received bytes are written to the pipe and only then
  *                  returned to the client as window;
  *   status:        answers whether the process started, then carries the
- *                  exit status.
+ *                  exit status;
+ *   signal:        one signal for the process group (with a tty, the
+ *                  terminal's foreground group);
+ *   resize:        "COLS ROWS" lines for the terminal.
+ *
+ * With a tty the process's stdin and stdout are the pty master (dups of
+ * it): output ends with EIO once every slave fd closed, and the end of
+ * stdin is the terminal's VEOF character, not a close (the terminal stays,
+ * as it does for a user who types ^D).
+ *
+ * Signal and resize streams may arrive before the process exists (a
+ * client sends a session's streams in one flight); they wait, bounded,
+ * until the start is decided.
  *
  * A session lives until its process ended and every stream of it closed. A
  * running session left without streams is killed after a grace period.
@@ -31,11 +43,15 @@
 #include "execfs/log.h"
 #include "execfs/proto.h"
 #include "inventory.h"
+#include "pty.h"
 #include "request.h"
 #include "session.h"
+#include "signame.h"
 #include "spawn.h"
 
 #define OUT_READ_CHUNK (64 * 1024)
+/* A signal stream's body: a name or number, and some slack for blanks. */
+#define SIGNAL_BODY_MAX 32
 
 enum session_state {
 	SESSION_REQUEST, /* receiving the exec request */
@@ -46,6 +62,26 @@ enum session_state {
 };
 
 struct session;
+
+enum ctl_kind { CTL_SIGNAL, CTL_RESIZE };
+
+/*
+ * A signal or resize stream. Lives until the stream's on_close (the
+ * session counts it as attached until then).
+ */
+struct ctlstream {
+	struct session *s;
+	struct h2_stream *st;
+	enum ctl_kind kind;
+	char buf[PTY_SIZE_LINE_MAX + 1]; /* a partial line, or the signal */
+	size_t len;
+	bool answered; /* response headers sent */
+	bool body_ended; /* the peer's END_STREAM came */
+	bool dead; /* answered with an error or reset: ignore input */
+	bool has_size; /* resize: a size waits for the terminal */
+	unsigned short cols, rows;
+	struct ctlstream *next;
+};
 
 /* One output pipe (stdout or stderr) and the stream it is sent on. */
 struct outstream {
@@ -74,6 +110,12 @@ struct session {
 	int in_fd; /* owned; pipe write end, -1 when closed */
 	struct event *in_ev; /* owned; EV_WRITE on in_fd */
 	bool in_end; /* client ended stdin */
+	bool in_line_start; /* tty: the last byte sent was '\n' (or none) */
+	size_t in_eof_left; /* tty: VEOF characters still to send */
+
+	bool tty;
+	int tty_fd; /* owned; the pty master, -1 without a tty */
+	struct ctlstream *ctl; /* signal and resize streams */
 
 	pid_t pid;
 	int pidfd; /* owned */
@@ -124,7 +166,8 @@ static bool session_ended(const struct session *s)
 
 static bool session_attached(const struct session *s)
 {
-	return s->status_st || s->in_st || s->out[0].st || s->out[1].st;
+	return s->status_st || s->in_st || s->out[0].st || s->out[1].st ||
+	       s->ctl;
 }
 
 static void session_free(struct session *s)
@@ -149,6 +192,7 @@ static void session_free(struct session *s)
 	ev_free(&s->report_ev);
 	fd_close(&s->report_fd);
 	ev_free(&s->grace_ev);
+	fd_close(&s->tty_fd);
 	if (s->req)
 		evbuffer_free(s->req);
 	if (s->inbuf)
@@ -222,6 +266,7 @@ static void respond_error(struct h2_stream *st, int err, const char *message)
 
 static json_t *status_doc(const struct session *s)
 {
+	char name[16];
 	int sig;
 
 	if (s->state == SESSION_FAILED)
@@ -237,7 +282,7 @@ static json_t *status_doc(const struct session *s)
 	sig = WTERMSIG(s->wstatus);
 	return json_pack("{s:s, s:i, s:s}", EXECFS_J_STATE, "killed",
 			 EXECFS_J_SIGNAL, sig, EXECFS_J_SIGNAME,
-			 sigabbrev_np(sig) ? sigabbrev_np(sig) : "UNKNOWN");
+			 signal_abbrev(sig, name, sizeof(name)));
 }
 
 /* ---- output streams ----------------------------------------------------- */
@@ -298,7 +343,8 @@ static void out_read_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
-	if (n < 0)
+	/* A pty master reads EIO once no slave fd is left: its EOF. */
+	if (n < 0 && !(errno == EIO && o->s->tty))
 		log_warn("session %s: read %s: %s", o->s->sid, o->name,
 			 strerror(errno));
 	out_eof(o);
@@ -364,13 +410,40 @@ static void out_attach(struct session *s, struct outstream *o,
 
 /* ---- stdin -------------------------------------------------------------- */
 
-static void in_finish(struct session *s)
+/*
+ * The client ended stdin and every byte reached the process. Without a
+ * tty: close the pipe. With one: type VEOF (twice after a partial line);
+ * false when the terminal's queue is full and in_ev will call again.
+ */
+static bool in_finish(struct session *s)
 {
-	ev_free(&s->in_ev);
-	fd_close(&s->in_fd);
-	if (s->in_st) {
-		h2_stream_respond(s->in_st, 200, NULL, 0, true);
+	ssize_t n;
+
+	if (s->tty && s->in_fd >= 0) {
+		if (!s->in_eof_left)
+			s->in_eof_left = s->in_line_start ? 1 : 2;
+		n = pty_send_eof(s->in_fd, s->in_eof_left);
+		if (n == -EAGAIN || n == 0 ||
+		    (n > 0 && (size_t)n < s->in_eof_left)) {
+			if (n > 0)
+				s->in_eof_left -= n;
+			event_add(s->in_ev, NULL);
+			return false;
+		}
+		/* Other errors: the terminal is gone, and so is the
+		 * reader. */
+		if (n < 0)
+			log_debug("session %s: VEOF: %s", s->sid, strerror(-n));
+		s->in_eof_left = 0;
+		s->in_line_start = true;
+		log_debug("session %s: stdin ended: VEOF sent", s->sid);
+	} else {
+		ev_free(&s->in_ev);
+		fd_close(&s->in_fd);
 	}
+	if (s->in_st)
+		h2_stream_respond(s->in_st, 200, NULL, 0, true);
+	return true;
 }
 
 /* Move buffered input into the pipe; window goes back as it does. */
@@ -405,10 +478,9 @@ static void in_flush(struct session *s)
 		evbuffer_drain(s->inbuf, n);
 		h2_stream_consume(s->in_st, n);
 	}
-	if (s->in_end && evbuffer_get_length(s->inbuf) == 0 && s->in_st) {
-		in_finish(s);
+	if (s->in_end && evbuffer_get_length(s->inbuf) == 0 && s->in_st &&
+	    in_finish(s))
 		s->in_end = false;
-	}
 }
 
 static void in_write_cb(evutil_socket_t fd, short what, void *arg)
@@ -427,6 +499,8 @@ static void in_on_data(struct h2_stream *st, const uint8_t *data, size_t len,
 	/* Bounded by the stream window: the client cannot send more than it
 	 * was granted, and we grant only what reached the pipe. */
 	evbuffer_add(s->inbuf, data, len);
+	if (len)
+		s->in_line_start = data[len - 1] == '\n';
 	in_flush(s);
 }
 
@@ -475,6 +549,299 @@ static void in_attach(struct session *s, struct h2_stream *st)
 	session_check(s);
 }
 
+/* ---- signal and resize streams ------------------------------------------ */
+
+static void ctl_on_close(struct h2_stream *st, uint32_t code, void *arg)
+{
+	struct ctlstream *k = arg, **pp;
+	struct session *s = k->s;
+
+	(void)st;
+	(void)code;
+	for (pp = &s->ctl; *pp; pp = &(*pp)->next)
+		if (*pp == k) {
+			*pp = k->next;
+			break;
+		}
+	free(k);
+	session_check(s);
+}
+
+static void ctl_error(struct ctlstream *k, int err, const char *msg)
+{
+	k->dead = true;
+	if (!k->answered) {
+		k->answered = true;
+		respond_error(k->st, err, msg);
+	} else {
+		h2_stream_reset(k->st, H2_INTERNAL_ERROR);
+	}
+}
+
+/* Peer input that breaks the protocol: reset the stream, log why. */
+static void ctl_reset(struct ctlstream *k, const char *why)
+{
+	log_warn("session %s: %s stream: %s: reset", k->s->sid,
+		 k->kind == CTL_SIGNAL ? EXECFS_ST_SIGNAL : EXECFS_ST_RESIZE,
+		 why);
+	k->dead = true;
+	h2_stream_reset(k->st, H2_PROTOCOL_ERROR);
+}
+
+/*
+ * Send sig to the session's process group; with a tty to the terminal's
+ * foreground group (a shell's running job), falling back to the
+ * session's group when the terminal has none.
+ */
+static int session_kill(struct session *s, int sig, pid_t *target,
+			bool *foreground)
+{
+	pid_t pg = -1;
+
+	*foreground = false;
+	if (s->tty_fd >= 0) {
+		pg = pty_foreground(s->tty_fd);
+		*foreground = pg > 0;
+	}
+	if (pg <= 0)
+		pg = s->pid;
+	*target = pg;
+	if (kill(-pg, sig) == 0)
+		return 0;
+	/* Before its setsid() the process is not a group leader yet. */
+	if (errno == ESRCH && pg == s->pid && kill(s->pid, sig) == 0)
+		return 0;
+	return -errno;
+}
+
+/* The signal stream's body is complete: deliver it, or wait for the
+ * process to exist. */
+static void signal_decide(struct ctlstream *k)
+{
+	struct session *s = k->s;
+	char msg[128], name[16];
+	bool fg;
+	pid_t pg;
+	int sig, rc;
+
+	if (k->dead || k->answered || !k->body_ended)
+		return;
+	sig = signal_parse(k->buf, k->len);
+	if (sig < 0) {
+		snprintf(msg, sizeof(msg), "signal %.*s: no such signal",
+			 (int)k->len, k->buf);
+		log_info("session %s: %s", s->sid, msg);
+		ctl_error(k, EINVAL, msg);
+		return;
+	}
+	signal_abbrev(sig, name, sizeof(name));
+	if (s->state == SESSION_FAILED) {
+		ctl_error(k, ENOENT, "session failed to start");
+		return;
+	}
+	if (session_ended(s) || s->reaped) {
+		snprintf(msg, sizeof(msg), "signal %s: the process has ended",
+			 name);
+		log_info("session %s: %s", s->sid, msg);
+		ctl_error(k, ESRCH, msg);
+		return;
+	}
+	if (s->pid <= 0)
+		return; /* the request is still coming: wait for the start */
+	rc = session_kill(s, sig, &pg, &fg);
+	if (rc < 0) {
+		snprintf(msg, sizeof(msg), "signal %s to process group %d: %s",
+			 name, (int)pg, strerror(-rc));
+		log_warn("session %s: %s", s->sid, msg);
+		ctl_error(k, -rc, msg);
+		return;
+	}
+	log_info("session %s: signal %s sent to %sprocess group %d", s->sid,
+		 name, fg ? "the terminal's foreground " : "", (int)pg);
+	k->answered = k->dead = true;
+	h2_stream_respond(k->st, 200, NULL, 0, true);
+}
+
+static void signal_on_data(struct h2_stream *st, const uint8_t *data,
+			   size_t len, void *arg)
+{
+	struct ctlstream *k = arg;
+
+	h2_stream_consume(st, len);
+	if (k->dead)
+		return;
+	if (k->len + len > SIGNAL_BODY_MAX) {
+		log_info("session %s: signal stream: body over %d bytes",
+			 k->s->sid, SIGNAL_BODY_MAX);
+		ctl_error(k, EINVAL, "signal: not a signal name or number");
+		return;
+	}
+	memcpy(k->buf + k->len, data, len);
+	k->len += len;
+}
+
+static void signal_on_end(struct h2_stream *st, void *arg)
+{
+	struct ctlstream *k = arg;
+
+	(void)st;
+	k->body_ended = true;
+	signal_decide(k);
+}
+
+/* Apply the newest size once the terminal exists. */
+static void resize_apply(struct ctlstream *k)
+{
+	struct session *s = k->s;
+	int rc;
+
+	if (!k->has_size || !k->answered || k->dead || s->tty_fd < 0 ||
+	    session_ended(s))
+		return;
+	k->has_size = false;
+	rc = pty_resize(s->tty_fd, k->cols, k->rows);
+	if (rc < 0)
+		log_warn("session %s: resize %ux%u: %s", s->sid, k->cols,
+			 k->rows, strerror(-rc));
+	else
+		log_debug("session %s: resized to %ux%u", s->sid, k->cols,
+			  k->rows);
+}
+
+/* Answer the resize stream once the start is decided. */
+static void resize_decide(struct ctlstream *k)
+{
+	struct session *s = k->s;
+
+	if (k->dead || k->answered)
+		return;
+	switch (s->state) {
+	case SESSION_REQUEST:
+		return; /* tty or not is not known yet */
+	case SESSION_FAILED:
+		ctl_error(k, ENOENT, "session failed to start");
+		return;
+	case SESSION_EXITED:
+		ctl_error(k, ESRCH, "resize: the process has ended");
+		return;
+	case SESSION_SPAWNING:
+	case SESSION_RUNNING:
+		break;
+	}
+	if (!s->tty) {
+		log_info("session %s: resize refused: the session has no tty",
+			 s->sid);
+		ctl_error(k, EBUSY, "resize: the session has no tty");
+		return;
+	}
+	k->answered = true;
+	h2_stream_respond(k->st, 200, NULL, 0, k->body_ended);
+	if (k->body_ended)
+		k->dead = true;
+	resize_apply(k);
+}
+
+static void resize_line(struct ctlstream *k)
+{
+	unsigned short cols, rows;
+
+	if (pty_parse_size(k->buf, k->len, &cols, &rows) < 0) {
+		k->buf[k->len] = '\0';
+		ctl_reset(k, "malformed line (want \"COLS ROWS\")");
+		return;
+	}
+	k->len = 0;
+	k->cols = cols;
+	k->rows = rows;
+	k->has_size = true;
+	resize_apply(k);
+}
+
+static void resize_on_data(struct h2_stream *st, const uint8_t *data,
+			   size_t len, void *arg)
+{
+	struct ctlstream *k = arg;
+	size_t i;
+
+	h2_stream_consume(st, len);
+	for (i = 0; i < len && !k->dead; i++) {
+		if (data[i] == '\n')
+			resize_line(k);
+		else if (k->len == PTY_SIZE_LINE_MAX)
+			ctl_reset(k, "line too long");
+		else
+			k->buf[k->len++] = data[i];
+	}
+}
+
+static void resize_on_end(struct h2_stream *st, void *arg)
+{
+	struct ctlstream *k = arg;
+
+	k->body_ended = true;
+	if (k->dead)
+		return;
+	if (k->len)
+		resize_line(k); /* a last line without its newline */
+	if (k->answered && !k->dead) {
+		k->dead = true;
+		h2_stream_end(st);
+	}
+}
+
+static const struct h2_stream_cbs signal_cbs = {
+	.on_data = signal_on_data,
+	.on_end = signal_on_end,
+	.on_close = ctl_on_close,
+};
+
+static const struct h2_stream_cbs resize_cbs = {
+	.on_data = resize_on_data,
+	.on_end = resize_on_end,
+	.on_close = ctl_on_close,
+};
+
+/* The start was decided, or the process ended: answer what waited, end
+ * resize streams of an ended session. */
+static void ctl_update(struct session *s)
+{
+	struct ctlstream *k, *next;
+
+	for (k = s->ctl; k; k = next) {
+		next = k->next; /* nothing here frees k (on_close is later) */
+		if (k->kind == CTL_SIGNAL) {
+			signal_decide(k);
+			continue;
+		}
+		resize_decide(k);
+		if (session_ended(s) && k->answered && !k->dead) {
+			k->dead = true;
+			h2_stream_end(k->st);
+		}
+	}
+}
+
+static void ctl_attach(struct session *s, struct h2_stream *st,
+		       enum ctl_kind kind)
+{
+	struct ctlstream *k = calloc(1, sizeof(*k));
+
+	if (!k) {
+		respond_error(st, ENOMEM, "out of memory");
+		return;
+	}
+	k->s = s;
+	k->st = st;
+	k->kind = kind;
+	k->next = s->ctl;
+	s->ctl = k;
+	h2_stream_set_cbs(st, kind == CTL_SIGNAL ? &signal_cbs : &resize_cbs,
+			  k);
+	if (kind == CTL_RESIZE)
+		resize_decide(k);
+	session_check(s);
+}
+
 /* ---- the process -------------------------------------------------------- */
 
 static void session_fail(struct session *s, int err, const char *message)
@@ -498,6 +865,7 @@ static void session_fail(struct session *s, int err, const char *message)
 	fd_close(&s->in_fd);
 	if (s->in_st)
 		respond_error(s->in_st, ENOENT, "session failed to start");
+	ctl_update(s);
 }
 
 /* Both facts are in: the process was reaped and its start was decided. */
@@ -524,6 +892,7 @@ static void session_exited(struct session *s)
 		free(text);
 	}
 	json_decref(doc);
+	ctl_update(s);
 	session_check(s);
 }
 
@@ -610,9 +979,11 @@ static int session_spawn(struct session *s, const struct exec_request *req)
 	sr.argv = req->argv;
 	sr.env_extra = req->env;
 	sr.cwd = req->cwd;
+	sr.user = req->user;
 	sr.tty = req->tty;
 	sr.cols = req->cols;
 	sr.rows = req->rows;
+	sr.merge_stderr = req->merge_stderr;
 	rc = spawn_start(s->t->sp, &sr, &res, err, sizeof(err));
 	if (rc < 0) {
 		session_fail(s, -rc, err[0] ? err : strerror(-rc));
@@ -623,6 +994,9 @@ static int session_spawn(struct session *s, const struct exec_request *req)
 	s->in_fd = res.stdin_fd;
 	s->out[0].fd = res.stdout_fd;
 	s->out[1].fd = res.stderr_fd;
+	s->tty = req->tty;
+	s->tty_fd = res.tty_fd;
+	s->in_line_start = true;
 	s->report_fd = res.report_fd;
 	s->exit_ev = event_new(s->t->base, s->pidfd, EV_READ | EV_PERSIST,
 			       exit_cb, s);
@@ -648,6 +1022,7 @@ static int session_spawn(struct session *s, const struct exec_request *req)
 	s->state = SESSION_SPAWNING;
 	event_add(s->exit_ev, NULL);
 	event_add(s->report_ev, NULL);
+	ctl_update(s);
 	return 0;
 }
 
@@ -688,9 +1063,10 @@ static void status_on_end(struct h2_stream *st, void *arg)
 		session_fail(s, -rc, err);
 		return;
 	}
-	log_info("session %s: peer %s: exec in %s: %s%s", s->sid,
+	log_info("session %s: peer %s: exec in %s: %s%s%s%s%s", s->sid,
 		 h2_conn_peer(h2_stream_conn(st)), req.container, req.argv[0],
-		 req.argv[1] ? " ..." : "");
+		 req.argv[1] ? " ..." : "", req.tty ? " (tty)" : "",
+		 req.user ? " as " : "", req.user ? req.user : "");
 	session_spawn(s, &req);
 	exec_request_release(&req);
 }
@@ -702,8 +1078,13 @@ static void status_on_close(struct h2_stream *st, uint32_t code, void *arg)
 	(void)st;
 	(void)code;
 	s->status_st = NULL;
-	if (s->state == SESSION_REQUEST)
+	if (s->state == SESSION_REQUEST) {
 		s->state = SESSION_FAILED; /* the request never completed */
+		snprintf(s->message, sizeof(s->message),
+			 "the exec request was not completed");
+		s->err = EINVAL;
+		ctl_update(s);
+	}
 	session_check(s);
 }
 
@@ -734,7 +1115,7 @@ static struct session *session_new(struct session_table *t, const char *sid)
 		return NULL;
 	s->t = t;
 	snprintf(s->sid, sizeof(s->sid), "%s", sid);
-	s->in_fd = s->pidfd = s->report_fd = -1;
+	s->in_fd = s->pidfd = s->report_fd = s->tty_fd = -1;
 	for (i = 0; i < 2; i++) {
 		s->out[i].s = s;
 		s->out[i].fd = -1;
@@ -791,6 +1172,10 @@ void session_table_route(struct session_table *t, struct h2_stream *st,
 		out_attach(s, &s->out[1], st);
 	else if (!strcmp(streamtype, EXECFS_ST_STDIN))
 		in_attach(s, st);
+	else if (!strcmp(streamtype, EXECFS_ST_SIGNAL))
+		ctl_attach(s, st, CTL_SIGNAL);
+	else if (!strcmp(streamtype, EXECFS_ST_RESIZE))
+		ctl_attach(s, st, CTL_RESIZE);
 	else
 		respond_error(st, EINVAL, "unknown streamtype");
 }

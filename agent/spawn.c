@@ -15,20 +15,29 @@
  *     forked after setns(CLONE_NEWPID), lives in the container's pid
  *     namespace. A reports B's pid and exits.
  *   process B: new session, pipes on 0-2, every other fd closed but the
- *     report pipe (close-on-exec), the container's capabilities and user,
+ *     report socket (close-on-exec), the container's capabilities and user,
  *     cwd, umask, signals back to defaults, then execve of each candidate.
+ *
+ * With a tty, A allocates the pseudo-terminal after joining the mount
+ * namespace, from the container's own devpts (/dev/pts/ptmx), sets its
+ * size, and hands the master to the agent with SCM_RIGHTS on the report
+ * socket (a SOCK_SEQPACKET socketpair for that reason); B makes the slave
+ * its controlling terminal and its 0-2. So the pty belongs to the
+ * container (its /dev/pts shows it, `tty` names it) and the size is right
+ * before the program's first ioctl.
  *
  * Between fork and execve only async-signal-safe calls and raw syscalls
  * run: no malloc, no stdio. B's credentials are changed with raw syscalls
  * because glibc's set*id wrappers would try to synchronise threads that
  * exist only in the agent. A failure on either side is one fixed-size
- * message on the report pipe; a successful execve closes B's end of it.
+ * message on the report socket; a successful execve closes B's end of it.
  */
 #include "spawn.h"
 
 #include "inventory.h"
 #include "procstat.h"
 #include "readfile.h"
+#include "userdb.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -42,10 +51,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -58,6 +71,11 @@
 #define SPAWN_MAX_CGROUPS 64
 #define SPAWN_HELPER_TIMEOUT_MS 5000
 #define SPAWN_MSG_MAGIC 0x65786673u /* "exfs" */
+#define SPAWN_TTY_COLS 80
+#define SPAWN_TTY_ROWS 24
+/* Every devpts instance's ptmx node is this device. */
+#define PTMX_MAJOR 5
+#define PTMX_MINOR 2
 
 enum spawn_msg_type {
 	SPAWN_MSG_PID = 1, /* from A: B's pid, in the agent's pid namespace */
@@ -67,8 +85,10 @@ enum spawn_msg_type {
 enum spawn_stage {
 	STAGE_CGROUP,
 	STAGE_SETNS,
+	STAGE_PTY,
 	STAGE_CLONE,
 	STAGE_SETSID,
+	STAGE_CTTY,
 	STAGE_STDIO,
 	STAGE_FDS,
 	STAGE_CAPS,
@@ -82,7 +102,8 @@ enum spawn_stage {
 
 static const char *const stage_names[] = {
 	[STAGE_CGROUP] = "cgroup",     [STAGE_SETNS] = "setns",
-	[STAGE_CLONE] = "clone",       [STAGE_SETSID] = "setsid",
+	[STAGE_PTY] = "pty",	       [STAGE_CLONE] = "clone",
+	[STAGE_SETSID] = "setsid",     [STAGE_CTTY] = "controlling tty",
 	[STAGE_STDIO] = "stdio",       [STAGE_FDS] = "close fds",
 	[STAGE_CAPS] = "capabilities", [STAGE_GROUPS] = "setgroups",
 	[STAGE_GID] = "setgid",	       [STAGE_UID] = "setuid",
@@ -90,8 +111,9 @@ static const char *const stage_names[] = {
 	[STAGE_EXEC] = "exec",
 };
 
-/* One report; at most PIPE_BUF bytes, so each write is atomic and each
- * read of sizeof(struct spawn_msg) returns exactly one message. */
+/* One report: one datagram of the SOCK_SEQPACKET report socket, so each
+ * read of sizeof(struct spawn_msg) returns exactly one message. The PID
+ * message of a tty session carries the pty master (SCM_RIGHTS). */
 struct spawn_msg {
 	uint32_t magic;
 	uint32_t type;
@@ -101,7 +123,7 @@ struct spawn_msg {
 	char subject[236]; /* what the stage worked on: a path, argv[0] */
 };
 
-_Static_assert(sizeof(struct spawn_msg) <= PIPE_BUF, "atomic pipe write");
+_Static_assert(sizeof(struct spawn_msg) <= PIPE_BUF, "one small datagram");
 
 struct spawner {
 	struct event_base *base;
@@ -134,12 +156,19 @@ struct spawn_plan {
 	char **envp; /* pointers borrowed from c->env and env_extra */
 	char **paths; /* execve candidates, owned */
 	const char *cwd;
+	/* Credentials: the container's process user, or the request's. */
+	uid_t uid;
+	gid_t gid;
+	const gid_t *groups;
+	size_t ngroups;
+	bool tty;
+	struct winsize ws;
 	int cgroup_fds[SPAWN_MAX_CGROUPS];
 	size_t ncgroups;
 	int init_pidfd;
 	int nsflags;
 	char oom[16]; /* init's oom_score_adj, "" if unknown */
-	int child_fd[3];
+	int child_fd[3]; /* B's 0-2 without a tty */
 	int report_w;
 	int last_cap;
 	int max_fd; /* for when close_range is missing */
@@ -161,8 +190,37 @@ static void report_write(int fd, const struct spawn_msg *m)
 {
 	ssize_t n;
 
+	/* MSG_NOSIGNAL: an agent that gave up waiting must not turn a
+	 * report into a SIGPIPE death. */
 	do
-		n = write(fd, m, sizeof(*m));
+		n = send(fd, m, sizeof(*m), MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+}
+
+/* The PID report, with the pty master attached when there is one. */
+static void report_pid(int fd, const struct spawn_msg *m, int master)
+{
+	union {
+		struct cmsghdr hdr;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	struct iovec iov = { (void *)m, sizeof(*m) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *cm;
+	ssize_t n;
+
+	if (master >= 0) {
+		memset(&ctl, 0, sizeof(ctl));
+		mh.msg_control = ctl.buf;
+		mh.msg_controllen = sizeof(ctl.buf);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &master, sizeof(int));
+	}
+	do
+		n = sendmsg(fd, &mh, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
 }
 
@@ -236,9 +294,8 @@ static void child_caps_apply(const struct spawn_plan *p)
 			prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0);
 }
 
-static _Noreturn void child_exec(const struct spawn_plan *p)
+static _Noreturn void child_exec(const struct spawn_plan *p, int slave)
 {
-	const struct container *c = p->c;
 	int i, err = ENOENT, cwd_err;
 	bool eacces = false;
 
@@ -253,28 +310,40 @@ static _Noreturn void child_exec(const struct spawn_plan *p)
 	}
 	if (setsid() < 0)
 		child_fail(p, STAGE_SETSID, errno, NULL, 127);
+	/* A session leader without a terminal acquires the first one it
+	 * asks for: the slave becomes B's controlling terminal, and B's
+	 * process group its foreground. */
+	if (p->tty && ioctl(slave, TIOCSCTTY, 0) < 0)
+		child_fail(p, STAGE_CTTY, errno, NULL, 127);
+	/* The terminal belongs to the user the program runs as, so it can
+	 * reopen it by path (as runc's fixStdioPermissions does). EINVAL
+	 * and EPERM: the uid or the inode's owner is not mapped in the
+	 * container's user namespace; the fds 0-2 work regardless. */
+	if (p->tty && fchown(slave, p->uid, -1) < 0 && errno != EINVAL &&
+	    errno != EPERM)
+		child_fail(p, STAGE_CTTY, errno, "chown", 127);
 	for (i = 0; i < 3; i++)
-		if (dup2(p->child_fd[i], i) < 0)
+		if (dup2(p->tty ? slave : p->child_fd[i], i) < 0)
 			child_fail(p, STAGE_STDIO, errno, NULL, 127);
 	child_close_fds(p);
 
 	/* Root may reach a cwd the user cannot: try first as root, and again
 	 * as the user (as runc does). */
 	cwd_err = chdir(p->cwd) < 0 ? errno : 0;
-	if (c->has_caps)
+	if (p->c->has_caps)
 		child_caps_bounding(p);
-	if (syscall(SYS_setgroups, c->ngroups, c->groups) < 0)
+	if (syscall(SYS_setgroups, p->ngroups, p->groups) < 0)
 		child_fail(p, STAGE_GROUPS, errno, NULL, 127);
-	if (syscall(SYS_setresgid, c->gid, c->gid, c->gid) < 0)
+	if (syscall(SYS_setresgid, p->gid, p->gid, p->gid) < 0)
 		child_fail(p, STAGE_GID, errno, NULL, 127);
-	if (syscall(SYS_setresuid, c->uid, c->uid, c->uid) < 0)
+	if (syscall(SYS_setresuid, p->uid, p->uid, p->uid) < 0)
 		child_fail(p, STAGE_UID, errno, NULL, 127);
-	if (c->has_caps)
+	if (p->c->has_caps)
 		child_caps_apply(p);
 	if (cwd_err && chdir(p->cwd) < 0)
 		child_fail(p, STAGE_CWD, errno, p->cwd, 127);
 	umask(022);
-	if (c->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+	if (p->c->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		child_fail(p, STAGE_NNP, errno, NULL, 127);
 	sigprocmask(SIG_SETMASK, &p->empty_mask, NULL);
 
@@ -302,13 +371,61 @@ out_fail:
 	child_fail(p, STAGE_EXEC, err, p->argv[0], 127);
 }
 
+/*
+ * In A, inside the container's mount namespace: a pty from the devpts
+ * mounted there. The master goes to the agent; the slave (close-on-exec,
+ * above 2 so B's dup2 onto 0-2 clears the flag) is B's.
+ */
+static int helper_open_pty(const struct spawn_plan *p, int *slave)
+{
+	static const char *const ptmx[] = { "/dev/pts/ptmx", "/dev/ptmx" };
+	const char *path = ptmx[0];
+	struct stat st;
+	int master = -1, unlock = 0, fd;
+	size_t i;
+
+	for (i = 0; i < 2 && master < 0; i++) {
+		path = ptmx[i];
+		master = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+		if (master < 0 && errno != ENOENT)
+			break;
+	}
+	if (master < 0)
+		child_fail(p, STAGE_PTY, errno, path, 1);
+	/* The container owns its /dev: make sure this is a pty
+	 * multiplexer, not a file or a FIFO planted in its place. */
+	if (fstat(master, &st) < 0 || !S_ISCHR(st.st_mode) ||
+	    major(st.st_rdev) != PTMX_MAJOR || minor(st.st_rdev) != PTMX_MINOR)
+		child_fail(p, STAGE_PTY, ENOTTY, path, 1);
+	if (ioctl(master, TIOCSPTLCK, &unlock) < 0)
+		child_fail(p, STAGE_PTY, errno, "unlockpt", 1);
+	/* Before B exists: the program's first TIOCGWINSZ sees the size
+	 * the client asked for (kubectl #47990 is the bug this avoids). */
+	if (ioctl(master, TIOCSWINSZ, &p->ws) < 0)
+		child_fail(p, STAGE_PTY, errno, "TIOCSWINSZ", 1);
+	/* TIOCGPTPEER opens the slave through the master, not by a path
+	 * the container could swap. */
+	fd = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		child_fail(p, STAGE_PTY, errno, "TIOCGPTPEER", 1);
+	if (fd < 3) {
+		*slave = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+		if (*slave < 0)
+			child_fail(p, STAGE_PTY, errno, "slave fd", 1);
+		close(fd);
+	} else {
+		*slave = fd;
+	}
+	return master;
+}
+
 static _Noreturn void helper_main(const struct spawn_plan *p)
 {
 	const struct container *c = p->c;
 	struct spawn_msg m;
+	int fd, master = -1, slave = -1;
 	size_t i;
 	pid_t pid;
-	int fd;
 
 	/* Non-dumpable (inherited by B until execve): a process in the
 	 * container cannot ptrace B or open its fds, which are the agent's
@@ -333,18 +450,20 @@ static _Noreturn void helper_main(const struct spawn_plan *p)
 	 * user namespace. */
 	if (p->nsflags && setns(p->init_pidfd, p->nsflags) < 0)
 		child_fail(p, STAGE_SETNS, errno, NULL, 1);
+	if (p->tty)
+		master = helper_open_pty(p, &slave);
 	/* No stack argument: like fork, B runs on a copy of ours. B's
 	 * exit signal is ours (SIGCHLD) under CLONE_PARENT. */
 	pid = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
 	if (pid < 0)
 		child_fail(p, STAGE_CLONE, errno, NULL, 1);
 	if (pid == 0)
-		child_exec(p);
+		child_exec(p, slave);
 	memset(&m, 0, sizeof(m));
 	m.magic = SPAWN_MSG_MAGIC;
 	m.type = SPAWN_MSG_PID;
 	m.pid = pid;
-	report_write(p->report_w, &m);
+	report_pid(p->report_w, &m, master);
 	_exit(0);
 }
 
@@ -452,12 +571,27 @@ void spawner_free(struct spawner *sp)
 	free(sp);
 }
 
-/* The container's environment with env_extra's entries replacing those of
- * the same name. The strings are borrowed. */
-static int build_env(const struct container *c, char *const *extra, char ***out,
-		     char *err, size_t errlen)
+/* Put entry ("NAME=VALUE") into envp (n entries, room for one more),
+ * replacing one of the same name. */
+static void env_set(char **envp, size_t *n, char *entry)
 {
-	size_t n = 0, m = 0, i, k, len;
+	size_t i, len = strchr(entry, '=') - entry + 1;
+
+	for (i = 0; i < *n; i++)
+		if (!strncmp(envp[i], entry, len))
+			break;
+	envp[i] = entry;
+	if (i == *n)
+		(*n)++;
+}
+
+/* The container's environment, then home ("HOME=..." of a user the
+ * request named, or NULL), then env_extra's entries, each replacing one of
+ * the same name. The strings are borrowed. */
+static int build_env(const struct container *c, char *home, char *const *extra,
+		     char ***out, char *err, size_t errlen)
+{
+	size_t n = 0, m = 0, k;
 	const char *eq;
 	char **envp;
 
@@ -465,27 +599,23 @@ static int build_env(const struct container *c, char *const *extra, char ***out,
 		n++;
 	while (extra && extra[m])
 		m++;
-	envp = calloc(n + m + 1, sizeof(*envp));
-	if (!envp)
-		return -ENOMEM;
-	for (i = 0; i < n; i++)
-		envp[i] = c->env[i];
 	for (k = 0; k < m; k++) {
 		eq = strchr(extra[k], '=');
 		if (!eq || eq == extra[k]) {
 			snprintf(err, errlen, "env %s: not NAME=VALUE",
 				 extra[k]);
-			free(envp);
 			return -EINVAL;
 		}
-		len = eq - extra[k] + 1;
-		for (i = 0; i < n; i++)
-			if (!strncmp(envp[i], extra[k], len))
-				break;
-		envp[i] = extra[k];
-		if (i == n)
-			n++;
 	}
+	envp = calloc(n + m + 2, sizeof(*envp));
+	if (!envp)
+		return -ENOMEM;
+	if (n)
+		memcpy(envp, c->env, n * sizeof(*envp));
+	if (home)
+		env_set(envp, &n, home);
+	for (k = 0; k < m; k++)
+		env_set(envp, &n, extra[k]);
 	*out = envp;
 	return 0;
 }
@@ -674,20 +804,55 @@ static int ms_left(const struct timespec *deadline)
 	return ms < 0 ? 0 : (int)ms;
 }
 
+/* One message from the report socket; a passed fd lands in *fd (-1 if
+ * none). Returns what recvmsg returned. */
+static ssize_t report_recv(int sock, struct spawn_msg *m, int *fd)
+{
+	union {
+		struct cmsghdr hdr;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	struct iovec iov = { m, sizeof(*m) };
+	struct msghdr mh = { .msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = ctl.buf,
+			     .msg_controllen = sizeof(ctl.buf) };
+	struct cmsghdr *cm;
+	ssize_t n;
+
+	*fd = -1;
+	n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+	if (n < 0)
+		return n;
+	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+		if (cm->cmsg_level == SOL_SOCKET &&
+		    cm->cmsg_type == SCM_RIGHTS &&
+		    cm->cmsg_len == CMSG_LEN(sizeof(int))) {
+			if (*fd >= 0)
+				close(*fd);
+			memcpy(fd, CMSG_DATA(cm), sizeof(int));
+		}
+	/* A cut control message (MSG_CTRUNC) dropped what it carried. */
+	return n;
+}
+
 /*
- * Wait (bounded) for A's message with B's pid. B may report a failure
- * before A reports the pid (they race once B exists): then the failure is
- * returned here, after B was reaped.
+ * Wait (bounded) for A's message with B's pid (and, with a tty, the pty
+ * master in *master). B may report a failure before A reports the pid
+ * (they race once B exists): then the failure is returned here, after B
+ * was reaped.
  */
-static int read_pid(pid_t helper, int fd, pid_t *pid, char *err, size_t errlen)
+static int read_pid(pid_t helper, int fd, bool tty, pid_t *pid, int *master,
+		    char *err, size_t errlen)
 {
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	struct spawn_msg m, failure = { 0 };
 	struct timespec deadline;
+	int rc, passed;
 	ssize_t n;
-	int rc;
 
 	*pid = -1;
+	*master = -1;
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += SPAWN_HELPER_TIMEOUT_MS / 1000;
 	while (*pid < 0) {
@@ -699,45 +864,122 @@ static int read_pid(pid_t helper, int fd, pid_t *pid, char *err, size_t errlen)
 			snprintf(err, errlen, "spawn helper timed out");
 			return -EIO;
 		}
-		n = read(fd, &m, sizeof(m));
+		n = report_recv(fd, &m, &passed);
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n == 0)
 			break;
 		if (n != sizeof(m) || !msg_valid(&m)) {
+			if (passed >= 0)
+				close(passed);
 			snprintf(err, errlen, "spawn helper: bad report");
-			return -EIO;
+			rc = -EIO;
+			goto out_reap;
 		}
-		if (m.type == SPAWN_MSG_PID && m.pid > 0)
+		if (m.type == SPAWN_MSG_PID && m.pid > 0 && tty) {
 			*pid = m.pid;
-		else if (m.type == SPAWN_MSG_ERROR && !failure.magic)
-			failure = m;
+			*master = passed;
+		} else if (m.type == SPAWN_MSG_PID && m.pid > 0) {
+			*pid = m.pid;
+			if (passed >= 0)
+				close(passed);
+		} else {
+			if (passed >= 0)
+				close(passed);
+			if (m.type == SPAWN_MSG_ERROR && !failure.magic)
+				failure = m;
+		}
 	}
 	if (failure.magic) {
 		format_report(&failure, err, errlen);
-		if (*pid > 0) {
-			/* B is exiting; SIGKILL makes sure of it. */
-			kill(*pid, SIGKILL);
-			while (waitpid(*pid, NULL, 0) < 0 && errno == EINTR)
-				;
-		}
-		return -failure.err;
+		/* A pty that could not be made is the agent's failure, not
+		 * a missing program: the message has the real reason. */
+		rc = failure.stage == STAGE_PTY ? -EIO : -failure.err;
+		goto out_reap;
 	}
 	if (*pid < 0) {
 		snprintf(err, errlen, "spawn helper died");
 		return -EIO;
 	}
+	if (tty && *master < 0) {
+		snprintf(err, errlen, "pty: the helper sent no terminal");
+		rc = -EIO;
+		goto out_reap;
+	}
 	return 0;
+
+out_reap:
+	if (*master >= 0)
+		close_fd(master);
+	if (*pid > 0) {
+		/* B is exiting; SIGKILL makes sure of it. */
+		kill(*pid, SIGKILL);
+		while (waitpid(*pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	return rc;
+}
+
+/* A socketpair for the reports: the children's end is not 0-2 (B keeps
+ * it across its dup2()s), the agent's is non-blocking. */
+static int make_report_socket(int fds[2])
+{
+	int fd, rc;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) < 0)
+		return -errno;
+	if (fds[1] < 3) {
+		fd = fcntl(fds[1], F_DUPFD_CLOEXEC, 3);
+		if (fd < 0)
+			goto out_close;
+		close(fds[1]);
+		fds[1] = fd;
+	}
+	if (fcntl(fds[0], F_SETFL, O_NONBLOCK) < 0)
+		goto out_close;
+	return 0;
+
+out_close:
+	rc = -errno;
+	close_fd(&fds[0]);
+	close_fd(&fds[1]);
+	return rc;
+}
+
+/* The request's user, from the files of the pinned init's root. */
+static int resolve_user(const struct container *c, const char *user,
+			struct user_creds *creds, char *err, size_t errlen)
+{
+	char path[64];
+	int rootfd, rc;
+
+	snprintf(path, sizeof(path), "/proc/%d/root", (int)c->pid);
+	rootfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "container %s: root: %s", c->id,
+			 strerror(-rc));
+		return rc == -ENOENT || rc == -ESRCH ? -ENOENT : rc;
+	}
+	rc = userdb_resolve_in_root(rootfd, user, creds, err, errlen);
+	if (rc == -ENOMEM)
+		snprintf(err, errlen, "out of memory");
+	close(rootfd);
+	return rc;
 }
 
 int spawn_start(struct spawner *sp, const struct spawn_request *req,
 		struct spawn_result *res, char *err, size_t errlen)
 {
 	const struct container *c = req->c;
+	struct user_creds creds = { 0 };
 	struct spawn_plan p;
-	int in[2], out[2], errp[2], rep[2];
+	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, errp[2] = { -1, -1 };
+	int rep[2] = { -1, -1 }, master = -1, pidfd = -1;
+	int fd_in = -1, fd_out = -1;
 	sigset_t all, old;
-	pid_t helper, pid;
+	pid_t helper, pid = -1;
+	char *home = NULL;
 	size_t i;
 	int rc;
 
@@ -747,10 +989,6 @@ int spawn_start(struct spawner *sp, const struct spawn_request *req,
 	if (!c || !req->argv || !req->argv[0]) {
 		snprintf(err, errlen, "no command");
 		return -EINVAL;
-	}
-	if (req->tty) {
-		snprintf(err, errlen, "tty: not supported yet");
-		return -EOPNOTSUPP;
 	}
 	if (c->state != CONTAINER_RUNNING) {
 		snprintf(err, errlen, "container %s is not running (%s)", c->id,
@@ -774,44 +1012,65 @@ int spawn_start(struct spawner *sp, const struct spawn_request *req,
 	rc = init_check(c, err, errlen);
 	if (!rc)
 		rc = ns_flags(c->pid, &p.nsflags, err, errlen);
-	/* Again: the namespaces looked at must have been the init's. */
+	if (!rc && req->user)
+		rc = resolve_user(c, req->user, &creds, err, errlen);
+	/* Again: the namespaces and the files looked at must have been the
+	 * init's. */
 	if (!rc)
 		rc = init_check(c, err, errlen);
 	if (rc < 0)
-		goto out_pidfd;
+		goto out;
 
 	p.c = c;
 	p.argv = req->argv;
 	p.cwd = req->cwd ? req->cwd : c->cwd ? c->cwd : "/";
+	if (req->user) {
+		p.uid = creds.uid;
+		p.gid = creds.gid;
+		p.groups = creds.groups;
+		p.ngroups = creds.ngroups;
+		if (creds.home && asprintf(&home, "HOME=%s", creds.home) < 0) {
+			home = NULL;
+			rc = -ENOMEM;
+			snprintf(err, errlen, "out of memory");
+			goto out;
+		}
+	} else {
+		p.uid = c->uid;
+		p.gid = c->gid;
+		p.groups = c->groups;
+		p.ngroups = c->ngroups;
+	}
+	p.tty = req->tty;
+	p.ws.ws_col = req->cols ? req->cols : SPAWN_TTY_COLS;
+	p.ws.ws_row = req->rows ? req->rows : SPAWN_TTY_ROWS;
 	p.last_cap = sp->last_cap;
 	p.max_fd = sysconf(_SC_OPEN_MAX) > 0 ? sysconf(_SC_OPEN_MAX) : 1024;
 	sigemptyset(&p.empty_mask);
-	rc = build_env(c, req->env_extra, &p.envp, err, errlen);
+	rc = build_env(c, home, req->env_extra, &p.envp, err, errlen);
+	if (!rc)
+		rc = build_paths(req->argv[0], p.envp, &p.paths);
+	if (!rc)
+		rc = open_cgroups(&p, err, errlen);
 	if (rc < 0)
-		goto out_pidfd;
-	rc = build_paths(req->argv[0], p.envp, &p.paths);
-	if (rc < 0)
-		goto out_env;
-	rc = open_cgroups(&p, err, errlen);
-	if (rc < 0)
-		goto out_cgroups;
+		goto out;
 	read_oom(&p);
 
-	rc = make_pipe(in, 0);
+	if (!req->tty) {
+		rc = make_pipe(in, 0);
+		if (!rc)
+			rc = make_pipe(out, 1);
+		if (!rc && !req->merge_stderr)
+			rc = make_pipe(errp, 1);
+		if (rc < 0)
+			goto out;
+		p.child_fd[0] = in[0];
+		p.child_fd[1] = out[1];
+		p.child_fd[2] = req->merge_stderr ? out[1] : errp[1];
+	}
+	rc = make_report_socket(rep);
 	if (rc < 0)
-		goto out_cgroups;
-	rc = make_pipe(out, 1);
-	if (rc < 0)
-		goto out_in;
-	rc = make_pipe(errp, 1);
-	if (rc < 0)
-		goto out_out;
-	rc = make_pipe(rep, 1);
-	if (rc < 0)
-		goto out_err;
-	p.child_fd[0] = in[0];
-	p.child_fd[1] = out[1];
-	p.child_fd[2] = errp[1];
+		goto out;
 	p.report_w = rep[1];
 
 	/* No agent signal handler may run in the children before they reset
@@ -825,66 +1084,82 @@ int spawn_start(struct spawner *sp, const struct spawn_request *req,
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc < 0) {
 		snprintf(err, errlen, "fork: %s", strerror(-rc));
-		goto out_rep;
+		goto out;
 	}
 	close_fd(&rep[1]);
 	if (!sp->sigchld || spawner_track(sp, helper) < 0) {
 		/* No loop to reap it later: it exits right after its one
 		 * report, so waiting after reading that is bounded. */
-		rc = read_pid(helper, rep[0], &pid, err, errlen);
+		rc = read_pid(helper, rep[0], req->tty, &pid, &master, err,
+			      errlen);
 		while (waitpid(helper, NULL, 0) < 0 && errno == EINTR)
 			;
 	} else {
-		rc = read_pid(helper, rep[0], &pid, err, errlen);
+		rc = read_pid(helper, rep[0], req->tty, &pid, &master, err,
+			      errlen);
 	}
-	if (rc < 0)
-		goto out_rep;
+	if (rc < 0) {
+		pid = -1; /* read_pid reaped it */
+		goto out;
+	}
 
 	/* B is our unreaped child: its pid cannot be reused yet. */
-	res->pidfd = syscall(SYS_pidfd_open, pid, 0);
-	if (res->pidfd < 0) {
+	pidfd = syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd < 0) {
 		rc = -errno;
 		snprintf(err, errlen, "pidfd_open: %s", strerror(-rc));
+		goto out;
+	}
+	if (req->tty) {
+		/* Separate descriptions would do as well; dups keep one
+		 * O_NONBLOCK master the session reads and writes apart. */
+		fd_in = fcntl(master, F_DUPFD_CLOEXEC, 3);
+		fd_out = fd_in < 0 ? -1 : fcntl(master, F_DUPFD_CLOEXEC, 3);
+		if (fd_out < 0) {
+			rc = -errno;
+			snprintf(err, errlen, "pty: dup: %s", strerror(-rc));
+			goto out;
+		}
+	} else {
+		fd_in = in[1];
+		fd_out = out[0];
+		in[1] = out[0] = -1;
+	}
+	res->pid = pid;
+	res->pidfd = pidfd;
+	res->stdin_fd = fd_in;
+	res->stdout_fd = fd_out;
+	res->stderr_fd = errp[0];
+	res->tty_fd = master;
+	res->report_fd = rep[0];
+	errp[0] = master = rep[0] = pidfd = fd_in = fd_out = -1;
+	pid = -1;
+	rc = 0;
+
+out:
+	if (pid > 0) {
 		kill(pid, SIGKILL);
 		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 			;
-		goto out_rep;
 	}
-	res->pid = pid;
-	res->stdin_fd = in[1];
-	res->stdout_fd = out[0];
-	res->stderr_fd = errp[0];
-	res->report_fd = rep[0];
-	close(in[0]);
-	close(out[1]);
-	close(errp[1]);
-	for (i = 0; i < p.ncgroups; i++)
-		close(p.cgroup_fds[i]);
-	strv_free(p.paths);
-	free(p.envp);
-	close(p.init_pidfd);
-	return 0;
-
-out_rep:
+	close_fd(&pidfd);
+	close_fd(&master);
+	close_fd(&fd_in);
+	close_fd(&fd_out);
 	close_fd(&rep[0]);
 	close_fd(&rep[1]);
-out_err:
-	close(errp[0]);
-	close(errp[1]);
-out_out:
-	close(out[0]);
-	close(out[1]);
-out_in:
-	close(in[0]);
-	close(in[1]);
-out_cgroups:
+	for (i = 0; i < 2; i++) {
+		close_fd(&in[i]);
+		close_fd(&out[i]);
+		close_fd(&errp[i]);
+	}
 	for (i = 0; i < p.ncgroups; i++)
 		close(p.cgroup_fds[i]);
 	strv_free(p.paths);
-out_env:
 	free(p.envp);
-out_pidfd:
-	close(p.init_pidfd);
+	free(home);
+	user_creds_release(&creds);
+	close_fd(&p.init_pidfd);
 	return rc;
 }
 

@@ -26,8 +26,16 @@ struct spawn_request {
 	char *const *argv; /* NULL-terminated, at least one */
 	char *const *env_extra; /* NULL-terminated or NULL: added/overriding */
 	const char *cwd; /* NULL: the container's */
-	bool tty; /* reserved for the pty issue; false for now */
+	/* NULL: the container's process user. Otherwise NAME, UID,
+	 * NAME:GROUP or UID:GID, resolved in the container's /etc/passwd and
+	 * /etc/group (userdb.h); an unknown name fails with -EINVAL. */
+	const char *user;
+	/* A pseudo-terminal from the container's devpts, the process its
+	 * session leader with it as controlling terminal, sized cols x rows
+	 * (0: 80 x 24) before the program starts. */
+	bool tty;
 	unsigned short cols, rows;
+	bool merge_stderr; /* stderr into the stdout pipe (a tty does it anyway) */
 };
 
 struct spawn_result {
@@ -35,7 +43,11 @@ struct spawn_result {
 	int pidfd; /* pidfd of pid: readable when it exited */
 	int stdin_fd; /* write end of its stdin; O_NONBLOCK|O_CLOEXEC */
 	int stdout_fd; /* read end of its stdout; O_NONBLOCK|O_CLOEXEC */
-	int stderr_fd; /* read end of its stderr (-1 with a tty) */
+	int stderr_fd; /* read end of its stderr (-1 with tty or merge) */
+	/* With a tty: the pty master (O_NONBLOCK|O_CLOEXEC), for resize,
+	 * VEOF and the foreground process group; stdin_fd and stdout_fd are
+	 * dups of it. -1 without a tty. */
+	int tty_fd;
 	int report_fd; /* O_NONBLOCK|O_CLOEXEC; see spawn_report_read() */
 };
 

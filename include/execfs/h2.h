@@ -168,6 +168,7 @@ void h2_stream_consume(struct h2_stream *st, size_t n);
 /* HTTP/2 error codes used by callers. */
 #define H2_NO_ERROR 0x0
 #define H2_INTERNAL_ERROR 0x2
+#define H2_PROTOCOL_ERROR 0x1
 #define H2_CANCEL 0x8
 #define H2_REFUSED_STREAM 0x7
 

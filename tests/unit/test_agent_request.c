@@ -41,6 +41,14 @@ static void test_full_request(void **state)
 	assert_true(req.tty);
 	assert_int_equal(req.cols, 80);
 	assert_int_equal(req.rows, 24);
+	assert_false(req.merge_stderr);
+	exec_request_release(&req);
+
+	assert_int_equal(parse("{\"container\":\"c1\",\"argv\":[\"a\"],"
+			       "\"merge_stderr\":true}",
+			       &req, err),
+			 0);
+	assert_true(req.merge_stderr);
 	exec_request_release(&req);
 }
 
@@ -74,6 +82,7 @@ static void test_bad_requests(void **state)
 		"{\"container\":\"c\",\"argv\":[\"a\"],\"env\":[\"=x\"]}",
 		"{\"container\":\"c\",\"argv\":[\"a\"],\"cwd\":\"rel\"}",
 		"{\"container\":\"c\",\"argv\":[\"a\"],\"tty\":1}",
+		"{\"container\":\"c\",\"argv\":[\"a\"],\"merge_stderr\":\"yes\"}",
 		"{\"container\":\"c\",\"argv\":[\"a\"],\"cols\":-1}",
 		"{\"container\":\"c\",\"argv\":[\"a\"],\"rows\":70000}",
 		"{\"container\":\"c\",\"container\":\"d\",\"argv\":[\"a\"]}",

@@ -1,0 +1,297 @@
+/*
+ * A container's users and groups (see userdb.h). The files are the
+ * container's, so they are peer input: lines are parsed with lengths, never
+ * trusted to be well formed; a malformed line is skipped the way glibc's
+ * files backend skips it, and the first matching entry wins.
+ */
+#include "userdb.h"
+
+#include "readfile.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A passwd line has 7 fields, a group line 4. */
+#define USERDB_MAX_FIELDS 7
+
+struct field {
+	const char *p;
+	size_t n;
+};
+
+/* Split line [p, p+len) at ':' into at most max fields; the count, or
+ * -1 when it has more than max. */
+static int split_fields(const char *p, size_t len, struct field *f, int max)
+{
+	const char *end = p + len, *colon;
+	int n = 0;
+
+	for (;;) {
+		if (n == max)
+			return -1;
+		colon = memchr(p, ':', end - p);
+		f[n].p = p;
+		f[n].n = (colon ? colon : end) - p;
+		n++;
+		if (!colon)
+			return n;
+		p = colon + 1;
+	}
+}
+
+static bool field_eq(const struct field *f, const char *s)
+{
+	return f->n == strlen(s) && !memcmp(f->p, s, f->n);
+}
+
+/* A decimal id, 0 .. 2^32-2 ((uid_t)-1 means "unchanged" to the kernel). */
+static bool parse_id(const char *p, size_t n, unsigned *out)
+{
+	unsigned long long v = 0;
+	size_t i;
+
+	if (n == 0 || n > 10)
+		return false;
+	for (i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return false;
+		v = v * 10 + (p[i] - '0');
+	}
+	if (v >= 0xffffffffULL)
+		return false;
+	*out = (unsigned)v;
+	return true;
+}
+
+/*
+ * Call fn for each well-formed line of db with nfields fields; stop at the
+ * first call returning true (and return true).
+ */
+static bool db_each(const char *db, int nfields,
+		    bool (*fn)(const struct field *f, void *arg), void *arg)
+{
+	struct field f[USERDB_MAX_FIELDS];
+	const char *line, *nl;
+	size_t len;
+
+	for (line = db; line && *line; line = nl ? nl + 1 : NULL) {
+		nl = strchr(line, '\n');
+		len = nl ? (size_t)(nl - line) : strlen(line);
+		/* Comments and NIS compat entries ("+", "-") are not users. */
+		if (len == 0 || line[0] == '#' || line[0] == '+' ||
+		    line[0] == '-')
+			continue;
+		if (split_fields(line, len, f, nfields) != nfields ||
+		    f[0].n == 0)
+			continue;
+		if (fn(f, arg))
+			return true;
+	}
+	return false;
+}
+
+struct pw_query {
+	const char *name; /* match by name, or */
+	unsigned uid; /* by uid when name is NULL */
+	/* the match */
+	char name_buf[256];
+	unsigned m_uid, m_gid;
+	struct field home;
+};
+
+static bool pw_match(const struct field *f, void *arg)
+{
+	struct pw_query *q = arg;
+	unsigned uid, gid;
+
+	if (!parse_id(f[2].p, f[2].n, &uid) || !parse_id(f[3].p, f[3].n, &gid))
+		return false;
+	if (q->name ? !field_eq(&f[0], q->name) : uid != q->uid)
+		return false;
+	if (f[0].n >= sizeof(q->name_buf))
+		return false;
+	memcpy(q->name_buf, f[0].p, f[0].n);
+	q->name_buf[f[0].n] = '\0';
+	q->m_uid = uid;
+	q->m_gid = gid;
+	q->home = f[5];
+	return true;
+}
+
+struct gr_query {
+	const char *name; /* find this group's gid, or */
+	const char *member; /* collect every group listing this member */
+	unsigned gid;
+	struct user_creds *out;
+};
+
+static bool member_of(const struct field *list, const char *member)
+{
+	const char *p = list->p, *end = list->p + list->n, *comma;
+	size_t mlen = strlen(member);
+
+	while (p < end) {
+		comma = memchr(p, ',', end - p);
+		if (!comma)
+			comma = end;
+		if ((size_t)(comma - p) == mlen && !memcmp(p, member, mlen))
+			return true;
+		p = comma + 1;
+	}
+	return false;
+}
+
+static void groups_add(struct user_creds *c, gid_t gid)
+{
+	size_t i;
+
+	for (i = 0; i < c->ngroups; i++)
+		if (c->groups[i] == gid)
+			return;
+	if (c->ngroups < USERDB_MAX_GROUPS)
+		c->groups[c->ngroups++] = gid;
+}
+
+static bool gr_match(const struct field *f, void *arg)
+{
+	struct gr_query *q = arg;
+	unsigned gid;
+
+	if (!parse_id(f[2].p, f[2].n, &gid))
+		return false;
+	if (q->name) {
+		if (!field_eq(&f[0], q->name))
+			return false;
+		q->gid = gid;
+		return true;
+	}
+	if (member_of(&f[3], q->member))
+		groups_add(q->out, gid);
+	return false; /* all of them */
+}
+
+int userdb_resolve(const char *spec, const char *passwd, const char *group,
+		   struct user_creds *out, char *err, size_t errlen)
+{
+	struct pw_query pq = { 0 };
+	struct gr_query gq = { 0 };
+	char user[256];
+	const char *colon = strchr(spec, ':'), *grp = NULL;
+	size_t ulen = colon ? (size_t)(colon - spec) : strlen(spec);
+	bool found, numeric;
+	unsigned id;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (colon)
+		grp = colon + 1;
+	if (ulen == 0 || ulen >= sizeof(user) || (grp && !*grp) ||
+	    (grp && strchr(grp, ':')) || strchr(spec, '\n')) {
+		snprintf(err, errlen,
+			 "user %s: not NAME, UID, NAME:GROUP or UID:GID", spec);
+		return -EINVAL;
+	}
+	memcpy(user, spec, ulen);
+	user[ulen] = '\0';
+	out->groups = calloc(USERDB_MAX_GROUPS, sizeof(*out->groups));
+	if (!out->groups)
+		return -ENOMEM;
+
+	numeric = parse_id(user, ulen, &id);
+	if (numeric)
+		pq.uid = id;
+	else
+		pq.name = user;
+	found = db_each(passwd, 7, pw_match, &pq);
+	if (!found && !numeric) {
+		snprintf(err, errlen, "user %s: no such user in the container",
+			 user);
+		rc = -EINVAL;
+		goto out_release;
+	}
+	out->uid = found ? pq.m_uid : id;
+	out->gid = found ? pq.m_gid : 0;
+	if (found && pq.home.n) {
+		out->home = strndup(pq.home.p, pq.home.n);
+		if (!out->home) {
+			rc = -ENOMEM;
+			goto out_release;
+		}
+	}
+
+	if (grp) {
+		if (parse_id(grp, strlen(grp), &id)) {
+			out->gid = id;
+		} else {
+			gq.name = grp;
+			if (!db_each(group, 4, gr_match, &gq)) {
+				snprintf(
+					err, errlen,
+					"group %s: no such group in the container",
+					grp);
+				rc = -EINVAL;
+				goto out_release;
+			}
+			out->gid = gq.gid;
+		}
+		groups_add(out, out->gid);
+		return 0;
+	}
+	if (found) {
+		/* As initgroups(3): the primary group, then memberships. */
+		groups_add(out, out->gid);
+		gq.member = pq.name_buf;
+		gq.out = out;
+		db_each(group, 4, gr_match, &gq);
+	}
+	return 0;
+
+out_release:
+	user_creds_release(out);
+	return rc;
+}
+
+/* A database file of the container: missing is empty, unreadable fails. */
+static int read_db(int rootfd, const char *path, char **buf, char *err,
+		   size_t errlen)
+{
+	int rc = read_file_in_root(rootfd, path, USERDB_MAX_FILE, buf, NULL);
+
+	if (rc == -ENOENT) {
+		*buf = NULL;
+		return 0;
+	}
+	if (rc < 0)
+		snprintf(err, errlen, "container's %s: %s", path,
+			 strerror(-rc));
+	return rc;
+}
+
+int userdb_resolve_in_root(int rootfd, const char *spec, struct user_creds *out,
+			   char *err, size_t errlen)
+{
+	char *passwd = NULL, *group = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = read_db(rootfd, "/etc/passwd", &passwd, err, errlen);
+	if (!rc)
+		rc = read_db(rootfd, "/etc/group", &group, err, errlen);
+	if (!rc)
+		rc = userdb_resolve(spec, passwd, group, out, err, errlen);
+	free(passwd);
+	free(group);
+	return rc;
+}
+
+void user_creds_release(struct user_creds *c)
+{
+	if (!c)
+		return;
+	free(c->groups);
+	free(c->home);
+	memset(c, 0, sizeof(*c));
+}
