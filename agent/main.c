@@ -17,13 +17,16 @@
 #include "execfs/h2.h"
 #include "execfs/log.h"
 #include "execfs/proto.h"
+#include "audit.h"
 #include "inventory.h"
+#include "policy.h"
 #include "server.h"
 #include "session.h"
 #include "spawn.h"
 
 #define MAX_LISTEN 16
 #define MAX_ROOTS 16
+#define MAX_REDACT 32
 
 struct agent_opts {
 	const char *listen[MAX_LISTEN];
@@ -33,6 +36,9 @@ struct agent_opts {
 	const char *node;
 	const char *cert, *key, *client_ca;
 	const char *log, *pidfile;
+	const char *policy, *audit;
+	const char *redact[MAX_REDACT];
+	size_t nredact;
 	bool debug;
 };
 
@@ -56,12 +62,19 @@ static void usage(FILE *f)
 		"  --runc-root DIR    an OCI runtime state root to discover containers in;\n"
 		"                     repeatable. Default: /run/runc and\n"
 		"                     /run/containerd/runc/k8s.io\n"
+		"  --policy FILE      the exec policy (JSON, default deny; see\n"
+		"                     docs/SECURITY.md), reloaded on SIGHUP. Without it\n"
+		"                     only root on the Unix socket (uid:0) may exec\n"
+		"  --audit FILE       append a JSON line per session start and end\n"
+		"  --audit-redact RE  write arguments matching the POSIX extended\n"
+		"                     regex RE as [REDACTED]; repeatable\n"
 		"  --log FILE         log to FILE instead of standard error\n"
 		"  --pidfile FILE     write the agent's pid to FILE (removed at exit)\n"
 		"  --debug            log every request\n"
 		"  --help, --version\n"
 		"\n"
 		"Signals: SIGTERM and SIGINT stop the agent; running sessions are killed.\n"
+		"SIGHUP reloads --policy (a bad file keeps the old policy).\n"
 		"Protocol: docs/PROTOCOL.md.\n",
 		EXECFS_DEFAULT_SOCKET);
 }
@@ -77,6 +90,9 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 		O_ROOT,
 		O_LOG,
 		O_PIDFILE,
+		O_POLICY,
+		O_AUDIT,
+		O_REDACT,
 		O_DEBUG,
 		O_HELP,
 		O_VERSION
@@ -90,6 +106,9 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 		{ "runc-root", required_argument, NULL, O_ROOT },
 		{ "log", required_argument, NULL, O_LOG },
 		{ "pidfile", required_argument, NULL, O_PIDFILE },
+		{ "policy", required_argument, NULL, O_POLICY },
+		{ "audit", required_argument, NULL, O_AUDIT },
+		{ "audit-redact", required_argument, NULL, O_REDACT },
 		{ "debug", no_argument, NULL, O_DEBUG },
 		{ "help", no_argument, NULL, O_HELP },
 		{ "version", no_argument, NULL, O_VERSION },
@@ -134,6 +153,21 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 			break;
 		case O_PIDFILE:
 			o->pidfile = optarg;
+			break;
+		case O_POLICY:
+			o->policy = optarg;
+			break;
+		case O_AUDIT:
+			o->audit = optarg;
+			break;
+		case O_REDACT:
+			if (o->nredact == MAX_REDACT) {
+				fprintf(stderr,
+					"execfs-agent: at most %d --audit-redact\n",
+					MAX_REDACT);
+				return -1;
+			}
+			o->redact[o->nredact++] = optarg;
 			break;
 		case O_DEBUG:
 			o->debug = true;
@@ -195,7 +229,41 @@ struct agent {
 	SSL_CTX *tls;
 	struct h2_listener *listeners[MAX_LISTEN];
 	size_t nlisteners;
+	struct policy *policy; /* owned; replaced on SIGHUP */
+	const char *policy_path; /* NULL: the built-in policy */
+	struct audit *audit; /* owned; NULL without --audit */
 };
+
+/* Load the policy at start (fatal when bad) or on SIGHUP (a bad file keeps
+ * the old one: failing closed means never widening, and the old policy was
+ * already in force). */
+static int agent_load_policy(struct agent *a)
+{
+	struct policy *p;
+	char err[512];
+
+	p = a->policy_path ? policy_load(a->policy_path, err, sizeof(err)) :
+			     policy_default();
+	if (!p) {
+		log_error("policy %s: %s", a->policy_path,
+			  a->policy ? "keeping the old policy" : "invalid");
+		log_error("%s", err);
+		return -EINVAL;
+	}
+	session_table_set_policy(a->sessions, p);
+	policy_free(a->policy);
+	a->policy = p;
+	log_info("policy: %s",
+		 a->policy_path ? a->policy_path : "built-in (uid:0 only)");
+	return 0;
+}
+
+static void on_hup_signal(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	agent_load_policy(arg);
+}
 
 static void on_inventory_change(void *arg)
 {
@@ -266,6 +334,8 @@ static void agent_release(struct agent *a)
 		h2_listener_free(a->listeners[i]);
 	server_free(a->srv);
 	session_table_free(a->sessions);
+	policy_free(a->policy);
+	audit_close(a->audit);
 	inventory_free(a->inv);
 	spawner_free(a->sp);
 	tls_ctx_free(a->tls);
@@ -277,7 +347,8 @@ int main(int argc, char **argv)
 {
 	struct agent_opts o = { 0 };
 	struct agent a = { 0 };
-	struct event *sigs[2] = { NULL, NULL };
+	struct event *sigs[3] = { NULL, NULL, NULL };
+	char err[512];
 	char host[256];
 	int rc = 1, i;
 
@@ -313,11 +384,29 @@ int main(int argc, char **argv)
 		log_error("cannot set up the agent (out of memory?)");
 		goto out;
 	}
+	a.policy_path = o.policy;
+	if (agent_load_policy(&a) < 0)
+		goto out;
+	if (o.audit) {
+		a.audit = audit_open(o.audit, err, sizeof(err));
+		if (!a.audit) {
+			log_error("%s", err);
+			goto out;
+		}
+	}
+	for (i = 0; i < (int)o.nredact; i++)
+		if (audit_add_redaction(a.audit, o.redact[i], err,
+					sizeof(err)) < 0) {
+			log_error("%s", err);
+			goto out;
+		}
+	session_table_set_audit(a.sessions, a.audit, o.node);
 	if (agent_listen(&a, &o) < 0)
 		goto out;
 	sigs[0] = evsignal_new(a.base, SIGTERM, on_stop_signal, &a);
 	sigs[1] = evsignal_new(a.base, SIGINT, on_stop_signal, &a);
-	for (i = 0; i < 2; i++)
+	sigs[2] = evsignal_new(a.base, SIGHUP, on_hup_signal, &a);
+	for (i = 0; i < 3; i++)
 		if (!sigs[i] || event_add(sigs[i], NULL) < 0)
 			goto out;
 	if (o.pidfile) {
@@ -334,7 +423,7 @@ int main(int argc, char **argv)
 	event_base_dispatch(a.base);
 	rc = 0;
 out:
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < 3; i++)
 		if (sigs[i])
 			event_free(sigs[i]);
 	agent_release(&a);

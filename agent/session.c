@@ -36,13 +36,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "execfs/errname.h"
 #include "execfs/h2.h"
 #include "execfs/log.h"
 #include "execfs/proto.h"
+#include "audit.h"
 #include "inventory.h"
+#include "policy.h"
 #include "pty.h"
 #include "request.h"
 #include "session.h"
@@ -128,6 +131,11 @@ struct session {
 	char message[512]; /* SESSION_FAILED: why */
 
 	struct event *grace_ev; /* owned; kills an abandoned process */
+
+	char identity[256]; /* the peer that started it */
+	bool audited; /* a start line was written; an end line is owed */
+	struct timespec started; /* CLOCK_MONOTONIC at the start */
+	unsigned long long bytes_in; /* stdin bytes that reached the process */
 	struct session *next;
 };
 
@@ -135,6 +143,9 @@ struct session_table {
 	struct event_base *base;
 	struct inventory *inv; /* not owned */
 	struct spawner *sp; /* not owned */
+	const struct policy *policy; /* not owned; NULL denies everything */
+	struct audit *audit; /* not owned; NULL: no audit */
+	char node[256];
 	struct session *head;
 	size_t count;
 };
@@ -468,6 +479,7 @@ static void in_flush(struct session *s)
 			ev_free(&s->in_ev);
 		}
 		n = before - evbuffer_get_length(s->inbuf);
+		s->bytes_in += n;
 		if (s->in_st)
 			h2_stream_consume(s->in_st, n);
 	}
@@ -844,6 +856,36 @@ static void ctl_attach(struct session *s, struct h2_stream *st,
 
 /* ---- the process -------------------------------------------------------- */
 
+static void session_audit_end(struct session *s)
+{
+	struct audit_end e = { 0 };
+	struct timespec now;
+
+	if (!s->audited)
+		return;
+	s->audited = false;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	e.session = s->sid;
+	e.identity = s->identity;
+	e.node = s->t->node;
+	e.container_id = s->container;
+	if (s->state == SESSION_FAILED) {
+		e.state = "failed";
+		e.reason = s->message;
+	} else if (WIFEXITED(s->wstatus)) {
+		e.state = "exited";
+		e.code = WEXITSTATUS(s->wstatus);
+	} else {
+		e.state = "killed";
+		e.signame = sigabbrev_np(WTERMSIG(s->wstatus));
+	}
+	e.bytes_in = s->bytes_in;
+	e.bytes_out = s->out[0].sent + s->out[1].sent;
+	e.duration = (double)(now.tv_sec - s->started.tv_sec) +
+		     (double)(now.tv_nsec - s->started.tv_nsec) / 1e9;
+	audit_session_end(s->t->audit, &e);
+}
+
 static void session_fail(struct session *s, int err, const char *message)
 {
 	int i;
@@ -852,6 +894,7 @@ static void session_fail(struct session *s, int err, const char *message)
 	s->err = err;
 	snprintf(s->message, sizeof(s->message), "%s", message);
 	log_info("session %s: start failed: %s", s->sid, message);
+	session_audit_end(s);
 	if (s->status_st)
 		respond_error(s->status_st, err, message);
 	for (i = 0; i < 2; i++) {
@@ -878,6 +921,7 @@ static void session_exited(struct session *s)
 		return;
 	}
 	s->state = SESSION_EXITED;
+	session_audit_end(s);
 	doc = status_doc(s);
 	log_info("session %s: pid %d ended: %s", s->sid, (int)s->pid,
 		 json_string_value(json_object_get(doc, EXECFS_J_STATE)));
@@ -954,6 +998,44 @@ static void report_cb(evutil_socket_t fd, short what, void *arg)
 		session_exited(s);
 }
 
+static size_t sessions_running_of(const struct session_table *t,
+				  const char *identity)
+{
+	const struct session *o;
+	size_t n = 0;
+
+	for (o = t->head; o; o = o->next)
+		if ((o->state == SESSION_SPAWNING ||
+		     o->state == SESSION_RUNNING) &&
+		    !strcmp(o->identity, identity))
+			n++;
+	return n;
+}
+
+/* The policy decides, on the container as the runtime describes it. An
+ * allowed start is audited here, before anything runs. */
+static bool session_allowed(struct session *s, const struct container *c,
+			    const struct exec_request *req)
+{
+	struct policy_query q = { s->identity, c, req->user,
+				  sessions_running_of(s->t, s->identity) };
+	struct audit_start a = { s->sid,    s->identity, s->t->node, c,
+				 req->argv, req->tty,	 req->user,  req->cwd };
+	char why[512] = "no policy";
+
+	if (!s->t->policy ||
+	    policy_check(s->t->policy, &q, why, sizeof(why)) < 0) {
+		log_warn("session %s: denied: %s", s->sid, why);
+		audit_session_denied(s->t->audit, &a, why);
+		session_fail(s, EACCES, why);
+		return false;
+	}
+	audit_session_start(s->t->audit, &a);
+	s->audited = true;
+	clock_gettime(CLOCK_MONOTONIC, &s->started);
+	return true;
+}
+
 static int session_spawn(struct session *s, const struct exec_request *req)
 {
 	const struct container *c = inventory_find(s->t->inv, req->container);
@@ -975,6 +1057,8 @@ static int session_spawn(struct session *s, const struct exec_request *req)
 		return -EBUSY;
 	}
 	snprintf(s->container, sizeof(s->container), "%s", c->id);
+	if (!session_allowed(s, c, req))
+		return -EACCES;
 	sr.c = c;
 	sr.argv = req->argv;
 	sr.env_extra = req->env;
@@ -1159,11 +1243,23 @@ void session_table_route(struct session_table *t, struct h2_stream *st,
 			return;
 		}
 		s->status_st = st;
+		snprintf(s->identity, sizeof(s->identity), "%s",
+			 h2_conn_peer(h2_stream_conn(st)));
 		h2_stream_set_cbs(st, &status_cbs, s);
 		return;
 	}
 	if (!s) {
 		respond_error(st, ENOENT, "no such session");
+		return;
+	}
+	/* Every stream is checked, not only the start: a session's streams
+	 * belong to the peer that started it. */
+	if (strcmp(h2_conn_peer(h2_stream_conn(st)), s->identity)) {
+		log_warn(
+			"session %s: %s stream from %s refused (started by %s)",
+			s->sid, streamtype, h2_conn_peer(h2_stream_conn(st)),
+			s->identity);
+		respond_error(st, EACCES, "session belongs to another peer");
 		return;
 	}
 	if (!strcmp(streamtype, EXECFS_ST_STDOUT))
@@ -1194,6 +1290,19 @@ struct session_table *session_table_new(struct event_base *base,
 	return t;
 }
 
+void session_table_set_policy(struct session_table *t,
+			      const struct policy *policy)
+{
+	t->policy = policy;
+}
+
+void session_table_set_audit(struct session_table *t, struct audit *audit,
+			     const char *node)
+{
+	t->audit = audit;
+	snprintf(t->node, sizeof(t->node), "%s", node);
+}
+
 size_t session_table_count(const struct session_table *t)
 {
 	return t->count;
@@ -1206,8 +1315,14 @@ void session_table_free(struct session_table *t)
 	while (t->head) {
 		struct session *s = t->head;
 
-		if (s->pid > 0 && !session_ended(s))
+		if (s->pid > 0 && !session_ended(s)) {
 			kill(-s->pid, SIGKILL);
+			/* Not reaped (the loop is over), but its end is known:
+			 * the audit trail must not have a start without one. */
+			s->wstatus = SIGKILL;
+			s->state = SESSION_EXITED;
+			session_audit_end(s);
+		}
 		session_free(s);
 	}
 	free(t);

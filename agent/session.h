@@ -9,7 +9,9 @@
 
 struct event_base;
 struct h2_stream;
+struct audit;
 struct inventory;
+struct policy;
 struct spawner;
 struct session_table;
 
@@ -27,6 +29,14 @@ void session_table_free(struct session_table *t);
  * stream. Answers the request itself (errors included). */
 void session_table_route(struct session_table *t, struct h2_stream *st,
 			 const char *sid, const char *streamtype);
+
+/* The policy every start is checked against (not owned; swapped on
+ * reload; NULL denies everything) and where starts and ends are audited
+ * (not owned; NULL: nowhere). */
+void session_table_set_policy(struct session_table *t,
+			      const struct policy *policy);
+void session_table_set_audit(struct session_table *t, struct audit *audit,
+			     const char *node);
 
 size_t session_table_count(const struct session_table *t);
 

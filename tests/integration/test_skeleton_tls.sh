@@ -13,8 +13,12 @@ export AGENT_NODE=n1
 certs_make n1
 port=$(free_port)
 skeleton_containers
+# The client's identity (its certificate's URI SAN) may exec anywhere.
+printf '{"rules": [{"principals": ["spiffe://execfs.test/client"], "actions": ["exec"]}]}\n' \
+	>"$TESTDIR/policy.json"
 agent_start --listen "127.0.0.1:$port" --cert "$CERT_DIR/agent.pem" \
-	--key "$CERT_DIR/agent.key" --client-ca "$CERT_DIR/ca.pem"
+	--key "$CERT_DIR/agent.key" --client-ca "$CERT_DIR/ca.pem" \
+	--policy "$TESTDIR/policy.json"
 
 # config_write FILE CERT KEY
 config_write() {

@@ -32,7 +32,7 @@ container_bundle() {
 	rm -f "$dir/config.json"
 	runc spec --bundle "$dir"
 	python3 - "$dir/config.json" "$rootfs" "$hostname" "$@" <<'PY'
-import json, sys
+import json, os, sys
 path, rootfs, hostname, annotations = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
 with open(path) as f:
     spec = json.load(f)
@@ -44,6 +44,11 @@ proc["args"] = ["/bin/sleep", "infinity"]
 proc["cwd"] = "/"
 spec["mounts"].append({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs",
                        "options": ["nosuid", "nodev", "mode=1777", "size=65536k"]})
+# CONTAINER_HOST_NET=1: share the host's network namespace (a
+# "privileged" container in execfs's policy terms).
+if os.environ.get("CONTAINER_HOST_NET") == "1":
+    spec["linux"]["namespaces"] = [n for n in spec["linux"]["namespaces"]
+                                   if n["type"] != "network"]
 ann = spec.setdefault("annotations", {})
 for a in annotations:
     key, sep, value = a.partition("=")
