@@ -37,6 +37,7 @@ struct agent_opts {
 	const char *cert, *key, *client_ca;
 	const char *log, *pidfile;
 	const char *policy, *audit;
+	size_t max_sessions;
 	const char *redact[MAX_REDACT];
 	size_t nredact;
 	bool debug;
@@ -68,6 +69,8 @@ static void usage(FILE *f)
 		"  --audit FILE       append a JSON line per session start and end\n"
 		"  --audit-redact RE  write arguments matching the POSIX extended\n"
 		"                     regex RE as [REDACTED]; repeatable\n"
+		"  --max-sessions N   running sessions allowed per peer identity,\n"
+		"                     whatever the policy says (default 4096)\n"
 		"  --log FILE         log to FILE instead of standard error\n"
 		"  --pidfile FILE     write the agent's pid to FILE (removed at exit)\n"
 		"  --debug            log every request\n"
@@ -93,6 +96,7 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 		O_POLICY,
 		O_AUDIT,
 		O_REDACT,
+		O_MAX_SESSIONS,
 		O_DEBUG,
 		O_HELP,
 		O_VERSION
@@ -109,6 +113,7 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 		{ "policy", required_argument, NULL, O_POLICY },
 		{ "audit", required_argument, NULL, O_AUDIT },
 		{ "audit-redact", required_argument, NULL, O_REDACT },
+		{ "max-sessions", required_argument, NULL, O_MAX_SESSIONS },
 		{ "debug", no_argument, NULL, O_DEBUG },
 		{ "help", no_argument, NULL, O_HELP },
 		{ "version", no_argument, NULL, O_VERSION },
@@ -157,6 +162,19 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 		case O_POLICY:
 			o->policy = optarg;
 			break;
+		case O_MAX_SESSIONS: {
+			char *end;
+
+			errno = 0;
+			o->max_sessions = strtoul(optarg, &end, 10);
+			if (errno || *end || !o->max_sessions ||
+			    o->max_sessions > 1000000) {
+				fprintf(stderr,
+					"execfs-agent: --max-sessions wants 1..1000000\n");
+				return -1;
+			}
+			break;
+		}
 		case O_AUDIT:
 			o->audit = optarg;
 			break;
@@ -401,6 +419,7 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	session_table_set_audit(a.sessions, a.audit, o.node);
+	session_table_set_limit(a.sessions, o.max_sessions);
 	if (agent_listen(&a, &o) < 0)
 		goto out;
 	sigs[0] = evsignal_new(a.base, SIGTERM, on_stop_signal, &a);

@@ -146,6 +146,7 @@ struct session_table {
 	const struct policy *policy; /* not owned; NULL denies everything */
 	struct audit *audit; /* not owned; NULL: no audit */
 	char node[256];
+	size_t per_identity; /* running sessions allowed per identity */
 	struct session *head;
 	size_t count;
 };
@@ -1023,6 +1024,15 @@ static bool session_allowed(struct session *s, const struct container *c,
 				 req->argv, req->tty,	 req->user,  req->cwd };
 	char why[512] = "no policy";
 
+	if (q.sessions >= s->t->per_identity) {
+		snprintf(why, sizeof(why),
+			 "%s has %zu running sessions, the agent's limit",
+			 s->identity, q.sessions);
+		log_warn("session %s: denied: %s", s->sid, why);
+		audit_session_denied(s->t->audit, &a, why);
+		session_fail(s, EAGAIN, why);
+		return false;
+	}
 	if (!s->t->policy ||
 	    policy_check(s->t->policy, &q, why, sizeof(why)) < 0) {
 		log_warn("session %s: denied: %s", s->sid, why);
@@ -1287,6 +1297,7 @@ struct session_table *session_table_new(struct event_base *base,
 	t->base = base;
 	t->inv = inv;
 	t->sp = sp;
+	t->per_identity = SESSION_DEFAULT_PER_IDENTITY;
 	return t;
 }
 
@@ -1301,6 +1312,12 @@ void session_table_set_audit(struct session_table *t, struct audit *audit,
 {
 	t->audit = audit;
 	snprintf(t->node, sizeof(t->node), "%s", node);
+}
+
+void session_table_set_limit(struct session_table *t, size_t per_identity)
+{
+	t->per_identity = per_identity ? per_identity :
+					 SESSION_DEFAULT_PER_IDENTITY;
 }
 
 size_t session_table_count(const struct session_table *t)

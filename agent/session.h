@@ -38,6 +38,11 @@ void session_table_set_policy(struct session_table *t,
 void session_table_set_audit(struct session_table *t, struct audit *audit,
 			     const char *node);
 
+/* At most this many running sessions per peer identity, whatever the
+ * policy says (0: SESSION_DEFAULT_PER_IDENTITY). */
+#define SESSION_DEFAULT_PER_IDENTITY 4096
+void session_table_set_limit(struct session_table *t, size_t per_identity);
+
 size_t session_table_count(const struct session_table *t);
 
 #endif
