@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "exec_cli.h"
 #include "execfs/h2.h"
 #include "execfs/log.h"
 #include "execfs/proto.h"
@@ -53,23 +54,34 @@ static const struct fuse_opt cli_spec[] = {
 static void usage(const char *prog)
 {
 	printf("usage: %s [--agent unix:PATH|HOST:PORT] [--config FILE] [-f] [-d] [-o OPT,...] MOUNTPOINT\n"
+	       "       %s exec [-i] [-t] [-e CHAR|none] [--any] DIR -- CMD [ARGS...]   (see exec --help)\n"
 	       "\n"
 	       "Remote execution in containers, as files. Mounts one directory per node:\n"
 	       "\n"
 	       "  MOUNTPOINT/<node>/<namespace>/<pod>/<container>/\n"
-	       "    ctl     write a command line to start it (shell quoting, no expansion):\n"
+	       "    ctl     write: one message a line. A command line starts a session, which\n"
+	       "            becomes the container's current one (shell quoting, no expansion):\n"
 	       "            `echo date > ctl`, `echo \"sh -c 'ls /'\" > ctl`, or `exec ARGV...`;\n"
-	       "            the write fails with the process's start error (ENOENT, EACCES...).\n"
-	       "            `eof` closes the session's stdin. read: session id and state.\n"
+	       "            the write fails with the start's error (ENOENT, EACCES...).\n"
+	       "            Before exec: tty [COLS ROWS], env NAME=VALUE, cwd DIR,\n"
+	       "            user NAME|UID[:GID], merge (stderr into stdout). After: resize\n"
+	       "            COLS ROWS, signal SIG, kill, eof (close stdin), forget (an ended\n"
+	       "            session). EINVAL: bad verb; EBUSY/ESRCH: wrong state; the reason\n"
+	       "            is on the `error:` line of a ctl read.  read: N SID STATE\n"
 	       "    stdin   write: bytes to the session's stdin; the last close sends EOF\n"
 	       "    stdout  read: the session's output from its first retained byte; blocks at\n"
 	       "            the tail while the process runs; EOF once it ended (poll, tail -f work)\n"
 	       "    stderr  likewise\n"
-	       "    status  never blocks: running, exited N, killed SIGNAME, failed: REASON, lost\n"
-	       "            (none: no session yet)\n"
+	       "    status  never blocks: new, starting, running [(stdout full)], exited N,\n"
+	       "            killed SIGNAME, failed: REASON, lost (none: no session yet)\n"
 	       "    wait    blocks until the session ends, then the same line as status\n"
 	       "    info    the container as JSON\n"
-	       "    clone   (reserved for numbered sessions)\n"
+	       "    clone   read: makes a new session N/ and gives N\n"
+	       "    N/      ctl stdin stdout stderr status wait of session N; the last 16\n"
+	       "            ended sessions are kept (the current one besides)\n"
+	       "\n"
+	       "Example: n=$(cat clone); printf 'env A=1\\nexec sh -c \"echo $A\"\\n' > $n/ctl;\n"
+	       "         cat $n/stdout $n/wait.  Interactive: `%s exec -it DIR -- sh`\n"
 	       "\n"
 	       "Nothing runs on ls, stat or open: only a write to ctl starts a process.\n"
 	       "Output is kept per stream up to the history cap; a reader that falls behind\n"
@@ -91,7 +103,7 @@ static void usage(const char *prog)
 	       "                  execfs always mounts with default_permissions)\n"
 	       "  -h, --help      this text;  -V, --version  versions\n"
 	       "\n",
-	       prog, EXECFS_DEFAULT_SOCKET);
+	       prog, prog, prog, EXECFS_DEFAULT_SOCKET);
 	printf("FUSE options:\n");
 	fuse_cmdline_help();
 	fuse_lowlevel_help();
@@ -185,6 +197,10 @@ int main(int argc, char **argv)
 	char err[512], address[sizeof(EXECFS_DEFAULT_SOCKET) + 8];
 	int rc = 1, i, fd;
 	bool mounted = false;
+
+	/* `execfs exec ...` is a client of a mount, not a mount. */
+	if (argc > 1 && strcmp(argv[1], "exec") == 0)
+		return exec_main(argc - 1, argv + 1);
 
 	memset(&fs, 0, sizeof(fs));
 	memset(&cli, 0, sizeof(cli));

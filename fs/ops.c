@@ -14,9 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "ctl.h"
+#include "control.h"
 #include "execfs/log.h"
-#include "node.h"
 #include "ops.h"
 #include "session.h"
 #include "tree.h"
@@ -29,7 +28,7 @@ struct handle {
 	struct session *sess; /* a reference, or NULL (no session yet) */
 	bool writer; /* counts as a writer of sess's stdin */
 	struct out_reader reader; /* stdout/stderr */
-	struct poller poller; /* wait */
+	struct poller poller; /* wait, stdin */
 	char *text; /* owned: ctl/status/info/clone contents */
 	size_t text_len;
 };
@@ -55,14 +54,6 @@ static bool inode_is_dir(const struct inode *i)
 	return i->kind != INODE_FILE;
 }
 
-/* The session a container file speaks for: the container's current one. */
-static struct session *inode_session(const struct inode *i)
-{
-	struct container *ct = inode_container(i);
-
-	return ct ? ct->current : NULL;
-}
-
 static mode_t file_mode(enum file_kind k)
 {
 	switch (k) {
@@ -79,19 +70,6 @@ static mode_t file_mode(enum file_kind k)
 		break;
 	}
 	return 0400;
-}
-
-/* "<sid> <state>\n" for ctl, "none\n" without a session. */
-static int ctl_text(const struct session *s, char *buf, size_t len)
-{
-	int n;
-
-	if (!s)
-		return snprintf(buf, len, "none\n");
-	n = snprintf(buf, len, "%s ", session_sid(s));
-	if (n < 0 || (size_t)n >= len)
-		return n;
-	return n + session_status_line(s, buf + n, len - n);
 }
 
 static int status_text(const struct session *s, char *buf, size_t len)
@@ -114,6 +92,8 @@ static void inode_stat(const struct inode *i, struct stat *st)
 	st->st_gid = getgid();
 	st->st_mtim = i->mtime;
 	if (inode_is_dir(i)) {
+		/* Session directories and their files change when the session
+		 * does; container files show the current session's times. */
 		for (pos = i->children.next; pos != &i->children;
 		     pos = pos->next)
 			if (inode_is_dir(
@@ -142,16 +122,27 @@ static void inode_stat(const struct inode *i, struct stat *st)
 			break;
 		case FILE_STATUS:
 			st->st_size = status_text(s, line, sizeof(line));
+			if (s)
+				st->st_mtim = s->mtime;
+			break;
+		case FILE_WAIT:
+			/* Empty until there is a line to read without waiting. */
+			if (s && session_ended(s)) {
+				st->st_size = session_status_line(s, line,
+								  sizeof(line));
+				st->st_mtim = s->mtime;
+			}
 			break;
 		case FILE_CTL:
-			st->st_size = ctl_text(s, line, sizeof(line));
+			st->st_size = control_text(i, line, sizeof(line));
+			if (s)
+				st->st_mtim = s->mtime;
 			break;
 		case FILE_INFO:
 			if (inode_container(i)->info)
 				st->st_size = inode_container(i)->info_len;
 			break;
 		case FILE_STDIN:
-		case FILE_WAIT:
 		case FILE_CLONE:
 		case FILE_NKINDS:
 			break;
@@ -402,6 +393,8 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct handle *h;
 
 	if (inode_is_dir(i)) {
+		/* Session directories and their files change when the session
+		 * does; container files show the current session's times. */
 		fuse_reply_err(req, EISDIR);
 		return;
 	}
@@ -494,6 +487,44 @@ static void reply_text(fuse_req_t req, struct handle *h, size_t size, off_t off,
 		       h->text_len - off < size ? h->text_len - off : size);
 }
 
+/* The first read of an open clone makes a session N/ and gives "N\n";
+ * later reads of the same open give the same number. */
+static void clone_read(fuse_req_t req, struct handle *h, size_t size, off_t off)
+{
+	struct execfs *fs = req_fs(req);
+	struct inode *ctdir = inode_container_dir(h->ino);
+	struct session *s;
+	char num[16];
+	int rc;
+
+	if (!h->text) {
+		if (!ctdir || !ctdir->linked) {
+			fuse_reply_err(req, ENOENT);
+			return;
+		}
+		rc = tree_session_new(fs->tree, ctdir, fs->history_cap, &s);
+		if (rc < 0) {
+			log_info("clone in %s: %s", ctdir->u.ct->id,
+				 strerror(-rc));
+			fuse_reply_err(req, -rc);
+			return;
+		}
+		rc = snprintf(num, sizeof(num), "%u\n", s->num);
+		h->text = strndup(num, (size_t)rc); /* owned by the handle */
+		if (!h->text) {
+			fuse_reply_err(req, ENOMEM);
+			return;
+		}
+		h->text_len = (size_t)rc;
+	}
+	if ((size_t)off >= h->text_len) {
+		fuse_reply_buf(req, NULL, 0);
+		return;
+	}
+	fuse_reply_buf(req, h->text + off,
+		       h->text_len - off < size ? h->text_len - off : size);
+}
+
 static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
@@ -504,9 +535,9 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 	switch (h->kind) {
 	case FILE_CTL:
-		/* The container's current session, now. */
+		/* Its session (for the container: the current one), now. */
 		reply_text(req, h, size, off, line,
-			   ctl_text(inode_session(h->ino), line, sizeof(line)));
+			   control_text(h->ino, line, sizeof(line)));
 		break;
 	case FILE_STATUS:
 		reply_text(req, h, size, off, line,
@@ -533,110 +564,12 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_buf(req, NULL, 0);
 		break;
 	case FILE_CLONE:
+		clone_read(req, h, size, off);
+		break;
 	case FILE_NKINDS:
-		/* Session numbers for N/ directories come with clone. */
-		fuse_reply_err(req, EOPNOTSUPP);
+		fuse_reply_err(req, EBADF);
 		break;
 	}
-}
-
-/* ---- ctl ---------------------------------------------------------------- */
-
-/* Start argv as the container's new current session. */
-static void ctl_exec(fuse_req_t req, struct inode *i, char *const *argv,
-		     size_t argc, size_t count)
-{
-	struct execfs *fs = req_fs(req);
-	struct container *ct = inode_container(i);
-	struct session *s;
-	int rc;
-
-	if (!ct) {
-		fuse_reply_err(req, ENOENT);
-		return;
-	}
-	s = session_new(ct->id, ct->next_num, fs->history_cap);
-	if (!s) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	ct->next_num++;
-	/* The new session is current from now: status shows it starting, and
-	 * failed with the reason if it does not start. */
-	session_put(ct->current);
-	ct->current = s; /* our reference */
-	rc = session_start(s, node_conn(ct->node), argv, argc, req, count);
-	if (rc < 0) {
-		session_fail(s, -rc,
-			     rc == -ENOTCONN ? "node not connected" :
-					       strerror(-rc));
-		fuse_reply_err(req, -rc);
-	}
-}
-
-static void ctl_write(fuse_req_t req, struct handle *h, const char *buf,
-		      size_t size)
-{
-	struct session *cur = inode_session(h->ino);
-	const char *p = buf, *end = buf + size;
-	struct ctl_cmd cmd;
-	int rc = 0;
-
-	while (p < end) {
-		const char *nl = memchr(p, '\n', end - p);
-		const char *le = nl ? nl : end;
-		const char *q;
-
-		for (q = p; q < le && (*q == ' ' || *q == '\t' || *q == '\r');
-		     q++)
-			;
-		if (q == le) { /* blank line */
-			p = le + 1;
-			continue;
-		}
-		rc = ctl_parse(p, le - p, &cmd);
-		if (rc < 0)
-			break;
-		p = le + 1;
-		switch (cmd.verb) {
-		case CTL_EXEC:
-			for (q = p; q < end; q++)
-				if (*q != ' ' && *q != '\t' && *q != '\r' &&
-				    *q != '\n')
-					break;
-			if (q < end) {
-				/* One exec per write, as its last line: the
-				 * write's answer is the exec's. */
-				rc = -EINVAL;
-				break;
-			}
-			ctl_exec(req, h->ino, cmd.argv, cmd.argc, size);
-			ctl_cmd_release(&cmd);
-			return;
-		case CTL_EOF:
-			rc = cur ? in_stream_eof(&cur->in) : -ENOENT;
-			break;
-		case CTL_TTY:
-		case CTL_ENV:
-		case CTL_CWD:
-		case CTL_USER:
-		case CTL_SIGNAL:
-		case CTL_KILL:
-		case CTL_RESIZE:
-		case CTL_FORGET:
-			log_debug("ctl: %s not supported yet",
-				  ctl_verb_name(cmd.verb));
-			rc = -EINVAL;
-			break;
-		}
-		ctl_cmd_release(&cmd);
-		if (rc < 0)
-			break;
-	}
-	if (rc < 0)
-		fuse_reply_err(req, -rc);
-	else
-		fuse_reply_write(req, size);
 }
 
 static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
@@ -646,11 +579,12 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 
 	switch (h->kind) {
 	case FILE_CTL:
-		ctl_write(req, h, buf, size);
+		control_write(req_fs(req), req, h->ino, buf, size);
 		break;
 	case FILE_STDIN:
 		if (h->sess)
-			in_stream_write(&h->sess->in, req, buf, size);
+			in_stream_write(&h->sess->in, req, buf, size,
+					fi->flags & O_NONBLOCK);
 		else
 			fuse_reply_err(req, EPIPE);
 		break;
@@ -694,8 +628,13 @@ static void fs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 		else
 			revents = poll_ready(ph);
 		break;
-	case FILE_CTL:
 	case FILE_STDIN:
+		if (h->writer)
+			revents = in_stream_poll(&h->sess->in, &h->poller, ph);
+		else
+			revents = poll_ready(ph); /* reads give EOF at once */
+		break;
+	case FILE_CTL:
 	case FILE_STATUS:
 	case FILE_CLONE:
 	case FILE_INFO:

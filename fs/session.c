@@ -11,15 +11,17 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "execfs/ctl.h"
 #include "execfs/errname.h"
 #include "execfs/h2.h"
 #include "execfs/log.h"
 #include "session.h"
 
-/* The ctl write that started the session, parked until the agent answers. */
-struct start_park {
-	struct park park; /* first: the park owns the allocation */
-	struct session *s;
+/* One `signal` request: its own stream, answered by the agent's status. */
+struct sig_req {
+	struct session *s; /* a reference until the stream closes */
+	session_done_fn *done; /* NULL once called */
+	void *arg;
 };
 
 /* A parked read of `wait`. */
@@ -43,6 +45,32 @@ static const struct h2_stream_cbs status_cbs = {
 	.on_close = status_on_close,
 };
 
+static void resize_on_response(struct h2_stream *st, int status, void *arg);
+static void aux_on_data(struct h2_stream *st, const uint8_t *data, size_t len,
+			void *arg);
+static void resize_on_close(struct h2_stream *st, uint32_t error_code,
+			    void *arg);
+
+static const struct h2_stream_cbs resize_cbs = {
+	.on_response = resize_on_response,
+	.on_data = aux_on_data,
+	.on_close = resize_on_close,
+};
+
+static void sig_on_response(struct h2_stream *st, int status, void *arg);
+static void sig_on_close(struct h2_stream *st, uint32_t error_code, void *arg);
+
+static const struct h2_stream_cbs sig_cbs = {
+	.on_response = sig_on_response,
+	.on_data = aux_on_data,
+	.on_close = sig_on_close,
+};
+
+static void session_touch(struct session *s)
+{
+	clock_gettime(CLOCK_REALTIME, &s->mtime);
+}
+
 struct session *session_new(const char *container, unsigned num,
 			    size_t history_cap)
 {
@@ -57,8 +85,8 @@ struct session *session_new(const char *container, unsigned num,
 	s->state = SESSION_NEW;
 	list_init(&s->waiters);
 	list_init(&s->pollers);
-	list_init(&s->start_q);
 	in_stream_init(&s->in, s);
+	session_touch(s);
 	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
 		goto out_free;
 	for (i = 0; i < sizeof(rnd); i++)
@@ -98,6 +126,10 @@ void session_put(struct session *s)
 	out_stream_release(&s->out[SESSION_STDOUT]);
 	out_stream_release(&s->out[SESSION_STDERR]);
 	in_stream_release(&s->in);
+	ctl_argv_free(s->opts.env);
+	free(s->opts.cwd);
+	free(s->opts.user);
+	free(s->ctl_error);
 	free(s->status_body);
 	free(s->message);
 	free(s->container);
@@ -133,7 +165,7 @@ int session_status_line(const struct session *s, char *buf, size_t len)
 	case SESSION_STARTING:
 		return snprintf(buf, len, "starting\n");
 	case SESSION_RUNNING:
-		return snprintf(buf, len, "running\n");
+		return snprintf(buf, len, "running%s\n", session_blocked_on(s));
 	case SESSION_EXITED:
 		return snprintf(buf, len, "exited %lld\n", s->code);
 	case SESSION_KILLED:
@@ -185,6 +217,9 @@ static void session_ended_wake(struct session *s)
 {
 	struct list *pos, *tmp;
 
+	session_touch(s);
+	if (s->resize_st)
+		h2_stream_end(s->resize_st); /* the agent ends its side too */
 	list_for_each_safe(pos, tmp, &s->waiters) {
 		struct wait_read *w =
 			list_entry(pos, struct wait_read, park.link);
@@ -259,31 +294,51 @@ unsigned session_wait_poll(struct session *s, struct poller *pl,
 
 /* ---- starting ----------------------------------------------------------- */
 
-static void start_interrupted(struct park *p)
-{
-	struct start_park *sp = container_of(p, struct start_park, park);
-
-	/* The process may still start; only the writer stops waiting. */
-	sp->s->start = NULL;
-	park_take(p);
-	fuse_reply_err(p->req, EINTR);
-	free(sp);
-}
-
-/* Answer the parked ctl write: err 0 means success. */
+/* The start is known: tell the starter, once. */
 static void session_start_answer(struct session *s, int err)
 {
-	struct park *p = s->start;
+	session_done_fn *done = s->start_done;
 
-	if (!p)
+	if (!done)
 		return;
-	s->start = NULL;
-	park_take(p);
-	if (err)
-		fuse_reply_err(p->req, err);
-	else
-		fuse_reply_write(p->req, s->start_count);
-	free(container_of(p, struct start_park, park));
+	s->start_done = NULL;
+	done(s->start_arg, err);
+}
+
+/* The pre-exec settings as exec request fields (docs/PROTOCOL.md). */
+static int session_opts_to_json(const struct session_opts *o, json_t *doc)
+{
+	json_t *env;
+	size_t i;
+	int rc = 0;
+
+	if (o->tty) {
+		rc |= json_object_set_new(doc, EXECFS_J_TTY, json_true());
+		if (o->cols) {
+			rc |= json_object_set_new(doc, EXECFS_J_COLS,
+						  json_integer(o->cols));
+			rc |= json_object_set_new(doc, EXECFS_J_ROWS,
+						  json_integer(o->rows));
+		}
+	} else if (o->merge) {
+		/* Under a tty the terminal merges the two anyway. */
+		rc |= json_object_set_new(doc, EXECFS_J_MERGE_STDERR,
+					  json_true());
+	}
+	if (o->nenv) {
+		env = json_array();
+		for (i = 0; env && i < o->nenv; i++)
+			rc |= json_array_append_new(env,
+						    json_string(o->env[i]));
+		rc |= json_object_set_new(doc, EXECFS_J_ENV, env);
+	}
+	if (o->cwd)
+		rc |= json_object_set_new(doc, EXECFS_J_CWD,
+					  json_string(o->cwd));
+	if (o->user)
+		rc |= json_object_set_new(doc, EXECFS_J_USER,
+					  json_string(o->user));
+	return rc ? -ENOMEM : 0;
 }
 
 static char *session_exec_body(const struct session *s, char *const *argv,
@@ -305,7 +360,8 @@ static char *session_exec_body(const struct session *s, char *const *argv,
 			EXECFS_J_ARGV, args); /* steals args */
 	if (!doc)
 		return NULL;
-	body = json_dumps(doc, JSON_COMPACT); /* owned by the caller */
+	if (session_opts_to_json(&s->opts, doc) == 0)
+		body = json_dumps(doc, JSON_COMPACT); /* owned by the caller */
 	json_decref(doc);
 	return body;
 }
@@ -314,6 +370,7 @@ static void session_set_failed(struct session *s, int err, const char *msg)
 {
 	s->state = SESSION_FAILED;
 	s->err = err;
+	session_touch(s);
 	free(s->message);
 	s->message = strdup(msg);
 }
@@ -335,14 +392,21 @@ void session_fail(struct session *s, int err, const char *msg)
 	}
 }
 
+static int session_path(const struct session *s, char *buf, size_t len)
+{
+	return snprintf(buf, len, "%s%s", EXECFS_PATH_SESSIONS, s->sid);
+}
+
 int session_start(struct session *s, struct h2_conn *c, char *const *argv,
-		  size_t argc, fuse_req_t req, size_t count)
+		  size_t argc, session_done_fn *done, void *arg)
 {
 	const struct h2_header hdrs[] = {
 		{ EXECFS_HDR_STREAMTYPE, EXECFS_ST_STATUS },
 	};
+	const struct h2_header resize_hdrs[] = {
+		{ EXECFS_HDR_STREAMTYPE, EXECFS_ST_RESIZE },
+	};
 	char path[sizeof(EXECFS_PATH_SESSIONS) + EXECFS_SID_LEN];
-	struct start_park *sp = NULL;
 	char *body = NULL;
 	int rc;
 
@@ -353,8 +417,7 @@ int session_start(struct session *s, struct h2_conn *c, char *const *argv,
 	if (argc == 0 || argc > EXECFS_MAX_ARGS)
 		return -EINVAL;
 	body = session_exec_body(s, argv, argc);
-	sp = calloc(1, sizeof(*sp)); /* owned by s->start once parked */
-	if (!body || !sp) {
+	if (!body) {
 		rc = -ENOMEM;
 		goto out_free;
 	}
@@ -362,7 +425,7 @@ int session_start(struct session *s, struct h2_conn *c, char *const *argv,
 		rc = -E2BIG;
 		goto out_free;
 	}
-	snprintf(path, sizeof(path), "%s%s", EXECFS_PATH_SESSIONS, s->sid);
+	session_path(s, path, sizeof(path));
 
 	/* The status stream first: the agent creates the session from it. */
 	s->status_st = h2_conn_request(c, "POST", path, hdrs, 1, false,
@@ -381,6 +444,15 @@ int session_start(struct session *s, struct h2_conn *c, char *const *argv,
 		rc = out_stream_request(&s->out[SESSION_STDERR], c, path);
 	if (rc == 0)
 		rc = in_stream_request(&s->in, c, path);
+	if (rc == 0 && s->opts.tty) {
+		/* Opened with the flight, so a resize costs no round trip. */
+		s->resize_st = h2_conn_request(c, "POST", path, resize_hdrs, 1,
+					       false, &resize_cbs, s);
+		if (s->resize_st)
+			session_get(s); /* until resize_on_close */
+		else
+			rc = -EIO;
+	}
 	if (rc < 0) {
 		/* Half a flight: the agent drops the session with its status
 		 * stream; the other streams get 404 or close with the reset. */
@@ -394,15 +466,14 @@ int session_start(struct session *s, struct h2_conn *c, char *const *argv,
 	}
 	free(body);
 	s->state = SESSION_STARTING;
-	s->start_count = count;
-	sp->s = s;
-	s->start = &sp->park;
-	log_debug("session %s: exec %s in %s", s->sid, argv[0], s->container);
-	park_add(&s->start_q, &sp->park, req, start_interrupted);
+	session_touch(s);
+	s->start_done = done;
+	s->start_arg = arg;
+	log_debug("session %s: exec %s in %s%s", s->sid, argv[0], s->container,
+		  s->opts.tty ? " (tty)" : "");
 	return 0;
 
 out_free:
-	free(sp);
 	free(body);
 	return rc;
 }
@@ -429,6 +500,7 @@ static void session_parse_status(struct session *s)
 			 s->status_http);
 		state = NULL;
 	}
+	session_touch(s);
 	if (s->status_http == 200 && state && strcmp(state, "exited") == 0) {
 		s->state = SESSION_EXITED;
 		s->code = code;
@@ -476,6 +548,7 @@ static void status_on_response(struct h2_stream *st, int status, void *arg)
 	case SESSION_STARTING:
 		if (status == 200) {
 			s->state = SESSION_RUNNING;
+			session_touch(s);
 			session_start_answer(s, 0);
 		}
 		/* otherwise the error document follows: see on_end */
@@ -564,4 +637,251 @@ static void status_on_close(struct h2_stream *st, uint32_t error_code,
 		break;
 	}
 	session_put(s);
+}
+
+/* ---- pre-exec settings -------------------------------------------------- */
+
+int session_set_tty(struct session *s, unsigned cols, unsigned rows)
+{
+	if (s->state != SESSION_NEW)
+		return -EBUSY;
+	s->opts.tty = true;
+	s->opts.cols = cols;
+	s->opts.rows = rows;
+	return 0;
+}
+
+int session_add_env(struct session *s, const char *name_value)
+{
+	size_t nlen = strcspn(name_value, "=") + 1, i;
+	char *copy, **nv;
+
+	if (s->state != SESSION_NEW)
+		return -EBUSY;
+	copy = strdup(name_value);
+	if (!copy)
+		return -ENOMEM;
+	for (i = 0; i < s->opts.nenv; i++)
+		if (strncmp(s->opts.env[i], name_value, nlen) == 0) {
+			free(s->opts.env[i]);
+			s->opts.env[i] = copy; /* owned by opts */
+			return 0;
+		}
+	if (s->opts.nenv >= EXECFS_MAX_ARGS) {
+		free(copy);
+		return -E2BIG;
+	}
+	nv = realloc(s->opts.env, (s->opts.nenv + 2) * sizeof(*nv));
+	if (!nv) {
+		free(copy);
+		return -ENOMEM;
+	}
+	s->opts.env = nv;
+	nv[s->opts.nenv++] = copy; /* owned by opts */
+	nv[s->opts.nenv] = NULL;
+	return 0;
+}
+
+static int session_set_str(struct session *s, char **field, const char *v)
+{
+	char *copy;
+
+	if (s->state != SESSION_NEW)
+		return -EBUSY;
+	copy = strdup(v);
+	if (!copy)
+		return -ENOMEM;
+	free(*field);
+	*field = copy; /* owned by opts */
+	return 0;
+}
+
+int session_set_cwd(struct session *s, const char *cwd)
+{
+	return session_set_str(s, &s->opts.cwd, cwd);
+}
+
+int session_set_user(struct session *s, const char *user)
+{
+	return session_set_str(s, &s->opts.user, user);
+}
+
+int session_set_merge(struct session *s)
+{
+	if (s->state != SESSION_NEW)
+		return -EBUSY;
+	s->opts.merge = true;
+	return 0;
+}
+
+/* ---- after the start: resize and signal --------------------------------- */
+
+/* Where a verb that needs a running process stands: 0 to go on. */
+static int session_check_running(const struct session *s)
+{
+	switch (s->state) {
+	case SESSION_RUNNING:
+		return 0;
+	case SESSION_NEW:
+	case SESSION_STARTING:
+		return -EBUSY;
+	case SESSION_EXITED:
+	case SESSION_KILLED:
+	case SESSION_FAILED:
+	case SESSION_LOST:
+		return -ESRCH;
+	}
+	return -ESRCH;
+}
+
+int session_resize(struct session *s, unsigned cols, unsigned rows)
+{
+	char line[32];
+	int rc = session_check_running(s), n;
+
+	if (rc < 0)
+		return rc;
+	if (!s->opts.tty)
+		return -ENOTTY;
+	if (!s->resize_st)
+		return -ESRCH; /* the agent ended it: the session is ending */
+	n = snprintf(line, sizeof(line), "%u %u\n", cols, rows);
+	/* A line is tiny; the buffer only fills if the agent stopped
+	 * reading, and then a newer size will do. */
+	if (h2_stream_write_space(s->resize_st) < (size_t)n)
+		return -EAGAIN;
+	return h2_stream_write(s->resize_st, line, (size_t)n);
+}
+
+static void resize_on_response(struct h2_stream *st, int status, void *arg)
+{
+	struct session *s = arg;
+
+	if (status != 200) {
+		log_warn("session %s: the agent refused the resize stream (%d)",
+			 s->sid, status);
+		h2_stream_reset(st, H2_CANCEL);
+	}
+}
+
+static void aux_on_data(struct h2_stream *st, const uint8_t *data, size_t len,
+			void *arg)
+{
+	h2_stream_consume(st, len); /* error documents: logged by status */
+}
+
+static void resize_on_close(struct h2_stream *st, uint32_t error_code,
+			    void *arg)
+{
+	struct session *s = arg;
+
+	if (s->resize_st == st)
+		s->resize_st = NULL;
+	session_put(s);
+}
+
+int session_signal(struct session *s, struct h2_conn *c, int signo,
+		   session_done_fn *done, void *arg)
+{
+	const struct h2_header hdrs[] = {
+		{ EXECFS_HDR_STREAMTYPE, EXECFS_ST_SIGNAL },
+	};
+	char path[sizeof(EXECFS_PATH_SESSIONS) + EXECFS_SID_LEN], body[16];
+	const char *name = ctl_signal_name(signo);
+	struct h2_stream *st;
+	struct sig_req *sr;
+	int rc = session_check_running(s);
+
+	if (rc < 0)
+		return rc;
+	if (!c)
+		return -ENOTCONN;
+	sr = calloc(1, sizeof(*sr)); /* owned by the stream until on_close */
+	if (!sr)
+		return -ENOMEM;
+	if (name)
+		snprintf(body, sizeof(body), "%s", name);
+	else
+		snprintf(body, sizeof(body), "%d", signo);
+	session_path(s, path, sizeof(path));
+	sr->s = s;
+	sr->done = done;
+	sr->arg = arg;
+	st = h2_conn_request(c, "POST", path, hdrs, 1, false, &sig_cbs, sr);
+	if (!st) {
+		free(sr);
+		return -ENOTCONN;
+	}
+	session_get(s); /* until sig_on_close */
+	if (h2_stream_write(st, body, strlen(body)) < 0 ||
+	    h2_stream_end(st) < 0)
+		h2_stream_reset(st, H2_CANCEL); /* on_close answers EIO */
+	log_debug("session %s: signal %s", s->sid, body);
+	return 0;
+}
+
+static void sig_answer(struct sig_req *sr, int err)
+{
+	session_done_fn *done = sr->done;
+
+	if (!done)
+		return;
+	sr->done = NULL;
+	done(sr->arg, err);
+}
+
+static void sig_on_response(struct h2_stream *st, int status, void *arg)
+{
+	struct sig_req *sr = arg;
+	int err;
+
+	switch (status) {
+	case 200:
+		err = 0;
+		break;
+	case 400:
+		err = EINVAL;
+		break;
+	case 403:
+		err = EACCES;
+		break;
+	case 404: /* the agent no longer knows it: as good as ended */
+	case 409: /* the process has ended */
+		err = ESRCH;
+		break;
+	default:
+		err = EIO;
+		break;
+	}
+	if (err)
+		log_info("session %s: signal answered %d", sr->s->sid, status);
+	sig_answer(sr, err);
+}
+
+static void sig_on_close(struct h2_stream *st, uint32_t error_code, void *arg)
+{
+	struct sig_req *sr = arg;
+
+	sig_answer(sr, error_code ? EIO : ENOTCONN);
+	session_put(sr->s);
+	free(sr);
+}
+
+const char *session_blocked_on(const struct session *s)
+{
+	bool out, err;
+
+	if (s->state != SESSION_RUNNING)
+		return "";
+	/* Unadmitted bytes: the history is full of bytes no reader took, so
+	 * the window is withheld and the process stalls on that pipe. */
+	out = history_unadmitted(s->out[SESSION_STDOUT].hist) > 0;
+	err = history_unadmitted(s->out[SESSION_STDERR].hist) > 0;
+	if (out && err)
+		return " (stdout and stderr full)";
+	if (out)
+		return " (stdout full)";
+	if (err)
+		return " (stderr full)";
+	return "";
 }

@@ -6,12 +6,14 @@
  * stream holds it until its on_close (the stream's callbacks point at it).
  *
  * State machine (input -> transition), one switch per input in session.c:
- *   NEW      --start-->         STARTING  (ctl write parked)
- *   STARTING --200-->           RUNNING   (ctl write answered: count)
- *   STARTING --error doc-->     FAILED    (ctl write answered: its errno)
+ *   NEW      --pre-exec verbs-->  NEW       (tty, env, cwd, user, merge)
+ *   NEW      --start-->         STARTING  (the starter's done() pending)
+ *   STARTING --200-->           RUNNING   (done(0))
+ *   STARTING --error doc-->     FAILED    (done(its errno))
  *   RUNNING  --status doc-->    EXITED / KILLED (waiters answered)
  *   STARTING/RUNNING --status stream closed without its end--> LOST
- *            (ctl write ENOTCONN, waiters EIO)
+ *            (done(ENOTCONN), waiters EIO)
+ * Verbs after the start (signal, resize, eof) act in RUNNING only.
  */
 #ifndef EXECFS_FS_SESSION_H
 #define EXECFS_FS_SESSION_H
@@ -49,6 +51,21 @@ struct in_stream {
 	unsigned writers; /* handles open for writing */
 	bool eof_wanted; /* end once the parked writes drained */
 	struct list parked; /* struct in_write (stdin.c) */
+	struct list pollers; /* writers waiting for room (poll POLLOUT) */
+};
+
+/* Completion of an asynchronous request (start, signal): 0 or an errno. */
+typedef void session_done_fn(void *arg, int err);
+
+/* What the pre-exec verbs set; sent with the exec request. */
+struct session_opts {
+	bool tty;
+	unsigned cols, rows; /* 0 0: the agent's default size */
+	char **env; /* owned, NULL-terminated "NAME=VALUE", or NULL */
+	size_t nenv;
+	char *cwd; /* owned, or NULL */
+	char *user; /* owned, or NULL */
+	bool merge; /* stderr into stdout */
 };
 
 struct session {
@@ -66,9 +83,12 @@ struct session {
 	int status_http;
 	char *status_body; /* owned; at most EXECFS_MAX_REQUEST_BYTES */
 	size_t status_len;
-	struct park *start; /* the parked ctl write, or NULL */
-	struct list start_q; /* holds start (park_add wants a queue) */
-	size_t start_count; /* what that write is answered on success */
+	struct session_opts opts;
+	session_done_fn *start_done; /* called once when the start is known */
+	void *start_arg;
+	struct h2_stream *resize_st; /* tty sessions while running */
+	struct timespec mtime; /* last state change */
+	char *ctl_error; /* owned: why the last write to N/ctl failed */
 	struct out_stream out[2]; /* stdout, stderr */
 	struct in_stream in;
 	struct list waiters; /* parked reads of `wait` */
@@ -87,12 +107,36 @@ const char *session_sid(const struct session *s);
 bool session_ended(const struct session *s);
 
 /*
- * Start argv in the session on connection c (NULL: not connected). On 0 the
- * ctl write req is parked and answered with count (or an errno) when the
- * agent answers; on -errno the caller answers req.
+ * Pre-exec settings (NEW only, else -EBUSY). Each replaces the previous
+ * value; env adds an entry (a later NAME= replaces an earlier one).
+ */
+int session_set_tty(struct session *s, unsigned cols, unsigned rows);
+int session_add_env(struct session *s, const char *name_value);
+int session_set_cwd(struct session *s, const char *cwd);
+int session_set_user(struct session *s, const char *user);
+int session_set_merge(struct session *s);
+
+/*
+ * Start argv in the session on connection c (NULL: not connected). On 0,
+ * done(arg, err) is called exactly once from the loop when the agent
+ * answers (0: the process runs) or the stream is lost (ENOTCONN); on
+ * -errno it is never called.
  */
 int session_start(struct session *s, struct h2_conn *c, char *const *argv,
-		  size_t argc, fuse_req_t req, size_t count);
+		  size_t argc, session_done_fn *done, void *arg);
+
+/*
+ * Send signal signo (by name when it has one) on a signal stream of its
+ * own. 0: done(arg, err) follows once the agent answered (0, EINVAL,
+ * ESRCH, ...); -EBUSY before the start, -ESRCH after the end, -ENOTCONN.
+ */
+int session_signal(struct session *s, struct h2_conn *c, int signo,
+		   session_done_fn *done, void *arg);
+/* A new terminal size on the resize stream: 0, -EBUSY before the start,
+ * -ENOTTY without a tty, -ESRCH after the end. */
+int session_resize(struct session *s, unsigned cols, unsigned rows);
+/* What a running session waits on, for status: "" or " (stdout full)". */
+const char *session_blocked_on(const struct session *s);
 
 /* A NEW session could not be started: FAILED with err and msg. */
 void session_fail(struct session *s, int err, const char *msg);
@@ -109,8 +153,13 @@ void in_stream_init(struct in_stream *in, struct session *s);
 void in_stream_release(struct in_stream *in);
 int in_stream_request(struct in_stream *in, struct h2_conn *c,
 		      const char *path);
+/* With nonblock: EAGAIN instead of parking, a short write when only part
+ * fits. */
 void in_stream_write(struct in_stream *in, fuse_req_t req, const char *buf,
-		     size_t size);
+		     size_t size, bool nonblock);
+/* poll(2) for a writer: POLLOUT when a write would not park. */
+unsigned in_stream_poll(struct in_stream *in, struct poller *pl,
+			struct fuse_pollhandle *ph);
 void in_stream_writer_open(struct in_stream *in);
 void in_stream_writer_close(struct in_stream *in);
 /* The `eof` verb: end the remote stdin once queued bytes are out. */

@@ -6,6 +6,7 @@
  * `sort < big > stdin` ends sort).
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,6 +43,7 @@ void in_stream_init(struct in_stream *in, struct session *s)
 	in->writers = 0;
 	in->eof_wanted = false;
 	list_init(&in->parked);
+	list_init(&in->pollers);
 }
 
 static void in_write_fail_all(struct in_stream *in, int err)
@@ -64,6 +66,7 @@ static void in_write_fail_all(struct in_stream *in, int err)
 void in_stream_release(struct in_stream *in)
 {
 	in_write_fail_all(in, EIO);
+	poller_wake_all(&in->pollers);
 }
 
 int in_stream_request(struct in_stream *in, struct h2_conn *c, const char *path)
@@ -135,9 +138,10 @@ static void in_write_interrupted(struct park *p)
 }
 
 void in_stream_write(struct in_stream *in, fuse_req_t req, const char *buf,
-		     size_t size)
+		     size_t size, bool nonblock)
 {
 	struct in_write *w;
+	size_t space;
 	int rc;
 
 	switch (in->state) {
@@ -150,12 +154,20 @@ void in_stream_write(struct in_stream *in, fuse_req_t req, const char *buf,
 		fuse_reply_err(req, EPIPE);
 		return;
 	}
-	if (list_empty(&in->parked) && h2_stream_write_space(in->st) >= size) {
+	space = list_empty(&in->parked) ? h2_stream_write_space(in->st) : 0;
+	if (space >= size || (nonblock && space > 0)) {
+		/* Non-blocking: what fits now, like a pipe's short write. */
+		if (size > space)
+			size = space;
 		rc = h2_stream_write(in->st, buf, size);
 		if (rc < 0)
 			fuse_reply_err(req, -rc);
 		else
 			fuse_reply_write(req, size);
+		return;
+	}
+	if (nonblock) {
+		fuse_reply_err(req, EAGAIN);
 		return;
 	}
 	w = malloc(sizeof(*w) + size); /* owned by the parked queue */
@@ -228,7 +240,35 @@ static void in_stream_on_data(struct h2_stream *st, const uint8_t *data,
 
 static void in_stream_on_writable(struct h2_stream *st, void *arg)
 {
-	in_stream_pump(arg);
+	struct in_stream *in = arg;
+
+	in_stream_pump(in);
+	if (list_empty(&in->parked))
+		poller_wake_all(&in->pollers);
+}
+
+unsigned in_stream_poll(struct in_stream *in, struct poller *pl,
+			struct fuse_pollhandle *ph)
+{
+	switch (in->state) {
+	case IN_OPEN:
+		if (list_empty(&in->parked) &&
+		    h2_stream_write_space(in->st) > 0)
+			break;
+		if (ph)
+			poller_arm(&in->pollers, pl, ph);
+		return 0;
+	case IN_IDLE:
+		/* Not started: a write would fail at once (EPIPE). */
+	case IN_ENDED:
+	case IN_CLOSED:
+		if (ph)
+			fuse_pollhandle_destroy(ph);
+		return POLLERR;
+	}
+	if (ph)
+		fuse_pollhandle_destroy(ph);
+	return POLLOUT | POLLWRNORM;
 }
 
 static void in_stream_on_close(struct h2_stream *st, uint32_t error_code,
@@ -242,6 +282,7 @@ static void in_stream_on_close(struct h2_stream *st, uint32_t error_code,
 	case IN_ENDED:
 		in->state = IN_CLOSED;
 		in_write_fail_all(in, error_code ? EIO : EPIPE);
+		poller_wake_all(&in->pollers);
 		break;
 	case IN_IDLE:
 	case IN_CLOSED:

@@ -47,6 +47,7 @@ static void container_free(struct container *ct)
 	if (!ct)
 		return;
 	session_put(ct->current);
+	free(ct->ctl_error);
 	free(ct->id);
 	free(ct->info);
 	free(ct);
@@ -87,6 +88,8 @@ static void inode_destroy(struct inode *i)
 	list_del(&i->sibling);
 	if (i->kind == INODE_CONTAINER)
 		container_free(i->u.ct);
+	if (i->kind == INODE_SESSION)
+		session_put(i->u.sess);
 	free(i->name);
 	free(i);
 }
@@ -207,11 +210,134 @@ void inode_forget(struct tree *t, struct inode *i, uint64_t n)
 	inode_maybe_free(i);
 }
 
+struct inode *inode_container_dir(const struct inode *i)
+{
+	const struct inode *d = i;
+
+	if (d->kind == INODE_FILE)
+		d = d->parent;
+	if (d && d->kind == INODE_SESSION)
+		d = d->parent;
+	return d && d->kind == INODE_CONTAINER ? (struct inode *)d : NULL;
+}
+
 struct container *inode_container(const struct inode *i)
 {
-	if (i->kind == INODE_FILE)
-		i = i->parent;
-	return i && i->kind == INODE_CONTAINER ? i->u.ct : NULL;
+	struct inode *d = inode_container_dir(i);
+
+	return d ? d->u.ct : NULL;
+}
+
+struct session *inode_session(const struct inode *i)
+{
+	const struct inode *d = i->kind == INODE_FILE ? i->parent : i;
+
+	if (d && d->kind == INODE_SESSION)
+		return d->u.sess;
+	if (d && d->kind == INODE_CONTAINER)
+		return d->u.ct->current;
+	return NULL;
+}
+
+/* ---- sessions ----------------------------------------------------------- */
+
+/* The files of a session directory. */
+static const enum file_kind session_files[] = {
+	FILE_CTL, FILE_STDIN, FILE_STDOUT, FILE_STDERR, FILE_STATUS, FILE_WAIT,
+};
+
+/* Forget the oldest ended sessions beyond TREE_KEEP_ENDED (the children
+ * list is in creation order); count the live ones. */
+static size_t tree_sessions_trim(struct tree *t, struct inode *ctdir)
+{
+	struct container *ct = ctdir->u.ct;
+	struct list *pos, *tmp;
+	size_t ended = 0, live = 0;
+
+	for (pos = ctdir->children.next; pos != &ctdir->children;
+	     pos = pos->next) {
+		struct inode *d = list_entry(pos, struct inode, sibling);
+
+		if (d->kind != INODE_SESSION)
+			continue;
+		if (!session_ended(d->u.sess))
+			live++;
+		else if (d->u.sess != ct->current)
+			ended++;
+	}
+	list_for_each_safe(pos, tmp, &ctdir->children) {
+		struct inode *d = list_entry(pos, struct inode, sibling);
+
+		if (ended < TREE_KEEP_ENDED)
+			break;
+		if (d->kind != INODE_SESSION || !session_ended(d->u.sess) ||
+		    d->u.sess == ct->current)
+			continue;
+		log_debug("container %s: forgetting ended session %s", ct->id,
+			  d->name);
+		inode_unlink(t, d, true);
+		ended--;
+	}
+	return live;
+}
+
+int tree_session_new(struct tree *t, struct inode *ctdir, size_t history_cap,
+		     struct session **out)
+{
+	struct container *ct = ctdir->u.ct;
+	struct session *s;
+	struct inode *d;
+	char name[16];
+	size_t k;
+
+	if (tree_sessions_trim(t, ctdir) >= TREE_MAX_LIVE)
+		return -EAGAIN;
+	s = session_new(ct->id, ct->next_num, history_cap);
+	if (!s)
+		return -ENOMEM;
+	snprintf(name, sizeof(name), "%u", ct->next_num);
+	d = inode_new(t, ctdir, INODE_SESSION, name);
+	if (!d) {
+		session_put(s);
+		return -ENOMEM;
+	}
+	d->u.sess = s; /* the directory's reference */
+	for (k = 0; k < sizeof(session_files) / sizeof(session_files[0]); k++) {
+		struct inode *f = inode_new(t, d, INODE_FILE,
+					    file_names[session_files[k]]);
+
+		if (!f) {
+			inode_unlink(t, d, false);
+			return -ENOMEM;
+		}
+		f->file = session_files[k];
+	}
+	ct->next_num++;
+	*out = s;
+	return 0;
+}
+
+int tree_session_forget(struct tree *t, struct inode *ctdir, struct session *s)
+{
+	struct container *ct = ctdir->u.ct;
+	struct list *pos;
+
+	if (!session_ended(s))
+		return -EBUSY;
+	for (pos = ctdir->children.next; pos != &ctdir->children;
+	     pos = pos->next) {
+		struct inode *d = list_entry(pos, struct inode, sibling);
+
+		if (d->kind != INODE_SESSION || d->u.sess != s)
+			continue;
+		if (ct->current == s) {
+			ct->current = NULL;
+			session_put(s);
+		}
+		inode_unlink(t, d, true);
+		return 0;
+	}
+	return -ENOENT;
 }
 
 /* ---- node subtrees ------------------------------------------------------ */
@@ -272,6 +398,7 @@ static struct inode *container_dir_new(struct tree *t, struct inode *pod,
 		return NULL;
 	ct->id = strdup(id);
 	ct->node = n;
+	ct->next_num = 1;
 	dir = ct->id ? inode_new(t, pod, INODE_CONTAINER, name) : NULL;
 	if (!dir) {
 		container_free(ct);

@@ -7,7 +7,16 @@
  * also holds a reference on its parent, so a file's container outlives it.
  *
  * Containers are keyed by their runtime id: a snapshot from the node that
- * still lists an id keeps its inodes (and its current session).
+ * still lists an id keeps its inodes (and its sessions).
+ *
+ * Sessions: every session of a container has a directory N/ (INODE_SESSION,
+ * holding a reference on the session) with ctl stdin stdout stderr status
+ * wait. `clone` makes one; a start through the container's own ctl makes one
+ * too and it becomes the container's current session, which the
+ * container-level files show. Cloned sessions never become current, so a
+ * script working in N/ never disturbs someone using the container files.
+ * When a session is created, ended sessions beyond the TREE_KEEP_ENDED
+ * newest (not counting the current one) are forgotten, oldest first.
  */
 #ifndef EXECFS_FS_TREE_H
 #define EXECFS_FS_TREE_H
@@ -27,8 +36,15 @@ enum inode_kind {
 	INODE_NS,
 	INODE_POD,
 	INODE_CONTAINER,
+	INODE_SESSION,
 	INODE_FILE,
 };
+
+/* Ended sessions kept per container (the current one is kept besides). */
+#define TREE_KEEP_ENDED 16
+/* Sessions per container not yet ended (started or not): beyond this,
+ * clone and exec fail with EAGAIN. */
+#define TREE_MAX_LIVE 4096
 
 enum file_kind {
 	FILE_CTL,
@@ -49,7 +65,8 @@ struct container {
 	size_t info_len;
 	struct node *node; /* not owned: nodes live as long as the fs */
 	struct session *current; /* a reference, or NULL */
-	unsigned next_num; /* for session numbers */
+	unsigned next_num; /* the next session's N (from 1, never reused) */
+	char *ctl_error; /* owned: why the last write to ctl failed */
 };
 
 struct inode {
@@ -69,6 +86,7 @@ struct inode {
 	union {
 		struct node *node; /* INODE_NODE: not owned */
 		struct container *ct; /* INODE_CONTAINER: owned */
+		struct session *sess; /* INODE_SESSION: a reference */
 	} u;
 };
 
@@ -87,8 +105,23 @@ struct inode *inode_child(const struct inode *dir, const char *name);
 void inode_lookup(struct inode *i);
 void inode_forget(struct tree *t, struct inode *i, uint64_t n);
 
-/* A file's container (its parent's), or NULL. */
+/* The container a file or session directory belongs to, or NULL. */
 struct container *inode_container(const struct inode *i);
+/* The container directory of a container or session file, or NULL. */
+struct inode *inode_container_dir(const struct inode *i);
+/* The session a file speaks for: N/'s own for files in N/, the
+ * container's current one for container files; NULL if none. */
+struct session *inode_session(const struct inode *i);
+
+/* A new session N/ in container directory ctdir (forgetting ended ones
+ * beyond the limit first). 0 with *out (the tree's reference: take your
+ * own), -EAGAIN (too many live sessions), -ENOMEM. */
+int tree_session_new(struct tree *t, struct inode *ctdir, size_t history_cap,
+		     struct session **out);
+/* `forget`: drop s's N/ directory (the session must have ended: -EBUSY);
+ * if it is the container's current session there is none afterwards.
+ * -ENOENT if it was forgotten already. */
+int tree_session_forget(struct tree *t, struct inode *ctdir, struct session *s);
 const char *file_kind_name(enum file_kind k);
 
 /* The node directory for n, created or renamed to name. */

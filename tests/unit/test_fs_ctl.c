@@ -7,11 +7,12 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
-#include "ctl.h"
+#include "execfs/ctl.h"
 
 static void assert_split(const char *line, int want, const char *const *words)
 {
@@ -139,6 +140,87 @@ static void test_parse_verbs(void **state)
 	ctl_cmd_release(&cmd);
 }
 
+static void test_parse_args_checked(void **state)
+{
+	struct ctl_cmd cmd;
+	const char *bad[] = {
+		"tty 0 24",	"tty 80",   "tty 80 65536", "tty x y",
+		"resize 80 -1", "env NOEQ", "env =v",	    "cwd rel/dir",
+		"user a:b:c",	"user :1",  "user 1:",	    "user 'a b'",
+		"signal NOPE",	"signal 0", "signal 65",    "merge x",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(ctl_parse(bad[i], strlen(bad[i]), &cmd),
+				 -EINVAL);
+		/* Every refusal says why. */
+		assert_true(cmd.error[0] != '\0');
+		assert_null(cmd.argv);
+	}
+	assert_int_equal(ctl_parse("tty 80 24", 9, &cmd), 0);
+	assert_int_equal(cmd.verb, CTL_TTY);
+	assert_int_equal(cmd.cols, 80);
+	assert_int_equal(cmd.rows, 24);
+	ctl_cmd_release(&cmd);
+	assert_int_equal(ctl_parse("tty", 3, &cmd), 0);
+	assert_int_equal(cmd.cols, 0);
+	ctl_cmd_release(&cmd);
+	assert_int_equal(ctl_parse("env 'A=b c'", 11, &cmd), 0);
+	assert_string_equal(cmd.argv[0], "A=b c");
+	ctl_cmd_release(&cmd);
+	assert_int_equal(ctl_parse("user app:0", 10, &cmd), 0);
+	assert_int_equal(cmd.verb, CTL_USER);
+	ctl_cmd_release(&cmd);
+	assert_int_equal(ctl_parse("merge", 5, &cmd), 0);
+	assert_int_equal(cmd.verb, CTL_MERGE);
+	ctl_cmd_release(&cmd);
+	assert_int_equal(ctl_parse("kill", 4, &cmd), 0);
+	assert_int_equal(cmd.signo, 9);
+	ctl_cmd_release(&cmd);
+	assert_int_equal(ctl_parse("signal sigterm", 14, &cmd), 0);
+	assert_int_equal(cmd.signo, 15);
+	ctl_cmd_release(&cmd);
+	assert_int_equal(ctl_parse("kill 9", 6, &cmd), -EINVAL);
+	assert_string_equal(cmd.error, "kill takes 0 arguments, got 1");
+}
+
+static void test_signals(void **state)
+{
+	assert_int_equal(ctl_signal_parse("TERM"), 15);
+	assert_int_equal(ctl_signal_parse("SIGKILL"), 9);
+	assert_int_equal(ctl_signal_parse("usr1"), 10);
+	assert_int_equal(ctl_signal_parse("2"), 2);
+	assert_int_equal(ctl_signal_parse("64"), 64);
+	assert_int_equal(ctl_signal_parse("SIG"), -EINVAL);
+	assert_int_equal(ctl_signal_parse("15x"), -EINVAL);
+	assert_int_equal(ctl_signal_parse(""), -EINVAL);
+	assert_string_equal(ctl_signal_name(15), "TERM");
+	assert_string_equal(ctl_signal_name(28), "WINCH");
+	assert_null(ctl_signal_name(40));
+}
+
+/* ctl_quote() is what execfs exec writes: ctl_split() must undo it. */
+static void test_quote_round_trip(void **state)
+{
+	char *const words[] = {
+		"sh",	"-c",	     "echo \"$HOME\" 'x' \\n", "", "a b",
+		"it's", "tab\there", "plain/path-1.2_x=y",     "*"
+	};
+	size_t n = sizeof(words) / sizeof(words[0]), i;
+	char *q = ctl_quote(words, n), **argv = NULL;
+
+	assert_non_null(q);
+	assert_int_equal(ctl_split(q, strlen(q), 64, &argv), (int)n);
+	for (i = 0; i < n; i++)
+		assert_string_equal(argv[i], words[i]);
+	/* Safe words stay bare, others are single-quoted. */
+	assert_non_null(strstr(q, " plain/path-1.2_x=y "));
+	assert_non_null(strstr(q, "'it'\\''s'"));
+	ctl_argv_free(argv);
+	free(q);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -153,6 +235,9 @@ int main(void)
 		cmocka_unit_test(test_parse_exec_implicit),
 		cmocka_unit_test(test_parse_exec_explicit),
 		cmocka_unit_test(test_parse_verbs),
+		cmocka_unit_test(test_parse_args_checked),
+		cmocka_unit_test(test_signals),
+		cmocka_unit_test(test_quote_round_trip),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

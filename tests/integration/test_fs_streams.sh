@@ -1,0 +1,123 @@
+#!/bin/bash
+# Output streams as Unix files (issue 3): every reader gets everything,
+# re-reads work, O_NONBLOCK gives EAGAIN, poll wakes when output comes,
+# Ctrl-C ends a blocked reader at once, tail -f follows, and stdin opened
+# O_NONBLOCK never parks a writer.
+# shellcheck source-path=SCRIPTDIR source=lib/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+# shellcheck source=lib/fsenv.sh
+. "$EXECFS_LIB_DIR/fsenv.sh"
+
+fsenv_start
+
+# 1000 lines, read twice after the end.
+n=$(read_file "$C/clone")
+ctl_write "$C/$n/ctl" "seq 1 1000" || fail "seq 1000"
+sleep 1
+assert_eq 1000 "$(read_file "$C/$n/stdout" | wc -l)" "first read of 1000 lines"
+assert_eq 1000 "$(read_file "$C/$n/stdout" | wc -l)" "second read of 1000 lines"
+
+# 100,000 lines (588,895 bytes) to two readers reading at the same time,
+# one late and reading in small pieces: neither steals from the other.
+n=$(read_file "$C/clone")
+exec 5<"$C/$n/stdout" 6<"$C/$n/stdout"
+ctl_write "$C/$n/ctl" "seq 1 100000" || fail "seq 100000"
+timeout 20 md5sum <&5 >"$TESTDIR/r1" &
+r1=$!
+timeout 20 sh -c 'sleep 0.5; dd bs=4096 status=none | wc -l' <&6 >"$TESTDIR/r2" &
+r2=$!
+exec 5<&- 6<&-
+wait $r1 || fail "reader 1 failed"
+wait $r2 || fail "reader 2 failed"
+assert_eq "$(seq 1 100000 | md5sum)" "$(cat "$TESTDIR/r1")" "reader 1 got all 100000 lines"
+assert_eq 100000 "$(cat "$TESTDIR/r2")" "reader 2 got all 100000 lines"
+assert_eq 100000 "$(read_file "$C/$n/stdout" | wc -l)" "a third reader after the end"
+log "two concurrent readers of 100,000 lines ok"
+
+# O_NONBLOCK at the tail: EAGAIN; poll wakes when output comes.
+n=$(read_file "$C/clone")
+ctl_write "$C/$n/ctl" "sh -c 'sleep 1.5; echo ready'" || fail "exec"
+timeout 20 python3 - "$C/$n/stdout" <<'PY' || fail "nonblocking read / poll"
+import errno, os, select, sys, time
+path = sys.argv[1]
+fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+try:
+    os.read(fd, 100)
+    sys.exit("read at the tail did not fail")
+except BlockingIOError as e:
+    assert e.errno == errno.EAGAIN, e
+p = select.poll()
+p.register(fd, select.POLLIN)
+t0 = time.monotonic()
+ev = p.poll(10000)
+dt = time.monotonic() - t0
+if not ev or not ev[0][1] & select.POLLIN:
+    sys.exit("poll did not report POLLIN in 10 s: %r" % ev)
+if dt < 0.5:
+    sys.exit("poll returned after %.2f s, before the output existed" % dt)
+data = os.read(fd, 100)
+if data != b"ready\n":
+    sys.exit("read after poll: %r" % data)
+# select() agrees once the stream ended.
+r, _, _ = select.select([fd], [], [], 10)
+if not r or os.read(fd, 100) != b"":
+    sys.exit("no EOF after the end")
+print("poll woke after %.2f s" % dt)
+PY
+
+# Ctrl-C on a reader blocked at the tail ends it within a second.
+n=$(read_file "$C/clone")
+ctl_write "$C/$n/ctl" "sleep 30" || fail "sleep"
+timeout 20 python3 - "$C/$n/stdout" <<'PY' || fail "SIGINT on a blocked cat"
+import signal, subprocess, sys, time
+p = subprocess.Popen(["cat", sys.argv[1]],
+                     preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+time.sleep(0.5)
+if p.poll() is not None:
+    sys.exit("cat ended before the signal: %r" % p.returncode)
+t0 = time.monotonic()
+p.send_signal(signal.SIGINT)
+try:
+    rc = p.wait(timeout=1.0)
+except subprocess.TimeoutExpired:
+    p.kill()
+    sys.exit("cat survived SIGINT for 1 s")
+print("cat ended %.3f s after SIGINT, status %d" % (time.monotonic() - t0, rc))
+PY
+# The session itself keeps running: only the reader was interrupted.
+assert_eq running "$(read_file "$C/$n/status" 2)" "sleep after the reader's SIGINT"
+
+# tail -f follows output as it grows.
+n=$(read_file "$C/clone")
+ctl_write "$C/$n/ctl" "sh -c 'echo one; sleep 2; echo two; sleep 30'" || fail "exec"
+timeout 10 tail -f "$C/$n/stdout" >"$TESTDIR/tail.out" 2>&1 &
+tp=$!
+wait_for "grep -q one '$TESTDIR/tail.out'" 5 || fail "tail -f did not show the first line"
+grep -q two "$TESTDIR/tail.out" && fail "tail -f showed a line before it existed"
+wait_for "grep -q two '$TESTDIR/tail.out'" 6 || fail "tail -f did not follow: $(cat "$TESTDIR/tail.out")"
+kill $tp 2>/dev/null || true
+wait $tp 2>/dev/null || true
+log "tail -f followed"
+
+# stdin opened O_NONBLOCK: writes never park; EAGAIN once the stream is full.
+n=$(read_file "$C/clone")
+ctl_write "$C/$n/ctl" "sleep 30" || fail "sleep"
+timeout 20 python3 - "$C/$n/stdin" <<'PY' || fail "nonblocking stdin"
+import errno, os, select, sys
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_NONBLOCK)
+p = select.poll()
+p.register(fd, select.POLLOUT)
+assert p.poll(1000), "stdin not writable at first"
+total, chunk = 0, b"x" * 65536
+while True:
+    try:
+        k = os.write(fd, chunk)
+    except BlockingIOError as e:
+        assert e.errno == errno.EAGAIN
+        break
+    total += k
+    if total > 64 << 20:
+        sys.exit("64 MiB accepted by a stdin nobody reads: not bounded")
+print("stdin took %d bytes before EAGAIN" % total)
+os.close(fd)
+PY

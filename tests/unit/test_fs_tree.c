@@ -1,0 +1,166 @@
+/*
+ * Unit tests for session directories in the tree (fs/tree.c): clone-style
+ * creation with numbers from 1, the bound on ended sessions (oldest
+ * forgotten first, the current one always kept), forget's EBUSY/ENOENT,
+ * and which session a file speaks for. No FUSE session: the tree runs with
+ * `unmounting` set, so it sends no kernel notifications.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "session.h"
+#include "tree.h"
+
+struct fixture {
+	struct execfs fs;
+	struct inode *ctdir;
+};
+
+static int setup(void **state)
+{
+	static struct fixture f;
+	json_t *list;
+	struct inode *n, *ns, *pod;
+
+	memset(&f, 0, sizeof(f));
+	f.fs.unmounting = true;
+	f.fs.history_cap = 4096;
+	f.fs.tree = tree_new(&f.fs);
+	assert_non_null(f.fs.tree);
+	list = json_pack("[{s:s, s:s, s:s, s:s}]", "id", "c1", "namespace",
+			 "default", "pod", "web-1", "name", "box");
+	tree_snapshot(f.fs.tree, (struct node *)&f, "n1", list);
+	json_decref(list);
+	n = inode_child(tree_root(f.fs.tree), "n1");
+	ns = n ? inode_child(n, "default") : NULL;
+	pod = ns ? inode_child(ns, "web-1") : NULL;
+	f.ctdir = pod ? inode_child(pod, "box") : NULL;
+	assert_non_null(f.ctdir);
+	*state = &f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	tree_free(f->fs.tree);
+	return 0;
+}
+
+static size_t count_sessions(struct inode *ctdir)
+{
+	struct list *pos;
+	size_t n = 0;
+
+	for (pos = ctdir->children.next; pos != &ctdir->children;
+	     pos = pos->next)
+		if (list_entry(pos, struct inode, sibling)->kind ==
+		    INODE_SESSION)
+			n++;
+	return n;
+}
+
+static struct session *new_session(struct fixture *f)
+{
+	struct session *s = NULL;
+
+	assert_int_equal(tree_session_new(f->fs.tree, f->ctdir,
+					  f->fs.history_cap, &s),
+			 0);
+	assert_non_null(s);
+	return s;
+}
+
+static void test_numbers_and_files(void **state)
+{
+	struct fixture *f = *state;
+	struct session *s1 = new_session(f), *s2 = new_session(f);
+	struct inode *d1 = inode_child(f->ctdir, "1"), *d2;
+	struct inode *out;
+
+	assert_int_equal(s1->num, 1);
+	assert_int_equal(s2->num, 2);
+	d2 = inode_child(f->ctdir, "2");
+	assert_non_null(d1);
+	assert_non_null(d2);
+	assert_ptr_equal(d1->u.sess, s1);
+	out = inode_child(d2, "stdout");
+	assert_non_null(out);
+	assert_null(inode_child(d2, "clone"));
+	assert_null(inode_child(d2, "info"));
+	/* N/'s files speak for N; container files for the current one. */
+	assert_ptr_equal(inode_session(out), s2);
+	assert_ptr_equal(inode_container_dir(out), f->ctdir);
+	assert_null(inode_session(inode_child(f->ctdir, "stdout")));
+}
+
+static void test_forget(void **state)
+{
+	struct fixture *f = *state;
+	struct session *s = new_session(f);
+	char name[16];
+
+	snprintf(name, sizeof(name), "%u", s->num);
+	session_get(s);
+	assert_int_equal(tree_session_forget(f->fs.tree, f->ctdir, s), -EBUSY);
+	s->state = SESSION_EXITED;
+	assert_int_equal(tree_session_forget(f->fs.tree, f->ctdir, s), 0);
+	assert_null(inode_child(f->ctdir, name));
+	assert_int_equal(tree_session_forget(f->fs.tree, f->ctdir, s), -ENOENT);
+	session_put(s);
+}
+
+static void test_ended_bounded(void **state)
+{
+	struct fixture *f = *state;
+	struct container *ct = f->ctdir->u.ct;
+	struct session *cur = new_session(f), *running = new_session(f), *s;
+	unsigned first = 0;
+	int i;
+
+	/* The oldest session is current and ended: it is kept throughout. */
+	session_get(cur);
+	ct->current = cur;
+	cur->state = SESSION_EXITED;
+	for (i = 0; i < 40; i++) {
+		s = new_session(f);
+		if (!first)
+			first = s->num;
+		s->state = SESSION_EXITED;
+	}
+	/* Each creation trimmed the ended ones to 15 before adding one: 16
+	 * ended, plus the current and the running one. */
+	assert_int_equal(count_sessions(f->ctdir), 16 + 1 + 1);
+	assert_non_null(inode_child(f->ctdir, "1"));
+	assert_non_null(inode_child(f->ctdir, "2"));
+	assert_int_equal(running->state, SESSION_NEW);
+	{
+		char name[16];
+
+		snprintf(name, sizeof(name), "%u", first);
+		assert_null(inode_child(f->ctdir, name));
+		snprintf(name, sizeof(name), "%u", s->num);
+		assert_non_null(inode_child(f->ctdir, name));
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_numbers_and_files, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_forget, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ended_bounded, setup,
+						teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
