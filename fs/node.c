@@ -45,6 +45,9 @@ struct node {
 	struct evbuffer *lines; /* owned: partial snapshot lines */
 	struct event *timer; /* owned */
 	double backoff;
+	bool working; /* this connection delivered a container list */
+	char error[256]; /* why the node is unreachable, "" when it is not */
+	char logged[256]; /* the last error logged, to log each one once */
 };
 
 static void node_on_ready(struct h2_conn *c, void *arg);
@@ -118,6 +121,16 @@ void node_free(struct node *n)
 struct h2_conn *node_conn(const struct node *n)
 {
 	return n->state == NODE_READY ? n->conn : NULL;
+}
+
+int node_status_text(const struct node *n, char *buf, size_t len)
+{
+	if (n->state == NODE_READY && n->working)
+		return snprintf(buf, len, "connected %s\n", n->address);
+	if (n->error[0])
+		return snprintf(buf, len, "error %s: %s\n", n->address,
+				n->error);
+	return snprintf(buf, len, "connecting %s\n", n->address);
 }
 
 const char *node_name(const struct node *n)
@@ -218,14 +231,27 @@ static void node_on_close(struct h2_conn *c, const char *reason, void *arg)
 
 	n->conn = NULL;
 	n->watch = NULL;
+	snprintf(n->error, sizeof(n->error), "%s", reason);
+	/* Each distinct reason once: a refused certificate retried every
+	 * few seconds must not flood the log. */
+	if (strcmp(n->logged, n->error)) {
+		log_warn("node %s: %s %s: %s", node_name(n),
+			 n->working ? "connection lost to" :
+				      "cannot connect to",
+			 n->address, reason);
+		snprintf(n->logged, sizeof(n->logged), "%s", n->error);
+	}
 	switch (n->state) {
 	case NODE_READY:
-		log_warn("node %s: connection lost: %s", node_name(n), reason);
-		n->backoff = BACKOFF_MIN;
+		/* Only a connection that worked earns a quick retry; one the
+		 * peer refuses after the handshake (a TLS 1.3 client
+		 * certificate) backs off like a failed connect. */
+		if (n->working)
+			n->backoff = BACKOFF_MIN;
+		n->working = false;
 		node_schedule(n);
 		break;
 	case NODE_CONNECTING:
-		log_debug("node %s: cannot connect: %s", node_name(n), reason);
 		node_schedule(n);
 		break;
 	case NODE_IDLE:
@@ -238,6 +264,9 @@ static void node_on_close(struct h2_conn *c, const char *reason, void *arg)
 
 static void node_snapshot(struct node *n, const char *line, size_t len)
 {
+	n->working = true;
+	n->error[0] = 0;
+	n->logged[0] = 0;
 	json_error_t jerr;
 	json_t *doc = json_loadb(line, len, 0, &jerr);
 	json_t *jnode, *list;

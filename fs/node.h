@@ -29,5 +29,7 @@ void nodes_free(struct execfs *fs);
 /* The connection, if established; NULL otherwise. */
 struct h2_conn *node_conn(const struct node *n);
 const char *node_name(const struct node *n);
+/* The node's `.status` line: connected, connecting, or error and why. */
+int node_status_text(const struct node *n, char *buf, size_t len);
 
 #endif

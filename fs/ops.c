@@ -16,6 +16,7 @@
 
 #include "control.h"
 #include "execfs/log.h"
+#include "node.h"
 #include "ops.h"
 #include "session.h"
 #include "tree.h"
@@ -66,6 +67,7 @@ static mode_t file_mode(enum file_kind k)
 	case FILE_WAIT:
 	case FILE_CLONE:
 	case FILE_INFO:
+	case FILE_NODE_STATUS:
 	case FILE_NKINDS:
 		break;
 	}
@@ -141,6 +143,10 @@ static void inode_stat(const struct inode *i, struct stat *st)
 		case FILE_INFO:
 			if (inode_container(i)->info)
 				st->st_size = inode_container(i)->info_len;
+			break;
+		case FILE_NODE_STATUS:
+			st->st_size = node_status_text(i->parent->u.node, line,
+						       sizeof(line));
 			break;
 		case FILE_STDIN:
 		case FILE_CLONE:
@@ -436,6 +442,7 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	case FILE_WAIT:
 	case FILE_CLONE:
 	case FILE_INFO:
+	case FILE_NODE_STATUS:
 	case FILE_NKINDS:
 		break;
 	}
@@ -547,6 +554,11 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		reply_text(req, h, size, off, ct && ct->info ? ct->info : "",
 			   ct && ct->info ? (int)ct->info_len : 0);
 		break;
+	case FILE_NODE_STATUS:
+		reply_text(req, h, size, off, line,
+			   node_status_text(h->ino->parent->u.node, line,
+					    sizeof(line)));
+		break;
 	case FILE_WAIT:
 		if (h->sess)
 			session_wait_read(h->sess, req, size, off, nonblock);
@@ -594,6 +606,7 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	case FILE_WAIT:
 	case FILE_CLONE:
 	case FILE_INFO:
+	case FILE_NODE_STATUS:
 	case FILE_NKINDS:
 		fuse_reply_err(req, EBADF);
 		break;
@@ -638,6 +651,7 @@ static void fs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 	case FILE_STATUS:
 	case FILE_CLONE:
 	case FILE_INFO:
+	case FILE_NODE_STATUS:
 	case FILE_NKINDS:
 		revents = poll_ready(ph) | POLLOUT | POLLWRNORM;
 		break;

@@ -22,10 +22,15 @@ struct tree {
 };
 
 static const char *const file_names[FILE_NKINDS] = {
-	[FILE_CTL] = "ctl",	  [FILE_STDIN] = "stdin",
-	[FILE_STDOUT] = "stdout", [FILE_STDERR] = "stderr",
-	[FILE_STATUS] = "status", [FILE_WAIT] = "wait",
-	[FILE_CLONE] = "clone",	  [FILE_INFO] = "info",
+	[FILE_CTL] = "ctl",
+	[FILE_STDIN] = "stdin",
+	[FILE_STDOUT] = "stdout",
+	[FILE_STDERR] = "stderr",
+	[FILE_STATUS] = "status",
+	[FILE_WAIT] = "wait",
+	[FILE_CLONE] = "clone",
+	[FILE_INFO] = "info",
+	[FILE_NODE_STATUS] = ".status",
 };
 
 const char *file_kind_name(enum file_kind k)
@@ -371,8 +376,15 @@ struct inode *tree_node_dir(struct tree *t, struct node *n, const char *name)
 		return NULL;
 	}
 	dir = inode_new(t, t->root, INODE_NODE, name);
-	if (dir)
+	if (dir) {
+		struct inode *f;
+
 		dir->u.node = n;
+		/* A dot name: Kubernetes namespaces cannot start with one. */
+		f = inode_new(t, dir, INODE_FILE, file_names[FILE_NODE_STATUS]);
+		if (f)
+			f->file = FILE_NODE_STATUS;
+	}
 	return dir;
 }
 
@@ -405,7 +417,7 @@ static struct inode *container_dir_new(struct tree *t, struct inode *pod,
 		return NULL;
 	}
 	dir->u.ct = ct;
-	for (k = 0; k < FILE_NKINDS; k++) {
+	for (k = 0; k < FILE_CONTAINER_NKINDS; k++) {
 		struct inode *f = inode_new(t, dir, INODE_FILE, file_names[k]);
 
 		if (!f) {
@@ -425,6 +437,8 @@ static struct inode *tree_find_container(struct inode *ndir, const char *id)
 	for (a = ndir->children.next; a != &ndir->children; a = a->next) {
 		struct inode *ns = list_entry(a, struct inode, sibling);
 
+		if (ns->kind != INODE_NS)
+			continue; /* the node's .status */
 		for (b = ns->children.next; b != &ns->children; b = b->next) {
 			struct inode *pod =
 				list_entry(b, struct inode, sibling);
@@ -547,6 +561,8 @@ void tree_snapshot(struct tree *t, struct node *n, const char *name,
 	list_for_each_safe(a, atmp, &ndir->children) {
 		struct inode *ns = list_entry(a, struct inode, sibling);
 
+		if (ns->kind != INODE_NS)
+			continue;
 		list_for_each_safe(b, btmp, &ns->children) {
 			struct inode *pod =
 				list_entry(b, struct inode, sibling);

@@ -55,8 +55,11 @@ enum file_kind {
 	FILE_WAIT,
 	FILE_CLONE,
 	FILE_INFO,
+	FILE_NODE_STATUS, /* a node directory's .status */
 	FILE_NKINDS,
 };
+/* The files of a container directory are the kinds before this. */
+#define FILE_CONTAINER_NKINDS FILE_NODE_STATUS
 
 /* What a container directory stands for. Owned by its inode. */
 struct container {

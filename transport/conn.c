@@ -316,8 +316,14 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 	if (what & BEV_EVENT_ERROR) {
 		int dnserr = bufferevent_socket_get_dns_error(bev);
+		int err = EVUTIL_SOCKET_ERROR();
 
 		tls_error_text(bev, why, sizeof(why));
+		/* A connect that failed below TLS (refused, unreachable) says
+		 * so itself; OpenSSL's view of it is only a bare EOF. */
+		if (!c->ready && err && err != EAGAIN &&
+		    !strstr(why, "verify failed"))
+			why[0] = 0;
 		if (dnserr)
 			h2_conn_die(c, "cannot resolve: %s",
 				    evutil_gai_strerror(dnserr));
@@ -325,8 +331,7 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 			h2_conn_die(c, "%s", why);
 		else
 			h2_conn_die(c, "%s",
-				    evutil_socket_error_to_string(
-					    EVUTIL_SOCKET_ERROR()));
+				    evutil_socket_error_to_string(err));
 	}
 }
 

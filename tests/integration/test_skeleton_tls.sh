@@ -48,10 +48,40 @@ mount_start "$TESTDIR/mnt" --config "$TESTDIR/execfs.json"
 skeleton_check_tree "$TESTDIR/mnt/n1"
 skeleton_check_sessions "$TESTDIR/mnt/n1"
 
-# A client with a cert of another CA sees no containers.
+assert_match '^connected 127.0.0.1:' "$(read_file "$TESTDIR/mnt/n1/.status")" \
+	"n1/.status of a working node"
+
+# node_error_is MOUNT NODE REGEX: the node's .status says it is unreachable
+# and why, and it shows no containers.
+node_error_is() {
+	wait_for "grep -q '^error ' '$1/$2/.status'" 10 ||
+		fail "$1/$2/.status never reported an error"
+	assert_match "$3" "$(read_file "$1/$2/.status")" "$2/.status"
+	[ ! -e "$1/$2/prod" ] || fail "$1/$2 shows containers"
+}
+
+# A client with a cert of another CA sees no containers, and why.
 config_write "$TESTDIR/rogue.json" "$CERT_DIR/rogue-client.pem" "$CERT_DIR/rogue-client.key"
-MOUNT_NODE='' mount_start "$TESTDIR/rogue" --config "$TESTDIR/rogue.json"
-sleep 3
-[ ! -e "$TESTDIR/rogue/n1/prod/api-7/app" ] ||
-	fail "a client with an unrelated CA's cert sees containers"
+MOUNT_NODE=n1 mount_start "$TESTDIR/rogue" --config "$TESTDIR/rogue.json"
+node_error_is "$TESTDIR/rogue" n1 'TLS|closed'
 mount_stop "$TESTDIR/rogue"
+
+# Several nodes, one of them wrong (the agent's certificate does not name
+# what the client expects, or nothing listens): only that node fails.
+python3 - "$TESTDIR/fleet.json" "$port" "$CERT_DIR" "$(free_port)" <<'PY'
+import json, sys
+path, port, d, dead = sys.argv[1:5]
+with open(path, "w") as f:
+    json.dump({"nodes": [
+        {"name": "n1", "address": "127.0.0.1:" + port},
+        {"name": "imposter", "address": "127.0.0.1:" + port,
+         "server_name": "other.example"},
+        {"name": "down", "address": "127.0.0.1:" + dead}],
+        "ca": d + "/ca.pem", "cert": d + "/client.pem",
+        "key": d + "/client.key"}, f)
+PY
+MOUNT_NODE=n1 mount_start "$TESTDIR/fleet" --config "$TESTDIR/fleet.json"
+node_error_is "$TESTDIR/fleet" imposter 'certificate verify failed'
+node_error_is "$TESTDIR/fleet" down 'refused'
+skeleton_check_sessions "$TESTDIR/fleet/n1"
+mount_stop "$TESTDIR/fleet"

@@ -28,7 +28,7 @@ skeleton_check_tree() {
 	local n=$1 f
 	wait_for "[ -d '$n/default/web-1/nginx' ] && [ -d '$n/prod/api-7/app' ]" 10 ||
 		fail "containers not shown under $n: $(find "$n" -maxdepth 3 2>&1 | tr '\n' ' ')"
-	assert_eq "default prod" "$(ls_names "$n")" "namespaces in $n"
+	assert_eq ".status default prod" "$(ls_names "$n")" "namespaces in $n"
 	assert_eq "web-1" "$(ls_names "$n/default")" "pods in default"
 	assert_eq "nginx" "$(ls_names "$n/default/web-1")" "containers in default/web-1 (sandbox must be hidden)"
 	assert_eq "api-7" "$(ls_names "$n/prod")" "pods in prod"
