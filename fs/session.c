@@ -4,6 +4,7 @@
  * and the readers of `wait` (see the state machine in session.h).
  */
 #include <errno.h>
+#include <event2/event.h>
 #include <jansson.h>
 #include <poll.h>
 #include <stdio.h>
@@ -72,7 +73,7 @@ static void session_touch(struct session *s)
 }
 
 struct session *session_new(const char *container, unsigned num,
-			    size_t history_cap)
+			    size_t history_cap, struct event_base *base)
 {
 	struct session *s = calloc(1, sizeof(*s)); /* refcounted */
 	uint8_t rnd[EXECFS_SID_LEN / 2];
@@ -95,15 +96,18 @@ struct session *session_new(const char *container, unsigned num,
 	if (!s->container)
 		goto out_free;
 	if (out_stream_init(&s->out[SESSION_STDOUT], s, EXECFS_ST_STDOUT,
-			    history_cap) < 0 ||
+			    history_cap, base) < 0 ||
 	    out_stream_init(&s->out[SESSION_STDERR], s, EXECFS_ST_STDERR,
-			    history_cap) < 0)
+			    history_cap, base) < 0)
 		goto out_free;
 	return s;
 
 out_free:
-	history_free(s->out[SESSION_STDOUT].hist);
-	history_free(s->out[SESSION_STDERR].hist);
+	for (i = 0; i < 2; i++) { /* stdout, stderr */
+		history_free(s->out[i].hist);
+		if (s->out[i].wake_ev)
+			event_free(s->out[i].wake_ev);
+	}
 	free(s->container);
 	free(s);
 	return NULL;

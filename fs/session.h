@@ -100,7 +100,7 @@ struct session {
 
 /* A session for container id, numbered num; one reference for the caller. */
 struct session *session_new(const char *container, unsigned num,
-			    size_t history_cap);
+			    size_t history_cap, struct event_base *base);
 void session_get(struct session *s);
 void session_put(struct session *s);
 const char *session_sid(const struct session *s);

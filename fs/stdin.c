@@ -103,7 +103,7 @@ static void in_stream_pump(struct in_stream *in)
 			return;
 		if (k > space)
 			k = space;
-		rc = h2_stream_write(in->st, w->data + w->done, k);
+		rc = k ? h2_stream_write(in->st, w->data + w->done, k) : 0;
 		if (rc < 0) {
 			park_take(&w->park);
 			fuse_reply_err(w->park.req, -rc);
@@ -168,6 +168,27 @@ void in_stream_write(struct in_stream *in, fuse_req_t req, const char *buf,
 	}
 	if (nonblock) {
 		fuse_reply_err(req, EAGAIN);
+		return;
+	}
+	if (list_empty(&in->parked) && space > 0) {
+		/* Take the whole write into the stream now (one copy, no
+		 * staging buffer: the stream's hard cap is 4 x HIWAT, and at
+		 * most HIWAT plus one write is queued) and hold only the reply
+		 * until the stream drains below HIWAT, as a full pipe would. */
+		rc = h2_stream_write(in->st, buf, size);
+		if (rc < 0) {
+			fuse_reply_err(req, -rc);
+			return;
+		}
+		w = malloc(sizeof(*w)); /* owned by the parked queue */
+		if (!w) {
+			fuse_reply_write(req, size); /* accepted; don't hold */
+			return;
+		}
+		w->size = size;
+		w->done = size;
+		park_add(&in->parked, &w->park, req, in_write_interrupted);
+		in_stream_pump(in); /* replies now if there is room again */
 		return;
 	}
 	w = malloc(sizeof(*w) + size); /* owned by the parked queue */

@@ -5,6 +5,7 @@
  * what stops a remote process whose output nobody reads.
  */
 #include <errno.h>
+#include <event2/event.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,8 +39,17 @@ static const struct h2_stream_cbs out_stream_cbs = {
 	.on_close = out_stream_on_close,
 };
 
+static void out_stream_wake(struct out_stream *os);
+
+static void out_stream_wake_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	out_stream_wake(arg);
+}
+
 int out_stream_init(struct out_stream *os, struct session *s, const char *type,
-		    size_t cap)
+		    size_t cap, struct event_base *base)
 {
 	os->sess = s;
 	os->type = type;
@@ -49,8 +59,10 @@ int out_stream_init(struct out_stream *os, struct session *s, const char *type,
 	list_init(&os->parked);
 	list_init(&os->pollers);
 	clock_gettime(CLOCK_REALTIME, &os->mtime);
+	os->wake_ev = base ? event_new(base, -1, 0, out_stream_wake_cb, os) :
+			     NULL;
 	os->hist = history_new(cap);
-	return os->hist ? 0 : -ENOMEM;
+	return os->hist && (os->wake_ev || !base) ? 0 : -ENOMEM;
 }
 
 static void out_read_fail_all(struct out_stream *os, int err)
@@ -73,6 +85,9 @@ void out_stream_release(struct out_stream *os)
 	poller_wake_all(&os->pollers);
 	history_free(os->hist);
 	os->hist = NULL;
+	if (os->wake_ev)
+		event_free(os->wake_ev);
+	os->wake_ev = NULL;
 }
 
 /* Give back the window the history can take now. */
@@ -301,7 +316,10 @@ static void out_stream_on_data(struct h2_stream *st, const uint8_t *data,
 			return;
 		}
 		clock_gettime(CLOCK_REALTIME, &os->mtime);
-		out_stream_wake(os);
+		if (os->wake_ev)
+			event_active(os->wake_ev, EV_TIMEOUT, 0);
+		else
+			out_stream_wake(os);
 		out_stream_settle(os);
 		break;
 	case OUT_IDLE:

@@ -30,6 +30,9 @@ enum out_state {
 	OUT_LOST, /* reset or connection lost: EIO after the last byte */
 };
 
+struct event;
+struct event_base;
+
 struct out_stream {
 	struct session *sess; /* back pointer; the session embeds us */
 	const char *type; /* EXECFS_ST_STDOUT or EXECFS_ST_STDERR */
@@ -40,6 +43,10 @@ struct out_stream {
 	struct list parked; /* struct out_read (stream.c) */
 	struct list pollers; /* struct poller of readers' handles */
 	struct timespec mtime; /* when output last arrived */
+	/* owned; answers parked reads once per loop pass, so a read gets
+	 * every chunk one socket read brought, not one HTTP/2 frame. NULL
+	 * (no event loop: unit tests): answer at once. */
+	struct event *wake_ev;
 };
 
 /* A reader's state, embedded in its file handle. */
@@ -51,7 +58,7 @@ struct out_reader {
 };
 
 int out_stream_init(struct out_stream *os, struct session *s, const char *type,
-		    size_t cap);
+		    size_t cap, struct event_base *base);
 /* Only when the HTTP/2 stream is gone (the session holds a reference per
  * open stream); answers what is still parked with EIO. */
 void out_stream_release(struct out_stream *os);

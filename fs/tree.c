@@ -297,7 +297,7 @@ int tree_session_new(struct tree *t, struct inode *ctdir, size_t history_cap,
 
 	if (tree_sessions_trim(t, ctdir) >= TREE_MAX_LIVE)
 		return -EAGAIN;
-	s = session_new(ct->id, ct->next_num, history_cap);
+	s = session_new(ct->id, ct->next_num, history_cap, t->fs->base);
 	if (!s)
 		return -ENOMEM;
 	snprintf(name, sizeof(name), "%u", ct->next_num);

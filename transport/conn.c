@@ -339,6 +339,10 @@ static void conn_attach(struct h2_conn *c, struct bufferevent *bev)
 {
 	c->bev = bev;
 	bufferevent_setcb(bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
+	/* libevent reads and writes at most 16 KiB per callback by default:
+	 * a wakeup per TLS record. Let one pass move what the socket has. */
+	bufferevent_set_max_single_read(bev, H2_CONN_IO_CHUNK);
+	bufferevent_set_max_single_write(bev, H2_CONN_IO_CHUNK);
 	/* Ask for more frames once the socket buffer has drained a little. */
 	bufferevent_setwatermark(bev, EV_WRITE, H2_CONN_OUT_HIWAT / 2, 0);
 	bufferevent_enable(bev, EV_READ | EV_WRITE);

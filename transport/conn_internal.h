@@ -15,6 +15,11 @@ struct event;
 
 /* Bytes queued in the socket's output before we stop pulling frames. */
 #define H2_CONN_OUT_HIWAT (256 * 1024)
+/* The most one socket read or write moves in one callback. */
+#define H2_CONN_IO_CHUNK (1024 * 1024)
+/* DATA frames up to this size (we announce it; the peer's setting bounds
+ * what we send). Fewer frames, fewer callbacks per byte. */
+#define H2_MAX_FRAME (1024 * 1024)
 /* HTTP/2 settings we announce. */
 #define H2_INITIAL_WINDOW (256 * 1024)
 #define H2_CONN_WINDOW (64 * 1024 * 1024)

@@ -500,6 +500,27 @@ static int on_stream_close(nghttp2_session *ng, int32_t id, uint32_t error_code,
 	return 0;
 }
 
+/* nghttp2 caps DATA frames at 16 KiB unless told: send as much as the
+ * window and the peer's frame size allow. */
+static ssize_t data_read_length(nghttp2_session *ng, uint8_t frame_type,
+				int32_t id, int32_t session_window,
+				int32_t stream_window, uint32_t peer_max_frame,
+				void *user)
+{
+	ssize_t n = stream_window < session_window ? stream_window :
+						     session_window;
+
+	(void)frame_type;
+	(void)id;
+	(void)user;
+	(void)ng;
+	if (n > (ssize_t)peer_max_frame)
+		n = peer_max_frame;
+	if (n > H2_MAX_FRAME)
+		n = H2_MAX_FRAME;
+	return n > 0 ? n : 1;
+}
+
 int h2_conn_session_init(struct h2_conn *c)
 {
 	nghttp2_session_callbacks *cb;
@@ -508,6 +529,7 @@ int h2_conn_session_init(struct h2_conn *c)
 		{ NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, H2_MAX_CONCURRENT },
 		{ NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, H2_INITIAL_WINDOW },
 		{ NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, H2_MAX_HEADER_BYTES },
+		{ NGHTTP2_SETTINGS_MAX_FRAME_SIZE, H2_MAX_FRAME },
 		{ NGHTTP2_SETTINGS_ENABLE_PUSH, 0 },
 	};
 	int rv;
@@ -526,6 +548,8 @@ int h2_conn_session_init(struct h2_conn *c)
 		cb, on_data_chunk);
 	nghttp2_session_callbacks_set_on_stream_close_callback(cb,
 							       on_stream_close);
+	nghttp2_session_callbacks_set_data_source_read_length_callback(
+		cb, data_read_length);
 	/* Window is returned by h2_stream_consume(): end-to-end flow control. */
 	nghttp2_option_set_no_auto_window_update(opt, 1);
 	nghttp2_option_set_max_send_header_block_length(opt,
