@@ -60,10 +60,11 @@ static SSL_CTX *ctx_base(const SSL_METHOD *method)
 					 SSL_OP_CIPHER_SERVER_PREFERENCE);
 	/* RFC 9113 §9.2.2: TLS 1.2 with HTTP/2 needs ephemeral AEAD suites. */
 	SSL_CTX_set_cipher_list(ctx, "ECDHE+AESGCM:ECDHE+CHACHA20");
-	/* Read whole records at once: one read(2) per record, not two. The
-	 * record buffers are kept (no SSL_MODE_RELEASE_BUFFERS): freeing and
-	 * reallocating them on every drain costs more than they weigh. */
-	SSL_CTX_set_read_ahead(ctx, 1);
+	/* The record buffers are kept (no SSL_MODE_RELEASE_BUFFERS): freeing
+	 * and reallocating them on every drain costs more than they weigh.
+	 * No read-ahead: libevent's OpenSSL bufferevent waits on the socket,
+	 * and bytes read ahead into OpenSSL would sit there unseen (the
+	 * TLS mount then hangs with its data already received). */
 	return ctx;
 }
 
