@@ -81,6 +81,8 @@ struct inventory {
 
 	int ino_fd;
 	struct event *ino_ev, *timer_ev;
+
+	json_t *mirror; /* a mirror: the document view borrows from */
 };
 
 /* A list of records under construction. */
@@ -659,6 +661,7 @@ void inventory_free(struct inventory *inv)
 	}
 	if (inv->ino_fd >= 0)
 		close(inv->ino_fd);
+	json_decref(inv->mirror);
 	free(inv->recs);
 	free(inv->view);
 	free(inv->by_id);
@@ -745,4 +748,127 @@ json_t *inventory_to_json(const struct inventory *inv, const char *node)
 	doc = json_pack("{s:s, s:o}", EXECFS_J_NODE, node ? node : "",
 			EXECFS_J_CONTAINERS, list);
 	return doc;
+}
+
+/* ---- mirror ------------------------------------------------------------- */
+
+struct inventory *inventory_mirror_new(inventory_change_fn *on_change,
+				       void *arg)
+{
+	struct inventory *inv = calloc(1, sizeof(*inv));
+
+	if (!inv)
+		return NULL;
+	inv->on_change = on_change;
+	inv->arg = arg;
+	inv->ino_fd = -1;
+	return inv;
+}
+
+static int mirror_state(const char *name, enum container_state *out)
+{
+	enum container_state s;
+
+	for (s = CONTAINER_CREATED; s <= CONTAINER_STOPPED; s++)
+		if (!strcmp(name, container_state_name(s))) {
+			*out = s;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+/* One entry of the document; its strings stay owned by the document. */
+static int mirror_container(json_t *o, struct container *c)
+{
+	const char *id, *ns, *pod, *name, *state, *runtime, *root, *bundle;
+	const char *image, *created;
+	json_t *labels;
+	json_int_t pid;
+	int priv;
+
+	if (json_unpack(o,
+			"{s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:s, "
+			"s:s, s:b, s:o}",
+			EXECFS_J_ID, &id, EXECFS_J_NAMESPACE, &ns, EXECFS_J_POD,
+			&pod, EXECFS_J_NAME, &name, EXECFS_J_PID, &pid,
+			EXECFS_J_STATE, &state, EXECFS_J_RUNTIME, &runtime,
+			EXECFS_J_ROOT, &root, EXECFS_J_BUNDLE, &bundle,
+			EXECFS_J_IMAGE, &image, EXECFS_J_CREATED, &created,
+			EXECFS_J_PRIVILEGED, &priv, EXECFS_J_LABELS,
+			&labels) < 0 ||
+	    !json_is_object(labels) || pid < 0 || pid > INT32_MAX ||
+	    mirror_state(state, &c->state) < 0)
+		return -EINVAL;
+	/* The fields are not const only because the scanner owns its
+	 * strings; nothing writes through them. */
+	c->id = (char *)id;
+	c->namespace = (char *)ns;
+	c->pod = (char *)pod;
+	c->name = (char *)name;
+	c->runtime = (char *)runtime;
+	c->root = (char *)root;
+	c->bundle = (char *)bundle;
+	c->image = (char *)image;
+	c->created = (char *)created;
+	c->pid = (pid_t)pid;
+	c->privileged = priv;
+	c->labels = labels;
+	return 0;
+}
+
+int inventory_mirror_load(struct inventory *inv, const char *text, size_t len,
+			  char *err, size_t errlen)
+{
+	struct container *view = NULL;
+	size_t i, n = 0, *by_id = NULL;
+	json_error_t jerr;
+	json_t *doc, *list;
+	bool changed;
+	int rc = -EINVAL;
+
+	doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	list = json_object_get(doc, EXECFS_J_CONTAINERS);
+	if (!json_is_array(list) ||
+	    json_array_size(list) > INVENTORY_MAX_CONTAINERS) {
+		snprintf(err, errlen, "inventory: not a container list: %s",
+			 doc ? "wrong shape" : jerr.text);
+		goto out;
+	}
+	n = json_array_size(list);
+	view = calloc(n ? n : 1, sizeof(*view));
+	by_id = calloc(n ? n : 1, sizeof(*by_id));
+	if (!view || !by_id) {
+		snprintf(err, errlen, "out of memory");
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if (mirror_container(json_array_get(list, i), &view[i]) < 0) {
+			snprintf(err, errlen, "inventory: entry %zu is bad", i);
+			goto out;
+		}
+		by_id[i] = i;
+	}
+	qsort_r(by_id, n, sizeof(*by_id), by_id_cmp, view);
+	changed = n != inv->nview;
+	for (i = 0; i < n && !changed; i++)
+		changed = !container_equal(&view[i], &inv->view[i]);
+	free(inv->view);
+	free(inv->by_id);
+	json_decref(inv->mirror);
+	inv->view = view;
+	inv->by_id = by_id;
+	inv->nview = n;
+	inv->mirror = doc;
+	view = NULL;
+	by_id = NULL;
+	doc = NULL;
+	rc = 0;
+	if (changed && inv->on_change)
+		inv->on_change(inv->arg);
+out:
+	free(view);
+	free(by_id);
+	json_decref(doc);
+	return rc;
 }

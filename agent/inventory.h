@@ -71,6 +71,19 @@ void inventory_free(struct inventory *inv);
 /* Re-read every root now. Returns 1 if anything changed, 0 if not. */
 int inventory_rescan(struct inventory *inv);
 
+/*
+ * A mirror: the unprivileged worker's copy of the monitor's inventory,
+ * loaded from the JSON document of inventory_to_json() (which carries what
+ * policy decisions and the container list need, not what entering a
+ * container needs: the monitor does that with its own inventory). Empty
+ * until the first load; on_change runs when a load changed it.
+ */
+struct inventory *inventory_mirror_new(inventory_change_fn *on_change,
+				       void *arg);
+/* 0, or -EINVAL / -ENOMEM with the reason in err (the old list stays). */
+int inventory_mirror_load(struct inventory *inv, const char *text, size_t len,
+			  char *err, size_t errlen);
+
 const struct container *inventory_find(const struct inventory *inv,
 				       const char *id);
 size_t inventory_count(const struct inventory *inv);

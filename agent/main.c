@@ -1,10 +1,22 @@
 /*
- * execfs-agent: the node daemon. Parses flags, opens the listeners, and
- * runs the one event loop that serves HTTP/2 connections, follows the
- * node's containers and drives every session's process.
+ * execfs-agent: the node daemon. Parses flags and runs as two processes
+ * (docs/SECURITY.md, "Privilege separation"):
+ *
+ *   the monitor (this process, root): follows the node's containers and
+ *     starts, waits for and signals session processes (monitor.c);
+ *   the worker (a fresh exec of this binary with --privsep-worker FD):
+ *     loads the TLS keys, opens the audit file and binds the listeners
+ *     while still root, drops to --user for good, then serves HTTP/2, the
+ *     policy and the sessions, asking the monitor over the channel for
+ *     every process.
+ *
+ * The worker is exec'ed rather than only forked so it starts from a clean
+ * image (between fork and exec only async-signal-safe calls run).
+ * --no-privsep runs everything in one root process (for debugging).
  */
 #include <errno.h>
 #include <event2/event.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,6 +24,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "execfs/h2.h"
@@ -19,10 +32,14 @@
 #include "execfs/proto.h"
 #include "audit.h"
 #include "inventory.h"
+#include "launch.h"
+#include "monitor.h"
 #include "policy.h"
+#include "privsep.h"
 #include "server.h"
 #include "session.h"
 #include "spawn.h"
+#include "worker.h"
 
 #define MAX_LISTEN 16
 #define MAX_ROOTS 16
@@ -40,6 +57,9 @@ struct agent_opts {
 	size_t max_sessions;
 	const char *redact[MAX_REDACT];
 	size_t nredact;
+	const char *user; /* the worker's */
+	bool no_privsep;
+	int worker_fd; /* --privsep-worker: this is the worker; else -1 */
 	bool debug;
 };
 
@@ -73,11 +93,17 @@ static void usage(FILE *f)
 		"                     whatever the policy says (default 4096)\n"
 		"  --log FILE         log to FILE instead of standard error\n"
 		"  --pidfile FILE     write the agent's pid to FILE (removed at exit)\n"
+		"  --user NAME|UID    the unprivileged user the network-facing worker\n"
+		"                     runs as (default: nobody)\n"
+		"  --no-privsep       one root process for everything (debugging only:\n"
+		"                     the part that parses network input keeps root)\n"
 		"  --debug            log every request\n"
 		"  --help, --version\n"
 		"\n"
-		"Signals: SIGTERM and SIGINT stop the agent; running sessions are killed.\n"
-		"SIGHUP reloads --policy (a bad file keeps the old policy).\n"
+		"Signals (to the agent's main process, the privileged monitor): SIGTERM\n"
+		"and SIGINT stop the agent; running sessions are killed. SIGHUP reloads\n"
+		"--policy (a bad file keeps the old policy).\n"
+		"Privilege separation: docs/SECURITY.md.\n"
 		"Protocol: docs/PROTOCOL.md.\n",
 		EXECFS_DEFAULT_SOCKET);
 }
@@ -97,6 +123,9 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 		O_AUDIT,
 		O_REDACT,
 		O_MAX_SESSIONS,
+		O_USER,
+		O_NO_PRIVSEP,
+		O_WORKER,
 		O_DEBUG,
 		O_HELP,
 		O_VERSION
@@ -114,6 +143,9 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 		{ "audit", required_argument, NULL, O_AUDIT },
 		{ "audit-redact", required_argument, NULL, O_REDACT },
 		{ "max-sessions", required_argument, NULL, O_MAX_SESSIONS },
+		{ "user", required_argument, NULL, O_USER },
+		{ "no-privsep", no_argument, NULL, O_NO_PRIVSEP },
+		{ "privsep-worker", required_argument, NULL, O_WORKER },
 		{ "debug", no_argument, NULL, O_DEBUG },
 		{ "help", no_argument, NULL, O_HELP },
 		{ "version", no_argument, NULL, O_VERSION },
@@ -187,6 +219,27 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 			}
 			o->redact[o->nredact++] = optarg;
 			break;
+		case O_USER:
+			o->user = optarg;
+			break;
+		case O_NO_PRIVSEP:
+			o->no_privsep = true;
+			break;
+		case O_WORKER: {
+			char *end;
+			long fd;
+
+			/* Internal: how the monitor starts the worker. */
+			errno = 0;
+			fd = strtol(optarg, &end, 10);
+			if (errno || *end || fd < 3 || fd > 1024) {
+				fprintf(stderr,
+					"execfs-agent: bad --privsep-worker\n");
+				return -1;
+			}
+			o->worker_fd = (int)fd;
+			break;
+		}
 		case O_DEBUG:
 			o->debug = true;
 			break;
@@ -207,6 +260,8 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 			argv[optind]);
 		return -1;
 	}
+	if (!o->user)
+		o->user = "nobody";
 	if (!o->nlisten)
 		o->listen[o->nlisten++] = "unix:" EXECFS_DEFAULT_SOCKET;
 	if (!o->nroots) {
@@ -238,10 +293,12 @@ static void make_socket_dir(const char *addr)
 		log_warn("mkdir %s: %s", dir, strerror(errno));
 }
 
+/* The serving side: the worker, or the whole agent with --no-privsep. */
 struct agent {
 	struct event_base *base;
-	struct inventory *inv;
-	struct spawner *sp;
+	struct inventory *inv; /* the runtime's, or the worker's mirror */
+	struct spawner *sp; /* --no-privsep only */
+	struct launcher *launcher;
 	struct session_table *sessions;
 	struct server *srv;
 	SSL_CTX *tls;
@@ -250,18 +307,16 @@ struct agent {
 	struct policy *policy; /* owned; replaced on SIGHUP */
 	const char *policy_path; /* NULL: the built-in policy */
 	struct audit *audit; /* owned; NULL without --audit */
+	bool worker; /* privilege-separated: the monitor is the peer */
+	bool have_inventory; /* worker: the first list arrived */
+	bool lost; /* worker: the monitor is gone */
 };
 
-/* Load the policy at start (fatal when bad) or on SIGHUP (a bad file keeps
- * the old one: failing closed means never widening, and the old policy was
- * already in force). */
-static int agent_load_policy(struct agent *a)
+/* Install a parsed policy, or say why a text is bad. At start a bad one is
+ * fatal; on reload it keeps the old one: failing closed means never
+ * widening, and the old policy was already in force. */
+static int agent_set_policy(struct agent *a, struct policy *p, const char *err)
 {
-	struct policy *p;
-	char err[512];
-
-	p = a->policy_path ? policy_load(a->policy_path, err, sizeof(err)) :
-			     policy_default();
 	if (!p) {
 		log_error("policy %s: %s", a->policy_path,
 			  a->policy ? "keeping the old policy" : "invalid");
@@ -274,6 +329,16 @@ static int agent_load_policy(struct agent *a)
 	log_info("policy: %s",
 		 a->policy_path ? a->policy_path : "built-in (uid:0 only)");
 	return 0;
+}
+
+static int agent_load_policy(struct agent *a)
+{
+	char err[512];
+
+	if (!a->policy_path)
+		return agent_set_policy(a, policy_default(), "");
+	return agent_set_policy(
+		a, policy_load(a->policy_path, err, sizeof(err)), err);
 }
 
 static void on_hup_signal(evutil_socket_t sig, short what, void *arg)
@@ -299,6 +364,43 @@ static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
 	log_info("signal %d: stopping", (int)sig);
 	event_base_loopexit(a->base, NULL);
 }
+
+/* ---- the worker's channel ----------------------------------------------- */
+
+static void worker_on_inventory(void *arg, const char *text, size_t len)
+{
+	struct agent *a = arg;
+	char err[256];
+
+	if (inventory_mirror_load(a->inv, text, len, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		return;
+	}
+	a->have_inventory = true;
+}
+
+static void worker_on_policy(void *arg, const char *text, size_t len)
+{
+	struct agent *a = arg;
+	char err[512];
+
+	agent_set_policy(a, policy_parse(text, len, err, sizeof(err)), err);
+}
+
+static void worker_on_lost(void *arg, const char *why)
+{
+	struct agent *a = arg;
+
+	log_error("monitor: %s: stopping", why);
+	a->lost = true;
+	event_base_loopexit(a->base, NULL);
+}
+
+static const struct worker_cbs worker_cbs = {
+	.on_inventory = worker_on_inventory,
+	.on_policy = worker_on_policy,
+	.on_lost = worker_on_lost,
+};
 
 static int agent_listen(struct agent *a, const struct agent_opts *o)
 {
@@ -352,6 +454,11 @@ static void agent_release(struct agent *a)
 		h2_listener_free(a->listeners[i]);
 	server_free(a->srv);
 	session_table_free(a->sessions);
+	/* The kills of the sessions just ended go out before the monitor
+	 * sees the channel close. */
+	if (a->worker)
+		worker_launcher_flush(a->launcher);
+	launcher_free(a->launcher);
 	policy_free(a->policy);
 	audit_close(a->audit);
 	inventory_free(a->inv);
@@ -361,18 +468,216 @@ static void agent_release(struct agent *a)
 		event_base_free(a->base);
 }
 
-int main(int argc, char **argv)
+/*
+ * Serve: the worker (fd: its end of the channel) or, with fd -1, the whole
+ * agent in one process. Everything that needs root happens before the
+ * worker's drop: the TLS key, the audit file, the policy file, the
+ * listeners.
+ */
+static int agent_serve(struct agent_opts *o, int fd)
 {
-	struct agent_opts o = { 0 };
 	struct agent a = { 0 };
 	struct event *sigs[3] = { NULL, NULL, NULL };
+	char *policy_text = NULL;
+	size_t policy_len = 0;
 	char err[512];
-	char host[256];
+	uid_t uid = 0;
+	gid_t gid = 0;
 	int rc = 1, i;
+
+	a.worker = fd >= 0;
+	a.policy_path = o->policy;
+	if (a.worker &&
+	    worker_user_resolve(o->user, &uid, &gid, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		close(fd);
+		goto out;
+	}
+	a.base = event_base_new();
+	if (!a.base) {
+		if (fd >= 0)
+			close(fd);
+		goto out;
+	}
+	if (a.worker) {
+		a.inv = inventory_mirror_new(on_inventory_change, &a);
+		a.launcher = worker_launcher_new(
+			a.base, fd, session_launch_cbs(), &worker_cbs, &a);
+	} else {
+		a.sp = spawner_new(a.base);
+		a.inv = inventory_new(a.base, (const char *const *)o->roots,
+				      o->nroots, on_inventory_change, &a);
+		a.launcher = a.inv && a.sp ?
+				     launcher_local_new(a.base, a.inv, a.sp,
+							session_launch_cbs()) :
+				     NULL;
+	}
+	a.sessions = a.inv && a.launcher ?
+			     session_table_new(a.base, a.inv, a.launcher) :
+			     NULL;
+	a.srv = a.sessions ? server_new(a.base, o->node, a.inv, a.sessions) :
+			     NULL;
+	if (!a.srv) {
+		log_error("cannot set up the agent (out of memory?)");
+		goto out;
+	}
+	/* The worker serves nobody before it knows the containers. */
+	while (a.worker && !a.have_inventory && !a.lost)
+		if (event_base_loop(a.base, EVLOOP_ONCE) < 0)
+			goto out;
+	if (a.lost)
+		goto out;
+	if (a.worker && a.policy_path &&
+	    policy_read(a.policy_path, &policy_text, &policy_len, err,
+			sizeof(err)) < 0) {
+		log_error("policy %s: invalid", a.policy_path);
+		log_error("%s", err);
+		goto out;
+	}
+	if (o->audit) {
+		a.audit = audit_open(o->audit, err, sizeof(err));
+		if (!a.audit) {
+			log_error("%s", err);
+			goto out;
+		}
+	}
+	for (i = 0; i < (int)o->nredact; i++)
+		if (audit_add_redaction(a.audit, o->redact[i], err,
+					sizeof(err)) < 0) {
+			log_error("%s", err);
+			goto out;
+		}
+	session_table_set_audit(a.sessions, a.audit, o->node);
+	session_table_set_limit(a.sessions, o->max_sessions);
+	if (agent_listen(&a, o) < 0)
+		goto out;
+	if (a.worker) {
+		if (worker_drop_privileges(uid, gid, err, sizeof(err)) < 0) {
+			log_error("%s", err);
+			goto out;
+		}
+		log_info(
+			"running as uid %d gid %d (--user %s), no capabilities",
+			(int)uid, (int)gid, o->user);
+		/* JSON is parsed here, after the drop. */
+		if (agent_set_policy(&a,
+				     a.policy_path ?
+					     policy_parse(policy_text,
+							  policy_len, err,
+							  sizeof(err)) :
+					     policy_default(),
+				     err) < 0)
+			goto out;
+	} else if (agent_load_policy(&a) < 0) {
+		goto out;
+	}
+	sigs[0] = evsignal_new(a.base, SIGTERM, on_stop_signal, &a);
+	sigs[1] = evsignal_new(a.base, SIGINT, on_stop_signal, &a);
+	/* The worker's policy comes from the monitor, which gets SIGHUP. */
+	sigs[2] = a.worker ? NULL :
+			     evsignal_new(a.base, SIGHUP, on_hup_signal, &a);
+	if (a.worker)
+		signal(SIGHUP, SIG_IGN);
+	for (i = 0; i < (a.worker ? 2 : 3); i++)
+		if (!sigs[i] || event_add(sigs[i], NULL) < 0)
+			goto out;
+	if (!a.worker && o->pidfile) {
+		FILE *f = fopen(o->pidfile, "we");
+
+		if (!f || fprintf(f, "%d\n", (int)getpid()) < 0 || fclose(f)) {
+			log_error("cannot write pidfile %s: %s", o->pidfile,
+				  strerror(errno));
+			goto out;
+		}
+	}
+	log_info("node %s: serving %zu container(s)", o->node,
+		 inventory_count(a.inv));
+	event_base_dispatch(a.base);
+	rc = a.lost ? 1 : 0;
+	if (!a.worker && o->pidfile)
+		unlink(o->pidfile);
+out:
+	for (i = 0; i < 3; i++)
+		if (sigs[i])
+			event_free(sigs[i]);
+	free(policy_text);
+	agent_release(&a);
+	log_info("stopped");
+	return rc;
+}
+
+/*
+ * Start the worker: this binary again, with the channel on fd 3. argv was
+ * built before the fork; the child only dup2()s and execs.
+ */
+static pid_t worker_start(int argc, char **argv, int fd)
+{
+	char **wargv = calloc((size_t)argc + 3, sizeof(*wargv));
+	pid_t pid;
+	int i;
+
+	if (!wargv)
+		return -1;
+	for (i = 0; i < argc; i++)
+		wargv[i] = argv[i];
+	wargv[argc] = "--privsep-worker";
+	wargv[argc + 1] = "3";
+	pid = fork();
+	if (pid == 0) {
+		/* dup2 clears close-on-exec on the copy; when fd is 3
+		 * already, clear it by hand. */
+		if (fd == 3 ? fcntl(3, F_SETFD, 0) < 0 : dup2(fd, 3) < 0)
+			_exit(127);
+		execv("/proc/self/exe", wargv);
+		_exit(127);
+	}
+	free(wargv);
+	return pid;
+}
+
+static int agent_privsep(int argc, char **argv, struct agent_opts *o)
+{
+	struct monitor_opts mo = { 0 };
+	int fds[2], rc;
+
+	rc = privsep_socketpair(fds);
+	if (rc < 0) {
+		log_error("socketpair: %s", strerror(-rc));
+		return 1;
+	}
+	mo.worker = worker_start(argc, argv, fds[1]);
+	close(fds[1]);
+	if (mo.worker < 0) {
+		log_error("cannot start the worker: %s", strerror(errno));
+		close(fds[0]);
+		return 1;
+	}
+	mo.node = o->node;
+	mo.roots = (const char *const *)o->roots;
+	mo.nroots = o->nroots;
+	mo.policy = o->policy;
+	mo.pidfile = o->pidfile;
+	mo.listen = (const char *const *)o->listen;
+	mo.nlisten = o->nlisten;
+	mo.fd = fds[0];
+	return monitor_run(&mo);
+}
+
+int main(int argc, char **argv)
+{
+	struct agent_opts o = { .worker_fd = -1 };
+	const char *prog = "execfs-agent";
+	char host[256];
 
 	if (parse_opts(argc, argv, &o) < 0)
 		return 2;
-	if (log_open("execfs-agent", o.log) < 0) {
+	if (o.worker_fd >= 0) {
+		prog = "execfs-agent[worker]";
+		fcntl(o.worker_fd, F_SETFD, FD_CLOEXEC);
+	} else if (!o.no_privsep) {
+		prog = "execfs-agent[monitor]";
+	}
+	if (log_open(prog, o.log) < 0) {
 		fprintf(stderr, "execfs-agent: cannot open log %s: %s\n", o.log,
 			strerror(errno));
 		return 1;
@@ -387,67 +692,9 @@ int main(int argc, char **argv)
 	}
 	/* A peer that goes away must not kill us with SIGPIPE. */
 	signal(SIGPIPE, SIG_IGN);
-
-	a.base = event_base_new();
-	if (!a.base)
-		goto out;
-	a.sp = spawner_new(a.base);
-	a.inv = inventory_new(a.base, o.roots, o.nroots, on_inventory_change,
-			      &a);
-	a.sessions = a.inv && a.sp ? session_table_new(a.base, a.inv, a.sp) :
-				     NULL;
-	a.srv = a.sessions ? server_new(a.base, o.node, a.inv, a.sessions) :
-			     NULL;
-	if (!a.srv) {
-		log_error("cannot set up the agent (out of memory?)");
-		goto out;
-	}
-	a.policy_path = o.policy;
-	if (agent_load_policy(&a) < 0)
-		goto out;
-	if (o.audit) {
-		a.audit = audit_open(o.audit, err, sizeof(err));
-		if (!a.audit) {
-			log_error("%s", err);
-			goto out;
-		}
-	}
-	for (i = 0; i < (int)o.nredact; i++)
-		if (audit_add_redaction(a.audit, o.redact[i], err,
-					sizeof(err)) < 0) {
-			log_error("%s", err);
-			goto out;
-		}
-	session_table_set_audit(a.sessions, a.audit, o.node);
-	session_table_set_limit(a.sessions, o.max_sessions);
-	if (agent_listen(&a, &o) < 0)
-		goto out;
-	sigs[0] = evsignal_new(a.base, SIGTERM, on_stop_signal, &a);
-	sigs[1] = evsignal_new(a.base, SIGINT, on_stop_signal, &a);
-	sigs[2] = evsignal_new(a.base, SIGHUP, on_hup_signal, &a);
-	for (i = 0; i < 3; i++)
-		if (!sigs[i] || event_add(sigs[i], NULL) < 0)
-			goto out;
-	if (o.pidfile) {
-		FILE *f = fopen(o.pidfile, "we");
-
-		if (!f || fprintf(f, "%d\n", (int)getpid()) < 0 || fclose(f)) {
-			log_error("cannot write pidfile %s: %s", o.pidfile,
-				  strerror(errno));
-			goto out;
-		}
-	}
-	log_info("node %s: serving %zu container(s)", o.node,
-		 inventory_count(a.inv));
-	event_base_dispatch(a.base);
-	rc = 0;
-out:
-	for (i = 0; i < 3; i++)
-		if (sigs[i])
-			event_free(sigs[i]);
-	agent_release(&a);
-	if (o.pidfile && rc == 0)
-		unlink(o.pidfile);
-	log_info("stopped");
-	return rc;
+	if (o.worker_fd >= 0)
+		return agent_serve(&o, o.worker_fd);
+	if (o.no_privsep)
+		return agent_serve(&o, -1);
+	return agent_privsep(argc, argv, &o);
 }

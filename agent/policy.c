@@ -226,34 +226,52 @@ out_free:
 	return NULL;
 }
 
-struct policy *policy_load(const char *path, char *err, size_t errlen)
+int policy_read(const char *path, char **text, size_t *len, char *err,
+		size_t errlen)
 {
-	struct policy *p = NULL;
 	char *buf = NULL;
-	size_t len = 0;
+	size_t n = 0;
+	int rc = -EIO;
 	FILE *f;
 
 	f = fopen(path, "re");
 	if (!f) {
+		rc = -errno;
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return NULL;
+		return rc;
 	}
 	buf = malloc(POLICY_MAX_BYTES + 1);
 	if (buf)
-		len = fread(buf, 1, POLICY_MAX_BYTES + 1, f);
+		n = fread(buf, 1, POLICY_MAX_BYTES + 1, f);
 	if (!buf || ferror(f)) {
 		snprintf(err, errlen, "%s: cannot read", path);
-	} else if (len > POLICY_MAX_BYTES) {
+	} else if (n > POLICY_MAX_BYTES) {
+		rc = -EFBIG;
 		snprintf(err, errlen, "%s: larger than %d bytes", path,
 			 POLICY_MAX_BYTES);
 	} else {
-		char inner[400];
-
-		p = policy_parse(buf, len, inner, sizeof(inner));
-		if (!p)
-			snprintf(err, errlen, "%s: %s", path, inner);
+		*text = buf;
+		*len = n;
+		buf = NULL;
+		rc = 0;
 	}
 	fclose(f);
+	free(buf);
+	return rc;
+}
+
+struct policy *policy_load(const char *path, char *err, size_t errlen)
+{
+	struct policy *p;
+	char inner[400];
+	char *buf;
+	size_t len;
+
+	if (policy_read(path, &buf, &len, err, errlen) < 0)
+		return NULL;
+	p = policy_parse(buf, len, inner, sizeof(inner));
+	if (!p)
+		snprintf(err, errlen, "%s: %s", path, inner);
 	free(buf);
 	return p;
 }

@@ -23,6 +23,11 @@ struct policy;
  * everything, nobody else anything. */
 struct policy *policy_default(void);
 
+/* Read a policy file (at most 1 MiB) without parsing it: the privileged
+ * monitor reads, the unprivileged worker parses. 0 and a malloc'ed *text,
+ * or -errno with the reason in err. */
+int policy_read(const char *path, char **text, size_t *len, char *err,
+		size_t errlen);
 /* Load and check a policy file. NULL with the reason in err. */
 struct policy *policy_load(const char *path, char *err, size_t errlen);
 /* The same from a JSON text (tests, fuzzing). */

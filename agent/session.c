@@ -45,6 +45,7 @@
 #include "execfs/proto.h"
 #include "audit.h"
 #include "inventory.h"
+#include "launch.h"
 #include "policy.h"
 #include "pty.h"
 #include "request.h"
@@ -58,7 +59,7 @@
 
 enum session_state {
 	SESSION_REQUEST, /* receiving the exec request */
-	SESSION_SPAWNING, /* forked; waiting to learn whether execve worked */
+	SESSION_SPAWNING, /* asked the launcher; waiting for the start */
 	SESSION_RUNNING,
 	SESSION_EXITED, /* reaped; wstatus is valid */
 	SESSION_FAILED, /* never ran; err and message say why */
@@ -79,6 +80,7 @@ struct ctlstream {
 	char buf[PTY_SIZE_LINE_MAX + 1]; /* a partial line, or the signal */
 	size_t len;
 	bool answered; /* response headers sent */
+	uint64_t pending; /* signal: the launcher's answer is awaited */
 	bool body_ended; /* the peer's END_STREAM came */
 	bool dead; /* answered with an error or reset: ignore input */
 	bool has_size; /* resize: a size waits for the terminal */
@@ -118,11 +120,11 @@ struct session {
 
 	bool tty;
 	int tty_fd; /* owned; the pty master, -1 without a tty */
+	unsigned short pend_cols, pend_rows; /* a size for the coming tty */
 	struct ctlstream *ctl; /* signal and resize streams */
 
-	pid_t pid;
-	int pidfd; /* owned */
-	struct event *exit_ev; /* owned; EV_READ on pidfd */
+	pid_t pid; /* 0 until the launcher reported the start */
+	struct launch_job *job; /* until reaped or failed (then NULL) */
 	int report_fd; /* owned; spawn report pipe */
 	struct event *report_ev; /* owned */
 	int wstatus;
@@ -142,7 +144,8 @@ struct session {
 struct session_table {
 	struct event_base *base;
 	struct inventory *inv; /* not owned */
-	struct spawner *sp; /* not owned */
+	struct launcher *launcher; /* not owned */
+	uint64_t next_cookie; /* for signal answers */
 	const struct policy *policy; /* not owned; NULL denies everything */
 	struct audit *audit; /* not owned; NULL: no audit */
 	char node[256];
@@ -199,8 +202,7 @@ static void session_free(struct session *s)
 	}
 	ev_free(&s->in_ev);
 	fd_close(&s->in_fd);
-	ev_free(&s->exit_ev);
-	fd_close(&s->pidfd);
+	launcher_job_drop(s->job);
 	ev_free(&s->report_ev);
 	fd_close(&s->report_fd);
 	ev_free(&s->grace_ev);
@@ -238,11 +240,11 @@ static void grace_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (s->pid > 0 && !session_ended(s)) {
+	if (s->job && s->pid > 0 && !session_ended(s)) {
 		log_info(
 			"session %s: no client for %d s, killing process group %d",
 			s->sid, SESSION_GRACE_SECONDS, (int)s->pid);
-		kill(-s->pid, SIGKILL);
+		launcher_signal(s->job, SIGKILL, 0, 0);
 	}
 }
 
@@ -601,41 +603,13 @@ static void ctl_reset(struct ctlstream *k, const char *why)
 	h2_stream_reset(k->st, H2_PROTOCOL_ERROR);
 }
 
-/*
- * Send sig to the session's process group; with a tty to the terminal's
- * foreground group (a shell's running job), falling back to the
- * session's group when the terminal has none.
- */
-static int session_kill(struct session *s, int sig, pid_t *target,
-			bool *foreground)
-{
-	pid_t pg = -1;
-
-	*foreground = false;
-	if (s->tty_fd >= 0) {
-		pg = pty_foreground(s->tty_fd);
-		*foreground = pg > 0;
-	}
-	if (pg <= 0)
-		pg = s->pid;
-	*target = pg;
-	if (kill(-pg, sig) == 0)
-		return 0;
-	/* Before its setsid() the process is not a group leader yet. */
-	if (errno == ESRCH && pg == s->pid && kill(s->pid, sig) == 0)
-		return 0;
-	return -errno;
-}
-
 /* The signal stream's body is complete: deliver it, or wait for the
  * process to exist. */
 static void signal_decide(struct ctlstream *k)
 {
 	struct session *s = k->s;
 	char msg[128], name[16];
-	bool fg;
-	pid_t pg;
-	int sig, rc;
+	int sig;
 
 	if (k->dead || k->answered || !k->body_ended)
 		return;
@@ -659,14 +633,35 @@ static void signal_decide(struct ctlstream *k)
 		ctl_error(k, ESRCH, msg);
 		return;
 	}
-	if (s->pid <= 0)
-		return; /* the request is still coming: wait for the start */
-	rc = session_kill(s, sig, &pg, &fg);
-	if (rc < 0) {
+	if (s->pid <= 0 || !s->job || k->pending)
+		return; /* wait for the start, or for the answer */
+	/* With a tty the terminal's foreground group (a shell's running
+	 * job), falling back to the session's group; the launcher knows
+	 * which, and signals only a process it started and did not reap. */
+	k->pending = ++s->t->next_cookie;
+	launcher_signal(s->job, sig, LAUNCH_SIG_FOREGROUND, k->pending);
+}
+
+/* The launcher's answer to signal_decide(). */
+static void signal_answered(struct session *s, uint64_t cookie, int err,
+			    pid_t pg, bool fg)
+{
+	struct ctlstream *k;
+	char msg[128], name[16];
+
+	for (k = s->ctl; k && k->pending != cookie; k = k->next)
+		;
+	if (!k)
+		return; /* the stream closed meanwhile */
+	k->pending = 0;
+	if (k->dead || k->answered)
+		return;
+	signal_abbrev(signal_parse(k->buf, k->len), name, sizeof(name));
+	if (err) {
 		snprintf(msg, sizeof(msg), "signal %s to process group %d: %s",
-			 name, (int)pg, strerror(-rc));
+			 name, (int)pg, strerror(err));
 		log_warn("session %s: %s", s->sid, msg);
-		ctl_error(k, -rc, msg);
+		ctl_error(k, err, msg);
 		return;
 	}
 	log_info("session %s: signal %s sent to %sprocess group %d", s->sid,
@@ -702,23 +697,33 @@ static void signal_on_end(struct h2_stream *st, void *arg)
 	signal_decide(k);
 }
 
-/* Apply the newest size once the terminal exists. */
+static void session_resize(struct session *s, unsigned short cols,
+			   unsigned short rows)
+{
+	int rc = pty_resize(s->tty_fd, cols, rows);
+
+	if (rc < 0)
+		log_warn("session %s: resize %ux%u: %s", s->sid, cols, rows,
+			 strerror(-rc));
+	else
+		log_debug("session %s: resized to %ux%u", s->sid, cols, rows);
+}
+
+/* Apply the newest size; until the terminal exists (the start is still
+ * on its way) the session keeps it, as the stream may be gone by then. */
 static void resize_apply(struct ctlstream *k)
 {
 	struct session *s = k->s;
-	int rc;
 
-	if (!k->has_size || !k->answered || k->dead || s->tty_fd < 0 ||
-	    session_ended(s))
+	if (!k->has_size || !k->answered || session_ended(s))
 		return;
 	k->has_size = false;
-	rc = pty_resize(s->tty_fd, k->cols, k->rows);
-	if (rc < 0)
-		log_warn("session %s: resize %ux%u: %s", s->sid, k->cols,
-			 k->rows, strerror(-rc));
-	else
-		log_debug("session %s: resized to %ux%u", s->sid, k->cols,
-			  k->rows);
+	if (s->tty_fd < 0) {
+		s->pend_cols = k->cols;
+		s->pend_rows = k->rows;
+		return;
+	}
+	session_resize(s, k->cols, k->rows);
 }
 
 /* Answer the resize stream once the start is decided. */
@@ -941,23 +946,13 @@ static void session_exited(struct session *s)
 	session_check(s);
 }
 
-static void exit_cb(evutil_socket_t fd, short what, void *arg)
+/* The launcher reaped the process. */
+static void launch_on_exit(void *arg, int wstatus)
 {
 	struct session *s = arg;
-	int rc;
 
-	(void)fd;
-	(void)what;
-	rc = spawn_reap(s->pidfd, &s->wstatus);
-	if (rc == -EAGAIN)
-		return;
-	ev_free(&s->exit_ev);
-	fd_close(&s->pidfd);
-	if (rc < 0) {
-		log_warn("session %s: reap %d: %s", s->sid, (int)s->pid,
-			 strerror(-rc));
-		s->wstatus = W_EXITCODE(255, 0);
-	}
+	s->job = NULL;
+	s->wstatus = wstatus;
 	s->reaped = true;
 	/* While the start report is pending, it decides what the exit means
 	 * (a failed execve also ends the process). */
@@ -1046,13 +1041,71 @@ static bool session_allowed(struct session *s, const struct container *c,
 	return true;
 }
 
+/* The launcher decided the start: the process runs (its execve may still
+ * fail: report_fd says), or it never did. */
+static void launch_on_start(void *arg, int err, const char *message,
+			    const struct launch_started *st)
+{
+	struct session *s = arg;
+	int i;
+
+	if (err) {
+		s->job = NULL;
+		session_fail(s, err, message);
+		return;
+	}
+	s->pid = st->pid;
+	s->in_fd = st->stdin_fd;
+	s->out[0].fd = st->stdout_fd;
+	s->out[1].fd = st->stderr_fd;
+	s->tty_fd = st->tty_fd;
+	s->report_fd = st->report_fd;
+	s->report_ev = event_new(s->t->base, s->report_fd, EV_READ | EV_PERSIST,
+				 report_cb, s);
+	s->in_ev = event_new(s->t->base, s->in_fd, EV_WRITE, in_write_cb, s);
+	for (i = 0; i < 2; i++)
+		if (s->out[i].fd >= 0)
+			s->out[i].ev = event_new(s->t->base, s->out[i].fd,
+						 EV_READ | EV_PERSIST,
+						 out_read_cb, &s->out[i]);
+	if (!s->report_ev || !s->in_ev ||
+	    (s->out[0].fd >= 0 && !s->out[0].ev) ||
+	    (s->out[1].fd >= 0 && !s->out[1].ev)) {
+		/* The job stays: its exit still comes and is reaped. */
+		launcher_signal(s->job, SIGKILL, 0, 0);
+		ev_free(&s->report_ev);
+		fd_close(&s->report_fd);
+		session_fail(s, ENOMEM, "out of memory");
+		return;
+	}
+	event_add(s->report_ev, NULL);
+	if (s->tty_fd >= 0 && s->pend_cols)
+		session_resize(s, s->pend_cols, s->pend_rows);
+	ctl_update(s);
+}
+
+static void launch_on_signal(void *arg, uint64_t cookie, int err, pid_t pg,
+			     bool fg)
+{
+	signal_answered(arg, cookie, err, pg, fg);
+}
+
+static const struct launch_cbs session_cbs = {
+	.on_start = launch_on_start,
+	.on_exit = launch_on_exit,
+	.on_signal = launch_on_signal,
+};
+
+const struct launch_cbs *session_launch_cbs(void)
+{
+	return &session_cbs;
+}
+
 static int session_spawn(struct session *s, const struct exec_request *req)
 {
 	const struct container *c = inventory_find(s->t->inv, req->container);
-	struct spawn_request sr = { 0 };
-	struct spawn_result res;
+	struct launch_request lr = { 0 };
 	char err[512] = "";
-	int rc, i;
 
 	if (!c) {
 		snprintf(err, sizeof(err), "no container %s on this node",
@@ -1069,53 +1122,25 @@ static int session_spawn(struct session *s, const struct exec_request *req)
 	snprintf(s->container, sizeof(s->container), "%s", c->id);
 	if (!session_allowed(s, c, req))
 		return -EACCES;
-	sr.c = c;
-	sr.argv = req->argv;
-	sr.env_extra = req->env;
-	sr.cwd = req->cwd;
-	sr.user = req->user;
-	sr.tty = req->tty;
-	sr.cols = req->cols;
-	sr.rows = req->rows;
-	sr.merge_stderr = req->merge_stderr;
-	rc = spawn_start(s->t->sp, &sr, &res, err, sizeof(err));
-	if (rc < 0) {
-		session_fail(s, -rc, err[0] ? err : strerror(-rc));
-		return rc;
+	lr.container = c->id;
+	lr.argv = req->argv;
+	lr.env = req->env;
+	lr.cwd = req->cwd;
+	lr.user = req->user;
+	lr.tty = req->tty;
+	lr.cols = req->cols;
+	lr.rows = req->rows;
+	lr.merge_stderr = req->merge_stderr;
+	s->job = launcher_start(s->t->launcher, &lr, s);
+	if (!s->job) {
+		int e = errno ? errno : EIO;
+
+		snprintf(err, sizeof(err), "cannot start: %s", strerror(e));
+		session_fail(s, e, err);
+		return -e;
 	}
-	s->pid = res.pid;
-	s->pidfd = res.pidfd;
-	s->in_fd = res.stdin_fd;
-	s->out[0].fd = res.stdout_fd;
-	s->out[1].fd = res.stderr_fd;
 	s->tty = req->tty;
-	s->tty_fd = res.tty_fd;
-	s->in_line_start = true;
-	s->report_fd = res.report_fd;
-	s->exit_ev = event_new(s->t->base, s->pidfd, EV_READ | EV_PERSIST,
-			       exit_cb, s);
-	s->report_ev = event_new(s->t->base, s->report_fd, EV_READ | EV_PERSIST,
-				 report_cb, s);
-	s->in_ev = event_new(s->t->base, s->in_fd, EV_WRITE, in_write_cb, s);
-	for (i = 0; i < 2; i++)
-		if (s->out[i].fd >= 0)
-			s->out[i].ev = event_new(s->t->base, s->out[i].fd,
-						 EV_READ | EV_PERSIST,
-						 out_read_cb, &s->out[i]);
-	if (!s->exit_ev || !s->report_ev || !s->in_ev ||
-	    (s->out[0].fd >= 0 && !s->out[0].ev) ||
-	    (s->out[1].fd >= 0 && !s->out[1].ev)) {
-		kill(-s->pid, SIGKILL);
-		kill(s->pid, SIGKILL);
-		session_fail(s, ENOMEM, "out of memory");
-		/* exit_ev, if it exists, still reaps the process. */
-		if (s->exit_ev)
-			event_add(s->exit_ev, NULL);
-		return -ENOMEM;
-	}
 	s->state = SESSION_SPAWNING;
-	event_add(s->exit_ev, NULL);
-	event_add(s->report_ev, NULL);
 	ctl_update(s);
 	return 0;
 }
@@ -1209,7 +1234,10 @@ static struct session *session_new(struct session_table *t, const char *sid)
 		return NULL;
 	s->t = t;
 	snprintf(s->sid, sizeof(s->sid), "%s", sid);
-	s->in_fd = s->pidfd = s->report_fd = s->tty_fd = -1;
+	s->in_fd = s->report_fd = s->tty_fd = -1;
+	/* Input may arrive before the process exists: nothing sent yet is
+	 * the start of a line. */
+	s->in_line_start = true;
 	for (i = 0; i < 2; i++) {
 		s->out[i].s = s;
 		s->out[i].fd = -1;
@@ -1288,7 +1316,7 @@ void session_table_route(struct session_table *t, struct h2_stream *st,
 
 struct session_table *session_table_new(struct event_base *base,
 					struct inventory *inv,
-					struct spawner *sp)
+					struct launcher *launcher)
 {
 	struct session_table *t = calloc(1, sizeof(*t));
 
@@ -1296,7 +1324,7 @@ struct session_table *session_table_new(struct event_base *base,
 		return NULL;
 	t->base = base;
 	t->inv = inv;
-	t->sp = sp;
+	t->launcher = launcher;
 	t->per_identity = SESSION_DEFAULT_PER_IDENTITY;
 	return t;
 }
@@ -1333,7 +1361,8 @@ void session_table_free(struct session_table *t)
 		struct session *s = t->head;
 
 		if (s->pid > 0 && !session_ended(s)) {
-			kill(-s->pid, SIGKILL);
+			/* session_free() drops the job: the launcher kills
+			 * the process group. */
 			/* Not reaped (the loop is over), but its end is known:
 			 * the audit trail must not have a start without one. */
 			s->wstatus = SIGKILL;

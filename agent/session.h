@@ -12,16 +12,23 @@ struct h2_stream;
 struct audit;
 struct inventory;
 struct policy;
-struct spawner;
+struct launcher;
+struct launch_cbs;
 struct session_table;
 
 /* How long a running session with no stream attached is kept before its
  * process group is killed. */
 #define SESSION_GRACE_SECONDS 60
 
+/* inv: the containers policy decisions are made on (the runtime's, or the
+ * worker's mirror of them); launcher: how processes start. Its callbacks
+ * must be session_launch_cbs(). Neither is owned. */
 struct session_table *session_table_new(struct event_base *base,
 					struct inventory *inv,
-					struct spawner *sp);
+					struct launcher *launcher);
+/* The callbacks a launcher serving the session table calls (arg: the
+ * session that asked). */
+const struct launch_cbs *session_launch_cbs(void);
 /* Kills every running session's process group. NULL is a no-op. */
 void session_table_free(struct session_table *t);
 

@@ -17,6 +17,7 @@
 #include "execfs/h2.h"
 #include "execfs/log.h"
 #include "inventory.h"
+#include "launch.h"
 #include "server.h"
 #include "session.h"
 #include "spawn.h"
@@ -29,6 +30,7 @@ struct world {
 	struct event_base *base;
 	struct inventory *inv;
 	struct spawner *sp;
+	struct launcher *launcher;
 	struct session_table *sessions;
 	struct server *srv;
 };
@@ -64,7 +66,9 @@ static struct world *world_get(void)
 	w.base = event_base_new();
 	w.sp = spawner_new(w.base);
 	w.inv = inventory_new(NULL, roots, 1, NULL, NULL);
-	w.sessions = session_table_new(w.base, w.inv, w.sp);
+	w.launcher =
+		launcher_local_new(w.base, w.inv, w.sp, session_launch_cbs());
+	w.sessions = session_table_new(w.base, w.inv, w.launcher);
 	w.srv = server_new(w.base, "fuzz", w.inv, w.sessions);
 	return &w;
 }

@@ -2,7 +2,8 @@
 # Run one libFuzzer target for a bounded time from its seeds.
 # Usage: run_fuzzer.sh BINARY SECONDS
 # The corpus lives next to the binary (BINARY.corpus/) and grows across
-# runs; seeds come from h2_seeds.py for the HTTP/2 target. Crash inputs are
+# runs; seeds come from h2_seeds.py for the HTTP/2 target and
+# privsep_seeds.py for the privsep messages. Crash inputs are
 # kept as BINARY.crash-* for reproduction (run BINARY on the file).
 set -eu
 bin=$1
@@ -12,6 +13,7 @@ corpus=$bin.corpus
 mkdir -p "$corpus"
 case $(basename "$bin") in
 fuzz_agent_h2) python3 "$here/h2_seeds.py" "$corpus" ;;
+fuzz_agent_privsep) python3 "$here/privsep_seeds.py" "$corpus" ;;
 esac
 exec "$bin" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 \
 	-print_final_stats=1 -artifact_prefix="$bin.crash-" "$corpus"

@@ -12,8 +12,11 @@ mount_start "$mnt" --agent "unix:$AGENT_SOCK"
 web=$mnt/$AGENT_NODE/default/web-1/nginx
 wait_for "[ -d '$web' ]" 10 || fail "container did not appear"
 
+# The worker is the process that parses the floods (AGENT_PID is the
+# privileged monitor, which never sees them).
+worker=$(agent_worker_pid)
 rss_kib() {
-	awk '/^VmRSS:/ {print $2}' "/proc/$AGENT_PID/status"
+	awk '/^VmRSS:/ {print $2}' "/proc/$worker/status"
 }
 works() {
 	echo "echo alive-$1" >"$web/ctl" || fail "exec failed after $1"
@@ -32,7 +35,7 @@ for kind in ping settings reset headers continuation streams; do
 	out=$(timeout 120 python3 "$EXECFS_LIB_DIR/h2flood.py" "$AGENT_SOCK" \
 		"$kind" "$count") || fail "flood $kind did not finish"
 	log "$out; agent RSS $(rss_kib) KiB"
-	kill -0 "$AGENT_PID" 2>/dev/null || fail "agent died in the $kind flood"
+	kill -0 "$worker" 2>/dev/null || fail "agent died in the $kind flood"
 	works "$kind"
 done
 peak=$(rss_kib)

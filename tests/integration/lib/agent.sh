@@ -9,6 +9,10 @@
 #     Unix socket and every TCP --listen HOST:PORT in ARGS accept connections.
 #     Sets AGENT_PID. Stopped at exit (SIGTERM, then SIGKILL after 5 s).
 #   agent_stop              stop it now.
+#   agent_worker_pid        print the pid of the agent's worker: the process
+#                           holding the listening socket (AGENT_PID is the
+#                           privileged monitor; with --no-privsep, itself).
+#   socket_holders INODE    print the pids that hold socket INODE.
 #   free_port               print a free TCP port on 127.0.0.1.
 #   port_open HOST PORT     succeed if HOST:PORT accepts a TCP connection.
 
@@ -81,6 +85,22 @@ agent_start() {
 		kill -0 "$AGENT_PID" 2>/dev/null || fail "agent exited at start"
 	done
 	log "agent up (pid $AGENT_PID)"
+}
+
+socket_holders() {
+	local fd
+	for fd in /proc/[0-9]*/fd/*; do
+		[ "$(readlink "$fd" 2>/dev/null)" = "socket:[$1]" ] || continue
+		fd=${fd#/proc/}
+		echo "${fd%%/*}"
+	done | sort -u
+}
+
+agent_worker_pid() {
+	local inode
+	inode=$(awk -v p="$AGENT_SOCK" '$NF == p && $6 == "01" {print $7}' /proc/net/unix | head -1)
+	[ -n "$inode" ] || fail "no listening socket at $AGENT_SOCK"
+	socket_holders "$inode"
 }
 
 agent_stop() {

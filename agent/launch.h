@@ -1,0 +1,117 @@
+/*
+ * How sessions start and steer their processes. One interface, two
+ * implementations, so session.c has one code path:
+ *
+ *   local  (launch.c):   spawn.c in this process; it waits for the
+ *                        processes (pidfds) and signals them. Used by the
+ *                        privileged monitor, and by --no-privsep.
+ *   remote (worker.c):   the unprivileged worker's side: every start and
+ *                        signal is a message to the monitor (privsep.h),
+ *                        whose local launcher does the work.
+ *
+ * Everything is asynchronous: launcher_start() returns a job at once and
+ * the outcome comes later from the loop, never from inside the call that
+ * asked for it (except on_signal of the local launcher, which is called
+ * before launcher_signal() returns).
+ */
+#ifndef EXECFS_AGENT_LAUNCH_H
+#define EXECFS_AGENT_LAUNCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct event_base;
+struct inventory;
+struct spawner;
+struct launcher;
+struct launch_job;
+
+/* What to start; the container is named by id and looked up (and checked
+ * to be running) by whoever holds the runtime's inventory. */
+struct launch_request {
+	const char *container;
+	char *const *argv; /* NULL-terminated, at least one */
+	char *const *env; /* NULL-terminated or NULL */
+	const char *cwd; /* NULL: the container's */
+	const char *user; /* NULL: the container's */
+	bool tty;
+	unsigned short cols, rows;
+	bool merge_stderr;
+};
+
+/* A started process; every fd is O_CLOEXEC and passes to the callee. */
+struct launch_started {
+	pid_t pid;
+	int stdin_fd, stdout_fd, stderr_fd; /* as spawn_result */
+	int tty_fd; /* the pty master, -1 without a tty */
+	int report_fd; /* see spawn_report_read() */
+};
+
+/* Signal flags. */
+#define LAUNCH_SIG_FOREGROUND 1u /* with a tty: its foreground group */
+
+struct launch_cbs {
+	/*
+	 * The start was decided: err 0 and st (whose fds the callee owns), or
+	 * a positive errno and a reason. After a failure the job is gone.
+	 */
+	void (*on_start)(void *arg, int err, const char *message,
+			 const struct launch_started *st);
+	/* The process was reaped (status as waitpid's); the job is gone. */
+	void (*on_exit)(void *arg, int wstatus);
+	/* A signal asked for with this cookie was delivered (err 0) to
+	 * process group target, or not (positive errno). */
+	void (*on_signal)(void *arg, uint64_t cookie, int err, pid_t target,
+			  bool foreground);
+};
+
+struct launcher_ops {
+	struct launch_job *(*start)(struct launcher *l,
+				    const struct launch_request *req,
+				    void *arg);
+	void (*signal)(struct launch_job *j, int sig, unsigned flags,
+		       uint64_t cookie);
+	void (*drop)(struct launch_job *j);
+	void (*free)(struct launcher *l);
+};
+
+/* Implementations embed these first. */
+struct launcher {
+	const struct launcher_ops *ops;
+	const struct launch_cbs *cbs;
+};
+
+struct launch_job {
+	struct launcher *l;
+	void *arg; /* the caller's; NULL once dropped */
+};
+
+/* NULL with errno set when it cannot even be asked (out of memory, the
+ * monitor is gone): nothing was started, no callback comes. */
+static inline struct launch_job *
+launcher_start(struct launcher *l, const struct launch_request *req, void *arg)
+{
+	return l->ops->start(l, req, arg);
+}
+
+/* Send sig to the job's process group (with LAUNCH_SIG_FOREGROUND and a
+ * tty: the terminal's foreground group when it has one); on_signal answers
+ * with cookie. Cookie 0 asks for no answer. */
+void launcher_signal(struct launch_job *j, int sig, unsigned flags,
+		     uint64_t cookie);
+
+/* The caller is gone: no more callbacks for j. A process still running
+ * has its group killed (and is still reaped). */
+void launcher_job_drop(struct launch_job *j);
+
+/* Every remaining job's process group is killed. NULL is a no-op. */
+void launcher_free(struct launcher *l);
+
+/* The local launcher: spawn.c with the runtime's inventory (both not
+ * owned). */
+struct launcher *launcher_local_new(struct event_base *base,
+				    struct inventory *inv, struct spawner *sp,
+				    const struct launch_cbs *cbs);
+
+#endif

@@ -1,0 +1,463 @@
+/*
+ * The privileged monitor (monitor.h). Its whole vocabulary with the worker
+ * is privsep.h: it accepts only SPAWN and SIGNAL, each decoded and bounded
+ * before use; it answers with the start's outcome and the process's fds,
+ * the exit status, and the signal's outcome, and it pushes the container
+ * list and (on SIGHUP) the policy file's bytes. A SPAWN names a container by
+ * id: the monitor looks it up in its own inventory and checks it is
+ * running at that moment. A SIGNAL names a token the monitor handed out:
+ * only a process it started and has not reaped can be signalled, never a
+ * pid of the worker's choosing.
+ *
+ * Fail closed: a message that is not exactly well-formed, a worker that
+ * stops reading, or a worker that ends, and the monitor kills the worker,
+ * kills every session and exits non-zero (the service manager restarts the
+ * agent; sessions do not survive their worker, whose streams carried them).
+ */
+#include "monitor.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "execfs/log.h"
+#include "inventory.h"
+#include "launch.h"
+#include "policy.h"
+#include "privsep.h"
+#include "spawn.h"
+
+/* Processes the worker may have started at once (the agent's per-identity
+ * cap is per identity; this bounds the monitor's own table). */
+#define MONITOR_MAX_JOBS 65536
+/* After SIGTERM the worker gets this long to end its sessions. */
+#define MONITOR_STOP_SECONDS 10
+
+struct monitor;
+
+/* A process started for the worker. */
+struct mjob {
+	struct monitor *m;
+	uint64_t id; /* the worker's request id */
+	uint64_t token; /* ours, once started; 0 before */
+	struct launch_job *job; /* NULL once reaped or failed */
+	struct mjob *next;
+};
+
+struct monitor {
+	const struct monitor_opts *o;
+	struct event_base *base;
+	struct spawner *sp;
+	struct inventory *inv;
+	struct launcher *launcher;
+	struct privsep_chan *ch;
+	struct mjob *jobs;
+	size_t njobs;
+	uint64_t next_token;
+	bool stopping; /* SIGTERM came: the worker's end is expected */
+	bool stopped; /* the worker is gone (reaped); the loop ends */
+	int rc;
+	struct event *stop_timer;
+};
+
+static void monitor_stop(struct monitor *m, int rc, const char *why)
+{
+	if (m->stopped)
+		return;
+	m->stopped = true;
+	if (rc)
+		log_error("%s: killing the worker and every session", why);
+	else
+		log_info("%s", why);
+	/* The channel is freed after the loop (this may run inside its
+	 * callbacks); nothing more is read from it or sent on it. The
+	 * worker's end of the channel is closed only when it exits (or
+	 * it broke the protocol): make sure, then collect it. */
+	kill(m->o->worker, SIGKILL);
+	while (waitpid(m->o->worker, NULL, 0) < 0 && errno == EINTR)
+		;
+	m->rc = rc;
+	if (m->base)
+		event_base_loopexit(m->base, NULL);
+}
+
+static void send_msg(struct monitor *m, int rc, uint8_t *buf, size_t len,
+		     const int *fds, size_t nfds)
+{
+	if (m->stopped) {
+		free(buf);
+		return;
+	}
+	if (!rc)
+		rc = privsep_chan_send(m->ch, buf, len, fds, nfds);
+	if (rc < 0)
+		monitor_stop(m, 1,
+			     rc == -ENOBUFS ? "the worker does not read" :
+					      "cannot send to the worker");
+}
+
+/* A text in chunks; the last one is marked. */
+static void send_text(struct monitor *m, uint32_t type, const char *text,
+		      size_t len)
+{
+	size_t off = 0, n, blen = 0;
+	uint8_t *buf = NULL;
+	int rc;
+
+	do {
+		n = len - off > PRIVSEP_CHUNK_MAX ? PRIVSEP_CHUNK_MAX :
+						    len - off;
+		rc = privsep_encode_chunk(type, text + off, n, off + n == len,
+					  &buf, &blen);
+		send_msg(m, rc, buf, blen, NULL, 0);
+		off += n;
+	} while (!m->stopped && off < len);
+}
+
+static void send_inventory(struct monitor *m)
+{
+	json_t *doc = inventory_to_json(m->inv, m->o->node);
+	char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+
+	if (text)
+		send_text(m, PRIVSEP_INVENTORY, text, strlen(text));
+	else
+		monitor_stop(m, 1, "inventory: out of memory");
+	free(text);
+	json_decref(doc);
+}
+
+static void on_inventory_change(void *arg)
+{
+	send_inventory(arg);
+}
+
+static void mjob_free(struct mjob *j)
+{
+	struct mjob **pp;
+
+	for (pp = &j->m->jobs; *pp; pp = &(*pp)->next)
+		if (*pp == j) {
+			*pp = j->next;
+			j->m->njobs--;
+			break;
+		}
+	free(j);
+}
+
+/* ---- the local launcher's answers, forwarded ---------------------------- */
+
+static void job_on_start(void *arg, int err, const char *message,
+			 const struct launch_started *st)
+{
+	struct mjob *j = arg;
+	struct monitor *m = j->m;
+	int fds[PRIVSEP_MAX_FDS];
+	const int all[PRIVSEP_MAX_FDS] = { st ? st->stdin_fd : -1,
+					   st ? st->stdout_fd : -1,
+					   st ? st->stderr_fd : -1,
+					   st ? st->tty_fd : -1,
+					   st ? st->report_fd : -1 };
+	uint32_t bits = 0;
+	size_t i, n = 0;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (err) {
+		j->job = NULL;
+		rc = privsep_encode_spawn_failed(j->id, err, message, &buf,
+						 &len);
+		mjob_free(j);
+		send_msg(m, rc, buf, len, NULL, 0);
+		return;
+	}
+	for (i = 0; i < PRIVSEP_MAX_FDS; i++)
+		if (all[i] >= 0) {
+			bits |= 1u << i;
+			fds[n++] = all[i];
+		}
+	j->token = ++m->next_token;
+	log_info("request %llu: pid %d started (token %llu)",
+		 (unsigned long long)j->id, (int)st->pid,
+		 (unsigned long long)j->token);
+	rc = privsep_encode_spawned(j->id, j->token, st->pid, bits, &buf, &len);
+	send_msg(m, rc, buf, len, fds, n);
+	/* The worker has its own copies now. */
+	for (i = 0; i < n; i++)
+		close(fds[i]);
+}
+
+static void job_on_exit(void *arg, int wstatus)
+{
+	struct mjob *j = arg;
+	struct monitor *m = j->m;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	rc = privsep_encode_exited(j->token, wstatus, &buf, &len);
+	mjob_free(j);
+	send_msg(m, rc, buf, len, NULL, 0);
+}
+
+static void job_on_signal(void *arg, uint64_t cookie, int err, pid_t target,
+			  bool fg)
+{
+	struct mjob *j = arg;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	rc = privsep_encode_signaled(cookie, j->token, err, target, fg, &buf,
+				     &len);
+	send_msg(j->m, rc, buf, len, NULL, 0);
+}
+
+static const struct launch_cbs job_cbs = {
+	.on_start = job_on_start,
+	.on_exit = job_on_exit,
+	.on_signal = job_on_signal,
+};
+
+/* ---- the worker's requests ---------------------------------------------- */
+
+static void on_spawn(struct monitor *m, const struct privsep_msg *msg)
+{
+	struct launch_request lr = {
+		.container = msg->container,
+		.argv = msg->argv,
+		.env = msg->env,
+		.cwd = msg->cwd,
+		.user = msg->user,
+		.tty = msg->flags & PRIVSEP_SPAWN_TTY,
+		.cols = (unsigned short)msg->cols,
+		.rows = (unsigned short)msg->rows,
+		.merge_stderr = msg->flags & PRIVSEP_SPAWN_MERGE,
+	};
+	struct mjob *j = NULL;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int err = EAGAIN;
+
+	if (m->njobs < MONITOR_MAX_JOBS)
+		j = calloc(1, sizeof(*j));
+	if (j) {
+		j->m = m;
+		j->id = msg->id;
+		j->job = launcher_start(m->launcher, &lr, j);
+		if (j->job) {
+			j->next = m->jobs;
+			m->jobs = j;
+			m->njobs++;
+			return;
+		}
+		err = errno ? errno : EIO;
+		free(j);
+	}
+	send_msg(m,
+		 privsep_encode_spawn_failed(msg->id, err, strerror(err), &buf,
+					     &len),
+		 buf, len, NULL, 0);
+}
+
+static void on_signal(struct monitor *m, const struct privsep_msg *msg)
+{
+	struct mjob *j;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+
+	for (j = m->jobs; j; j = j->next)
+		if (j->token == msg->token && j->job)
+			break;
+	if (!j) {
+		log_warn("signal %d for token %llu refused: no such process",
+			 (int)msg->num, (unsigned long long)msg->token);
+		if (msg->id)
+			send_msg(m,
+				 privsep_encode_signaled(msg->id, msg->token,
+							 ESRCH, 0, false, &buf,
+							 &len),
+				 buf, len, NULL, 0);
+		return;
+	}
+	launcher_signal(j->job, msg->num, msg->flags, msg->id);
+}
+
+static void chan_on_msg(struct privsep_chan *ch, struct privsep_msg *msg,
+			void *arg)
+{
+	struct monitor *m = arg;
+
+	(void)ch;
+	if (m->stopped)
+		return;
+	if (!privsep_from_worker(msg->type)) {
+		monitor_stop(m, 1, "the worker sent a monitor's message");
+		return;
+	}
+	if (msg->type == PRIVSEP_SPAWN)
+		on_spawn(m, msg);
+	else
+		on_signal(m, msg);
+}
+
+static void chan_on_error(struct privsep_chan *ch, const char *why, void *arg)
+{
+	struct monitor *m = arg;
+	char line[300];
+
+	(void)ch;
+	if (m->stopping) {
+		monitor_stop(m, 0, "the worker ended");
+		return;
+	}
+	snprintf(line, sizeof(line), "worker: %s", why);
+	monitor_stop(m, 1, line);
+}
+
+static const struct privsep_chan_cbs chan_cbs = {
+	.on_msg = chan_on_msg,
+	.on_error = chan_on_error,
+};
+
+/* ---- signals ------------------------------------------------------------ */
+
+static void on_stop_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	monitor_stop(arg, 1, "the worker did not stop in time");
+}
+
+static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct monitor *m = arg;
+	struct timeval tv = { MONITOR_STOP_SECONDS, 0 };
+
+	(void)what;
+	if (m->stopping)
+		return;
+	log_info("signal %d: stopping the worker (pid %d)", (int)sig,
+		 (int)m->o->worker);
+	m->stopping = true;
+	kill(m->o->worker, SIGTERM);
+	evtimer_add(m->stop_timer, &tv);
+}
+
+/* The policy is read here (the file may be root's only) and parsed by the
+ * worker, where JSON is parsed. */
+static void on_hup_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct monitor *m = arg;
+	char err[512];
+	char *text;
+	size_t len;
+
+	(void)sig;
+	(void)what;
+	if (!m->o->policy) {
+		log_info("SIGHUP: no --policy file; the built-in one stays");
+		return;
+	}
+	if (policy_read(m->o->policy, &text, &len, err, sizeof(err)) < 0) {
+		log_error("policy %s: keeping the old policy: %s", m->o->policy,
+			  err);
+		return;
+	}
+	log_info("policy %s: %zu bytes sent to the worker", m->o->policy, len);
+	send_text(m, PRIVSEP_POLICY, text, len);
+	free(text);
+}
+
+/* After the worker ended: its Unix sockets (only sockets). */
+static void unlink_sockets(const struct monitor_opts *o)
+{
+	struct stat sb;
+	size_t i;
+
+	for (i = 0; i < o->nlisten; i++)
+		if (!strncmp(o->listen[i], "unix:", 5) &&
+		    !lstat(o->listen[i] + 5, &sb) && S_ISSOCK(sb.st_mode))
+			unlink(o->listen[i] + 5);
+}
+
+int monitor_run(const struct monitor_opts *o)
+{
+	struct monitor m = { .o = o, .rc = 1 };
+	struct event *sigs[3] = { NULL, NULL, NULL };
+	int fd = o->fd, i;
+
+	m.base = event_base_new();
+	if (!m.base)
+		goto out;
+	m.sp = spawner_new(m.base);
+	m.inv = inventory_new(m.base, o->roots, o->nroots, on_inventory_change,
+			      &m);
+	m.launcher = m.inv && m.sp ?
+			     launcher_local_new(m.base, m.inv, m.sp, &job_cbs) :
+			     NULL;
+	m.stop_timer = evtimer_new(m.base, on_stop_timer, &m);
+	if (!m.launcher || !m.stop_timer) {
+		log_error("cannot set up the monitor (out of memory?)");
+		goto out;
+	}
+	m.ch = privsep_chan_new(m.base, fd, &chan_cbs, &m);
+	fd = -1; /* the channel owns it, or closed it */
+	if (!m.ch) {
+		log_error("cannot set up the channel to the worker");
+		goto out;
+	}
+	sigs[0] = evsignal_new(m.base, SIGTERM, on_stop_signal, &m);
+	sigs[1] = evsignal_new(m.base, SIGINT, on_stop_signal, &m);
+	sigs[2] = evsignal_new(m.base, SIGHUP, on_hup_signal, &m);
+	for (i = 0; i < 3; i++)
+		if (!sigs[i] || event_add(sigs[i], NULL) < 0)
+			goto out;
+	if (o->pidfile) {
+		FILE *f = fopen(o->pidfile, "we");
+
+		if (!f || fprintf(f, "%d\n", (int)getpid()) < 0 || fclose(f)) {
+			log_error("cannot write pidfile %s: %s", o->pidfile,
+				  strerror(errno));
+			goto out;
+		}
+	}
+	log_info("worker pid %d; %zu container(s) on node %s", (int)o->worker,
+		 inventory_count(m.inv), o->node);
+	send_inventory(&m);
+	event_base_dispatch(m.base);
+	if (o->pidfile)
+		unlink(o->pidfile);
+
+out:
+	if (fd >= 0)
+		close(fd);
+	/* Set-up failed half way: the worker must go too. */
+	monitor_stop(&m, 1, "the monitor cannot run");
+	privsep_chan_free(m.ch);
+	unlink_sockets(o);
+	for (i = 0; i < 3; i++)
+		if (sigs[i])
+			event_free(sigs[i]);
+	/* Kills every process still running: no session outlives the
+	 * worker that carried it. */
+	launcher_free(m.launcher);
+	while (m.jobs)
+		mjob_free(m.jobs);
+	inventory_free(m.inv);
+	spawner_free(m.sp);
+	if (m.stop_timer)
+		event_free(m.stop_timer);
+	if (m.base)
+		event_base_free(m.base);
+	log_info("stopped");
+	return m.rc;
+}

@@ -1,0 +1,35 @@
+/*
+ * The privileged monitor (docs/SECURITY.md, "Privilege separation"): the
+ * part of the agent that keeps root. It follows the runtime's containers,
+ * starts processes in them, waits for them and signals them, all at the
+ * unprivileged worker's request over the privsep channel, and parses no
+ * network input. It treats the worker as hostile: a malformed message, or
+ * the worker's end, kills every session it started and ends the monitor.
+ */
+#ifndef EXECFS_AGENT_MONITOR_H
+#define EXECFS_AGENT_MONITOR_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct monitor_opts {
+	const char *node;
+	const char *const *roots;
+	size_t nroots;
+	const char *policy; /* re-read on SIGHUP and sent; NULL: built in */
+	const char *pidfile; /* the monitor's pid, removed at exit */
+	/* The --listen addresses: the worker binds them, but cannot remove
+	 * its Unix sockets at the end (their directory is root's); the
+	 * monitor does. */
+	const char *const *listen;
+	size_t nlisten;
+	pid_t worker; /* the worker process (our child) */
+	int fd; /* our end of the channel; owned */
+};
+
+/* Runs until SIGTERM/SIGINT (forwarded to the worker; 0 once it ended) or
+ * until the worker ends or misbehaves (1). Every session is killed before
+ * it returns. */
+int monitor_run(const struct monitor_opts *o);
+
+#endif

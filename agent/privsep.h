@@ -1,0 +1,176 @@
+/*
+ * The messages between the privileged monitor and the unprivileged worker
+ * (docs/SECURITY.md, "Privilege separation"), and the channel that carries
+ * them: one SOCK_SEQPACKET socketpair, one message per datagram,
+ *
+ *   header  u32 type, u32 len (of the payload that follows)
+ *   payload fixed-size integers (native byte order: both ends are one
+ *           binary on one host) and strings as u32 length + bytes (no NUL,
+ *           bounded per field); fds ride along with SCM_RIGHTS and their
+ *           number must be exactly what the type and its flags say.
+ *
+ * The monitor decodes what the worker sends as hostile input: any message
+ * that is not exactly well-formed is rejected and ends the worker.
+ *
+ *   worker -> monitor
+ *     SPAWN        u64 id; str container; strv argv; strv env; str cwd;
+ *                  str user; u32 flags (tty, merge_stderr, has_env, has_cwd,
+ *                  has_user); u32 cols; u32 rows
+ *     SIGNAL       u64 id (cookie, 0: no answer); u64 token; i32 signal;
+ *                  u32 flags (LAUNCH_SIG_FOREGROUND)
+ *   monitor -> worker
+ *     INVENTORY    u32 flags (last chunk); bytes (a chunk of the JSON text)
+ *     POLICY       u32 flags (last chunk); bytes (a chunk of the file)
+ *     SPAWNED      u64 id; u64 token; i32 pid; u32 fds (which follow:
+ *                  stdin, stdout, stderr, tty, report) + those fds
+ *     SPAWN_FAILED u64 id; i32 errno; str message
+ *     EXITED       u64 token; i32 wait status
+ *     SIGNALED     u64 id; u64 token; i32 errno (0: sent); i32 target;
+ *                  u32 flags (foreground)
+ */
+#ifndef EXECFS_AGENT_PRIVSEP_H
+#define EXECFS_AGENT_PRIVSEP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "launch.h"
+
+struct event_base;
+struct privsep_chan;
+
+enum privsep_type {
+	PRIVSEP_SPAWN = 1,
+	PRIVSEP_SIGNAL,
+	PRIVSEP_INVENTORY = 16,
+	PRIVSEP_POLICY,
+	PRIVSEP_SPAWNED,
+	PRIVSEP_SPAWN_FAILED,
+	PRIVSEP_EXITED,
+	PRIVSEP_SIGNALED,
+};
+
+#define PRIVSEP_HDR_LEN 8
+/* The largest datagram: a SPAWN at its limits (64 KiB of arguments and
+ * 64 KiB of environment plus their length prefixes) fits. */
+#define PRIVSEP_MSG_MAX (192 * 1024)
+#define PRIVSEP_CHUNK_MAX (64 * 1024) /* INVENTORY and POLICY chunks */
+#define PRIVSEP_STRV_MAX 4096 /* entries of argv or env */
+#define PRIVSEP_STRV_BYTES (64 * 1024) /* their bytes in all */
+#define PRIVSEP_STR_MAX 4096 /* container, cwd, user */
+#define PRIVSEP_MESSAGE_MAX 1024 /* SPAWN_FAILED's reason */
+#define PRIVSEP_MAX_FDS 5
+#define PRIVSEP_ERRNO_MAX 4095
+
+/* SPAWN flags. */
+#define PRIVSEP_SPAWN_TTY 0x01u
+#define PRIVSEP_SPAWN_MERGE 0x02u
+#define PRIVSEP_SPAWN_HAS_ENV 0x04u
+#define PRIVSEP_SPAWN_HAS_CWD 0x08u
+#define PRIVSEP_SPAWN_HAS_USER 0x10u
+/* INVENTORY, POLICY flags. */
+#define PRIVSEP_LAST 0x01u
+/* SPAWNED fd bits, in the order the fds are sent. */
+#define PRIVSEP_FD_STDIN 0x01u
+#define PRIVSEP_FD_STDOUT 0x02u
+#define PRIVSEP_FD_STDERR 0x04u
+#define PRIVSEP_FD_TTY 0x08u
+#define PRIVSEP_FD_REPORT 0x10u
+/* SIGNALED flags. */
+#define PRIVSEP_SIGNALED_FG 0x01u
+
+/* A decoded message. Strings and vectors are owned (privsep_msg_release);
+ * so are fds, until the handler takes one (sets it to -1). */
+struct privsep_msg {
+	uint32_t type;
+	uint64_t id;
+	uint64_t token;
+	int32_t num; /* SIGNAL: signal; SPAWNED: pid; SPAWN_FAILED, SIGNALED:
+			errno; EXITED: wait status */
+	int32_t target; /* SIGNALED */
+	uint32_t flags;
+	/* SPAWN */
+	char *container, *cwd, *user;
+	char **argv, **env; /* NULL-terminated; env NULL without HAS_ENV */
+	uint32_t cols, rows;
+	char *message; /* SPAWN_FAILED */
+	uint8_t *data; /* INVENTORY, POLICY */
+	size_t len;
+	int fds[PRIVSEP_MAX_FDS]; /* SPAWNED: in PRIVSEP_FD_* order; -1 */
+	size_t nfds;
+};
+
+/*
+ * Decode one datagram (header included) that arrived with nfds fds. 0, or
+ * -EINVAL (err says why) for anything malformed: an unknown type, a length
+ * that disagrees, a field out of its bounds, a string with a NUL, bytes
+ * left over, or a wrong number of fds. The fds are not taken: on success
+ * msg->fds holds copies of them (the caller closes the originals on
+ * failure only).
+ */
+int privsep_msg_decode(const uint8_t *buf, size_t len, const int *fds,
+		       size_t nfds, struct privsep_msg *msg, char *err,
+		       size_t errlen);
+/* Frees what decode allocated and closes the fds still held. */
+void privsep_msg_release(struct privsep_msg *msg);
+
+/* Whether a type may come from the worker (the only ones the monitor
+ * accepts). */
+bool privsep_from_worker(uint32_t type);
+
+/*
+ * Encoders: a malloc'ed datagram in *out (*outlen bytes), 0 or -EINVAL
+ * (a field over its bounds) / -ENOMEM.
+ */
+int privsep_encode_spawn(uint64_t id, const struct launch_request *req,
+			 uint8_t **out, size_t *outlen);
+int privsep_encode_signal(uint64_t id, uint64_t token, int sig, unsigned flags,
+			  uint8_t **out, size_t *outlen);
+int privsep_encode_chunk(uint32_t type, const void *data, size_t len, bool last,
+			 uint8_t **out, size_t *outlen);
+/* fds: PRIVSEP_FD_* bits of st's fds that are >= 0. */
+int privsep_encode_spawned(uint64_t id, uint64_t token, pid_t pid, uint32_t fds,
+			   uint8_t **out, size_t *outlen);
+int privsep_encode_spawn_failed(uint64_t id, int err, const char *message,
+				uint8_t **out, size_t *outlen);
+int privsep_encode_exited(uint64_t token, int wstatus, uint8_t **out,
+			  size_t *outlen);
+int privsep_encode_signaled(uint64_t id, uint64_t token, int err, pid_t target,
+			    bool foreground, uint8_t **out, size_t *outlen);
+
+/* ---- the channel ---- */
+
+struct privsep_chan_cbs {
+	/* A well-formed message (its fds owned by msg; release follows). */
+	void (*on_msg)(struct privsep_chan *ch, struct privsep_msg *msg,
+		       void *arg);
+	/* The peer closed its end, or broke the protocol (why says which),
+	 * or the queue overflowed. No more callbacks follow. */
+	void (*on_error)(struct privsep_chan *ch, const char *why, void *arg);
+};
+
+/* fd: our end of the socketpair (made non-blocking here); owned. */
+struct privsep_chan *privsep_chan_new(struct event_base *base, int fd,
+				      const struct privsep_chan_cbs *cbs,
+				      void *arg);
+void privsep_chan_free(struct privsep_chan *ch);
+
+/*
+ * Queue a datagram (taking buf, malloc'ed) with nfds fds (duplicated: the
+ * caller keeps its own). Sent in order as the socket takes them. -ENOBUFS
+ * when the queue holds more than its cap (the peer is not reading), -EPIPE
+ * after an error, -errno for a dup that failed.
+ */
+int privsep_chan_send(struct privsep_chan *ch, uint8_t *buf, size_t len,
+		      const int *fds, size_t nfds);
+
+/* Send every queued datagram now, waiting as long as it takes (at the
+ * end, before the process exits). */
+void privsep_chan_flush(struct privsep_chan *ch);
+
+/* A socketpair for the channel: SOCK_SEQPACKET, close-on-exec, with send
+ * buffers that hold PRIVSEP_MSG_MAX. */
+int privsep_socketpair(int fds[2]);
+
+#endif

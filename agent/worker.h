@@ -1,0 +1,47 @@
+/*
+ * The unprivileged worker's side of privilege separation: the launcher
+ * whose every start and signal is a message to the monitor (privsep.h),
+ * the reassembly of the monitor's inventory and policy texts, and the
+ * irreversible drop to an unprivileged user.
+ */
+#ifndef EXECFS_AGENT_WORKER_H
+#define EXECFS_AGENT_WORKER_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct event_base;
+struct launcher;
+struct launch_cbs;
+
+struct worker_cbs {
+	/* A whole text from the monitor: the container list
+	 * (inventory_to_json) or the policy file's bytes on SIGHUP. */
+	void (*on_inventory)(void *arg, const char *text, size_t len);
+	void (*on_policy)(void *arg, const char *text, size_t len);
+	/* The channel is gone or broke: the worker cannot go on. */
+	void (*on_lost)(void *arg, const char *why);
+};
+
+/* The remote launcher over the channel fd (owned). NULL when out of
+ * memory (fd closed). */
+struct launcher *worker_launcher_new(struct event_base *base, int fd,
+				     const struct launch_cbs *cbs,
+				     const struct worker_cbs *wcbs, void *arg);
+
+/* Send what is queued for the monitor, waiting (at the end). */
+void worker_launcher_flush(struct launcher *l);
+
+/* NAME or UID of the user the worker runs as: its uid and primary gid.
+ * Root (uid 0) is refused. 0, or -errno with the reason in err. */
+int worker_user_resolve(const char *user, uid_t *uid, gid_t *gid, char *err,
+			size_t errlen);
+
+/*
+ * Become uid/gid for good: no supplementary groups, real, effective and
+ * saved ids changed, no_new_privs; then check that it held (uid not 0,
+ * setuid(0) fails, no effective capability). 0, or -errno with err.
+ */
+int worker_drop_privileges(uid_t uid, gid_t gid, char *err, size_t errlen);
+
+#endif
