@@ -14,6 +14,16 @@ mkdir -p "$corpus"
 case $(basename "$bin") in
 fuzz_agent_h2) python3 "$here/h2_seeds.py" "$corpus" ;;
 fuzz_agent_privsep) python3 "$here/privsep_seeds.py" "$corpus" ;;
+fuzz_fs_ctl)
+	# One seed per verb, as users write them.
+	i=0
+	for line in "date" "sh -c 'echo \"a b\" \$x; exit 7'" "exec ls -l /" \
+		"tty 80 24" "env A=b\\ c" "cwd /tmp" "user app:wheel" "merge" \
+		"signal TERM" "kill" "resize 100 30" "eof" "forget"; do
+		printf '%s\n' "$line" >"$corpus/seed-$i"
+		i=$((i + 1))
+	done
+	;;
 esac
 exec "$bin" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 \
 	-print_final_stats=1 -artifact_prefix="$bin.crash-" "$corpus"
