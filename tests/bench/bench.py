@@ -22,6 +22,7 @@ import statistics
 import subprocess
 import sys
 import time
+import tty
 
 MiB = 1024 * 1024
 
@@ -354,6 +355,35 @@ class Bench:
             p.wait()
         return rt, close
 
+    def echo_runc(self):
+        """runc exec -t (what kubectl exec -t runs) on a local pty."""
+        master, slave = os.openpty()
+        # Raw, so the local line discipline neither echoes nor buffers: the
+        # 'x' that comes back is cat's, through the container's pty.
+        tty.setraw(slave)
+        p = subprocess.Popen(["runc", "--root", self.cfg["runc_root"], "exec", "-t",
+                              self.cfg["container_id"], "cat"],
+                             stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+        os.close(slave)
+
+        def rt():
+            os.write(master, b"x")
+            while True:
+                r, _, _ = select.select([master], [], [], 10)
+                if not r:
+                    raise RuntimeError("no echo in 10 s")
+                b = os.read(master, 64)
+                if not b:
+                    raise RuntimeError("runc exec ended")
+                if b"x" in b:
+                    return
+
+        def close():
+            p.kill()
+            p.wait()
+            os.close(master)
+        return rt, close
+
     def case_echo(self):
         case = "interactive echo"
         self.commands[case] = {
@@ -362,6 +392,7 @@ class Bench:
             "execfs unix": "likewise on $UNIX",
             "ssh -tt ControlMaster": "$SSH -tt bench cat; per keystroke: write 'x' to its "
                                      "stdin, read its stdout until 'x' comes back",
+            "runc exec -t": "runc --root $ROOT exec -t $ID cat on a local pty; likewise",
         }
         sides = {}
         for name, c in (("execfs TLS", self.tls_c), ("execfs unix", self.unix_c)):
@@ -372,6 +403,7 @@ class Bench:
             else:
                 sides[name] = fns
         sides["ssh -tt ControlMaster"] = self.echo_ssh()
+        sides["runc exec -t"] = self.echo_runc()
         try:
             for rt, _ in sides.values():  # warm up: the first echo
                 for _ in range(3):
@@ -493,7 +525,7 @@ class Bench:
             w("")
         if "interactive echo" in self.commands:
             table("interactive echo", "ms per keystroke round trip, lower is better",
-                  "%.3f", ["ssh -tt ControlMaster"], False)
+                  "%.3f", ["ssh -tt ControlMaster", "runc exec -t"], False)
 
         # Targets: (text, value or None, limit, kind)
         w("### Targets (over TLS unless stated)")
