@@ -340,6 +340,10 @@ out_loop:
 			event_free(sig_ev[i]);
 	if (fuse_ev)
 		event_free(fuse_ev);
+	/* A deferred bufferevent callback holds a reference to its
+	 * bufferevent: one more pass lets the connections freed above go. */
+	if (fs.base)
+		event_base_loop(fs.base, EVLOOP_NONBLOCK);
 out_session:
 	if (mounted)
 		fuse_session_unmount(fs.se);
