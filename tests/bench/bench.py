@@ -37,6 +37,22 @@ def log(msg):
           flush=True)
 
 
+
+def keystroke_round_trip(rfd, wfd, what):
+    """A function that writes one 'x' to wfd and reads rfd until it comes back."""
+    def rt():
+        os.write(wfd, b"x")
+        while True:
+            r, _, _ = select.select([rfd], [], [], 10)
+            if not r:
+                raise RuntimeError("no echo in 10 s")
+            b = os.read(rfd, 64)
+            if not b:
+                raise RuntimeError(what)
+            if b"x" in b:
+                return
+    return rt
+
 class Bench:
     def __init__(self, cfg):
         self.cfg = cfg
@@ -310,17 +326,7 @@ class Bench:
         wfd = os.open(os.path.join(c, "stdin"), os.O_WRONLY)
         state = {"rfd": rfd, "wfd": wfd}
 
-        def rt():
-            os.write(wfd, b"x")
-            while True:
-                r, _, _ = select.select([rfd], [], [], 10)
-                if not r:
-                    raise RuntimeError("no echo in 10 s")
-                b = os.read(rfd, 64)
-                if not b:
-                    raise RuntimeError("stdout ended")
-                if b"x" in b:
-                    return
+        rt = keystroke_round_trip(rfd, wfd, "stdout ended")
 
         def close():
             try:
@@ -338,17 +344,7 @@ class Bench:
                              stderr=subprocess.DEVNULL)
         rfd, wfd = p.stdout.fileno(), p.stdin.fileno()
 
-        def rt():
-            os.write(wfd, b"x")
-            while True:
-                r, _, _ = select.select([rfd], [], [], 10)
-                if not r:
-                    raise RuntimeError("no echo in 10 s")
-                b = os.read(rfd, 64)
-                if not b:
-                    raise RuntimeError("ssh ended")
-                if b"x" in b:
-                    return
+        rt = keystroke_round_trip(rfd, wfd, "ssh ended")
 
         def close():
             p.kill()
@@ -366,17 +362,7 @@ class Bench:
                              stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
         os.close(slave)
 
-        def rt():
-            os.write(master, b"x")
-            while True:
-                r, _, _ = select.select([master], [], [], 10)
-                if not r:
-                    raise RuntimeError("no echo in 10 s")
-                b = os.read(master, 64)
-                if not b:
-                    raise RuntimeError("runc exec ended")
-                if b"x" in b:
-                    return
+        rt = keystroke_round_trip(master, master, "runc exec ended")
 
         def close():
             p.kill()
