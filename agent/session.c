@@ -151,7 +151,6 @@ struct session_table {
 	char node[256];
 	size_t per_identity; /* running sessions allowed per identity */
 	struct session *head;
-	size_t count;
 };
 
 static const struct h2_stream_cbs status_cbs, out_cbs, in_cbs;
@@ -193,7 +192,6 @@ static void session_free(struct session *s)
 	for (pp = &s->t->head; *pp; pp = &(*pp)->next)
 		if (*pp == s) {
 			*pp = s->next;
-			s->t->count--;
 			break;
 		}
 	for (i = 0; i < 2; i++) {
@@ -1252,7 +1250,6 @@ static struct session *session_new(struct session_table *t, const char *sid)
 	}
 	s->next = t->head;
 	t->head = s;
-	t->count++;
 	return s;
 }
 
@@ -1346,11 +1343,6 @@ void session_table_set_limit(struct session_table *t, size_t per_identity)
 {
 	t->per_identity = per_identity ? per_identity :
 					 SESSION_DEFAULT_PER_IDENTITY;
-}
-
-size_t session_table_count(const struct session_table *t)
-{
-	return t->count;
 }
 
 void session_table_free(struct session_table *t)

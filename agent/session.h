@@ -50,6 +50,4 @@ void session_table_set_audit(struct session_table *t, struct audit *audit,
 #define SESSION_DEFAULT_PER_IDENTITY 4096
 void session_table_set_limit(struct session_table *t, size_t per_identity);
 
-size_t session_table_count(const struct session_table *t);
-
 #endif

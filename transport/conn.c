@@ -184,11 +184,6 @@ const char *h2_conn_peer(const struct h2_conn *c)
 	return c->peer;
 }
 
-void h2_conn_set_arg(struct h2_conn *c, void *arg)
-{
-	c->arg = arg;
-}
-
 static struct h2_conn *conn_alloc(struct event_base *base, bool server,
 				  const struct h2_conn_cbs *cbs, void *arg)
 {

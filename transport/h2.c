@@ -352,11 +352,6 @@ struct h2_conn *h2_stream_conn(const struct h2_stream *st)
 	return st->c;
 }
 
-int32_t h2_stream_id(const struct h2_stream *st)
-{
-	return st->id;
-}
-
 void h2_stream_set_cbs(struct h2_stream *st, const struct h2_stream_cbs *cbs,
 		       void *arg)
 {

@@ -122,7 +122,6 @@ void h2_conn_free(struct h2_conn *c);
 /* Who the peer is: "uid:N" on a Unix socket, the verified certificate's
  * identity over TLS, "" when unknown. Owned by the connection. */
 const char *h2_conn_peer(const struct h2_conn *c);
-void h2_conn_set_arg(struct h2_conn *c, void *arg);
 
 /* ---- streams (h2.c) ------------------------------------------------------ */
 
@@ -141,7 +140,6 @@ const char *h2_stream_path(const struct h2_stream *st);
 /* A request header by lower-case name, NULL if absent. */
 const char *h2_stream_header(const struct h2_stream *st, const char *name);
 struct h2_conn *h2_stream_conn(const struct h2_stream *st);
-int32_t h2_stream_id(const struct h2_stream *st);
 
 void h2_stream_set_cbs(struct h2_stream *st, const struct h2_stream_cbs *cbs,
 		       void *arg);
