@@ -3,7 +3,7 @@
 # nsenter, all on this machine's loopback, in one run, so that only ratios
 # of the same run are compared (never absolute timings, never in tests).
 #
-#   tests/bench/run.sh [--quick] [--profile] [--out DIR] [--reps N] [--build DIR]
+#   tests/bench/run.sh [--quick] [--profile] [--cases LIST] [--out DIR] [--reps N] [--build DIR]
 #
 # As root. Installs what is missing (.ci/debian-packages.txt and
 # tests/bench/packages.txt), builds Release into build-bench/ of the checkout,
@@ -21,8 +21,12 @@
 #
 #   --quick     2 repetitions, 256 MiB transfers, 200 sessions: a smoke run
 #   --reps N    repetitions per contender (default 5)
+#   --cases LIST  only these cases, comma-separated, of: concurrency, out,
+#               in, latency, echo (default all); for A/B runs of one change
 #   --profile   instead of the cases: perf record/stat the agent and the
 #               client during throughput runs; reports in DIR/profile/
+#   --hold      instead of the cases: keep everything up, print the paths
+#               (DIR/bench.json) and wait for Ctrl-C, for manual profiling
 #   --build DIR use the execfs and execfs-agent already built in DIR
 #               (no build step)
 # shellcheck source-path=SCRIPTDIR
@@ -32,7 +36,9 @@ bench_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 src=$(cd "$bench_dir/../.." && pwd)
 quick=0
 profile=0
+hold=0
 reps=
+cases=concurrency,out,in,latency,echo
 out=
 build=
 
@@ -45,8 +51,13 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) quick=1 ;;
 	--profile) profile=1 ;;
+	--hold) hold=1 ;;
 	--reps)
 		reps=${2:?--reps N}
+		shift
+		;;
+	--cases)
+		cases=${2:?--cases LIST}
 		shift
 		;;
 	--out)
@@ -206,6 +217,7 @@ import json, sys
 json.dump({
     "quick": $quick == 1,
     "reps": int("${reps:-0}") or None,
+    "cases": "$cases".split(","),
     "out": "$out",
     "src": "$src",
     "build": "$build",
@@ -224,7 +236,17 @@ json.dump({
 }, open(sys.argv[1], "w"), indent=2)
 PY
 
-if [ "$profile" = 1 ]; then
+if [ "$hold" = 1 ]; then
+	cp "$TESTDIR/bench.json" "$out/bench.json"
+	cat "$out/bench.json"
+	log "holding; the paths are in $out/bench.json; Ctrl-C (or SIGTERM) tears down"
+	# wait, not a foreground sleep: bash runs the TERM trap only once
+	# the foreground command ends, but interrupts a wait at once.
+	while :; do
+		sleep 3600 &
+		wait $! || :
+	done
+elif [ "$profile" = 1 ]; then
 	python3 "$bench_dir/bench.py" --profile "$TESTDIR/bench.json"
 else
 	python3 "$bench_dir/bench.py" "$TESTDIR/bench.json"
