@@ -31,6 +31,19 @@ struct execfs {
 	bool unmounting; /* teardown: kernel notifications stop */
 };
 
+/* Event priorities of the mount's loop (event_base_priority_init). An
+ * event at FS_PRIO_IDLE runs only in a loop pass that found no socket,
+ * FUSE or timer work: output is handed to readers in as few replies as the
+ * arriving data allows, and without delay once the data stops. */
+#define FS_PRIORITIES 3 /* libevent's default for new events: 1 */
+#define FS_PRIO_IDLE 2
+
+/* The block size stream files report: programs sizing their reads by
+ * st_blksize (cat, cp, stdio) then ask for this much in one request, which
+ * stream.c fills whole while output keeps coming. One FUSE request carries
+ * up to 1 MiB (libfuse's default max_pages: 256). */
+#define FS_STREAM_BLKSIZE (1024 * 1024)
+
 /* Timeouts the kernel may cache what we answer. Stream files change under
  * it all the time, so their attributes are never cached; names are stable
  * for a second (a removed container is also invalidated explicitly). */

@@ -283,6 +283,10 @@ int main(int argc, char **argv)
 
 	signal(SIGPIPE, SIG_IGN);
 	fs.base = event_base_new();
+	if (fs.base && event_base_priority_init(fs.base, FS_PRIORITIES) < 0) {
+		event_base_free(fs.base);
+		fs.base = NULL;
+	}
 	fs.tree = fs.base ? tree_new(&fs) : NULL;
 	fs.notifier = fs.tree ? notifier_new(fs.se) : NULL;
 	if (!fs.notifier) {
@@ -340,8 +344,8 @@ out_loop:
 			event_free(sig_ev[i]);
 	if (fuse_ev)
 		event_free(fuse_ev);
-	/* A deferred bufferevent callback holds a reference to its
-	 * bufferevent: one more pass lets the connections freed above go. */
+	/* One more pass: whatever the teardown above activated runs before
+	 * the base goes. */
 	if (fs.base)
 		event_base_loop(fs.base, EVLOOP_NONBLOCK);
 out_session:

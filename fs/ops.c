@@ -120,6 +120,7 @@ static void inode_stat(const struct inode *i, struct stat *st)
 
 				st->st_size = (off_t)out_stream_size(os);
 				st->st_mtim = os->mtime;
+				st->st_blksize = FS_STREAM_BLKSIZE;
 			}
 			break;
 		case FILE_STATUS:

@@ -61,6 +61,9 @@ int out_stream_init(struct out_stream *os, struct session *s, const char *type,
 	clock_gettime(CLOCK_REALTIME, &os->mtime);
 	os->wake_ev = base ? event_new(base, -1, 0, out_stream_wake_cb, os) :
 			     NULL;
+	/* A base without our priorities (a test's) keeps the default. */
+	if (os->wake_ev)
+		(void)event_priority_set(os->wake_ev, FS_PRIO_IDLE);
 	os->hist = history_new(cap);
 	return os->hist && (os->wake_ev || !base) ? 0 : -ENOMEM;
 }
@@ -138,18 +141,25 @@ static uint64_t out_reader_abs(struct out_reader *r, off_t off)
 
 /*
  * Try to answer a read. Returns true when req was answered (data, EOF or
- * error), false when it must wait for more bytes.
+ * error), false when it must wait for more bytes. With whole, a read is
+ * answered only with all the size bytes it asked for (or at the stream's
+ * end): while output keeps arriving, one reply then carries what many
+ * network reads brought; out_stream_wake() answers the rest once the loop
+ * is idle.
  */
 static bool out_reader_try(struct out_reader *r, fuse_req_t req, size_t size,
-			   off_t off)
+			   off_t off, bool whole)
 {
 	struct out_stream *os = r->os;
 	struct iovec iov[64];
 	uint64_t abs = out_reader_abs(r, off);
+	uint64_t end = history_end(os->hist);
 	size_t n;
 	int cnt, rc;
 
-	if (abs < history_end(os->hist)) {
+	if (whole && os->state == OUT_OPEN && abs + size > end)
+		return false;
+	if (abs < end) {
 		n = history_iov(os->hist, abs, size, iov, 64, &cnt);
 		rc = fuse_reply_iov(req, iov, cnt);
 		/* -ENOENT: the request was interrupted, nobody got the bytes. */
@@ -191,7 +201,7 @@ void out_reader_read(struct out_reader *r, fuse_req_t req, size_t size,
 		fuse_reply_buf(req, NULL, 0);
 		return;
 	}
-	if (out_reader_try(r, req, size, off))
+	if (out_reader_try(r, req, size, off, !nonblock))
 		return;
 	if (nonblock) {
 		fuse_reply_err(req, EAGAIN);
@@ -206,10 +216,14 @@ void out_reader_read(struct out_reader *r, fuse_req_t req, size_t size,
 	rd->size = size;
 	rd->off = off;
 	park_add(&r->os->parked, &rd->park, req, out_read_interrupted);
+	/* Part of it is there: hand that over once the loop is idle. */
+	if (r->hr.pos < history_end(r->os->hist) && r->os->wake_ev)
+		event_active(r->os->wake_ev, EV_TIMEOUT, 0);
 }
 
-/* Something changed (bytes, end, loss): answer what can be answered. */
-static void out_stream_wake(struct out_stream *os)
+/* Answer the parked reads that can be answered: with whatever there is,
+ * or (whole) only those the history fills completely. */
+static void out_stream_answer(struct out_stream *os, bool whole)
 {
 	struct list *pos, *tmp;
 
@@ -218,13 +232,21 @@ static void out_stream_wake(struct out_stream *os)
 			list_entry(pos, struct out_read, park.link);
 
 		park_take(&rd->park);
-		if (!out_reader_try(rd->r, rd->park.req, rd->size, rd->off)) {
+		if (!out_reader_try(rd->r, rd->park.req, rd->size, rd->off,
+				    whole)) {
 			/* Put it back where it was and keep order. */
 			list_add_tail(tmp, &rd->park.link);
 			continue;
 		}
 		free(rd);
 	}
+}
+
+/* Something changed (bytes, end, loss) and the loop is idle (or there is
+ * no loop): answer what can be answered. */
+static void out_stream_wake(struct out_stream *os)
+{
+	out_stream_answer(os, false);
 	poller_wake_all(&os->pollers);
 }
 
@@ -316,10 +338,12 @@ static void out_stream_on_data(struct h2_stream *st, const uint8_t *data,
 			return;
 		}
 		clock_gettime(CLOCK_REALTIME, &os->mtime);
-		if (os->wake_ev)
+		if (os->wake_ev) {
+			out_stream_answer(os, true);
 			event_active(os->wake_ev, EV_TIMEOUT, 0);
-		else
+		} else {
 			out_stream_wake(os);
+		}
 		out_stream_settle(os);
 		break;
 	case OUT_IDLE:

@@ -43,9 +43,10 @@ struct out_stream {
 	struct list parked; /* struct out_read (stream.c) */
 	struct list pollers; /* struct poller of readers' handles */
 	struct timespec mtime; /* when output last arrived */
-	/* owned; answers parked reads once per loop pass, so a read gets
-	 * every chunk one socket read brought, not one HTTP/2 frame. NULL
-	 * (no event loop: unit tests): answer at once. */
+	/* owned; at FS_PRIO_IDLE: answers parked reads with what there is
+	 * once the loop has no more input to process, so while output keeps
+	 * coming a read gets all it asked for in one reply, not one network
+	 * read's worth. NULL (no event loop: unit tests): answer at once. */
 	struct event *wake_ev;
 };
 
