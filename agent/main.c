@@ -464,8 +464,8 @@ static void agent_release(struct agent *a)
 	inventory_free(a->inv);
 	spawner_free(a->sp);
 	tls_ctx_free(a->tls);
-	/* A deferred bufferevent callback holds a reference to its
-	 * bufferevent: one more pass lets the connections freed above go. */
+	/* One more pass: whatever the teardown above activated runs before
+	 * the base goes. */
 	if (a->base) {
 		event_base_loop(a->base, EVLOOP_NONBLOCK);
 		event_base_free(a->base);

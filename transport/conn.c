@@ -1,7 +1,7 @@
 /*
- * Sockets for HTTP/2 connections: connecting and listening on Unix and TCP
- * addresses, TLS through libevent's OpenSSL bufferevents, and the glue that
- * moves bytes between a bufferevent and the nghttp2 session in h2.c.
+ * Sockets for HTTP/2 connections: connecting (with name resolution) and
+ * listening on Unix and TCP addresses, and the glue between a connection's
+ * wire (wire.c: the socket and its TLS) and the nghttp2 session in h2.c.
  *
  * Everything is driven by the one event loop of the process. Teardown is
  * always deferred to the loop (die_ev), so a connection never disappears
@@ -10,8 +10,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/dns.h>
 #include <event2/event.h>
 #include <event2/listener.h>
@@ -32,6 +30,7 @@
 #include "conn_internal.h"
 #include "execfs/log.h"
 #include "tls_internal.h"
+#include "wire.h"
 
 struct h2_listener {
 	struct event_base *base;
@@ -130,8 +129,14 @@ static void conn_release(struct h2_conn *c)
 {
 	h2_conn_drop_streams(c, H2_CANCEL);
 	listener_unlink(c);
-	if (c->bev)
-		bufferevent_free(c->bev);
+	if (c->dns_req) {
+		struct evdns_getaddrinfo_request *req = c->dns_req;
+
+		c->dns_req = NULL;
+		evdns_getaddrinfo_cancel(req); /* its callback ignores us */
+	}
+	wire_free(c->wire);
+	SSL_free(c->pending_ssl);
 	nghttp2_session_del(c->ng);
 	if (c->flush_ev)
 		event_free(c->flush_ev);
@@ -147,10 +152,9 @@ static void conn_die_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (c->bev) {
-		/* Stop I/O now; streams learn of the loss before the owner. */
-		bufferevent_disable(c->bev, EV_READ | EV_WRITE);
-	}
+	/* Stop I/O now; streams learn of the loss before the owner. */
+	wire_free(c->wire);
+	c->wire = NULL;
 	h2_conn_drop_streams(c, H2_CANCEL);
 	if (!c->silent && c->cbs->on_close)
 		c->cbs->on_close(c, c->reason, c->arg);
@@ -204,64 +208,13 @@ static struct h2_conn *conn_alloc(struct event_base *base, bool server,
 	return c;
 }
 
-/* ---- bufferevent callbacks ---------------------------------------------- */
-
-static void conn_read_cb(struct bufferevent *bev, void *arg)
-{
-	struct h2_conn *c = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
-	struct evbuffer_iovec v[8];
-	int i, n;
-
-	while (!c->dying && evbuffer_get_length(in) > 0) {
-		size_t used = 0;
-
-		n = evbuffer_peek(in, -1, NULL, v, 8);
-		if (n > 8)
-			n = 8;
-		for (i = 0; i < n && !c->dying; i++) {
-			if (h2_conn_recv(c, v[i].iov_base, v[i].iov_len) < 0)
-				return;
-			used += v[i].iov_len;
-		}
-		evbuffer_drain(in, used);
-	}
-	h2_conn_flush(c);
-}
-
-static void conn_write_cb(struct bufferevent *bev, void *arg)
-{
-	(void)bev;
-	h2_conn_flush(arg);
-}
-
-static void tls_error_text(struct bufferevent *bev, char *buf, size_t len)
-{
-	SSL *ssl = bufferevent_openssl_get_ssl(bev);
-	unsigned long e = bufferevent_get_openssl_error(bev);
-	long vr;
-
-	buf[0] = 0;
-	if (ssl) {
-		vr = SSL_get_verify_result(ssl);
-		if (vr != X509_V_OK) {
-			snprintf(buf, len, "TLS: certificate verify failed: %s",
-				 X509_verify_cert_error_string(vr));
-			return;
-		}
-	}
-	if (e) {
-		char ebuf[200];
-
-		ERR_error_string_n(e, ebuf, sizeof(ebuf));
-		snprintf(buf, len, "TLS: %s", ebuf);
-	}
-}
+/* ---- the wire's callbacks ----------------------------------------------- */
 
 static void conn_established(struct h2_conn *c)
 {
-	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
-	evutil_socket_t fd = bufferevent_getfd(c->bev);
+	SSL *ssl = wire_ssl(c->wire);
+	int fd = wire_fd(c->wire);
+	int one = 1;
 
 	if (ssl) {
 		const unsigned char *alpn = NULL;
@@ -273,7 +226,7 @@ static void conn_established(struct h2_conn *c)
 			return;
 		}
 		tls_peer_identity(ssl, c->peer, sizeof(c->peer));
-	} else if (fd >= 0) {
+	} else {
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
 		struct ucred cred;
@@ -285,65 +238,75 @@ static void conn_established(struct h2_conn *c)
 			snprintf(c->peer, sizeof(c->peer), "uid:%u",
 				 (unsigned)cred.uid);
 	}
-	if (fd >= 0) {
-		int one = 1;
-
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->ready = true;
 	if (!c->server && c->cbs->on_ready)
 		c->cbs->on_ready(c, c->arg);
 	h2_conn_flush(c);
 }
 
-static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
+static void conn_on_up(void *arg)
+{
+	conn_established(arg);
+}
+
+static int conn_on_recv(void *arg, const uint8_t *data, size_t len)
 {
 	struct h2_conn *c = arg;
-	char why[300];
 
-	if (what & BEV_EVENT_CONNECTED) {
-		conn_established(c);
-		return;
-	}
-	if (what & BEV_EVENT_EOF) {
-		h2_conn_die(c, "peer closed the connection");
-		return;
-	}
-	if (what & BEV_EVENT_ERROR) {
-		int dnserr = bufferevent_socket_get_dns_error(bev);
-		int err = EVUTIL_SOCKET_ERROR();
-
-		tls_error_text(bev, why, sizeof(why));
-		/* A connect that failed below TLS (refused, unreachable) says
-		 * so itself; OpenSSL's view of it is only a bare EOF. */
-		if (!c->ready && err && err != EAGAIN &&
-		    !strstr(why, "verify failed"))
-			why[0] = 0;
-		if (dnserr)
-			h2_conn_die(c, "cannot resolve: %s",
-				    evutil_gai_strerror(dnserr));
-		else if (why[0])
-			h2_conn_die(c, "%s", why);
-		else
-			h2_conn_die(c, "%s",
-				    evutil_socket_error_to_string(err));
-	}
+	if (c->dying || h2_conn_recv(c, data, len) < 0)
+		return -1;
+	/* Answers (WINDOW_UPDATE, ACKs, responses) leave after this pass. */
+	h2_conn_schedule_flush(c);
+	return 0;
 }
 
-static void conn_attach(struct h2_conn *c, struct bufferevent *bev)
+static void conn_on_drain(void *arg)
 {
-	c->bev = bev;
-	bufferevent_setcb(bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
-	/* libevent reads and writes at most 16 KiB per callback by default:
-	 * a wakeup per TLS record. Let one pass move what the socket has. */
-	bufferevent_set_max_single_read(bev, H2_CONN_IO_CHUNK);
-	bufferevent_set_max_single_write(bev, H2_CONN_IO_CHUNK);
-	/* Ask for more frames once the socket buffer has drained a little. */
-	bufferevent_setwatermark(bev, EV_WRITE, H2_CONN_OUT_HIWAT / 2, 0);
-	bufferevent_enable(bev, EV_READ | EV_WRITE);
+	h2_conn_flush(arg);
 }
+
+static void conn_on_down(void *arg, const char *why)
+{
+	h2_conn_die(arg, "%s", why);
+}
+
+static const struct wire_cbs conn_wire_cbs = {
+	.on_up = conn_on_up,
+	.on_recv = conn_on_recv,
+	.on_drain = conn_on_drain,
+	.on_down = conn_on_down,
+};
 
 /* ---- client ------------------------------------------------------------- */
+
+/* Start the connect to sa; the wire takes the pending SSL. */
+static void conn_start(struct h2_conn *c, const struct sockaddr *sa,
+		       socklen_t salen)
+{
+	SSL *ssl = c->pending_ssl;
+
+	c->pending_ssl = NULL;
+	c->wire = wire_connect(c->base, sa, salen, ssl, &conn_wire_cbs, c);
+	if (!c->wire)
+		h2_conn_die(c, "%s", strerror(errno));
+}
+
+static void conn_resolved(int result, struct evutil_addrinfo *ai, void *arg)
+{
+	struct h2_conn *c = arg;
+
+	if (result == EVUTIL_EAI_CANCEL)
+		return; /* conn_release() cancelled: c is gone */
+	c->dns_req = NULL;
+	if (result) {
+		h2_conn_die(c, "cannot resolve: %s",
+			    evutil_gai_strerror(result));
+		return;
+	}
+	conn_start(c, ai->ai_addr, (socklen_t)ai->ai_addrlen);
+	evutil_freeaddrinfo(ai);
+}
 
 struct h2_conn *h2_connect(struct event_base *base, struct evdns_base *dns,
 			   const char *address, SSL_CTX *ctx,
@@ -351,11 +314,14 @@ struct h2_conn *h2_connect(struct event_base *base, struct evdns_base *dns,
 			   const struct h2_conn_cbs *cbs, void *arg, char *err,
 			   size_t errlen)
 {
-	const int opts = BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS;
-	struct bufferevent *bev = NULL;
+	struct evutil_addrinfo hints = { .ai_family = AF_UNSPEC,
+					 .ai_socktype = SOCK_STREAM,
+					 .ai_protocol = IPPROTO_TCP,
+					 .ai_flags = EVUTIL_AI_ADDRCONFIG };
+	struct evdns_getaddrinfo_request *req;
 	struct h2_conn *c;
 	struct addr a;
-	int rv;
+	char port[8];
 
 	if (addr_parse(address, &a, err, errlen) < 0)
 		return NULL;
@@ -366,39 +332,38 @@ struct h2_conn *h2_connect(struct event_base *base, struct evdns_base *dns,
 	}
 	if (ctx) {
 		const char *name = verify_name ? verify_name : a.host;
-		SSL *ssl;
 
 		c->verify_name = strdup(name);
-		ssl = tls_client_ssl_new(ctx, name);
-		if (!c->verify_name || !ssl) {
-			SSL_free(ssl);
+		c->pending_ssl = tls_client_ssl_new(ctx, name);
+		if (!c->verify_name || !c->pending_ssl) {
 			snprintf(err, errlen, "cannot set up TLS for %s", name);
 			conn_release(c);
 			return NULL;
 		}
-		bev = bufferevent_openssl_socket_new(
-			base, -1, ssl, BUFFEREVENT_SSL_CONNECTING, opts);
-	} else {
-		bev = bufferevent_socket_new(base, -1, opts);
+		SSL_set_connect_state(c->pending_ssl);
 	}
-	if (!bev) {
-		snprintf(err, errlen, "out of memory");
-		conn_release(c);
-		return NULL;
-	}
-	conn_attach(c, bev);
 	if (a.is_unix) {
 		struct sockaddr_un sun = { .sun_family = AF_UNIX };
 
 		strcpy(sun.sun_path, a.path);
-		rv = bufferevent_socket_connect(bev, (struct sockaddr *)&sun,
-						sizeof(sun));
-	} else {
-		rv = bufferevent_socket_connect_hostname(bev, dns, AF_UNSPEC,
-							 a.host, a.port);
+		conn_start(c, (struct sockaddr *)&sun, sizeof(sun));
+		return c;
 	}
-	if (rv < 0)
-		h2_conn_die(c, "connect %s: %s", address, strerror(errno));
+	snprintf(port, sizeof(port), "%d", a.port);
+	if (!dns) {
+		/* No resolver (local mode): numeric addresses only. */
+		struct evutil_addrinfo *ai = NULL;
+		int rv;
+
+		hints.ai_flags |= EVUTIL_AI_NUMERICHOST;
+		rv = evutil_getaddrinfo(a.host, port, &hints, &ai);
+		conn_resolved(rv, ai, c);
+		return c;
+	}
+	/* The callback may run before this returns (numeric hosts). */
+	req = evdns_getaddrinfo(dns, a.host, port, &hints, conn_resolved, c);
+	if (req)
+		c->dns_req = req;
 	return c;
 }
 
@@ -407,35 +372,30 @@ struct h2_conn *h2_connect(struct event_base *base, struct evdns_base *dns,
 static void listener_accept_cb(struct evconnlistener *el, evutil_socket_t fd,
 			       struct sockaddr *sa, int salen, void *arg)
 {
-	const int opts = BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS;
 	struct h2_listener *l = arg;
-	struct bufferevent *bev;
 	struct h2_conn *c;
+	SSL *ssl = NULL;
 
 	(void)el;
 	(void)sa;
 	(void)salen;
 	c = conn_alloc(l->base, true, l->cbs, l->arg);
-	if (!c) {
+	if (l->ctx) {
+		ssl = SSL_new(l->ctx);
+		if (ssl)
+			SSL_set_accept_state(ssl);
+	}
+	if (!c || (l->ctx && !ssl)) {
 		log_warn("out of memory, dropping a connection");
 		evutil_closesocket(fd);
+		SSL_free(ssl);
+		if (c)
+			conn_release(c);
 		return;
 	}
-	if (l->ctx) {
-		SSL *ssl = SSL_new(l->ctx);
-
-		bev = ssl ? bufferevent_openssl_socket_new(
-				    l->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
-				    opts) :
-			    NULL;
-		if (!bev)
-			SSL_free(ssl);
-	} else {
-		bev = bufferevent_socket_new(l->base, fd, opts);
-	}
-	if (!bev) {
+	c->wire = wire_new(l->base, fd, ssl, &conn_wire_cbs, c);
+	if (!c->wire) {
 		log_warn("out of memory, dropping a connection");
-		evutil_closesocket(fd);
 		conn_release(c);
 		return;
 	}
@@ -444,22 +404,25 @@ static void listener_accept_cb(struct evconnlistener *el, evutil_socket_t fd,
 	if (l->conns)
 		l->conns->lprev = c;
 	l->conns = c;
-	conn_attach(c, bev);
-	/* A plain socket is up now; TLS reports CONNECTED after handshake. */
-	if (!l->ctx)
+	/* A plain socket is up now; TLS is after its handshake (on_up). */
+	if (!ssl)
 		conn_established(c);
 }
 
-struct h2_conn *h2_conn_serve(struct event_base *base, struct bufferevent *bev,
+struct h2_conn *h2_conn_serve(struct event_base *base, int fd,
 			      const struct h2_conn_cbs *cbs, void *arg)
 {
 	struct h2_conn *c = conn_alloc(base, true, cbs, arg);
 
 	if (!c) {
-		bufferevent_free(bev);
+		close(fd);
 		return NULL;
 	}
-	conn_attach(c, bev);
+	c->wire = wire_new(base, fd, NULL, &conn_wire_cbs, c);
+	if (!c->wire) {
+		conn_release(c);
+		return NULL;
+	}
 	conn_established(c);
 	return c;
 }

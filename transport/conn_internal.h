@@ -7,16 +7,15 @@
 #define EXECFS_TRANSPORT_CONN_INTERNAL_H
 
 #include <nghttp2/nghttp2.h>
+#include <openssl/ssl.h>
 #include <stdbool.h>
 
 #include "execfs/h2.h"
 
 struct event;
+struct evdns_getaddrinfo_request;
+struct wire;
 
-/* Bytes queued in the socket's output before we stop pulling frames. */
-#define H2_CONN_OUT_HIWAT (256 * 1024)
-/* The most one socket read or write moves in one callback. */
-#define H2_CONN_IO_CHUNK (1024 * 1024)
 /* DATA frames up to this size (we announce it; the peer's setting bounds
  * what we send). Fewer frames, fewer callbacks per byte. */
 #define H2_MAX_FRAME (1024 * 1024)
@@ -35,7 +34,9 @@ struct event;
 
 struct h2_conn {
 	struct event_base *base;
-	struct bufferevent *bev; /* owned; NULL until the socket exists */
+	struct wire *wire; /* owned; NULL until the connect started */
+	SSL *pending_ssl; /* owned; client TLS until the connect starts */
+	struct evdns_getaddrinfo_request *dns_req; /* while resolving */
 	nghttp2_session *ng; /* owned */
 	bool server;
 	bool ready; /* transport established (TLS done) */

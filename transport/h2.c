@@ -1,7 +1,7 @@
 /*
- * HTTP/2 streams on top of an nghttp2 session. This file does no I/O: bytes
- * come in through h2_conn_recv() and frames go out into the connection's
- * bufferevent through h2_conn_flush(), which conn.c calls from the loop.
+ * HTTP/2 streams on top of an nghttp2 session. Bytes come in through
+ * h2_conn_recv(); h2_conn_flush() moves frames into the connection's wire
+ * (wire.c) and has it write them.
  *
  * Flow control is end to end. Incoming: automatic WINDOW_UPDATE is off, so
  * the peer may only send what the application returned with
@@ -11,13 +11,13 @@
  */
 #include <errno.h>
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "conn_internal.h"
 #include "execfs/log.h"
+#include "wire.h"
 
 struct h2_stream_header {
 	char *name; /* owned */
@@ -594,13 +594,13 @@ bool h2_conn_finished(const struct h2_conn *c)
 
 void h2_conn_flush(struct h2_conn *c)
 {
-	struct evbuffer *out;
+	bool again;
 
-	if (!c->bev || c->dying)
+	if (!c->wire || c->dying || !c->ready)
 		return;
-	out = bufferevent_get_output(c->bev);
-	for (;;) {
-		while (evbuffer_get_length(out) < H2_CONN_OUT_HIWAT) {
+	do {
+		again = false;
+		while (wire_pending(c->wire) < WIRE_HIWAT) {
 			const uint8_t *data;
 			ssize_t n = nghttp2_session_mem_send(c->ng, &data);
 
@@ -611,15 +611,16 @@ void h2_conn_flush(struct h2_conn *c)
 			}
 			if (n == 0)
 				break;
-			if (bufferevent_write(c->bev, data, n) < 0) {
+			if (wire_write(c->wire, data, (size_t)n) < 0) {
 				h2_conn_die(c, "out of memory");
 				return;
 			}
 		}
-		if (!c->writable)
-			break;
+		/* Stopped at the mark: more frames once the socket took
+		 * these. */
+		again = wire_pending(c->wire) >= WIRE_HIWAT;
 		/* Streams whose buffers drained may now write more. */
-		while (c->writable) {
+		while (c->writable && !c->dying) {
 			struct h2_stream *st = c->writable;
 
 			c->writable = st->wnext;
@@ -627,11 +628,15 @@ void h2_conn_flush(struct h2_conn *c)
 			st->want_writable = false;
 			if (st->cbs && st->cbs->on_writable)
 				st->cbs->on_writable(st, st->arg);
+			again = true;
 		}
 		if (c->dying)
 			return;
-	}
-	if (h2_conn_finished(c) && evbuffer_get_length(out) == 0)
+		wire_flush(c->wire);
+		if (c->dying)
+			return;
+	} while (again && wire_pending(c->wire) < WIRE_HIWAT);
+	if (h2_conn_finished(c) && wire_pending(c->wire) == 0)
 		h2_conn_die(c, "connection closed");
 }
 

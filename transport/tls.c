@@ -62,9 +62,8 @@ static SSL_CTX *ctx_base(const SSL_METHOD *method)
 	SSL_CTX_set_cipher_list(ctx, "ECDHE+AESGCM:ECDHE+CHACHA20");
 	/* The record buffers are kept (no SSL_MODE_RELEASE_BUFFERS): freeing
 	 * and reallocating them on every drain costs more than they weigh.
-	 * No read-ahead: libevent's OpenSSL bufferevent waits on the socket,
-	 * and bytes read ahead into OpenSSL would sit there unseen (the
-	 * TLS mount then hangs with its data already received). */
+	 * No read-ahead: OpenSSL reads from memory (wire.c), never the
+	 * socket, so it would only add a copy. */
 	return ctx;
 }
 

@@ -1,6 +1,6 @@
 /*
  * The transport API: HTTP/2 connections (nghttp2) over libevent
- * bufferevents, plain (h2c on a Unix socket) or TLS 1.3 with ALPN "h2".
+ * sockets, plain (h2c on a Unix socket) or TLS 1.3 with ALPN "h2".
  * Used by both execfs and execfs-agent, each on its own single event loop.
  *
  * Model: a connection carries streams. A stream has callbacks for what the
@@ -25,7 +25,6 @@
 
 struct event_base;
 struct evdns_base;
-struct bufferevent;
 typedef struct ssl_ctx_st SSL_CTX;
 
 struct h2_conn; /* opaque; one HTTP/2 connection */
@@ -106,11 +105,11 @@ struct h2_listener *h2_listen(struct event_base *base, const char *address,
 			      void *arg, char *err, size_t errlen);
 void h2_listener_free(struct h2_listener *l);
 
-/* Serve HTTP/2 (cleartext) on a connected bufferevent the caller made,
- * e.g. one end of a bufferevent pair: for in-process peers, tests and
- * fuzzing. Takes ownership of bev. NULL when out of memory. Free with
- * h2_conn_free(). */
-struct h2_conn *h2_conn_serve(struct event_base *base, struct bufferevent *bev,
+/* Serve HTTP/2 (cleartext) on a connected stream socket the caller made,
+ * e.g. one end of a socketpair: for in-process peers, tests and fuzzing.
+ * Takes ownership of fd (made non-blocking). NULL when out of memory.
+ * Free with h2_conn_free(). */
+struct h2_conn *h2_conn_serve(struct event_base *base, int fd,
 			      const struct h2_conn_cbs *cbs, void *arg);
 
 /* Ask the connection to end after flushing what is queued (GOAWAY);
