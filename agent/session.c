@@ -31,6 +31,7 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <jansson.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,7 +54,15 @@
 #include "signame.h"
 #include "spawn.h"
 
-#define OUT_READ_CHUNK (64 * 1024)
+/* A pipe starts with 64 KiB of room. One that fills up is given the most
+ * an unprivileged process may ask for (fs.pipe-max-size, 1 MiB by
+ * default): a bulk transfer then moves in steps of up to 1 MiB, a
+ * sixteenth of the wakeups; interactive sessions keep the default. */
+#define PIPE_DEFAULT_BYTES (64 * 1024)
+#define PIPE_BULK_BYTES (1024 * 1024)
+/* The most one read takes from a pipe (or pty), before and after. */
+#define OUT_READ_CHUNK PIPE_DEFAULT_BYTES
+#define OUT_READ_BULK PIPE_BULK_BYTES
 /* A signal stream's body: a name or number, and some slack for blanks. */
 #define SIGNAL_BODY_MAX 32
 
@@ -97,6 +106,7 @@ struct outstream {
 	struct h2_stream *st; /* attached client stream, or NULL */
 	unsigned long long sent;
 	bool ev_added;
+	bool bulk; /* the pipe filled up once: grown (pipe_grow) */
 };
 
 struct session {
@@ -116,6 +126,7 @@ struct session {
 	struct event *in_ev; /* owned; EV_WRITE on in_fd */
 	bool in_end; /* client ended stdin */
 	bool in_line_start; /* tty: the last byte sent was '\n' (or none) */
+	bool in_bulk; /* the stdin pipe filled up once: grown */
 	size_t in_eof_left; /* tty: VEOF characters still to send */
 
 	bool tty;
@@ -324,10 +335,19 @@ static void out_eof(struct outstream *o)
 		h2_stream_end(o->st);
 }
 
+/* Best effort (a pty has no such size; the owner's pipe budget may be
+ * spent): the pipe keeps working at its old size. */
+static void pipe_grow(int fd, bool *grown)
+{
+	if (*grown)
+		return;
+	*grown = true;
+	(void)fcntl(fd, F_SETPIPE_SZ, PIPE_BULK_BYTES);
+}
+
 static void out_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct outstream *o = arg;
-	char buf[OUT_READ_CHUNK];
 	size_t space;
 	ssize_t n;
 
@@ -335,30 +355,31 @@ static void out_read_cb(evutil_socket_t fd, short what, void *arg)
 	if (!o->st)
 		return;
 	space = h2_stream_write_space(o->st);
-	if (space > sizeof(buf))
-		space = sizeof(buf);
+	if (space > (o->bulk ? OUT_READ_BULK : OUT_READ_CHUNK))
+		space = o->bulk ? OUT_READ_BULK : OUT_READ_CHUNK;
 	if (!space) {
 		out_update(o);
 		return;
 	}
-	n = read(fd, buf, space);
+	n = h2_stream_read_fd(o->st, fd, space);
 	if (n > 0) {
-		if (h2_stream_write(o->st, buf, n) < 0) {
-			log_warn("session %s: %s: stream refused output",
-				 o->s->sid, o->name);
-			h2_stream_reset(o->st, H2_INTERNAL_ERROR);
-			return;
-		}
+		if (n >= PIPE_DEFAULT_BYTES)
+			pipe_grow(fd, &o->bulk);
 		o->sent += n;
 		out_update(o);
 		return;
 	}
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+	if (n == -EAGAIN || n == -EINTR)
 		return;
 	/* A pty master reads EIO once no slave fd is left: its EOF. */
-	if (n < 0 && !(errno == EIO && o->s->tty))
+	if (n < 0 && !(n == -EIO && o->s->tty)) {
 		log_warn("session %s: read %s: %s", o->s->sid, o->name,
-			 strerror(errno));
+			 strerror((int)-n));
+		if (n == -ENOMEM || n == -EPIPE || n == -ENOBUFS) {
+			h2_stream_reset(o->st, H2_INTERNAL_ERROR);
+			return;
+		}
+	}
 	out_eof(o);
 }
 
@@ -470,6 +491,10 @@ static void in_flush(struct session *s)
 		before = evbuffer_get_length(s->inbuf);
 		rv = evbuffer_write(s->inbuf, s->in_fd);
 		if (rv < 0 && (errno == EAGAIN || errno == EINTR)) {
+			if (!s->in_bulk) {
+				pipe_grow(s->in_fd, &s->in_bulk);
+				continue;
+			}
 			event_add(s->in_ev, NULL);
 			return;
 		}

@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include "conn_internal.h"
 #include "execfs/log.h"
@@ -121,32 +123,61 @@ void h2_conn_drop_streams(struct h2_conn *c, uint32_t error_code)
 
 /* ---- outgoing bodies ---------------------------------------------------- */
 
-static ssize_t data_read_cb(nghttp2_session *ng, int32_t id, uint8_t *buf,
-			    size_t length, uint32_t *flags,
-			    nghttp2_data_source *src, void *user)
+/* Queue an on_writable for st if it is owed one and its buffer drained. */
+static void stream_check_writable(struct h2_stream *st)
 {
-	struct h2_stream *st = src->ptr;
-	struct h2_conn *c = user;
-	int n;
+	struct h2_conn *c = st->c;
 
-	(void)ng;
-	(void)id;
-	n = evbuffer_remove(st->out, buf, length);
-	if (n < 0)
-		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-	if (evbuffer_get_length(st->out) == 0 && st->out_end)
-		*flags |= NGHTTP2_DATA_FLAG_EOF;
 	if (st->want_writable && !st->on_writable_list &&
 	    evbuffer_get_length(st->out) < H2_STREAM_LOWAT) {
 		st->on_writable_list = true;
 		st->wnext = c->writable;
 		c->writable = st;
 	}
+}
+
+/*
+ * How much of st's buffer the next DATA frame carries. The bytes are not
+ * copied here (NO_COPY): send_data_cb moves them from the stream's buffer
+ * to the wire when nghttp2 sends the frame.
+ */
+static ssize_t data_read_cb(nghttp2_session *ng, int32_t id, uint8_t *buf,
+			    size_t length, uint32_t *flags,
+			    nghttp2_data_source *src, void *user)
+{
+	struct h2_stream *st = src->ptr;
+	size_t have = evbuffer_get_length(st->out);
+	size_t n = have < length ? have : length;
+
+	(void)ng;
+	(void)id;
+	(void)buf;
+	(void)user;
+	if (n == have && st->out_end)
+		*flags |= NGHTTP2_DATA_FLAG_EOF;
 	if (n == 0 && !(*flags & NGHTTP2_DATA_FLAG_EOF)) {
 		st->out_deferred = true;
 		return NGHTTP2_ERR_DEFERRED;
 	}
-	return n;
+	if (n > 0)
+		*flags |= NGHTTP2_DATA_FLAG_NO_COPY;
+	return (ssize_t)n;
+}
+
+static int send_data_cb(nghttp2_session *ng, nghttp2_frame *frame,
+			const uint8_t *framehd, size_t length,
+			nghttp2_data_source *src, void *user)
+{
+	struct h2_stream *st = src->ptr;
+	struct h2_conn *c = user;
+
+	(void)ng;
+	if (frame->data.padlen > 0) /* we never ask for padding */
+		return NGHTTP2_ERR_CALLBACK_FAILURE;
+	if (wire_write_frame(c->wire, framehd, 9, st->out, length) < 0)
+		return NGHTTP2_ERR_CALLBACK_FAILURE;
+	stream_check_writable(st);
+	return 0;
 }
 
 static void stream_kick(struct h2_stream *st)
@@ -172,6 +203,46 @@ int h2_stream_write(struct h2_stream *st, const void *buf, size_t len)
 		st->want_writable = true;
 	stream_kick(st);
 	return 0;
+}
+
+ssize_t h2_stream_read_fd(struct h2_stream *st, int fd, size_t max)
+{
+	struct evbuffer_iovec v[2];
+	struct iovec iov[2];
+	size_t got;
+	ssize_t n;
+	int i, nv;
+
+	if (st->closed || st->out_end)
+		return -EPIPE;
+	if (max == 0)
+		return -ENOBUFS;
+	nv = evbuffer_reserve_space(st->out, (ev_ssize_t)max, v, 2);
+	if (nv <= 0)
+		return -ENOMEM;
+	for (i = 0; i < nv; i++) {
+		iov[i].iov_base = v[i].iov_base;
+		iov[i].iov_len = v[i].iov_len;
+	}
+	n = readv(fd, iov, nv);
+	if (n <= 0) {
+		int err = n < 0 ? errno : 0;
+
+		evbuffer_commit_space(st->out, v, 0);
+		return -err;
+	}
+	got = (size_t)n;
+	for (i = 0; i < nv; i++) {
+		size_t take = got < v[i].iov_len ? got : v[i].iov_len;
+
+		v[i].iov_len = take;
+		got -= take;
+	}
+	evbuffer_commit_space(st->out, v, nv);
+	if (evbuffer_get_length(st->out) >= H2_STREAM_LOWAT)
+		st->want_writable = true;
+	stream_kick(st);
+	return n;
 }
 
 size_t h2_stream_write_space(const struct h2_stream *st)
@@ -545,6 +616,7 @@ int h2_conn_session_init(struct h2_conn *c)
 							       on_stream_close);
 	nghttp2_session_callbacks_set_data_source_read_length_callback(
 		cb, data_read_length);
+	nghttp2_session_callbacks_set_send_data_callback(cb, send_data_cb);
 	/* Window is returned by h2_stream_consume(): end-to-end flow control. */
 	nghttp2_option_set_no_auto_window_update(opt, 1);
 	nghttp2_option_set_max_send_header_block_length(opt,

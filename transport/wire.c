@@ -28,6 +28,8 @@
 
 /* One read(2) or SSL_read batch. */
 #define WIRE_CHUNK (256 * 1024)
+/* The most plaintext one TLS record carries. */
+#define WIRE_RECORD 16384
 
 enum wire_state { W_CONNECTING, W_HANDSHAKE, W_UP, W_DOWN };
 
@@ -338,6 +340,82 @@ int wire_write(struct wire *w, const void *data, size_t len)
 		}
 		done += (size_t)r;
 	}
+	return 0;
+}
+
+/* Over TLS: encrypt len bytes moved out of body, in full records. */
+static int tls_write_body(struct wire *w, const uint8_t *head, size_t hlen,
+			  struct evbuffer *body, size_t len)
+{
+	uint8_t stage[WIRE_RECORD];
+	size_t used = hlen;
+	int r = 0;
+
+	/* The frame header rides in the first record with body bytes. */
+	memcpy(stage, head, hlen);
+	for (;;) {
+		struct evbuffer_iovec v;
+		size_t take;
+
+		if (used > 0) {
+			take = len < sizeof(stage) - used ?
+				       len :
+				       sizeof(stage) - used;
+			evbuffer_remove(body, stage + used, take);
+			len -= take;
+			used += take;
+			ERR_clear_error();
+			r = SSL_write(w->ssl, stage, (int)used);
+			if (r <= 0)
+				goto fail;
+			used = 0;
+		}
+		if (len == 0)
+			return 0;
+		/* Whole records straight from the buffer's memory; a short
+		 * tail goes through stage with what follows it. */
+		if (evbuffer_peek(body, (ev_ssize_t)len, NULL, &v, 1) < 1)
+			return -EIO;
+		take = v.iov_len < len ? v.iov_len : len;
+		if (take < len)
+			take -= take % WIRE_RECORD;
+		if (take == 0) {
+			take = len < sizeof(stage) ? len : sizeof(stage);
+			evbuffer_remove(body, stage, take);
+			len -= take;
+			ERR_clear_error();
+			r = SSL_write(w->ssl, stage, (int)take);
+			if (r <= 0)
+				goto fail;
+			continue;
+		}
+		ERR_clear_error();
+		r = SSL_write(w->ssl, v.iov_base, (int)take);
+		if (r <= 0)
+			goto fail;
+		evbuffer_drain(body, take);
+		len -= take;
+	}
+fail:
+	tls_failure(w, r);
+	return -EPIPE;
+}
+
+int wire_write_frame(struct wire *w, const uint8_t *head, size_t hlen,
+		     struct evbuffer *body, size_t len)
+{
+	if (w->state == W_DOWN)
+		return -EPIPE;
+	if (hlen > WIRE_RECORD / 2 || evbuffer_get_length(body) < len)
+		return -EINVAL;
+	if (w->ssl) {
+		if (w->state != W_UP)
+			return -EAGAIN;
+		return tls_write_body(w, head, hlen, body, len);
+	}
+	if (evbuffer_add(w->out, head, hlen) < 0 ||
+	    evbuffer_remove_buffer(body, w->out, len) != (int)len)
+		return -ENOMEM;
 	return 0;
 }
 

@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 
 struct event_base;
+struct evbuffer;
 struct wire; /* opaque */
 
 /* The most one loop pass reads from or writes to one socket. */
@@ -62,6 +63,11 @@ void wire_free(struct wire *w);
 /* Queue bytes for the peer (encrypted now over TLS); they leave with the
  * next wire_flush(). 0 or -ENOMEM; -EPIPE once the wire is down. */
 int wire_write(struct wire *w, const void *data, size_t len);
+/* Queue a frame whose body is the first len bytes of body, moved out of
+ * it without copying where the buffer's memory allows (plain: its chains
+ * change hands; TLS: whole records are encrypted from them in place). */
+int wire_write_frame(struct wire *w, const uint8_t *head, size_t hlen,
+		     struct evbuffer *body, size_t len);
 /* Write what is queued now, as far as the socket takes it. */
 void wire_flush(struct wire *w);
 /* Bytes queued and not yet taken by the socket. */

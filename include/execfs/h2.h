@@ -151,6 +151,10 @@ int h2_stream_respond(struct h2_stream *st, int status,
  * beyond a hard cap of 4 * H2_STREAM_HIWAT it fails with -ENOBUFS.
  * -EPIPE once the stream ended or closed. */
 int h2_stream_write(struct h2_stream *st, const void *buf, size_t len);
+/* Read up to max bytes from fd (a pipe, a pty) straight into the
+ * outgoing buffer: no copy through the caller. Bytes read, 0 at EOF,
+ * -errno (-EAGAIN: nothing there), -EPIPE after the end. */
+ssize_t h2_stream_read_fd(struct h2_stream *st, int fd, size_t max);
 size_t h2_stream_write_space(const struct h2_stream *st);
 /* Bytes queued and not yet handed to the socket. */
 size_t h2_stream_buffered(const struct h2_stream *st);
