@@ -121,3 +121,38 @@ while True:
 print("stdin took %d bytes before EAGAIN" % total)
 os.close(fd)
 PY
+
+# Reads are batched while output flows, never held once it stops: a 1 MiB
+# read gets a prompt that is not followed by more output at once, not
+# when the process ends. Stream files advertise 1 MiB blocks (cat, cp
+# and stdio size their reads by st_blksize).
+n=$(read_file "$C/clone")
+ctl_write "$C/$n/ctl" "sh -c 'printf prompt; sleep 20'" || fail "prompt"
+assert_eq 1048576 "$(stat -c %o "$C/$n/stdout")" "st_blksize of stdout"
+timeout 10 python3 - "$C/$n/stdout" <<'PY' || fail "a prompt waited for more output"
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+got = os.read(fd, 1 << 20)
+assert got == b"prompt", got
+PY
+ctl_write "$C/$n/ctl" "kill" || fail "kill"
+# And a bulk reader gets big blocks: 64 MiB in 1 MiB reads, of which only
+# the ones that catch up with the producer come short (unbatched, one
+# reply per network read, this took thousands of reads).
+n=$(read_file "$C/clone")
+ctl_write "$C/$n/ctl" "dd if=/dev/zero bs=1M count=64" || fail "dd"
+timeout 60 python3 - "$C/$n/stdout" <<'PY' || fail "bulk reads"
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+total = reads = 0
+while True:
+    b = os.read(fd, 1 << 20)
+    if not b:
+        break
+    total += len(b)
+    reads += 1
+assert total == 64 << 20, total
+print("64 MiB in %d reads of up to 1 MiB" % reads)
+assert reads < 64 * 16, "%d reads: replies are not batched" % reads
+PY
+log "a prompt is answered at once; bulk output comes in big reads"
