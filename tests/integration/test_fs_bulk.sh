@@ -8,33 +8,10 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 # shellcheck source=lib/fsenv.sh
 . "$EXECFS_LIB_DIR/fsenv.sh"
+# shellcheck source=lib/bulk.sh
+. "$EXECFS_LIB_DIR/bulk.sh"
 
 fsenv_start
-
-# random_bytes N: N pseudo-random bytes, fast (AES-CTR keystream).
-random_bytes() {
-	# head ends the generator with SIGPIPE: not a failure (pipefail).
-	(openssl enc -aes-128-ctr -nosalt -pass "pass:$RANDOM$RANDOM" \
-		-pbkdf2 </dev/zero 2>/dev/null || true) | head -c "$1"
-}
-
-# roundtrip BYTES TAG: a new session running cat; BYTES random bytes into
-# its stdin while its stdout is read; the two checksums must be equal.
-roundtrip() {
-	local bytes=$1 tag=$2 n dir
-	n=$(read_file "$C/clone")
-	dir=$C/$n
-	echo cat >"$dir/ctl" || fail "$tag: cannot start cat"
-	sha256sum <"$dir/stdout" | cut -d' ' -f1 >"$TESTDIR/$tag.out" &
-	local reader=$!
-	random_bytes "$bytes" | tee >(sha256sum | cut -d' ' -f1 >"$TESTDIR/$tag.in") \
-		>"$dir/stdin" || fail "$tag: writing stdin failed"
-	wait "$reader" || fail "$tag: reading stdout failed"
-	wait_for "[ -s '$TESTDIR/$tag.in' ]" 10 || fail "$tag: no input checksum"
-	assert_eq "$(cat "$TESTDIR/$tag.in")" "$(cat "$TESTDIR/$tag.out")" \
-		"$tag: checksum of what came back"
-	assert_eq 'exited 0' "$(read_file "$dir/wait")" "$tag: cat's end"
-}
 
 rss_kib() {
 	awk '/^VmRSS:/ {print $2}' "/proc/$1/status"
@@ -69,13 +46,13 @@ assert_eq 'exited 0' "$(read_file "$C/$n/wait")" "dd's end"
 log "flow control: dd held back while unread, then all 1073741824 bytes"
 
 start=$(date +%s%N)
-roundtrip $((1024 * 1024 * 1024)) big
+roundtrip "$C" $((1024 * 1024 * 1024)) big
 ms=$((($(date +%s%N) - start) / 1000000))
 log "1 GiB through stdin -> cat -> stdout: equal checksums (${ms} ms)"
 
 pids=()
 for i in $(seq 1 20); do
-	roundtrip $((16 * 1024 * 1024)) "par$i" &
+	roundtrip "$C" $((16 * 1024 * 1024)) "par$i" &
 	pids+=($!)
 done
 for p in "${pids[@]}"; do
