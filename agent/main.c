@@ -29,6 +29,7 @@
 
 #include "execfs/h2.h"
 #include "execfs/log.h"
+#include "execfs/memtune.h"
 #include "execfs/proto.h"
 #include "audit.h"
 #include "inventory.h"
@@ -497,6 +498,7 @@ static int agent_serve(struct agent_opts *o, int fd)
 		close(fd);
 		goto out;
 	}
+	memtune_for_streaming();
 	a.base = event_base_new();
 	if (!a.base) {
 		if (fd >= 0)

@@ -20,6 +20,7 @@
 #include "exec_cli.h"
 #include "execfs/h2.h"
 #include "execfs/log.h"
+#include "execfs/memtune.h"
 #include "execfs/proto.h"
 #include "fs.h"
 #include "history.h"
@@ -282,6 +283,7 @@ int main(int argc, char **argv)
 		goto out_session;
 
 	signal(SIGPIPE, SIG_IGN);
+	memtune_for_streaming();
 	fs.base = event_base_new();
 	if (fs.base && event_base_priority_init(fs.base, FS_PRIORITIES) < 0) {
 		event_base_free(fs.base);
