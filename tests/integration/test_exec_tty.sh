@@ -27,7 +27,13 @@ $(screen)"
 # start_exec OPTS: clear the pane, run execfs exec OPTS $C -- sh in it,
 # wait for the new shell's banner and prompt.
 start_exec() {
-	tm send-keys -t t "clear; $EXECFS_BUILD_DIR/execfs exec $1 $C -- sh; echo \"client-status=\$?\"; stty -g > $TESTDIR/stty.after" Enter
+	# Ctrl-C first: busybox sh asks the terminal where the cursor is
+	# (ESC[6n) with every prompt, and when the client has already ended
+	# tmux's answer lands in the local shell's input line.
+	tm send-keys -t t C-c
+	# The status is printed after the terminal state is saved, so a test
+	# that saw it can compare the states at once.
+	tm send-keys -t t "clear; $EXECFS_BUILD_DIR/execfs exec $1 $C -- sh; st=\$?; stty -g > $TESTDIR/stty.after; echo \"client-status=\$st\"" Enter
 	expect '^BusyBox v'
 	expect '^/ # ?$'
 }
