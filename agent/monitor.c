@@ -136,7 +136,12 @@ static void send_inventory(struct monitor *m)
 
 static void on_inventory_change(void *arg)
 {
-	send_inventory(arg);
+	struct monitor *m = arg;
+
+	/* A container that stopped: its pinned init goes, and with it the
+	 * fds kept for it. */
+	spawner_prune(m->sp);
+	send_inventory(m);
 }
 
 static void mjob_free(struct mjob *j)

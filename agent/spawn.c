@@ -5,18 +5,33 @@
  * argv/envp, the execve candidates from the container's PATH, the
  * cgroup.procs files, the pidfd of the container's init (checked against
  * the start time the runtime recorded, so a recycled pid is refused), and
- * which namespaces differ from the agent's. Then two processes, as
- * runc's nsexec does:
+ * which namespaces differ from the agent's; the last three are kept from
+ * one start to the next while that init lives (initpin.h). Then two
+ * processes, as runc's nsexec does:
  *
- *   helper A (fork of the agent): joins the cgroups while the host's
+ *   helper A (a child of the agent): joins the cgroups while the host's
  *     cgroupfs is still visible, setns()es into the init's namespaces
  *     through the pidfd, and clones B with CLONE_PARENT: B is the agent's
  *     child (the agent can hold a pidfd for it and reap it) and, being
  *     forked after setns(CLONE_NEWPID), lives in the container's pid
  *     namespace. A reports B's pid and exits.
- *   process B: new session, pipes on 0-2, every other fd closed but the
- *     report socket (close-on-exec), the container's capabilities and user,
- *     cwd, umask, signals back to defaults, then execve of each candidate.
+ *   process B: the container's oom score, new session, pipes on 0-2,
+ *     every other fd closed but the report socket (close-on-exec), the
+ *     container's capabilities and user, cwd, umask, signals back to
+ *     defaults, then execve of each candidate.
+ *
+ * A is started the way posix_spawn starts its child: clone(CLONE_VM |
+ * CLONE_VFORK) on a stack of the spawner's, so the agent's page tables are
+ * copied once (for B) instead of twice, and the agent sleeps only while A
+ * runs, which is a few kernel calls that no container can stall. Two
+ * cases keep a plain fork, waited for with a timeout: a tty (A opens the
+ * container's ptmx, a path the container controls and could make hang),
+ * and a time namespace to join (setns(CLONE_NEWTIME) refuses a caller that
+ * shares its memory). Sharing the agent's memory means A writes nothing
+ * but its own stack: the per-process settings that would leak into the
+ * agent are B's to make (oom_score_adj, which the kernel copies to every
+ * process sharing the mm) or restored by the agent (dumpable, a property
+ * of the mm that B's copy must be created with).
  *
  * With a tty, A allocates the pseudo-terminal after joining the mount
  * namespace, from the container's own devpts (/dev/pts/ptmx), sets its
@@ -34,6 +49,7 @@
  */
 #include "spawn.h"
 
+#include "initpin.h"
 #include "inventory.h"
 #include "procstat.h"
 #include "readfile.h"
@@ -52,6 +68,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -68,11 +85,26 @@
 #define SPAWN_DEFAULT_PATH \
 	"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define SPAWN_MAX_PATH_DIRS 256
-#define SPAWN_MAX_CGROUPS 64
 #define SPAWN_HELPER_TIMEOUT_MS 5000
 #define SPAWN_MSG_MAGIC 0x65786673u /* "exfs" */
 #define SPAWN_TTY_COLS 80
 #define SPAWN_TTY_ROWS 24
+/* A's stack in the vfork case; B runs on its copy until execve. Only the
+ * pages touched are ever backed. */
+#define SPAWN_STACK_SIZE (256 * 1024)
+/* ASan cannot follow a process onto a stack it did not make (it warns,
+ * and may report false errors: google/sanitizers#189), so sanitized
+ * builds always fork. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SPAWN_SHARED_STACK 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SPAWN_SHARED_STACK 0
+#endif
+#endif
+#ifndef SPAWN_SHARED_STACK
+#define SPAWN_SHARED_STACK 1
+#endif
 /* Every devpts instance's ptmx node is this device. */
 #define PTMX_MAJOR 5
 #define PTMX_MINOR 2
@@ -131,22 +163,13 @@ struct spawner {
 	pid_t *helpers; /* helper processes not reaped yet */
 	size_t nhelpers, cap;
 	int last_cap;
-};
-
-/* The namespaces a process entering a container may need to join. */
-static const struct {
-	const char *self, *target;
-	int flag;
-} ns_kinds[] = {
-	{ "user", "user", CLONE_NEWUSER },
-	{ "mnt", "mnt", CLONE_NEWNS },
-	{ "pid", "pid", CLONE_NEWPID },
-	{ "uts", "uts", CLONE_NEWUTS },
-	{ "ipc", "ipc", CLONE_NEWIPC },
-	{ "net", "net", CLONE_NEWNET },
-	{ "cgroup", "cgroup", CLONE_NEWCGROUP },
-	/* Our children get time_for_children; B would get the target's. */
-	{ "time_for_children", "time", CLONE_NEWTIME },
+	/* The host's /proc (O_PATH), for B's "self/oom_score_adj" once its
+	 * own root is the container's; -1: B keeps the agent's score. */
+	int proc_fd;
+	/* Owned mmap: A's stack when it shares our memory (guard page at
+	 * the low end); NULL: every start forks. */
+	char *stack;
+	struct initpin_cache *pins; /* owned */
 };
 
 /* Everything the two children need, prepared before fork. */
@@ -163,10 +186,8 @@ struct spawn_plan {
 	size_t ngroups;
 	bool tty;
 	struct winsize ws;
-	int cgroup_fds[SPAWN_MAX_CGROUPS];
-	size_t ncgroups;
-	int init_pidfd;
-	int nsflags;
+	const struct initpin *pin; /* the init, its namespaces, its cgroups */
+	int proc_fd; /* the spawner's */
 	char oom[16]; /* init's oom_score_adj, "" if unknown */
 	int child_fd[3]; /* B's 0-2 without a tty */
 	int report_w;
@@ -294,11 +315,30 @@ static void child_caps_apply(const struct spawn_plan *p)
 			prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0);
 }
 
+/* The agent may protect itself from the OOM killer; B gets the
+ * container's score instead. Through the host's /proc: B's root is the
+ * container's already. */
+static void child_oom(const struct spawn_plan *p)
+{
+	int fd;
+
+	if (!p->oom[0] || p->proc_fd < 0)
+		return;
+	fd = openat(p->proc_fd, "self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (write(fd, p->oom, strlen(p->oom)) < 0) {
+		/* best effort: keep the agent's score */
+	}
+	close(fd);
+}
+
 static _Noreturn void child_exec(const struct spawn_plan *p, int slave)
 {
 	int i, err = ENOENT, cwd_err;
 	bool eacces = false;
 
+	child_oom(p);
 	for (i = 1; i < NSIG; i++) {
 		struct sigaction sa;
 
@@ -421,34 +461,24 @@ static int helper_open_pty(const struct spawn_plan *p, int *slave)
 
 static _Noreturn void helper_main(const struct spawn_plan *p)
 {
-	const struct container *c = p->c;
 	struct spawn_msg m;
-	int fd, master = -1, slave = -1;
+	int master = -1, slave = -1;
 	size_t i;
 	pid_t pid;
 
 	/* Non-dumpable (inherited by B until execve): a process in the
 	 * container cannot ptrace B or open its fds, which are the agent's
-	 * until they are closed. */
+	 * until they are closed. Sharing our memory, A sets it for the
+	 * agent too, which restores its own after A ends. */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	for (i = 0; i < p->ncgroups; i++)
-		if (write(p->cgroup_fds[i], "0", 1) != 1)
-			child_fail(p, STAGE_CGROUP, errno, c->cgroups[i], 1);
-	/* The agent may protect itself from the OOM killer; B gets the
-	 * container's score instead (inherited across clone). */
-	if (p->oom[0]) {
-		fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-		if (fd >= 0) {
-			if (write(fd, p->oom, strlen(p->oom)) < 0) {
-				/* best effort: keep the agent's score */
-			}
-			close(fd);
-		}
-	}
+	for (i = 0; i < p->pin->ncgroups; i++)
+		if (write(p->pin->cgroup_fds[i], "0", 1) != 1)
+			child_fail(p, STAGE_CGROUP, errno, p->pin->cgroups[i],
+				   1);
 	/* One call joins them all, the user namespace first (the kernel
 	 * orders it), so the others are checked against the container's
 	 * user namespace. */
-	if (p->nsflags && setns(p->init_pidfd, p->nsflags) < 0)
+	if (p->pin->nsflags && setns(p->pin->pidfd, p->pin->nsflags) < 0)
 		child_fail(p, STAGE_SETNS, errno, NULL, 1);
 	if (p->tty)
 		master = helper_open_pty(p, &slave);
@@ -465,6 +495,11 @@ static _Noreturn void helper_main(const struct spawn_plan *p)
 	m.pid = pid;
 	report_pid(p->report_w, &m, master);
 	_exit(0);
+}
+
+static int helper_vfork_main(void *arg)
+{
+	helper_main(arg);
 }
 
 /* ---- the agent side ---- */
@@ -531,6 +566,26 @@ static void on_sigchld(evutil_socket_t sig, short what, void *arg)
 	spawner_reap(arg, false);
 }
 
+/* A's stack, with a guard page below it; NULL (every start forks) when
+ * it cannot be had. */
+static char *spawner_stack_new(void)
+{
+	char *stack;
+
+	if (!SPAWN_SHARED_STACK)
+		return NULL;
+	stack = mmap(NULL, SPAWN_STACK_SIZE, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
+		     -1, 0);
+	if (stack == MAP_FAILED)
+		return NULL;
+	if (mprotect(stack, getpagesize(), PROT_NONE) < 0) {
+		munmap(stack, SPAWN_STACK_SIZE);
+		return NULL;
+	}
+	return stack;
+}
+
 struct spawner *spawner_new(struct event_base *base)
 {
 	struct spawner *sp;
@@ -542,6 +597,13 @@ struct spawner *spawner_new(struct event_base *base)
 		return NULL;
 	sp->base = base;
 	sp->last_cap = CAP_LAST_CAP;
+	sp->proc_fd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	sp->pins = initpin_cache_new();
+	if (!sp->pins) {
+		spawner_free(sp);
+		return NULL;
+	}
+	sp->stack = spawner_stack_new();
 	if (!read_file_at(AT_FDCWD, "/proc/sys/kernel/cap_last_cap", 64, &buf,
 			  NULL, NULL)) {
 		v = strtol(buf, NULL, 10);
@@ -568,7 +630,18 @@ void spawner_free(struct spawner *sp)
 	/* Helpers live for microseconds: waiting for them is bounded. */
 	spawner_reap(sp, true);
 	free(sp->helpers);
+	if (sp->proc_fd >= 0)
+		close(sp->proc_fd);
+	if (sp->stack)
+		munmap(sp->stack, SPAWN_STACK_SIZE);
+	initpin_cache_free(sp->pins);
 	free(sp);
+}
+
+void spawner_prune(struct spawner *sp)
+{
+	if (sp)
+		initpin_cache_prune(sp->pins);
 }
 
 /* Put entry ("NAME=VALUE") into envp (n entries, room for one more),
@@ -677,70 +750,6 @@ static int build_paths(const char *file, char **envp, char ***out)
 out_nomem:
 	strv_free(paths);
 	return -ENOMEM;
-}
-
-/* Which of the init's namespaces are not already ours. */
-static int ns_flags(pid_t pid, int *flags, char *err, size_t errlen)
-{
-	struct stat self, target;
-	char path[64];
-	size_t i;
-
-	*flags = 0;
-	for (i = 0; i < sizeof(ns_kinds) / sizeof(ns_kinds[0]); i++) {
-		snprintf(path, sizeof(path), "/proc/self/ns/%s",
-			 ns_kinds[i].self);
-		if (stat(path, &self) < 0)
-			continue; /* a kernel without it */
-		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid,
-			 ns_kinds[i].target);
-		if (stat(path, &target) < 0) {
-			if (errno == ENOENT)
-				continue;
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
-			return -errno;
-		}
-		if (self.st_dev != target.st_dev ||
-		    self.st_ino != target.st_ino)
-			*flags |= ns_kinds[i].flag;
-	}
-	return 0;
-}
-
-/* Is the init the runtime recorded still there, as that process? */
-static int init_check(const struct container *c, char *err, size_t errlen)
-{
-	unsigned long long start;
-	char state;
-
-	if (proc_stat_read(c->pid, &state, &start) < 0 ||
-	    start != c->start_time || state == 'Z' || state == 'X') {
-		snprintf(err, errlen, "container %s is gone", c->id);
-		return -ENOENT;
-	}
-	return 0;
-}
-
-static int open_cgroups(struct spawn_plan *p, char *err, size_t errlen)
-{
-	char path[PATH_MAX];
-	char *const *dirs = p->c->cgroups;
-	int fd, rc;
-
-	for (; dirs && *dirs; dirs++) {
-		if (p->ncgroups == SPAWN_MAX_CGROUPS)
-			break;
-		snprintf(path, sizeof(path), "%s/cgroup.procs", *dirs);
-		fd = open(path, O_WRONLY | O_CLOEXEC);
-		if (fd < 0) {
-			rc = -errno;
-			snprintf(err, errlen, "cgroup %s: %s", *dirs,
-				 strerror(errno));
-			return rc;
-		}
-		p->cgroup_fds[p->ncgroups++] = fd;
-	}
-	return 0;
 }
 
 static void read_oom(struct spawn_plan *p)
@@ -920,6 +929,45 @@ out_reap:
 	return rc;
 }
 
+/*
+ * Start A, sharing our memory when it can (see the top of the file), else
+ * as a fork. -1 with errno when neither worked. When it shared, A has
+ * released our memory by the time this returns: it made its report and is
+ * exiting.
+ */
+static pid_t helper_start(struct spawner *sp, struct spawn_plan *p)
+{
+	sigset_t all, old;
+	int dumpable = -1, saved;
+	bool shared;
+	pid_t pid;
+
+	shared = sp->stack && !p->tty && !(p->pin->nsflags & CLONE_NEWTIME);
+	/* No agent signal handler may run in the children before they reset
+	 * the dispositions (libevent's would write to the agent's socket,
+	 * and, in A, run on our memory). */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	if (shared) {
+		dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+		pid = clone(helper_vfork_main, sp->stack + SPAWN_STACK_SIZE,
+			    CLONE_VM | CLONE_VFORK | SIGCHLD, p);
+		saved = errno;
+		/* A made the mm non-dumpable for B's copy; ours again. */
+		if (dumpable == 1)
+			prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+		errno = saved;
+	} else {
+		pid = fork();
+		if (pid == 0)
+			helper_main(p);
+	}
+	saved = errno;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	errno = saved;
+	return pid;
+}
+
 /* A socketpair for the reports: the children's end is not 0-2 (B keeps
  * it across its dup2()s), the agent's is non-blocking. */
 static int make_report_socket(int fds[2])
@@ -977,14 +1025,12 @@ int spawn_start(struct spawner *sp, const struct spawn_request *req,
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, errp[2] = { -1, -1 };
 	int rep[2] = { -1, -1 }, master = -1, pidfd = -1;
 	int fd_in = -1, fd_out = -1;
-	sigset_t all, old;
-	pid_t helper, pid = -1;
+	pid_t helper = -1, pid = -1;
 	char *home = NULL;
 	size_t i;
 	int rc;
 
 	memset(&p, 0, sizeof(p));
-	p.init_pidfd = -1;
 	snprintf(err, errlen, "%s", "");
 	if (!c || !req->argv || !req->argv[0]) {
 		snprintf(err, errlen, "no command");
@@ -996,28 +1042,17 @@ int spawn_start(struct spawner *sp, const struct spawn_request *req,
 		return -EBUSY;
 	}
 
-	/* Pin the init, then check the pinned process is the one runc
-	 * started: a pid checked first could be recycled before the open. */
-	p.init_pidfd = syscall(SYS_pidfd_open, c->pid, 0);
-	if (p.init_pidfd < 0) {
-		rc = -errno;
-		if (rc == -ESRCH) {
-			snprintf(err, errlen, "container %s is gone", c->id);
-			return -ENOENT;
-		}
-		snprintf(err, errlen, "pidfd_open %d: %s", (int)c->pid,
-			 strerror(-rc));
+	/* The init pinned and checked to be the one runc started (see
+	 * initpin.h), with its namespaces and cgroups. */
+	rc = initpin_get(sp->pins, c, &p.pin, err, errlen);
+	if (rc < 0)
 		return rc;
-	}
-	rc = init_check(c, err, errlen);
-	if (!rc)
-		rc = ns_flags(c->pid, &p.nsflags, err, errlen);
-	if (!rc && req->user)
+	if (req->user) {
 		rc = resolve_user(c, req->user, &creds, err, errlen);
-	/* Again: the namespaces and the files looked at must have been the
-	 * init's. */
-	if (!rc)
-		rc = init_check(c, err, errlen);
+		/* Again: the files looked at must have been the init's. */
+		if (!rc)
+			rc = initpin_check(c, err, errlen);
+	}
 	if (rc < 0)
 		goto out;
 
@@ -1045,13 +1080,12 @@ int spawn_start(struct spawner *sp, const struct spawn_request *req,
 	p.ws.ws_col = req->cols ? req->cols : SPAWN_TTY_COLS;
 	p.ws.ws_row = req->rows ? req->rows : SPAWN_TTY_ROWS;
 	p.last_cap = sp->last_cap;
+	p.proc_fd = sp->proc_fd;
 	p.max_fd = sysconf(_SC_OPEN_MAX) > 0 ? sysconf(_SC_OPEN_MAX) : 1024;
 	sigemptyset(&p.empty_mask);
 	rc = build_env(c, home, req->env_extra, &p.envp, err, errlen);
 	if (!rc)
 		rc = build_paths(req->argv[0], p.envp, &p.paths);
-	if (!rc)
-		rc = open_cgroups(&p, err, errlen);
 	if (rc < 0)
 		goto out;
 	read_oom(&p);
@@ -1073,16 +1107,9 @@ int spawn_start(struct spawner *sp, const struct spawn_request *req,
 		goto out;
 	p.report_w = rep[1];
 
-	/* No agent signal handler may run in the children before they reset
-	 * the dispositions (libevent's would write to the agent's socket). */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	helper = fork();
-	if (helper == 0)
-		helper_main(&p);
-	rc = helper < 0 ? -errno : 0;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc < 0) {
+	helper = helper_start(sp, &p);
+	if (helper < 0) {
+		rc = -errno;
 		snprintf(err, errlen, "fork: %s", strerror(-rc));
 		goto out;
 	}
@@ -1153,13 +1180,15 @@ out:
 		close_fd(&out[i]);
 		close_fd(&errp[i]);
 	}
-	for (i = 0; i < p.ncgroups; i++)
-		close(p.cgroup_fds[i]);
 	strv_free(p.paths);
 	free(p.envp);
 	free(home);
 	user_creds_release(&creds);
-	close_fd(&p.init_pidfd);
+	/* What failed in the helpers may have been the cached view of the
+	 * init (a cgroup gone, a namespace it left): the next start looks
+	 * again. */
+	if (rc < 0 && helper > 0)
+		initpin_drop(sp->pins, p.pin);
 	return rc;
 }
 

@@ -56,6 +56,10 @@ struct spawn_result {
 struct spawner *spawner_new(struct event_base *base);
 void spawner_free(struct spawner *sp);
 
+/* Let go of what is kept about containers whose init has exited (see
+ * initpin.h); for when the inventory changed. NULL is a no-op. */
+void spawner_prune(struct spawner *sp);
+
 /*
  * Fork the process. Fails at once (negative errno, reason in err) when the
  * container is not running or its init is gone or replaced (-ENOENT), or
