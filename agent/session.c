@@ -533,12 +533,30 @@ static void in_on_data(struct h2_stream *st, const uint8_t *data, size_t len,
 {
 	struct session *s = arg;
 
-	(void)st;
-	/* Bounded by the stream window: the client cannot send more than it
-	 * was granted, and we grant only what reached the pipe. */
-	evbuffer_add(s->inbuf, data, len);
 	if (len)
 		s->in_line_start = data[len - 1] == '\n';
+	/* Nothing queued before them: the bytes go into the pipe from where
+	 * they were received, and only what it does not take is copied. */
+	while (len > 0 && s->state >= SESSION_RUNNING && s->in_fd >= 0 &&
+	       evbuffer_get_length(s->inbuf) == 0) {
+		ssize_t n = write(s->in_fd, data, len);
+
+		if (n <= 0) {
+			if (n < 0 && errno == EAGAIN && !s->in_bulk) {
+				pipe_grow(s->in_fd, &s->in_bulk);
+				continue;
+			}
+			break; /* in_flush() handles it (or EPIPE) */
+		}
+		s->bytes_in += (size_t)n;
+		h2_stream_consume(st, (size_t)n);
+		data += n;
+		len -= (size_t)n;
+	}
+	/* Bounded by the stream window: the client cannot send more than it
+	 * was granted, and we grant only what reached the pipe. */
+	if (len)
+		evbuffer_add(s->inbuf, data, len);
 	in_flush(s);
 }
 
