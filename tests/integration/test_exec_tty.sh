@@ -42,6 +42,8 @@ start_exec() {
 tm new-session -d -s t -x 100 -y 30 "env PS1='local\$ ' TERM=xterm bash --norc -i"
 expect 'local\$'
 tm send-keys -t t "stty -g > $TESTDIR/stty.before" Enter
+# Saved before start_exec's Ctrl-C could interrupt it.
+wait_for "[ -s '$TESTDIR/stty.before' ]" 10 || fail "local stty -g did not run"
 start_exec -it
 tm send-keys -t t 'tty; stty size; echo "TERM=$TERM"' Enter
 expect '^/dev/pts/[0-9]+'
