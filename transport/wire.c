@@ -154,33 +154,37 @@ static BIO_METHOD *bio_method(void)
 	return m;
 }
 
-/* The reason a TLS operation failed, for on_down. */
-static void tls_failure(struct wire *w, int ret)
+/* Why a TLS operation that returned ret failed, for on_down. Call it
+ * right away: the error state is the thread's, the next call changes it. */
+static void tls_reason(struct wire *w, int ret, char *why, size_t len)
 {
 	int e = SSL_get_error(w->ssl, ret);
 	unsigned long code = ERR_peek_last_error();
 	long vr = SSL_get_verify_result(w->ssl);
 	char buf[200];
 
-	if (w->state == W_HANDSHAKE && vr != X509_V_OK) {
-		ERR_clear_error();
-		wire_down(w, "TLS: certificate verify failed: %s",
-			  X509_verify_cert_error_string(vr));
-		return;
-	}
-	if (code &&
-	    !(w->peer_eof &&
-	      ERR_GET_REASON(code) == SSL_R_UNEXPECTED_EOF_WHILE_READING)) {
+	if (w->state == W_HANDSHAKE && vr != X509_V_OK)
+		snprintf(why, len, "TLS: certificate verify failed: %s",
+			 X509_verify_cert_error_string(vr));
+	else if (code &&
+		 !(w->peer_eof && ERR_GET_REASON(code) ==
+					  SSL_R_UNEXPECTED_EOF_WHILE_READING)) {
 		ERR_error_string_n(code, buf, sizeof(buf));
-		ERR_clear_error();
-		wire_down(w, "TLS: %s", buf);
-		return;
+		snprintf(why, len, "TLS: %s", buf);
+	} else if (e == SSL_ERROR_ZERO_RETURN || w->peer_eof) {
+		snprintf(why, len, "peer closed the connection");
+	} else {
+		snprintf(why, len, "TLS: error %d", e);
 	}
 	ERR_clear_error();
-	if (e == SSL_ERROR_ZERO_RETURN || w->peer_eof)
-		wire_down(w, "peer closed the connection");
-	else
-		wire_down(w, "TLS: error %d", e);
+}
+
+static void tls_failure(struct wire *w, int ret)
+{
+	char why[300];
+
+	tls_reason(w, ret, why, sizeof(why));
+	wire_down(w, "%s", why);
 }
 
 /* ---- reading ------------------------------------------------------------- */
@@ -209,6 +213,9 @@ static int tls_pump(struct wire *w)
 			return -1;
 	}
 	for (;;) {
+		int err = SSL_ERROR_NONE;
+		char why[300];
+
 		ERR_clear_error();
 		r = SSL_read(w->ssl, wire_scratch + used,
 			     (int)(sizeof(wire_scratch) - used));
@@ -216,6 +223,11 @@ static int tls_pump(struct wire *w)
 			used += (size_t)r;
 			if (used < sizeof(wire_scratch))
 				continue;
+		} else {
+			/* Now: on_recv may run OpenSSL calls of its own. */
+			err = SSL_get_error(w->ssl, r);
+			if (err != SSL_ERROR_WANT_READ)
+				tls_reason(w, r, why, sizeof(why));
 		}
 		if (used) {
 			if (w->cbs->on_recv(w->arg, wire_scratch, used) < 0 ||
@@ -225,9 +237,9 @@ static int tls_pump(struct wire *w)
 		}
 		if (r > 0)
 			continue;
-		if (SSL_get_error(w->ssl, r) == SSL_ERROR_WANT_READ)
+		if (err == SSL_ERROR_WANT_READ)
 			break;
-		tls_failure(w, r);
+		wire_down(w, "%s", why);
 		return -1;
 	}
 	/* OpenSSL may have answered something (a key update). */
