@@ -13,6 +13,7 @@
 
 #include "procstat.h"
 #include "readfile.h"
+#include "strv.h"
 
 #include <errno.h>
 #include <execfs/proto.h>
@@ -206,17 +207,6 @@ static json_t *load_json(int dirfd, const char *path, size_t max,
 		return NULL;
 	}
 	return doc;
-}
-
-static void strv_free(char **v)
-{
-	size_t i;
-
-	if (!v)
-		return;
-	for (i = 0; v[i]; i++)
-		free(v[i]);
-	free(v);
 }
 
 static int strv_add(char ***v, size_t *n, const char *s)

@@ -5,6 +5,7 @@
  * datagrams and fds over the socketpair from the event loop.
  */
 #include "privsep.h"
+#include "strv.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -295,15 +296,6 @@ static char *r_str(struct rbuf *r, size_t max, size_t *budget, const char *what)
 	r->p += len;
 	r->left -= len;
 	return s;
-}
-
-static void strv_free(char **v)
-{
-	size_t i;
-
-	for (i = 0; v && v[i]; i++)
-		free(v[i]);
-	free(v);
 }
 
 static char **r_strv(struct rbuf *r, size_t min, const char *what)

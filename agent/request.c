@@ -11,15 +11,7 @@
 
 #include "execfs/proto.h"
 #include "request.h"
-
-static void strv_free(char **v)
-{
-	size_t i;
-
-	for (i = 0; v && v[i]; i++)
-		free(v[i]);
-	free(v);
-}
+#include "strv.h"
 
 /* A string array into a NULL-terminated owned vector. */
 static int strv_from_json(const json_t *a, size_t min, size_t max, bool need_eq,

@@ -53,6 +53,7 @@
 #include "inventory.h"
 #include "procstat.h"
 #include "readfile.h"
+#include "strv.h"
 #include "userdb.h"
 
 #include <errno.h>
@@ -691,17 +692,6 @@ static int build_env(const struct container *c, char *home, char *const *extra,
 		env_set(envp, &n, extra[k]);
 	*out = envp;
 	return 0;
-}
-
-static void strv_free(char **v)
-{
-	size_t i;
-
-	if (!v)
-		return;
-	for (i = 0; v[i]; i++)
-		free(v[i]);
-	free(v);
 }
 
 /* Where execvp would look for argv[0], resolved later inside the
