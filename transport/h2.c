@@ -14,9 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/uio.h>
-#include <unistd.h>
 
+#include "bufread.h"
 #include "conn_internal.h"
 #include "execfs/log.h"
 #include "wire.h"
@@ -207,38 +206,15 @@ int h2_stream_write(struct h2_stream *st, const void *buf, size_t len)
 
 ssize_t h2_stream_read_fd(struct h2_stream *st, int fd, size_t max)
 {
-	struct evbuffer_iovec v[2];
-	struct iovec iov[2];
-	size_t got;
 	ssize_t n;
-	int i, nv;
 
 	if (st->closed || st->out_end)
 		return -EPIPE;
 	if (max == 0)
 		return -ENOBUFS;
-	nv = evbuffer_reserve_space(st->out, (ev_ssize_t)max, v, 2);
-	if (nv <= 0)
-		return -ENOMEM;
-	for (i = 0; i < nv; i++) {
-		iov[i].iov_base = v[i].iov_base;
-		iov[i].iov_len = v[i].iov_len;
-	}
-	n = readv(fd, iov, nv);
-	if (n <= 0) {
-		int err = n < 0 ? errno : 0;
-
-		evbuffer_commit_space(st->out, v, 0);
-		return -err;
-	}
-	got = (size_t)n;
-	for (i = 0; i < nv; i++) {
-		size_t take = got < v[i].iov_len ? got : v[i].iov_len;
-
-		v[i].iov_len = take;
-		got -= take;
-	}
-	evbuffer_commit_space(st->out, v, nv);
+	n = bufread_fd(st->out, fd, max);
+	if (n <= 0)
+		return n;
 	if (evbuffer_get_length(st->out) >= H2_STREAM_LOWAT)
 		st->want_writable = true;
 	stream_kick(st);

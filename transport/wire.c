@@ -20,9 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
+#include "bufread.h"
 #include "execfs/log.h"
 #include "wire.h"
 
@@ -251,39 +251,12 @@ static int tls_pump(struct wire *w)
 /* One read(2) into the right place. > 0 bytes, 0 at EOF, -errno. */
 static ssize_t wire_read_once(struct wire *w)
 {
-	struct evbuffer_iovec v[2];
-	struct iovec iov[2];
-	size_t got;
 	ssize_t n;
-	int i, nv;
 
-	if (!w->ssl) {
-		n = read(w->fd, wire_scratch, sizeof(wire_scratch));
-		return n < 0 ? -errno : n;
-	}
-	nv = evbuffer_reserve_space(w->in, WIRE_CHUNK, v, 2);
-	if (nv <= 0)
-		return -ENOMEM;
-	for (i = 0; i < nv; i++) {
-		iov[i].iov_base = v[i].iov_base;
-		iov[i].iov_len = v[i].iov_len;
-	}
-	n = readv(w->fd, iov, nv);
-	if (n <= 0) {
-		int err = n < 0 ? errno : 0;
-
-		evbuffer_commit_space(w->in, v, 0);
-		return -err;
-	}
-	got = (size_t)n;
-	for (i = 0; i < nv; i++) {
-		size_t take = got < v[i].iov_len ? got : v[i].iov_len;
-
-		v[i].iov_len = take;
-		got -= take;
-	}
-	evbuffer_commit_space(w->in, v, nv);
-	return n;
+	if (w->ssl)
+		return bufread_fd(w->in, w->fd, WIRE_CHUNK);
+	n = read(w->fd, wire_scratch, sizeof(wire_scratch));
+	return n < 0 ? -errno : n;
 }
 
 static void wire_read_cb(evutil_socket_t fd, short what, void *arg)
