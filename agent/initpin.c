@@ -9,6 +9,7 @@
 #include "procstat.h"
 
 #include <errno.h>
+#include <linux/magic.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -58,10 +60,13 @@ static void pin_free(struct initpin *pin)
 	if (!pin)
 		return;
 	for (i = 0; i < pin->ncgroups; i++) {
-		close(pin->cgroup_fds[i]);
+		if (pin->cgroup_fds[i] >= 0)
+			close(pin->cgroup_fds[i]);
 		free(pin->cgroups[i]);
 	}
 	free(pin->cgroups);
+	if (pin->cgroup2_fd >= 0)
+		close(pin->cgroup2_fd);
 	free(pin->id);
 	if (pin->pidfd >= 0)
 		close(pin->pidfd);
@@ -148,10 +153,39 @@ static int ns_flags(const struct initpin_cache *pc, pid_t pid, int *flags,
 	return 0;
 }
 
+/* One of the container's cgroups, dir: the v2 directory itself (kept as
+ * pin->cgroup2_fd, *fd = -1), or a v1 hierarchy's `tasks` file. */
+static int open_cgroup(struct initpin *pin, const char *dir, int *fd)
+{
+	struct statfs fs;
+	int dfd, rc = 0;
+
+	*fd = -1;
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || fstatfs(dfd, &fs) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	if (fs.f_type == CGROUP2_SUPER_MAGIC) {
+		if (pin->cgroup2_fd >= 0) {
+			rc = -EEXIST; /* one v2 hierarchy per host */
+			goto out;
+		}
+		pin->cgroup2_fd = dfd;
+		return 0;
+	}
+	*fd = openat(dfd, "tasks", O_WRONLY | O_CLOEXEC);
+	if (*fd < 0)
+		rc = -errno;
+out:
+	if (dfd >= 0)
+		close(dfd);
+	return rc;
+}
+
 static int open_cgroups(struct initpin *pin, char *const *dirs, char *err,
 			size_t errlen)
 {
-	char path[PATH_MAX];
 	size_t n = 0;
 	int fd, rc;
 
@@ -161,21 +195,21 @@ static int open_cgroups(struct initpin *pin, char *const *dirs, char *err,
 	if (!pin->cgroups)
 		goto out_nomem;
 	for (; pin->ncgroups < n; pin->ncgroups++) {
-		snprintf(path, sizeof(path), "%s/cgroup.procs",
-			 dirs[pin->ncgroups]);
-		fd = open(path, O_WRONLY | O_CLOEXEC);
-		if (fd < 0) {
-			rc = -errno;
+		rc = open_cgroup(pin, dirs[pin->ncgroups], &fd);
+		if (rc < 0) {
 			snprintf(err, errlen, "cgroup %s: %s",
-				 dirs[pin->ncgroups], strerror(errno));
+				 dirs[pin->ncgroups],
+				 rc == -EEXIST ? "a second cgroup2 directory" :
+						 strerror(-rc));
 			return rc;
 		}
+		pin->cgroup_fds[pin->ncgroups] = fd;
 		pin->cgroups[pin->ncgroups] = strdup(dirs[pin->ncgroups]);
 		if (!pin->cgroups[pin->ncgroups]) {
-			close(fd);
+			if (fd >= 0)
+				close(fd);
 			goto out_nomem;
 		}
-		pin->cgroup_fds[pin->ncgroups] = fd;
 	}
 	return 0;
 
@@ -198,6 +232,7 @@ static int pin_new(const struct initpin_cache *pc, const struct container *c,
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
+	pin->cgroup2_fd = -1;
 	pin->pid = c->pid;
 	pin->start_time = c->start_time;
 	pin->id = strdup(c->id);

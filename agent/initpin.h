@@ -1,9 +1,9 @@
 /*
  * A container's init as a start sees it, kept from one start to the next
  * (spawn.c): a pidfd pinning the process the runtime recorded, which of
- * its namespaces are not the agent's, and open cgroup.procs files of its
- * cgroups. Finding these costs some thirty /proc and cgroupfs lookups;
- * none of them changes while that init lives.
+ * its namespaces are not the agent's, and open files of its cgroups.
+ * Finding these costs some thirty /proc and cgroupfs lookups; none of
+ * them changes while that init lives.
  *
  * An entry is made only for an init that passed the start-time check
  * after it was pinned (and again after its namespaces were looked at), so
@@ -30,9 +30,12 @@ struct initpin {
 	unsigned long long start_time; /* as the runtime recorded it */
 	int pidfd; /* of the init */
 	int nsflags; /* CLONE_NEW* of its namespaces that are not ours */
-	/* cgroup.procs of each of the container's cgroups (O_WRONLY), and
-	 * the directories they are in, in the same order. */
+	/* Each of the container's cgroups, in the order of the directories
+	 * in cgroups: a v1 hierarchy's `tasks` file (O_WRONLY), or -1 for
+	 * the v2 (unified) one, whose directory is cgroup2_fd (O_RDONLY, -1
+	 * if the container has none). Why not cgroup.procs: spawn.c. */
 	int cgroup_fds[INITPIN_MAX_CGROUPS];
+	int cgroup2_fd;
 	char **cgroups;
 	size_t ncgroups;
 };

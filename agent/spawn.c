@@ -3,22 +3,35 @@
  *
  * Everything that can allocate or fail slowly happens before fork: the
  * argv/envp, the execve candidates from the container's PATH, the
- * cgroup.procs files, the pidfd of the container's init (checked against
- * the start time the runtime recorded, so a recycled pid is refused), and
+ * cgroup files, the pidfd of the container's init (checked against the
+ * start time the runtime recorded, so a recycled pid is refused), and
  * which namespaces differ from the agent's; the last three are kept from
  * one start to the next while that init lives (initpin.h). Then two
  * processes, as runc's nsexec does:
  *
- *   helper A (a child of the agent): joins the cgroups while the host's
- *     cgroupfs is still visible, setns()es into the init's namespaces
- *     through the pidfd, and clones B with CLONE_PARENT: B is the agent's
- *     child (the agent can hold a pidfd for it and reap it) and, being
- *     forked after setns(CLONE_NEWPID), lives in the container's pid
- *     namespace. A reports B's pid and exits.
- *   process B: the container's oom score, new session, pipes on 0-2,
- *     every other fd closed but the report socket (close-on-exec), the
- *     container's capabilities and user, cwd, umask, signals back to
- *     defaults, then execve of each candidate.
+ *   helper A (a child of the agent): joins the v1 cgroups while the
+ *     host's cgroupfs is still visible, setns()es into the init's
+ *     namespaces but the cgroup one through the pidfd, and clones B with
+ *     CLONE_PARENT, into the v2 cgroup: B is the agent's child (the agent
+ *     can hold a pidfd for it and reap it) and, being forked after
+ *     setns(CLONE_NEWPID), lives in the container's pid namespace. A
+ *     reports B's pid and exits.
+ *   process B: the container's cgroup namespace and oom score, new
+ *     session, pipes on 0-2, every other fd closed but the report socket
+ *     (close-on-exec), the container's capabilities and user, cwd, umask,
+ *     signals back to defaults, then execve of each candidate.
+ *
+ * No start writes a cgroup.procs file. A write there takes the kernel's
+ * global cgroup_threadgroup_rwsem for writing, which waits for an RCU
+ * grace period unless another migration ran moments before: 7-15 ms on
+ * the test machine for a start after a pause, most of a start's cost (a
+ * burst of starts pays it once). A v1 hierarchy's `tasks` file moves one
+ * thread, the writer itself when it writes "0", without that lock, and A
+ * is one thread; v2 moves only whole processes, so B is born in its v2
+ * cgroup instead (clone3's CLONE_INTO_CGROUP, which takes the lock only
+ * for reading, as every fork does). B joins the cgroup namespace itself
+ * because under nsdelegate a cgroup outside the caller's namespace root
+ * (the agent's, A's) cannot be migrated from.
  *
  * A is started the way posix_spawn starts its child: clone(CLONE_VM |
  * CLONE_VFORK) on a stack of the spawner's, so the agent's page tables are
@@ -105,6 +118,16 @@
 #endif
 #ifndef SPAWN_SHARED_STACK
 #define SPAWN_SHARED_STACK 1
+#endif
+/* clone3's arguments up to the cgroup (CLONE_ARGS_SIZE_VER2), spelled
+ * out: glibc has no wrapper and <linux/sched.h> clashes with <sched.h>. */
+struct spawn_clone_args {
+	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack,
+		stack_size, tls, set_tid, set_tid_size, cgroup;
+};
+#define SPAWN_CLONE_INTO_CGROUP 0x200000000ULL
+#ifndef SYS_clone3
+#define SYS_clone3 435
 #endif
 /* Every devpts instance's ptmx node is this device. */
 #define PTMX_MAJOR 5
@@ -339,6 +362,9 @@ static _Noreturn void child_exec(const struct spawn_plan *p, int slave)
 	int i, err = ENOENT, cwd_err;
 	bool eacces = false;
 
+	if ((p->pin->nsflags & CLONE_NEWCGROUP) &&
+	    setns(p->pin->pidfd, CLONE_NEWCGROUP) < 0)
+		child_fail(p, STAGE_SETNS, errno, "cgroup namespace", 127);
 	child_oom(p);
 	for (i = 1; i < NSIG; i++) {
 		struct sigaction sa;
@@ -460,10 +486,26 @@ static int helper_open_pty(const struct spawn_plan *p, int *slave)
 	return master;
 }
 
+/* B: a fork of A, born in the container's v2 cgroup if it has one
+ * (CLONE_INTO_CGROUP). No stack argument: like fork, B runs on a copy of
+ * ours. B's exit signal is ours (SIGCHLD) under CLONE_PARENT, which is
+ * why clone3 wants exit_signal 0. */
+static pid_t helper_clone(const struct spawn_plan *p)
+{
+	struct spawn_clone_args args;
+
+	if (p->pin->cgroup2_fd < 0)
+		return syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
+	memset(&args, 0, sizeof(args));
+	args.flags = CLONE_PARENT | SPAWN_CLONE_INTO_CGROUP;
+	args.cgroup = (uint64_t)p->pin->cgroup2_fd;
+	return syscall(SYS_clone3, &args, sizeof(args));
+}
+
 static _Noreturn void helper_main(const struct spawn_plan *p)
 {
 	struct spawn_msg m;
-	int master = -1, slave = -1;
+	int master = -1, slave = -1, nsflags;
 	size_t i;
 	pid_t pid;
 
@@ -473,19 +515,21 @@ static _Noreturn void helper_main(const struct spawn_plan *p)
 	 * agent too, which restores its own after A ends. */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	for (i = 0; i < p->pin->ncgroups; i++)
-		if (write(p->pin->cgroup_fds[i], "0", 1) != 1)
+		if (p->pin->cgroup_fds[i] >= 0 &&
+		    write(p->pin->cgroup_fds[i], "0", 1) != 1)
 			child_fail(p, STAGE_CGROUP, errno, p->pin->cgroups[i],
 				   1);
 	/* One call joins them all, the user namespace first (the kernel
 	 * orders it), so the others are checked against the container's
-	 * user namespace. */
-	if (p->pin->nsflags && setns(p->pin->pidfd, p->pin->nsflags) < 0)
+	 * user namespace. All but the cgroup namespace: B joins that once
+	 * it is in the container's cgroups, which the namespace's root may
+	 * otherwise hide from the clone. */
+	nsflags = p->pin->nsflags & ~CLONE_NEWCGROUP;
+	if (nsflags && setns(p->pin->pidfd, nsflags) < 0)
 		child_fail(p, STAGE_SETNS, errno, NULL, 1);
 	if (p->tty)
 		master = helper_open_pty(p, &slave);
-	/* No stack argument: like fork, B runs on a copy of ours. B's
-	 * exit signal is ours (SIGCHLD) under CLONE_PARENT. */
-	pid = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
+	pid = helper_clone(p);
 	if (pid < 0)
 		child_fail(p, STAGE_CLONE, errno, NULL, 1);
 	if (pid == 0)

@@ -17,6 +17,7 @@ container_start web default web-1 nginx
 container_start api prod api-7 app
 CONTAINER_HOST_NET=1 container_start priv default priv-1 box
 container_start locked default locked-1 box execfs.io/disable-exec=true
+CONTAINER_NEW_NS="cgroup user" container_start userns default userns-1 box
 
 policy=$TESTDIR/policy.json
 write_policy() {
@@ -43,12 +44,14 @@ with open(path, "w") as f:
 PY
 mnt=$TESTDIR/mnt
 mount_start "$mnt" --config "$TESTDIR/execfs.json"
-wait_for "[ -d '$mnt/n1/default/locked-1/box' ]" 10 ||
+wait_for "[ -d '$mnt/n1/default/locked-1/box' ] &&
+	[ -d '$mnt/n1/default/userns-1/box' ]" 10 ||
 	fail "containers did not appear"
 web=$mnt/n1/default/web-1/nginx
 api=$mnt/n1/prod/api-7/app
 priv=$mnt/n1/default/priv-1/box
 locked=$mnt/n1/default/locked-1/box
+userns=$mnt/n1/default/userns-1/box
 
 # expect_denied DIR: a start there fails with EACCES in the writer's shell.
 expect_denied() {
@@ -99,25 +102,42 @@ write_policy '{"rules": [{"principals": ["'$client_id'"], "actions": ["exec"]}]}
 kill -HUP "$AGENT_PID"
 wait_for "echo true > '$web/ctl' 2>/dev/null" 5 || fail "reload did not allow again"
 
-# Clean entry: what the exec'd process sees of itself.
+# Clean entry: what the exec'd process sees of itself, in a container
+# with runc's default namespaces and in one with its own user and cgroup
+# namespaces too (which the agent joins in another order: spawn.c).
 run() {
-	echo "$1" >"$web/ctl"
-	read_file "$web/stdout"
-	assert_eq 'exited 0' "$(read_file "$web/wait")" "$1"
+	echo "$1" >"$dir/ctl"
+	read_file "$dir/stdout"
+	assert_eq 'exited 0' "$(read_file "$dir/wait")" "$1 in $dir"
 }
-fds=$(run 'ls /proc/self/fd' | sort -n | tr '\n' ' ')
-assert_eq '0 1 2 3 ' "$fds" "fds of ls (3 is its own directory)"
-status=$(run 'cat /proc/self/status')
-init=$(run 'cat /proc/1/status')
-for f in CapEff CapBnd CapPrm NoNewPrivs; do
-	assert_eq "$(grep "^$f:" <<<"$init")" "$(grep "^$f:" <<<"$status")" "$f"
+for dir in "$web" "$userns"; do
+	fds=$(run 'ls /proc/self/fd' | sort -n | tr '\n' ' ')
+	assert_eq '0 1 2 3 ' "$fds" "fds of ls (3 is its own directory)"
+	status=$(run 'cat /proc/self/status')
+	init=$(run 'cat /proc/1/status')
+	for f in CapEff CapBnd CapPrm NoNewPrivs; do
+		assert_eq "$(grep "^$f:" <<<"$init")" \
+			"$(grep "^$f:" <<<"$status")" "$f in $dir"
+	done
+	assert_match 'NoNewPrivs:[[:space:]]1' "$status" "no_new_privs"
+	assert_eq "$(run 'cat /proc/1/cgroup')" "$(run 'cat /proc/self/cgroup')" \
+		"cgroups in $dir"
+	for ns in cgroup ipc mnt net pid user uts; do
+		assert_eq "$(run "readlink /proc/1/ns/$ns")" \
+			"$(run "readlink /proc/self/ns/$ns")" "namespace $ns in $dir"
+	done
 done
-assert_match 'NoNewPrivs:[[:space:]]1' "$status" "no_new_privs"
-assert_eq "$(run 'cat /proc/1/cgroup')" "$(run 'cat /proc/self/cgroup')" "cgroups"
-for ns in cgroup ipc mnt net pid user uts; do
-	assert_eq "$(run "readlink /proc/1/ns/$ns")" \
-		"$(run "readlink /proc/self/ns/$ns")" "namespace $ns"
-done
+# Seen from the host too: a process started in the user-namespaced
+# container is in each of the init's cgroups (its own view above is
+# relative to the cgroup namespace's root) and runs as the mapped root.
+echo 'sleep 31337' >"$userns/ctl"
+pid=$(pgrep -u 100000 -f 'sleep 31337') || fail "no host uid 100000 sleep 31337"
+init_pid=$(runc --root "$RUNC_ROOT" state "$(container_id userns)" |
+	python3 -c 'import json, sys; print(json.load(sys.stdin)["pid"])')
+assert_eq "$(cat "/proc/$init_pid/cgroup")" "$(cat "/proc/$pid/cgroup")" \
+	"host view of the cgroups of $pid"
+echo kill >"$userns/ctl"
+read_file "$userns/wait" >/dev/null
 log "entry: fds, capabilities, no_new_privs, cgroups, namespaces as the init's"
 
 # Audit: redaction, and every started session has exactly one end line.

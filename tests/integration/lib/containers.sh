@@ -49,6 +49,14 @@ spec["mounts"].append({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs"
 if os.environ.get("CONTAINER_HOST_NET") == "1":
     spec["linux"]["namespaces"] = [n for n in spec["linux"]["namespaces"]
                                    if n["type"] != "network"]
+# CONTAINER_NEW_NS="cgroup user": namespaces beyond runc's default ones (a
+# user namespace maps the container's ids 0-65535 to 100000-165535).
+for ns in os.environ.get("CONTAINER_NEW_NS", "").split():
+    spec["linux"]["namespaces"].append({"type": ns})
+    if ns == "user":
+        m = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+        spec["linux"]["uidMappings"] = m
+        spec["linux"]["gidMappings"] = m
 ann = spec.setdefault("annotations", {})
 for a in annotations:
     key, sep, value = a.partition("=")
