@@ -22,7 +22,8 @@
 #   --quick     2 repetitions, 256 MiB transfers, 200 sessions: a smoke run
 #   --reps N    repetitions per contender (default 5)
 #   --cases LIST  only these cases, comma-separated, of: concurrency, out,
-#               in, latency, echo (default all); for A/B runs of one change
+#               in, latency (back to back and paced), echo (default all);
+#               for A/B runs of one change
 #   --profile   instead of the cases: perf record/stat the agent and the
 #               client during throughput runs; reports in DIR/profile/
 #   --hold      instead of the cases: keep everything up, print the paths
