@@ -56,6 +56,7 @@ struct agent_opts {
 	const char *log, *pidfile;
 	const char *policy, *audit;
 	size_t max_sessions;
+	long heartbeat; /* seconds; -1: the transport's default */
 	const char *redact[MAX_REDACT];
 	size_t nredact;
 	const char *user; /* the worker's */
@@ -92,6 +93,9 @@ static void usage(FILE *f)
 		"                     regex RE as [REDACTED]; repeatable\n"
 		"  --max-sessions N   running sessions allowed per peer identity,\n"
 		"                     whatever the policy says (default 4096)\n"
+		"  --heartbeat SECS   PING a connection silent for SECS and drop it\n"
+		"                     after 3*SECS without a byte: its sessions get\n"
+		"                     their grace period (default 5; 0: never)\n"
 		"  --log FILE         log to FILE instead of standard error\n"
 		"  --pidfile FILE     write the agent's pid to FILE (removed at exit)\n"
 		"  --user NAME|UID    the unprivileged user the network-facing worker\n"
@@ -124,6 +128,7 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 		O_AUDIT,
 		O_REDACT,
 		O_MAX_SESSIONS,
+		O_HEARTBEAT,
 		O_USER,
 		O_NO_PRIVSEP,
 		O_WORKER,
@@ -144,6 +149,7 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 		{ "audit", required_argument, NULL, O_AUDIT },
 		{ "audit-redact", required_argument, NULL, O_REDACT },
 		{ "max-sessions", required_argument, NULL, O_MAX_SESSIONS },
+		{ "heartbeat", required_argument, NULL, O_HEARTBEAT },
 		{ "user", required_argument, NULL, O_USER },
 		{ "no-privsep", no_argument, NULL, O_NO_PRIVSEP },
 		{ "privsep-worker", required_argument, NULL, O_WORKER },
@@ -206,6 +212,18 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 					"execfs-agent: --max-sessions wants 1..1000000\n");
 				return -1;
 			}
+			break;
+		}
+		case O_HEARTBEAT: {
+			unsigned beat;
+
+			if (h2_heartbeat_parse(optarg, &beat) < 0) {
+				fprintf(stderr,
+					"execfs-agent: --heartbeat wants 0..%d seconds\n",
+					H2_HEARTBEAT_MAX);
+				return -1;
+			}
+			o->heartbeat = (long)beat;
 			break;
 		}
 		case O_AUDIT:
@@ -671,7 +689,7 @@ static int agent_privsep(int argc, char **argv, struct agent_opts *o)
 
 int main(int argc, char **argv)
 {
-	struct agent_opts o = { .worker_fd = -1 };
+	struct agent_opts o = { .worker_fd = -1, .heartbeat = -1 };
 	const char *prog = "execfs-agent";
 	char host[256];
 
@@ -698,6 +716,8 @@ int main(int argc, char **argv)
 	}
 	/* A peer that goes away must not kill us with SIGPIPE. */
 	signal(SIGPIPE, SIG_IGN);
+	if (o.heartbeat >= 0)
+		h2_set_heartbeat((unsigned)o.heartbeat);
 	if (o.worker_fd >= 0)
 		return agent_serve(&o, o.worker_fd);
 	if (o.no_privsep)

@@ -41,6 +41,7 @@ struct cli {
 	char *agent;
 	char *config;
 	char *history;
+	char *heartbeat;
 };
 
 static const struct fuse_opt cli_spec[] = {
@@ -49,6 +50,7 @@ static const struct fuse_opt cli_spec[] = {
 	{ "--config %s", offsetof(struct cli, config), 0 },
 	{ "--config=%s", offsetof(struct cli, config), 0 },
 	{ "history=%s", offsetof(struct cli, history), 0 },
+	{ "heartbeat=%s", offsetof(struct cli, heartbeat), 0 },
 	FUSE_OPT_END
 };
 
@@ -98,6 +100,9 @@ static void usage(const char *prog)
 	       "                              \"server_name\": \"optional, default the host\"}],\n"
 	       "                   \"ca\": \"ca.pem\", \"cert\": \"client.pem\", \"key\": \"client.key\"}\n"
 	       "  -o history=BYTES  output history per stream (K, M, G suffixes; default 1M)\n"
+	       "  -o heartbeat=SECS  PING a node connection silent for SECS; after 3*SECS\n"
+	       "                  without a byte its sessions turn lost and it reconnects\n"
+	       "                  (default 5; 0: never)\n"
 	       "  -f              stay in the foreground\n"
 	       "  -d              debug: foreground, FUSE requests and our log at debug level\n"
 	       "  -o allow_other  let other users use the mount (modes are enforced:\n"
@@ -243,6 +248,17 @@ int main(int argc, char **argv)
 			cli.history);
 		goto out_args;
 	}
+	if (cli.heartbeat) {
+		unsigned beat;
+
+		if (h2_heartbeat_parse(cli.heartbeat, &beat) < 0) {
+			fprintf(stderr,
+				"execfs: bad heartbeat=%s (0 to %d seconds)\n",
+				cli.heartbeat, H2_HEARTBEAT_MAX);
+			goto out_args;
+		}
+		h2_set_heartbeat(beat);
+	}
 	if (opts.debug)
 		log_set_level(LOG_LVL_DEBUG);
 
@@ -366,6 +382,7 @@ out_args:
 	free(cli.agent);
 	free(cli.config);
 	free(cli.history);
+	free(cli.heartbeat);
 	free(opts.mountpoint);
 	fuse_opt_free_args(&args);
 	return rc;

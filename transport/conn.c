@@ -142,6 +142,8 @@ static void conn_release(struct h2_conn *c)
 		event_free(c->flush_ev);
 	if (c->die_ev)
 		event_free(c->die_ev);
+	if (c->beat_ev)
+		event_free(c->beat_ev);
 	free(c->verify_name);
 	free(c);
 }
@@ -239,6 +241,10 @@ static void conn_established(struct h2_conn *c)
 				 (unsigned)cred.uid);
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (conn_heartbeat_start(c) < 0) {
+		h2_conn_die(c, "out of memory");
+		return;
+	}
 	c->ready = true;
 	if (!c->server && c->cbs->on_ready)
 		c->cbs->on_ready(c, c->arg);
@@ -256,6 +262,7 @@ static int conn_on_recv(void *arg, const uint8_t *data, size_t len)
 
 	if (c->dying || h2_conn_recv(c, data, len) < 0)
 		return -1;
+	c->beat_heard = true;
 	/* Answers (WINDOW_UPDATE, ACKs, responses) leave after this pass. */
 	h2_conn_schedule_flush(c);
 	return 0;

@@ -31,6 +31,8 @@ struct wire;
 #define H2_RESET_BURST 1000
 #define H2_RESET_RATE 33
 #define H2_MAX_CONTINUATIONS 8
+/* Seconds between heartbeat checks unless h2_set_heartbeat() says. */
+#define H2_HEARTBEAT_DEFAULT 5
 
 struct h2_conn {
 	struct event_base *base;
@@ -53,7 +55,14 @@ struct h2_conn {
 	struct h2_stream *writable; /* streams owed on_writable */
 	struct h2_listener *listener; /* server conns: who accepted us */
 	struct h2_conn *lnext, *lprev; /* listener's list */
+	struct event *beat_ev; /* owned; heartbeat.c, NULL when off */
+	unsigned beat_silent; /* heartbeat intervals without a byte in */
+	bool beat_heard; /* bytes came in since the last interval */
 };
+
+/* heartbeat.c: start checking c's peer (once the transport is up).
+ * 0 or -ENOMEM. Received bytes set c->beat_heard. */
+int conn_heartbeat_start(struct h2_conn *c);
 
 /* h2.c */
 int h2_conn_session_init(struct h2_conn *c);

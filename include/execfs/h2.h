@@ -28,6 +28,18 @@ struct evdns_base;
 typedef struct ssl_ctx_st SSL_CTX;
 
 struct h2_conn; /* opaque; one HTTP/2 connection */
+
+/*
+ * Heartbeats, for every connection made after the call: one that received
+ * nothing for `seconds` sends a PING, and one that received nothing for
+ * three times `seconds` is closed as lost (its on_close says why). 0 turns
+ * them off. Default 5 s: a silent peer is given up after 10-15 s.
+ */
+void h2_set_heartbeat(unsigned seconds);
+#define H2_HEARTBEAT_MAX 3600
+/* A command-line value for it: decimal seconds, 0..H2_HEARTBEAT_MAX.
+ * 0, or -EINVAL. */
+int h2_heartbeat_parse(const char *text, unsigned *seconds);
 struct h2_stream; /* opaque; valid until its on_close callback returns */
 struct h2_listener; /* opaque; a listening socket */
 

@@ -34,14 +34,7 @@ agent_start --listen "127.0.0.1:$port" --cert "$CERT_DIR/agent.pem" \
 	--key "$CERT_DIR/agent.key" --client-ca "$CERT_DIR/ca.pem" \
 	--policy "$policy" --audit "$audit" --audit-redact '^secret='
 
-python3 - "$TESTDIR/execfs.json" "$port" "$CERT_DIR" <<'PY'
-import json, sys
-path, port, d = sys.argv[1:4]
-with open(path, "w") as f:
-    json.dump({"nodes": [{"name": "n1", "address": "127.0.0.1:" + port}],
-               "ca": d + "/ca.pem", "cert": d + "/client.pem",
-               "key": d + "/client.key"}, f)
-PY
+tls_config_write "$TESTDIR/execfs.json" "$port"
 mnt=$TESTDIR/mnt
 mount_start "$mnt" --config "$TESTDIR/execfs.json"
 wait_for "[ -d '$mnt/n1/default/locked-1/box' ] &&

@@ -22,17 +22,6 @@ agent_start --listen "127.0.0.1:$port" --cert "$CERT_DIR/agent.pem" \
 	--key "$CERT_DIR/agent.key" --client-ca "$CERT_DIR/ca.pem" \
 	--policy "$TESTDIR/policy.json"
 
-# config_write FILE CERT KEY
-config_write() {
-	python3 - "$@" "$port" "$CERT_DIR/ca.pem" <<'PY'
-import json, sys
-path, cert, key, port, ca = sys.argv[1:6]
-with open(path, "w") as f:
-    json.dump({"nodes": [{"name": "n1", "address": "127.0.0.1:" + port}],
-               "ca": ca, "cert": cert, "key": key}, f, indent=2)
-PY
-}
-
 tls_client_accepted 127.0.0.1 "$port" "$CERT_DIR/ca.pem" \
 	"$CERT_DIR/client.pem" "$CERT_DIR/client.key" ||
 	fail "agent refused a client cert of its CA"
@@ -45,7 +34,7 @@ if tls_client_accepted 127.0.0.1 "$port" "$CERT_DIR/ca.pem"; then
 fi
 log "agent's TLS: accepts its CA's client, refuses others"
 
-config_write "$TESTDIR/execfs.json" "$CERT_DIR/client.pem" "$CERT_DIR/client.key"
+tls_config_write "$TESTDIR/execfs.json" "$port"
 mount_start "$TESTDIR/mnt" --config "$TESTDIR/execfs.json"
 skeleton_check_tree "$TESTDIR/mnt/n1"
 skeleton_check_sessions "$TESTDIR/mnt/n1"
@@ -68,7 +57,8 @@ node_error_is() {
 }
 
 # A client with a cert of another CA sees no containers, and why.
-config_write "$TESTDIR/rogue.json" "$CERT_DIR/rogue-client.pem" "$CERT_DIR/rogue-client.key"
+tls_config_write "$TESTDIR/rogue.json" "$port" "$CERT_DIR/rogue-client.pem" \
+	"$CERT_DIR/rogue-client.key"
 MOUNT_NODE=n1 mount_start "$TESTDIR/rogue" --config "$TESTDIR/rogue.json"
 node_error_is "$TESTDIR/rogue" n1 'TLS|closed'
 mount_stop "$TESTDIR/rogue"

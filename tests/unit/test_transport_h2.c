@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "execfs/h2.h"
@@ -43,7 +44,7 @@ struct fixture {
 
 static void stop_soon(struct fixture *f, int ms)
 {
-	struct timeval tv = { 0, ms * 1000 };
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
 
 	event_base_loopexit(f->base, &tv);
 }
@@ -357,6 +358,39 @@ static void test_server_gone(void **state)
 	assert_int_not_equal(f->close_code, 0);
 }
 
+/* A peer that accepted the connection and then says nothing (a frozen
+ * process: the socket stays open) is given up after three silent
+ * heartbeat intervals; a quiet peer that answers PINGs is kept. */
+static void test_heartbeat(void **state)
+{
+	struct fixture *f = *state;
+	char err[256] = "";
+	struct h2_conn *alive, *c;
+	int sv[2];
+
+	h2_set_heartbeat(1); /* for connections made from now on */
+	alive = h2_connect(f->base, NULL, f->addr, NULL, NULL, &cl_conn_cbs, f,
+			   err, sizeof(err));
+	assert_non_null(alive);
+	/* Idle for longer than a silent peer is given: both ends PING and
+	 * answer, nothing closes. */
+	stop_soon(f, 4500);
+	event_base_dispatch(f->base);
+	assert_false(f->conn_closed);
+	h2_conn_free(alive);
+
+	/* A connection over a socket whose other end nobody reads or
+	 * writes: the loop runs until the transport gives it up. */
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	c = h2_conn_serve(f->base, sv[0], &cl_conn_cbs, f);
+	assert_non_null(c);
+	event_base_dispatch(f->base);
+	assert_true(f->conn_closed);
+	assert_non_null(strstr(f->conn_reason, "silent for 3 s"));
+	close(sv[1]);
+	h2_set_heartbeat(5);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -371,6 +405,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_connect_refused, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_server_gone, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_heartbeat, setup,
 						teardown),
 	};
 

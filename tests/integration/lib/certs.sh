@@ -14,6 +14,9 @@
 #       succeed if a TLS 1.2+ client (ALPN h2, verifying the server against
 #       CA and HOST) completes the handshake and is not refused right after
 #       it (TLS 1.3 sends the refusal of a client cert after the handshake).
+#   tls_config_write FILE PORT [CERT KEY]
+#       write an `execfs --config` file naming node n1 at 127.0.0.1:PORT,
+#       with the test CA and CERT/KEY (default the client cert).
 
 # _cert_issue NAME CA SUBJECT EXTENSIONS
 _cert_issue() {
@@ -91,5 +94,16 @@ try:
 except (ssl.SSLError, OSError) as e:
     print("refused:", e)
     sys.exit(1)
+PY
+}
+
+tls_config_write() {
+	python3 - "$1" "$2" "$CERT_DIR/ca.pem" "${3:-$CERT_DIR/client.pem}" \
+		"${4:-$CERT_DIR/client.key}" <<'PY'
+import json, sys
+path, port, ca, cert, key = sys.argv[1:6]
+with open(path, "w") as f:
+    json.dump({"nodes": [{"name": "n1", "address": "127.0.0.1:" + port}],
+               "ca": ca, "cert": cert, "key": key}, f, indent=2)
 PY
 }

@@ -1,0 +1,110 @@
+#!/bin/bash
+# A node connection that goes away (DESIGN.md §6), over mutual TLS with a
+# real container, the agent and the mount both run with 1 s heartbeats:
+#   - agent frozen (SIGSTOP: the socket stays open, nothing answers): the
+#     mount finds it by its PINGs within seconds; the running session turns
+#     `lost`, a blocked `cat wait` gets EIO, a blocked `cat stdout` gets
+#     EIO after the bytes that came; thawed, the mount reconnects and
+#     new sessions work;
+#   - mount frozen: the agent finds it silent and drops the connection; the
+#     thawed mount reconnects;
+#   - agent killed and restarted on the same port: sessions turn `lost` at
+#     once and the mount reconnects (with backoff) to the new agent.
+# shellcheck source-path=SCRIPTDIR source=lib/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+
+export AGENT_NODE=n1
+certs_make n1
+port=$(free_port)
+container_start web default web-1 nginx
+printf '{"rules": [{"principals": ["spiffe://execfs.test/client"], "actions": ["exec"]}]}\n' \
+	>"$TESTDIR/policy.json"
+agent_args=(--listen "127.0.0.1:$port" --cert "$CERT_DIR/agent.pem"
+	--key "$CERT_DIR/agent.key" --client-ca "$CERT_DIR/ca.pem"
+	--policy "$TESTDIR/policy.json" --heartbeat 1)
+agent_start "${agent_args[@]}"
+tls_config_write "$TESTDIR/execfs.json" "$port"
+mnt=$TESTDIR/mnt
+mount_start "$mnt" --config "$TESTDIR/execfs.json" -o heartbeat=1
+client_pid=$MOUNT_PID
+web=$mnt/n1/default/web-1/nginx
+wait_for "[ -d '$web' ]" 10 || fail "the container did not appear"
+mlog=$TESTDIR/execfs-mnt.log
+
+# agent_pids: the monitor and its worker.
+agent_pids() {
+	echo "$AGENT_PID"
+	agent_worker_pid
+}
+
+# start_sleeper: a running session with some output, a blocked reader of
+# its stdout and of its wait; their results land in $TESTDIR/out.*.
+start_sleeper() {
+	echo "sh -c 'echo before; exec sleep 1000'" >"$web/ctl"
+	assert_eq running "$(read_file "$web/status")" "session running"
+	wait_for "[ -s '$web/stdout' ]" 5 || fail "no output before the loss"
+	(
+		rc=0
+		cat "$web/stdout" >"$TESTDIR/out.stdout" 2>"$TESTDIR/out.stdout.err" || rc=$?
+		echo "$rc" >"$TESTDIR/out.stdout.rc"
+	) &
+	(cat "$web/wait" >"$TESTDIR/out.wait" 2>&1 || true) &
+	sleep 0.3
+}
+
+# check_lost WHY: the session and its blocked readers ended as `lost`.
+check_lost() {
+	wait_for "[ -s '$TESTDIR/out.stdout.rc' ] && [ -s '$TESTDIR/out.wait' ]" 10 ||
+		fail "$1: blocked readers still waiting"
+	assert_eq lost "$(read_file "$web/status")" "$1: status"
+	assert_match 'Input/output error' "$(cat "$TESTDIR/out.wait")" \
+		"$1: what the blocked cat wait got"
+	assert_eq before "$(cat "$TESTDIR/out.stdout")" "$1: bytes read before the loss"
+	assert_eq 1 "$(cat "$TESTDIR/out.stdout.rc")" "$1: cat stdout status"
+	assert_match 'Input/output error' "$(cat "$TESTDIR/out.stdout.err")" \
+		"$1: cat stdout error"
+	rm -f "$TESTDIR"/out.*
+}
+
+# works_again WHY: a new session runs once the mount has reconnected.
+works_again() {
+	wait_for "echo 'echo again' > '$web/ctl' 2>/dev/null" 20 ||
+		fail "$1: no new session within 20 s"
+	assert_eq again "$(read_file "$web/stdout")" "$1: new session's output"
+	assert_eq 'exited 0' "$(read_file "$web/wait")" "$1: new session's end"
+}
+
+# 1. The agent freezes: only the heartbeat can tell.
+start_sleeper
+mapfile -t frozen < <(agent_pids)
+kill -STOP "${frozen[@]}"
+cleanup_push "kill -CONT ${frozen[*]} 2>/dev/null"
+t0=$(date +%s)
+wait_for "grep -q 'silent for' '$mlog'" 10 ||
+	fail "the mount did not notice a frozen agent in 10 s"
+log "frozen agent noticed after $(($(date +%s) - t0)) s"
+check_lost "frozen agent"
+kill -CONT "${frozen[@]}"
+works_again "after the agent thawed"
+log "frozen agent: sessions lost, readers released, reconnected"
+
+# 2. The mount freezes: the agent drops it. Nothing touches the mount
+# while its process is stopped.
+before=$(grep -c 'nothing received for' "$TESTDIR/agent.log" || true)
+kill -STOP "$client_pid"
+cleanup_push "kill -CONT $client_pid 2>/dev/null"
+wait_for "[ \$(grep -c 'nothing received for' '$TESTDIR/agent.log') -gt $before ]" 10 ||
+	fail "the agent did not notice a frozen mount in 10 s"
+kill -CONT "$client_pid"
+works_again "after the mount thawed"
+log "frozen mount: dropped by the agent, reconnected"
+
+# 3. The agent dies and comes back on the same port.
+start_sleeper
+kill -KILL "$AGENT_PID"
+check_lost "killed agent"
+wait "$AGENT_PID" 2>/dev/null || true
+wait_for "! port_open 127.0.0.1 $port" 10 || fail "the old agent's port stays open"
+agent_start "${agent_args[@]}"
+works_again "after an agent restart"
+log "killed agent: sessions lost at once, reconnected to the new agent"
