@@ -3,8 +3,9 @@
  * (see exec_cli.h and `execfs exec --help`). It proves the files suffice:
  * it reads DIR/clone for a session N, writes `tty`/`env TERM=`/`exec` lines
  * to N/ctl (the write returns once the process started, or fails with its
- * errno), then pumps local stdin into N/stdin and N/stdout, N/stderr out
- * with one poll(2) loop, forwards SIGWINCH as `resize` and signals as
+ * errno), then copies N/stdout and N/stderr out with a blocking reader
+ * thread each (exec_pump.h says why), and with one poll(2) loop pumps
+ * local stdin into N/stdin, forwards SIGWINCH as `resize` and signals as
  * `signal`, and leaves with the status N/wait reports.
  *
  * The local terminal is put in raw mode only with a remote tty and a local
@@ -29,6 +30,7 @@
 #include <unistd.h>
 
 #include "exec_cli.h"
+#include "exec_pump.h"
 #include "execfs/ctl.h"
 
 #define EXIT_USAGE 2
@@ -360,27 +362,6 @@ static char *resolve_dir(const char *dir, bool any)
 
 /* ---- small I/O helpers -------------------------------------------------- */
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t k = write(fd, buf, len);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0 && errno == EAGAIN) {
-			struct pollfd p = { .fd = fd, .events = POLLOUT };
-
-			poll(&p, 1, -1);
-			continue;
-		}
-		if (k < 0)
-			return -errno;
-		buf += k;
-		len -= (size_t)k;
-	}
-	return 0;
-}
-
 /* Read a small text file whole (a session's ctl, clone, wait). */
 static ssize_t read_text(const char *path, char *buf, size_t len)
 {
@@ -432,6 +413,8 @@ struct run {
 	int in; /* N/stdin, or -1 */
 	int out, err; /* N/stdout, N/stderr (-1 under a tty, or at EOF) */
 	int wait; /* N/wait, opened once the outputs ended */
+	struct exec_pump *pump[2]; /* copying out and err; NULL once ended */
+	int pump_done[2]; /* pipe: each pump writes its index when it ends */
 	bool local_eof; /* local stdin ended */
 	enum esc_state esc;
 	char inbuf[BUF_SIZE]; /* local stdin bytes not yet in N/stdin */
@@ -534,16 +517,91 @@ static int handle_signal(struct run *r, int sig)
 	return 0;
 }
 
+/* Move what local stdin gave into N/stdin now; what N/stdin does not take
+ * (EAGAIN: the remote side is not reading) waits for POLLOUT. */
+static void stdin_flush(struct run *r)
+{
+	while (r->in >= 0 && r->inlen > 0) {
+		ssize_t n = write(r->in, r->inbuf, r->inlen);
+
+		if (n > 0) {
+			memmove(r->inbuf, r->inbuf + n, r->inlen - (size_t)n);
+			r->inlen -= (size_t)n;
+		} else if (n < 0 && errno == EINTR) {
+			continue;
+		} else if (n < 0 && errno == EAGAIN) {
+			return;
+		} else {
+			/* EPIPE: the command stopped reading stdin. */
+			close_remote_stdin(r);
+		}
+	}
+	if (r->inlen == 0 && r->local_eof)
+		close_remote_stdin(r);
+}
+
+/* Pump `id` said it ended: 0 to go on, or the exit status to leave with. */
+static int pump_ended(struct run *r, unsigned char id)
+{
+	int *fd = id == 0 ? &r->out : &r->err;
+	int read_err, rc;
+
+	if (id > 1 || !r->pump[id])
+		return 0;
+	rc = exec_pump_finish(r->pump[id], &read_err);
+	r->pump[id] = NULL;
+	close(*fd);
+	*fd = -1;
+	if (id == 0 && rc < 0) {
+		/* Our reader went away: the command would have got SIGPIPE
+		 * writing to it. */
+		ctl_signal(r->ctl, SIGPIPE);
+		return 128 + SIGPIPE;
+	}
+	if (id == 0 && read_err)
+		fprintf(stderr, "execfs exec: stdout: %s\n",
+			strerror(read_err));
+	return 0;
+}
+
+static int pumps_start(struct run *r)
+{
+	const int src[2] = { r->out, r->err };
+	const int dst[2] = { STDOUT_FILENO, STDERR_FILENO };
+	unsigned char i;
+
+	if (pipe2(r->pump_done, O_CLOEXEC | O_NONBLOCK) < 0)
+		return -errno;
+	for (i = 0; i < 2; i++) {
+		if (src[i] < 0)
+			continue;
+		/* Blocking reads: the thread waits in the mount. */
+		if (fcntl(src[i], F_SETFL, 0) < 0)
+			return -errno;
+		r->pump[i] =
+			exec_pump_start(src[i], dst[i], r->pump_done[1], i);
+		if (!r->pump[i])
+			return -errno;
+	}
+	return 0;
+}
+
 /* Pump bytes until both outputs ended and the session did. */
 static int run_loop(struct run *r)
 {
 	static char buf[BUF_SIZE];
-	struct pollfd p[6];
-	int np, rc, ix_sig, ix_stdin, ix_in, ix_out, ix_err, ix_wait;
+	struct pollfd p[5];
+	int np, rc, ix_sig, ix_stdin, ix_in, ix_done, ix_wait;
 	ssize_t n;
 
+	rc = pumps_start(r);
+	if (rc < 0) {
+		fprintf(stderr, "execfs exec: output threads: %s\n",
+			strerror(-rc));
+		return EXIT_EXECFS;
+	}
 	for (;;) {
-		if (r->out < 0 && r->err < 0 && r->wait < 0) {
+		if (!r->pump[0] && !r->pump[1] && r->wait < 0) {
 			r->wait =
 				open("wait", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 			if (r->wait < 0) {
@@ -553,7 +611,7 @@ static int run_loop(struct run *r)
 			}
 		}
 		np = 0;
-		ix_stdin = ix_in = ix_out = ix_err = ix_wait = -1;
+		ix_stdin = ix_in = ix_done = ix_wait = -1;
 		ix_sig = np;
 		p[np++] =
 			(struct pollfd){ .fd = sig_pipe[0], .events = POLLIN };
@@ -568,14 +626,9 @@ static int run_loop(struct run *r)
 			p[np++] = (struct pollfd){ .fd = r->in,
 						   .events = POLLOUT };
 		}
-		if (r->out >= 0) {
-			ix_out = np;
-			p[np++] = (struct pollfd){ .fd = r->out,
-						   .events = POLLIN };
-		}
-		if (r->err >= 0) {
-			ix_err = np;
-			p[np++] = (struct pollfd){ .fd = r->err,
+		if (r->pump[0] || r->pump[1]) {
+			ix_done = np;
+			p[np++] = (struct pollfd){ .fd = r->pump_done[0],
 						   .events = POLLIN };
 		}
 		if (r->wait >= 0) {
@@ -609,53 +662,18 @@ static int run_loop(struct run *r)
 				return EXIT_ESCAPE;
 			}
 			if (n == 0 ||
-			    (n < 0 && errno != EINTR && errno != EAGAIN)) {
+			    (n < 0 && errno != EINTR && errno != EAGAIN))
 				r->local_eof = true;
-				if (r->inlen == 0)
-					close_remote_stdin(r);
-			}
+			stdin_flush(r);
 		}
-		if (ix_in >= 0 && p[ix_in].revents) {
-			n = write(r->in, r->inbuf, r->inlen);
-			if (n > 0) {
-				memmove(r->inbuf, r->inbuf + n,
-					r->inlen - (size_t)n);
-				r->inlen -= (size_t)n;
-				if (r->inlen == 0 && r->local_eof)
-					close_remote_stdin(r);
-			} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
-				/* EPIPE: the command stopped reading stdin. */
-				close_remote_stdin(r);
-			}
-		}
-		if (ix_out >= 0 && p[ix_out].revents) {
-			n = read(r->out, buf, sizeof(buf));
-			if (n > 0 &&
-			    write_all(STDOUT_FILENO, buf, (size_t)n) < 0) {
-				/* Our reader went away: the command would have
-				 * got SIGPIPE writing to it. */
-				ctl_signal(r->ctl, SIGPIPE);
-				return 128 + SIGPIPE;
-			}
-			if (n == 0 ||
-			    (n < 0 && errno != EAGAIN && errno != EINTR)) {
-				if (n < 0)
-					fprintf(stderr,
-						"execfs exec: stdout: %s\n",
-						strerror(errno));
-				close(r->out);
-				r->out = -1;
-			}
-		}
-		if (ix_err >= 0 && p[ix_err].revents) {
-			n = read(r->err, buf, sizeof(buf));
-			if (n > 0)
-				write_all(STDERR_FILENO, buf, (size_t)n);
-			if (n == 0 ||
-			    (n < 0 && errno != EAGAIN && errno != EINTR)) {
-				close(r->err);
-				r->err = -1;
-			}
+		if (ix_in >= 0 && p[ix_in].revents)
+			stdin_flush(r);
+		if (ix_done >= 0 && p[ix_done].revents) {
+			unsigned char id;
+
+			while (read(r->pump_done[0], &id, 1) == 1)
+				if ((rc = pump_ended(r, id)) != 0)
+					return rc;
 		}
 		if (ix_wait >= 0 && p[ix_wait].revents) {
 			n = read(r->wait, buf, sizeof(buf) - 1);
@@ -771,10 +789,16 @@ static int exec_session(struct run *r, const char *sdir)
 
 static void run_close(struct run *r)
 {
-	int *fds[] = { &r->ctl, &r->in, &r->out, &r->err, &r->wait };
-	size_t i;
+	int *fds[] = { &r->ctl,	 &r->in,	   &r->out,	    &r->err,
+		       &r->wait, &r->pump_done[0], &r->pump_done[1] };
+	size_t i, n = sizeof(fds) / sizeof(fds[0]);
 
-	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+	/* A pump still running (we are leaving early) owns its src and
+	 * writes to the pipe when it ends: the exit closes those, never a
+	 * close here that would let the numbers be reused under it. */
+	if (r->pump[0] || r->pump[1])
+		n = 1;
+	for (i = 0; i < n; i++)
 		if (*fds[i] >= 0) {
 			close(*fds[i]);
 			*fds[i] = -1;
@@ -805,6 +829,7 @@ int exec_main(int argc, char **argv)
 	r->tty = o.tty == TRI_DEFAULT ? isatty(STDIN_FILENO) : o.tty == TRI_ON;
 	r->interactive = o.interactive != TRI_OFF;
 	r->ctl = r->in = r->out = r->err = r->wait = -1;
+	r->pump_done[0] = r->pump_done[1] = -1;
 	r->esc = ESC_LINE_START;
 	if (signals_setup() < 0) {
 		fprintf(stderr, "execfs exec: %s\n", strerror(errno));

@@ -360,6 +360,21 @@ class Bench:
             p.wait()
         return rt, close
 
+    def echo_exec_cli(self, c):
+        """execfs's own client: `execfs exec -t DIR -- cat` on pipes, as
+        ssh -tt is driven."""
+        exe = os.path.join(self.cfg["build"], "execfs")
+        p = subprocess.Popen([exe, "exec", "-t", c, "--", "cat"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL)
+        rt = keystroke_round_trip(p.stdout.fileno(), p.stdin.fileno(),
+                                  "execfs exec ended")
+
+        def close():
+            p.kill()
+            p.wait()
+        return rt, close
+
     def echo_runc(self):
         """runc exec -t (what kubectl exec -t runs) on a local pty."""
         master, slave = os.openpty()
@@ -385,8 +400,9 @@ class Bench:
             "execfs TLS": "printf 'tty 80 24\\nexec cat\\n' > $TLS/ctl; then per keystroke: "
                           "write 'x' to $TLS/stdin, read $TLS/stdout until 'x' comes back",
             "execfs unix": "likewise on $UNIX",
-            "ssh -tt ControlMaster": "$SSH -tt bench cat; per keystroke: write 'x' to its "
-                                     "stdin, read its stdout until 'x' comes back",
+            "execfs exec -t (TLS)": "execfs exec -t $TLS -- cat; per keystroke: write 'x' "
+                                    "to its stdin, read its stdout until 'x' comes back",
+            "ssh -tt ControlMaster": "$SSH -tt bench cat; likewise",
             "runc exec -t": "runc --root $ROOT exec -t $ID cat on a local pty; likewise",
         }
         sides = {}
@@ -397,6 +413,8 @@ class Bench:
                 log("%s / %s: %s" % (case, name, why))
             else:
                 sides[name] = fns
+        if "execfs TLS" in sides:
+            sides["execfs exec -t (TLS)"] = self.echo_exec_cli(self.tls_c)
         sides["ssh -tt ControlMaster"] = self.echo_ssh()
         sides["runc exec -t"] = self.echo_runc()
         try:
@@ -577,6 +595,9 @@ class Bench:
         v = ratio(case, "execfs TLS", "ssh -tt ControlMaster")
         if case in self.commands:
             target("interactive echo <= 1.0x ssh -tt over ControlMaster", v,
+                   lambda v: v <= 1.0, self.notes.get(case, {}).get("execfs TLS"))
+            target("interactive echo, `execfs exec -t` <= 1.0x ssh -tt over ControlMaster",
+                   ratio(case, "execfs exec -t (TLS)", "ssh -tt ControlMaster"),
                    lambda v: v <= 1.0, self.notes.get(case, {}).get("execfs TLS"))
         w("")
 
