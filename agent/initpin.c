@@ -9,9 +9,9 @@
 #include "procstat.h"
 
 #include <errno.h>
-#include <linux/magic.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/magic.h>
 #include <poll.h>
 #include <sched.h>
 #include <stdbool.h>

@@ -1,7 +1,8 @@
 #!/bin/bash
 # `execfs exec` without a terminal (the -i and no-stdin modes): stdin piped
 # and as a heredoc, exit statuses (code, 128+signal, 127 for a missing
-# program), stdout and stderr kept apart, large output, globs with --any,
+# program, 128+SIGPIPE and SIGPIPE sent on when the local reader leaves),
+# stdout and stderr kept apart, large output, globs with --any,
 # and that it used session files only (a cloned N/, container files
 # untouched).
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh
@@ -51,6 +52,16 @@ execfs_exec "$C" -- seq 1 200000 </dev/null | md5sum >"$TESTDIR/seq.md5"
 assert_eq "$(seq 1 200000 | md5sum)" "$(cat "$TESTDIR/seq.md5")" "200000 lines through execfs exec"
 head -c 3000000 /dev/urandom >"$TESTDIR/rand"
 execfs_exec "$C" -- cat <"$TESTDIR/rand" | cmp - "$TESTDIR/rand" || fail "3 MB through stdin and stdout differ"
+
+# A local reader that goes away (| head -1): the client leaves with
+# 128+SIGPIPE and the command gets SIGPIPE, as it would writing to a pipe.
+(execfs_exec "$C" -- sh -c 'while :; do echo y; done' </dev/null ||
+	echo $? >"$TESTDIR/pipe.rc") | head -1 >"$TESTDIR/out"
+assert_eq y "$(cat "$TESTDIR/out")" "head -1 of an endless command"
+assert_eq 141 "$(cat "$TESTDIR/pipe.rc")" "execfs exec status when its reader left"
+n=$(find "$C" -mindepth 1 -maxdepth 1 -name '[0-9]*' -printf '%f\n' | sort -n | tail -1)
+wait_for "grep -q 'killed SIGPIPE' '$C/$n/status'" 5 ||
+	fail "the command was not sent SIGPIPE (status: $(cat "$C/$n/status"))"
 
 # Globs: ambiguous without --any, one of them with it.
 assert_eq 125 "$(exec_rc "$NODE/default/web-*/box" -- hostname </dev/null)" "ambiguous glob"
