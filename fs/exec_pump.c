@@ -10,15 +10,26 @@
 
 #include "exec_pump.h"
 
-#define PUMP_BUF (256 * 1024)
+/* As much as a read of a session file is answered with at once (the files'
+ * st_blksize): bulk output comes in few reads. */
+#define PUMP_BUF (1024 * 1024)
 
 struct exec_pump {
+	struct exec_pump *next; /* in `running` */
 	pthread_t thread;
+	char *buf; /* owned; the thread's */
 	int src, dst, done_fd;
 	unsigned char id;
 	int read_err; /* errno of the failed read, 0 at end of file */
 	int write_err; /* errno of the failed write, 0 if none */
 };
+
+/* Every pump not finished yet. A caller that leaves early (the escape, a
+ * second signal) exits with its pumps still blocked in a read of the
+ * mount, which may never answer: the exit ends them, and until then they
+ * are owned here (not leaked), by the only thread that starts and
+ * finishes pumps. */
+static struct exec_pump *running;
 
 int exec_write_all(int fd, const char *buf, size_t len)
 {
@@ -44,13 +55,13 @@ int exec_write_all(int fd, const char *buf, size_t len)
 static void *pump_main(void *arg)
 {
 	struct exec_pump *p = arg;
-	char *buf = malloc(PUMP_BUF); /* owned here */
 	int rc;
 
-	if (!buf)
+	p->buf = malloc(PUMP_BUF);
+	if (!p->buf)
 		p->read_err = ENOMEM;
-	while (buf) {
-		ssize_t n = read(p->src, buf, PUMP_BUF);
+	while (p->buf) {
+		ssize_t n = read(p->src, p->buf, PUMP_BUF);
 
 		if (n == 0)
 			break;
@@ -60,13 +71,12 @@ static void *pump_main(void *arg)
 			p->read_err = errno;
 			break;
 		}
-		rc = exec_write_all(p->dst, buf, (size_t)n);
+		rc = exec_write_all(p->dst, p->buf, (size_t)n);
 		if (rc < 0) {
 			p->write_err = -rc;
 			break;
 		}
 	}
-	free(buf);
 	while (write(p->done_fd, &p->id, 1) < 0 && errno == EINTR)
 		;
 	return NULL;
@@ -95,19 +105,28 @@ struct exec_pump *exec_pump_start(int src, int dst, int done_fd,
 		errno = rc;
 		return NULL;
 	}
+	p->next = running;
+	running = p;
 	return p;
 }
 
 int exec_pump_finish(struct exec_pump *p, int *read_err)
 {
+	struct exec_pump **pp;
 	int rc;
 
 	*read_err = 0;
 	if (!p)
 		return 0;
 	pthread_join(p->thread, NULL);
+	for (pp = &running; *pp; pp = &(*pp)->next)
+		if (*pp == p) {
+			*pp = p->next;
+			break;
+		}
 	*read_err = p->read_err;
 	rc = p->write_err ? -p->write_err : 0;
+	free(p->buf);
 	free(p);
 	return rc;
 }
