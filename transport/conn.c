@@ -203,7 +203,8 @@ static struct h2_conn *conn_alloc(struct event_base *base, bool server,
 	c->arg = arg;
 	c->flush_ev = event_new(base, -1, 0, conn_flush_cb, c);
 	c->die_ev = event_new(base, -1, 0, conn_die_cb, c);
-	if (!c->flush_ev || !c->die_ev || h2_conn_session_init(c) < 0) {
+	if (!c->flush_ev || !c->die_ev || h2_conn_session_init(c) < 0 ||
+	    conn_heartbeat_start(c) < 0) {
 		conn_release(c);
 		return NULL;
 	}
@@ -241,10 +242,6 @@ static void conn_established(struct h2_conn *c)
 				 (unsigned)cred.uid);
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (conn_heartbeat_start(c) < 0) {
-		h2_conn_die(c, "out of memory");
-		return;
-	}
 	c->ready = true;
 	if (!c->server && c->cbs->on_ready)
 		c->cbs->on_ready(c, c->arg);

@@ -60,8 +60,9 @@ struct h2_conn {
 	bool beat_heard; /* bytes came in since the last interval */
 };
 
-/* heartbeat.c: start checking c's peer (once the transport is up).
- * 0 or -ENOMEM. Received bytes set c->beat_heard. */
+/* heartbeat.c: start checking c's peer (from the connection's creation:
+ * connect and handshake included). 0 or -ENOMEM. Received bytes set
+ * c->beat_heard. */
 int conn_heartbeat_start(struct h2_conn *c);
 
 /* h2.c */

@@ -8,6 +8,11 @@
  * as if the peer had closed: the client's sessions turn `lost` and it
  * reconnects; the agent's sessions get their grace period.
  *
+ * The count starts with the connection, not with its handshake: a connect
+ * or a TLS handshake that gets no answer (a host gone mid-way, a port that
+ * accepts and never speaks) is given up after the same three intervals,
+ * on both sides, instead of TCP's minutes or never.
+ *
  * Silence is counted, never timed: any bytes received, not only the PING's
  * answer, prove the peer alive, so a busy connection sends no PINGs.
  */
@@ -56,14 +61,22 @@ static void beat_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (++c->beat_silent >= HEARTBEAT_SILENT_MAX) {
+		unsigned secs = c->beat_silent * heartbeat_interval;
+
 		log_warn("connection to %s: nothing received for %u s",
-			 c->peer[0] ? c->peer : "peer",
-			 c->beat_silent * heartbeat_interval);
-		h2_conn_die(c, "peer silent for %u s (no answer to PING)",
-			    c->beat_silent * heartbeat_interval);
+			 c->peer[0] ? c->peer : "peer", secs);
+		if (c->ready)
+			h2_conn_die(c,
+				    "peer silent for %u s (no answer to PING)",
+				    secs);
+		else
+			h2_conn_die(
+				c,
+				"no answer in %u s (name lookup, connect or TLS handshake)",
+				secs);
 		return;
 	}
-	if (c->beat_silent == 1) {
+	if (c->beat_silent == 1 && c->ready) {
 		/* Opaque data NULL: eight zero bytes. Fails only without
 		 * memory; the next interval then counts as silent. */
 		if (nghttp2_submit_ping(c->ng, NGHTTP2_FLAG_NONE, NULL) == 0)

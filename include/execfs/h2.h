@@ -32,8 +32,9 @@ struct h2_conn; /* opaque; one HTTP/2 connection */
 /*
  * Heartbeats, for every connection made after the call: one that received
  * nothing for `seconds` sends a PING, and one that received nothing for
- * three times `seconds` is closed as lost (its on_close says why). 0 turns
- * them off. Default 5 s: a silent peer is given up after 10-15 s.
+ * three times `seconds` is closed as lost (its on_close says why), a
+ * connect or TLS handshake without an answer too. 0 turns them off.
+ * Default 5 s: a silent peer is given up after 10-15 s.
  */
 void h2_set_heartbeat(unsigned seconds);
 #define H2_HEARTBEAT_MAX 3600

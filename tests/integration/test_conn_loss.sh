@@ -9,7 +9,9 @@
 #   - mount frozen: the agent finds it silent and drops the connection; the
 #     thawed mount reconnects;
 #   - agent killed and restarted on the same port: sessions turn `lost` at
-#     once and the mount reconnects (with backoff) to the new agent.
+#     once and the mount reconnects (with backoff) to the new agent;
+#   - a port that accepts connections and never speaks TLS: the node's
+#     .status reports it after the heartbeat, and the mount keeps retrying.
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
@@ -108,3 +110,27 @@ wait_for "! port_open 127.0.0.1 $port" 10 || fail "the old agent's port stays op
 agent_start "${agent_args[@]}"
 works_again "after an agent restart"
 log "killed agent: sessions lost at once, reconnected to the new agent"
+
+# 4. A listener that accepts and then says nothing: the TLS handshake gets
+# no answer; the attempt is given up, reported, and retried.
+mute_port=$(free_port)
+python3 - "$mute_port" <<'PY' &
+import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(16)
+held = []
+while True:
+    c, _ = s.accept()
+    held.append(c)  # never read, never answered, never closed
+PY
+mute_pid=$!
+cleanup_push "kill $mute_pid 2>/dev/null"
+wait_for "port_open 127.0.0.1 $mute_port" 5 || fail "mute listener not up"
+tls_config_write "$TESTDIR/mute.json" "$mute_port"
+MOUNT_NODE='' mount_start "$TESTDIR/mute" --config "$TESTDIR/mute.json" -o heartbeat=1
+wait_for "grep -q 'no answer in 3 s' '$TESTDIR/mute/n1/.status'" 15 ||
+	fail "a mute node was not reported (.status: $(cat "$TESTDIR/mute/n1/.status"))"
+mount_stop "$TESTDIR/mute"
+log "mute listener: the handshake was given up and reported"
