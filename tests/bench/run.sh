@@ -241,6 +241,9 @@ if [ "$hold" = 1 ]; then
 	cp "$TESTDIR/bench.json" "$out/bench.json"
 	cat "$out/bench.json"
 	log "holding; the paths are in $out/bench.json; Ctrl-C (or SIGTERM) tears down"
+	# Until told: the harness's watchdog would tear a long hold down
+	# under whoever is profiling it.
+	watchdog_stop
 	# wait, not a foreground sleep: bash runs the TERM trap only once
 	# the foreground command ends, but interrupts a wait at once.
 	while :; do

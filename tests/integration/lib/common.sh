@@ -223,6 +223,15 @@ _watchdog_start() {
 	_watchdog_pid=$!
 }
 
+# watchdog_stop: no timeout from here on (a benchmark --hold, which lasts
+# until it is told to stop; the EXIT/INT/TERM traps still clean up).
+watchdog_stop() {
+	[ -n "$_watchdog_pid" ] || return 0
+	kill "$_watchdog_pid" 2>/dev/null
+	wait "$_watchdog_pid" 2>/dev/null
+	_watchdog_pid=
+}
+
 if [ "$(id -u)" -ne 0 ]; then
 	printf 'SKIP: %s: integration tests need root (runc, mounts)\n' "$TEST_NAME" >&2
 	exit 77
