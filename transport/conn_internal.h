@@ -56,6 +56,7 @@ struct h2_conn {
 	struct h2_listener *listener; /* server conns: who accepted us */
 	struct h2_conn *lnext, *lprev; /* listener's list */
 	struct event *beat_ev; /* owned; heartbeat.c, NULL when off */
+	unsigned beat_interval; /* seconds, as when the connection began */
 	unsigned beat_silent; /* heartbeat intervals without a byte in */
 	bool beat_heard; /* bytes came in since the last interval */
 };

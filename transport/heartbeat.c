@@ -61,7 +61,7 @@ static void beat_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (++c->beat_silent >= HEARTBEAT_SILENT_MAX) {
-		unsigned secs = c->beat_silent * heartbeat_interval;
+		unsigned secs = c->beat_silent * c->beat_interval;
 
 		log_warn("connection to %s: nothing received for %u s",
 			 c->peer[0] ? c->peer : "peer", secs);
@@ -90,6 +90,7 @@ int conn_heartbeat_start(struct h2_conn *c)
 
 	if (!heartbeat_interval || c->beat_ev)
 		return 0;
+	c->beat_interval = heartbeat_interval;
 	c->beat_ev = event_new(c->base, -1, EV_PERSIST, beat_cb, c);
 	if (!c->beat_ev || event_add(c->beat_ev, &tv) < 0)
 		return -ENOMEM;
