@@ -11,7 +11,8 @@
 #   - agent killed and restarted on the same port: sessions turn `lost` at
 #     once and the mount reconnects (with backoff) to the new agent;
 #   - a port that accepts connections and never speaks TLS: the node's
-#     .status reports it after the heartbeat, and the mount keeps retrying.
+#     .status reports it after the heartbeat, and the mount keeps retrying;
+#   - a client that connects to the agent and never speaks: dropped too.
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
@@ -134,3 +135,21 @@ wait_for "grep -q 'no answer in 3 s' '$TESTDIR/mute/n1/.status'" 15 ||
 	fail "a mute node was not reported (.status: $(cat "$TESTDIR/mute/n1/.status"))"
 mount_stop "$TESTDIR/mute"
 log "mute listener: the handshake was given up and reported"
+
+# 5. The other way round: a TCP client of the agent that never starts its
+# TLS handshake is dropped after the agent's heartbeat (1 s here).
+python3 - "$port" <<'PY' || fail "the agent kept a mute client's connection"
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.settimeout(15)
+t0 = time.time()
+try:
+    data = s.recv(1)
+except ConnectionResetError:
+    data = b""
+except socket.timeout:
+    sys.exit("still open after 15 s")
+print("mute client dropped after %.1f s" % (time.time() - t0))
+sys.exit(0 if data == b"" else "the agent sent %r" % data)
+PY
+log "mute client: dropped by the agent"
