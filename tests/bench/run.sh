@@ -242,8 +242,9 @@ if [ "$hold" = 1 ]; then
 	cat "$out/bench.json"
 	log "holding; the paths are in $out/bench.json; Ctrl-C (or SIGTERM) tears down"
 	# Until told: the harness's watchdog would tear a long hold down
-	# under whoever is profiling it.
+	# under whoever is profiling it. Being told is the normal end.
 	watchdog_stop
+	trap 'log "hold: stopping"; _cleanup_run 0; exit 0' INT TERM
 	# wait, not a foreground sleep: bash runs the TERM trap only once
 	# the foreground command ends, but interrupts a wait at once.
 	while :; do
