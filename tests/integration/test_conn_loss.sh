@@ -4,7 +4,8 @@
 #   - agent frozen (SIGSTOP: the socket stays open, nothing answers): the
 #     mount finds it by its PINGs within seconds; the running session turns
 #     `lost`, a blocked `cat wait` gets EIO, a blocked `cat stdout` gets
-#     EIO after the bytes that came; thawed, the mount reconnects and
+#     EIO after the bytes that came, `execfs exec` leaves with 255 and
+#     says the session was lost; thawed, the mount reconnects and
 #     new sessions work;
 #   - mount frozen: the agent finds it silent and drops the connection; the
 #     thawed mount reconnects;
@@ -77,8 +78,17 @@ works_again() {
 	assert_eq 'exited 0' "$(read_file "$web/wait")" "$1: new session's end"
 }
 
-# 1. The agent freezes: only the heartbeat can tell.
+# 1. The agent freezes: only the heartbeat can tell. `execfs exec` is
+# running a session too: it must leave, not hang.
 start_sleeper
+(
+	rc=0
+	timeout -k 2 30 "$EXECFS_BUILD_DIR/execfs" exec -i=false "$web" -- \
+		sh -c 'echo started; exec sleep 1000' >"$TESTDIR/exec.out" \
+		2>"$TESTDIR/exec.err" || rc=$?
+	echo "$rc" >"$TESTDIR/exec.rc"
+) &
+wait_for "grep -q started '$TESTDIR/exec.out'" 10 || fail "execfs exec did not start"
 mapfile -t frozen < <(agent_pids)
 kill -STOP "${frozen[@]}"
 cleanup_push "kill -CONT ${frozen[*]} 2>/dev/null"
@@ -87,6 +97,9 @@ wait_for "grep -q 'silent for' '$mlog'" 10 ||
 	fail "the mount did not notice a frozen agent in 10 s"
 log "frozen agent noticed after $(($(date +%s) - t0)) s"
 check_lost "frozen agent"
+wait_for "[ -s '$TESTDIR/exec.rc' ]" 10 || fail "execfs exec still running"
+assert_eq 255 "$(cat "$TESTDIR/exec.rc")" "execfs exec status after the loss"
+assert_match 'session lost' "$(cat "$TESTDIR/exec.err")" "execfs exec message"
 kill -CONT "${frozen[@]}"
 works_again "after the agent thawed"
 log "frozen agent: sessions lost, readers released, reconnected"
