@@ -575,9 +575,6 @@ static int pumps_start(struct run *r)
 	for (i = 0; i < 2; i++) {
 		if (src[i] < 0)
 			continue;
-		/* Blocking reads: the thread waits in the mount. */
-		if (fcntl(src[i], F_SETFL, 0) < 0)
-			return -errno;
 		r->pump[i] =
 			exec_pump_start(src[i], dst[i], r->pump_done[1], i);
 		if (!r->pump[i])
@@ -766,9 +763,10 @@ static int exec_session(struct run *r, const char *sdir)
 		       rc == -EACCES ? EXIT_CANNOT_RUN :
 				       EXIT_EXECFS;
 	}
-	r->out = open("stdout", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	/* Blocking: the output threads' reads wait in the mount. */
+	r->out = open("stdout", O_RDONLY | O_CLOEXEC);
 	if (!r->tty)
-		r->err = open("stderr", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+		r->err = open("stderr", O_RDONLY | O_CLOEXEC);
 	if (r->interactive)
 		r->in = open("stdin", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
 	else if (!r->tty)
