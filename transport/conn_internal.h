@@ -19,8 +19,15 @@ struct wire;
 /* DATA frames up to this size (we announce it; the peer's setting bounds
  * what we send). Fewer frames, fewer callbacks per byte. */
 #define H2_MAX_FRAME (1024 * 1024)
-/* HTTP/2 settings we announce. */
-#define H2_INITIAL_WINDOW (256 * 1024)
+/* HTTP/2 settings we announce. The stream window is what a sender may
+ * have in flight before the receiver's application drains: at 256 KiB a
+ * bulk stream stalled for a WINDOW_UPDATE every 128 KiB, each a chain of
+ * wakeups (reader -> FUSE -> client -> agent); 4 MiB gave 1.5-1.8x the
+ * throughput both ways (docs/BENCHMARKS.md). It is also the most a
+ * stream buffers beyond its reader (an unread stdout: history cap plus
+ * this; an unread stdin in the agent: this), and the connection window
+ * bounds the sum over a connection's streams. */
+#define H2_INITIAL_WINDOW (4 * 1024 * 1024)
 #define H2_CONN_WINDOW (64 * 1024 * 1024)
 /* A session holds up to five streams: 1,000+ sessions per connection. */
 #define H2_MAX_CONCURRENT 8192

@@ -310,17 +310,17 @@ static void test_flow_control(void **state)
 	struct h2_stream *st;
 
 	f->consume = false;
-	f->srv_reply = 8 * 1024 * 1024;
+	f->srv_reply = 16 * 1024 * 1024;
 	st = open_stdout(f, NULL, 0);
 	stop_soon(f, 300);
 	event_base_dispatch(f->base);
-	/* The initial stream window is 256 KiB. */
-	assert_int_equal(f->got, 256 * 1024);
+	/* The initial stream window is 4 MiB. */
+	assert_int_equal(f->got, 4 * 1024 * 1024);
 	assert_false(f->ended);
 	f->consume = true;
 	h2_stream_consume(st, f->got);
 	event_base_dispatch(f->base);
-	assert_int_equal(f->got, 8 * 1024 * 1024);
+	assert_int_equal(f->got, 16 * 1024 * 1024);
 	assert_true(f->ended);
 }
 
