@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "execfs/h2.h"
+#include "execfs/evloop.h"
 #include "execfs/log.h"
 #include "execfs/memtune.h"
 #include "execfs/proto.h"
@@ -57,6 +58,7 @@ struct agent_opts {
 	const char *policy, *audit;
 	size_t max_sessions;
 	long heartbeat; /* seconds; -1: the transport's default */
+	unsigned spin_us; /* busy poll after a wakeup (transport/evloop.c) */
 	const char *redact[MAX_REDACT];
 	size_t nredact;
 	const char *user; /* the worker's */
@@ -96,6 +98,9 @@ static void usage(FILE *f)
 		"  --heartbeat SECS   PING a connection silent for SECS and drop it\n"
 		"                     after 3*SECS without a byte: its sessions get\n"
 		"                     their grace period (default 5; 0: never)\n"
+		"  --spin US          after a wakeup, poll for US microseconds before\n"
+		"                     sleeping again: fewer slow wakeups in interactive\n"
+		"                     sessions (default 100, 0 on one CPU; 0: never)\n"
 		"  --log FILE         log to FILE instead of standard error\n"
 		"  --pidfile FILE     write the agent's pid to FILE (removed at exit)\n"
 		"  --user NAME|UID    the unprivileged user the network-facing worker\n"
@@ -129,6 +134,7 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 		O_REDACT,
 		O_MAX_SESSIONS,
 		O_HEARTBEAT,
+		O_SPIN,
 		O_USER,
 		O_NO_PRIVSEP,
 		O_WORKER,
@@ -150,6 +156,7 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 		{ "audit-redact", required_argument, NULL, O_REDACT },
 		{ "max-sessions", required_argument, NULL, O_MAX_SESSIONS },
 		{ "heartbeat", required_argument, NULL, O_HEARTBEAT },
+		{ "spin", required_argument, NULL, O_SPIN },
 		{ "user", required_argument, NULL, O_USER },
 		{ "no-privsep", no_argument, NULL, O_NO_PRIVSEP },
 		{ "privsep-worker", required_argument, NULL, O_WORKER },
@@ -226,6 +233,14 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 			o->heartbeat = (long)beat;
 			break;
 		}
+		case O_SPIN:
+			if (evloop_spin_parse(optarg, &o->spin_us) < 0) {
+				fprintf(stderr,
+					"execfs-agent: --spin wants 0..%d microseconds\n",
+					EVLOOP_SPIN_MAX_US);
+				return -1;
+			}
+			break;
 		case O_AUDIT:
 			o->audit = optarg;
 			break;
@@ -616,7 +631,8 @@ static int agent_serve(struct agent_opts *o, int fd)
 	}
 	log_info("node %s: serving %zu container(s)", o->node,
 		 inventory_count(a.inv));
-	event_base_dispatch(a.base);
+	if (evloop_run(a.base, o->spin_us) < 0)
+		log_error("event loop failed");
 	rc = a.lost ? 1 : 0;
 	if (!a.worker && o->pidfile)
 		unlink(o->pidfile);
@@ -689,7 +705,9 @@ static int agent_privsep(int argc, char **argv, struct agent_opts *o)
 
 int main(int argc, char **argv)
 {
-	struct agent_opts o = { .worker_fd = -1, .heartbeat = -1 };
+	struct agent_opts o = { .worker_fd = -1,
+				.heartbeat = -1,
+				.spin_us = evloop_spin_default() };
 	const char *prog = "execfs-agent";
 	char host[256];
 

@@ -22,6 +22,7 @@
 
 #include "conn_internal.h"
 #include "execfs/log.h"
+#include "execfs/numparse.h"
 
 /* Intervals without a byte received before the connection is given up:
  * one before the PING, two more for its answer. */
@@ -36,15 +37,7 @@ void h2_set_heartbeat(unsigned seconds)
 
 int h2_heartbeat_parse(const char *text, unsigned *seconds)
 {
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(text, &end, 10);
-	if (errno || end == text || *end || v < 0 || v > H2_HEARTBEAT_MAX)
-		return -EINVAL;
-	*seconds = (unsigned)v;
-	return 0;
+	return num_parse_unsigned(text, H2_HEARTBEAT_MAX, seconds);
 }
 
 static void beat_cb(evutil_socket_t fd, short what, void *arg)

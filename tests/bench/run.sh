@@ -28,6 +28,10 @@
 #               client during throughput runs; reports in DIR/profile/
 #   --hold      instead of the cases: keep everything up, print the paths
 #               (DIR/bench.json) and wait for Ctrl-C, for manual profiling
+#   --agent-opt ARG  one more argument for execfs-agent, repeatable
+#               (e.g. --agent-opt --spin --agent-opt 0), for A/B holds
+#   --mount-opt ARG  likewise for both mounts (e.g. --mount-opt -o
+#               --mount-opt spin=0)
 #   --build DIR use the execfs and execfs-agent already built in DIR
 #               (no build step)
 # shellcheck source-path=SCRIPTDIR
@@ -42,6 +46,8 @@ reps=
 cases=concurrency,out,in,latency,echo
 out=
 build=
+agent_opts=()
+mount_opts=()
 
 usage() {
 	sed -n '/^#   tests/,/^#  *(no build step)/p' "$0" | sed 's/^# \{0,1\}//' >&2
@@ -67,6 +73,14 @@ while [ $# -gt 0 ]; do
 		;;
 	--build)
 		build=$(cd "${2:?--build DIR}" && pwd)
+		shift
+		;;
+	--agent-opt)
+		agent_opts+=("${2?--agent-opt ARG}")
+		shift
+		;;
+	--mount-opt)
+		mount_opts+=("${2?--mount-opt ARG}")
 		shift
 		;;
 	-h | --help) usage ;;
@@ -114,7 +128,7 @@ printf '{"rules": [{"principals": ["uid:0", "spiffe://execfs.test/client"], "act
 	>"$TESTDIR/policy.json"
 agent_start --listen "127.0.0.1:$port" --cert "$CERT_DIR/agent.pem" \
 	--key "$CERT_DIR/agent.key" --client-ca "$CERT_DIR/ca.pem" \
-	--policy "$TESTDIR/policy.json"
+	--policy "$TESTDIR/policy.json" ${agent_opts[@]+"${agent_opts[@]}"}
 # shellcheck disable=SC2153 # set by agent_start
 agent_pid=$AGENT_PID
 
@@ -126,9 +140,9 @@ with open(path, "w") as f:
                "ca": certs + "/ca.pem", "cert": certs + "/client.pem",
                "key": certs + "/client.key"}, f, indent=2)
 PY
-mount_start "$TESTDIR/tls" --config "$TESTDIR/execfs.json"
+mount_start "$TESTDIR/tls" --config "$TESTDIR/execfs.json" ${mount_opts[@]+"${mount_opts[@]}"}
 tls_pid=$MOUNT_PID
-mount_start "$TESTDIR/unix" --agent "unix:$AGENT_SOCK"
+mount_start "$TESTDIR/unix" --agent "unix:$AGENT_SOCK" ${mount_opts[@]+"${mount_opts[@]}"}
 unix_pid=$MOUNT_PID
 for mp in tls unix; do
 	wait_for "[ -e '$TESTDIR/$mp/n1/default/bench/box/ctl' ]" 10 ||

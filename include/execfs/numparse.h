@@ -1,0 +1,11 @@
+/*
+ * Numbers from command lines and mount options.
+ */
+#ifndef EXECFS_NUMPARSE_H
+#define EXECFS_NUMPARSE_H
+
+/* Decimal text, the whole of it, 0..max: 0 and *out set, or -EINVAL
+ * (*out untouched). */
+int num_parse_unsigned(const char *text, unsigned max, unsigned *out);
+
+#endif
