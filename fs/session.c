@@ -17,6 +17,7 @@
 #include "execfs/h2.h"
 #include "execfs/log.h"
 #include "session.h"
+#include "statusdoc.h"
 
 /* One `signal` request: its own stream, answered by the agent's status. */
 struct sig_req {
@@ -488,59 +489,27 @@ out_free:
  * document otherwise. */
 static void session_parse_status(struct session *s)
 {
-	json_error_t jerr;
-	json_t *doc = NULL;
-	const char *state = NULL, *msg = NULL, *ename = NULL, *signame = NULL;
-	json_int_t code = 0, signo = 0;
+	struct statusdoc d;
 
-	if (s->status_body)
-		doc = json_loadb(s->status_body, s->status_len, 0, &jerr);
-	if (!doc ||
-	    json_unpack(doc, "{s:s, s?I, s?I, s?s, s?s, s?s}", EXECFS_J_STATE,
-			&state, EXECFS_J_CODE, &code, EXECFS_J_SIGNAL, &signo,
-			EXECFS_J_SIGNAME, &signame, EXECFS_J_ERRNO, &ename,
-			EXECFS_J_MESSAGE, &msg) < 0) {
+	statusdoc_parse(s->status_body, s->status_len, s->status_http, &d);
+	if (!d.valid)
 		log_warn("session %s: bad status document (HTTP %d)", s->sid,
 			 s->status_http);
-		state = NULL;
-	}
 	session_touch(s);
-	if (s->status_http == 200 && state && strcmp(state, "exited") == 0) {
+	switch (d.state) {
+	case STATUSDOC_EXITED:
 		s->state = SESSION_EXITED;
-		s->code = code;
-	} else if (s->status_http == 200 && state &&
-		   strcmp(state, "killed") == 0) {
+		s->code = d.code;
+		break;
+	case STATUSDOC_KILLED:
 		s->state = SESSION_KILLED;
-		s->signo = (int)signo;
-		snprintf(s->signame, sizeof(s->signame), "%s",
-			 signame ? signame : "");
-	} else {
-		int err = ename ? errno_from_name(ename) : EIO;
-		char fallback[64];
-
-		if (!ename && s->status_http != 200)
-			switch (s->status_http) {
-			case 400:
-				err = EINVAL;
-				break;
-			case 403:
-				err = EACCES;
-				break;
-			case 404:
-				err = ENOENT;
-				break;
-			case 409:
-				err = EBUSY;
-				break;
-			default:
-				err = EIO;
-				break;
-			}
-		snprintf(fallback, sizeof(fallback), "agent answered %d",
-			 s->status_http);
-		session_set_failed(s, err, msg ? msg : fallback);
+		s->signo = d.signo;
+		snprintf(s->signame, sizeof(s->signame), "%s", d.signame);
+		break;
+	case STATUSDOC_FAILED:
+		session_set_failed(s, d.err, d.message);
+		break;
 	}
-	json_decref(doc);
 }
 
 static void status_on_response(struct h2_stream *st, int status, void *arg)

@@ -24,6 +24,19 @@ fuzz_fs_ctl)
 		i=$((i + 1))
 	done
 	;;
+fuzz_fs_status)
+	# The first byte picks the HTTP status (200, 400, 403, 404, ...).
+	printf '\000{"state": "exited", "code": 7}' >"$corpus/seed-0"
+	printf '\000{"state": "killed", "signal": 9, "signame": "KILL"}' >"$corpus/seed-1"
+	printf '\003{"state": "failed", "errno": "ENOENT", "message": "exec x: No such file"}' >"$corpus/seed-2"
+	;;
+fuzz_fs_snapshot)
+	# Two snapshots: a container appears, then moves to another pod.
+	{
+		printf '{"node": "n1", "containers": [{"id": "c1", "namespace": "default", "pod": "web-1", "name": "box"}, {"id": "c2"}]}\n'
+		printf '{"node": "n1", "containers": [{"id": "c1", "namespace": "prod", "pod": "web-2", "name": "box"}, {"id": "c3", "pod": "web-2", "name": "box"}]}\n'
+	} >"$corpus/seed-0"
+	;;
 esac
 exec "$bin" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 \
 	-print_final_stats=1 -artifact_prefix="$bin.crash-" "$corpus"

@@ -51,6 +51,18 @@ n=$(read_file "$C/clone")
 assert_match '^failed: .*nosuchuser' "$(read_file "$C/$n/status" 2)" "status names the unknown user"
 log "env, cwd, user ok"
 
+# The agent's message quotes the program name, which is the user's; with
+# control characters in it, status and wait still show one printable line
+# (a terminal that prints them gets no escape sequence).
+n=$(read_file "$C/clone")
+[ "$(errno_of_ctl "$C/$n/ctl" $'exec "no\e[2Jsuch\tprog"\n')" = "No such file or directory" ] ||
+	fail "a missing program with control characters in its name"
+for f in status wait; do
+	line=$(od -An -c "$C/$n/$f" | tr -d ' \n')
+	assert_eq 'failed:execno?[2Jsuch?prog:Nosuchfileordirectory\n' "$line" "$f of a name with ESC and TAB"
+done
+log "control characters in an agent's message are shown as ?"
+
 # merge: stderr into stdout, in order.
 n=$(read_file "$C/clone")
 printf 'merge\nexec sh -c "echo a; echo b >&2; echo c"\n' >"$C/$n/ctl" || fail "merge: $(read_file "$C/$n/ctl" 2)"

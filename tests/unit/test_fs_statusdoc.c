@@ -1,0 +1,147 @@
+/*
+ * Unit tests for fs/statusdoc.c: the agent's status documents become what
+ * the status and wait files show, and nothing the agent sends can make
+ * that more than one line of printable text.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "statusdoc.h"
+
+#include <errno.h>
+#include <string.h>
+
+static void parse(const char *body, int http, struct statusdoc *d)
+{
+	statusdoc_parse(body, body ? strlen(body) : 0, http, d);
+}
+
+static void test_ends(void **state)
+{
+	struct statusdoc d;
+
+	(void)state;
+	parse("{\"state\": \"exited\", \"code\": 7}", 200, &d);
+	assert_true(d.valid);
+	assert_int_equal(d.state, STATUSDOC_EXITED);
+	assert_int_equal(d.code, 7);
+	parse("{\"state\": \"exited\", \"code\": 4294967296}", 200, &d);
+	assert_int_equal(d.code, 4294967296LL); /* not cut to 8 bits */
+	parse("{\"state\": \"killed\", \"signal\": 9, \"signame\": \"KILL\"}",
+	      200, &d);
+	assert_int_equal(d.state, STATUSDOC_KILLED);
+	assert_int_equal(d.signo, 9);
+	assert_string_equal(d.signame, "KILL");
+	parse("{\"state\": \"killed\", \"signal\": 36, \"signame\": \"RTMIN+2\"}",
+	      200, &d);
+	assert_string_equal(d.signame, "RTMIN+2");
+}
+
+static void test_failures(void **state)
+{
+	struct statusdoc d;
+
+	(void)state;
+	parse("{\"state\": \"failed\", \"errno\": \"ENOENT\", \"message\": "
+	      "\"exec nosuch: No such file or directory\"}",
+	      404, &d);
+	assert_int_equal(d.state, STATUSDOC_FAILED);
+	assert_int_equal(d.err, ENOENT);
+	assert_string_equal(d.message,
+			    "exec nosuch: No such file or directory");
+	/* No errno name: the HTTP status decides. */
+	parse("{\"state\": \"failed\", \"message\": \"denied\"}", 403, &d);
+	assert_int_equal(d.err, EACCES);
+	parse("{\"state\": \"failed\"}", 409, &d);
+	assert_int_equal(d.err, EBUSY);
+	assert_string_equal(d.message, "agent answered 409");
+	/* Not a document at all, or none. */
+	parse("<html>bad gateway</html>", 502, &d);
+	assert_false(d.valid);
+	assert_int_equal(d.state, STATUSDOC_FAILED);
+	assert_int_equal(d.err, EIO);
+	assert_string_equal(d.message, "agent answered 502");
+	parse(NULL, 400, &d);
+	assert_int_equal(d.err, EINVAL);
+	/* An end is only an end with a 200. */
+	parse("{\"state\": \"exited\", \"code\": 0}", 500, &d);
+	assert_int_equal(d.state, STATUSDOC_FAILED);
+	assert_int_equal(d.err, EIO);
+	parse("{\"state\": \"sleeping\"}", 200, &d);
+	assert_int_equal(d.state, STATUSDOC_FAILED);
+	/* Wrong types: not valid, a failure. */
+	parse("{\"state\": 3}", 200, &d);
+	assert_false(d.valid);
+	assert_int_equal(d.state, STATUSDOC_FAILED);
+}
+
+/* A message comes from the agent (and may quote a user's argv): it ends up
+ * in `status`, in terminals and in the log, so it is made one printable
+ * line, cut to fit. */
+static void test_printable(void **state)
+{
+	struct statusdoc d;
+	char big[2048];
+
+	(void)state;
+	parse("{\"state\": \"failed\", \"errno\": \"ENOENT\", \"message\": "
+	      "\"exec a\\nb\\u001b[31mred\\u0007\\u007f: x\"}",
+	      404, &d);
+	assert_string_equal(d.message, "exec a?b?[31mred??: x");
+	/* UTF-8 text stays; a C1 control (U+009B, CSI) does not. */
+	parse("{\"state\": \"failed\", \"message\": \"cwd /donn\\u00e9es "
+	      "\\u009b2J \\u2603\"}",
+	      404, &d);
+	assert_string_equal(d.message, "cwd /donn\xc3\xa9"
+				       "es ??2J \xe2\x98\x83");
+	memset(big, 'x', sizeof(big));
+	memcpy(big, "{\"state\": \"failed\", \"message\": \"", 32);
+	memcpy(big + sizeof(big) - 3, "\"}", 3);
+	parse(big, 500, &d);
+	assert_int_equal(strlen(d.message), STATUSDOC_MESSAGE_MAX);
+	/* Signal names: the agent's abbreviations only. */
+	parse("{\"state\": \"killed\", \"signal\": 9, \"signame\": \"KI\\nLL\"}",
+	      200, &d);
+	assert_int_equal(d.state, STATUSDOC_KILLED);
+	assert_string_equal(d.signame, "");
+	parse("{\"state\": \"killed\", \"signal\": -4, \"signame\": "
+	      "\"VERYVERYLONGSIGNAME\"}",
+	      200, &d);
+	assert_int_equal(d.signo, 0);
+	assert_string_equal(d.signame, "");
+}
+
+static void test_printable_raw(void **state)
+{
+	char out[8];
+
+	(void)state;
+	/* Bytes that are not UTF-8: overlong, truncated, surrogate. */
+	assert_string_equal(statusdoc_printable(out, sizeof(out),
+						"\xc0\xaf\xe2\x98", 4),
+			    "????");
+	assert_string_equal(statusdoc_printable(out, sizeof(out),
+						"\xed\xa0\x80", 3),
+			    "???");
+	/* Cut at a character boundary, never inside one. */
+	assert_string_equal(statusdoc_printable(out, sizeof(out),
+						"abcde\xe2\x98\x83", 8),
+			    "abcde");
+	assert_string_equal(statusdoc_printable(out, 1, "abc", 3), "");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ends),
+		cmocka_unit_test(test_failures),
+		cmocka_unit_test(test_printable),
+		cmocka_unit_test(test_printable_raw),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
