@@ -24,6 +24,11 @@ fuzz_fs_ctl)
 		i=$((i + 1))
 	done
 	;;
+fuzz_agent_policy)
+	# Every key of docs/SECURITY.md's policy table.
+	printf '{"exec_enabled": true, "rules": [{"principals": ["ops", "uid:*"], "namespaces": ["default"], "pods": ["web-*"], "containers": ["*"], "labels": {"app": "w*"}, "actions": ["exec", "exec_privileged"], "run_as": ["app", "default"], "max_sessions": 500}]}' >"$corpus/seed-0"
+	printf '{"exec_enabled": false, "rules": []}' >"$corpus/seed-1"
+	;;
 fuzz_fs_status)
 	# The first byte picks the HTTP status (200, 400, 403, 404, ...).
 	printf '\000{"state": "exited", "code": 7}' >"$corpus/seed-0"
