@@ -27,8 +27,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "execfs/h2.h"
 #include "execfs/evloop.h"
+#include "execfs/h2.h"
 #include "execfs/log.h"
 #include "execfs/memtune.h"
 #include "execfs/proto.h"
@@ -631,8 +631,10 @@ static int agent_serve(struct agent_opts *o, int fd)
 	}
 	log_info("node %s: serving %zu container(s)", o->node,
 		 inventory_count(a.inv));
-	if (evloop_run(a.base, o->spin_us) < 0)
+	if (evloop_run(a.base, o->spin_us) < 0) {
 		log_error("event loop failed");
+		a.lost = true;
+	}
 	rc = a.lost ? 1 : 0;
 	if (!a.worker && o->pidfile)
 		unlink(o->pidfile);

@@ -63,6 +63,9 @@
 /* The most one read takes from a pipe (or pty), before and after. */
 #define OUT_READ_CHUNK PIPE_DEFAULT_BYTES
 #define OUT_READ_BULK PIPE_BULK_BYTES
+/* Stdin bytes that must have reached the process before its stream gets
+ * the bulk window: more than a grown pipe holds, so the process reads. */
+#define IN_GROW_AFTER (2 * PIPE_BULK_BYTES)
 /* A signal stream's body: a name or number, and some slack for blanks. */
 #define SIGNAL_BODY_MAX 32
 
@@ -479,6 +482,15 @@ static bool in_finish(struct session *s)
 	return true;
 }
 
+/* n bytes reached the process's pipe: their window goes back. */
+static void in_consumed(struct session *s, struct h2_stream *st, size_t n)
+{
+	s->bytes_in += n;
+	h2_stream_consume(st, n);
+	if (s->bytes_in >= IN_GROW_AFTER)
+		h2_stream_grow_window(st);
+}
+
 /* Move buffered input into the pipe; window goes back as it does. */
 static void in_flush(struct session *s)
 {
@@ -505,9 +517,10 @@ static void in_flush(struct session *s)
 			ev_free(&s->in_ev);
 		}
 		n = before - evbuffer_get_length(s->inbuf);
-		s->bytes_in += n;
 		if (s->in_st)
-			h2_stream_consume(s->in_st, n);
+			in_consumed(s, s->in_st, n);
+		else
+			s->bytes_in += n;
 	}
 	if (s->in_fd < 0 && s->in_st) {
 		/* Nobody reads any more: take the bytes so the client is not
@@ -548,8 +561,7 @@ static void in_on_data(struct h2_stream *st, const uint8_t *data, size_t len,
 			}
 			break; /* in_flush() handles it (or EPIPE) */
 		}
-		s->bytes_in += (size_t)n;
-		h2_stream_consume(st, (size_t)n);
+		in_consumed(s, st, (size_t)n);
 		data += n;
 		len -= (size_t)n;
 	}

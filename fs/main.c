@@ -18,8 +18,8 @@
 
 #include "config.h"
 #include "exec_cli.h"
-#include "execfs/h2.h"
 #include "execfs/evloop.h"
+#include "execfs/h2.h"
 #include "execfs/log.h"
 #include "execfs/memtune.h"
 #include "execfs/proto.h"
@@ -361,7 +361,8 @@ int main(int argc, char **argv)
 	log_info("mounted on %s", opts.mountpoint);
 	if (evloop_run(fs.base, spin_us) < 0)
 		log_error("event loop failed");
-	rc = 0;
+	else
+		rc = 0;
 
 out_loop:
 	/* Teardown order: connections first (their streams' on_close answers

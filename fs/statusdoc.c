@@ -32,6 +32,12 @@ static size_t utf8_printable(const unsigned char *s, size_t n)
 	    (need == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
 	    (cp >= 0xd800 && cp <= 0xdfff))
 		return 0;
+	/* Invisible or reordering: zero-width and direction marks, line and
+	 * paragraph separators, embeddings and isolates, word joiners, BOM.
+	 * They can make a message read as something it is not. */
+	if ((cp >= 0x200b && cp <= 0x200f) || (cp >= 0x2028 && cp <= 0x202e) ||
+	    (cp >= 0x2060 && cp <= 0x206f) || cp == 0xfeff)
+		return 0;
 	return need;
 }
 
@@ -107,8 +113,10 @@ void statusdoc_parse(const char *body, size_t len, int http,
 	memset(out, 0, sizeof(*out));
 	if (body)
 		doc = json_loadb(body, len, 0, &jerr);
+	/* "state" may be missing from an error document (the agent's 404 for
+	 * an unknown session has only a message): still a failure. */
 	out->valid = doc &&
-		     json_unpack(doc, "{s:s, s?I, s?I, s?s, s?s, s?s}",
+		     json_unpack(doc, "{s?s, s?I, s?I, s?s, s?s, s?s}",
 				 EXECFS_J_STATE, &state, EXECFS_J_CODE, &code,
 				 EXECFS_J_SIGNAL, &signo, EXECFS_J_SIGNAME,
 				 &signame, EXECFS_J_ERRNO, &ename,

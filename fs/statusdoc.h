@@ -44,7 +44,8 @@ void statusdoc_parse(const char *body, size_t len, int http,
 
 /* Copy src into dst (cap bytes with the NUL) as printable text: ASCII
  * controls and bytes that are not well-formed UTF-8 (or that encode a C1
- * control) become '?'; cut at a character boundary. Returns dst. */
+ * control, or an invisible or direction-changing character such as U+202E)
+ * become '?'; cut at a character boundary. Returns dst. */
 char *statusdoc_printable(char *dst, size_t cap, const char *src, size_t len);
 
 #endif

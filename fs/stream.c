@@ -93,13 +93,18 @@ void out_stream_release(struct out_stream *os)
 	os->wake_ev = NULL;
 }
 
-/* Give back the window the history can take now. */
+/* Give back the window the history can take now. Once readers made the
+ * history drop bytes (it only drops what every reader is past), the stream
+ * is being drained: give it the bulk window. */
 static void out_stream_settle(struct out_stream *os)
 {
 	size_t n = history_admit(os->hist);
 
-	if (n > 0 && os->st)
+	if (n > 0 && os->st) {
 		h2_stream_consume(os->st, n);
+		if (history_start(os->hist) > 0)
+			h2_stream_grow_window(os->st);
+	}
 }
 
 int out_stream_request(struct out_stream *os, struct h2_conn *c,

@@ -19,16 +19,22 @@ struct wire;
 /* DATA frames up to this size (we announce it; the peer's setting bounds
  * what we send). Fewer frames, fewer callbacks per byte. */
 #define H2_MAX_FRAME (1024 * 1024)
-/* HTTP/2 settings we announce. The stream window is what a sender may
- * have in flight before the receiver's application drains: at 256 KiB a
- * bulk stream stalled for a WINDOW_UPDATE every 128 KiB, each a chain of
- * wakeups (reader -> FUSE -> client -> agent); 4 MiB gave 1.5-1.8x the
- * throughput both ways (docs/BENCHMARKS.md). It is also the most a
- * stream buffers beyond its reader (an unread stdout: history cap plus
- * this; an unread stdin in the agent: this), and the connection window
- * bounds the sum over a connection's streams. */
-#define H2_INITIAL_WINDOW (4 * 1024 * 1024)
+/* HTTP/2 settings we announce. A stream starts with a 256 KiB window and
+ * gets H2_BULK_WINDOW once its application says a reader drains it
+ * (h2_stream_grow_window). The window is the most a stream holds beyond
+ * its reader, and what a stream holds counts against the connection
+ * window that every stream of the connection shares: 64 MiB / 256 KiB =
+ * 256 unread streams before a connection stalls, only 16 at 4 MiB. */
+#define H2_INITIAL_WINDOW (256 * 1024)
+/* At most this many streams of a connection hold H2_BULK_WINDOW at once:
+ * half the connection window. The other half is for everyone else (128
+ * streams at the initial window), so readers that leave bulk streams
+ * unread can never stall the connection's other sessions. */
+#define H2_MAX_GROWN (H2_CONN_WINDOW / 2 / H2_BULK_WINDOW)
 #define H2_CONN_WINDOW (64 * 1024 * 1024)
+/* The most one DATA frame we send carries: a keystroke queued behind a
+ * bulk stream waits for at most one such frame. */
+#define H2_MAX_DATA_FRAME (256 * 1024)
 /* A session holds up to five streams: 1,000+ sessions per connection. */
 #define H2_MAX_CONCURRENT 8192
 #define H2_MAX_HEADER_BYTES (64 * 1024)
@@ -66,6 +72,7 @@ struct h2_conn {
 	unsigned beat_interval; /* seconds, as when the connection began */
 	unsigned beat_silent; /* heartbeat intervals without a byte in */
 	bool beat_heard; /* bytes came in since the last interval */
+	unsigned grown; /* live streams with H2_BULK_WINDOW */
 };
 
 /* heartbeat.c: start checking c's peer (from the connection's creation:

@@ -31,7 +31,15 @@
 
 unsigned evloop_spin_default(void)
 {
-	return sysconf(_SC_NPROCESSORS_ONLN) > 1 ? EVLOOP_SPIN_DEFAULT_US : 0;
+	cpu_set_t set;
+
+	/* The CPUs this process may run on (a cpuset, taskset, systemd's
+	 * CPUAffinity), not the machine's. */
+	if (sched_getaffinity(0, sizeof(set), &set) < 0)
+		return sysconf(_SC_NPROCESSORS_ONLN) > 1 ?
+			       EVLOOP_SPIN_DEFAULT_US :
+			       0;
+	return CPU_COUNT(&set) > 1 ? EVLOOP_SPIN_DEFAULT_US : 0;
 }
 
 int evloop_spin_parse(const char *text, unsigned *us)
@@ -65,17 +73,15 @@ int evloop_run(struct event_base *base, unsigned spin_us)
 
 	if (!spin_us)
 		return event_base_dispatch(base) < 0 ? -1 : 0;
-	for (;;) {
-		/* Sleep until something happens, and run it. */
-		rc = loop_pass(base, EVLOOP_ONCE);
-		if (rc)
-			return rc < 0 ? -1 : 0;
+	/* Sleep until something happens, and run it; then poll. */
+	while (!(rc = loop_pass(base, EVLOOP_ONCE))) {
 		until = now_us() + spin_us;
 		do {
 			sched_yield();
 			rc = loop_pass(base, EVLOOP_NONBLOCK);
-			if (rc)
-				return rc < 0 ? -1 : 0;
-		} while (now_us() < until);
+		} while (!rc && now_us() < until);
+		if (rc)
+			break;
 	}
+	return rc < 0 ? -1 : 0;
 }

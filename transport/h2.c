@@ -39,6 +39,7 @@ struct h2_stream {
 	bool closed; /* nghttp2 closed it; on_close ran */
 	bool request_done; /* server: on_request delivered */
 	size_t unconsumed; /* received bytes not yet consumed */
+	bool grown; /* h2_stream_grow_window() ran */
 	int status; /* client: response :status */
 	char *method, *path; /* server: owned */
 	struct h2_stream_header hdrs[H2_MAX_HEADERS];
@@ -104,6 +105,8 @@ static void stream_close(struct h2_stream *st, uint32_t error_code)
 
 	stream_unlink(st);
 	st->closed = true;
+	if (st->grown)
+		c->grown--;
 	/* Bytes the application never consumed still hold connection window. */
 	if (st->unconsumed && c->ng)
 		nghttp2_session_consume_connection(c->ng, st->unconsumed);
@@ -262,6 +265,20 @@ void h2_stream_consume(struct h2_stream *st, size_t n)
 	st->unconsumed -= n;
 	nghttp2_session_consume(st->c->ng, st->id, n);
 	h2_conn_schedule_flush(st->c);
+}
+
+void h2_stream_grow_window(struct h2_stream *st)
+{
+	if (st->closed || st->grown || st->id <= 0 ||
+	    st->c->grown >= H2_MAX_GROWN)
+		return;
+	st->grown = true;
+	st->c->grown++;
+	/* Raises the window without touching the count of received bytes
+	 * not yet acknowledged: a WINDOW_UPDATE of the difference. */
+	if (nghttp2_session_set_local_window_size(st->c->ng, NGHTTP2_FLAG_NONE,
+						  st->id, H2_BULK_WINDOW) == 0)
+		h2_conn_schedule_flush(st->c);
 }
 
 /* ---- requests and responses --------------------------------------------- */
@@ -558,8 +575,8 @@ static ssize_t data_read_length(nghttp2_session *ng, uint8_t frame_type,
 	(void)ng;
 	if (n > (ssize_t)peer_max_frame)
 		n = peer_max_frame;
-	if (n > H2_MAX_FRAME)
-		n = H2_MAX_FRAME;
+	if (n > H2_MAX_DATA_FRAME)
+		n = H2_MAX_DATA_FRAME;
 	return n > 0 ? n : 1;
 }
 

@@ -13,7 +13,8 @@ struct event_base;
 #define EVLOOP_SPIN_DEFAULT_US 100
 #define EVLOOP_SPIN_MAX_US 10000
 
-/* The default for this machine: EVLOOP_SPIN_DEFAULT_US, or 0 on one CPU. */
+/* The default here: EVLOOP_SPIN_DEFAULT_US, or 0 when this process may
+ * run on one CPU only. */
 unsigned evloop_spin_default(void);
 
 /* A command-line value: decimal microseconds, 0..EVLOOP_SPIN_MAX_US.
@@ -21,7 +22,8 @@ unsigned evloop_spin_default(void);
 int evloop_spin_parse(const char *text, unsigned *us);
 
 /*
- * Run base until event_base_loopbreak()/loopexit() or until no event is
+ * Run base until event_base_loopbreak()/loopexit() (called from a
+ * callback: the flags are read after each pass) or until no event is
  * left, as event_base_dispatch() does; after each wakeup that ran
  * callbacks, keep polling without sleeping for spin_us before blocking
  * again (0: event_base_dispatch() itself). 0, or -1 when libevent failed.

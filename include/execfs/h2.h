@@ -178,6 +178,14 @@ int h2_stream_end(struct h2_stream *st);
 void h2_stream_reset(struct h2_stream *st, uint32_t error_code);
 /* The application is done with n received body bytes: return the window. */
 void h2_stream_consume(struct h2_stream *st, size_t n);
+/* A reader drains this stream: let the peer have H2_BULK_WINDOW in flight
+ * instead of the initial 256 KiB, so a bulk stream stalls far less for
+ * WINDOW_UPDATEs. Once per stream, and for at most 8 streams of a
+ * connection at a time (later calls do nothing until one closes): what
+ * streams hold beyond their readers counts against the connection's
+ * window, which small windows keep for everyone else. */
+void h2_stream_grow_window(struct h2_stream *st);
+#define H2_BULK_WINDOW (4 * 1024 * 1024)
 
 /* HTTP/2 error codes used by callers. */
 #define H2_NO_ERROR 0x0

@@ -73,6 +73,11 @@ static void test_failures(void **state)
 	assert_int_equal(d.err, EIO);
 	parse("{\"state\": \"sleeping\"}", 200, &d);
 	assert_int_equal(d.state, STATUSDOC_FAILED);
+	/* An error document without a state still says why. */
+	parse("{\"message\": \"no such session\"}", 404, &d);
+	assert_true(d.valid);
+	assert_int_equal(d.err, ENOENT);
+	assert_string_equal(d.message, "no such session");
 	/* Wrong types: not valid, a failure. */
 	parse("{\"state\": 3}", 200, &d);
 	assert_false(d.valid);
@@ -117,20 +122,35 @@ static void test_printable(void **state)
 
 static void test_printable_raw(void **state)
 {
+	static const struct {
+		const char *in, *want;
+	} cases[] = {
+		/* Not UTF-8: overlong, truncated, a surrogate. */
+		{ "\xc0\xaf\xe2\x98", "????" },
+		{ "\xed\xa0\x80", "???" },
+		/* Above U+10FFFF, overlong 3- and 4-byte forms, raw C1, bytes
+		 * that never start a character. */
+		{ "\xf4\x90\x80\x80", "????" },
+		{ "\xe0\x80\x80", "???" },
+		{ "\xf0\x80\x80\x80", "????" },
+		{ "\xc2\x80\xc2\x9f", "????" },
+		{ "\xf5\xff\x80", "???" },
+		/* Invisible and reordering: RLO, ZWSP. */
+		{ "\xe2\x80\xae", "???" },
+		{ "a\xe2\x80\x8b", "a???" },
+		/* Cut at a character boundary (8 bytes with the NUL), never
+		 * inside one. */
+		{ "abcde\xe2\x98\x83", "abcde" },
+	};
 	char out[8];
+	size_t k;
 
 	(void)state;
-	/* Bytes that are not UTF-8: overlong, truncated, surrogate. */
-	assert_string_equal(statusdoc_printable(out, sizeof(out),
-						"\xc0\xaf\xe2\x98", 4),
-			    "????");
-	assert_string_equal(statusdoc_printable(out, sizeof(out),
-						"\xed\xa0\x80", 3),
-			    "???");
-	/* Cut at a character boundary, never inside one. */
-	assert_string_equal(statusdoc_printable(out, sizeof(out),
-						"abcde\xe2\x98\x83", 8),
-			    "abcde");
+	for (k = 0; k < sizeof(cases) / sizeof(cases[0]); k++)
+		assert_string_equal(statusdoc_printable(out, sizeof(out),
+							cases[k].in,
+							strlen(cases[k].in)),
+				    cases[k].want);
 	assert_string_equal(statusdoc_printable(out, 1, "abc", 3), "");
 }
 
