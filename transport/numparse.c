@@ -11,6 +11,9 @@ int num_parse_unsigned(const char *text, unsigned max, unsigned *out)
 	char *end;
 	long v;
 
+	/* Digits only: strtol would also take blanks and a sign. */
+	if (*text < '0' || *text > '9')
+		return -EINVAL;
 	errno = 0;
 	v = strtol(text, &end, 10);
 	if (errno || end == text || *end || v < 0 || (unsigned long)v > max)

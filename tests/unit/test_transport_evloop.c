@@ -41,6 +41,9 @@ static void test_parse(void **state)
 	assert_int_equal(evloop_spin_parse("", &us), -EINVAL);
 	assert_int_equal(evloop_spin_parse("5x", &us), -EINVAL);
 	assert_int_equal(evloop_spin_parse("abc", &us), -EINVAL);
+	assert_int_equal(evloop_spin_parse(" 50", &us), -EINVAL);
+	assert_int_equal(evloop_spin_parse("+50", &us), -EINVAL);
+	assert_int_equal(evloop_spin_parse("50 ", &us), -EINVAL);
 	assert_int_equal(us, EVLOOP_SPIN_MAX_US); /* untouched on errors */
 }
 
