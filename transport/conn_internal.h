@@ -16,8 +16,8 @@ struct event;
 struct evdns_getaddrinfo_request;
 struct wire;
 
-/* DATA frames up to this size (we announce it; the peer's setting bounds
- * what we send). Fewer frames, fewer callbacks per byte. */
+/* Frames we accept up to this size (we announce it); what we send is
+ * bounded by the peer's setting and H2_MAX_DATA_FRAME below. */
 #define H2_MAX_FRAME (1024 * 1024)
 /* HTTP/2 settings we announce. A stream starts with a 256 KiB window and
  * gets H2_BULK_WINDOW once its application says a reader drains it

@@ -7,9 +7,9 @@
 
 struct event_base;
 
-/* The busy poll after a wakeup, in microseconds, on a machine with more
- * than one CPU (on one CPU polling would only hold off the very process
- * being waited for: 0 there). */
+/* The busy poll after a wakeup, in microseconds, for a process that may
+ * run on more than one CPU (on one CPU polling would only hold off the
+ * very process being waited for: 0 there). */
 #define EVLOOP_SPIN_DEFAULT_US 100
 #define EVLOOP_SPIN_MAX_US 10000
 
