@@ -250,7 +250,7 @@ static void on_spawn(struct monitor *m, const struct privsep_msg *msg)
 	struct mjob *j = NULL;
 	uint8_t *buf = NULL;
 	size_t len = 0;
-	int err = EAGAIN;
+	int err = EAGAIN, rc;
 
 	if (m->njobs < MONITOR_MAX_JOBS)
 		j = calloc(1, sizeof(*j));
@@ -267,10 +267,11 @@ static void on_spawn(struct monitor *m, const struct privsep_msg *msg)
 		err = errno ? errno : EIO;
 		free(j);
 	}
-	send_msg(m,
-		 privsep_encode_spawn_failed(msg->id, err, strerror(err), &buf,
-					     &len),
-		 buf, len, NULL, 0);
+	/* Encoded first: as an argument next to buf and len, the encoder
+	 * may run after they were read (the order is unspecified). */
+	rc = privsep_encode_spawn_failed(msg->id, err, strerror(err), &buf,
+					 &len);
+	send_msg(m, rc, buf, len, NULL, 0);
 }
 
 static void on_signal(struct monitor *m, const struct privsep_msg *msg)
@@ -285,12 +286,13 @@ static void on_signal(struct monitor *m, const struct privsep_msg *msg)
 	if (!j) {
 		log_warn("signal %d for token %llu refused: no such process",
 			 (int)msg->num, (unsigned long long)msg->token);
-		if (msg->id)
-			send_msg(m,
-				 privsep_encode_signaled(msg->id, msg->token,
+		if (msg->id) {
+			int rc = privsep_encode_signaled(msg->id, msg->token,
 							 ESRCH, 0, false, &buf,
-							 &len),
-				 buf, len, NULL, 0);
+							 &len);
+
+			send_msg(m, rc, buf, len, NULL, 0);
+		}
 		return;
 	}
 	launcher_signal(j->job, msg->num, msg->flags, msg->id);

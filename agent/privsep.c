@@ -788,6 +788,12 @@ int privsep_chan_send(struct privsep_chan *ch, uint8_t *buf, size_t len,
 		rc = -EPIPE;
 		goto out_free;
 	}
+	/* Every message has a header; an empty datagram would read as the
+	 * peer's close (recvmsg returns 0 for both). */
+	if (len == 0) {
+		rc = -EINVAL;
+		goto out_free;
+	}
 	if (ch->queued + len > PRIVSEP_QUEUE_MAX) {
 		rc = -ENOBUFS;
 		goto out_free;

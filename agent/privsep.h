@@ -160,7 +160,8 @@ void privsep_chan_free(struct privsep_chan *ch);
  * Queue a datagram (taking buf, malloc'ed) with nfds fds (duplicated: the
  * caller keeps its own). Sent in order as the socket takes them. -ENOBUFS
  * when the queue holds more than its cap (the peer is not reading), -EPIPE
- * after an error, -errno for a dup that failed.
+ * after an error, -EINVAL for an empty message (the peer could not tell it
+ * from a close), -errno for a dup that failed.
  */
 int privsep_chan_send(struct privsep_chan *ch, uint8_t *buf, size_t len,
 		      const int *fds, size_t nfds);

@@ -126,6 +126,42 @@ kill -0 "$bystander" 2>/dev/null || fail "a process outside the session was sign
 kill "$bystander"
 log "signals ok"
 
+# ---- a signal that crosses the process's end ----------------------------------
+# The worker asks for a signal the moment the monitor has reaped the
+# process (its EXITED still on the way): the monitor refuses, and both go
+# on. The refusal used to go out as an empty datagram, which the worker
+# reads as the monitor's close: `execfs exec` sending SIGPIPE as its
+# command ended stopped the agent and every session of the node.
+echo 'sleep 995' >"$c/ctl"
+wait_for "pgrep -P $AGENT_PID -x sleep >/dev/null" 5 || fail "sleep 995 did not start"
+victim=$(pgrep -P "$AGENT_PID" -x sleep)
+kill -STOP "$worker"
+# Queued in the worker's socket before the monitor's news of the end.
+{
+	rc=0
+	printf 'signal TERM\n' 2>"$T/crossed.err" >"$c/ctl" || rc=$?
+	echo "$rc" >"$T/crossed.rc"
+} &
+signaller=$!
+sleep 0.5
+kill -KILL "$victim"
+reaped=1
+wait_for "[ ! -e /proc/$victim ]" 5 || reaped=0
+kill -CONT "$worker"
+[ "$reaped" = 1 ] || fail "the monitor did not reap $victim"
+wait "$signaller"
+rc=$(cat "$T/crossed.rc")
+wait_for "grep -q 'refused: no such process' '$T/agent.log'" 5 ||
+	fail "the monitor was never asked to signal the reaped process"
+kill -0 "$AGENT_PID" 2>/dev/null || fail "the agent stopped: $(tail -3 "$T/agent.log")"
+kill -0 "$worker" 2>/dev/null || fail "the worker stopped: $(tail -3 "$T/agent.log")"
+if [ "$rc" -eq 0 ] || ! grep -q 'No such process' "$T/crossed.err"; then
+	fail "signal to an ended process: status $rc, $(cat "$T/crossed.err")"
+fi
+echo 'echo still here' >"$c/ctl" || fail "no session after the refused signal"
+assert_eq "still here" "$(read_file "$c/stdout")" "a session after the refused signal"
+log "a signal crossing the end is refused (ESRCH); the agent goes on"
+
 # ---- a SIGHUP reaches the worker through the monitor ----------------------------
 kill -HUP "$AGENT_PID"
 wait_for "grep -q 'no --policy file' '$T/agent.log'" 5 || fail "SIGHUP not handled by the monitor"

@@ -451,11 +451,23 @@ static void test_channel(void **state)
 	assert_int_equal(c, 'z');
 	close(b.fd);
 
+	/* An empty message is refused at the sender (its peer would read
+	 * it as a close), and the channel goes on. */
+	buf = malloc(1);
+	assert_non_null(buf);
+	assert_int_equal(privsep_chan_send(ca, buf, 0, NULL, 0), -EINVAL);
+	assert_int_equal(
+		privsep_encode_signaled(7, 8, ESRCH, 0, false, &buf, &len), 0);
+	assert_int_equal(privsep_chan_send(ca, buf, len, NULL, 0), 0);
+	event_base_dispatch(base);
+	assert_int_equal(b.got, 2);
+	assert_string_equal(b.why, "");
+
 	/* A wrong fd count on the wire: refused, the channel fails. */
 	assert_int_equal(privsep_encode_exited(5, 0, &buf, &len), 0);
 	assert_int_equal(privsep_chan_send(ca, buf, len, fds, 1), 0);
 	event_base_dispatch(base);
-	assert_int_equal(b.got, 1);
+	assert_int_equal(b.got, 2);
 	assert_non_null(strstr(b.why, "number of fds"));
 	/* Failed is failed: nothing more is taken. */
 	assert_int_equal(privsep_encode_exited(5, 0, &buf, &len), 0);
