@@ -19,6 +19,12 @@
 
 #include "execfs/h2.h"
 
+/* Client streams of the many-streams test: bytes in, nothing consumed. */
+struct many_cl {
+	struct h2_stream *st; /* NULL once closed */
+	size_t got;
+};
+
 struct fixture {
 	struct event_base *base;
 	char dir[64];
@@ -40,6 +46,9 @@ struct fixture {
 	bool consume;
 	char conn_reason[256];
 	bool conn_closed;
+	/* test_grow_cap's streams: here, so a failed test's teardown still
+	 * closes them into live memory */
+	struct many_cl many[10];
 };
 
 static void stop_soon(struct fixture *f, int ms)
@@ -111,11 +120,60 @@ static const struct h2_stream_cbs srv_cbs = {
 	.on_close = srv_on_close,
 };
 
+/* "/many": every stream is sent MANY_REPLY bytes, each with its own
+ * count (freed with the stream). */
+#define MANY_REPLY (16 * 1024 * 1024)
+
+struct many_srv {
+	size_t sent;
+};
+
+static void many_fill(struct h2_stream *st, struct many_srv *m)
+{
+	static char chunk[16384];
+
+	while (m->sent < MANY_REPLY && h2_stream_write_space(st) > 0) {
+		assert_int_equal(h2_stream_write(st, chunk, sizeof(chunk)), 0);
+		m->sent += sizeof(chunk);
+	}
+}
+
+static void many_on_end(struct h2_stream *st, void *arg)
+{
+	h2_stream_respond(st, 200, NULL, 0, false);
+	many_fill(st, arg);
+}
+
+static void many_on_writable(struct h2_stream *st, void *arg)
+{
+	many_fill(st, arg);
+}
+
+static void many_on_close(struct h2_stream *st, uint32_t code, void *arg)
+{
+	(void)st;
+	(void)code;
+	free(arg);
+}
+
+static const struct h2_stream_cbs many_srv_cbs = {
+	.on_end = many_on_end,
+	.on_writable = many_on_writable,
+	.on_close = many_on_close,
+};
+
 static void srv_on_request(struct h2_conn *c, struct h2_stream *st, void *arg)
 {
 	struct fixture *f = arg;
 
 	(void)c;
+	if (!strcmp(h2_stream_path(st), "/many")) {
+		struct many_srv *m = calloc(1, sizeof(*m)); /* the stream's */
+
+		assert_non_null(m);
+		h2_stream_set_cbs(st, &many_srv_cbs, m);
+		return;
+	}
 	if (!strcmp(h2_stream_path(st), "/missing")) {
 		h2_stream_respond(st, 404, NULL, 0, true);
 		return;
@@ -330,6 +388,82 @@ static void test_flow_control(void **state)
 	assert_true(f->ended);
 }
 
+static void many_cl_data(struct h2_stream *st, const uint8_t *d, size_t n,
+			 void *arg)
+{
+	struct many_cl *m = arg;
+
+	(void)st;
+	(void)d;
+	m->got += n;
+}
+
+static void many_cl_close(struct h2_stream *st, uint32_t code, void *arg)
+{
+	struct many_cl *m = arg;
+
+	(void)st;
+	(void)code;
+	m->st = NULL;
+}
+
+static const struct h2_stream_cbs many_cl_cbs = {
+	.on_data = many_cl_data,
+	.on_close = many_cl_close,
+};
+
+static size_t count_got(const struct many_cl *m, size_t n, size_t got)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < n; i++)
+		k += m[i].got == got;
+	return k;
+}
+
+/* Unread streams that asked to grow: 8 of them get H2_BULK_WINDOW, the
+ * rest keep 256 KiB, so what they hold beyond their readers stays within
+ * half the connection's window; a grown stream's close frees its place. */
+static void test_grow_cap(void **state)
+{
+	const struct h2_header h[] = { { "streamtype", "stdout" } };
+	struct fixture *f = *state;
+	struct many_cl *m = f->many;
+	size_t i, first = 0;
+
+	for (i = 0; i < 10; i++) {
+		m[i].st = h2_conn_request(f->client, "POST", "/many", h, 1,
+					  true, &many_cl_cbs, &m[i]);
+		assert_non_null(m[i].st);
+	}
+	stop_soon(f, 300);
+	event_base_dispatch(f->base);
+	assert_int_equal(count_got(m, 10, 256 * 1024), 10);
+
+	for (i = 0; i < 10; i++)
+		h2_stream_grow_window(m[i].st);
+	stop_soon(f, 300);
+	event_base_dispatch(f->base);
+	assert_int_equal(count_got(m, 10, H2_BULK_WINDOW), 8);
+	assert_int_equal(count_got(m, 10, 256 * 1024), 2);
+
+	/* One grown stream goes; growing the two others again gives its
+	 * place to one of them. */
+	while (m[first].got != H2_BULK_WINDOW)
+		first++;
+	h2_stream_reset(m[first].st, H2_CANCEL);
+	stop_soon(f, 100);
+	event_base_dispatch(f->base);
+	assert_null(m[first].st);
+	for (i = 0; i < 10; i++)
+		if (m[i].got == 256 * 1024)
+			h2_stream_grow_window(m[i].st);
+	stop_soon(f, 300);
+	event_base_dispatch(f->base);
+	assert_int_equal(count_got(m, 10, H2_BULK_WINDOW), 9);
+	assert_int_equal(count_got(m, 10, 256 * 1024), 1);
+}
+
 static void test_connect_refused(void **state)
 {
 	struct fixture *f = *state;
@@ -408,6 +542,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_flow_control, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_grow_cap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connect_refused, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_server_gone, setup,
