@@ -31,8 +31,10 @@
 #include "execfs/h2.h"
 #include "execfs/log.h"
 #include "execfs/memtune.h"
+#include "execfs/numparse.h"
 #include "execfs/proto.h"
 #include "audit.h"
+#include "fdlimit.h"
 #include "inventory.h"
 #include "launch.h"
 #include "monitor.h"
@@ -57,6 +59,7 @@ struct agent_opts {
 	const char *log, *pidfile;
 	const char *policy, *audit;
 	size_t max_sessions;
+	unsigned grace; /* seconds; 0: SESSION_GRACE_SECONDS */
 	long heartbeat; /* seconds; -1: the transport's default */
 	unsigned spin_us; /* busy poll after a wakeup (transport/evloop.c) */
 	const char *redact[MAX_REDACT];
@@ -95,6 +98,9 @@ static void usage(FILE *f)
 		"                     regex RE as [REDACTED]; repeatable\n"
 		"  --max-sessions N   running sessions allowed per peer identity,\n"
 		"                     whatever the policy says (default 4096)\n"
+		"  --grace SECS       keep a running session whose client went away\n"
+		"                     for SECS (1..86400), then kill its processes\n"
+		"                     (default 60)\n"
 		"  --heartbeat SECS   PING a connection silent for SECS and drop it\n"
 		"                     after 3*SECS without a byte: its sessions get\n"
 		"                     their grace period (default 5; 0: never)\n"
@@ -133,6 +139,7 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 		O_AUDIT,
 		O_REDACT,
 		O_MAX_SESSIONS,
+		O_GRACE,
 		O_HEARTBEAT,
 		O_SPIN,
 		O_USER,
@@ -155,6 +162,7 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 		{ "audit", required_argument, NULL, O_AUDIT },
 		{ "audit-redact", required_argument, NULL, O_REDACT },
 		{ "max-sessions", required_argument, NULL, O_MAX_SESSIONS },
+		{ "grace", required_argument, NULL, O_GRACE },
 		{ "heartbeat", required_argument, NULL, O_HEARTBEAT },
 		{ "spin", required_argument, NULL, O_SPIN },
 		{ "user", required_argument, NULL, O_USER },
@@ -221,6 +229,14 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 			}
 			break;
 		}
+		case O_GRACE:
+			if (num_parse_unsigned(optarg, 86400, &o->grace) < 0 ||
+			    !o->grace) {
+				fprintf(stderr,
+					"execfs-agent: --grace wants 1..86400 seconds\n");
+				return -1;
+			}
+			break;
 		case O_HEARTBEAT: {
 			unsigned beat;
 
@@ -588,6 +604,7 @@ static int agent_serve(struct agent_opts *o, int fd)
 		}
 	session_table_set_audit(a.sessions, a.audit, o->node);
 	session_table_set_limit(a.sessions, o->max_sessions);
+	session_table_set_grace(a.sessions, o->grace);
 	if (agent_listen(&a, o) < 0)
 		goto out;
 	if (a.worker) {
@@ -712,6 +729,7 @@ int main(int argc, char **argv)
 				.spin_us = evloop_spin_default() };
 	const char *prog = "execfs-agent";
 	char host[256];
+	int rc;
 
 	if (parse_opts(argc, argv, &o) < 0)
 		return 2;
@@ -736,6 +754,10 @@ int main(int argc, char **argv)
 	}
 	/* A peer that goes away must not kill us with SIGPIPE. */
 	signal(SIGPIPE, SIG_IGN);
+	/* Before the worker exists: both hold fds for every session. */
+	rc = fdlimit_raise();
+	if (rc < 0)
+		log_warn("cannot raise the open-file limit: %s", strerror(-rc));
 	if (o.heartbeat >= 0)
 		h2_set_heartbeat((unsigned)o.heartbeat);
 	if (o.worker_fd >= 0)

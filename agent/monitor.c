@@ -89,15 +89,20 @@ static void monitor_stop(struct monitor *m, int rc, const char *why)
 }
 
 static void send_msg(struct monitor *m, int rc, uint8_t *buf, size_t len,
-		     const int *fds, size_t nfds)
+		     int *fds, size_t nfds)
 {
-	if (m->stopped) {
-		free(buf);
-		return;
-	}
-	if (!rc)
+	size_t i;
+
+	/* buf and fds are the channel's, or closed here. */
+	if (!rc && !m->stopped) {
 		rc = privsep_chan_send(m->ch, buf, len, fds, nfds);
-	if (rc < 0)
+	} else {
+		free(buf);
+		for (i = 0; i < nfds; i++)
+			if (fds[i] >= 0)
+				close(fds[i]);
+	}
+	if (rc < 0 && !m->stopped)
 		monitor_stop(m, 1,
 			     rc == -ENOBUFS ? "the worker does not read" :
 					      "cannot send to the worker");
@@ -194,10 +199,7 @@ static void job_on_start(void *arg, int err, const char *message,
 		 (unsigned long long)j->id, (int)st->pid,
 		 (unsigned long long)j->token);
 	rc = privsep_encode_spawned(j->id, j->token, st->pid, bits, &buf, &len);
-	send_msg(m, rc, buf, len, fds, n);
-	/* The worker has its own copies now. */
-	for (i = 0; i < n; i++)
-		close(fds[i]);
+	send_msg(m, rc, buf, len, fds, n); /* the fds go with it */
 }
 
 static void job_on_exit(void *arg, int wstatus)

@@ -417,9 +417,11 @@ static bool errno_ok(int32_t e)
 	return e > 0 && e <= PRIVSEP_ERRNO_MAX;
 }
 
-int privsep_msg_decode(const uint8_t *buf, size_t len, const int *fds,
-		       size_t nfds, struct privsep_msg *m, char *err,
-		       size_t errlen)
+/* fds_lost: the datagram came with fewer fds than it was sent with (the
+ * receiver had no room for them; they are closed and nfds is 0). */
+static int msg_decode(const uint8_t *buf, size_t len, const int *fds,
+		      size_t nfds, bool fds_lost, struct privsep_msg *m,
+		      char *err, size_t errlen)
 {
 	struct rbuf r = { buf, len, NULL };
 	const uint32_t fd_known = PRIVSEP_FD_STDIN | PRIVSEP_FD_STDOUT |
@@ -499,7 +501,7 @@ int privsep_msg_decode(const uint8_t *buf, size_t len, const int *fds,
 	}
 	if (!r.bad && r.left)
 		r.bad = "trailing bytes";
-	if (!r.bad && nfds != want_fds)
+	if (!r.bad && (fds_lost ? want_fds == 0 : nfds != want_fds))
 		r.bad = "number of fds";
 out:
 	if (r.bad) {
@@ -511,7 +513,15 @@ out:
 	for (i = 0; i < nfds; i++)
 		m->fds[i] = fds[i];
 	m->nfds = nfds;
+	m->fds_lost = fds_lost;
 	return 0;
+}
+
+int privsep_msg_decode(const uint8_t *buf, size_t len, const int *fds,
+		       size_t nfds, struct privsep_msg *m, char *err,
+		       size_t errlen)
+{
+	return msg_decode(buf, len, fds, nfds, false, m, err, errlen);
 }
 
 void privsep_msg_release(struct privsep_msg *m)
@@ -667,7 +677,7 @@ static int chan_read_one(struct privsep_chan *ch)
 	struct privsep_msg msg;
 	struct cmsghdr *cm;
 	size_t nfds = 0, k, i;
-	bool extra = false;
+	bool extra = false, lost;
 	char err[256];
 	ssize_t n;
 
@@ -703,13 +713,22 @@ static int chan_read_one(struct privsep_chan *ch)
 		chan_fail(ch, "the peer closed the channel");
 		return -1;
 	}
-	if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC) || extra) {
+	if (mh.msg_flags & MSG_TRUNC || extra) {
 		close_fds(fds, nfds);
-		chan_fail(ch, "malformed message: too long or too many fds");
+		chan_fail(ch, "malformed message: too long");
 		return -1;
 	}
-	if (privsep_msg_decode(ch->rbuf, (size_t)n, fds, nfds, &msg, err,
-			       sizeof(err)) < 0) {
+	/* The kernel delivers the message but drops its fds when we have
+	 * no slot for them (EMFILE): the message stands, without any of
+	 * them; the receiver decides what that means (a start whose stdio
+	 * never arrived is killed, not the channel). */
+	lost = mh.msg_flags & MSG_CTRUNC;
+	if (lost) {
+		close_fds(fds, nfds);
+		nfds = 0;
+	}
+	if (msg_decode(ch->rbuf, (size_t)n, fds, nfds, lost, &msg, err,
+		       sizeof(err)) < 0) {
 		close_fds(fds, nfds);
 		chan_fail(ch, err);
 		return -1;
@@ -779,9 +798,10 @@ void privsep_chan_free(struct privsep_chan *ch)
 }
 
 int privsep_chan_send(struct privsep_chan *ch, uint8_t *buf, size_t len,
-		      const int *fds, size_t nfds)
+		      int *fds, size_t nfds)
 {
 	struct qmsg *q;
+	size_t i;
 	int rc = 0;
 
 	if (ch->failed) {
@@ -790,7 +810,7 @@ int privsep_chan_send(struct privsep_chan *ch, uint8_t *buf, size_t len,
 	}
 	/* Every message has a header; an empty datagram would read as the
 	 * peer's close (recvmsg returns 0 for both). */
-	if (len == 0) {
+	if (len == 0 || nfds > PRIVSEP_MAX_FDS) {
 		rc = -EINVAL;
 		goto out_free;
 	}
@@ -805,13 +825,11 @@ int privsep_chan_send(struct privsep_chan *ch, uint8_t *buf, size_t len,
 	}
 	q->buf = buf;
 	q->len = len;
-	for (; q->nfds < nfds && q->nfds < PRIVSEP_MAX_FDS; q->nfds++) {
-		q->fds[q->nfds] = fcntl(fds[q->nfds], F_DUPFD_CLOEXEC, 3);
-		if (q->fds[q->nfds] < 0) {
-			rc = -errno;
-			qmsg_free(q);
-			return rc;
-		}
+	/* Taken, not duplicated: a send must not fail for want of an fd
+	 * slot while the process is short of them. */
+	for (; q->nfds < nfds; q->nfds++) {
+		q->fds[q->nfds] = fds[q->nfds];
+		fds[q->nfds] = -1;
 	}
 	*ch->tail = q;
 	ch->tail = &q->next;
@@ -822,6 +840,11 @@ int privsep_chan_send(struct privsep_chan *ch, uint8_t *buf, size_t len,
 
 out_free:
 	free(buf);
+	for (i = 0; i < nfds; i++)
+		if (fds[i] >= 0) {
+			close(fds[i]);
+			fds[i] = -1;
+		}
 	return rc;
 }
 

@@ -99,6 +99,10 @@ struct privsep_msg {
 	size_t len;
 	int fds[PRIVSEP_MAX_FDS]; /* SPAWNED: in PRIVSEP_FD_* order; -1 */
 	size_t nfds;
+	/* The message was sent with fds that did not arrive (the receiver
+	 * was out of fd slots): fds are all -1. Only for a type that
+	 * carries fds. */
+	bool fds_lost;
 };
 
 /*
@@ -157,14 +161,15 @@ struct privsep_chan *privsep_chan_new(struct event_base *base, int fd,
 void privsep_chan_free(struct privsep_chan *ch);
 
 /*
- * Queue a datagram (taking buf, malloc'ed) with nfds fds (duplicated: the
- * caller keeps its own). Sent in order as the socket takes them. -ENOBUFS
- * when the queue holds more than its cap (the peer is not reading), -EPIPE
- * after an error, -EINVAL for an empty message (the peer could not tell it
- * from a close), -errno for a dup that failed.
+ * Queue a datagram (taking buf, malloc'ed) with nfds fds, taken too (each
+ * slot of fds is set to -1; closed on failure): no fd is duplicated, so a
+ * process short of fds can still hand them on. Sent in order as the socket
+ * takes them. -ENOBUFS when the queue holds more than its cap (the peer is
+ * not reading), -EPIPE after an error, -EINVAL for an empty message (the
+ * peer could not tell it from a close) or more than PRIVSEP_MAX_FDS fds.
  */
 int privsep_chan_send(struct privsep_chan *ch, uint8_t *buf, size_t len,
-		      const int *fds, size_t nfds);
+		      int *fds, size_t nfds);
 
 /* Send every queued datagram now, waiting as long as it takes (at the
  * end, before the process exits). */

@@ -62,6 +62,7 @@
  */
 #include "spawn.h"
 
+#include "fdlimit.h"
 #include "initpin.h"
 #include "inventory.h"
 #include "procstat.h"
@@ -217,6 +218,7 @@ struct spawn_plan {
 	int report_w;
 	int last_cap;
 	int max_fd; /* for when close_range is missing */
+	struct rlimit nofile; /* the open-file limit the agent started with */
 	sigset_t empty_mask;
 };
 
@@ -410,6 +412,11 @@ static _Noreturn void child_exec(const struct spawn_plan *p, int slave)
 	if (cwd_err && chdir(p->cwd) < 0)
 		child_fail(p, STAGE_CWD, errno, p->cwd, 127);
 	umask(022);
+	/* The agent's raised fd limit is its own (fdlimit.h). Lowering the
+	 * soft limit needs no privilege; a failure keeps the raised one. */
+	if (syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, &p->nofile, NULL) < 0) {
+		/* best effort */
+	}
 	if (p->c->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		child_fail(p, STAGE_NNP, errno, NULL, 127);
 	sigprocmask(SIG_SETMASK, &p->empty_mask, NULL);
@@ -1116,6 +1123,7 @@ int spawn_start(struct spawner *sp, const struct spawn_request *req,
 	p.last_cap = sp->last_cap;
 	p.proc_fd = sp->proc_fd;
 	p.max_fd = sysconf(_SC_OPEN_MAX) > 0 ? sysconf(_SC_OPEN_MAX) : 1024;
+	p.nofile = fdlimit_original();
 	sigemptyset(&p.empty_mask);
 	rc = build_env(c, home, req->env_extra, &p.envp, err, errlen);
 	if (!rc)

@@ -200,6 +200,22 @@ static void on_spawned(struct remote_launcher *rl, struct privsep_msg *m)
 		send_signal(rl, 0, m->token, SIGKILL, 0); /* nobody wants it */
 		return;
 	}
+	if (m->fds_lost) {
+		void *arg = j->base.arg;
+
+		/* No slot for its stdio here: the process cannot be served.
+		 * The job stays until its EXITED, which is then dropped. */
+		log_warn("request %llu: pid %d started, but its fds did not "
+			 "fit in this process (out of file descriptors): "
+			 "killing it",
+			 (unsigned long long)m->id, (int)m->num);
+		send_signal(rl, 0, m->token, SIGKILL, 0);
+		j->base.arg = NULL;
+		rl->base.cbs->on_start(arg, EMFILE,
+				       "the agent is out of file descriptors",
+				       NULL);
+		return;
+	}
 	memset(&st, 0xff, sizeof(st));
 	st.pid = m->num;
 	slots[0] = &st.stdin_fd;

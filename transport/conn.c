@@ -40,7 +40,13 @@ struct h2_listener {
 	void *arg;
 	char *unix_path; /* owned; unlinked on free */
 	struct h2_conn *conns; /* accepted, still open */
+	struct event *resume_ev; /* owned; accepting again after a pause */
 };
+
+/* How long a listener stops accepting after accept(2) failed for want of
+ * a resource (an fd, memory): a level-triggered listener would otherwise
+ * be woken for the same pending connection at once, forever. */
+#define LISTENER_PAUSE_MS 250
 
 /* ---- address parsing ---------------------------------------------------- */
 
@@ -413,6 +419,30 @@ static void listener_accept_cb(struct evconnlistener *el, evutil_socket_t fd,
 		conn_established(c);
 }
 
+static void listener_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct h2_listener *l = arg;
+
+	(void)fd;
+	(void)what;
+	evconnlistener_enable(l->el);
+}
+
+/* accept(2) failed with more than a retry (libevent retries EAGAIN,
+ * EINTR and ECONNABORTED itself): EMFILE, ENFILE, ENOBUFS, ENOMEM. The
+ * connection stays queued in the kernel; pause, then try it again. */
+static void listener_error_cb(struct evconnlistener *el, void *arg)
+{
+	struct h2_listener *l = arg;
+	struct timeval tv = { 0, LISTENER_PAUSE_MS * 1000 };
+	int err = EVUTIL_SOCKET_ERROR();
+
+	log_warn("accept: %s: not accepting for %d ms", strerror(err),
+		 LISTENER_PAUSE_MS);
+	evconnlistener_disable(el);
+	evtimer_add(l->resume_ev, &tv);
+}
+
 struct h2_conn *h2_conn_serve(struct event_base *base, int fd,
 			      const struct h2_conn_cbs *cbs, void *arg)
 {
@@ -526,6 +556,13 @@ struct h2_listener *h2_listen(struct event_base *base, const char *address,
 				 strerror(errno));
 		goto out_free;
 	}
+	l->resume_ev = evtimer_new(base, listener_resume_cb, l);
+	if (!l->resume_ev) {
+		snprintf(err, errlen, "out of memory");
+		h2_listener_free(l);
+		return NULL;
+	}
+	evconnlistener_set_error_cb(l->el, listener_error_cb);
 	return l;
 out_free:
 	free(l->unix_path);
@@ -541,6 +578,8 @@ void h2_listener_free(struct h2_listener *l)
 		h2_conn_free(l->conns);
 	if (l->el)
 		evconnlistener_free(l->el);
+	if (l->resume_ev)
+		event_free(l->resume_ev);
 	if (l->unix_path)
 		unlink(l->unix_path);
 	free(l->unix_path);

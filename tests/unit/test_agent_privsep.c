@@ -431,10 +431,11 @@ static void test_channel(void **state)
 	assert_non_null(ca);
 	assert_non_null(cb);
 
-	/* A datagram with three fds; the first is a pipe's read end. */
-	fds[0] = p[0];
-	fds[1] = p[1];
-	fds[2] = p[1];
+	/* A datagram with three fds (the channel takes them); the first is
+	 * a pipe's read end. */
+	fds[0] = dup(p[0]);
+	fds[1] = dup(p[1]);
+	fds[2] = dup(p[1]);
 	assert_int_equal(privsep_encode_spawned(1, 2, 3,
 						PRIVSEP_FD_STDIN |
 							PRIVSEP_FD_STDOUT |
@@ -442,6 +443,8 @@ static void test_channel(void **state)
 						&buf, &len),
 			 0);
 	assert_int_equal(privsep_chan_send(ca, buf, len, fds, 3), 0);
+	assert_int_equal(fds[0], -1);
+	assert_int_equal(fds[2], -1);
 	event_base_dispatch(base);
 	assert_int_equal(b.got, 1);
 	assert_true(b.fd >= 0);
@@ -465,6 +468,7 @@ static void test_channel(void **state)
 
 	/* A wrong fd count on the wire: refused, the channel fails. */
 	assert_int_equal(privsep_encode_exited(5, 0, &buf, &len), 0);
+	fds[0] = dup(p[0]);
 	assert_int_equal(privsep_chan_send(ca, buf, len, fds, 1), 0);
 	event_base_dispatch(base);
 	assert_int_equal(b.got, 2);

@@ -8,6 +8,8 @@
 #     $TESTDIR/agent.sock), logging to $TESTDIR/agent.log; waits until the
 #     Unix socket and every TCP --listen HOST:PORT in ARGS accept connections.
 #     Sets AGENT_PID. Stopped at exit (SIGTERM, then SIGKILL after 5 s).
+#     With AGENT_PREFIX (an array, e.g. (prlimit --nofile=64:200)) set, the
+#     agent runs under that command, which must exec it in its own pid.
 #   agent_stop              stop it now.
 #   agent_worker_pid        print the pid of the agent's worker: the process
 #                           holding the listening socket (AGENT_PID is the
@@ -71,8 +73,9 @@ agent_start() {
 	done
 	mkdir -p "$RUNC_ROOT"
 	log_register agent "$TESTDIR/agent.log"
-	log "agent: $bin --runc-root $RUNC_ROOT --node $AGENT_NODE --listen unix:$AGENT_SOCK $*"
-	"$bin" --runc-root "$RUNC_ROOT" --node "$AGENT_NODE" \
+	log "agent: ${AGENT_PREFIX[*]+${AGENT_PREFIX[*]} }$bin --runc-root $RUNC_ROOT --node $AGENT_NODE --listen unix:$AGENT_SOCK $*"
+	${AGENT_PREFIX[@]+"${AGENT_PREFIX[@]}"} \
+		"$bin" --runc-root "$RUNC_ROOT" --node "$AGENT_NODE" \
 		--listen "unix:$AGENT_SOCK" "$@" </dev/null >>"$TESTDIR/agent.log" 2>&1 &
 	AGENT_PID=$!
 	cleanup_push "stop_pid $AGENT_PID agent"
