@@ -164,6 +164,7 @@ struct session_table {
 	struct audit *audit; /* not owned; NULL: no audit */
 	char node[256];
 	size_t per_identity; /* running sessions allowed per identity */
+	unsigned grace; /* seconds a session without a client is kept */
 	struct session *head;
 };
 
@@ -240,7 +241,7 @@ static void session_check(struct session *s)
 	}
 	/* Running with nobody listening: keep it for a while. */
 	if (s->grace_ev && !evtimer_pending(s->grace_ev, NULL)) {
-		struct timeval tv = { SESSION_GRACE_SECONDS, 0 };
+		struct timeval tv = { s->t->grace, 0 };
 
 		evtimer_add(s->grace_ev, &tv);
 	}
@@ -254,8 +255,8 @@ static void grace_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (s->job && s->pid > 0 && !session_ended(s)) {
 		log_info(
-			"session %s: no client for %d s, killing process group %d",
-			s->sid, SESSION_GRACE_SECONDS, (int)s->pid);
+			"session %s: no client for %u s, killing process group %d",
+			s->sid, s->t->grace, (int)s->pid);
 		launcher_signal(s->job, SIGKILL, 0, 0);
 	}
 }
@@ -1105,6 +1106,9 @@ static void launch_on_start(void *arg, int err, const char *message,
 	if (err) {
 		s->job = NULL;
 		session_fail(s, err, message);
+		/* Its client may have gone while it started: then nobody
+		 * will ever close a stream of it. */
+		session_check(s);
 		return;
 	}
 	s->pid = st->pid;
@@ -1129,12 +1133,16 @@ static void launch_on_start(void *arg, int err, const char *message,
 		ev_free(&s->report_ev);
 		fd_close(&s->report_fd);
 		session_fail(s, ENOMEM, "out of memory");
+		session_check(s);
 		return;
 	}
 	event_add(s->report_ev, NULL);
 	if (s->tty_fd >= 0 && s->pend_cols)
 		session_resize(s, s->pend_cols, s->pend_rows);
 	ctl_update(s);
+	/* A grace period that ran out while the start was queued found no
+	 * process to kill: the process gets one of its own. */
+	session_check(s);
 }
 
 static void launch_on_signal(void *arg, uint64_t cookie, int err, pid_t pg,
@@ -1378,6 +1386,7 @@ struct session_table *session_table_new(struct event_base *base,
 	t->inv = inv;
 	t->launcher = launcher;
 	t->per_identity = SESSION_DEFAULT_PER_IDENTITY;
+	t->grace = SESSION_GRACE_SECONDS;
 	return t;
 }
 
@@ -1398,6 +1407,11 @@ void session_table_set_limit(struct session_table *t, size_t per_identity)
 {
 	t->per_identity = per_identity ? per_identity :
 					 SESSION_DEFAULT_PER_IDENTITY;
+}
+
+void session_table_set_grace(struct session_table *t, unsigned seconds)
+{
+	t->grace = seconds ? seconds : SESSION_GRACE_SECONDS;
 }
 
 void session_table_free(struct session_table *t)

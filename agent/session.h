@@ -49,5 +49,8 @@ void session_table_set_audit(struct session_table *t, struct audit *audit,
  * policy says (0: SESSION_DEFAULT_PER_IDENTITY). */
 #define SESSION_DEFAULT_PER_IDENTITY 4096
 void session_table_set_limit(struct session_table *t, size_t per_identity);
+/* How long a running session without a client is kept (0: the default,
+ * SESSION_GRACE_SECONDS). */
+void session_table_set_grace(struct session_table *t, unsigned seconds);
 
 #endif

@@ -162,6 +162,22 @@ echo 'echo still here' >"$c/ctl" || fail "no session after the refused signal"
 assert_eq "still here" "$(read_file "$c/stdout")" "a session after the refused signal"
 log "a signal crossing the end is refused (ESRCH); the agent goes on"
 
+# ---- a start that fails after its client left -------------------------------------
+# The client sends an exec and goes away while the monitor is busy; then
+# the start fails (no such user in the container). Nothing may be left of
+# the session: it used to stay for good, uncounted, one per such request.
+sid=$(new_sid)
+exec_json "$T/gone" container="\"$CID\"" argv='["true"]' user='"nosuchuser"'
+kill -STOP "$AGENT_PID"
+h2req --timeout 1 --exec "$T/gone" "$sid" >"$T/gone.rep" || true
+kill -CONT "$AGENT_PID"
+wait_for "grep -q 'session $sid: start failed' '$T/agent.log'" 5 ||
+	fail "the start did not fail: $(cat "$T/gone.rep")"
+h2req --stdout "$T/gone.out" "$sid" >"$T/gone.rep2" || true
+grep -q 'no such session' "$T/gone.out" ||
+	fail "the failed session was kept: $(cat "$T/gone.out" "$T/gone.rep2")"
+log "a start that fails after its client left leaves nothing behind"
+
 # ---- a SIGHUP reaches the worker through the monitor ----------------------------
 kill -HUP "$AGENT_PID"
 wait_for "grep -q 'no --policy file' '$T/agent.log'" 5 || fail "SIGHUP not handled by the monitor"
