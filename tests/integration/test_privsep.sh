@@ -101,20 +101,24 @@ log "tty ok"
 # ---- signals reach only the session's processes -----------------------------
 # A process of the container that no session started must survive a
 # session's signal; the session's own group gets it.
+# Looked for in this container's pid namespace only: other containers of
+# the machine may run the same commands.
+box_init=$(runc --root "$RUNC_ROOT" state "$CID" | python3 -c 'import json, sys; print(json.load(sys.stdin)["pid"])')
+in_box() { pgrep --ns "$box_init" --nslist pid -x -f "$1"; }
 runc --root "$RUNC_ROOT" exec -d "$CID" sleep 1000
-wait_for "pgrep -x -f 'sleep 1000' >/dev/null" 5 || fail "bystander did not start"
-bystander=$(pgrep -x -f 'sleep 1000')
+wait_for "in_box 'sleep 1000' >/dev/null" 5 || fail "bystander did not start"
+bystander=$(in_box 'sleep 1000')
 sid=$(new_sid)
 exec_json "$T/sig" container="\"$CID\"" argv='["sh","-c","sleep 999 & wait"]'
 h2req --exec "$T/sig" --stdout "$T/sig.out" "$sid" >"$T/sig.rep" &
 main=$!
 wait_for "grep -qx 'status 200' '$T/sig.rep'" 10 || fail "session did not start: $(cat "$T/sig.rep")"
-wait_for "pgrep -x -f 'sleep 999' >/dev/null" 5 || fail "session child did not start"
+wait_for "in_box 'sleep 999' >/dev/null" 5 || fail "session child did not start"
 h2req --signal TERM "$sid" >"$T/sig.term"
 grep -qx 'signal 200' "$T/sig.term" || fail "signal TERM: $(cat "$T/sig.term")"
 wait $main
 assert_eq '{"state":"killed","signal":15,"signame":"TERM"}' "$(report_body "$T/sig.rep" status)" "killed by TERM"
-wait_for "! pgrep -x -f 'sleep 999' >/dev/null" 5 || fail "the session's group survived TERM"
+wait_for "! in_box 'sleep 999' >/dev/null" 5 || fail "the session's group survived TERM"
 kill -0 "$bystander" 2>/dev/null || fail "a process outside the session was signalled"
 # After the end (the session is forgotten once its streams closed) and for
 # a session that never existed, nothing is signalled.
