@@ -22,14 +22,13 @@ struct wire;
 /* HTTP/2 settings we announce. A stream starts with a 256 KiB window and
  * gets H2_BULK_WINDOW once its application says a reader drains it
  * (h2_stream_grow_window). The window is the most a stream holds beyond
- * its reader, and what a stream holds counts against the connection
- * window that every stream of the connection shares: 64 MiB / 256 KiB =
- * 256 unread streams before a connection stalls, only 16 at 4 MiB. */
+ * its reader. The connection's window is handed back as soon as bytes
+ * arrive, so streams nobody reads never stall the others (with it held
+ * until consumed, 256 unread streams at 256 KiB stopped every stream of
+ * the connection); what bounds memory is each stream's window. */
 #define H2_INITIAL_WINDOW (256 * 1024)
-/* At most this many streams of a connection hold H2_BULK_WINDOW at once:
- * half the connection window. The other half is for everyone else (128
- * streams at the initial window), so readers that leave bulk streams
- * unread can never stall the connection's other sessions. */
+/* At most this many streams of a connection hold H2_BULK_WINDOW at once,
+ * so unread bulk streams hold at most 32 MiB of a connection. */
 #define H2_MAX_GROWN (H2_CONN_WINDOW / 2 / H2_BULK_WINDOW)
 #define H2_CONN_WINDOW (64 * 1024 * 1024)
 /* The most one DATA frame we send carries: a keystroke queued behind a

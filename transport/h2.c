@@ -4,8 +4,9 @@
  * (wire.c) and has it write them.
  *
  * Flow control is end to end. Incoming: automatic WINDOW_UPDATE is off, so
- * the peer may only send what the application returned with
- * h2_stream_consume(). Outgoing: each stream's body waits in an evbuffer
+ * the peer may only send on a stream what the application returned with
+ * h2_stream_consume(); the connection's window is returned on arrival, so
+ * one stream's unread bytes never hold back another's. Outgoing: each stream's body waits in an evbuffer
  * that nghttp2 pulls from as the peer grants window; the application keeps
  * that buffer under H2_STREAM_HIWAT and hears on_writable when it drains.
  */
@@ -107,9 +108,6 @@ static void stream_close(struct h2_stream *st, uint32_t error_code)
 	st->closed = true;
 	if (st->grown)
 		c->grown--;
-	/* Bytes the application never consumed still hold connection window. */
-	if (st->unconsumed && c->ng)
-		nghttp2_session_consume_connection(c->ng, st->unconsumed);
 	if (c->ng && st->id > 0)
 		nghttp2_session_set_stream_user_data(c->ng, st->id, NULL);
 	if (st->cbs && st->cbs->on_close)
@@ -263,7 +261,7 @@ void h2_stream_consume(struct h2_stream *st, size_t n)
 	if (!n)
 		return;
 	st->unconsumed -= n;
-	nghttp2_session_consume(st->c->ng, st->id, n);
+	nghttp2_session_consume_stream(st->c->ng, st->id, n);
 	h2_conn_schedule_flush(st->c);
 }
 
@@ -539,6 +537,8 @@ static int on_data_chunk(nghttp2_session *ng, uint8_t flags, int32_t id,
 		nghttp2_session_consume(ng, id, len);
 		return 0;
 	}
+	/* The connection's share at once; the stream's when consumed. */
+	nghttp2_session_consume_connection(ng, len);
 	st->unconsumed += len;
 	if (st->cbs && st->cbs->on_data)
 		st->cbs->on_data(st, data, len, st->arg);

@@ -182,8 +182,8 @@ void h2_stream_consume(struct h2_stream *st, size_t n);
  * instead of the initial 256 KiB, so a bulk stream stalls far less for
  * WINDOW_UPDATEs. Once per stream, and for at most 8 streams of a
  * connection at a time (later calls do nothing until one closes): what
- * streams hold beyond their readers counts against the connection's
- * window, which small windows keep for everyone else. */
+ * streams hold beyond their readers is memory, which small windows keep
+ * small. */
 void h2_stream_grow_window(struct h2_stream *st);
 #define H2_BULK_WINDOW (4 * 1024 * 1024)
 

@@ -121,18 +121,21 @@ static const struct h2_stream_cbs srv_cbs = {
 };
 
 /* "/many": every stream is sent MANY_REPLY bytes, each with its own
- * count (freed with the stream). */
+ * count (freed with the stream); "/fill": FILL_REPLY bytes, a little more
+ * than the initial stream window. */
 #define MANY_REPLY (16 * 1024 * 1024)
+#define FILL_REPLY (320 * 1024)
 
 struct many_srv {
 	size_t sent;
+	size_t reply;
 };
 
 static void many_fill(struct h2_stream *st, struct many_srv *m)
 {
 	static char chunk[16384];
 
-	while (m->sent < MANY_REPLY && h2_stream_write_space(st) > 0) {
+	while (m->sent < m->reply && h2_stream_write_space(st) > 0) {
 		assert_int_equal(h2_stream_write(st, chunk, sizeof(chunk)), 0);
 		m->sent += sizeof(chunk);
 	}
@@ -167,10 +170,13 @@ static void srv_on_request(struct h2_conn *c, struct h2_stream *st, void *arg)
 	struct fixture *f = arg;
 
 	(void)c;
-	if (!strcmp(h2_stream_path(st), "/many")) {
+	if (!strcmp(h2_stream_path(st), "/many") ||
+	    !strcmp(h2_stream_path(st), "/fill")) {
 		struct many_srv *m = calloc(1, sizeof(*m)); /* the stream's */
 
 		assert_non_null(m);
+		m->reply = strcmp(h2_stream_path(st), "/many") ? FILL_REPLY :
+								 MANY_REPLY;
 		h2_stream_set_cbs(st, &many_srv_cbs, m);
 		return;
 	}
@@ -464,6 +470,37 @@ static void test_grow_cap(void **state)
 	assert_int_equal(count_got(m, 10, 256 * 1024), 1);
 }
 
+/* Streams nobody reads hold their own window, not the connection's: with
+ * 270 of them full (67.5 MiB, more than the 64 MiB connection window),
+ * a new stream still gets its bytes. */
+static void test_unread_streams_leave_the_connection(void **state)
+{
+	const struct h2_header h[] = { { "streamtype", "stdout" } };
+	struct fixture *f = *state;
+	struct many_cl *m = calloc(270, sizeof(*m)); /* freed below */
+	size_t i;
+
+	assert_non_null(m);
+	for (i = 0; i < 270; i++)
+		assert_non_null(h2_conn_request(f->client, "POST", "/fill", h,
+						1, true, &many_cl_cbs, &m[i]));
+	stop_soon(f, 1000);
+	event_base_dispatch(f->base);
+	assert_int_equal(count_got(m, 270, 256 * 1024), 270);
+
+	f->srv_reply = 100 * 1024;
+	open_stdout(f, NULL, 0);
+	stop_soon(f, 5000);
+	event_base_dispatch(f->base); /* cl_on_close ends it early */
+	assert_true(f->ended);
+	assert_int_equal(f->got, 100 * 1024);
+
+	/* The streams' callbacks write into m: close them while it lives. */
+	h2_conn_free(f->client);
+	f->client = NULL;
+	free(m);
+}
+
 static void test_connect_refused(void **state)
 {
 	struct fixture *f = *state;
@@ -543,6 +580,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_flow_control, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_grow_cap, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_unread_streams_leave_the_connection, setup,
+			teardown),
 		cmocka_unit_test_setup_teardown(test_connect_refused, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_server_gone, setup,
