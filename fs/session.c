@@ -237,9 +237,8 @@ static void session_ended_wake(struct session *s)
 		free(w);
 	}
 	poller_wake_all(&s->pollers);
-	/* Nobody will read more stdin; release the stream if unused. */
-	if (s->in.writers == 0)
-		in_stream_eof(&s->in);
+	/* Nobody will read more stdin, open for writing or not. */
+	in_stream_process_ended(&s->in);
 	out_stream_abandon(&s->out[SESSION_STDOUT]);
 	out_stream_abandon(&s->out[SESSION_STDERR]);
 }

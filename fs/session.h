@@ -164,5 +164,8 @@ void in_stream_writer_open(struct in_stream *in);
 void in_stream_writer_close(struct in_stream *in);
 /* The `eof` verb: end the remote stdin once queued bytes are out. */
 int in_stream_eof(struct in_stream *in);
+/* The session's process ended: writes fail with EPIPE from now on, parked
+ * ones included, and the stream ends. */
+void in_stream_process_ended(struct in_stream *in);
 
 #endif

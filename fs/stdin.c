@@ -219,6 +219,18 @@ int in_stream_eof(struct in_stream *in)
 	return 0;
 }
 
+void in_stream_process_ended(struct in_stream *in)
+{
+	if (in->state != IN_OPEN)
+		return;
+	/* Nobody reads any more (the agent drops what still comes): parked
+	 * writes fail, later ones too (IN_ENDED), as on a widowed pipe. */
+	in_write_fail_all(in, EPIPE);
+	in->eof_wanted = true;
+	in_stream_pump(in);
+	poller_wake_all(&in->pollers);
+}
+
 void in_stream_writer_open(struct in_stream *in)
 {
 	in->writers++;

@@ -122,6 +122,26 @@ print("stdin took %d bytes before EAGAIN" % total)
 os.close(fd)
 PY
 
+# Writes after the process ended fail with EPIPE, for a writer that opens
+# stdin afterwards and for one that held it open across the end (they were
+# taken, and dropped by the agent, without end).
+n=$(read_file "$C/clone")
+ctl_write "$C/$n/ctl" "head -c 5" || fail "head -c 5"
+timeout 20 python3 - "$C/$n/stdin" "$C/$n/wait" <<'PY' || fail "stdin after the end"
+import errno, os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY)
+os.write(fd, b"hello")
+with open(sys.argv[2]) as f:
+    assert f.read().strip() == "exited 0", "head did not end"
+for who, f in (("held open", fd), ("opened after", os.open(sys.argv[1], os.O_WRONLY))):
+    try:
+        os.write(f, b"x" * 65536)
+        sys.exit("a write to the stdin of an ended process (%s) was taken" % who)
+    except OSError as e:
+        assert e.errno == errno.EPIPE, "%s: %s" % (who, e)
+PY
+log "stdin after the end: EPIPE"
+
 # Reads are batched while output flows, never held once it stops: a 1 MiB
 # read gets a prompt that is not followed by more output at once, not
 # when the process ends. Stream files advertise 1 MiB blocks (cat, cp
