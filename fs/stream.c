@@ -221,8 +221,10 @@ void out_reader_read(struct out_reader *r, fuse_req_t req, size_t size,
 	rd->size = size;
 	rd->off = off;
 	park_add(&r->os->parked, &rd->park, req, out_read_interrupted);
-	/* Part of it is there: hand that over once the loop is idle. */
-	if (r->hr.pos < history_end(r->os->hist) && r->os->wake_ev)
+	/* Part of it is there: hand that over once the loop is idle. Its
+	 * own offset decides: a pread of earlier bytes by a reader that has
+	 * read to the end waits for nothing. */
+	if (out_reader_abs(r, off) < history_end(r->os->hist) && r->os->wake_ev)
 		event_active(r->os->wake_ev, EV_TIMEOUT, 0);
 }
 

@@ -142,6 +142,23 @@ for who, f in (("held open", fd), ("opened after", os.open(sys.argv[1], os.O_WRO
 PY
 log "stdin after the end: EPIPE"
 
+# A reader that read to the end and reads earlier bytes again (pread at 0)
+# gets them at once, not when more output comes.
+n=$(read_file "$C/clone")
+ctl_write "$C/$n/ctl" "sh -c 'echo hello; sleep 20'" || fail "echo hello; sleep"
+timeout 10 python3 - "$C/$n/stdout" <<'PY' || fail "a pread of earlier bytes waited"
+import os, signal, sys
+signal.alarm(3)
+fd = os.open(sys.argv[1], os.O_RDONLY)
+got = b""
+while not got.endswith(b"\n"):
+    got += os.read(fd, 1 << 20)
+assert got == b"hello\n", got
+assert os.pread(fd, 1 << 20, 0) == b"hello\n"
+PY
+ctl_write "$C/$n/ctl" kill || fail "kill"
+log "pread of earlier bytes: at once"
+
 # Reads are batched while output flows, never held once it stops: a 1 MiB
 # read gets a prompt that is not followed by more output at once, not
 # when the process ends. Stream files advertise 1 MiB blocks (cat, cp
