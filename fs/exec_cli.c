@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "exec_cli.h"
+#include "exec_escape.h"
 #include "exec_pump.h"
 #include "execfs/ctl.h"
 
@@ -51,13 +52,6 @@ struct exec_opts {
 	const char *dir;
 	char **cmd;
 	int ncmd;
-};
-
-/* Escape recognition at the start of a line (ssh's rules). */
-enum esc_state {
-	ESC_LINE_START, /* the next byte starts a line */
-	ESC_MID_LINE,
-	ESC_PENDING, /* an escape byte at a line start, held back */
 };
 
 /* ---- the local terminal ------------------------------------------------- */
@@ -416,7 +410,7 @@ struct run {
 	struct exec_pump *pump[2]; /* copying out and err; NULL once ended */
 	int pump_done[2]; /* pipe: each pump writes its index when it ends */
 	bool local_eof; /* local stdin ended */
-	enum esc_state esc;
+	struct exec_escape esc; /* with a tty; the byte is -1 without */
 	char inbuf[BUF_SIZE]; /* local stdin bytes not yet in N/stdin */
 	size_t inlen;
 	int signals; /* INT/TERM/HUP/QUIT seen */
@@ -444,44 +438,17 @@ static int status_to_exit(const char *line)
 }
 
 /* Move local stdin bytes into inbuf, applying the escape. Returns 1 when
- * the escape asked to close the session. */
+ * the escape asked to close the session. The caller reads at most the
+ * room less one byte (a held escape comes out with the next byte). */
 static int take_input(struct run *r, const char *buf, size_t n)
 {
-	int esc = r->tty ? r->o->escape : -1;
-	size_t i;
+	size_t k;
+	int rc;
 
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)buf[i];
-
-		/* Room for two bytes: the held escape and this one. */
-		if (r->inlen + 2 > sizeof(r->inbuf))
-			break; /* cannot happen: we read at most the room */
-		switch (r->esc) {
-		case ESC_LINE_START:
-			if (esc >= 0 && c == esc) {
-				r->esc = ESC_PENDING;
-				continue;
-			}
-			break;
-		case ESC_PENDING:
-			if (c == '.')
-				return 1;
-			if (c != esc) /* ~~ sends one ~; ~x sends both */
-				r->inbuf[r->inlen++] = (char)esc;
-			r->esc = ESC_MID_LINE;
-			if (c == (unsigned char)esc) {
-				r->inbuf[r->inlen++] = (char)c;
-				continue;
-			}
-			break;
-		case ESC_MID_LINE:
-			break;
-		}
-		r->inbuf[r->inlen++] = (char)c;
-		r->esc = (c == '\r' || c == '\n') ? ESC_LINE_START :
-						    ESC_MID_LINE;
-	}
-	return 0;
+	rc = exec_escape_feed(&r->esc, buf, n, r->inbuf + r->inlen,
+			      sizeof(r->inbuf) - r->inlen, &k);
+	r->inlen += k;
+	return rc == 1;
 }
 
 static void close_remote_stdin(struct run *r)
@@ -828,7 +795,7 @@ int exec_main(int argc, char **argv)
 	r->interactive = o.interactive != TRI_OFF;
 	r->ctl = r->in = r->out = r->err = r->wait = -1;
 	r->pump_done[0] = r->pump_done[1] = -1;
-	r->esc = ESC_LINE_START;
+	exec_escape_init(&r->esc, r->tty ? o.escape : -1);
 	if (signals_setup() < 0) {
 		fprintf(stderr, "execfs exec: %s\n", strerror(errno));
 		goto out;
