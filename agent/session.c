@@ -204,6 +204,7 @@ static void session_free(struct session *s)
 	struct session **pp;
 	int i;
 
+	log_debug("session %s: forgotten", s->sid);
 	for (pp = &s->t->head; *pp; pp = &(*pp)->next)
 		if (*pp == s) {
 			*pp = s->next;

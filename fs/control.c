@@ -121,8 +121,8 @@ static int op_setup_target(struct ctl_op *op, struct session **out)
 	rc = tree_session_new(op->fs->tree, ctdir, op->fs->history_cap, &s);
 	if (rc < 0)
 		return rc;
-	session_get(s);
-	session_put(ct->current);
+	session_hold(s);
+	session_release(ct->current);
 	ct->current = s; /* our reference */
 	*out = s;
 	return 0;

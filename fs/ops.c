@@ -379,7 +379,7 @@ static void handle_free(struct handle *h)
 	poller_release(&h->poller);
 	if (h->writer && h->sess)
 		in_stream_writer_close(&h->sess->in);
-	session_put(h->sess);
+	session_release(h->sess);
 	free(h->text);
 	free(h);
 }
@@ -422,7 +422,7 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	list_init(&h->reader.hr.link);
 	h->sess = inode_session(i);
 	if (h->sess)
-		session_get(h->sess);
+		session_hold(h->sess);
 	switch (h->kind) {
 	case FILE_STDOUT:
 	case FILE_STDERR:

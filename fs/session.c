@@ -83,6 +83,7 @@ struct session *session_new(const char *container, unsigned num,
 	if (!s)
 		return NULL;
 	s->refs = 1;
+	s->holders = 1; /* the caller's: the session's directory */
 	s->num = num;
 	s->state = SESSION_NEW;
 	list_init(&s->waiters);
@@ -117,6 +118,40 @@ out_free:
 void session_get(struct session *s)
 {
 	s->refs++;
+}
+
+/* Nobody can reach an ended session any more (its directory went, no file
+ * is open on it): output still in flight would stay for good, holding its
+ * history and a stream of the connection. Let the streams go. */
+static void session_let_go(struct session *s)
+{
+	if (s->holders || !session_ended(s))
+		return;
+	out_stream_cancel(&s->out[SESSION_STDOUT]);
+	out_stream_cancel(&s->out[SESSION_STDERR]);
+}
+
+void session_hold(struct session *s)
+{
+	s->refs++;
+	s->holders++;
+}
+
+void session_unhold(struct session *s)
+{
+	if (s->holders && --s->holders == 0) {
+		s->refs++; /* session_let_go may drop the last stream */
+		session_let_go(s);
+		s->refs--;
+	}
+}
+
+void session_release(struct session *s)
+{
+	if (!s)
+		return;
+	session_unhold(s);
+	session_put(s);
 }
 
 static void wait_fail_all(struct session *s, int err);
@@ -239,6 +274,7 @@ static void session_ended_wake(struct session *s)
 	poller_wake_all(&s->pollers);
 	/* Nobody will read more stdin, open for writing or not. */
 	in_stream_process_ended(&s->in);
+	session_let_go(s);
 	out_stream_abandon(&s->out[SESSION_STDOUT]);
 	out_stream_abandon(&s->out[SESSION_STDERR]);
 }

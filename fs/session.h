@@ -70,6 +70,10 @@ struct session_opts {
 
 struct session {
 	unsigned refs;
+	/* The references through which somebody can still read it: its
+	 * directory, the container's current session, file handles. At 0,
+	 * an ended session's unread output streams are let go. */
+	unsigned holders;
 	char sid[EXECFS_SID_LEN + 1];
 	unsigned num; /* N of the container's N/ directory */
 	char *container; /* owned: the container id */
@@ -102,6 +106,13 @@ struct session {
 struct session *session_new(const char *container, unsigned num,
 			    size_t history_cap, struct event_base *base);
 void session_get(struct session *s);
+/* A reference through which the session can be read (see holders). */
+void session_hold(struct session *s);
+/* Drop one; NULL is fine. */
+void session_release(struct session *s);
+/* Drop the holding but keep the reference (a directory taken out of the
+ * tree: nobody finds it, the kernel may still name its inode). */
+void session_unhold(struct session *s);
 void session_put(struct session *s);
 const char *session_sid(const struct session *s);
 bool session_ended(const struct session *s);

@@ -305,6 +305,12 @@ unsigned out_reader_poll(struct out_reader *r, struct fuse_pollhandle *ph)
 	return 0;
 }
 
+void out_stream_cancel(struct out_stream *os)
+{
+	if (os->st)
+		h2_stream_reset(os->st, H2_CANCEL); /* on_close follows */
+}
+
 void out_stream_abandon(struct out_stream *os)
 {
 	if (os->state != OUT_IDLE)

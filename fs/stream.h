@@ -70,6 +70,8 @@ int out_stream_request(struct out_stream *os, struct h2_conn *c,
 		       const char *path);
 /* The session could not be started: nothing will come (EOF). */
 void out_stream_abandon(struct out_stream *os);
+/* Nobody will read the stream: reset it if it is still open. */
+void out_stream_cancel(struct out_stream *os);
 
 uint64_t out_stream_size(const struct out_stream *os);
 

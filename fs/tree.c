@@ -51,7 +51,7 @@ static void container_free(struct container *ct)
 {
 	if (!ct)
 		return;
-	session_put(ct->current);
+	session_release(ct->current);
 	free(ct->ctl_error);
 	free(ct->id);
 	free(ct->info);
@@ -94,7 +94,7 @@ static void inode_destroy(struct inode *i)
 	if (i->kind == INODE_CONTAINER)
 		container_free(i->u.ct);
 	if (i->kind == INODE_SESSION)
-		session_put(i->u.sess);
+		session_put(i->u.sess); /* held until inode_unlink */
 	free(i->name);
 	free(i);
 }
@@ -124,6 +124,8 @@ static void inode_unlink(struct tree *t, struct inode *i, bool notify)
 		inode_unlink(t, list_entry(pos, struct inode, sibling), false);
 	i->linked = false;
 	list_del(&i->sibling);
+	if (i->kind == INODE_SESSION)
+		session_unhold(i->u.sess);
 	if (i->parent) {
 		clock_gettime(CLOCK_REALTIME, &i->parent->mtime);
 		if (notify && !t->fs->unmounting)
@@ -303,7 +305,7 @@ int tree_session_new(struct tree *t, struct inode *ctdir, size_t history_cap,
 	snprintf(name, sizeof(name), "%u", ct->next_num);
 	d = inode_new(t, ctdir, INODE_SESSION, name);
 	if (!d) {
-		session_put(s);
+		session_release(s);
 		return -ENOMEM;
 	}
 	d->u.sess = s; /* the directory's reference */
@@ -337,7 +339,7 @@ int tree_session_forget(struct tree *t, struct inode *ctdir, struct session *s)
 			continue;
 		if (ct->current == s) {
 			ct->current = NULL;
-			session_put(s);
+			session_release(s);
 		}
 		inode_unlink(t, d, true);
 		return 0;
