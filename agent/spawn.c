@@ -414,7 +414,7 @@ static _Noreturn void child_exec(const struct spawn_plan *p, int slave)
 	umask(022);
 	/* The agent's raised fd limit is its own (fdlimit.h). Lowering the
 	 * soft limit needs no privilege; a failure keeps the raised one. */
-	if (syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, &p->nofile, NULL) < 0) {
+	if (setrlimit(RLIMIT_NOFILE, &p->nofile) < 0) {
 		/* best effort */
 	}
 	if (p->c->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)

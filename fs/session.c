@@ -139,11 +139,9 @@ void session_hold(struct session *s)
 
 void session_unhold(struct session *s)
 {
-	if (s->holders && --s->holders == 0) {
-		s->refs++; /* session_let_go may drop the last stream */
+	/* The resets' on_close comes from the loop, not from here. */
+	if (s->holders && --s->holders == 0)
 		session_let_go(s);
-		s->refs--;
-	}
 }
 
 void session_release(struct session *s)

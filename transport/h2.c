@@ -6,9 +6,10 @@
  * Flow control is end to end. Incoming: automatic WINDOW_UPDATE is off, so
  * the peer may only send on a stream what the application returned with
  * h2_stream_consume(); the connection's window is returned on arrival, so
- * one stream's unread bytes never hold back another's. Outgoing: each stream's body waits in an evbuffer
- * that nghttp2 pulls from as the peer grants window; the application keeps
- * that buffer under H2_STREAM_HIWAT and hears on_writable when it drains.
+ * one stream's unread bytes never hold back another's. Outgoing: each
+ * stream's body waits in an evbuffer that nghttp2 pulls from as the peer
+ * grants window; the application keeps that buffer under H2_STREAM_HIWAT
+ * and hears on_writable when it drains.
  */
 #include <errno.h>
 #include <event2/buffer.h>
