@@ -26,6 +26,14 @@
  *
  * A session lives until its process ended and every stream of it closed. A
  * running session left without streams is killed after a grace period.
+ *
+ * Resuming (docs/PROTOCOL.md): output streams keep what they sent until
+ * the client consumed it, and a stream lost with its connection hands
+ * back what the client may lack (held). The client re-attaches each stream
+ * on a new connection: stdout/stderr at the offset it has, stdin with the
+ * offset of its first byte (bytes the agent already has are skipped),
+ * status with a GET. A session that lost a stream is kept for the grace
+ * period even after its process ended, for its output and its status.
  */
 #include <errno.h>
 #include <event2/buffer.h>
@@ -107,7 +115,11 @@ struct outstream {
 	int fd; /* owned; pipe read end, -1 once at EOF */
 	struct event *ev; /* owned; EV_READ on fd */
 	struct h2_stream *st; /* attached client stream, or NULL */
-	unsigned long long sent;
+	unsigned long long sent; /* bytes read from the pipe, in all */
+	/* owned, or NULL: bytes from offset sent - length on, which the
+	 * client may lack: taken back from a stream that was lost. Sent
+	 * before anything more is read from the pipe. */
+	struct evbuffer *held;
 	bool ev_added;
 	bool bulk; /* the pipe filled up once: grown (pipe_grow) */
 };
@@ -130,6 +142,9 @@ struct session {
 	bool in_end; /* client ended stdin */
 	bool in_line_start; /* tty: the last byte sent was '\n' (or none) */
 	bool in_bulk; /* the stdin pipe filled up once: grown */
+	unsigned long long in_received; /* stdin bytes received, in all */
+	size_t in_skip; /* re-sent stdin bytes still to drop */
+	size_t in_old; /* bytes of inbuf that came on an earlier stream */
 	size_t in_eof_left; /* tty: VEOF characters still to send */
 
 	bool tty;
@@ -147,6 +162,8 @@ struct session {
 	char message[512]; /* SESSION_FAILED: why */
 
 	struct event *grace_ev; /* owned; kills an abandoned process */
+	bool lost; /* a stream went with its connection: wait for the
+		      client to come back (grace), ended or not */
 
 	char identity[256]; /* the peer that started it */
 	bool audited; /* a start line was written; an end line is owed */
@@ -213,6 +230,8 @@ static void session_free(struct session *s)
 	for (i = 0; i < 2; i++) {
 		ev_free(&s->out[i].ev);
 		fd_close(&s->out[i].fd);
+		if (s->out[i].held)
+			evbuffer_free(s->out[i].held);
 	}
 	ev_free(&s->in_ev);
 	fd_close(&s->in_fd);
@@ -236,11 +255,15 @@ static void session_check(struct session *s)
 			event_del(s->grace_ev);
 		return;
 	}
-	if (session_ended(s) || s->state == SESSION_REQUEST) {
+	/* A failed start leaves nothing to resume: a client that comes
+	 * back is told it is gone (and reports it lost). */
+	if (s->state == SESSION_FAILED || s->state == SESSION_REQUEST ||
+	    (session_ended(s) && !s->lost)) {
 		session_free(s);
 		return;
 	}
-	/* Running with nobody listening: keep it for a while. */
+	/* Running with nobody listening, or lost by its client: keep it for
+	 * a while. */
 	if (s->grace_ev && !evtimer_pending(s->grace_ev, NULL)) {
 		struct timeval tv = { s->t->grace, 0 };
 
@@ -254,12 +277,65 @@ static void grace_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	/* Nobody comes back for it: its end will free it. */
+	s->lost = false;
 	if (s->job && s->pid > 0 && !session_ended(s)) {
 		log_info(
 			"session %s: no client for %u s, killing process group %d",
 			s->sid, s->t->grace, (int)s->pid);
 		launcher_signal(s->job, SIGKILL, 0, 0);
+		return;
 	}
+	if (session_ended(s)) {
+		log_info("session %s: its client did not come back in %u s",
+			 s->sid, s->t->grace);
+		session_check(s);
+	}
+}
+
+/* A stream this session no longer uses (a client's earlier connection,
+ * replaced by a resume): whatever still comes on it is dropped. */
+static void dropped_on_data(struct h2_stream *st, const uint8_t *data,
+			    size_t len, void *arg)
+{
+	(void)data;
+	(void)arg;
+	h2_stream_consume(st, len);
+}
+
+static const struct h2_stream_cbs dropped_cbs = {
+	.on_data = dropped_on_data,
+};
+
+static void stream_drop(struct h2_stream *st)
+{
+	h2_stream_set_cbs(st, &dropped_cbs, NULL);
+	h2_stream_reset(st, H2_CANCEL);
+}
+
+/* May st replace old, a stream of the same kind still attached? Only
+ * from another connection (the client resumes; its old connection is
+ * gone for it even if not yet for us); a second one on the same
+ * connection is refused. */
+static bool stream_replaces(struct h2_stream *old, struct h2_stream *st)
+{
+	return h2_stream_conn(old) != h2_stream_conn(st);
+}
+
+/* A resume's offset header: decimal, or absent (0). */
+static int offset_header(struct h2_stream *st, unsigned long long *off)
+{
+	const char *v = h2_stream_header(st, EXECFS_HDR_OFFSET);
+	char *end;
+
+	*off = 0;
+	if (!v)
+		return 0;
+	if (*v < '0' || *v > '9')
+		return -EINVAL;
+	errno = 0;
+	*off = strtoull(v, &end, 10);
+	return errno || *end ? -EINVAL : 0;
 }
 
 /* ---- answering ---------------------------------------------------------- */
@@ -318,6 +394,7 @@ static json_t *status_doc(const struct session *s)
 static void out_update(struct outstream *o)
 {
 	bool want = o->fd >= 0 && o->st && o->s->state >= SESSION_RUNNING &&
+		    (!o->held || evbuffer_get_length(o->held) == 0) &&
 		    h2_stream_write_space(o->st) > 0;
 
 	if (want && !o->ev_added) {
@@ -329,6 +406,48 @@ static void out_update(struct outstream *o)
 	}
 }
 
+/* Send held bytes while the stream has room; end it once the pipe is at
+ * its end and nothing is held; read the pipe when there is room left. */
+static void out_pump(struct outstream *o)
+{
+	size_t k, space;
+
+	if (!o->st || o->s->state < SESSION_RUNNING ||
+	    o->s->state == SESSION_FAILED)
+		return;
+	while (o->held && (k = evbuffer_get_length(o->held)) > 0) {
+		space = h2_stream_write_space(o->st);
+		if (space == 0)
+			break;
+		if (k > space)
+			k = space;
+		if (h2_stream_write(o->st, evbuffer_pullup(o->held, (ssize_t)k),
+				    k) < 0)
+			break;
+		evbuffer_drain(o->held, k);
+	}
+	if (o->fd < 0 && (!o->held || evbuffer_get_length(o->held) == 0))
+		h2_stream_end(o->st);
+	out_update(o);
+}
+
+/* The stream goes: what the client may lack is held for a resume. */
+static int out_take_back(struct outstream *o, struct h2_stream *st)
+{
+	struct evbuffer *back = evbuffer_new();
+
+	if (!back || (!o->held && !(o->held = evbuffer_new()))) {
+		if (back)
+			evbuffer_free(back);
+		return -ENOMEM;
+	}
+	h2_stream_take_unacked(st, back);
+	/* Older than anything held: the stream was fed from there. */
+	evbuffer_prepend_buffer(o->held, back);
+	evbuffer_free(back);
+	return 0;
+}
+
 static void out_eof(struct outstream *o)
 {
 	if (o->ev_added)
@@ -336,8 +455,7 @@ static void out_eof(struct outstream *o)
 	o->ev_added = false;
 	ev_free(&o->ev);
 	fd_close(&o->fd);
-	if (o->st)
-		h2_stream_end(o->st);
+	out_pump(o);
 }
 
 /* Best effort (a pty has no such size; the owner's pipe budget may be
@@ -391,15 +509,36 @@ static void out_read_cb(evutil_socket_t fd, short what, void *arg)
 static void out_on_writable(struct h2_stream *st, void *arg)
 {
 	(void)st;
-	out_update(arg);
+	out_pump(arg);
+}
+
+/* A stream of s went with its connection: s waits for a resume. */
+static void session_lost_stream(struct session *s, const char *what)
+{
+	if (s->state == SESSION_REQUEST || s->state == SESSION_FAILED)
+		return;
+	if (!s->lost)
+		log_info("session %s: %s lost with its connection; kept %u s "
+			 "for a resume",
+			 s->sid, what, s->t->grace);
+	s->lost = true;
 }
 
 static void out_on_close(struct h2_stream *st, uint32_t code, void *arg)
 {
 	struct outstream *o = arg;
 
-	(void)st;
-	(void)code;
+	if (code == H2_LOST) {
+		if (out_take_back(o, st) < 0)
+			log_warn("session %s: %s: out of memory: bytes in "
+				 "flight cannot be resent",
+				 o->s->sid, o->name);
+		session_lost_stream(o->s, o->name);
+	} else if (o->held) {
+		/* Reset by the client: nobody reads them any more. */
+		evbuffer_free(o->held);
+		o->held = NULL;
+	}
 	o->st = NULL;
 	out_update(o);
 	session_check(o->s);
@@ -417,27 +556,51 @@ static void out_start(struct outstream *o)
 	if (!o->st)
 		return;
 	h2_stream_respond(o->st, 200, NULL, 0, false);
-	if (o->fd < 0)
-		h2_stream_end(o->st);
-	out_update(o);
+	out_pump(o);
 }
 
 static void out_attach(struct session *s, struct outstream *o,
 		       struct h2_stream *st)
 {
-	const char *off = h2_stream_header(st, EXECFS_HDR_OFFSET);
+	unsigned long long off, first;
+	char msg[160];
 
-	if (o->st) {
+	if (o->st && !stream_replaces(o->st, st)) {
 		respond_error(st, EBUSY, "stream is already attached");
 		return;
 	}
-	/* Resuming at an older offset needs the history that comes with
-	 * reconnection; until then only the next byte can be asked for. */
-	if (off && strtoull(off, NULL, 10) != o->sent) {
-		respond_error(st, EINVAL, "offset is not available");
+	if (offset_header(st, &off) < 0) {
+		respond_error(st, EINVAL, "bad " EXECFS_HDR_OFFSET);
 		return;
 	}
+	if (o->st) {
+		if (out_take_back(o, o->st) < 0) {
+			respond_error(st, ENOMEM, "out of memory");
+			return;
+		}
+		stream_drop(o->st);
+		o->st = NULL;
+	}
+	/* The client has everything before off: send from there, which
+	 * must be among the bytes held or the next one to read. */
+	first = o->sent - (o->held ? evbuffer_get_length(o->held) : 0);
+	if (off < first || off > o->sent) {
+		snprintf(msg, sizeof(msg),
+			 "%s offset %llu is not available (the agent has "
+			 "%llu to %llu)",
+			 o->name, off, first, o->sent);
+		log_info("session %s: resume refused: %s", s->sid, msg);
+		respond_error(st, ERANGE, msg);
+		return;
+	}
+	if (o->held)
+		evbuffer_drain(o->held, off - first);
+	if (off != 0)
+		log_info("session %s: %s resumed at offset %llu", s->sid,
+			 o->name, off);
 	o->st = st;
+	s->lost = false;
+	h2_stream_keep_sent(st);
 	h2_stream_set_cbs(st, &out_cbs, o);
 	if (s->state >= SESSION_RUNNING && s->state != SESSION_FAILED)
 		out_start(o);
@@ -484,11 +647,17 @@ static bool in_finish(struct session *s)
 	return true;
 }
 
-/* n bytes reached the process's pipe: their window goes back. */
+/* n bytes reached the process's pipe: their window goes back, to the
+ * stream they came on (bytes of a lost stream come first). */
 static void in_consumed(struct session *s, struct h2_stream *st, size_t n)
 {
+	size_t old = n < s->in_old ? n : s->in_old;
+
+	s->in_old -= old;
 	s->bytes_in += n;
-	h2_stream_consume(st, n);
+	if (!st)
+		return;
+	h2_stream_consume(st, n - old);
 	if (s->bytes_in >= IN_GROW_AFTER)
 		h2_stream_grow_window(st);
 }
@@ -519,10 +688,7 @@ static void in_flush(struct session *s)
 			ev_free(&s->in_ev);
 		}
 		n = before - evbuffer_get_length(s->inbuf);
-		if (s->in_st)
-			in_consumed(s, s->in_st, n);
-		else
-			s->bytes_in += n;
+		in_consumed(s, s->in_st, n);
 	}
 	if (s->in_fd < 0 && s->in_st) {
 		/* Nobody reads any more: take the bytes so the client is not
@@ -530,6 +696,7 @@ static void in_flush(struct session *s)
 		n = evbuffer_get_length(s->inbuf);
 		evbuffer_drain(s->inbuf, n);
 		h2_stream_consume(s->in_st, n);
+		s->in_old = 0;
 	}
 	if (s->in_end && evbuffer_get_length(s->inbuf) == 0 && s->in_st &&
 	    in_finish(s))
@@ -548,6 +715,17 @@ static void in_on_data(struct h2_stream *st, const uint8_t *data, size_t len,
 {
 	struct session *s = arg;
 
+	s->in_received += len;
+	if (s->in_skip) {
+		/* A resume re-sent bytes the agent already had: drop them. */
+		size_t k = len < s->in_skip ? len : s->in_skip;
+
+		s->in_received -= k;
+		s->in_skip -= k;
+		h2_stream_consume(st, k);
+		data += k;
+		len -= k;
+	}
 	if (len)
 		s->in_line_start = data[len - 1] == '\n';
 	/* Nothing queued before them: the bytes go into the pipe from where
@@ -589,9 +767,12 @@ static void in_on_close(struct h2_stream *st, uint32_t code, void *arg)
 
 	(void)st;
 	s->in_st = NULL;
+	s->in_old = evbuffer_get_length(s->inbuf);
 	/* A client that went away mid-stream leaves stdin open for a
 	 * resume; one that reset it means EOF. */
-	if (code != 0 && code != H2_CANCEL) {
+	if (code == H2_LOST && !s->in_end)
+		session_lost_stream(s, EXECFS_ST_STDIN);
+	if (code != 0 && code != H2_CANCEL && code != H2_LOST) {
 		ev_free(&s->in_ev);
 		fd_close(&s->in_fd);
 	}
@@ -606,7 +787,10 @@ static const struct h2_stream_cbs in_cbs = {
 
 static void in_attach(struct session *s, struct h2_stream *st)
 {
-	if (s->in_st) {
+	unsigned long long first;
+	char msg[160];
+
+	if (s->in_st && !stream_replaces(s->in_st, st)) {
 		respond_error(st, EBUSY, "stdin is already attached");
 		return;
 	}
@@ -614,6 +798,33 @@ static void in_attach(struct session *s, struct h2_stream *st)
 		respond_error(st, ENOENT, "session failed to start");
 		return;
 	}
+	/* The offset of the body's first byte: what the agent has of it
+	 * already is dropped; a gap would lose bytes. */
+	if (offset_header(st, &first) < 0) {
+		respond_error(st, EINVAL, "bad " EXECFS_HDR_OFFSET);
+		return;
+	}
+	if (first > s->in_received) {
+		snprintf(msg, sizeof(msg),
+			 "stdin offset %llu is past the %llu bytes received",
+			 first, s->in_received);
+		log_info("session %s: resume refused: %s", s->sid, msg);
+		respond_error(st, ERANGE, msg);
+		return;
+	}
+	if (s->in_st) {
+		/* What is still buffered came in order before the resume's
+		 * first byte and still goes to the process. */
+		stream_drop(s->in_st);
+		s->in_st = NULL;
+		s->in_old = evbuffer_get_length(s->inbuf);
+	}
+	if (first)
+		log_info("session %s: stdin resumed at offset %llu", s->sid,
+			 s->in_received);
+	s->in_skip = (size_t)(s->in_received - first);
+	s->in_end = false;
+	s->lost = false;
 	s->in_st = st;
 	h2_stream_set_cbs(st, &in_cbs, s);
 	session_check(s);
@@ -972,6 +1183,25 @@ static void session_fail(struct session *s, int err, const char *message)
 	ctl_update(s);
 }
 
+/* The status stream's last words: the status document, then its end. */
+static void status_send_end(struct session *s)
+{
+	json_t *doc;
+	char *text;
+
+	if (!s->status_st)
+		return;
+	doc = status_doc(s);
+	text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+	if (text) {
+		h2_stream_write(s->status_st, text, strlen(text));
+		h2_stream_write(s->status_st, "\n", 1);
+	}
+	h2_stream_end(s->status_st);
+	free(text);
+	json_decref(doc);
+}
+
 /* Both facts are in: the process was reaped and its start was decided. */
 static void session_exited(struct session *s)
 {
@@ -986,17 +1216,8 @@ static void session_exited(struct session *s)
 	doc = status_doc(s);
 	log_info("session %s: pid %d ended: %s", s->sid, (int)s->pid,
 		 json_string_value(json_object_get(doc, EXECFS_J_STATE)));
-	if (s->status_st) {
-		char *text = json_dumps(doc, JSON_COMPACT);
-
-		if (text) {
-			h2_stream_write(s->status_st, text, strlen(text));
-			h2_stream_write(s->status_st, "\n", 1);
-		}
-		h2_stream_end(s->status_st);
-		free(text);
-	}
 	json_decref(doc);
+	status_send_end(s);
 	ctl_update(s);
 	session_check(s);
 }
@@ -1257,8 +1478,9 @@ static void status_on_close(struct h2_stream *st, uint32_t code, void *arg)
 	struct session *s = arg;
 
 	(void)st;
-	(void)code;
 	s->status_st = NULL;
+	if (code == H2_LOST)
+		session_lost_stream(s, EXECFS_ST_STATUS);
 	if (s->state == SESSION_REQUEST) {
 		s->state = SESSION_FAILED; /* the request never completed */
 		snprintf(s->message, sizeof(s->message),
@@ -1274,6 +1496,38 @@ static const struct h2_stream_cbs status_cbs = {
 	.on_end = status_on_end,
 	.on_close = status_on_close,
 };
+
+/* A resume's GET of the status stream: answered as the first one would
+ * have been from here on (the start's answer, then the end). */
+static void status_attach(struct session *s, struct h2_stream *st)
+{
+	if (s->status_st && !stream_replaces(s->status_st, st)) {
+		respond_error(st, EBUSY, "status is already attached");
+		return;
+	}
+	if (s->status_st)
+		stream_drop(s->status_st);
+	s->status_st = st;
+	s->lost = false;
+	h2_stream_set_cbs(st, &status_cbs, s);
+	log_info("session %s: status resumed by %s", s->sid, s->identity);
+	switch (s->state) {
+	case SESSION_REQUEST:
+	case SESSION_SPAWNING:
+		break; /* answered when the start is decided */
+	case SESSION_RUNNING:
+		h2_stream_respond(st, 200, NULL, 0, false);
+		break;
+	case SESSION_EXITED:
+		h2_stream_respond(st, 200, NULL, 0, false);
+		status_send_end(s);
+		break;
+	case SESSION_FAILED:
+		respond_error(st, s->err, s->message);
+		break;
+	}
+	session_check(s);
+}
 
 /* ---- the table ---------------------------------------------------------- */
 
@@ -1331,7 +1585,8 @@ void session_table_route(struct session_table *t, struct h2_stream *st,
 		return;
 	}
 	s = session_find(t, sid);
-	if (!strcmp(streamtype, EXECFS_ST_STATUS)) {
+	if (!strcmp(streamtype, EXECFS_ST_STATUS) &&
+	    strcmp(h2_stream_method(st), "GET")) {
 		if (s) {
 			respond_error(st, EEXIST, "session id in use");
 			return;
@@ -1361,7 +1616,9 @@ void session_table_route(struct session_table *t, struct h2_stream *st,
 		respond_error(st, EACCES, "session belongs to another peer");
 		return;
 	}
-	if (!strcmp(streamtype, EXECFS_ST_STDOUT))
+	if (!strcmp(streamtype, EXECFS_ST_STATUS))
+		status_attach(s, st);
+	else if (!strcmp(streamtype, EXECFS_ST_STDOUT))
 		out_attach(s, &s->out[0], st);
 	else if (!strcmp(streamtype, EXECFS_ST_STDERR))
 		out_attach(s, &s->out[1], st);

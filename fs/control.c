@@ -253,8 +253,8 @@ static int op_apply(struct ctl_op *op, struct ctl_cmd *cmd)
 	case CTL_EXEC:
 		if (s->state != SESSION_NEW)
 			return -EBUSY;
-		rc = session_start(s, ct ? node_conn(ct->node) : NULL,
-				   cmd->argv, cmd->argc, op_async_done, op);
+		rc = session_start(s, ct ? ct->node : NULL, cmd->argv,
+				   cmd->argc, op_async_done, op);
 		if (rc < 0) {
 			/* Never started: status says why. */
 			session_fail(s, -rc,

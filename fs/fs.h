@@ -27,6 +27,7 @@ struct execfs {
 	struct list nodes; /* struct node, owned */
 	struct list handles; /* open file handles (ops.c), freed at exit */
 	size_t history_cap; /* per output stream, bytes */
+	unsigned resume_seconds; /* a lost session waits this for its node */
 	bool local; /* node dir named by the agent's snapshot */
 	bool unmounting; /* teardown: kernel notifications stop */
 };
@@ -50,5 +51,10 @@ struct execfs {
 #define FS_ENTRY_TIMEOUT 1.0
 #define FS_DIR_ATTR_TIMEOUT 1.0
 #define FS_FILE_ATTR_TIMEOUT 0.0
+
+/* How long a session whose connection was lost waits for its node by
+ * default: the agent's default grace (execfs-agent --grace). */
+#define FS_RESUME_SECONDS 60
+#define FS_RESUME_MAX 86400
 
 #endif

@@ -175,6 +175,11 @@ size_t history_cap(const struct history *h)
 	return h->cap;
 }
 
+void history_forget_window(struct history *h)
+{
+	h->unadmitted = 0;
+}
+
 size_t history_unadmitted(const struct history *h)
 {
 	return h->unadmitted;

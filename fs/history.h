@@ -50,6 +50,9 @@ uint64_t history_end(const struct history *h); /* bytes received */
 size_t history_cap(const struct history *h);
 /* Received bytes not yet admitted (window still held from the sender). */
 size_t history_unadmitted(const struct history *h);
+/* The stream the unadmitted bytes held window on is gone: they count as
+ * admitted (they are here; nobody sends them again). */
+void history_forget_window(struct history *h);
 
 /* Point iov at up to max bytes from absolute offset off (>= start). Returns
  * the byte count; *iovcnt gets the number of entries used (<= maxiov). */

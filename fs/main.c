@@ -22,6 +22,7 @@
 #include "execfs/h2.h"
 #include "execfs/log.h"
 #include "execfs/memtune.h"
+#include "execfs/numparse.h"
 #include "execfs/proto.h"
 #include "fs.h"
 #include "history.h"
@@ -43,6 +44,7 @@ struct cli {
 	char *config;
 	char *history;
 	char *heartbeat;
+	char *resume;
 	char *spin;
 };
 
@@ -53,6 +55,7 @@ static const struct fuse_opt cli_spec[] = {
 	{ "--config=%s", offsetof(struct cli, config), 0 },
 	{ "history=%s", offsetof(struct cli, history), 0 },
 	{ "heartbeat=%s", offsetof(struct cli, heartbeat), 0 },
+	{ "resume=%s", offsetof(struct cli, resume), 0 },
 	{ "spin=%s", offsetof(struct cli, spin), 0 },
 	FUSE_OPT_END
 };
@@ -78,8 +81,9 @@ static void usage(const char *prog)
 	       "    stdout  read: the session's output from its first retained byte; blocks at\n"
 	       "            the tail while the process runs; EOF once it ended (poll, tail -f work)\n"
 	       "    stderr  likewise\n"
-	       "    status  never blocks: new, starting, running [(stdout full)], exited N,\n"
-	       "            killed SIGNAME, failed: REASON, lost (none: no session yet)\n"
+	       "    status  never blocks: new, starting, running [(stdout full|reconnecting)],\n"
+	       "            exited N, killed SIGNAME, failed: REASON, lost (none: no session\n"
+	       "            yet)\n"
 	       "    wait    blocks until the session ends, then the same line as status\n"
 	       "    info    the container as JSON\n"
 	       "    clone   read: makes a new session N/ and gives N\n"
@@ -104,8 +108,12 @@ static void usage(const char *prog)
 	       "                   \"ca\": \"ca.pem\", \"cert\": \"client.pem\", \"key\": \"client.key\"}\n"
 	       "  -o history=BYTES  output history per stream (K, M, G suffixes; default 1M)\n"
 	       "  -o heartbeat=SECS  PING a node connection silent for SECS; after 3*SECS\n"
-	       "                  without a byte its sessions turn lost and it reconnects\n"
+	       "                  without a byte it reconnects and resumes its sessions\n"
 	       "                  (default 5; 0: never)\n"
+	       "  -o resume=SECS  how long a session whose connection was lost waits for its\n"
+	       "                  node to come back before it turns lost (default 60, the\n"
+	       "                  agent's --grace; output, input and status resume where they\n"
+	       "                  stopped: nothing lost, nothing twice)\n"
 	       "  -o spin=US      after a wakeup, poll for US microseconds before sleeping\n"
 	       "                  again: fewer slow wakeups in interactive sessions\n"
 	       "                  (default 100, 0 on one CPU; 0: never)\n"
@@ -222,6 +230,7 @@ int main(int argc, char **argv)
 	list_init(&fs.nodes);
 	list_init(&fs.handles);
 	fs.history_cap = HISTORY_DEFAULT_CAP;
+	fs.resume_seconds = FS_RESUME_SECONDS;
 	log_open("execfs", NULL);
 
 	if (fuse_opt_parse(&args, &cli, cli_spec, NULL) < 0 ||
@@ -265,6 +274,13 @@ int main(int argc, char **argv)
 			goto out_args;
 		}
 		h2_set_heartbeat(beat);
+	}
+	if (cli.resume && (num_parse_unsigned(cli.resume, FS_RESUME_MAX,
+					      &fs.resume_seconds) < 0 ||
+			   fs.resume_seconds == 0)) {
+		fprintf(stderr, "execfs: bad resume=%s (1 to %d seconds)\n",
+			cli.resume, FS_RESUME_MAX);
+		goto out_args;
 	}
 	spin_us = evloop_spin_default();
 	if (cli.spin && evloop_spin_parse(cli.spin, &spin_us) < 0) {
@@ -398,6 +414,7 @@ out_args:
 	free(cli.config);
 	free(cli.history);
 	free(cli.heartbeat);
+	free(cli.resume);
 	free(cli.spin);
 	free(opts.mountpoint);
 	fuse_opt_free_args(&args);

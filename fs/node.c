@@ -17,6 +17,7 @@
 #include "execfs/log.h"
 #include "execfs/proto.h"
 #include "node.h"
+#include "session.h"
 #include "tree.h"
 
 #define BACKOFF_MIN 0.2
@@ -46,6 +47,7 @@ struct node {
 	struct event *timer; /* owned */
 	double backoff;
 	bool working; /* this connection delivered a container list */
+	struct list resuming; /* struct session (resume_link), one ref each */
 	char error[256]; /* why the node is unreachable, "" when it is not */
 	char logged[256]; /* the last error logged, to log each one once */
 };
@@ -90,6 +92,7 @@ struct node *node_new(struct execfs *fs, const char *name, const char *address,
 	n->timer = evtimer_new(fs->base, node_timer_cb, n);
 	n->backoff = BACKOFF_MIN;
 	list_init(&n->link);
+	list_init(&n->resuming);
 	if ((name && !n->name) || !n->address ||
 	    (verify_name && !n->verify_name) || !n->lines || !n->timer) {
 		node_free(n);
@@ -104,6 +107,10 @@ void node_free(struct node *n)
 	if (!n)
 		return;
 	list_del(&n->link);
+	while (!list_empty(&n->resuming))
+		session_give_up(list_entry(n->resuming.next, struct session,
+					   resume_link),
+				"its node was removed");
 	/* Streams get on_close (sessions turn lost, parked requests are
 	 * answered); the connection's own on_close is not called. */
 	h2_conn_free(n->conn);
@@ -201,6 +208,36 @@ static void node_timer_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+void node_resume_later(struct node *n, struct session *s)
+{
+	list_add_tail(&n->resuming, &s->resume_link);
+}
+
+void node_resume_drop(struct node *n, struct session *s)
+{
+	(void)n;
+	list_del(&s->resume_link);
+}
+
+unsigned node_resume_seconds(const struct node *n)
+{
+	return n->fs->resume_seconds;
+}
+
+/* The node is back: every waiting session re-attaches its streams. */
+static void node_resume_all(struct node *n, struct h2_conn *c)
+{
+	struct list *pos, *tmp;
+	unsigned k = 0;
+
+	list_for_each_safe(pos, tmp, &n->resuming) {
+		session_resume(list_entry(pos, struct session, resume_link), c);
+		k++;
+	}
+	if (k)
+		log_info("node %s: resumed %u sessions", node_name(n), k);
+}
+
 static void node_on_ready(struct h2_conn *c, void *arg)
 {
 	struct node *n = arg;
@@ -216,7 +253,9 @@ static void node_on_ready(struct h2_conn *c, void *arg)
 			log_error("node %s: cannot open the watch stream",
 				  node_name(n));
 			h2_conn_close(c);
+			break;
 		}
+		node_resume_all(n, c);
 		break;
 	case NODE_IDLE:
 	case NODE_READY:

@@ -1,8 +1,8 @@
 /*
  * A node: one agent, one HTTP/2 connection, the watch stream that keeps
  * the node's container list, and reconnection with backoff when the
- * connection drops (sessions on it then report `lost`; the directory stays
- * and is rebuilt from the next snapshot).
+ * connection drops (its sessions wait and are resumed on the next
+ * connection; the directory stays and is rebuilt from the next snapshot).
  */
 #ifndef EXECFS_FS_NODE_H
 #define EXECFS_FS_NODE_H
@@ -31,5 +31,14 @@ struct h2_conn *node_conn(const struct node *n);
 const char *node_name(const struct node *n);
 /* The node's `.status` line: connected, connecting, or error and why. */
 int node_status_text(const struct node *n, char *buf, size_t len);
+
+struct session;
+/* Sessions that lost their streams wait here for the next connection
+ * (session_resume); drop takes one off (resumed or given up). A node
+ * freed with sessions waiting gives them up. */
+void node_resume_later(struct node *n, struct session *s);
+void node_resume_drop(struct node *n, struct session *s);
+/* How long a session waits for the node to come back. */
+unsigned node_resume_seconds(const struct node *n);
 
 #endif

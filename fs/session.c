@@ -16,6 +16,7 @@
 #include "execfs/errname.h"
 #include "execfs/h2.h"
 #include "execfs/log.h"
+#include "node.h"
 #include "session.h"
 #include "statusdoc.h"
 
@@ -86,8 +87,10 @@ struct session *session_new(const char *container, unsigned num,
 	s->holders = 1; /* the caller's: the session's directory */
 	s->num = num;
 	s->state = SESSION_NEW;
+	s->base = base;
 	list_init(&s->waiters);
 	list_init(&s->pollers);
+	list_init(&s->resume_link);
 	in_stream_init(&s->in, s);
 	session_touch(s);
 	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
@@ -161,6 +164,8 @@ void session_put(struct session *s)
 	/* Every HTTP/2 stream held a reference, so all are closed here. */
 	wait_fail_all(s, EIO);
 	poller_wake_all(&s->pollers);
+	if (s->resume_ev)
+		event_free(s->resume_ev);
 	out_stream_release(&s->out[SESSION_STDOUT]);
 	out_stream_release(&s->out[SESSION_STDERR]);
 	in_stream_release(&s->in);
@@ -201,9 +206,12 @@ int session_status_line(const struct session *s, char *buf, size_t len)
 	case SESSION_NEW:
 		return snprintf(buf, len, "new\n");
 	case SESSION_STARTING:
-		return snprintf(buf, len, "starting\n");
+		return snprintf(buf, len, "starting%s\n",
+				s->resuming ? " (reconnecting)" : "");
 	case SESSION_RUNNING:
-		return snprintf(buf, len, "running%s\n", session_blocked_on(s));
+		return snprintf(buf, len, "running%s\n",
+				s->resuming ? " (reconnecting)" :
+					      session_blocked_on(s));
 	case SESSION_EXITED:
 		return snprintf(buf, len, "exited %lld\n", s->code);
 	case SESSION_KILLED:
@@ -404,6 +412,14 @@ static char *session_exec_body(const struct session *s, char *const *argv,
 	return body;
 }
 
+/* Nothing more will be known of it: answer the starter and the waiters. */
+static void session_set_lost(struct session *s)
+{
+	s->state = SESSION_LOST;
+	session_start_answer(s, ENOTCONN);
+	session_ended_wake(s);
+}
+
 static void session_set_failed(struct session *s, int err, const char *msg)
 {
 	s->state = SESSION_FAILED;
@@ -435,9 +451,10 @@ static int session_path(const struct session *s, char *buf, size_t len)
 	return snprintf(buf, len, "%s%s", EXECFS_PATH_SESSIONS, s->sid);
 }
 
-int session_start(struct session *s, struct h2_conn *c, char *const *argv,
+int session_start(struct session *s, struct node *node, char *const *argv,
 		  size_t argc, session_done_fn *done, void *arg)
 {
+	struct h2_conn *c = node ? node_conn(node) : NULL;
 	const struct h2_header hdrs[] = {
 		{ EXECFS_HDR_STREAMTYPE, EXECFS_ST_STATUS },
 	};
@@ -503,6 +520,7 @@ int session_start(struct session *s, struct h2_conn *c, char *const *argv,
 		goto out_free;
 	}
 	free(body);
+	s->node = node;
 	s->state = SESSION_STARTING;
 	session_touch(s);
 	s->start_done = done;
@@ -550,6 +568,9 @@ static void status_on_response(struct h2_stream *st, int status, void *arg)
 	struct session *s = arg;
 
 	s->status_http = status;
+	if (status != 200 && s->status_resumed)
+		log_warn("session %s: the agent no longer has it (%d): lost",
+			 s->sid, status);
 	switch (s->state) {
 	case SESSION_STARTING:
 		if (status == 200) {
@@ -599,6 +620,11 @@ static void status_on_end(struct h2_stream *st, void *arg)
 	switch (s->state) {
 	case SESSION_STARTING:
 	case SESSION_RUNNING:
+		if (s->status_resumed && s->status_http != 200) {
+			/* Refused resume: what it ran is not known. */
+			h2_stream_reset(st, H2_CANCEL);
+			break; /* on_close makes it LOST */
+		}
 		session_parse_status(s);
 		if (s->state == SESSION_FAILED) {
 			log_info("session %s: failed: %s", s->sid, s->message);
@@ -628,12 +654,16 @@ static void status_on_close(struct h2_stream *st, uint32_t error_code,
 	switch (s->state) {
 	case SESSION_STARTING:
 	case SESSION_RUNNING:
-		/* Reset or connection lost before the end. */
+		if (error_code == H2_LOST && s->node &&
+		    !(s->status_resumed && s->status_http != 200)) {
+			/* The next connection asks again. */
+			session_lost(s);
+			break;
+		}
+		/* Reset, refused or lost for good before the end. */
 		log_info("session %s: lost (stream closed, code %u)", s->sid,
 			 error_code);
-		s->state = SESSION_LOST;
-		session_start_answer(s, ENOTCONN);
-		session_ended_wake(s);
+		session_set_lost(s);
 		break;
 	case SESSION_NEW:
 	case SESSION_EXITED:
@@ -749,6 +779,13 @@ int session_resize(struct session *s, unsigned cols, unsigned rows)
 		return rc;
 	if (!s->opts.tty)
 		return -ENOTTY;
+	if (s->resuming) {
+		/* Sent when the session is back. */
+		s->pend_size = true;
+		s->pend_cols = cols;
+		s->pend_rows = rows;
+		return 0;
+	}
 	if (!s->resize_st)
 		return -ESRCH; /* the agent ended it: the session is ending */
 	n = snprintf(line, sizeof(line), "%u %u\n", cols, rows);
@@ -783,6 +820,140 @@ static void resize_on_close(struct h2_stream *st, uint32_t error_code,
 
 	if (s->resize_st == st)
 		s->resize_st = NULL;
+	session_put(s);
+}
+
+/* ---- resuming ----------------------------------------------------------- */
+
+static void resume_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+	char why[64];
+
+	(void)fd;
+	(void)what;
+	snprintf(why, sizeof(why), "no connection to its node for %u s",
+		 s->node ? node_resume_seconds(s->node) : 0);
+	session_give_up(s, why);
+}
+
+void session_lost(struct session *s)
+{
+	struct timeval tv = { 0, 0 };
+
+	if (s->resuming)
+		return;
+	if (!s->node || !s->base) {
+		session_give_up(s, "no node to resume on");
+		return;
+	}
+	if (!s->resume_ev)
+		s->resume_ev = evtimer_new(s->base, resume_timeout_cb, s);
+	if (!s->resume_ev) {
+		session_give_up(s, "out of memory");
+		return;
+	}
+	s->resuming = true;
+	session_touch(s);
+	session_get(s); /* the node's list holds it until resumed */
+	node_resume_later(s->node, s);
+	tv.tv_sec = node_resume_seconds(s->node);
+	evtimer_add(s->resume_ev, &tv);
+	log_info("session %s: connection lost; resuming on the next one",
+		 s->sid);
+	poller_wake_all(&s->pollers); /* status changed */
+}
+
+/* Leave the node's list; drops its reference (s may go). */
+static void session_resume_done(struct session *s)
+{
+	s->resuming = false;
+	if (s->resume_ev)
+		evtimer_del(s->resume_ev);
+	node_resume_drop(s->node, s);
+	session_put(s);
+}
+
+void session_resume(struct session *s, struct h2_conn *c)
+{
+	const struct h2_header hdrs[] = {
+		{ EXECFS_HDR_STREAMTYPE, EXECFS_ST_STATUS },
+	};
+	const struct h2_header resize_hdrs[] = {
+		{ EXECFS_HDR_STREAMTYPE, EXECFS_ST_RESIZE },
+	};
+	char path[sizeof(EXECFS_PATH_SESSIONS) + EXECFS_SID_LEN];
+	int rc = 0, i;
+
+	if (!s->resuming)
+		return;
+	session_path(s, path, sizeof(path));
+	session_get(s); /* through the calls below */
+	/* Status first, as in a start: the agent answers 404 (lost) for a
+	 * session it no longer has. */
+	if (!session_ended(s) && !s->status_st) {
+		s->status_st = h2_conn_request(c, "GET", path, hdrs, 1, true,
+					       &status_cbs, s);
+		if (s->status_st) {
+			session_get(s); /* until the status stream's on_close */
+			s->status_resumed = true;
+			s->status_http = 0;
+			free(s->status_body);
+			s->status_body = NULL;
+			s->status_len = 0;
+		} else {
+			rc = -EIO;
+		}
+	}
+	for (i = 0; rc == 0 && i < 2; i++)
+		if (out_stream_needs_resume(&s->out[i]))
+			rc = out_stream_resume(&s->out[i], c, path);
+	if (rc == 0 && in_stream_needs_resume(&s->in))
+		rc = in_stream_resume(&s->in, c, path);
+	if (rc == 0 && s->opts.tty && !s->resize_st && !session_ended(s)) {
+		s->resize_st = h2_conn_request(c, "POST", path, resize_hdrs, 1,
+					       false, &resize_cbs, s);
+		if (s->resize_st)
+			session_get(s); /* until resize_on_close */
+	}
+	log_info("session %s: resuming on the new connection", s->sid);
+	session_resume_done(s);
+	if (rc < 0)
+		session_give_up(s, "could not open its streams again");
+	else if (s->pend_size && s->resize_st) {
+		s->pend_size = false;
+		session_resize(s, s->pend_cols, s->pend_rows);
+	}
+	session_touch(s);
+	poller_wake_all(&s->pollers);
+	session_put(s);
+}
+
+void session_give_up(struct session *s, const char *why)
+{
+	int i;
+
+	session_get(s);
+	if (s->resuming)
+		session_resume_done(s);
+	log_warn("session %s: lost: %s", s->sid, why);
+	for (i = 0; i < 2; i++)
+		out_stream_give_up(&s->out[i]);
+	in_stream_give_up(&s->in);
+	switch (s->state) {
+	case SESSION_STARTING:
+	case SESSION_RUNNING:
+		if (s->status_st) /* its on_close will find it LOST */
+			h2_stream_reset(s->status_st, H2_CANCEL);
+		session_set_lost(s);
+		break;
+	case SESSION_NEW:
+	case SESSION_EXITED:
+	case SESSION_KILLED:
+	case SESSION_FAILED:
+	case SESSION_LOST:
+		break;
+	}
 	session_put(s);
 }
 

@@ -11,8 +11,13 @@
  *   STARTING --200-->           RUNNING   (done(0))
  *   STARTING --error doc-->     FAILED    (done(its errno))
  *   RUNNING  --status doc-->    EXITED / KILLED (waiters answered)
- *   STARTING/RUNNING --status stream closed without its end--> LOST
+ *   STARTING/RUNNING --status stream reset--> LOST
  *            (done(ENOTCONN), waiters EIO)
+ * A stream lost with its connection (H2_LOST) leaves the state as it is
+ * and makes the session `resuming`: readers, writers and the ctl writer
+ * wait; when the node is connected again every stream it still needs is
+ * re-attached at its offset (session_resume). An agent that no longer
+ * has it, or no connection within the resume time, makes it LOST.
  * Verbs after the start (signal, resize, eof) act in RUNNING only.
  */
 #ifndef EXECFS_FS_SESSION_H
@@ -52,6 +57,12 @@ struct in_stream {
 	bool eof_wanted; /* end once the parked writes drained */
 	struct list parked; /* struct in_write (stdin.c) */
 	struct list pollers; /* writers waiting for room (poll POLLOUT) */
+	int http_status; /* of the current stream; 200: EOF delivered */
+	uint64_t written; /* bytes put into streams, in all */
+	/* owned, or NULL: bytes from offset written - length on that the
+	 * agent may lack: taken back from a lost stream, sent first on
+	 * the next */
+	struct evbuffer *held;
 };
 
 /* Completion of an asynchronous request (start, signal): 0 or an errno. */
@@ -67,6 +78,9 @@ struct session_opts {
 	char *user; /* owned, or NULL */
 	bool merge; /* stderr into stdout */
 };
+
+struct node;
+struct event;
 
 struct session {
 	unsigned refs;
@@ -97,6 +111,14 @@ struct session {
 	struct in_stream in;
 	struct list waiters; /* parked reads of `wait` */
 	struct list pollers; /* poll waiters on `wait` */
+	struct node *node; /* not owned; where it was started */
+	struct event_base *base; /* not owned */
+	bool resuming; /* waits for its node's next connection */
+	struct list resume_link; /* in the node's list while resuming */
+	struct event *resume_ev; /* owned; gives up after the resume time */
+	bool status_resumed; /* status_st is a resume's GET */
+	bool pend_size; /* a resize made while resuming */
+	unsigned pend_cols, pend_rows;
 };
 
 #define SESSION_STDOUT 0
@@ -128,13 +150,22 @@ int session_set_user(struct session *s, const char *user);
 int session_set_merge(struct session *s);
 
 /*
- * Start argv in the session on connection c (NULL: not connected). On 0,
+ * Start argv in the session on node's connection (-ENOTCONN when it has
+ * none; node NULL: the container is gone). On 0,
  * done(arg, err) is called exactly once from the loop when the agent
  * answers (0: the process runs) or the stream is lost (ENOTCONN); on
  * -errno it is never called.
  */
-int session_start(struct session *s, struct h2_conn *c, char *const *argv,
+int session_start(struct session *s, struct node *node, char *const *argv,
 		  size_t argc, session_done_fn *done, void *arg);
+
+/* A stream of s was lost with its connection: wait for the node to come
+ * back (stream.c, stdin.c and the status stream call it). */
+void session_lost(struct session *s);
+/* The node is connected again on c: re-attach what s still needs. */
+void session_resume(struct session *s, struct h2_conn *c);
+/* No resume (the node is gone, or the resume time ran out): LOST. */
+void session_give_up(struct session *s, const char *why);
 
 /*
  * Send signal signo (by name when it has one) on a signal stream of its
@@ -178,5 +209,10 @@ int in_stream_eof(struct in_stream *in);
 /* The session's process ended: writes fail with EPIPE from now on, parked
  * ones included, and the stream ends. */
 void in_stream_process_ended(struct in_stream *in);
+/* Resuming: does stdin need its stream back; re-attach it on c; give up
+ * (parked and later writes fail with EIO). */
+bool in_stream_needs_resume(const struct in_stream *in);
+int in_stream_resume(struct in_stream *in, struct h2_conn *c, const char *path);
+void in_stream_give_up(struct in_stream *in);
 
 #endif

@@ -4,9 +4,16 @@
  * is parked (copied) until the transport reports room, and when the last
  * handle open for writing is released the remote stdin gets EOF (so
  * `sort < big > stdin` ends sort).
+ *
+ * The stream keeps what it sent until the agent took it; if the connection
+ * is lost those bytes are held, writes park, and the next connection's
+ * stream starts with them, saying their offset (the agent skips what it
+ * already had): nothing lost, nothing twice.
  */
 #include <errno.h>
+#include <event2/buffer.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,8 +49,33 @@ void in_stream_init(struct in_stream *in, struct session *s)
 	in->st = NULL;
 	in->writers = 0;
 	in->eof_wanted = false;
+	in->http_status = 0;
+	in->written = 0;
+	in->held = NULL;
 	list_init(&in->parked);
 	list_init(&in->pollers);
+}
+
+static size_t in_held(const struct in_stream *in)
+{
+	return in->held ? evbuffer_get_length(in->held) : 0;
+}
+
+static void in_held_free(struct in_stream *in)
+{
+	if (in->held)
+		evbuffer_free(in->held);
+	in->held = NULL;
+}
+
+/* User bytes into the stream, counted. */
+static int in_put(struct in_stream *in, const void *buf, size_t len)
+{
+	int rc = h2_stream_write(in->st, buf, len);
+
+	if (rc == 0)
+		in->written += len;
+	return rc;
 }
 
 static void in_write_fail_all(struct in_stream *in, int err)
@@ -67,21 +99,34 @@ void in_stream_release(struct in_stream *in)
 {
 	in_write_fail_all(in, EIO);
 	poller_wake_all(&in->pollers);
+	in_held_free(in);
+}
+
+/* POST the stream; its body starts at stream offset first. */
+static int in_stream_post(struct in_stream *in, struct h2_conn *c,
+			  const char *path, uint64_t first)
+{
+	char off[24];
+	const struct h2_header hdrs[] = {
+		{ EXECFS_HDR_STREAMTYPE, EXECFS_ST_STDIN },
+		{ EXECFS_HDR_OFFSET, off },
+	};
+
+	snprintf(off, sizeof(off), "%llu", (unsigned long long)first);
+	in->http_status = 0;
+	in->st = h2_conn_request(c, "POST", path, hdrs, first ? 2 : 1, false,
+				 &in_stream_cbs, in);
+	if (!in->st)
+		return errno ? -errno : -EIO;
+	h2_stream_keep_sent(in->st);
+	session_get(in->sess); /* until on_close */
+	in->state = IN_OPEN;
+	return 0;
 }
 
 int in_stream_request(struct in_stream *in, struct h2_conn *c, const char *path)
 {
-	const struct h2_header hdrs[] = {
-		{ EXECFS_HDR_STREAMTYPE, EXECFS_ST_STDIN },
-	};
-
-	in->st = h2_conn_request(c, "POST", path, hdrs, 1, false,
-				 &in_stream_cbs, in);
-	if (!in->st)
-		return errno ? -errno : -EIO;
-	session_get(in->sess); /* until on_close */
-	in->state = IN_OPEN;
-	return 0;
+	return in_stream_post(in, c, path, 0);
 }
 
 /* Move parked bytes into the stream while it has room; end it when asked
@@ -89,9 +134,25 @@ int in_stream_request(struct in_stream *in, struct h2_conn *c, const char *path)
 static void in_stream_pump(struct in_stream *in)
 {
 	struct list *pos, *tmp;
+	size_t h;
 
-	if (in->state != IN_OPEN)
+	if (in->state != IN_OPEN || !in->st)
 		return;
+	/* What a lost stream may not have delivered goes first. */
+	while ((h = in_held(in)) > 0) {
+		size_t room = h2_stream_write_space(in->st);
+
+		if (room == 0)
+			return;
+		if (h > room)
+			h = room;
+		if (h2_stream_write(in->st,
+				    evbuffer_pullup(in->held, (ssize_t)h),
+				    h) < 0)
+			return;
+		evbuffer_drain(in->held, h);
+	}
+	in_held_free(in);
 	list_for_each_safe(pos, tmp, &in->parked) {
 		struct in_write *w =
 			list_entry(pos, struct in_write, park.link);
@@ -103,7 +164,7 @@ static void in_stream_pump(struct in_stream *in)
 			return;
 		if (k > space)
 			k = space;
-		rc = k ? h2_stream_write(in->st, w->data + w->done, k) : 0;
+		rc = k ? in_put(in, w->data + w->done, k) : 0;
 		if (rc < 0) {
 			park_take(&w->park);
 			fuse_reply_err(w->park.req, -rc);
@@ -154,12 +215,16 @@ void in_stream_write(struct in_stream *in, fuse_req_t req, const char *buf,
 		fuse_reply_err(req, EPIPE);
 		return;
 	}
-	space = list_empty(&in->parked) ? h2_stream_write_space(in->st) : 0;
+	/* Resuming (no stream, or held bytes still going out): writes wait
+	 * behind them. */
+	space = list_empty(&in->parked) && in->st && !in_held(in) ?
+			h2_stream_write_space(in->st) :
+			0;
 	if (space >= size || (nonblock && space > 0)) {
 		/* Non-blocking: what fits now, like a pipe's short write. */
 		if (size > space)
 			size = space;
-		rc = h2_stream_write(in->st, buf, size);
+		rc = in_put(in, buf, size);
 		if (rc < 0)
 			fuse_reply_err(req, -rc);
 		else
@@ -175,7 +240,7 @@ void in_stream_write(struct in_stream *in, fuse_req_t req, const char *buf,
 		 * staging buffer: the stream's hard cap is 4 x HIWAT, and at
 		 * most HIWAT plus one write is queued) and hold only the reply
 		 * until the stream drains below HIWAT, as a full pipe would. */
-		rc = h2_stream_write(in->st, buf, size);
+		rc = in_put(in, buf, size);
 		if (rc < 0) {
 			fuse_reply_err(req, -rc);
 			return;
@@ -223,6 +288,14 @@ void in_stream_process_ended(struct in_stream *in)
 {
 	if (in->state != IN_OPEN)
 		return;
+	if (!in->st) {
+		/* Lost and not resumed yet: nothing to resume for. */
+		in->state = IN_CLOSED;
+		in_held_free(in);
+		in_write_fail_all(in, EPIPE);
+		poller_wake_all(&in->pollers);
+		return;
+	}
 	/* Nobody reads any more (the agent drops what still comes): parked
 	 * writes fail, later ones too (IN_ENDED), as on a widowed pipe. */
 	in_write_fail_all(in, EPIPE);
@@ -242,12 +315,61 @@ void in_stream_writer_close(struct in_stream *in)
 		in_stream_eof(in);
 }
 
+/* ---- resuming ----------------------------------------------------------- */
+
+/* st is lost: hold what the agent may lack; an ended stdin ends again. */
+static int in_stream_lose(struct in_stream *in, struct h2_stream *st)
+{
+	struct evbuffer *back = evbuffer_new();
+
+	if (!back || (!in->held && !(in->held = evbuffer_new()))) {
+		if (back)
+			evbuffer_free(back);
+		log_error("session %s: stdin: out of memory: cannot resume",
+			  session_sid(in->sess));
+		return -ENOMEM;
+	}
+	h2_stream_take_unacked(st, back);
+	evbuffer_prepend_buffer(in->held, back);
+	evbuffer_free(back);
+	if (in->state == IN_ENDED) {
+		in->state = IN_OPEN;
+		in->eof_wanted = true;
+	}
+	return 0;
+}
+
+bool in_stream_needs_resume(const struct in_stream *in)
+{
+	return in->state == IN_OPEN && !in->st;
+}
+
+int in_stream_resume(struct in_stream *in, struct h2_conn *c, const char *path)
+{
+	int rc = in_stream_post(in, c, path, in->written - in_held(in));
+
+	if (rc == 0)
+		in_stream_pump(in);
+	return rc;
+}
+
+void in_stream_give_up(struct in_stream *in)
+{
+	if (!in_stream_needs_resume(in))
+		return;
+	in->state = IN_CLOSED;
+	in_held_free(in);
+	in_write_fail_all(in, EIO);
+	poller_wake_all(&in->pollers);
+}
+
 /* ---- transport callbacks ------------------------------------------------ */
 
 static void in_stream_on_response(struct h2_stream *st, int status, void *arg)
 {
 	struct in_stream *in = arg;
 
+	in->http_status = status;
 	switch (in->state) {
 	case IN_OPEN:
 		if (status == 200)
@@ -285,7 +407,7 @@ unsigned in_stream_poll(struct in_stream *in, struct poller *pl,
 {
 	switch (in->state) {
 	case IN_OPEN:
-		if (list_empty(&in->parked) &&
+		if (list_empty(&in->parked) && in->st && !in_held(in) &&
 		    h2_stream_write_space(in->st) > 0)
 			break;
 		if (ph)
@@ -309,11 +431,22 @@ static void in_stream_on_close(struct h2_stream *st, uint32_t error_code,
 {
 	struct in_stream *in = arg;
 
+	/* Lost with its connection before the agent delivered all (its 200
+	 * says it did): resumed on the next, from what it may lack. */
+	if (error_code == H2_LOST && in->http_status != 200 &&
+	    (in->state == IN_OPEN || in->state == IN_ENDED) &&
+	    in_stream_lose(in, st) == 0) {
+		in->st = NULL;
+		session_lost(in->sess);
+		session_put(in->sess);
+		return;
+	}
 	in->st = NULL;
 	switch (in->state) {
 	case IN_OPEN:
 	case IN_ENDED:
 		in->state = IN_CLOSED;
+		in_held_free(in);
 		in_write_fail_all(in, error_code ? EIO : EPIPE);
 		poller_wake_all(&in->pollers);
 		break;

@@ -107,14 +107,18 @@ static void out_stream_settle(struct out_stream *os)
 	}
 }
 
-int out_stream_request(struct out_stream *os, struct h2_conn *c,
-		       const char *path)
+/* GET the stream from offset on. */
+static int out_stream_get(struct out_stream *os, struct h2_conn *c,
+			  const char *path, uint64_t offset)
 {
+	char off[24];
 	const struct h2_header hdrs[] = {
 		{ EXECFS_HDR_STREAMTYPE, os->type },
-		{ EXECFS_HDR_OFFSET, "0" },
+		{ EXECFS_HDR_OFFSET, off },
 	};
 
+	snprintf(off, sizeof(off), "%llu", (unsigned long long)offset);
+	os->http_status = 0;
 	os->st = h2_conn_request(c, "GET", path, hdrs, 2, true, &out_stream_cbs,
 				 os);
 	if (!os->st)
@@ -122,6 +126,33 @@ int out_stream_request(struct out_stream *os, struct h2_conn *c,
 	session_get(os->sess); /* until on_close */
 	os->state = OUT_OPEN;
 	return 0;
+}
+
+int out_stream_request(struct out_stream *os, struct h2_conn *c,
+		       const char *path)
+{
+	os->resumed = false;
+	return out_stream_get(os, c, path, 0);
+}
+
+bool out_stream_needs_resume(const struct out_stream *os)
+{
+	return os->state == OUT_OPEN && !os->st;
+}
+
+int out_stream_resume(struct out_stream *os, struct h2_conn *c,
+		      const char *path)
+{
+	os->resumed = true;
+	return out_stream_get(os, c, path, history_end(os->hist));
+}
+
+void out_stream_give_up(struct out_stream *os)
+{
+	if (!out_stream_needs_resume(os))
+		return;
+	os->state = OUT_LOST;
+	out_stream_wake(os);
 }
 
 uint64_t out_stream_size(const struct out_stream *os)
@@ -326,7 +357,12 @@ static void out_stream_on_response(struct h2_stream *st, int status, void *arg)
 	struct out_stream *os = arg;
 
 	os->http_status = status;
-	if (status != 200)
+	if (status != 200 && os->resumed)
+		log_warn("%s: session %s: the agent refused the resume (%d); "
+			 "output after byte %llu is lost",
+			 os->type, session_sid(os->sess), status,
+			 (unsigned long long)history_end(os->hist));
+	else if (status != 200)
 		log_debug("%s: session %s answered %d", os->type,
 			  session_sid(os->sess), status);
 }
@@ -373,7 +409,9 @@ static void out_stream_on_end(struct h2_stream *st, void *arg)
 
 	switch (os->state) {
 	case OUT_OPEN:
-		os->state = OUT_ENDED;
+		/* A refused resume: the bytes after what we have are gone. */
+		os->state = os->resumed && os->http_status != 200 ? OUT_LOST :
+								    OUT_ENDED;
 		clock_gettime(CLOCK_REALTIME, &os->mtime);
 		out_stream_wake(os);
 		break;
@@ -392,7 +430,15 @@ static void out_stream_on_close(struct h2_stream *st, uint32_t error_code,
 	os->st = NULL;
 	switch (os->state) {
 	case OUT_OPEN:
-		/* Closed before its end: reset or connection lost. */
+		if (error_code == H2_LOST &&
+		    (os->http_status == 200 || os->http_status == 0)) {
+			/* Resumed on the next connection, where it stopped;
+			 * parked readers wait for it. */
+			history_forget_window(os->hist);
+			session_lost(os->sess);
+			break;
+		}
+		/* Closed before its end: reset, or refused. */
 		os->state = OUT_LOST;
 		out_stream_wake(os);
 		break;

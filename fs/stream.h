@@ -39,6 +39,7 @@ struct out_stream {
 	enum out_state state;
 	struct h2_stream *st; /* while open; freed by the transport */
 	int http_status; /* 0 until the response headers came */
+	bool resumed; /* st is a resume's GET: a refusal means lost */
 	struct history *hist; /* owned */
 	struct list parked; /* struct out_read (stream.c) */
 	struct list pollers; /* struct poller of readers' handles */
@@ -72,6 +73,12 @@ int out_stream_request(struct out_stream *os, struct h2_conn *c,
 void out_stream_abandon(struct out_stream *os);
 /* Nobody will read the stream: reset it if it is still open. */
 void out_stream_cancel(struct out_stream *os);
+/* Resuming: was the stream lost before its end; ask for it again on c
+ * from the first byte not received; give up (EIO after the last byte). */
+bool out_stream_needs_resume(const struct out_stream *os);
+int out_stream_resume(struct out_stream *os, struct h2_conn *c,
+		      const char *path);
+void out_stream_give_up(struct out_stream *os);
 
 uint64_t out_stream_size(const struct out_stream *os);
 

@@ -163,7 +163,7 @@ static void conn_die_cb(evutil_socket_t fd, short what, void *arg)
 	/* Stop I/O now; streams learn of the loss before the owner. */
 	wire_free(c->wire);
 	c->wire = NULL;
-	h2_conn_drop_streams(c, H2_CANCEL);
+	h2_conn_drop_streams(c, H2_LOST);
 	if (!c->silent && c->cbs->on_close)
 		c->cbs->on_close(c, c->reason, c->arg);
 	conn_release(c);

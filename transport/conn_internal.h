@@ -31,6 +31,8 @@ struct wire;
  * so unread bulk streams hold at most 32 MiB of a connection. */
 #define H2_MAX_GROWN (H2_CONN_WINDOW / 2 / H2_BULK_WINDOW)
 #define H2_CONN_WINDOW (64 * 1024 * 1024)
+/* The most a stream keeps of what it sent (h2_stream_keep_sent). */
+#define H2_KEPT_MAX (H2_BULK_WINDOW + H2_INITIAL_WINDOW)
 /* The most one DATA frame we send carries: a keystroke queued behind a
  * bulk stream waits for at most one such frame. */
 #define H2_MAX_DATA_FRAME (256 * 1024)

@@ -21,6 +21,7 @@ static const struct {
 	{ ENOMEM, "ENOMEM", 503 },   { EAGAIN, "EAGAIN", 503 },
 	{ EMFILE, "EMFILE", 503 },   { ENOTCONN, "ENOTCONN", 503 },
 	{ ETXTBSY, "ETXTBSY", 409 }, { EIO, "EIO", 500 },
+	{ ERANGE, "ERANGE", 416 },
 };
 
 #define NERRNAMES (sizeof(errnames) / sizeof(errnames[0]))

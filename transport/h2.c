@@ -42,6 +42,10 @@ struct h2_stream {
 	bool request_done; /* server: on_request delivered */
 	size_t unconsumed; /* received bytes not yet consumed */
 	bool grown; /* h2_stream_grow_window() ran */
+	/* h2_stream_keep_sent(): owned; bytes sent that the peer may not
+	 * have yet (see kept_trim), oldest first. NULL when not kept. */
+	struct evbuffer *kept;
+	int32_t grant_max; /* largest WINDOW_UPDATE the peer sent us */
 	int status; /* client: response :status */
 	char *method, *path; /* server: owned */
 	struct h2_stream_header hdrs[H2_MAX_HEADERS];
@@ -91,6 +95,8 @@ static void stream_free(struct h2_stream *st)
 	size_t i;
 
 	evbuffer_free(st->out);
+	if (st->kept)
+		evbuffer_free(st->kept);
 	free(st->method);
 	free(st->path);
 	for (i = 0; i < st->nhdrs; i++) {
@@ -138,6 +144,73 @@ static void stream_check_writable(struct h2_stream *st)
 }
 
 /*
+ * Kept bytes (h2_stream_keep_sent). The peer returns window only for bytes
+ * its application consumed, so of what was sent, all but the last
+ * "capacity - remote window" bytes are known to have arrived, where the
+ * capacity is the window the peer gives the stream: its initial window,
+ * or more once it grew the stream (a WINDOW_UPDATE larger than the
+ * initial window: an overestimate of it only keeps more). Never more than
+ * H2_KEPT_MAX: a peer granting more than that may find its oldest bytes
+ * gone, which the application sees in what h2_stream_take_unacked()
+ * returns.
+ */
+static void kept_trim(struct h2_stream *st)
+{
+	nghttp2_session *ng = st->c->ng;
+	int64_t init = (int64_t)nghttp2_session_get_remote_settings(
+		ng, NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE);
+	int64_t cap = init + (st->grant_max > init ? st->grant_max : 0);
+	int64_t w = nghttp2_session_get_stream_remote_window_size(ng, st->id);
+	int64_t keep = w < 0 ? cap : cap - w;
+	size_t have = evbuffer_get_length(st->kept);
+
+	if (keep < 0)
+		keep = 0;
+	if (keep > H2_KEPT_MAX)
+		keep = H2_KEPT_MAX;
+	if (have > (size_t)keep)
+		evbuffer_drain(st->kept, have - (size_t)keep);
+}
+
+/* The next len bytes of st->out are about to be sent: keep a copy. */
+static int kept_add(struct h2_stream *st, size_t len)
+{
+	struct evbuffer_iovec v[8];
+	struct evbuffer_ptr at;
+	size_t left = len;
+	int n, i;
+
+	evbuffer_ptr_set(st->out, &at, 0, EVBUFFER_PTR_SET);
+	while (left > 0) {
+		n = evbuffer_peek(st->out, (ev_ssize_t)left, &at, v, 8);
+		if (n <= 0)
+			return -EIO;
+		for (i = 0; i < n && i < 8 && left > 0; i++) {
+			size_t k = v[i].iov_len < left ? v[i].iov_len : left;
+
+			if (evbuffer_add(st->kept, v[i].iov_base, k) < 0)
+				return -ENOMEM;
+			left -= k;
+			evbuffer_ptr_set(st->out, &at, k, EVBUFFER_PTR_ADD);
+		}
+	}
+	if (evbuffer_get_length(st->kept) > H2_KEPT_MAX)
+		evbuffer_drain(st->kept,
+			       evbuffer_get_length(st->kept) - H2_KEPT_MAX);
+	return 0;
+}
+
+/* The peer returned window on st (already counted by nghttp2). */
+static void kept_window_update(struct h2_stream *st, int32_t increment)
+{
+	if (!st->kept)
+		return;
+	if (increment > st->grant_max)
+		st->grant_max = increment;
+	kept_trim(st);
+}
+
+/*
  * How much of st's buffer the next DATA frame carries. The bytes are not
  * copied here (NO_COPY): send_data_cb moves them from the stream's buffer
  * to the wire when nghttp2 sends the frame.
@@ -174,6 +247,8 @@ static int send_data_cb(nghttp2_session *ng, nghttp2_frame *frame,
 
 	(void)ng;
 	if (frame->data.padlen > 0) /* we never ask for padding */
+		return NGHTTP2_ERR_CALLBACK_FAILURE;
+	if (st->kept && kept_add(st, length) < 0)
 		return NGHTTP2_ERR_CALLBACK_FAILURE;
 	if (wire_write_frame(c->wire, framehd, 9, st->out, length) < 0)
 		return NGHTTP2_ERR_CALLBACK_FAILURE;
@@ -278,6 +353,25 @@ void h2_stream_grow_window(struct h2_stream *st)
 	if (nghttp2_session_set_local_window_size(st->c->ng, NGHTTP2_FLAG_NONE,
 						  st->id, H2_BULK_WINDOW) == 0)
 		h2_conn_schedule_flush(st->c);
+}
+
+void h2_stream_keep_sent(struct h2_stream *st)
+{
+	if (!st->kept)
+		st->kept = evbuffer_new(); /* NULL: nothing kept, as before */
+}
+
+size_t h2_stream_take_unacked(struct h2_stream *st, struct evbuffer *dst)
+{
+	size_t n = 0;
+
+	if (st->kept) {
+		n += evbuffer_get_length(st->kept);
+		evbuffer_add_buffer(dst, st->kept);
+	}
+	n += evbuffer_get_length(st->out);
+	evbuffer_add_buffer(dst, st->out);
+	return n;
 }
 
 /* ---- requests and responses --------------------------------------------- */
@@ -496,6 +590,14 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame,
 	struct h2_stream *st;
 
 	(void)ng;
+	if (frame->hd.type == NGHTTP2_WINDOW_UPDATE &&
+	    frame->hd.stream_id > 0) {
+		st = stream_of(c, frame->hd.stream_id);
+		if (st)
+			kept_window_update(
+				st, frame->window_update.window_size_increment);
+		return 0;
+	}
 	if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA)
 		return 0;
 	st = stream_of(c, frame->hd.stream_id);

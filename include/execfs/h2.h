@@ -187,11 +187,27 @@ void h2_stream_consume(struct h2_stream *st, size_t n);
 void h2_stream_grow_window(struct h2_stream *st);
 #define H2_BULK_WINDOW (4 * 1024 * 1024)
 
+/*
+ * Resuming after a lost connection. A stream told to keep what it sends
+ * holds each byte it sent until the peer returned its window (consumed
+ * it), at most H2_BULK_WINDOW plus the initial window. When the stream is
+ * lost, h2_stream_take_unacked() (in its on_close) moves what the peer
+ * may not have, kept then never sent, to the end of dst and says how
+ * many bytes that is: everything from offset "bytes written - n" on.
+ * One copy per byte sent; call keep_sent before writing.
+ */
+struct evbuffer;
+void h2_stream_keep_sent(struct h2_stream *st);
+size_t h2_stream_take_unacked(struct h2_stream *st, struct evbuffer *dst);
+
 /* HTTP/2 error codes used by callers. */
 #define H2_NO_ERROR 0x0
 #define H2_INTERNAL_ERROR 0x2
 #define H2_PROTOCOL_ERROR 0x1
 #define H2_CANCEL 0x8
 #define H2_REFUSED_STREAM 0x7
+/* on_close only, never on the wire: the connection ended under the
+ * stream (lost, or closed by either side), not a reset of the stream. */
+#define H2_LOST 0x100
 
 #endif

@@ -2,37 +2,27 @@
 # A node connection that goes away (DESIGN.md §6), over mutual TLS with a
 # real container, the agent and the mount both run with 1 s heartbeats:
 #   - agent frozen (SIGSTOP: the socket stays open, nothing answers): the
-#     mount finds it by its PINGs within seconds; the running session turns
-#     `lost`, a blocked `cat wait` gets EIO, a blocked `cat stdout` gets
-#     EIO after the bytes that came, `execfs exec` leaves with 255 and
-#     says the session was lost; thawed, the mount reconnects and
-#     new sessions work;
+#     mount finds it by its PINGs within seconds; the running session says
+#     `running (reconnecting)`, its blocked readers and `execfs exec` keep
+#     waiting; thawed, the mount reconnects, the session resumes (its
+#     readers and `execfs exec` get its end) and new sessions work
+#     (test_resume checks what crosses the loss);
 #   - mount frozen: the agent finds it silent and drops the connection; the
 #     thawed mount reconnects;
-#   - agent killed and restarted on the same port: sessions turn `lost` at
-#     once and the mount reconnects (with backoff) to the new agent;
+#   - agent killed and restarted on the same port: the mount reconnects
+#     (with backoff) to the new agent, which does not know the running
+#     session: it turns `lost`, a blocked `cat wait` gets EIO, a blocked
+#     `cat stdout` gets EIO after the bytes that came;
 #   - a port that accepts connections and never speaks TLS: the node's
 #     .status reports it after the heartbeat, and the mount keeps retrying;
 #   - a client that connects to the agent and never speaks: dropped too.
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+# shellcheck source=lib/tlsnode.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/tlsnode.sh"
 
-export AGENT_NODE=n1
-certs_make n1
-port=$(free_port)
-container_start web default web-1 nginx
-printf '{"rules": [{"principals": ["spiffe://execfs.test/client"], "actions": ["exec"]}]}\n' \
-	>"$TESTDIR/policy.json"
-agent_args=(--listen "127.0.0.1:$port" --cert "$CERT_DIR/agent.pem"
-	--key "$CERT_DIR/agent.key" --client-ca "$CERT_DIR/ca.pem"
-	--policy "$TESTDIR/policy.json" --heartbeat 1)
-agent_start "${agent_args[@]}"
-tls_config_write "$TESTDIR/execfs.json" "$port"
-mnt=$TESTDIR/mnt
-mount_start "$mnt" --config "$TESTDIR/execfs.json" -o heartbeat=1
+tls_node_start
 client_pid=$MOUNT_PID
-web=$mnt/n1/default/web-1/nginx
-wait_for "[ -d '$web' ]" 10 || fail "the container did not appear"
 mlog=$TESTDIR/execfs-mnt.log
 
 # agent_pids: the monitor and its worker.
@@ -78,8 +68,19 @@ works_again() {
 	assert_eq 'exited 0' "$(read_file "$web/wait")" "$1: new session's end"
 }
 
+# ended_by_kill WHY: after `kill`, the blocked readers got the session's
+# end: all its output, then EOF; `wait` the status.
+ended_by_kill() {
+	wait_for "[ -s '$TESTDIR/out.stdout.rc' ] && [ -s '$TESTDIR/out.wait' ]" 10 ||
+		fail "$1: blocked readers still waiting"
+	assert_eq 'killed SIGKILL' "$(cat "$TESTDIR/out.wait")" "$1: wait"
+	assert_eq before "$(cat "$TESTDIR/out.stdout")" "$1: stdout"
+	assert_eq 0 "$(cat "$TESTDIR/out.stdout.rc")" "$1: cat stdout status"
+	rm -f "$TESTDIR"/out.*
+}
+
 # 1. The agent freezes: only the heartbeat can tell. `execfs exec` is
-# running a session too: it must leave, not hang.
+# running a session too: it waits for the session to come back.
 start_sleeper
 (
 	rc=0
@@ -96,13 +97,23 @@ t0=$(date +%s)
 wait_for "grep -q 'silent for' '$mlog'" 10 ||
 	fail "the mount did not notice a frozen agent in 10 s"
 log "frozen agent noticed after $(($(date +%s) - t0)) s"
-check_lost "frozen agent"
-wait_for "[ -s '$TESTDIR/exec.rc' ]" 10 || fail "execfs exec still running"
-assert_eq 255 "$(cat "$TESTDIR/exec.rc")" "execfs exec status after the loss"
-assert_match 'session lost' "$(cat "$TESTDIR/exec.err")" "execfs exec message"
+wait_for "[ \"\$(cat '$web/status')\" = 'running (reconnecting)' ]" 5 ||
+	fail "status during the loss: $(cat "$web/status")"
+sleep 1
+[ ! -e "$TESTDIR/out.wait" ] || [ ! -s "$TESTDIR/out.wait" ] ||
+	fail "wait ended during the loss: $(cat "$TESTDIR/out.wait")"
+[ ! -s "$TESTDIR/exec.rc" ] || fail "execfs exec ended during the loss: $(cat "$TESTDIR/exec.err")"
 kill -CONT "${frozen[@]}"
+wait_for "[ \"\$(cat '$web/status')\" = running ]" 20 ||
+	fail "the session did not resume: $(cat "$web/status")"
+for d in "$web"/[0-9]*; do
+	[ "$(cat "$d/status")" != running ] || echo kill >"$d/ctl"
+done
+ended_by_kill "resumed after the agent thawed"
+wait_for "[ -s '$TESTDIR/exec.rc' ]" 10 || fail "execfs exec still running"
+assert_eq 137 "$(cat "$TESTDIR/exec.rc")" "execfs exec status after the resume"
 works_again "after the agent thawed"
-log "frozen agent: sessions lost, readers released, reconnected"
+log "frozen agent: sessions resumed, readers got their end, new sessions work"
 
 # 2. The mount freezes: the agent drops it. Nothing touches the mount
 # while its process is stopped.
@@ -118,12 +129,12 @@ log "frozen mount: dropped by the agent, reconnected"
 # 3. The agent dies and comes back on the same port.
 start_sleeper
 kill -KILL "$AGENT_PID"
-check_lost "killed agent"
 wait "$AGENT_PID" 2>/dev/null || true
 wait_for "! port_open 127.0.0.1 $port" 10 || fail "the old agent's port stays open"
 agent_start "${agent_args[@]}"
+check_lost "killed agent"
 works_again "after an agent restart"
-log "killed agent: sessions lost at once, reconnected to the new agent"
+log "killed agent: reconnected to the new agent, which lost the session"
 
 # 4. A listener that accepts and then says nothing: the TLS handshake gets
 # no answer; the attempt is given up, reported, and retried.

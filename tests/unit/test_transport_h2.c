@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <event2/buffer.h>
 #include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +50,12 @@ struct fixture {
 	/* test_grow_cap's streams: here, so a failed test's teardown still
 	 * closes them into live memory */
 	struct many_cl many[10];
+	/* test_kept_after_loss, server side */
+	size_t kept_written;
+	uint32_t kept_code;
+	struct evbuffer *kept_taken;
+	size_t kept_n;
+	bool kept_closed;
 };
 
 static void stop_soon(struct fixture *f, int ms)
@@ -165,11 +172,67 @@ static const struct h2_stream_cbs many_srv_cbs = {
 	.on_close = many_on_close,
 };
 
+/* "/kept": KEPT_REPLY bytes of a known pattern on a stream that keeps
+ * what it sends; its on_close takes back what the client may lack. */
+#define KEPT_REPLY (32 * 1024 * 1024)
+
+static uint8_t kept_byte(size_t off)
+{
+	return (uint8_t)(off * 7 % 251);
+}
+
+static void kept_fill(struct h2_stream *st, struct fixture *f)
+{
+	uint8_t chunk[16384];
+	size_t i;
+
+	while (f->kept_written < KEPT_REPLY && h2_stream_write_space(st) > 0) {
+		for (i = 0; i < sizeof(chunk); i++)
+			chunk[i] = kept_byte(f->kept_written + i);
+		assert_int_equal(h2_stream_write(st, chunk, sizeof(chunk)), 0);
+		f->kept_written += sizeof(chunk);
+	}
+}
+
+static void kept_on_end(struct h2_stream *st, void *arg)
+{
+	h2_stream_keep_sent(st);
+	h2_stream_respond(st, 200, NULL, 0, false);
+	kept_fill(st, arg);
+}
+
+static void kept_on_writable(struct h2_stream *st, void *arg)
+{
+	kept_fill(st, arg);
+}
+
+static void kept_on_close(struct h2_stream *st, uint32_t code, void *arg)
+{
+	struct fixture *f = arg;
+
+	f->kept_code = code;
+	f->kept_taken = evbuffer_new();
+	assert_non_null(f->kept_taken);
+	f->kept_n = h2_stream_take_unacked(st, f->kept_taken);
+	f->kept_closed = true;
+	event_base_loopexit(f->base, NULL);
+}
+
+static const struct h2_stream_cbs kept_srv_cbs = {
+	.on_end = kept_on_end,
+	.on_writable = kept_on_writable,
+	.on_close = kept_on_close,
+};
+
 static void srv_on_request(struct h2_conn *c, struct h2_stream *st, void *arg)
 {
 	struct fixture *f = arg;
 
 	(void)c;
+	if (!strcmp(h2_stream_path(st), "/kept")) {
+		h2_stream_set_cbs(st, &kept_srv_cbs, f);
+		return;
+	}
 	if (!strcmp(h2_stream_path(st), "/many") ||
 	    !strcmp(h2_stream_path(st), "/fill")) {
 		struct many_srv *m = calloc(1, sizeof(*m)); /* the stream's */
@@ -280,6 +343,8 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 	char path[128];
 
+	if (f->kept_taken)
+		evbuffer_free(f->kept_taken);
 	h2_conn_free(f->client);
 	h2_listener_free(f->l);
 	event_base_free(f->base);
@@ -501,6 +566,61 @@ static void test_unread_streams_leave_the_connection(void **state)
 	free(m);
 }
 
+/* A stream that keeps what it sends hands back, when its connection is
+ * lost, every byte the client had not consumed (returned window for),
+ * and drops what it had: not consumed, consumed, grown, consumed again. */
+static void test_kept_after_loss(void **state)
+{
+	const struct h2_header h[] = { { "streamtype", "stdout" } };
+	struct fixture *f = *state;
+	size_t consumed = 0, start, i;
+	struct h2_stream *st;
+	uint8_t *back;
+
+	f->consume = false;
+	st = h2_conn_request(f->client, "GET", "/kept", h, 1, true, &cl_cbs, f);
+	assert_non_null(st);
+	stop_soon(f, 300);
+	event_base_dispatch(f->base);
+	assert_int_equal(f->got, 256 * 1024);
+
+	h2_stream_consume(st, 200 * 1024);
+	consumed += 200 * 1024;
+	stop_soon(f, 300);
+	event_base_dispatch(f->base);
+	assert_int_equal(f->got, consumed + 256 * 1024);
+
+	h2_stream_grow_window(st);
+	stop_soon(f, 300);
+	event_base_dispatch(f->base);
+	assert_int_equal(f->got, consumed + H2_BULK_WINDOW);
+	h2_stream_consume(st, f->got - consumed);
+	consumed = f->got;
+	stop_soon(f, 300);
+	event_base_dispatch(f->base);
+	assert_int_equal(f->got, consumed + H2_BULK_WINDOW);
+
+	/* The client vanishes: the server's stream is lost, not reset. */
+	h2_conn_free(f->client);
+	f->client = NULL;
+	while (!f->kept_closed)
+		event_base_dispatch(f->base);
+	assert_int_equal(f->kept_code, H2_LOST);
+	assert_true(f->kept_n <= f->kept_written);
+	start = f->kept_written - f->kept_n;
+	/* Nothing the client lacks is gone; what it consumed is. */
+	assert_true(start <= consumed);
+	assert_true(start > 0);
+	assert_true(f->kept_n - (f->kept_written - f->got) <=
+		    H2_BULK_WINDOW + 256 * 1024);
+	back = evbuffer_pullup(f->kept_taken, -1);
+	assert_int_equal(evbuffer_get_length(f->kept_taken), f->kept_n);
+	for (i = 0; i < f->kept_n; i++)
+		if (back[i] != kept_byte(start + i))
+			fail_msg("byte %zu of what was taken back is wrong",
+				 start + i);
+}
+
 static void test_connect_refused(void **state)
 {
 	struct fixture *f = *state;
@@ -583,6 +703,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_unread_streams_leave_the_connection, setup,
 			teardown),
+		cmocka_unit_test_setup_teardown(test_kept_after_loss, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_connect_refused, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_server_gone, setup,

@@ -1,0 +1,33 @@
+# shellcheck shell=bash
+# One node over mutual TLS with 1 s heartbeats, for the connection tests.
+# Not sourced by common.sh: tests source it after it.
+#
+#   tls_node_start   certificates, a policy letting the test client exec,
+#                    container default/web-1/nginx, the agent on a free
+#                    port ($port; its arguments in agent_args, for a
+#                    restart), $TESTDIR/execfs.json, and the mount $mnt
+#                    (-o heartbeat=1); web is the container's directory.
+
+port=
+agent_args=()
+mnt=
+web=
+
+tls_node_start() {
+	export AGENT_NODE=n1
+	certs_make n1
+	port=$(free_port)
+	container_start web default web-1 nginx
+	printf '{"rules": [{"principals": ["spiffe://execfs.test/client"], "actions": ["exec"]}]}\n' \
+		>"$TESTDIR/policy.json"
+	agent_args=(--listen "127.0.0.1:$port" --cert "$CERT_DIR/agent.pem"
+		--key "$CERT_DIR/agent.key" --client-ca "$CERT_DIR/ca.pem"
+		--policy "$TESTDIR/policy.json" --heartbeat 1)
+	agent_start "${agent_args[@]}"
+	tls_config_write "$TESTDIR/execfs.json" "$port"
+	mnt=$TESTDIR/mnt
+	mount_start "$mnt" --config "$TESTDIR/execfs.json" -o heartbeat=1
+	web=$mnt/n1/default/web-1/nginx
+	wait_for "[ -d '$web' ]" 10 || fail "the container did not appear"
+}
+

@@ -1,0 +1,145 @@
+#!/bin/bash
+# Sessions outlive a lost connection (DESIGN.md §3, §6), over mutual TLS
+# with a real container; agent and mount run with 1 s heartbeats. The
+# agent is frozen (SIGSTOP: its sockets stay open, nothing answers) in the
+# middle of four sessions, long enough for the mount to give the
+# connection up, then thawed:
+#   A  output keeps coming while the connection is gone; its reader, blocked
+#      across the loss, gets every line once and in order;
+#   B  an interactive loop on stdin: a line written before, one written
+#      during the loss (the write waits) and one after all arrive, once;
+#   C  20 MB written into stdin while the connection goes: md5sum inside
+#      the container sees exactly the bytes written;
+#   D  `cat wait` blocked across the loss ends with the exit status.
+# While the connection is gone, status says "running (reconnecting)". Then:
+# with -o resume=2, a session whose node stays away turns `lost` after two
+# seconds; an agent restarted in between does not know the session (it
+# turns `lost` on the resume, its readers get EIO).
+# shellcheck source-path=SCRIPTDIR source=lib/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+# shellcheck source=lib/tlsnode.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/tlsnode.sh"
+
+tls_node_start
+mlog=$TESTDIR/execfs-mnt.log
+out=$TESTDIR/out
+mkdir -p "$out"
+
+# new_session CMDLINE: a clone session running CMDLINE; prints its dir.
+new_session() {
+	local n
+	n=$(cat "$web/clone")
+	echo "$1" >"$web/$n/ctl"
+	echo "$web/$n"
+}
+
+freeze_agent() {
+	mapfile -t frozen < <(echo "$AGENT_PID"; agent_worker_pid)
+	kill -STOP "${frozen[@]}"
+	cleanup_push "kill -CONT ${frozen[*]} 2>/dev/null"
+}
+
+thaw_agent() {
+	kill -CONT "${frozen[@]}"
+}
+
+# Expected data, made on this side.
+seq 0 59999 >"$out/A.expected"
+for i in $(seq 0 39); do seq $((i * 50000)) $((i * 50000 + 49999)); done >"$out/C.input"
+md5=$(md5sum <"$out/C.input" | cut -d' ' -f1)
+
+# A: 60 batches of 1000 lines, one every 0.1 s.
+A=$(new_session "sh -c 'i=0; while [ \$i -lt 60 ]; do seq \$((i*1000)) \$((i*1000+999)); i=\$((i+1)); sleep 0.1; done'")
+cat "$A/stdout" >"$out/A.got" 2>"$out/A.err" &
+a_reader=$!
+# B: echo what comes in.
+B=$(new_session "sh -c 'while read l; do echo \"got \$l\"; done; echo bye'")
+exec 3>"$B/stdin"
+cleanup_push "exec 3>&-"
+echo a >&3
+wait_for "grep -q 'got a' '$B/stdout'" 10 || fail "B: no echo before the loss"
+# C: md5sum of stdin, fed in 40 pieces over 4 s.
+C=$(new_session "md5sum")
+(
+	for i in $(seq 0 39); do
+		seq $((i * 50000)) $((i * 50000 + 49999))
+		sleep 0.1
+	done >"$C/stdin"
+	echo finished >"$out/C.writer"
+) 2>"$out/C.writer.err" &
+# D: wait for A.
+cat "$A/wait" >"$out/D.got" 2>&1 &
+d_reader=$!
+
+sleep 1
+freeze_agent
+t0=$(date +%s)
+wait_for "grep -q 'silent for' '$mlog'" 10 ||
+	fail "the mount did not notice a frozen agent in 10 s"
+log "frozen agent noticed after $(($(date +%s) - t0)) s"
+wait_for "[ \"\$(cat '$A/status')\" = 'running (reconnecting)' ]" 5 ||
+	fail "A's status during the loss: $(cat "$A/status")"
+# A write during the loss waits for the session to be back.
+(echo b >&3; echo ok >"$out/B.write") &
+sleep 2
+kill -0 "$a_reader" || fail "A's reader ended during the loss: $(cat "$out/A.err")"
+kill -0 "$d_reader" || fail "D's wait ended during the loss: $(cat "$out/D.got")"
+thaw_agent
+log "agent thawed"
+
+wait_for "grep -q 'resumed' '$mlog'" 20 || fail "the mount did not resume"
+wait_for "! kill -0 $a_reader" 30 || fail "A's reader still running"
+wait "$a_reader" || fail "A's reader failed: $(cat "$out/A.err")"
+cmp "$out/A.expected" "$out/A.got" ||
+	fail "A: output differs after the resume ($(wc -l <"$out/A.got") lines)"
+log "A: 60000 lines, once each, in order"
+wait "$d_reader" || true
+assert_eq 'exited 0' "$(cat "$out/D.got")" "D: wait across the loss"
+
+wait_for "[ -s '$out/B.write' ]" 10 || fail "B: the write made during the loss never returned"
+echo c >&3
+exec 3>&-
+wait_for "[ \"\$(cat '$B/status')\" = 'exited 0' ]" 10 || fail "B did not end: $(cat "$B/status")"
+assert_eq "$(printf 'got a\ngot b\ngot c\nbye')" "$(cat "$B/stdout")" "B: stdin across the loss"
+
+wait_for "[ -s '$out/C.writer' ]" 30 || fail "C: the writer did not finish: $(cat "$out/C.writer.err")"
+wait_for "[ \"\$(cat '$C/status')\" = 'exited 0' ]" 20 || fail "C did not end: $(cat "$C/status")"
+assert_eq "$md5  -" "$(cat "$C/stdout")" "C: md5 of the stdin written across the loss"
+log "B and C: stdin across the loss, nothing lost, nothing twice"
+grep -q 'resumed at offset' "$TESTDIR/agent.log" || fail "the agent logged no resume at an offset"
+
+# 2. The node stays away longer than -o resume: the session turns lost.
+mount_start "$TESTDIR/short" --config "$TESTDIR/execfs.json" -o heartbeat=1,resume=2
+sweb=$TESTDIR/short/n1/default/web-1/nginx
+wait_for "[ -d '$sweb' ]" 10 || fail "the container did not appear (short mount)"
+echo 'sleep 1000' >"$sweb/ctl"
+(cat "$sweb/wait" >"$out/E.got" 2>&1 || true) &
+freeze_agent
+wait_for "[ \"\$(cat '$sweb/status')\" = lost ]" 15 ||
+	fail "a session whose node stayed away is not lost: $(cat "$sweb/status")"
+wait_for "[ -s '$out/E.got' ]" 5 || fail "wait still blocked after the loss"
+assert_match 'Input/output error' "$(cat "$out/E.got")" "E: wait of a lost session"
+thaw_agent
+log "resume time over: lost, readers released"
+
+# 3. The agent restarts: it has never heard of the session. (The first
+# mount lost its connection to the frozen agent too: let it reconnect.)
+wait_for "grep -q '^connected' '$mnt/n1/.status'" 20 ||
+	fail "the mount did not reconnect: $(cat "$mnt/n1/.status")"
+echo 'sh -c "echo before; exec sleep 1000"' >"$web/ctl"
+wait_for "[ -s '$web/stdout' ]" 5 || fail "no output before the restart"
+(
+	rc=0
+	cat "$web/stdout" >"$out/F.got" 2>"$out/F.err" || rc=$?
+	echo "$rc" >"$out/F.rc"
+) &
+agent_stop
+agent_start "${agent_args[@]}"
+wait_for "[ \"\$(cat '$web/status')\" = lost ]" 30 ||
+	fail "a session the new agent does not know is not lost: $(cat "$web/status")"
+wait_for "[ -s '$out/F.rc' ]" 5 || fail "stdout reader still blocked"
+assert_eq before "$(cat "$out/F.got")" "F: bytes before the restart"
+assert_match 'Input/output error' "$(cat "$out/F.err")" "F: after them"
+echo 'echo again' >"$web/ctl"
+assert_eq again "$(read_file "$web/stdout")" "a new session after the restart"
+log "agent restarted: the old session is lost, new ones work"
