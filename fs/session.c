@@ -512,10 +512,8 @@ int session_start(struct session *s, struct node *node, char *const *argv,
 		/* Half a flight: the agent drops the session with its status
 		 * stream; the other streams get 404 or close with the reset. */
 		h2_stream_reset(s->status_st, H2_CANCEL);
-		session_set_failed(s, EIO,
-				   "could not open the session's streams");
-		out_stream_abandon(&s->out[SESSION_STDOUT]);
-		out_stream_abandon(&s->out[SESSION_STDERR]);
+		/* Still NEW: failed, and `wait` and pollers are told. */
+		session_fail(s, EIO, "could not open the session's streams");
 		rc = -EIO;
 		goto out_free;
 	}

@@ -124,8 +124,12 @@ static void inode_unlink(struct tree *t, struct inode *i, bool notify)
 		inode_unlink(t, list_entry(pos, struct inode, sibling), false);
 	i->linked = false;
 	list_del(&i->sibling);
-	if (i->kind == INODE_SESSION)
+	if (i->kind == INODE_SESSION) {
+		/* Never started, and now it never will: its `wait` and
+		 * readers must not wait for good. */
+		session_fail(i->u.sess, ENOENT, "the container is gone");
 		session_unhold(i->u.sess);
+	}
 	if (i->parent) {
 		clock_gettime(CLOCK_REALTIME, &i->parent->mtime);
 		if (notify && !t->fs->unmounting)

@@ -129,3 +129,24 @@ log "status: running (stdout full) while nobody read"
 
 ctl_write "$C/$s/ctl" kill || fail "kill: $(read_file "$C/$s/ctl" 2)"
 assert_eq "killed SIGKILL" "$(read_file "$C/$s/wait" 5)" "wait after kill"
+
+# ---- a cloned session whose container goes before it started --------------
+# Its wait and stdout readers are answered (failed; end of file), not left
+# waiting for a start that cannot come.
+container_start gone default gone-1 box
+G=$NODE/default/gone-1/box
+wait_for "[ -d '$G' ]" 10 || fail "no $G"
+g=$(read_file "$G/clone")
+(timeout 20 cat "$G/$g/wait" >"$TESTDIR/gone.wait" 2>&1 || true) &
+(
+	rc=0
+	timeout 20 cat "$G/$g/stdout" >"$TESTDIR/gone.out" 2>&1 || rc=$?
+	echo "$rc" >"$TESTDIR/gone.rc"
+) &
+sleep 0.3
+container_delete gone
+wait_for "[ -s '$TESTDIR/gone.wait' ] && [ -s '$TESTDIR/gone.rc' ]" 10 ||
+	fail "readers of a never-started session still wait after its container went"
+assert_eq "failed: the container is gone" "$(cat "$TESTDIR/gone.wait")" "wait"
+assert_eq 0 "$(cat "$TESTDIR/gone.rc")" "cat stdout: end of file"
+log "never-started session of a deleted container: wait and stdout answered"
