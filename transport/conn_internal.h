@@ -33,6 +33,9 @@ struct wire;
 #define H2_CONN_WINDOW (64 * 1024 * 1024)
 /* The most a stream keeps of what it sent (h2_stream_keep_sent). */
 #define H2_KEPT_MAX (H2_BULK_WINDOW + H2_INITIAL_WINDOW)
+/* A stream keeping this much asks for a PING whose answer proves the peer
+ * received it (one in flight at a time). */
+#define H2_KEPT_PING_AT (64 * 1024)
 /* The most one DATA frame we send carries: a keystroke queued behind a
  * bulk stream waits for at most one such frame. */
 #define H2_MAX_DATA_FRAME (256 * 1024)
@@ -74,6 +77,12 @@ struct h2_conn {
 	unsigned beat_silent; /* heartbeat intervals without a byte in */
 	bool beat_heard; /* bytes came in since the last interval */
 	unsigned grown; /* live streams with H2_BULK_WINDOW */
+	/* Kept bytes (h2.c): DATA bytes of keeping streams handed to the
+	 * wire, in all; the count when the PING in flight was sent. */
+	uint64_t kept_seq;
+	uint64_t kept_ping_mark;
+	bool kept_ping_out; /* a PING for kept bytes is unanswered */
+	bool kept_ping_want; /* one is owed */
 };
 
 /* heartbeat.c: start checking c's peer (from the connection's creation:

@@ -46,6 +46,7 @@ struct h2_stream {
 	 * have yet (see kept_trim), oldest first. NULL when not kept. */
 	struct evbuffer *kept;
 	int32_t grant_max; /* largest WINDOW_UPDATE the peer sent us */
+	uint64_t kept_last; /* conn's kept_seq after our last DATA */
 	int status; /* client: response :status */
 	char *method, *path; /* server: owned */
 	struct h2_stream_header hdrs[H2_MAX_HEADERS];
@@ -152,7 +153,10 @@ static void stream_check_writable(struct h2_stream *st)
  * initial window: an overestimate of it only keeps more). Never more than
  * H2_KEPT_MAX: a peer granting more than that may find its oldest bytes
  * gone, which the application sees in what h2_stream_take_unacked()
- * returns.
+ * returns. And a PING answered proves that every frame sent before it was
+ * received and handed to the peer's application (frames are processed in
+ * order): a stream that sent nothing since then keeps nothing (kept_ping),
+ * so one whose reader stalled does not hold its window's worth for good.
  */
 static void kept_trim(struct h2_stream *st)
 {
@@ -197,7 +201,44 @@ static int kept_add(struct h2_stream *st, size_t len)
 	if (evbuffer_get_length(st->kept) > H2_KEPT_MAX)
 		evbuffer_drain(st->kept,
 			       evbuffer_get_length(st->kept) - H2_KEPT_MAX);
+	st->c->kept_seq += len;
+	st->kept_last = st->c->kept_seq;
+	if (evbuffer_get_length(st->kept) >= H2_KEPT_PING_AT)
+		st->c->kept_ping_want = true;
 	return 0;
+}
+
+/* The PING tag of kept_ping(), told from heartbeats' (all zeros). */
+static const uint8_t kept_ping_tag[8] = { 'e', 'x', 'k', 'e', 'p', 't' };
+
+/* Ask for the proof (from the flush; one PING of ours at a time, so at
+ * most one a round trip). True when one was queued. */
+static bool kept_ping(struct h2_conn *c)
+{
+	if (!c->kept_ping_want || c->kept_ping_out)
+		return false;
+	if (nghttp2_submit_ping(c->ng, NGHTTP2_FLAG_NONE, kept_ping_tag))
+		return false;
+	c->kept_ping_want = false;
+	c->kept_ping_out = true;
+	c->kept_ping_mark = c->kept_seq;
+	return true;
+}
+
+/* Our PING came back: what was sent before it arrived. */
+static void kept_ping_answered(struct h2_conn *c)
+{
+	struct h2_stream *st;
+
+	c->kept_ping_out = false;
+	for (st = c->streams; st; st = st->next) {
+		if (!st->kept)
+			continue;
+		if (st->kept_last <= c->kept_ping_mark)
+			evbuffer_drain(st->kept, evbuffer_get_length(st->kept));
+		else if (evbuffer_get_length(st->kept) >= H2_KEPT_PING_AT)
+			c->kept_ping_want = true;
+	}
 }
 
 /* The peer returned window on st (already counted by nghttp2). */
@@ -590,6 +631,14 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame,
 	struct h2_stream *st;
 
 	(void)ng;
+	if (frame->hd.type == NGHTTP2_PING &&
+	    (frame->hd.flags & NGHTTP2_FLAG_ACK) && c->kept_ping_out &&
+	    !memcmp(frame->ping.opaque_data, kept_ping_tag,
+		    sizeof(kept_ping_tag))) {
+		kept_ping_answered(c);
+		h2_conn_schedule_flush(c);
+		return 0;
+	}
 	if (frame->hd.type == NGHTTP2_WINDOW_UPDATE &&
 	    frame->hd.stream_id > 0) {
 		st = stream_of(c, frame->hd.stream_id);
@@ -787,6 +836,8 @@ void h2_conn_flush(struct h2_conn *c)
 		/* Stopped at the mark: more frames once the socket took
 		 * these. */
 		again = wire_pending(c->wire) >= WIRE_HIWAT;
+		if (!again && kept_ping(c))
+			again = true;
 		/* Streams whose buffers drained may now write more. */
 		while (c->writable && !c->dying) {
 			struct h2_stream *st = c->writable;
