@@ -137,7 +137,8 @@ static void stream_check_writable(struct h2_stream *st)
 	struct h2_conn *c = st->c;
 
 	if (st->want_writable && !st->on_writable_list &&
-	    evbuffer_get_length(st->out) < H2_STREAM_LOWAT) {
+	    evbuffer_get_length(st->out) < H2_STREAM_LOWAT &&
+	    h2_stream_write_space(st) > 0) {
 		st->on_writable_list = true;
 		st->wnext = c->writable;
 		c->writable = st;
@@ -241,6 +242,16 @@ static void kept_ping_answered(struct h2_conn *c)
 	}
 }
 
+/* The peer returned window on st (already counted by nghttp2): the
+ * application may write more (see h2_stream_write_space). */
+static void stream_window_update(struct h2_stream *st)
+{
+	if (st->want_writable) {
+		stream_check_writable(st);
+		h2_conn_schedule_flush(st->c);
+	}
+}
+
 /* The peer returned window on st (already counted by nghttp2). */
 static void kept_window_update(struct h2_stream *st, int32_t increment)
 {
@@ -316,7 +327,7 @@ int h2_stream_write(struct h2_stream *st, const void *buf, size_t len)
 		return -ENOBUFS;
 	if (evbuffer_add(st->out, buf, len) < 0)
 		return -ENOMEM;
-	if (have + len >= H2_STREAM_LOWAT)
+	if (have + len >= H2_STREAM_LOWAT || !h2_stream_write_space(st))
 		st->want_writable = true;
 	stream_kick(st);
 	return 0;
@@ -333,7 +344,8 @@ ssize_t h2_stream_read_fd(struct h2_stream *st, int fd, size_t max)
 	n = bufread_fd(st->out, fd, max);
 	if (n <= 0)
 		return n;
-	if (evbuffer_get_length(st->out) >= H2_STREAM_LOWAT)
+	if (evbuffer_get_length(st->out) >= H2_STREAM_LOWAT ||
+	    !h2_stream_write_space(st))
 		st->want_writable = true;
 	stream_kick(st);
 	return n;
@@ -341,9 +353,21 @@ ssize_t h2_stream_read_fd(struct h2_stream *st, int fd, size_t max)
 
 size_t h2_stream_write_space(const struct h2_stream *st)
 {
-	size_t have = evbuffer_get_length(st->out);
+	size_t have = evbuffer_get_length(st->out), cap = H2_STREAM_HIWAT;
+	int32_t w;
 
-	return have >= H2_STREAM_HIWAT ? 0 : H2_STREAM_HIWAT - have;
+	/* A stream nghttp2 has not opened yet (its HEADERS are queued) has
+	 * its whole initial window ahead. */
+	if (!st->closed && st->id > 0 &&
+	    nghttp2_session_find_stream(st->c->ng, st->id)) {
+		w = nghttp2_session_get_stream_remote_window_size(st->c->ng,
+								  st->id);
+		if (w < 0)
+			w = 0;
+		if ((size_t)w + H2_STREAM_STALLED < cap)
+			cap = (size_t)w + H2_STREAM_STALLED;
+	}
+	return have >= cap ? 0 : cap - have;
 }
 
 size_t h2_stream_buffered(const struct h2_stream *st)
@@ -641,10 +665,13 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame,
 	}
 	if (frame->hd.type == NGHTTP2_WINDOW_UPDATE &&
 	    frame->hd.stream_id > 0) {
+		int32_t inc = frame->window_update.window_size_increment;
+
 		st = stream_of(c, frame->hd.stream_id);
-		if (st)
-			kept_window_update(
-				st, frame->window_update.window_size_increment);
+		if (!st)
+			return 0;
+		kept_window_update(st, inc);
+		stream_window_update(st);
 		return 0;
 	}
 	if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA)
@@ -844,6 +871,11 @@ void h2_conn_flush(struct h2_conn *c)
 
 			c->writable = st->wnext;
 			st->on_writable_list = false;
+			/* Listed while a DATA frame was being sent, before
+			 * nghttp2 took its window: still owed, and listed
+			 * again when room comes. */
+			if (h2_stream_write_space(st) == 0)
+				continue;
 			st->want_writable = false;
 			if (st->cbs && st->cbs->on_writable)
 				st->cbs->on_writable(st, st->arg);

@@ -51,8 +51,11 @@ struct h2_header {
 
 /* The outgoing buffer of a stream reports on_writable below this. */
 #define H2_STREAM_LOWAT (256 * 1024)
-/* h2_stream_write_space() is what fits below this. */
+/* h2_stream_write_space() is what fits below this, and below the window
+ * the peer gives the stream plus H2_STREAM_STALLED: a stream whose reader
+ * stopped holds little beyond what is on its way. */
 #define H2_STREAM_HIWAT (1024 * 1024)
+#define H2_STREAM_STALLED (64 * 1024)
 
 struct h2_stream_cbs {
 	/* Client side: the response headers arrived. */
@@ -63,7 +66,9 @@ struct h2_stream_cbs {
 			void *arg);
 	/* The peer ended its side of the stream (END_STREAM). */
 	void (*on_end)(struct h2_stream *st, void *arg);
-	/* The outgoing buffer fell below H2_STREAM_LOWAT after being above it. */
+	/* There is room again (the outgoing buffer fell below
+	 * H2_STREAM_LOWAT, or the peer gave window) after the buffer was
+	 * above H2_STREAM_LOWAT or full. */
 	void (*on_writable)(struct h2_stream *st, void *arg);
 	/* The stream is gone: closed cleanly (error_code 0), reset by either
 	 * side, or lost with its connection. The handle is freed after return. */

@@ -443,9 +443,14 @@ static void test_flow_control(void **state)
 	st = open_stdout(f, NULL, 0);
 	stop_soon(f, 300);
 	event_base_dispatch(f->base);
-	/* The initial stream window is 256 KiB. */
+	/* The initial stream window is 256 KiB; with no window left, the
+	 * server may queue only a stalled stream's little. */
 	assert_int_equal(f->got, 256 * 1024);
 	assert_false(f->ended);
+	assert_non_null(f->srv_st);
+	assert_true(h2_stream_buffered(f->srv_st) <= H2_STREAM_STALLED);
+	assert_int_equal(h2_stream_write_space(f->srv_st),
+			 H2_STREAM_STALLED - h2_stream_buffered(f->srv_st));
 	/* Grown, the window lets 4 MiB be in flight, consumed or not. */
 	h2_stream_grow_window(st);
 	stop_soon(f, 300);
