@@ -247,6 +247,17 @@ static void session_free(struct session *s)
 	free(s);
 }
 
+/* Bytes of a lost output stream wait for their client. */
+static bool session_holds_output(const struct session *s)
+{
+	int i;
+
+	for (i = 0; i < 2; i++)
+		if (s->out[i].held && evbuffer_get_length(s->out[i].held))
+			return true;
+	return false;
+}
+
 /* Called whenever a stream detaches or the process ends. */
 static void session_check(struct session *s)
 {
@@ -256,9 +267,10 @@ static void session_check(struct session *s)
 		return;
 	}
 	/* A failed start leaves nothing to resume: a client that comes
-	 * back is told it is gone (and reports it lost). */
+	 * back is told it is gone (and reports it lost). An ended one
+	 * goes once nobody may come back for it or for its output. */
 	if (s->state == SESSION_FAILED || s->state == SESSION_REQUEST ||
-	    (session_ended(s) && !s->lost)) {
+	    (session_ended(s) && !s->lost && !session_holds_output(s))) {
 		session_free(s);
 		return;
 	}
@@ -289,7 +301,7 @@ static void grace_cb(evutil_socket_t fd, short what, void *arg)
 	if (session_ended(s)) {
 		log_info("session %s: its client did not come back in %u s",
 			 s->sid, s->t->grace);
-		session_check(s);
+		session_free(s);
 	}
 }
 
@@ -314,12 +326,15 @@ static void stream_drop(struct h2_stream *st)
 }
 
 /* May st replace old, a stream of the same kind still attached? Only
- * from another connection (the client resumes; its old connection is
- * gone for it even if not yet for us); a second one on the same
- * connection is refused. */
+ * from a newer connection (the client resumes; its old connection is
+ * gone for it even if not yet for us). A second one on the same
+ * connection is refused, and so is one from an older connection: after
+ * a freeze, connections the client gave up may be read after the one
+ * it resumed on. */
 static bool stream_replaces(struct h2_stream *old, struct h2_stream *st)
 {
-	return h2_stream_conn(old) != h2_stream_conn(st);
+	return h2_conn_serial(h2_stream_conn(st)) >
+	       h2_conn_serial(h2_stream_conn(old));
 }
 
 /* A resume's offset header: decimal, or absent (0). */
@@ -475,8 +490,10 @@ static void out_read_cb(evutil_socket_t fd, short what, void *arg)
 	ssize_t n;
 
 	(void)what;
-	if (!o->st)
+	if (!o->st) {
+		out_update(o); /* nobody to send to: stop reading */
 		return;
+	}
 	space = h2_stream_write_space(o->st);
 	if (space > (o->bulk ? OUT_READ_BULK : OUT_READ_CHUNK))
 		space = o->bulk ? OUT_READ_BULK : OUT_READ_CHUNK;
@@ -566,11 +583,26 @@ static void out_attach(struct session *s, struct outstream *o,
 	char msg[160];
 
 	if (o->st && !stream_replaces(o->st, st)) {
-		respond_error(st, EBUSY, "stream is already attached");
+		respond_error(st, EBUSY,
+			      "stream is attached on another connection");
 		return;
 	}
 	if (offset_header(st, &off) < 0) {
 		respond_error(st, EINVAL, "bad " EXECFS_HDR_OFFSET);
+		return;
+	}
+	/* The client has everything before off: send from there, which
+	 * must be among the bytes held (with those an older stream of it
+	 * still has) or the next one to read. */
+	first = o->sent - (o->held ? evbuffer_get_length(o->held) : 0) -
+		(o->st ? h2_stream_unacked(o->st) : 0);
+	if (off < first || off > o->sent) {
+		snprintf(msg, sizeof(msg),
+			 "%s offset %llu is not available (the agent has "
+			 "%llu to %llu)",
+			 o->name, off, first, o->sent);
+		log_info("session %s: resume refused: %s", s->sid, msg);
+		respond_error(st, ERANGE, msg);
 		return;
 	}
 	if (o->st) {
@@ -580,18 +612,6 @@ static void out_attach(struct session *s, struct outstream *o,
 		}
 		stream_drop(o->st);
 		o->st = NULL;
-	}
-	/* The client has everything before off: send from there, which
-	 * must be among the bytes held or the next one to read. */
-	first = o->sent - (o->held ? evbuffer_get_length(o->held) : 0);
-	if (off < first || off > o->sent) {
-		snprintf(msg, sizeof(msg),
-			 "%s offset %llu is not available (the agent has "
-			 "%llu to %llu)",
-			 o->name, off, first, o->sent);
-		log_info("session %s: resume refused: %s", s->sid, msg);
-		respond_error(st, ERANGE, msg);
-		return;
 	}
 	if (o->held)
 		evbuffer_drain(o->held, off - first);
@@ -820,8 +840,9 @@ static void in_attach(struct session *s, struct h2_stream *st)
 		s->in_old = evbuffer_get_length(s->inbuf);
 	}
 	if (first)
-		log_info("session %s: stdin resumed at offset %llu", s->sid,
-			 s->in_received);
+		log_info("session %s: stdin resumed at offset %llu (%llu "
+			 "received)",
+			 s->sid, first, s->in_received);
 	s->in_skip = (size_t)(s->in_received - first);
 	s->in_end = false;
 	s->lost = false;
@@ -1276,9 +1297,11 @@ static size_t sessions_running_of(const struct session_table *t,
 	const struct session *o;
 	size_t n = 0;
 
+	/* Ended ones kept for a resume count too: they hold output. */
 	for (o = t->head; o; o = o->next)
 		if ((o->state == SESSION_SPAWNING ||
-		     o->state == SESSION_RUNNING) &&
+		     o->state == SESSION_RUNNING || o->lost ||
+		     session_holds_output(o)) &&
 		    !strcmp(o->identity, identity))
 			n++;
 	return n;

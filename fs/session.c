@@ -412,9 +412,18 @@ static char *session_exec_body(const struct session *s, char *const *argv,
 	return body;
 }
 
+/* Streams still waiting for a resume will not get one. */
+static void session_streams_give_up(struct session *s)
+{
+	out_stream_give_up(&s->out[SESSION_STDOUT]);
+	out_stream_give_up(&s->out[SESSION_STDERR]);
+	in_stream_give_up(&s->in);
+}
+
 /* Nothing more will be known of it: answer the starter and the waiters. */
 static void session_set_lost(struct session *s)
 {
+	session_streams_give_up(s);
 	s->state = SESSION_LOST;
 	session_start_answer(s, ENOTCONN);
 	session_ended_wake(s);
@@ -652,8 +661,10 @@ static void status_on_close(struct h2_stream *st, uint32_t error_code,
 	switch (s->state) {
 	case SESSION_STARTING:
 	case SESSION_RUNNING:
+		/* (A resume the agent did not answer yet is no refusal.) */
 		if (error_code == H2_LOST && s->node &&
-		    !(s->status_resumed && s->status_http != 200)) {
+		    !(s->status_resumed && s->status_http != 0 &&
+		      s->status_http != 200)) {
 			/* The next connection asks again. */
 			session_lost(s);
 			break;
@@ -841,6 +852,13 @@ void session_lost(struct session *s)
 
 	if (s->resuming)
 		return;
+	/* Lost or failed for good, or ended with nobody left to read it:
+	 * nothing to resume for. */
+	if (s->state == SESSION_LOST || s->state == SESSION_FAILED ||
+	    (s->holders == 0 && session_ended(s))) {
+		session_streams_give_up(s);
+		return;
+	}
 	if (!s->node || !s->base) {
 		session_give_up(s, "no node to resume on");
 		return;
@@ -885,8 +903,15 @@ void session_resume(struct session *s, struct h2_conn *c)
 
 	if (!s->resuming)
 		return;
-	session_path(s, path, sizeof(path));
 	session_get(s); /* through the calls below */
+	if (s->holders == 0 && session_ended(s)) {
+		/* Nobody can read it any more (forgotten while away). */
+		session_resume_done(s);
+		session_streams_give_up(s);
+		session_put(s);
+		return;
+	}
+	session_path(s, path, sizeof(path));
 	/* Status first, as in a start: the agent answers 404 (lost) for a
 	 * session it no longer has. */
 	if (!session_ended(s) && !s->status_st) {
@@ -929,15 +954,11 @@ void session_resume(struct session *s, struct h2_conn *c)
 
 void session_give_up(struct session *s, const char *why)
 {
-	int i;
-
 	session_get(s);
 	if (s->resuming)
 		session_resume_done(s);
 	log_warn("session %s: lost: %s", s->sid, why);
-	for (i = 0; i < 2; i++)
-		out_stream_give_up(&s->out[i]);
-	in_stream_give_up(&s->in);
+	session_streams_give_up(s);
 	switch (s->state) {
 	case SESSION_STARTING:
 	case SESSION_RUNNING:

@@ -350,6 +350,10 @@ int in_stream_resume(struct in_stream *in, struct h2_conn *c, const char *path)
 
 	if (rc == 0)
 		in_stream_pump(in);
+	/* Writers polled for room while it was gone (execfs exec does):
+	 * the stream may never fill, so no on_writable would tell them. */
+	if (rc == 0 && list_empty(&in->parked))
+		poller_wake_all(&in->pollers);
 	return rc;
 }
 
@@ -378,6 +382,7 @@ static void in_stream_on_response(struct h2_stream *st, int status, void *arg)
 		 * the stream closes. */
 		in->state = IN_CLOSED;
 		in_write_fail_all(in, EPIPE);
+		poller_wake_all(&in->pollers);
 		h2_stream_end(st);
 		break;
 	case IN_IDLE:

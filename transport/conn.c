@@ -196,15 +196,22 @@ const char *h2_conn_peer(const struct h2_conn *c)
 	return c->peer;
 }
 
+uint64_t h2_conn_serial(const struct h2_conn *c)
+{
+	return c->serial;
+}
+
 static struct h2_conn *conn_alloc(struct event_base *base, bool server,
 				  const struct h2_conn_cbs *cbs, void *arg)
 {
+	static uint64_t serials; /* one loop per process */
 	struct h2_conn *c = calloc(1, sizeof(*c));
 
 	if (!c)
 		return NULL;
 	c->base = base;
 	c->server = server;
+	c->serial = ++serials;
 	c->cbs = cbs;
 	c->arg = arg;
 	c->flush_ev = event_new(base, -1, 0, conn_flush_cb, c);

@@ -58,6 +58,7 @@ struct h2_conn {
 	struct evdns_getaddrinfo_request *dns_req; /* while resolving */
 	nghttp2_session *ng; /* owned */
 	bool server;
+	uint64_t serial; /* h2_conn_serial() */
 	bool ready; /* transport established (TLS done) */
 	bool dying; /* teardown scheduled */
 	bool silent; /* h2_conn_free: no on_close callback */

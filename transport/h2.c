@@ -426,6 +426,12 @@ void h2_stream_keep_sent(struct h2_stream *st)
 		st->kept = evbuffer_new(); /* NULL: nothing kept, as before */
 }
 
+size_t h2_stream_unacked(const struct h2_stream *st)
+{
+	return (st->kept ? evbuffer_get_length(st->kept) : 0) +
+	       evbuffer_get_length(st->out);
+}
+
 size_t h2_stream_take_unacked(struct h2_stream *st, struct evbuffer *dst)
 {
 	size_t n = 0;
@@ -733,6 +739,10 @@ static int on_stream_close(nghttp2_session *ng, int32_t id, uint32_t error_code,
 	struct h2_stream *st = stream_of(c, id);
 
 	(void)ng;
+	/* H2_LOST is ours to say: a peer's RST_STREAM with that code is
+	 * a reset like any other. */
+	if (error_code == H2_LOST)
+		error_code = H2_INTERNAL_ERROR;
 	if (st)
 		stream_close(st, error_code);
 	return 0;

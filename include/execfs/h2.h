@@ -139,6 +139,9 @@ void h2_conn_free(struct h2_conn *c);
 /* Who the peer is: "uid:N" on a Unix socket, the verified certificate's
  * identity over TLS, "" when unknown. Owned by the connection. */
 const char *h2_conn_peer(const struct h2_conn *c);
+/* The order connections were made (accepted or connected) in this
+ * process: a later one has a larger serial. */
+uint64_t h2_conn_serial(const struct h2_conn *c);
 
 /* ---- streams (h2.c) ------------------------------------------------------ */
 
@@ -204,6 +207,8 @@ void h2_stream_grow_window(struct h2_stream *st);
 struct evbuffer;
 void h2_stream_keep_sent(struct h2_stream *st);
 size_t h2_stream_take_unacked(struct h2_stream *st, struct evbuffer *dst);
+/* How many bytes h2_stream_take_unacked() would take now. */
+size_t h2_stream_unacked(const struct h2_stream *st);
 
 /* HTTP/2 error codes used by callers. */
 #define H2_NO_ERROR 0x0

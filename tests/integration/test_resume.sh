@@ -10,8 +10,12 @@
 #      during the loss (the write waits) and one after all arrive, once;
 #   C  20 MB written into stdin while the connection goes: md5sum inside
 #      the container sees exactly the bytes written;
-#   D  `cat wait` blocked across the loss ends with the exit status.
-# While the connection is gone, status says "running (reconnecting)". Then:
+#   D  `cat wait` blocked across the loss ends with the exit status;
+#   E  `execfs exec -i ... cat`, given a line before, one during (its write
+#      to stdin waits, polling) and one after the loss, prints all three.
+# While the connection is gone, status says "running (reconnecting)". Over
+# the Unix socket (where a reconnect to a frozen agent succeeds, and is lost
+# again), a session survives a freeze of several heartbeats. Then:
 # with -o resume=2, a session whose node stays away turns `lost` after two
 # seconds; an agent restarted in between does not know the session (it
 # turns `lost` on the resume, its readers get EIO).
@@ -70,6 +74,19 @@ C=$(new_session "md5sum")
 # D: wait for A.
 cat "$A/wait" >"$out/D.got" 2>&1 &
 d_reader=$!
+# E: execfs exec, its stdin a FIFO the test writes at chosen moments.
+mkfifo "$out/E.in"
+(
+	exec 3>&- # B's stdin stays with the test alone
+	rc=0
+	timeout -k 2 90 "$EXECFS_BUILD_DIR/execfs" exec -i "$web" -- cat \
+		<"$out/E.in" >"$out/E.got" 2>"$out/E.err" || rc=$?
+	echo "$rc" >"$out/E.rc"
+) &
+exec 4>"$out/E.in"
+cleanup_push "exec 4>&-"
+echo a >&4
+wait_for "grep -q a '$out/E.got'" 10 || fail "E: no echo before the loss"
 
 sleep 1
 freeze_agent
@@ -80,7 +97,12 @@ log "frozen agent noticed after $(($(date +%s) - t0)) s"
 wait_for "[ \"\$(cat '$A/status')\" = 'running (reconnecting)' ]" 5 ||
 	fail "A's status during the loss: $(cat "$A/status")"
 # A write during the loss waits for the session to be back.
-(echo b >&3; echo ok >"$out/B.write") &
+(
+	exec 4>&- # E's FIFO stays with the test alone
+	echo b >&3
+	echo ok >"$out/B.write"
+) &
+echo b >&4
 sleep 2
 kill -0 "$a_reader" || fail "A's reader ended during the loss: $(cat "$out/A.err")"
 kill -0 "$d_reader" || fail "D's wait ended during the loss: $(cat "$out/D.got")"
@@ -106,6 +128,31 @@ wait_for "[ -s '$out/C.writer' ]" 30 || fail "C: the writer did not finish: $(ca
 wait_for "[ \"\$(cat '$C/status')\" = 'exited 0' ]" 20 || fail "C did not end: $(cat "$C/status")"
 assert_eq "$md5  -" "$(cat "$C/stdout")" "C: md5 of the stdin written across the loss"
 log "B and C: stdin across the loss, nothing lost, nothing twice"
+echo c >&4
+exec 4>&-
+wait_for "[ -s '$out/E.rc' ]" 20 || fail "E: execfs exec still running: $(cat "$out/E.got")"
+assert_eq 0 "$(cat "$out/E.rc")" "E: execfs exec status ($(cat "$out/E.err"))"
+assert_eq "$(printf 'a\nb\nc')" "$(cat "$out/E.got")" "E: execfs exec across the loss"
+log "E: execfs exec across the loss"
+
+# Over the Unix socket a reconnect to the frozen agent connects (and is
+# lost again three heartbeats later): the session waits through it.
+mount_start "$TESTDIR/local" --agent "unix:$AGENT_SOCK" -o heartbeat=1
+lweb=$TESTDIR/local/n1/default/web-1/nginx
+wait_for "[ -d '$lweb' ]" 10 || fail "the container did not appear (Unix socket mount)"
+echo 'sleep 1000' >"$lweb/ctl"
+freeze_agent
+wait_for "[ \"\$(cat '$lweb/status')\" = 'running (reconnecting)' ]" 10 ||
+	fail "Unix socket mount: status during the loss: $(cat "$lweb/status")"
+sleep 8
+assert_match '^running' "$(cat "$lweb/status")" "after 8 s frozen"
+thaw_agent
+wait_for "[ \"\$(cat '$lweb/status')\" = running ]" 20 ||
+	fail "Unix socket mount: not resumed: $(cat "$lweb/status")"
+echo kill >"$lweb/ctl"
+assert_eq 'killed SIGKILL' "$(read_file "$lweb/wait" 10)" "Unix socket mount: the resumed session"
+mount_stop "$TESTDIR/local"
+log "Unix socket: resumed after a freeze of several heartbeats"
 grep -q 'resumed at offset' "$TESTDIR/agent.log" || fail "the agent logged no resume at an offset"
 
 # 2. The node stays away longer than -o resume: the session turns lost.

@@ -2,7 +2,8 @@
 # One node over mutual TLS with 1 s heartbeats, for the connection tests.
 # Not sourced by common.sh: tests source it after it.
 #
-#   tls_node_start   certificates, a policy letting the test client exec,
+#   tls_node_start   certificates, a policy letting the test client (and
+#                    root on the agent's Unix socket) exec,
 #                    container default/web-1/nginx, the agent on a free
 #                    port ($port; its arguments in agent_args, for a
 #                    restart), $TESTDIR/execfs.json, and the mount $mnt
@@ -18,7 +19,7 @@ tls_node_start() {
 	certs_make n1
 	port=$(free_port)
 	container_start web default web-1 nginx
-	printf '{"rules": [{"principals": ["spiffe://execfs.test/client"], "actions": ["exec"]}]}\n' \
+	printf '{"rules": [{"principals": ["spiffe://execfs.test/client", "uid:0"], "actions": ["exec"]}]}\n' \
 		>"$TESTDIR/policy.json"
 	agent_args=(--listen "127.0.0.1:$port" --cert "$CERT_DIR/agent.pem"
 		--key "$CERT_DIR/agent.key" --client-ca "$CERT_DIR/ca.pem"
