@@ -59,6 +59,24 @@ def main():
                 True) +
         request(5, "POST", "/v1/sessions/" + SID,
                 [("streamtype", "stdin")]) + data(5, b"hello\n", True),
+        # A resume: the status by GET, output and stdin at offsets,
+        # then the same streams again (they replace nothing on one
+        # connection), and a reset carrying H2_LOST's code.
+        "resume": SETTINGS +
+        request(1, "POST", "/v1/sessions/" + SID,
+                [("streamtype", "status")]) + data(1, body, True) +
+        request(3, "GET", "/v1/sessions/" + SID,
+                [("streamtype", "status")], True) +
+        request(5, "GET", "/v1/sessions/" + SID,
+                [("streamtype", "stdout"), ("x-execfs-offset", "7")],
+                True) +
+        request(7, "POST", "/v1/sessions/" + SID,
+                [("streamtype", "stdin"), ("x-execfs-offset", "3")]) +
+        data(7, b"lo\n", True) +
+        request(9, "GET", "/v1/sessions/" + SID,
+                [("streamtype", "stderr"),
+                 ("x-execfs-offset", "18446744073709551615")], True) +
+        frame(3, 0, 5, struct.pack(">I", 0x100)),
         "signal": SETTINGS +
         request(1, "POST", "/v1/sessions/" + SID,
                 [("streamtype", "signal")]) + data(1, b"TERM", True),
