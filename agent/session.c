@@ -1532,6 +1532,7 @@ static void status_attach(struct session *s, struct h2_stream *st)
 		stream_drop(s->status_st);
 	s->status_st = st;
 	s->lost = false;
+	h2_stream_keep_sent(st);
 	h2_stream_set_cbs(st, &status_cbs, s);
 	log_info("session %s: status resumed by %s", s->sid, s->identity);
 	switch (s->state) {
@@ -1622,6 +1623,8 @@ void session_table_route(struct session_table *t, struct h2_stream *st,
 		s->status_st = st;
 		snprintf(s->identity, sizeof(s->identity), "%s",
 			 h2_conn_peer(h2_stream_conn(st)));
+		/* Its status document must not be lost in flight either. */
+		h2_stream_keep_sent(st);
 		h2_stream_set_cbs(st, &status_cbs, s);
 		return;
 	}

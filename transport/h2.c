@@ -47,6 +47,10 @@ struct h2_stream {
 	struct evbuffer *kept;
 	int32_t grant_max; /* largest WINDOW_UPDATE the peer sent us */
 	uint64_t kept_last; /* conn's kept_seq after our last DATA */
+	/* Closed by nghttp2 (id -1 since) with kept bytes: on_close waits
+	 * for the PING that proves they arrived (or the connection's end,
+	 * which makes it H2_LOST), so an end in flight is not lost. */
+	bool lingering;
 	int status; /* client: response :status */
 	char *method, *path; /* server: owned */
 	struct h2_stream_header hdrs[H2_MAX_HEADERS];
@@ -231,14 +235,21 @@ static void kept_ping_answered(struct h2_conn *c)
 {
 	struct h2_stream *st;
 
+	struct h2_stream *next;
+
 	c->kept_ping_out = false;
-	for (st = c->streams; st; st = st->next) {
+	for (st = c->streams; st; st = next) {
+		next = st->next;
 		if (!st->kept)
 			continue;
-		if (st->kept_last <= c->kept_ping_mark)
+		if (st->kept_last <= c->kept_ping_mark) {
 			evbuffer_drain(st->kept, evbuffer_get_length(st->kept));
-		else if (evbuffer_get_length(st->kept) >= H2_KEPT_PING_AT)
+			if (st->lingering)
+				stream_close(st, 0); /* frees st */
+		} else if (st->lingering ||
+			   evbuffer_get_length(st->kept) >= H2_KEPT_PING_AT) {
 			c->kept_ping_want = true;
+		}
 	}
 }
 
@@ -310,7 +321,7 @@ static int send_data_cb(nghttp2_session *ng, nghttp2_frame *frame,
 
 static void stream_kick(struct h2_stream *st)
 {
-	if (st->out_attached && st->out_deferred && !st->closed) {
+	if (st->out_attached && st->out_deferred && !st->closed && st->id > 0) {
 		st->out_deferred = false;
 		nghttp2_session_resume_data(st->c->ng, st->id);
 	}
@@ -351,7 +362,7 @@ ssize_t h2_stream_read_fd(struct h2_stream *st, int fd, size_t max)
 	return n;
 }
 
-size_t h2_stream_write_space(const struct h2_stream *st)
+size_t h2_stream_write_space(struct h2_stream *st)
 {
 	size_t have = evbuffer_get_length(st->out), cap = H2_STREAM_HIWAT;
 	int32_t w;
@@ -367,7 +378,14 @@ size_t h2_stream_write_space(const struct h2_stream *st)
 		if ((size_t)w + H2_STREAM_STALLED < cap)
 			cap = (size_t)w + H2_STREAM_STALLED;
 	}
-	return have >= cap ? 0 : cap - have;
+	if (have >= cap) {
+		/* Full without a write having filled it (the stream opened
+		 * with a smaller window, or the peer lowered it): whoever
+		 * asked is owed the news of room all the same. */
+		st->want_writable = true;
+		return 0;
+	}
+	return cap - have;
 }
 
 size_t h2_stream_buffered(const struct h2_stream *st)
@@ -395,7 +413,7 @@ void h2_stream_reset(struct h2_stream *st, uint32_t error_code)
 
 void h2_stream_consume(struct h2_stream *st, size_t n)
 {
-	if (st->closed)
+	if (st->closed || st->id <= 0)
 		return;
 	if (n > st->unconsumed)
 		n = st->unconsumed;
@@ -669,6 +687,13 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame,
 		h2_conn_schedule_flush(c);
 		return 0;
 	}
+	if (frame->hd.type == NGHTTP2_SETTINGS &&
+	    !(frame->hd.flags & NGHTTP2_FLAG_ACK)) {
+		/* A new initial window moves every stream's room. */
+		for (st = c->streams; st; st = st->next)
+			stream_window_update(st);
+		return 0;
+	}
 	if (frame->hd.type == NGHTTP2_WINDOW_UPDATE &&
 	    frame->hd.stream_id > 0) {
 		int32_t inc = frame->window_update.window_size_increment;
@@ -743,6 +768,16 @@ static int on_stream_close(nghttp2_session *ng, int32_t id, uint32_t error_code,
 	 * a reset like any other. */
 	if (error_code == H2_LOST)
 		error_code = H2_INTERNAL_ERROR;
+	if (st && error_code == 0 && st->kept &&
+	    evbuffer_get_length(st->kept) > 0) {
+		/* Ended cleanly on our side of the wire; its last bytes may
+		 * still be on their way (see lingering). */
+		nghttp2_session_set_stream_user_data(ng, id, NULL);
+		st->id = -1;
+		st->lingering = true;
+		c->kept_ping_want = true;
+		return 0;
+	}
 	if (st)
 		stream_close(st, error_code);
 	return 0;

@@ -176,7 +176,8 @@ int h2_stream_write(struct h2_stream *st, const void *buf, size_t len);
  * outgoing buffer: no copy through the caller. Bytes read, 0 at EOF,
  * -errno (-EAGAIN: nothing there), -EPIPE after the end. */
 ssize_t h2_stream_read_fd(struct h2_stream *st, int fd, size_t max);
-size_t h2_stream_write_space(const struct h2_stream *st);
+/* 0 also means on_writable is owed: it comes once there is room. */
+size_t h2_stream_write_space(struct h2_stream *st);
 /* Bytes queued and not yet handed to the socket. */
 size_t h2_stream_buffered(const struct h2_stream *st);
 /* End our side after what is queued (END_STREAM). */
@@ -197,11 +198,14 @@ void h2_stream_grow_window(struct h2_stream *st);
 
 /*
  * Resuming after a lost connection. A stream told to keep what it sends
- * holds each byte it sent until the peer returned its window (consumed
- * it), at most H2_BULK_WINDOW plus the initial window. When the stream is
- * lost, h2_stream_take_unacked() (in its on_close) moves what the peer
- * may not have, kept then never sent, to the end of dst and says how
- * many bytes that is: everything from offset "bytes written - n" on.
+ * holds each byte it sent until it knows the peer has it (the peer
+ * returned its window, or answered a PING sent after it), at most
+ * H2_BULK_WINDOW plus the initial window. When the stream is lost,
+ * h2_stream_take_unacked() (in its on_close) moves what the peer may not
+ * have, kept then never sent, to the end of dst and says how many bytes
+ * that is: everything from offset "bytes written - n" on. A kept stream
+ * that ends cleanly gets its on_close (error 0) only once its last bytes
+ * are known to have arrived; H2_LOST if the connection ends first.
  * One copy per byte sent; call keep_sent before writing.
  */
 struct evbuffer;

@@ -25,6 +25,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib/tlsnode.sh"
 
 tls_node_start
+client_pid=$MOUNT_PID
 mlog=$TESTDIR/execfs-mnt.log
 out=$TESTDIR/out
 mkdir -p "$out"
@@ -134,6 +135,24 @@ wait_for "[ -s '$out/E.rc' ]" 20 || fail "E: execfs exec still running: $(cat "$
 assert_eq 0 "$(cat "$out/E.rc")" "E: execfs exec status ($(cat "$out/E.err"))"
 assert_eq "$(printf 'a\nb\nc')" "$(cat "$out/E.got")" "E: execfs exec across the loss"
 log "E: execfs exec across the loss"
+
+# The mount freezes while two sessions end: the agent sends their last
+# output and status, then drops the silent connection. What was still on
+# its way must come again on the resume: all of it, and the status.
+G=$(new_session "sh -c 'sleep 1; seq 1 40000'")
+H=$(new_session "sh -c 'sleep 1.5; seq 1 1000'")
+kill -STOP "$client_pid"
+cleanup_push "kill -CONT $client_pid 2>/dev/null"
+wait_for "grep -q 'nothing received for' '$TESTDIR/agent.log'" 15 ||
+	fail "the agent did not drop the frozen mount"
+kill -CONT "$client_pid"
+assert_eq "$(seq 1 40000 | md5sum)" "$(timeout 20 cat "$G/stdout" | md5sum)" \
+	"G: output that ended while the mount was frozen"
+assert_eq "$(seq 1 1000 | md5sum)" "$(timeout 20 cat "$H/stdout" | md5sum)" \
+	"H: output that ended while the mount was frozen"
+assert_eq 'exited 0' "$(read_file "$G/wait" 20)" "G: status"
+assert_eq 'exited 0' "$(read_file "$H/wait" 20)" "H: status"
+log "G and H: the ends in flight when the agent dropped a frozen mount came again"
 
 # Over the Unix socket a reconnect to the frozen agent connects (and is
 # lost again three heartbeats later): the session waits through it.

@@ -626,6 +626,99 @@ static void test_kept_after_loss(void **state)
 				 start + i);
 }
 
+/* A client stream writes as fs/stdin.c does: while there is room, and
+ * after a 0 only on on_writable. */
+#define ROOM_TOTAL (1024 * 1024)
+
+struct room_writer {
+	struct fixture *f;
+	struct h2_stream *st;
+	size_t written;
+	unsigned zeros; /* times write_space said 0 */
+	bool closed;
+};
+
+static void room_fill(struct room_writer *w)
+{
+	static char chunk[16384];
+	size_t space;
+
+	while (w->st && w->written < ROOM_TOTAL) {
+		space = h2_stream_write_space(w->st);
+		if (space == 0) {
+			w->zeros++;
+			return; /* on_writable says when */
+		}
+		if (space > sizeof(chunk))
+			space = sizeof(chunk);
+		if (space > ROOM_TOTAL - w->written)
+			space = ROOM_TOTAL - w->written;
+		assert_int_equal(h2_stream_write(w->st, chunk, space), 0);
+		w->written += space;
+	}
+	if (w->st && w->written == ROOM_TOTAL)
+		h2_stream_end(w->st);
+}
+
+static void room_on_writable(struct h2_stream *st, void *arg)
+{
+	(void)st;
+	room_fill(arg);
+}
+
+static void room_on_close(struct h2_stream *st, uint32_t code, void *arg)
+{
+	struct room_writer *w = arg;
+
+	(void)st;
+	(void)code;
+	w->st = NULL;
+	w->closed = true;
+	event_base_loopexit(w->f->base, NULL);
+}
+
+static const struct h2_stream_cbs room_cbs = {
+	.on_writable = room_on_writable,
+	.on_close = room_on_close,
+};
+
+/* A stream filled before it opened finds less room once it has (the
+ * peer's window is not known yet): a writer told 0 then is still told
+ * when room comes, though no write of its own filled the stream. */
+static void test_room_comes_after_a_zero(void **state)
+{
+	const struct h2_header h[] = { { "streamtype", "stdout" } };
+	struct fixture *f = *state;
+	struct room_writer w = { .f = f };
+	char *pre = calloc(1, 200 * 1024);
+	int i;
+
+	assert_non_null(pre);
+	w.st = h2_conn_request(f->client, "POST", "/x", h, 1, false, &room_cbs,
+			       &w);
+	assert_non_null(w.st);
+	assert_int_equal(h2_stream_write(w.st, pre, 200 * 1024), 0);
+	w.written = 200 * 1024;
+	free(pre);
+	/* Let it open; ask for room as soon as there may be none. */
+	for (i = 0; i < 2000 && w.st; i++) {
+		event_base_loop(f->base, EVLOOP_NONBLOCK);
+		if (w.st && h2_stream_buffered(w.st) < 200 * 1024) {
+			room_fill(&w);
+			break;
+		}
+	}
+	assert_int_equal(w.zeros, 1); /* the case this test is about */
+	stop_soon(f, 5000);
+	while (!w.closed && event_base_dispatch(f->base) == 0 &&
+	       f->srv_body < ROOM_TOTAL && !w.closed)
+		;
+	assert_int_equal(f->srv_body, ROOM_TOTAL);
+	assert_true(f->srv_end);
+	if (w.st)
+		h2_stream_reset(w.st, H2_CANCEL);
+}
+
 static void test_connect_refused(void **state)
 {
 	struct fixture *f = *state;
@@ -710,6 +803,8 @@ int main(void)
 			teardown),
 		cmocka_unit_test_setup_teardown(test_kept_after_loss, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_room_comes_after_a_zero,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connect_refused, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_server_gone, setup,
