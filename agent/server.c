@@ -70,7 +70,10 @@ static void watcher_send(struct watcher *w)
 	char *text;
 
 	if (h2_stream_buffered(w->st) > 0) {
-		w->stale = true; /* sent on_writable, newest only */
+		/* Sent once the buffer drained, newest only. A small buffer
+		 * earns no on_writable of its own: ask for one. */
+		w->stale = true;
+		h2_stream_notify_drained(w->st);
 		return;
 	}
 	text = snapshot(w->srv);

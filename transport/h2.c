@@ -37,6 +37,7 @@ struct h2_stream {
 	bool out_attached; /* a data provider feeds from out */
 	bool out_deferred; /* the provider said DEFERRED */
 	bool want_writable; /* went above LOWAT: on_writable owed */
+	bool want_drained; /* h2_stream_notify_drained(): owed when empty */
 	bool on_writable_list;
 	bool closed; /* nghttp2 closed it; on_close ran */
 	bool request_done; /* server: on_request delivered */
@@ -315,6 +316,10 @@ static int send_data_cb(nghttp2_session *ng, nghttp2_frame *frame,
 		return NGHTTP2_ERR_CALLBACK_FAILURE;
 	if (wire_write_frame(c->wire, framehd, 9, st->out, length) < 0)
 		return NGHTTP2_ERR_CALLBACK_FAILURE;
+	if (st->want_drained && evbuffer_get_length(st->out) == 0) {
+		st->want_drained = false;
+		st->want_writable = true;
+	}
 	stream_check_writable(st);
 	return 0;
 }
@@ -400,6 +405,19 @@ int h2_stream_end(struct h2_stream *st)
 	st->out_end = true;
 	stream_kick(st);
 	return 0;
+}
+
+void h2_stream_notify_drained(struct h2_stream *st)
+{
+	if (st->closed)
+		return;
+	if (evbuffer_get_length(st->out) > 0) {
+		st->want_drained = true;
+		return;
+	}
+	st->want_writable = true;
+	stream_check_writable(st);
+	h2_conn_schedule_flush(st->c);
 }
 
 void h2_stream_reset(struct h2_stream *st, uint32_t error_code)

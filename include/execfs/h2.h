@@ -180,6 +180,9 @@ ssize_t h2_stream_read_fd(struct h2_stream *st, int fd, size_t max);
 size_t h2_stream_write_space(struct h2_stream *st);
 /* Bytes queued and not yet handed to the socket. */
 size_t h2_stream_buffered(const struct h2_stream *st);
+/* Call on_writable once the outgoing buffer is empty (soon, if it is
+ * now): for a writer that sends only its newest state. */
+void h2_stream_notify_drained(struct h2_stream *st);
 /* End our side after what is queued (END_STREAM). */
 int h2_stream_end(struct h2_stream *st);
 /* Reset the stream (RST_STREAM with this HTTP/2 error code); on_close

@@ -224,11 +224,38 @@ static const struct h2_stream_cbs kept_srv_cbs = {
 	.on_close = kept_on_close,
 };
 
+/* "/drained": one small write, then the end once told the buffer
+ * drained (as the agent's container watch sends its newest snapshot). */
+static void drained_on_end(struct h2_stream *st, void *arg)
+{
+	(void)arg;
+	h2_stream_respond(st, 200, NULL, 0, false);
+	assert_int_equal(h2_stream_write(st, "snapshot\n", 9), 0);
+	assert_true(h2_stream_buffered(st) > 0);
+	h2_stream_notify_drained(st);
+}
+
+static void drained_on_writable(struct h2_stream *st, void *arg)
+{
+	(void)arg;
+	assert_int_equal(h2_stream_buffered(st), 0);
+	h2_stream_end(st);
+}
+
+static const struct h2_stream_cbs drained_srv_cbs = {
+	.on_end = drained_on_end,
+	.on_writable = drained_on_writable,
+};
+
 static void srv_on_request(struct h2_conn *c, struct h2_stream *st, void *arg)
 {
 	struct fixture *f = arg;
 
 	(void)c;
+	if (!strcmp(h2_stream_path(st), "/drained")) {
+		h2_stream_set_cbs(st, &drained_srv_cbs, f);
+		return;
+	}
 	if (!strcmp(h2_stream_path(st), "/kept")) {
 		h2_stream_set_cbs(st, &kept_srv_cbs, f);
 		return;
@@ -719,6 +746,20 @@ static void test_room_comes_after_a_zero(void **state)
 		h2_stream_reset(w.st, H2_CANCEL);
 }
 
+/* A writer that sends only its newest state waits for an empty buffer:
+ * told so, though the buffer never went above LOWAT. */
+static void test_notify_drained(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_non_null(h2_conn_request(f->client, "GET", "/drained", NULL, 0,
+					true, &cl_cbs, f));
+	stop_soon(f, 3000);
+	event_base_dispatch(f->base); /* cl_on_close ends it early */
+	assert_int_equal(f->got, 9);
+	assert_true(f->ended);
+}
+
 static void test_connect_refused(void **state)
 {
 	struct fixture *f = *state;
@@ -805,6 +846,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_room_comes_after_a_zero,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_notify_drained, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_connect_refused, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_server_gone, setup,
