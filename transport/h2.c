@@ -234,9 +234,7 @@ static bool kept_ping(struct h2_conn *c)
 /* Our PING came back: what was sent before it arrived. */
 static void kept_ping_answered(struct h2_conn *c)
 {
-	struct h2_stream *st;
-
-	struct h2_stream *next;
+	struct h2_stream *st, *next;
 
 	c->kept_ping_out = false;
 	for (st = c->streams; st; st = next) {
