@@ -449,17 +449,9 @@ static void out_pump(struct outstream *o)
 /* The stream goes: what the client may lack is held for a resume. */
 static int out_take_back(struct outstream *o, struct h2_stream *st)
 {
-	struct evbuffer *back = evbuffer_new();
-
-	if (!back || (!o->held && !(o->held = evbuffer_new()))) {
-		if (back)
-			evbuffer_free(back);
+	if (!o->held && !(o->held = evbuffer_new()))
 		return -ENOMEM;
-	}
-	h2_stream_take_unacked(st, back);
-	/* Older than anything held: the stream was fed from there. */
-	evbuffer_prepend_buffer(o->held, back);
-	evbuffer_free(back);
+	h2_stream_take_unacked(st, o->held);
 	return 0;
 }
 

@@ -320,18 +320,12 @@ void in_stream_writer_close(struct in_stream *in)
 /* st is lost: hold what the agent may lack; an ended stdin ends again. */
 static int in_stream_lose(struct in_stream *in, struct h2_stream *st)
 {
-	struct evbuffer *back = evbuffer_new();
-
-	if (!back || (!in->held && !(in->held = evbuffer_new()))) {
-		if (back)
-			evbuffer_free(back);
+	if (!in->held && !(in->held = evbuffer_new())) {
 		log_error("session %s: stdin: out of memory: cannot resume",
 			  session_sid(in->sess));
 		return -ENOMEM;
 	}
-	h2_stream_take_unacked(st, back);
-	evbuffer_prepend_buffer(in->held, back);
-	evbuffer_free(back);
+	h2_stream_take_unacked(st, in->held);
 	if (in->state == IN_ENDED) {
 		in->state = IN_OPEN;
 		in->eof_wanted = true;

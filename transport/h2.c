@@ -468,14 +468,12 @@ size_t h2_stream_unacked(const struct h2_stream *st)
 
 size_t h2_stream_take_unacked(struct h2_stream *st, struct evbuffer *dst)
 {
-	size_t n = 0;
+	size_t n = h2_stream_unacked(st);
 
-	if (st->kept) {
-		n += evbuffer_get_length(st->kept);
-		evbuffer_add_buffer(dst, st->kept);
-	}
-	n += evbuffer_get_length(st->out);
-	evbuffer_add_buffer(dst, st->out);
+	/* In front of what dst holds: kept (oldest), then never sent. */
+	evbuffer_prepend_buffer(dst, st->out);
+	if (st->kept)
+		evbuffer_prepend_buffer(dst, st->kept);
 	return n;
 }
 

@@ -205,8 +205,9 @@ void h2_stream_grow_window(struct h2_stream *st);
  * returned its window, or answered a PING sent after it), at most
  * H2_BULK_WINDOW plus the initial window. When the stream is lost,
  * h2_stream_take_unacked() (in its on_close) moves what the peer may not
- * have, kept then never sent, to the end of dst and says how many bytes
- * that is: everything from offset "bytes written - n" on. A kept stream
+ * have, kept then never sent, to the front of dst (which holds what the
+ * application took back earlier, all of it newer) and says how many
+ * bytes that is: everything from offset "bytes written - n" on. A kept stream
  * that ends cleanly gets its on_close (error 0) only once its last bytes
  * are known to have arrived; H2_LOST if the connection ends first.
  * One copy per byte sent; call keep_sent before writing.
