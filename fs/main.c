@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "echo_wait.h"
 #include "exec_cli.h"
 #include "execfs/evloop.h"
 #include "execfs/h2.h"
@@ -46,6 +47,7 @@ struct cli {
 	char *heartbeat;
 	char *resume;
 	char *spin;
+	char *echo_wait;
 };
 
 static const struct fuse_opt cli_spec[] = {
@@ -57,6 +59,7 @@ static const struct fuse_opt cli_spec[] = {
 	{ "heartbeat=%s", offsetof(struct cli, heartbeat), 0 },
 	{ "resume=%s", offsetof(struct cli, resume), 0 },
 	{ "spin=%s", offsetof(struct cli, spin), 0 },
+	{ "echo_wait=%s", offsetof(struct cli, echo_wait), 0 },
 	FUSE_OPT_END
 };
 
@@ -117,6 +120,11 @@ static void usage(const char *prog)
 	       "  -o spin=US      after a wakeup, poll for US microseconds before sleeping\n"
 	       "                  again: fewer slow wakeups in interactive sessions\n"
 	       "                  (default 100, 0 on one CPU; 0: never)\n"
+	       "  -o echo_wait=US  after a write of a few bytes to a tty session's stdin,\n"
+	       "                  a poll(2) of its stdout waits up to US microseconds for\n"
+	       "                  the echo and answers with it, sparing select/poll readers\n"
+	       "                  two round trips per keystroke; stops after a key that\n"
+	       "                  got no echo in time until one does (default 2000; 0: never)\n"
 	       "  -f              stay in the foreground\n"
 	       "  -d              debug: foreground, FUSE requests and our log at debug level\n"
 	       "  -o allow_other  let other users use the mount (modes are enforced:\n"
@@ -288,6 +296,18 @@ int main(int argc, char **argv)
 			cli.spin, EVLOOP_SPIN_MAX_US);
 		goto out_args;
 	}
+	if (cli.echo_wait) {
+		unsigned us;
+
+		if (num_parse_unsigned(cli.echo_wait, ECHO_WAIT_MAX_US, &us) <
+		    0) {
+			fprintf(stderr,
+				"execfs: bad echo_wait=%s (0 to %d microseconds)\n",
+				cli.echo_wait, ECHO_WAIT_MAX_US);
+			goto out_args;
+		}
+		echo_wait_set_limit(us);
+	}
 	if (opts.debug)
 		log_set_level(LOG_LVL_DEBUG);
 
@@ -416,6 +436,7 @@ out_args:
 	free(cli.heartbeat);
 	free(cli.resume);
 	free(cli.spin);
+	free(cli.echo_wait);
 	free(opts.mountpoint);
 	fuse_opt_free_args(&args);
 	return rc;

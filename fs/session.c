@@ -92,6 +92,7 @@ struct session *session_new(const char *container, unsigned num,
 	list_init(&s->pollers);
 	list_init(&s->resume_link);
 	in_stream_init(&s->in, s);
+	echo_wait_init(&s->echo);
 	session_touch(s);
 	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
 		goto out_free;
@@ -112,6 +113,8 @@ out_free:
 		history_free(s->out[i].hist);
 		if (s->out[i].wake_ev)
 			event_free(s->out[i].wake_ev);
+		if (s->out[i].hold_ev)
+			event_free(s->out[i].hold_ev);
 	}
 	free(s->container);
 	free(s);

@@ -23,6 +23,7 @@
 #ifndef EXECFS_FS_SESSION_H
 #define EXECFS_FS_SESSION_H
 
+#include "echo_wait.h"
 #include "execfs/proto.h"
 #include "fs.h"
 #include "park.h"
@@ -109,6 +110,7 @@ struct session {
 	char *ctl_error; /* owned: why the last write to N/ctl failed */
 	struct out_stream out[2]; /* stdout, stderr */
 	struct in_stream in;
+	struct echo_wait echo; /* tty sessions: may a stdout POLL wait */
 	struct list waiters; /* parked reads of `wait` */
 	struct list pollers; /* poll waiters on `wait` */
 	struct node *node; /* not owned; where it was started */

@@ -215,6 +215,8 @@ void in_stream_write(struct in_stream *in, fuse_req_t req, const char *buf,
 		fuse_reply_err(req, EPIPE);
 		return;
 	}
+	if (in->sess->opts.tty)
+		echo_wait_written(&in->sess->echo, size);
 	/* Resuming (no stream, or held bytes still going out): writes wait
 	 * behind them. */
 	space = list_empty(&in->parked) && in->st && !in_held(in) ?

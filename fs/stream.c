@@ -25,6 +25,14 @@ struct out_read {
 	off_t off;
 };
 
+/* A POLL held for a key's echo (echo_wait.h). */
+struct out_poll {
+	struct park park; /* first: the park owns the allocation */
+	struct out_reader *r; /* the handle's reader (outlives the POLL) */
+	struct fuse_pollhandle *ph; /* owned */
+	uint64_t until_ns; /* CLOCK_MONOTONIC: answer by then */
+};
+
 static void out_stream_on_response(struct h2_stream *st, int status, void *arg);
 static void out_stream_on_data(struct h2_stream *st, const uint8_t *data,
 			       size_t len, void *arg);
@@ -40,6 +48,7 @@ static const struct h2_stream_cbs out_stream_cbs = {
 };
 
 static void out_stream_wake(struct out_stream *os);
+static void out_poll_expire(evutil_socket_t fd, short what, void *arg);
 
 static void out_stream_wake_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -58,14 +67,18 @@ int out_stream_init(struct out_stream *os, struct session *s, const char *type,
 	os->http_status = 0;
 	list_init(&os->parked);
 	list_init(&os->pollers);
+	list_init(&os->held);
 	clock_gettime(CLOCK_REALTIME, &os->mtime);
 	os->wake_ev = base ? event_new(base, -1, 0, out_stream_wake_cb, os) :
 			     NULL;
 	/* A base without our priorities (a test's) keeps the default. */
 	if (os->wake_ev)
 		(void)event_priority_set(os->wake_ev, FS_PRIO_IDLE);
+	os->hold_ev = base ? evtimer_new(base, out_poll_expire, os) : NULL;
 	os->hist = history_new(cap);
-	return os->hist && (os->wake_ev || !base) ? 0 : -ENOMEM;
+	return os->hist && (os->wake_ev || !base) && (os->hold_ev || !base) ?
+		       0 :
+		       -ENOMEM;
 }
 
 static void out_read_fail_all(struct out_stream *os, int err)
@@ -82,15 +95,80 @@ static void out_read_fail_all(struct out_stream *os, int err)
 	}
 }
 
+/* Answer a held POLL with what is true now (arming its handle if nothing
+ * is ready) and free it. */
+static void out_poll_finish(struct out_poll *op)
+{
+	park_take(&op->park);
+	fuse_reply_poll(op->park.req, out_reader_poll(op->r, op->ph));
+	free(op);
+}
+
+static void out_poll_interrupted(struct park *p)
+{
+	out_poll_finish(container_of(p, struct out_poll, park));
+}
+
+/* Answer the held POLLs of reader r (NULL: all) whose time is up by
+ * until_ns (UINT64_MAX: all). */
+static void out_poll_answer(struct out_stream *os, struct out_reader *r,
+			    uint64_t until_ns)
+{
+	struct list *pos, *tmp;
+
+	list_for_each_safe(pos, tmp, &os->held) {
+		struct out_poll *op =
+			list_entry(pos, struct out_poll, park.link);
+
+		if ((!r || op->r == r) && op->until_ns <= until_ns)
+			out_poll_finish(op);
+	}
+}
+
+/* Have the timer go off by until_ns (held POLLs only get later ones). */
+static void out_poll_time(struct out_stream *os, uint64_t until_ns)
+{
+	uint64_t now = echo_wait_now_ns();
+	uint64_t left = until_ns > now ? until_ns - now : 0;
+	struct timeval tv;
+
+	if (evtimer_pending(os->hold_ev, NULL))
+		return;
+	tv.tv_sec = (time_t)(left / 1000000000u);
+	tv.tv_usec = (suseconds_t)(left % 1000000000u / 1000);
+	evtimer_add(os->hold_ev, &tv);
+}
+
+static void out_poll_expire(evutil_socket_t fd, short what, void *arg)
+{
+	struct out_stream *os = arg;
+
+	(void)fd;
+	(void)what;
+	if (list_empty(&os->held))
+		return;
+	/* No output came in time (it would have answered them). */
+	echo_wait_missed(&os->sess->echo);
+	out_poll_answer(os, NULL, echo_wait_now_ns());
+	if (!list_empty(&os->held))
+		out_poll_time(os, list_entry(os->held.next, struct out_poll,
+					     park.link)
+					  ->until_ns);
+}
+
 void out_stream_release(struct out_stream *os)
 {
 	out_read_fail_all(os, EIO);
+	out_poll_answer(os, NULL, UINT64_MAX);
 	poller_wake_all(&os->pollers);
 	history_free(os->hist);
 	os->hist = NULL;
 	if (os->wake_ev)
 		event_free(os->wake_ev);
 	os->wake_ev = NULL;
+	if (os->hold_ev)
+		event_free(os->hold_ev);
+	os->hold_ev = NULL;
 }
 
 /* Give back the window the history can take now. Once readers made the
@@ -285,6 +363,7 @@ static void out_stream_answer(struct out_stream *os, bool whole)
 static void out_stream_wake(struct out_stream *os)
 {
 	out_stream_answer(os, false);
+	out_poll_answer(os, NULL, UINT64_MAX);
 	poller_wake_all(&os->pollers);
 }
 
@@ -315,6 +394,7 @@ void out_reader_detach(struct out_reader *r)
 		fuse_reply_err(rd->park.req, EIO);
 		free(rd);
 	}
+	out_poll_answer(os, r, UINT64_MAX);
 	poller_release(&r->poller);
 	history_reader_detach(os->hist, &r->hr);
 	r->os = NULL;
@@ -334,6 +414,30 @@ unsigned out_reader_poll(struct out_reader *r, struct fuse_pollhandle *ph)
 	if (ph)
 		poller_arm(&os->pollers, &r->poller, ph);
 	return 0;
+}
+
+bool out_reader_poll_hold(struct out_reader *r, fuse_req_t req,
+			  struct fuse_pollhandle *ph)
+{
+	struct out_stream *os = r->os;
+	struct out_poll *op;
+	uint64_t until;
+
+	if (!os || !ph || !os->hold_ev || !os->sess->opts.tty ||
+	    os != &os->sess->out[SESSION_STDOUT] || os->state != OUT_OPEN ||
+	    !os->st || r->hr.pos < history_end(os->hist) ||
+	    !echo_wait_due(&os->sess->echo, &until))
+		return false;
+	op = malloc(sizeof(*op)); /* owned by os->held */
+	if (!op)
+		return false;
+	op->r = r;
+	op->ph = ph;
+	op->until_ns = until;
+	out_poll_time(os, until);
+	/* Last: an interrupt that already came answers it right here. */
+	park_add(&os->held, &op->park, req, out_poll_interrupted);
+	return true;
 }
 
 void out_stream_cancel(struct out_stream *os)
@@ -387,8 +491,11 @@ static void out_stream_on_data(struct h2_stream *st, const uint8_t *data,
 			return;
 		}
 		clock_gettime(CLOCK_REALTIME, &os->mtime);
+		if (os == &os->sess->out[SESSION_STDOUT])
+			echo_wait_output(&os->sess->echo);
 		if (os->wake_ev) {
 			out_stream_answer(os, true);
+			out_poll_answer(os, NULL, UINT64_MAX);
 			event_active(os->wake_ev, EV_TIMEOUT, 0);
 		} else {
 			out_stream_wake(os);

@@ -49,6 +49,11 @@ struct out_stream {
 	 * coming a read gets all it asked for in one reply, not one network
 	 * read's worth. NULL (no event loop: unit tests): answer at once. */
 	struct event *wake_ev;
+	/* POLLs held for a key's echo (struct out_poll, stream.c), and the
+	 * owned timer that answers them when it does not come in time; NULL
+	 * without an event loop (nothing is held). */
+	struct list held;
+	struct event *hold_ev;
 };
 
 /* A reader's state, embedded in its file handle. */
@@ -89,5 +94,10 @@ void out_reader_read(struct out_reader *r, fuse_req_t req, size_t size,
 		     off_t off, bool nonblock);
 /* poll(2): the ready mask now; arms ph (owned afterwards) when not ready. */
 unsigned out_reader_poll(struct out_reader *r, struct fuse_pollhandle *ph);
+/* poll(2) right after a key went to a tty session's stdin: hold req (and
+ * ph) until output comes, for a moment at most (echo_wait.h). True when
+ * req was taken; false: answer it with out_reader_poll(). */
+bool out_reader_poll_hold(struct out_reader *r, fuse_req_t req,
+			  struct fuse_pollhandle *ph);
 
 #endif

@@ -1,0 +1,228 @@
+#!/bin/bash
+# A key's echo on a tty session through the files (fs/echo_wait.h), over
+# mutual TLS with a real container: a poll(2) of stdout right after a key
+# written to stdin waits for the echo instead of answering "not ready".
+#   1  300 keystrokes each through select, poll and epoll, and 300 with a
+#      signal every 0.3 ms interrupting the waits: every echo arrives.
+#   2  on a second mount with -o echo_wait=3000000 (3 s, so each state can
+#      be seen from outside: a held POLL is a FUSE request in flight, in
+#      /sys/fs/fuse/connections/N/waiting):
+#      a  a key whose answer comes after 1 s: the POLL is held, select
+#         returns with the answer;
+#      b  a key with no answer for 4 s: the hold ends after 3 s with "not
+#         ready" and select still wakes for the answer (the notification
+#         path); the next key is not held (keys are not echoed in time);
+#      c  a signal during a hold answers the POLL at once;
+#      d  -o echo_wait=0 never holds (the first mount's keys, b's second
+#         key and this mount's stderr and non-tty sessions are the other
+#         cases that must not).
+# shellcheck source-path=SCRIPTDIR source=lib/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+# shellcheck source=lib/tlsnode.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/tlsnode.sh"
+
+tls_node_start
+mnt1_pid=$MOUNT_PID
+mnt2=$TESTDIR/mnt2
+mount_start "$mnt2" --config "$TESTDIR/execfs.json" -o echo_wait=3000000
+web2=$mnt2/n1/default/web-1/nginx
+wait_for "[ -d '$web2' ]" 10 || fail "the container did not appear on $mnt2"
+mnt3=$TESTDIR/mnt3
+mount_start "$mnt3" --config "$TESTDIR/execfs.json" -o echo_wait=0
+web3=$mnt3/n1/default/web-1/nginx
+wait_for "[ -d '$web3' ]" 10 || fail "the container did not appear on $mnt3"
+
+cat >"$TESTDIR/echo.py" <<'PY'
+import os, select, signal, sys, threading, time
+
+def session(c, cmd):
+    n = open(c + "/clone").read().strip()
+    d = "%s/%s" % (c, n)
+    with open(d + "/ctl", "w") as f:
+        f.write("tty 80 24\nexec %s\n" % cmd)
+    return d, os.open(d + "/stdout", os.O_RDONLY), os.open(d + "/stdin", os.O_WRONLY)
+
+def end(d):
+    with open(d + "/ctl", "w") as f:
+        f.write("kill\n")
+
+def waiting(mnt):
+    with open("/sys/fs/fuse/connections/%d/waiting" % os.stat(mnt).st_dev) as f:
+        return int(f.read())
+
+def until(cond, secs):
+    t = time.monotonic() + secs
+    while time.monotonic() < t:
+        if cond():
+            return True
+        time.sleep(0.002)
+    return cond()
+
+def keystrokes(c, n):
+    d, rfd, wfd = session(c, "cat")
+    ep = select.epoll()
+    ep.register(rfd, select.EPOLLIN)
+    po = select.poll()
+    po.register(rfd, select.POLLIN)
+    waits = {
+        "select": lambda: select.select([rfd], [], [], 5)[0],
+        "poll": lambda: po.poll(5000),
+        "epoll": lambda: ep.poll(5),
+    }
+    for name in ("select", "poll", "epoll", "select+signals"):
+        w = waits[name.split("+")[0]]
+        if name.endswith("signals"):
+            signal.signal(signal.SIGALRM, lambda s, f: None)
+            signal.setitimer(signal.ITIMER_REAL, 0.0003, 0.0003)
+        for i in range(n):
+            os.write(wfd, b"x")
+            while True:
+                if not w():
+                    sys.exit("%s: keystroke %d: no echo in 5 s" % (name, i))
+                b = os.read(rfd, 64)
+                if not b:
+                    sys.exit("%s: stdout ended" % name)
+                if b"x" in b:
+                    break
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        print("%s: %d keystrokes echoed" % (name, n))
+    end(d)
+
+def held(c, mnt):
+    # a: the answer comes after 1 s; the POLL waits for it.
+    d, rfd, wfd = session(c, "sh -c 'stty -echo; while read -r l; do sleep 1; echo \"got $l\"; done'")
+    time.sleep(0.5)  # the shell is in read
+    res = {}
+    t = threading.Thread(target=lambda: res.update(r=select.select([rfd], [], [], 20)[0]))
+    os.write(wfd, b"a\n")
+    t.start()
+    if not until(lambda: waiting(mnt) >= 1, 0.9):
+        sys.exit("a: no POLL held after the key")
+    t.join()
+    if not res["r"] or b"got a" not in os.read(rfd, 64):
+        sys.exit("a: select did not return the answer: %r" % res)
+    if waiting(mnt) != 0:
+        sys.exit("a: a request still waits after the answer")
+    print("a: POLL held until the answer")
+    end(d)
+
+    # b: no answer for 4 s: held 3 s, then "not ready"; the answer still
+    # wakes select.
+    d, rfd, wfd = session(c, "sh -c 'stty -echo; while read -r l; do sleep 4; echo \"got $l\"; done'")
+    time.sleep(0.5)
+    res = {}
+    t = threading.Thread(target=lambda: res.update(r=select.select([rfd], [], [], 20)[0]))
+    t0 = time.monotonic()
+    os.write(wfd, b"b\n")
+    t.start()
+    if not until(lambda: waiting(mnt) >= 1, 0.9):
+        sys.exit("b: no POLL held after the key")
+    if not until(lambda: waiting(mnt) == 0, 3.5):
+        sys.exit("b: the hold did not end")
+    if not t.is_alive():
+        sys.exit("b: select returned before the answer: %r" % res)
+    t.join()
+    if not res["r"] or b"got b" not in os.read(rfd, 64):
+        sys.exit("b: select did not wake for the answer: %r" % res)
+    print("b: the hold ended (not ready); the answer woke select after %.1f s" % (time.monotonic() - t0))
+    # The key was not echoed in time: the next POLL is answered at once.
+    res = {}
+    t = threading.Thread(target=lambda: res.update(r=select.select([rfd], [], [], 20)[0]))
+    os.write(wfd, b"c\n")
+    t.start()
+    time.sleep(0.5)
+    if not t.is_alive() or waiting(mnt) != 0:
+        sys.exit("b: POLL held after a key that got no echo (waiting %d)" % waiting(mnt))
+    t.join()
+    if not res["r"] or b"got c" not in os.read(rfd, 64):
+        sys.exit("b: no answer to the second key: %r" % res)
+    print("b: the next key's POLL was not held")
+    end(d)
+
+    # c: a signal answers a held POLL at once (no answer ever comes).
+    d, rfd, wfd = session(c, "sh -c 'stty -echo; exec cat >/dev/null'")
+    time.sleep(0.5)
+    class Stop(Exception):
+        pass
+    def stop(s, f):
+        raise Stop()
+    signal.signal(signal.SIGUSR1, stop)
+    main = threading.get_ident()
+    def interrupter():
+        if until(lambda: waiting(mnt) >= 1, 0.9):
+            signal.pthread_kill(main, signal.SIGUSR1)
+    t = threading.Thread(target=interrupter)
+    os.write(wfd, b"d")
+    t.start()
+    try:
+        select.select([rfd], [], [], 20)
+        sys.exit("c: select returned (no POLL held, or no signal)")
+    except Stop:
+        pass
+    t.join()
+    if not until(lambda: waiting(mnt) == 0, 1.5):
+        sys.exit("c: the interrupted POLL is still held")
+    print("c: a signal ended the hold")
+    end(d)
+
+def never_held(c, mnt, what):
+    # Keys nobody answers: any hold would show in `waiting`.
+    cmd = "sh -c 'stty -echo 2>/dev/null; while read -r l; do :; done'"
+    if what == "no tty":
+        n = open(c + "/clone").read().strip()
+        d = "%s/%s" % (c, n)
+        with open(d + "/ctl", "w") as f:
+            f.write("exec %s\n" % cmd)
+        rfd = os.open(d + "/stdout", os.O_RDONLY)
+        wfd = os.open(d + "/stdin", os.O_WRONLY)
+    else:
+        d, rfd, wfd = session(c, cmd)
+        if what == "stderr":
+            os.close(rfd)
+            rfd = os.open(d + "/stderr", os.O_RDONLY)
+    time.sleep(0.5)
+    t = threading.Thread(target=lambda: select.select([rfd], [], [], 1.5))
+    os.write(wfd, b"e")
+    t.start()
+    time.sleep(0.5)
+    if waiting(mnt) != 0:
+        sys.exit("%s: POLL held (waiting %d)" % (what, waiting(mnt)))
+    how = "select waits" if t.is_alive() else "readable: the end"
+    t.join()
+    print("%s: POLL not held (%s)" % (what, how))
+    end(d)
+
+if sys.argv[1] == "keys":
+    keystrokes(sys.argv[2], int(sys.argv[3]))
+elif sys.argv[1] == "held":
+    held(sys.argv[2], sys.argv[3])
+else:
+    never_held(sys.argv[2], sys.argv[3], sys.argv[4])
+PY
+
+# 1: keystrokes on the default mount, the mount's writes counted (a held
+# POLL spares two: the notification and the second POLL's answer).
+syscw() { awk '/^syscw/ {print $2}' "/proc/$mnt1_pid/io"; }
+w0=$(syscw)
+timeout 120 python3 "$TESTDIR/echo.py" keys "$web" 300 >"$TESTDIR/keys.out" 2>&1 ||
+	fail "keystrokes: $(cat "$TESTDIR/keys.out")"
+log "$(tr '\n' ';' <"$TESTDIR/keys.out") mount write calls for 1200 keystrokes: $(($(syscw) - w0))"
+
+# 2: what is held and what is not, seen from outside.
+timeout 60 python3 "$TESTDIR/echo.py" held "$web2" "$mnt2" >"$TESTDIR/held.out" 2>&1 ||
+	fail "held POLLs: $(cat "$TESTDIR/held.out")"
+log "$(tr '\n' ';' <"$TESTDIR/held.out")"
+for what in stderr "no tty"; do
+	timeout 30 python3 "$TESTDIR/echo.py" never "$web2" "$mnt2" "$what" >"$TESTDIR/never.out" 2>&1 ||
+		fail "$what: $(cat "$TESTDIR/never.out")"
+	log "$(cat "$TESTDIR/never.out")"
+done
+timeout 30 python3 "$TESTDIR/echo.py" never "$web3" "$mnt3" "echo_wait=0" >"$TESTDIR/never.out" 2>&1 ||
+	fail "echo_wait=0: $(cat "$TESTDIR/never.out")"
+log "$(cat "$TESTDIR/never.out")"
+# Bad values are refused at mount time.
+mkdir -p "$TESTDIR/nomnt"
+out=$("$EXECFS_BUILD_DIR/execfs" -f -o echo_wait=10000001 "$TESTDIR/nomnt" 2>&1) &&
+	fail "echo_wait=10000001 accepted"
+assert_match "bad echo_wait" "$out" "echo_wait above the maximum"
+log "test_fs_echo: ok"
