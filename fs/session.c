@@ -27,6 +27,14 @@ struct sig_req {
 	void *arg;
 };
 
+/* A signal asked for while the session was resuming. */
+struct sig_pend {
+	struct list link; /* in the session's pend_sigs */
+	int signo;
+	session_done_fn *done;
+	void *arg;
+};
+
 /* A parked read of `wait`. */
 struct wait_read {
 	struct park park; /* first */
@@ -91,6 +99,7 @@ struct session *session_new(const char *container, unsigned num,
 	list_init(&s->waiters);
 	list_init(&s->pollers);
 	list_init(&s->resume_link);
+	list_init(&s->pend_sigs);
 	in_stream_init(&s->in, s);
 	echo_wait_init(&s->echo);
 	session_touch(s);
@@ -884,6 +893,25 @@ void session_lost(struct session *s)
 }
 
 /* Leave the node's list; drops its reference (s may go). */
+/* Send the signals asked for while resuming, in order, on c; without c
+ * the session is lost and they fail (never sent). */
+static void session_signals_send(struct session *s, struct h2_conn *c)
+{
+	while (!list_empty(&s->pend_sigs)) {
+		struct sig_pend *sp =
+			list_entry(s->pend_sigs.next, struct sig_pend, link);
+		int rc = -EIO;
+
+		list_del(&sp->link);
+		if (c)
+			rc = session_signal(s, c, sp->signo, sp->done, sp->arg);
+		if (rc < 0 && sp->done)
+			sp->done(sp->arg, -rc);
+		free(sp);
+		session_put(s);
+	}
+}
+
 static void session_resume_done(struct session *s)
 {
 	s->resuming = false;
@@ -910,6 +938,7 @@ void session_resume(struct session *s, struct h2_conn *c)
 	if (s->holders == 0 && session_ended(s)) {
 		/* Nobody can read it any more (forgotten while away). */
 		session_resume_done(s);
+		session_signals_send(s, c); /* ESRCH: it ended */
 		session_streams_give_up(s);
 		session_put(s);
 		return;
@@ -944,11 +973,14 @@ void session_resume(struct session *s, struct h2_conn *c)
 	}
 	log_info("session %s: resuming on the new connection", s->sid);
 	session_resume_done(s);
-	if (rc < 0)
+	if (rc < 0) {
 		session_give_up(s, "could not open its streams again");
-	else if (s->pend_size && s->resize_st) {
-		s->pend_size = false;
-		session_resize(s, s->pend_cols, s->pend_rows);
+	} else {
+		if (s->pend_size && s->resize_st) {
+			s->pend_size = false;
+			session_resize(s, s->pend_cols, s->pend_rows);
+		}
+		session_signals_send(s, c);
 	}
 	session_touch(s);
 	poller_wake_all(&s->pollers);
@@ -961,6 +993,7 @@ void session_give_up(struct session *s, const char *why)
 	if (s->resuming)
 		session_resume_done(s);
 	log_warn("session %s: lost: %s", s->sid, why);
+	session_signals_send(s, NULL);
 	session_streams_give_up(s);
 	switch (s->state) {
 	case SESSION_STARTING:
@@ -993,6 +1026,22 @@ int session_signal(struct session *s, struct h2_conn *c, int signo,
 
 	if (rc < 0)
 		return rc;
+	if (s->resuming) {
+		/* Sent on the next connection, or failed when the session is
+		 * lost: the ctl write waits, as stdin writes do. */
+		struct sig_pend *sp = malloc(sizeof(*sp)); /* pend_sigs's */
+
+		if (!sp)
+			return -ENOMEM;
+		sp->signo = signo;
+		sp->done = done;
+		sp->arg = arg;
+		list_add_tail(&s->pend_sigs, &sp->link);
+		session_get(s); /* until it is sent or failed */
+		log_debug("session %s: signal %d waits for the resume", s->sid,
+			  signo);
+		return 0;
+	}
 	if (!c)
 		return -ENOTCONN;
 	sr = calloc(1, sizeof(*sr)); /* owned by the stream until on_close */

@@ -121,6 +121,9 @@ struct session {
 	bool status_resumed; /* status_st is a resume's GET */
 	bool pend_size; /* a resize made while resuming */
 	unsigned pend_cols, pend_rows;
+	/* Signals asked for while resuming (struct sig_pend, session.c),
+	 * sent on the next connection in order; each holds a reference. */
+	struct list pend_sigs;
 };
 
 #define SESSION_STDOUT 0

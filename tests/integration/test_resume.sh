@@ -12,7 +12,9 @@
 #      the container sees exactly the bytes written;
 #   D  `cat wait` blocked across the loss ends with the exit status;
 #   E  `execfs exec -i ... cat`, given a line before, one during (its write
-#      to stdin waits, polling) and one after the loss, prints all three.
+#      to stdin waits, polling) and one after the loss, prints all three;
+#   S  `signal TERM` written to ctl during the loss waits, and reaches the
+#      process once the session is back.
 # While the connection is gone, status says "running (reconnecting)". Over
 # the Unix socket (where a reconnect to a frozen agent succeeds, and is lost
 # again), a session survives a freeze of several heartbeats. Then:
@@ -89,6 +91,10 @@ cleanup_push "exec 4>&-"
 echo a >&4
 wait_for "grep -q a '$out/E.got'" 10 || fail "E: no echo before the loss"
 
+# S: a process that says which signal came.
+S=$(new_session "sh -c 'trap \"echo got TERM; exit 3\" TERM; echo ready; while :; do sleep 0.1; done'")
+wait_for "grep -q ready '$S/stdout'" 10 || fail "S did not start"
+
 sleep 1
 freeze_agent
 t0=$(date +%s)
@@ -97,6 +103,13 @@ wait_for "grep -q 'silent for' '$mlog'" 10 ||
 log "frozen agent noticed after $(($(date +%s) - t0)) s"
 wait_for "[ \"\$(cat '$A/status')\" = 'running (reconnecting)' ]" 5 ||
 	fail "A's status during the loss: $(cat "$A/status")"
+# A signal during the loss waits too.
+(
+	exec 3>&- 4>&-
+	rc=0
+	printf 'signal TERM\n' >"$S/ctl" || rc=1
+	echo "$rc" >"$out/S.rc"
+) 2>"$out/S.err" &
 # A write during the loss waits for the session to be back.
 (
 	exec 4>&- # E's FIFO stays with the test alone
@@ -107,6 +120,7 @@ echo b >&4
 sleep 2
 kill -0 "$a_reader" || fail "A's reader ended during the loss: $(cat "$out/A.err")"
 kill -0 "$d_reader" || fail "D's wait ended during the loss: $(cat "$out/D.got")"
+[ ! -e "$out/S.rc" ] || fail "S: signal during the loss did not wait: rc $(cat "$out/S.rc") $(cat "$out/S.err")"
 thaw_agent
 log "agent thawed"
 
@@ -135,6 +149,11 @@ wait_for "[ -s '$out/E.rc' ]" 20 || fail "E: execfs exec still running: $(cat "$
 assert_eq 0 "$(cat "$out/E.rc")" "E: execfs exec status ($(cat "$out/E.err"))"
 assert_eq "$(printf 'a\nb\nc')" "$(cat "$out/E.got")" "E: execfs exec across the loss"
 log "E: execfs exec across the loss"
+wait_for "[ -s '$out/S.rc' ]" 10 || fail "S: the signal written during the loss never returned"
+assert_eq 0 "$(cat "$out/S.rc")" "S: signal TERM during the loss ($(cat "$out/S.err"))"
+assert_eq 'exited 3' "$(read_file "$S/wait" 10)" "S: the process got the signal"
+assert_eq "$(printf 'ready\ngot TERM')" "$(cat "$S/stdout")" "S: output"
+log "S: a signal written during the loss reached the process after it"
 
 # The mount freezes while two sessions end: the agent sends their last
 # output and status, then drops the silent connection. What was still on
@@ -181,10 +200,15 @@ wait_for "[ -d '$sweb' ]" 10 || fail "the container did not appear (short mount)
 echo 'sleep 1000' >"$sweb/ctl"
 (cat "$sweb/wait" >"$out/E.got" 2>&1 || true) &
 freeze_agent
+wait_for "[ \"\$(cat '$sweb/status')\" = 'running (reconnecting)' ]" 10 ||
+	fail "short mount: status during the loss: $(cat "$sweb/status")"
+(printf 'signal TERM\n' >"$sweb/ctl") 2>"$out/S2.err" &
 wait_for "[ \"\$(cat '$sweb/status')\" = lost ]" 15 ||
 	fail "a session whose node stayed away is not lost: $(cat "$sweb/status")"
 wait_for "[ -s '$out/E.got' ]" 5 || fail "wait still blocked after the loss"
 assert_match 'Input/output error' "$(cat "$out/E.got")" "E: wait of a lost session"
+wait_for "[ -s '$out/S2.err' ]" 5 || fail "a signal waiting for the resume was not answered when the session was lost"
+assert_match 'Input/output error' "$(cat "$out/S2.err")" "a signal waiting when the session turned lost"
 thaw_agent
 log "resume time over: lost, readers released"
 
