@@ -14,7 +14,9 @@
 #   E  `execfs exec -i ... cat`, given a line before, one during (its write
 #      to stdin waits, polling) and one after the loss, prints all three;
 #   S  `signal TERM` written to ctl during the loss waits, and reaches the
-#      process once the session is back.
+#      process once the session is back;
+#   T  `execfs exec -t` (under tmux) closed with `~.` during the loss
+#      leaves at once; its session gets the SIGHUP once it is back.
 # While the connection is gone, status says "running (reconnecting)". Over
 # the Unix socket (where a reconnect to a frozen agent succeeds, and is lost
 # again), a session survives a freeze of several heartbeats. Then:
@@ -95,6 +97,16 @@ wait_for "grep -q a '$out/E.got'" 10 || fail "E: no echo before the loss"
 S=$(new_session "sh -c 'trap \"echo got TERM; exit 3\" TERM; echo ready; while :; do sleep 0.1; done'")
 wait_for "grep -q ready '$S/stdout'" 10 || fail "S did not start"
 
+# T: execfs exec -t in a tmux pane; the pane's shell records its status.
+sock=$TESTDIR/tmux.sock
+cleanup_push "tmux -S '$sock' kill-server 2>/dev/null"
+tmux -S "$sock" new-session -d -s t -x 80 -y 24 \
+	"$EXECFS_BUILD_DIR/execfs exec -t $web -- sh -c 'echo T-started; exec sleep 1000'; echo \$? >$out/T.rc; sleep 1000" 3>&- 4>&- # B's stdin and E's FIFO stay here
+wait_for "tmux -S '$sock' capture-pane -p -t t | grep -q T-started" 10 ||
+	fail "T: execfs exec -t did not start: $(tmux -S "$sock" capture-pane -p -t t)"
+T=$web/$(find "$web" -mindepth 1 -maxdepth 1 -name '[0-9]*' -printf '%f\n' | sort -n | tail -1)
+assert_eq 'running' "$(cat "$T/status")" "T: the session of execfs exec"
+
 sleep 1
 freeze_agent
 t0=$(date +%s)
@@ -117,7 +129,10 @@ wait_for "[ \"\$(cat '$A/status')\" = 'running (reconnecting)' ]" 5 ||
 	echo ok >"$out/B.write"
 ) &
 echo b >&4
+tmux -S "$sock" send-keys -t t Enter '~.'
 sleep 2
+[ -s "$out/T.rc" ] || fail "T: execfs exec -t did not leave on ~. during the loss"
+assert_eq 255 "$(cat "$out/T.rc")" "T: status after ~."
 kill -0 "$a_reader" || fail "A's reader ended during the loss: $(cat "$out/A.err")"
 kill -0 "$d_reader" || fail "D's wait ended during the loss: $(cat "$out/D.got")"
 [ ! -e "$out/S.rc" ] || fail "S: signal during the loss did not wait: rc $(cat "$out/S.rc") $(cat "$out/S.err")"
@@ -154,6 +169,8 @@ assert_eq 0 "$(cat "$out/S.rc")" "S: signal TERM during the loss ($(cat "$out/S.
 assert_eq 'exited 3' "$(read_file "$S/wait" 10)" "S: the process got the signal"
 assert_eq "$(printf 'ready\ngot TERM')" "$(cat "$S/stdout")" "S: output"
 log "S: a signal written during the loss reached the process after it"
+assert_eq 'killed SIGHUP' "$(read_file "$T/wait" 10)" "T: the session after ~. during the loss"
+log "T: ~. during the loss left at once; the session got SIGHUP after it"
 
 # The mount freezes while two sessions end: the agent sends their last
 # output and status, then drops the silent connection. What was still on
