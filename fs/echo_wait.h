@@ -23,7 +23,9 @@
 #include <stdint.h>
 
 /* How long after a key a POLL may wait for its echo (-o echo_wait=US;
- * 0: never). */
+ * 0: never). FUSE does not pass a poll's timeout: the kernel asks for a
+ * notification (ph) when anything waits on the open file, so a timeout-0
+ * poll next to an epoll set watching it can be held too, within this. */
 #define ECHO_WAIT_DEFAULT_US 2000
 #define ECHO_WAIT_MAX_US 10000000
 /* Writes up to this size are keys (a keystroke, an escape sequence). */

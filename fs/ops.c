@@ -626,7 +626,8 @@ static void fs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 	switch (h->kind) {
 	case FILE_STDOUT:
 	case FILE_STDERR:
-		if (h->sess && out_reader_poll_hold(&h->reader, req, ph))
+		if (h->sess &&
+		    out_reader_poll_hold(&h->reader, req, ph, fi->poll_events))
 			return; /* answered when the echo comes */
 		if (h->sess)
 			revents = out_reader_poll(&h->reader, ph);

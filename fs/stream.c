@@ -99,7 +99,13 @@ static void out_read_fail_all(struct out_stream *os, int err)
  * is ready) and free it. */
 static void out_poll_finish(struct out_poll *op)
 {
+	struct out_stream *os = op->r->os;
+
 	park_take(&op->park);
+	/* Nothing left to time: a timer left set would take a later key's
+	 * hold for a miss. */
+	if (os && list_empty(&os->held) && os->hold_ev)
+		evtimer_del(os->hold_ev);
 	fuse_reply_poll(op->park.req, out_reader_poll(op->r, op->ph));
 	free(op);
 }
@@ -110,19 +116,23 @@ static void out_poll_interrupted(struct park *p)
 }
 
 /* Answer the held POLLs of reader r (NULL: all) whose time is up by
- * until_ns (UINT64_MAX: all). */
-static void out_poll_answer(struct out_stream *os, struct out_reader *r,
-			    uint64_t until_ns)
+ * until_ns (UINT64_MAX: all); how many. */
+static unsigned out_poll_answer(struct out_stream *os, struct out_reader *r,
+				uint64_t until_ns)
 {
 	struct list *pos, *tmp;
+	unsigned n = 0;
 
 	list_for_each_safe(pos, tmp, &os->held) {
 		struct out_poll *op =
 			list_entry(pos, struct out_poll, park.link);
 
-		if ((!r || op->r == r) && op->until_ns <= until_ns)
+		if ((!r || op->r == r) && op->until_ns <= until_ns) {
 			out_poll_finish(op);
+			n++;
+		}
 	}
+	return n;
 }
 
 /* Have the timer go off by until_ns (held POLLs only get later ones). */
@@ -145,11 +155,10 @@ static void out_poll_expire(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (list_empty(&os->held))
-		return;
-	/* No output came in time (it would have answered them). */
-	echo_wait_missed(&os->sess->echo);
-	out_poll_answer(os, NULL, echo_wait_now_ns());
+	/* Those whose time is up got no output (it would have answered
+	 * them): keys are not echoed in time. */
+	if (out_poll_answer(os, NULL, echo_wait_now_ns()) > 0)
+		echo_wait_missed(&os->sess->echo);
 	if (!list_empty(&os->held))
 		out_poll_time(os, list_entry(os->held.next, struct out_poll,
 					     park.link)
@@ -417,15 +426,16 @@ unsigned out_reader_poll(struct out_reader *r, struct fuse_pollhandle *ph)
 }
 
 bool out_reader_poll_hold(struct out_reader *r, fuse_req_t req,
-			  struct fuse_pollhandle *ph)
+			  struct fuse_pollhandle *ph, unsigned events)
 {
 	struct out_stream *os = r->os;
 	struct out_poll *op;
 	uint64_t until;
 
-	if (!os || !ph || !os->hold_ev || !os->sess->opts.tty ||
-	    os != &os->sess->out[SESSION_STDOUT] || os->state != OUT_OPEN ||
-	    !os->st || r->hr.pos < history_end(os->hist) ||
+	if (!os || !ph || !(events & (POLLIN | POLLRDNORM)) || !os->hold_ev ||
+	    !os->sess->opts.tty || os != &os->sess->out[SESSION_STDOUT] ||
+	    os->state != OUT_OPEN || !os->st ||
+	    r->hr.pos < history_end(os->hist) ||
 	    !echo_wait_due(&os->sess->echo, &until))
 		return false;
 	op = malloc(sizeof(*op)); /* owned by os->held */

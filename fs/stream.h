@@ -94,10 +94,11 @@ void out_reader_read(struct out_reader *r, fuse_req_t req, size_t size,
 		     off_t off, bool nonblock);
 /* poll(2): the ready mask now; arms ph (owned afterwards) when not ready. */
 unsigned out_reader_poll(struct out_reader *r, struct fuse_pollhandle *ph);
-/* poll(2) right after a key went to a tty session's stdin: hold req (and
- * ph) until output comes, for a moment at most (echo_wait.h). True when
- * req was taken; false: answer it with out_reader_poll(). */
+/* poll(2) for events (POLLIN...) right after a key went to a tty
+ * session's stdin: hold req (and ph) until output comes, for a moment at
+ * most (echo_wait.h). True when req was taken; false: answer it with
+ * out_reader_poll(). */
 bool out_reader_poll_hold(struct out_reader *r, fuse_req_t req,
-			  struct fuse_pollhandle *ph);
+			  struct fuse_pollhandle *ph, unsigned events);
 
 #endif

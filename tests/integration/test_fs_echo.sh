@@ -94,16 +94,33 @@ def held(c, mnt):
     time.sleep(0.5)  # the shell is in read
     res = {}
     t = threading.Thread(target=lambda: res.update(r=select.select([rfd], [], [], 20)[0]))
+    t0 = time.monotonic()
     os.write(wfd, b"a\n")
     t.start()
     if not until(lambda: waiting(mnt) >= 1, 0.9):
         sys.exit("a: no POLL held after the key")
     t.join()
+    # The answer (after 1 s), not the end of the hold (3 s), answered it.
+    took = time.monotonic() - t0
+    if took > 2.5:
+        sys.exit("a: select returned after %.1f s: the answer did not end the hold" % took)
     if not res["r"] or b"got a" not in os.read(rfd, 64):
         sys.exit("a: select did not return the answer: %r" % res)
     if waiting(mnt) != 0:
         sys.exit("a: a request still waits after the answer")
-    print("a: POLL held until the answer")
+    print("a: POLL held until the answer (%.1f s)" % took)
+    # Polls that must not wait after a key: timeout 0, and for writing only.
+    # (A hold would last 3 s; the answer comes after 1 s.)
+    for name, args in (("timeout 0", ([rfd], [], [], 0)),
+                       ("writing only", ([], [rfd], [], 0.1))):
+        os.write(wfd, b"x\n")
+        t0 = time.monotonic()
+        select.select(*args)
+        if time.monotonic() - t0 > 0.9:
+            sys.exit("a: a poll for %s waited %.1f s" % (name, time.monotonic() - t0))
+        if not until(lambda: select.select([rfd], [], [], 5)[0], 5) or b"got x" not in os.read(rfd, 64):
+            sys.exit("a: no answer after the poll for %s" % name)
+    print("a: polls with timeout 0 and for writing only did not wait")
     end(d)
 
     # b: no answer for 4 s: held 3 s, then "not ready"; the answer still
