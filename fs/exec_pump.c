@@ -13,6 +13,10 @@
 /* As much as a read of a session file is answered with at once (the files'
  * st_blksize): bulk output comes in few reads. */
 #define PUMP_BUF (1024 * 1024)
+/* Reads ask for this much after short answers: a read of the mount pins
+ * the pages it asks for (direct I/O), which a terminal's one-byte echoes
+ * should not pay for 1 MiB at a time. Full answers double it again. */
+#define PUMP_MIN (16 * 1024)
 
 struct exec_pump {
 	struct exec_pump *next; /* in `running` */
@@ -55,13 +59,14 @@ int exec_write_all(int fd, const char *buf, size_t len)
 static void *pump_main(void *arg)
 {
 	struct exec_pump *p = arg;
+	size_t want = PUMP_BUF;
 	int rc;
 
 	p->buf = malloc(PUMP_BUF);
 	if (!p->buf)
 		p->read_err = ENOMEM;
 	while (p->buf) {
-		ssize_t n = read(p->src, p->buf, PUMP_BUF);
+		ssize_t n = read(p->src, p->buf, want);
 
 		if (n == 0)
 			break;
@@ -71,6 +76,10 @@ static void *pump_main(void *arg)
 			p->read_err = errno;
 			break;
 		}
+		if ((size_t)n == want && want < PUMP_BUF)
+			want *= 2;
+		else if ((size_t)n < want / 2 && want > PUMP_MIN)
+			want /= 2;
 		rc = exec_write_all(p->dst, p->buf, (size_t)n);
 		if (rc < 0) {
 			p->write_err = -rc;
