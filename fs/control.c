@@ -266,6 +266,8 @@ static int op_apply(struct ctl_op *op, struct ctl_cmd *cmd)
 		return 1;
 	case CTL_SIGNAL:
 	case CTL_KILL:
+		if (s->resuming) /* sent once it is back */
+			return session_signal_later(s, cmd->signo);
 		rc = session_signal(s, ct ? node_conn(ct->node) : NULL,
 				    cmd->signo, op_async_done, op);
 		if (rc < 0)

@@ -384,41 +384,17 @@ static void ctl_line(int ctl, const char *line)
 	}
 }
 
-static void signal_line(char *line, size_t size, int sig)
-{
-	const char *name = ctl_signal_name(sig);
-
-	if (name)
-		snprintf(line, size, "signal %s\n", name);
-	else
-		snprintf(line, size, "signal %d\n", sig);
-}
-
 /* `signal NAME` for a local signal number. */
 static void ctl_signal(int ctl, int sig)
 {
 	char line[48];
+	const char *name = ctl_signal_name(sig);
 
-	signal_line(line, sizeof(line), sig);
+	if (name)
+		snprintf(line, sizeof(line), "signal %s\n", name);
+	else
+		snprintf(line, sizeof(line), "signal %d\n", sig);
 	ctl_line(ctl, line);
-}
-
-/* The same, for a client that is leaving: a child writes it, so the exit
- * does not wait for the answer (while the node reconnects, a signal
- * waits for the session to be back). */
-static void ctl_signal_leaving(int ctl, int sig)
-{
-	char line[48];
-	pid_t pid;
-
-	signal_line(line, sizeof(line), sig);
-	pid = fork();
-	if (pid == 0) {
-		ctl_line(ctl, line);
-		_exit(0);
-	}
-	if (pid < 0)
-		ctl_line(ctl, line);
 }
 
 /* ---- the session -------------------------------------------------------- */
@@ -646,7 +622,7 @@ static int run_loop(struct run *r)
 				tty_restore();
 				fprintf(stderr,
 					"\r\nexecfs exec: closed by the escape; the session was sent SIGHUP\r\n");
-				ctl_signal_leaving(r->ctl, SIGHUP);
+				ctl_signal(r->ctl, SIGHUP);
 				return EXIT_ESCAPE;
 			}
 			if (n == 0 ||

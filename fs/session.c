@@ -31,8 +31,6 @@ struct sig_req {
 struct sig_pend {
 	struct list link; /* in the session's pend_sigs */
 	int signo;
-	session_done_fn *done;
-	void *arg;
 };
 
 /* A parked read of `wait`. */
@@ -76,6 +74,8 @@ static const struct h2_stream_cbs sig_cbs = {
 	.on_data = aux_on_data,
 	.on_close = sig_on_close,
 };
+
+static void session_signals_send(struct session *s, struct h2_conn *c);
 
 static void session_touch(struct session *s)
 {
@@ -184,6 +184,7 @@ void session_put(struct session *s)
 	ctl_argv_free(s->opts.env);
 	free(s->opts.cwd);
 	free(s->opts.user);
+	session_signals_send(s, NULL);
 	free(s->ctl_error);
 	free(s->status_body);
 	free(s->message);
@@ -590,6 +591,12 @@ static void status_on_response(struct h2_stream *st, int status, void *arg)
 	if (status != 200 && s->status_resumed)
 		log_warn("session %s: the agent no longer has it (%d): lost",
 			 s->sid, status);
+	if (s->sigs_wait_status) {
+		/* The resume is answered: the agent has it, or not. */
+		s->sigs_wait_status = false;
+		session_signals_send(s,
+				     status == 200 ? h2_stream_conn(st) : NULL);
+	}
 	switch (s->state) {
 	case SESSION_STARTING:
 		if (status == 200) {
@@ -893,23 +900,40 @@ void session_lost(struct session *s)
 }
 
 /* Leave the node's list; drops its reference (s may go). */
+
 /* Send the signals asked for while resuming, in order, on c; without c
- * the session is lost and they fail (never sent). */
+ * (lost, ended, freed) they are dropped: the process never got them. */
 static void session_signals_send(struct session *s, struct h2_conn *c)
 {
 	while (!list_empty(&s->pend_sigs)) {
 		struct sig_pend *sp =
 			list_entry(s->pend_sigs.next, struct sig_pend, link);
-		int rc = -EIO;
+		int rc = c ? session_signal(s, c, sp->signo, NULL, NULL) :
+			     -ESRCH;
 
 		list_del(&sp->link);
-		if (c)
-			rc = session_signal(s, c, sp->signo, sp->done, sp->arg);
-		if (rc < 0 && sp->done)
-			sp->done(sp->arg, -rc);
+		if (rc < 0)
+			log_info("session %s: signal %d asked for while "
+				 "reconnecting was not sent: %s",
+				 s->sid, sp->signo, strerror(-rc));
 		free(sp);
-		session_put(s);
 	}
+}
+
+int session_signal_later(struct session *s, int signo)
+{
+	struct sig_pend *sp;
+	int rc = session_check_running(s);
+
+	if (rc < 0)
+		return rc;
+	sp = malloc(sizeof(*sp)); /* owned by s->pend_sigs */
+	if (!sp)
+		return -ENOMEM;
+	sp->signo = signo;
+	list_add_tail(&s->pend_sigs, &sp->link);
+	log_debug("session %s: signal %d sent once it is back", s->sid, signo);
+	return 0;
 }
 
 static void session_resume_done(struct session *s)
@@ -934,11 +958,12 @@ void session_resume(struct session *s, struct h2_conn *c)
 
 	if (!s->resuming)
 		return;
+	s->sigs_wait_status = false; /* a GET of an earlier resume is gone */
 	session_get(s); /* through the calls below */
 	if (s->holders == 0 && session_ended(s)) {
 		/* Nobody can read it any more (forgotten while away). */
 		session_resume_done(s);
-		session_signals_send(s, c); /* ESRCH: it ended */
+		session_signals_send(s, NULL); /* it ended */
 		session_streams_give_up(s);
 		session_put(s);
 		return;
@@ -952,6 +977,7 @@ void session_resume(struct session *s, struct h2_conn *c)
 		if (s->status_st) {
 			session_get(s); /* until the status stream's on_close */
 			s->status_resumed = true;
+			s->sigs_wait_status = true;
 			s->status_http = 0;
 			free(s->status_body);
 			s->status_body = NULL;
@@ -980,7 +1006,10 @@ void session_resume(struct session *s, struct h2_conn *c)
 			s->pend_size = false;
 			session_resize(s, s->pend_cols, s->pend_rows);
 		}
-		session_signals_send(s, c);
+		/* Else when the status GET is answered: a connection that is
+		 * lost again (a frozen agent still accepts) must not take them. */
+		if (!s->sigs_wait_status)
+			session_signals_send(s, c);
 	}
 	session_touch(s);
 	poller_wake_all(&s->pollers);
@@ -993,6 +1022,7 @@ void session_give_up(struct session *s, const char *why)
 	if (s->resuming)
 		session_resume_done(s);
 	log_warn("session %s: lost: %s", s->sid, why);
+	s->sigs_wait_status = false;
 	session_signals_send(s, NULL);
 	session_streams_give_up(s);
 	switch (s->state) {
@@ -1026,22 +1056,6 @@ int session_signal(struct session *s, struct h2_conn *c, int signo,
 
 	if (rc < 0)
 		return rc;
-	if (s->resuming) {
-		/* Sent on the next connection, or failed when the session is
-		 * lost: the ctl write waits, as stdin writes do. */
-		struct sig_pend *sp = malloc(sizeof(*sp)); /* pend_sigs's */
-
-		if (!sp)
-			return -ENOMEM;
-		sp->signo = signo;
-		sp->done = done;
-		sp->arg = arg;
-		list_add_tail(&s->pend_sigs, &sp->link);
-		session_get(s); /* until it is sent or failed */
-		log_debug("session %s: signal %d waits for the resume", s->sid,
-			  signo);
-		return 0;
-	}
 	if (!c)
 		return -ENOTCONN;
 	sr = calloc(1, sizeof(*sr)); /* owned by the stream until on_close */

@@ -121,9 +121,11 @@ struct session {
 	bool status_resumed; /* status_st is a resume's GET */
 	bool pend_size; /* a resize made while resuming */
 	unsigned pend_cols, pend_rows;
-	/* Signals asked for while resuming (struct sig_pend, session.c),
-	 * sent on the next connection in order; each holds a reference. */
+	/* Signals asked for while resuming (struct sig_pend, session.c,
+	 * owned), sent in order once the agent answered the resume's status
+	 * GET (sigs_wait_status) */
 	struct list pend_sigs;
+	bool sigs_wait_status;
 };
 
 #define SESSION_STDOUT 0
@@ -179,6 +181,12 @@ void session_give_up(struct session *s, const char *why);
  */
 int session_signal(struct session *s, struct h2_conn *c, int signo,
 		   session_done_fn *done, void *arg);
+/*
+ * The same while s is resuming: signo is kept and sent once the agent
+ * answered the resume (dropped, with a log line, if the session is lost
+ * or ended meanwhile). 0 at once, like a resize; -EBUSY, -ESRCH as above.
+ */
+int session_signal_later(struct session *s, int signo);
 /* A new terminal size on the resize stream: 0, -EBUSY before the start,
  * -ENOTTY without a tty, -ESRCH after the end. */
 int session_resize(struct session *s, unsigned cols, unsigned rows);
