@@ -691,6 +691,26 @@ const struct container *inventory_find(const struct inventory *inv,
 	return NULL;
 }
 
+int inventory_find_running(const struct inventory *inv, const char *id,
+			   const struct container **out, char *err,
+			   size_t errlen)
+{
+	const struct container *c = inventory_find(inv, id);
+
+	*out = NULL;
+	if (!c) {
+		snprintf(err, errlen, "no container %s on this node", id);
+		return -ENOENT;
+	}
+	if (c->state != CONTAINER_RUNNING) {
+		snprintf(err, errlen, "container %s is %s, not running", c->id,
+			 container_state_name(c->state));
+		return -EBUSY;
+	}
+	*out = c;
+	return 0;
+}
+
 size_t inventory_count(const struct inventory *inv)
 {
 	return inv->nview;

@@ -86,6 +86,15 @@ int inventory_mirror_load(struct inventory *inv, const char *text, size_t len,
 
 const struct container *inventory_find(const struct inventory *inv,
 				       const char *id);
+/*
+ * The container a start names, at the moment of the start: 0 and *out
+ * when it is running; -ENOENT (no such container) or -EBUSY (created,
+ * paused or stopped) with the reason in err, which is what the client is
+ * told. The one place that decides whether a container can be entered.
+ */
+int inventory_find_running(const struct inventory *inv, const char *id,
+			   const struct container **out, char *err,
+			   size_t errlen);
 size_t inventory_count(const struct inventory *inv);
 const struct container *inventory_at(const struct inventory *inv, size_t i);
 

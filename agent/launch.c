@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "execfs/log.h"
+#include "exec_spec.h"
 #include "inventory.h"
 #include "launch.h"
 #include "pty.h"
@@ -151,12 +152,11 @@ static void deliver_cb(evutil_socket_t fd, short what, void *arg)
 	j->ll->base.cbs->on_start(j->base.arg, 0, NULL, &st);
 }
 
-static struct launch_job *
-local_start(struct launcher *l, const struct launch_request *req, void *arg)
+static struct launch_job *local_start(struct launcher *l,
+				      const struct exec_spec *spec, void *arg)
 {
 	struct local_launcher *ll = (struct local_launcher *)l;
-	const struct container *c = inventory_find(ll->inv, req->container);
-	struct spawn_request sr = { 0 };
+	const struct container *c;
 	struct spawn_result res;
 	struct local_job *j = calloc(1, sizeof(*j));
 	struct timeval zero = { 0, 0 };
@@ -182,29 +182,11 @@ local_start(struct launcher *l, const struct launch_request *req, void *arg)
 
 	/* The runtime's word, at the moment of the start: a container the
 	 * caller saw may have stopped since. */
-	if (!c) {
-		j->err = ENOENT;
-		snprintf(j->message, sizeof(j->message),
-			 "no container %s on this node", req->container);
-		return &j->base;
-	}
-	if (c->state != CONTAINER_RUNNING) {
-		j->err = EBUSY;
-		snprintf(j->message, sizeof(j->message),
-			 "container %s is %s, not running", c->id,
-			 container_state_name(c->state));
-		return &j->base;
-	}
-	sr.c = c;
-	sr.argv = req->argv;
-	sr.env_extra = req->env;
-	sr.cwd = req->cwd;
-	sr.user = req->user;
-	sr.tty = req->tty;
-	sr.cols = req->cols;
-	sr.rows = req->rows;
-	sr.merge_stderr = req->merge_stderr;
-	rc = spawn_start(ll->sp, &sr, &res, j->message, sizeof(j->message));
+	rc = inventory_find_running(ll->inv, spec->container, &c, j->message,
+				    sizeof(j->message));
+	if (!rc)
+		rc = spawn_start(ll->sp, c, spec, &res, j->message,
+				 sizeof(j->message));
 	if (rc < 0) {
 		j->err = -rc;
 		if (!j->message[0])

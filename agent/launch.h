@@ -26,19 +26,7 @@ struct inventory;
 struct spawner;
 struct launcher;
 struct launch_job;
-
-/* What to start; the container is named by id and looked up (and checked
- * to be running) by whoever holds the runtime's inventory. */
-struct launch_request {
-	const char *container;
-	char *const *argv; /* NULL-terminated, at least one */
-	char *const *env; /* NULL-terminated or NULL */
-	const char *cwd; /* NULL: the container's */
-	const char *user; /* NULL: the container's */
-	bool tty;
-	unsigned short cols, rows;
-	bool merge_stderr;
-};
+struct exec_spec;
 
 /* A started process; every fd is O_CLOEXEC and passes to the callee. */
 struct launch_started {
@@ -68,8 +56,7 @@ struct launch_cbs {
 
 struct launcher_ops {
 	struct launch_job *(*start)(struct launcher *l,
-				    const struct launch_request *req,
-				    void *arg);
+				    const struct exec_spec *spec, void *arg);
 	void (*signal)(struct launch_job *j, int sig, unsigned flags,
 		       uint64_t cookie);
 	void (*drop)(struct launch_job *j);
@@ -87,12 +74,15 @@ struct launch_job {
 	void *arg; /* the caller's; NULL once dropped */
 };
 
-/* NULL with errno set when it cannot even be asked (out of memory, the
- * monitor is gone): nothing was started, no callback comes. */
+/* Start spec (not kept: the launcher copies what it needs before it
+ * returns). The container is named by id and looked up, and checked to be
+ * running, by whoever holds the runtime's inventory. NULL with errno set
+ * when it cannot even be asked (out of memory, the monitor is gone):
+ * nothing was started, no callback comes. */
 static inline struct launch_job *
-launcher_start(struct launcher *l, const struct launch_request *req, void *arg)
+launcher_start(struct launcher *l, const struct exec_spec *spec, void *arg)
 {
-	return l->ops->start(l, req, arg);
+	return l->ops->start(l, spec, arg);
 }
 
 /* Send sig to the job's process group (with LAUNCH_SIG_FOREGROUND and a

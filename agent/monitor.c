@@ -238,17 +238,6 @@ static const struct launch_cbs job_cbs = {
 
 static void on_spawn(struct monitor *m, const struct privsep_msg *msg)
 {
-	struct launch_request lr = {
-		.container = msg->container,
-		.argv = msg->argv,
-		.env = msg->env,
-		.cwd = msg->cwd,
-		.user = msg->user,
-		.tty = msg->flags & PRIVSEP_SPAWN_TTY,
-		.cols = (unsigned short)msg->cols,
-		.rows = (unsigned short)msg->rows,
-		.merge_stderr = msg->flags & PRIVSEP_SPAWN_MERGE,
-	};
 	struct mjob *j = NULL;
 	uint8_t *buf = NULL;
 	size_t len = 0;
@@ -259,7 +248,7 @@ static void on_spawn(struct monitor *m, const struct privsep_msg *msg)
 	if (j) {
 		j->m = m;
 		j->id = msg->id;
-		j->job = launcher_start(m->launcher, &lr, j);
+		j->job = launcher_start(m->launcher, &msg->spec, j);
 		if (j->job) {
 			j->next = m->jobs;
 			m->jobs = j;

@@ -118,7 +118,7 @@ static int w_end(struct wbuf *w, uint8_t **out, size_t *outlen)
 	return 0;
 }
 
-int privsep_encode_spawn(uint64_t id, const struct launch_request *req,
+int privsep_encode_spawn(uint64_t id, const struct exec_spec *req,
 			 uint8_t **out, size_t *outlen)
 {
 	uint32_t flags = 0;
@@ -346,47 +346,53 @@ static void decode_spawn(struct rbuf *r, struct privsep_msg *m)
 	const uint32_t known = PRIVSEP_SPAWN_TTY | PRIVSEP_SPAWN_MERGE |
 			       PRIVSEP_SPAWN_HAS_ENV | PRIVSEP_SPAWN_HAS_CWD |
 			       PRIVSEP_SPAWN_HAS_USER;
+	struct exec_spec *sp = &m->spec;
+	uint32_t cols, rows;
 	size_t envn;
 
 	m->id = r_u64(r, "spawn id");
-	m->container = r_str(r, PRIVSEP_STR_MAX, NULL, "container");
-	m->argv = r_strv(r, 1, "argv");
-	m->env = r_strv(r, 0, "env");
-	m->cwd = r_str(r, PRIVSEP_STR_MAX, NULL, "cwd");
-	m->user = r_str(r, PRIVSEP_STR_MAX, NULL, "user");
+	sp->container = r_str(r, PRIVSEP_STR_MAX, NULL, "container");
+	sp->argv = r_strv(r, 1, "argv");
+	sp->env = r_strv(r, 0, "env");
+	sp->cwd = r_str(r, PRIVSEP_STR_MAX, NULL, "cwd");
+	sp->user = r_str(r, PRIVSEP_STR_MAX, NULL, "user");
 	m->flags = r_u32(r, "spawn flags");
-	m->cols = r_u32(r, "cols");
-	m->rows = r_u32(r, "rows");
+	cols = r_u32(r, "cols");
+	rows = r_u32(r, "rows");
 	if (r->bad)
 		return;
-	for (envn = 0; m->env[envn]; envn++)
+	for (envn = 0; sp->env[envn]; envn++)
 		;
 	if (m->flags & ~known)
 		r->bad = "spawn flags";
-	else if (!m->container[0])
+	else if (!sp->container[0])
 		r->bad = "container";
-	else if (m->cols > 65535 || m->rows > 65535)
+	else if (cols > 65535 || rows > 65535)
 		r->bad = "terminal size";
 	else if (!(m->flags & PRIVSEP_SPAWN_HAS_ENV) && envn)
 		r->bad = "env";
-	else if (!(m->flags & PRIVSEP_SPAWN_HAS_CWD) && m->cwd[0])
+	else if (!(m->flags & PRIVSEP_SPAWN_HAS_CWD) && sp->cwd[0])
 		r->bad = "cwd";
-	else if (!(m->flags & PRIVSEP_SPAWN_HAS_USER) && m->user[0])
+	else if (!(m->flags & PRIVSEP_SPAWN_HAS_USER) && sp->user[0])
 		r->bad = "user";
 	if (r->bad)
 		return;
-	/* Absent is NULL, as in launch_request. */
+	sp->tty = m->flags & PRIVSEP_SPAWN_TTY;
+	sp->merge_stderr = m->flags & PRIVSEP_SPAWN_MERGE;
+	sp->cols = (unsigned short)cols;
+	sp->rows = (unsigned short)rows;
+	/* Absent is NULL, as in the decoded request. */
 	if (!(m->flags & PRIVSEP_SPAWN_HAS_ENV)) {
-		strv_free(m->env);
-		m->env = NULL;
+		strv_free(sp->env);
+		sp->env = NULL;
 	}
 	if (!(m->flags & PRIVSEP_SPAWN_HAS_CWD)) {
-		free(m->cwd);
-		m->cwd = NULL;
+		free(sp->cwd);
+		sp->cwd = NULL;
 	}
 	if (!(m->flags & PRIVSEP_SPAWN_HAS_USER)) {
-		free(m->user);
-		m->user = NULL;
+		free(sp->user);
+		sp->user = NULL;
 	}
 }
 
@@ -528,11 +534,7 @@ void privsep_msg_release(struct privsep_msg *m)
 {
 	size_t i;
 
-	free(m->container);
-	free(m->cwd);
-	free(m->user);
-	strv_free(m->argv);
-	strv_free(m->env);
+	exec_spec_release(&m->spec);
 	free(m->message);
 	free(m->data);
 	for (i = 0; i < PRIVSEP_MAX_FDS; i++)

@@ -13,9 +13,10 @@
  * that is not exactly well-formed is rejected and ends the worker.
  *
  *   worker -> monitor
- *     SPAWN        u64 id; str container; strv argv; strv env; str cwd;
- *                  str user; u32 flags (tty, merge_stderr, has_env, has_cwd,
- *                  has_user); u32 cols; u32 rows
+ *     SPAWN        u64 id; then a struct exec_spec: str container; strv
+ *                  argv; strv env; str cwd; str user; u32 flags (tty,
+ *                  merge_stderr, has_env, has_cwd, has_user); u32 cols;
+ *                  u32 rows
  *     SIGNAL       u64 id (cookie, 0: no answer); u64 token; i32 signal;
  *                  u32 flags (LAUNCH_SIG_FOREGROUND)
  *   monitor -> worker
@@ -35,6 +36,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "exec_spec.h"
 #include "launch.h"
 
 struct event_base;
@@ -90,10 +92,7 @@ struct privsep_msg {
 			errno; EXITED: wait status */
 	int32_t target; /* SIGNALED */
 	uint32_t flags;
-	/* SPAWN */
-	char *container, *cwd, *user;
-	char **argv, **env; /* NULL-terminated; env NULL without HAS_ENV */
-	uint32_t cols, rows;
+	struct exec_spec spec; /* SPAWN */
 	char *message; /* SPAWN_FAILED */
 	uint8_t *data; /* INVENTORY, POLICY */
 	size_t len;
@@ -127,7 +126,7 @@ bool privsep_from_worker(uint32_t type);
  * Encoders: a malloc'ed datagram in *out (*outlen bytes), 0 or -EINVAL
  * (a field over its bounds) / -ENOMEM.
  */
-int privsep_encode_spawn(uint64_t id, const struct launch_request *req,
+int privsep_encode_spawn(uint64_t id, const struct exec_spec *spec,
 			 uint8_t **out, size_t *outlen);
 int privsep_encode_signal(uint64_t id, uint64_t token, int sig, unsigned flags,
 			  uint8_t **out, size_t *outlen);

@@ -53,11 +53,11 @@
 #include "execfs/log.h"
 #include "execfs/proto.h"
 #include "audit.h"
+#include "exec_spec.h"
 #include "inventory.h"
 #include "launch.h"
 #include "policy.h"
 #include "pty.h"
-#include "request.h"
 #include "session.h"
 #include "signame.h"
 #include "spawn.h"
@@ -1302,7 +1302,7 @@ static size_t sessions_running_of(const struct session_table *t,
 /* The policy decides, on the container as the runtime describes it. An
  * allowed start is audited here, before anything runs. */
 static bool session_allowed(struct session *s, const struct container *c,
-			    const struct exec_request *req)
+			    const struct exec_spec *req)
 {
 	struct policy_query q = { s->identity, c, req->user,
 				  sessions_running_of(s->t, s->identity) };
@@ -1399,37 +1399,22 @@ const struct launch_cbs *session_launch_cbs(void)
 	return &session_cbs;
 }
 
-static int session_spawn(struct session *s, const struct exec_request *req)
+static int session_spawn(struct session *s, const struct exec_spec *req)
 {
-	const struct container *c = inventory_find(s->t->inv, req->container);
-	struct launch_request lr = { 0 };
+	const struct container *c;
 	char err[512] = "";
+	int rc;
 
-	if (!c) {
-		snprintf(err, sizeof(err), "no container %s on this node",
-			 req->container);
-		session_fail(s, ENOENT, err);
-		return -ENOENT;
-	}
-	if (c->state != CONTAINER_RUNNING) {
-		snprintf(err, sizeof(err), "container %s is %s, not running",
-			 c->id, container_state_name(c->state));
-		session_fail(s, EBUSY, err);
-		return -EBUSY;
+	rc = inventory_find_running(s->t->inv, req->container, &c, err,
+				    sizeof(err));
+	if (rc < 0) {
+		session_fail(s, -rc, err);
+		return rc;
 	}
 	snprintf(s->container, sizeof(s->container), "%s", c->id);
 	if (!session_allowed(s, c, req))
 		return -EACCES;
-	lr.container = c->id;
-	lr.argv = req->argv;
-	lr.env = req->env;
-	lr.cwd = req->cwd;
-	lr.user = req->user;
-	lr.tty = req->tty;
-	lr.cols = req->cols;
-	lr.rows = req->rows;
-	lr.merge_stderr = req->merge_stderr;
-	s->job = launcher_start(s->t->launcher, &lr, s);
+	s->job = launcher_start(s->t->launcher, req, s);
 	if (!s->job) {
 		int e = errno ? errno : EIO;
 
@@ -1463,7 +1448,7 @@ static void status_on_data(struct h2_stream *st, const uint8_t *data,
 static void status_on_end(struct h2_stream *st, void *arg)
 {
 	struct session *s = arg;
-	struct exec_request req;
+	struct exec_spec req;
 	char err[512];
 	size_t len;
 	int rc;
@@ -1472,8 +1457,8 @@ static void status_on_end(struct h2_stream *st, void *arg)
 	if (s->state != SESSION_REQUEST)
 		return;
 	len = evbuffer_get_length(s->req);
-	rc = exec_request_parse((const char *)evbuffer_pullup(s->req, -1), len,
-				&req, err, sizeof(err));
+	rc = exec_spec_from_json((const char *)evbuffer_pullup(s->req, -1), len,
+				 &req, err, sizeof(err));
 	evbuffer_free(s->req);
 	s->req = NULL;
 	if (rc < 0) {
@@ -1485,7 +1470,7 @@ static void status_on_end(struct h2_stream *st, void *arg)
 		 req.argv[1] ? " ..." : "", req.tty ? " (tty)" : "",
 		 req.user ? " as " : "", req.user ? req.user : "");
 	session_spawn(s, &req);
-	exec_request_release(&req);
+	exec_spec_release(&req);
 }
 
 static void status_on_close(struct h2_stream *st, uint32_t code, void *arg)

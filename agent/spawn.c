@@ -62,6 +62,7 @@
  */
 #include "spawn.h"
 
+#include "exec_spec.h"
 #include "fdlimit.h"
 #include "initpin.h"
 #include "inventory.h"
@@ -1057,10 +1058,10 @@ static int resolve_user(const struct container *c, const char *user,
 	return rc;
 }
 
-int spawn_start(struct spawner *sp, const struct spawn_request *req,
-		struct spawn_result *res, char *err, size_t errlen)
+int spawn_start(struct spawner *sp, const struct container *c,
+		const struct exec_spec *req, struct spawn_result *res,
+		char *err, size_t errlen)
 {
-	const struct container *c = req->c;
 	struct user_creds creds = { 0 };
 	struct spawn_plan p;
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, errp[2] = { -1, -1 };
@@ -1076,11 +1077,6 @@ int spawn_start(struct spawner *sp, const struct spawn_request *req,
 	if (!c || !req->argv || !req->argv[0]) {
 		snprintf(err, errlen, "no command");
 		return -EINVAL;
-	}
-	if (c->state != CONTAINER_RUNNING) {
-		snprintf(err, errlen, "container %s is not running (%s)", c->id,
-			 container_state_name(c->state));
-		return -EBUSY;
 	}
 
 	/* The init pinned and checked to be the one runc started (see
@@ -1125,7 +1121,7 @@ int spawn_start(struct spawner *sp, const struct spawn_request *req,
 	p.max_fd = sysconf(_SC_OPEN_MAX) > 0 ? sysconf(_SC_OPEN_MAX) : 1024;
 	p.nofile = fdlimit_original();
 	sigemptyset(&p.empty_mask);
-	rc = build_env(c, home, req->env_extra, &p.envp, err, errlen);
+	rc = build_env(c, home, req->env, &p.envp, err, errlen);
 	if (!rc)
 		rc = build_paths(req->argv[0], p.envp, &p.paths);
 	if (rc < 0)

@@ -19,24 +19,8 @@
 
 struct container;
 struct event_base;
+struct exec_spec;
 struct spawner;
-
-struct spawn_request {
-	const struct container *c;
-	char *const *argv; /* NULL-terminated, at least one */
-	char *const *env_extra; /* NULL-terminated or NULL: added/overriding */
-	const char *cwd; /* NULL: the container's */
-	/* NULL: the container's process user. Otherwise NAME, UID,
-	 * NAME:GROUP or UID:GID, resolved in the container's /etc/passwd and
-	 * /etc/group (userdb.h); an unknown name fails with -EINVAL. */
-	const char *user;
-	/* A pseudo-terminal from the container's devpts, the process its
-	 * session leader with it as controlling terminal, sized cols x rows
-	 * (0: 80 x 24) before the program starts. */
-	bool tty;
-	unsigned short cols, rows;
-	bool merge_stderr; /* stderr into the stdout pipe (a tty does it anyway) */
-};
 
 struct spawn_result {
 	pid_t pid; /* the process, in the agent's pid namespace */
@@ -61,13 +45,15 @@ void spawner_free(struct spawner *sp);
 void spawner_prune(struct spawner *sp);
 
 /*
- * Fork the process. Fails at once (negative errno, reason in err) when the
- * container is not running or its init is gone or replaced (-ENOENT), or
- * fork/pipe fail. On 0, res is filled and the caller owns every fd in it;
- * the exec itself may still fail: watch report_fd.
+ * Start spec in container c, which the caller found running in its
+ * inventory (inventory_find_running()). Fails at once (negative errno,
+ * reason in err) when its init is gone or replaced (-ENOENT), the user is
+ * unknown (-EINVAL), or fork/pipe fail. On 0, res is filled and the caller
+ * owns every fd in it; the exec itself may still fail: watch report_fd.
  */
-int spawn_start(struct spawner *sp, const struct spawn_request *req,
-		struct spawn_result *res, char *err, size_t errlen);
+int spawn_start(struct spawner *sp, const struct container *c,
+		const struct exec_spec *spec, struct spawn_result *res,
+		char *err, size_t errlen);
 
 /*
  * Call when report_fd is readable. Returns -EAGAIN: not decided yet (wait

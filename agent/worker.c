@@ -105,8 +105,8 @@ static int send_signal(struct remote_launcher *rl, uint64_t cookie,
 	return rc;
 }
 
-static struct launch_job *
-remote_start(struct launcher *l, const struct launch_request *req, void *arg)
+static struct launch_job *remote_start(struct launcher *l,
+				       const struct exec_spec *spec, void *arg)
 {
 	struct remote_launcher *rl = (struct remote_launcher *)l;
 	struct remote_job *j;
@@ -125,7 +125,7 @@ remote_start(struct launcher *l, const struct launch_request *req, void *arg)
 	j->base.arg = arg;
 	j->rl = rl;
 	j->id = ++rl->next_id;
-	rc = privsep_encode_spawn(j->id, req, &buf, &len);
+	rc = privsep_encode_spawn(j->id, spec, &buf, &len);
 	if (!rc)
 		rc = privsep_chan_send(rl->ch, buf, len, NULL, 0);
 	if (rc < 0) {

@@ -16,21 +16,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static int reencode(const struct privsep_msg *m, uint8_t **out, size_t *len)
 {
-	struct launch_request req = {
-		.container = m->container,
-		.argv = m->argv,
-		.env = m->env,
-		.cwd = m->cwd,
-		.user = m->user,
-		.tty = m->flags & PRIVSEP_SPAWN_TTY,
-		.cols = (unsigned short)m->cols,
-		.rows = (unsigned short)m->rows,
-		.merge_stderr = m->flags & PRIVSEP_SPAWN_MERGE,
-	};
-
 	switch (m->type) {
 	case PRIVSEP_SPAWN:
-		return privsep_encode_spawn(m->id, &req, out, len);
+		return privsep_encode_spawn(m->id, &m->spec, out, len);
 	case PRIVSEP_SIGNAL:
 		return privsep_encode_signal(m->id, m->token, m->num, m->flags,
 					     out, len);

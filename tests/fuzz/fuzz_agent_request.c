@@ -5,18 +5,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "request.h"
+#include "exec_spec.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct exec_request req;
+	struct exec_spec req;
 	char err[256];
 
-	if (exec_request_parse((const char *)data, size, &req, err,
-			       sizeof(err)) == 0)
-		exec_request_release(&req);
+	if (exec_spec_from_json((const char *)data, size, &req, err,
+				sizeof(err)) == 0)
+		exec_spec_release(&req);
 	session_id_valid(size > 32 ? (const char *)data : "");
 	return 0;
 }

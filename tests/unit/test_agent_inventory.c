@@ -377,7 +377,7 @@ static void test_states(void **state)
 	struct fixture *fx = *state;
 	const struct container *c;
 	struct inventory *inv;
-	char path[512];
+	char path[512], err[128];
 
 	add_container(fx, &(struct fake){
 				  .id = "dead", .pid = fx->dead, .start = 1 });
@@ -395,12 +395,30 @@ static void test_states(void **state)
 	c = inventory_find(inv, "created");
 	assert_int_equal(c->state, CONTAINER_CREATED);
 	assert_int_equal(c->pid, fx->self);
+	/* What a start is told: the one running check. */
+	assert_int_equal(inventory_find_running(inv, "created", &c, err,
+						sizeof(err)),
+			 -EBUSY);
+	assert_null(c);
+	assert_string_equal(err, "container created is created, not running");
+	assert_int_equal(inventory_find_running(inv, "dead", &c, err,
+						sizeof(err)),
+			 -EBUSY);
+	assert_string_equal(err, "container dead is stopped, not running");
+	assert_int_equal(inventory_find_running(inv, "nope", &c, err,
+						sizeof(err)),
+			 -ENOENT);
+	assert_string_equal(err, "no container nope on this node");
 
 	/* runc start removes exec.fifo. */
 	assert_int_equal(unlink(path), 0);
 	assert_int_equal(inventory_rescan(inv), 1);
 	c = inventory_find(inv, "created");
 	assert_int_equal(c->state, CONTAINER_RUNNING);
+	assert_int_equal(inventory_find_running(inv, "created", &c, err,
+						sizeof(err)),
+			 0);
+	assert_string_equal(c->id, "created");
 	assert_int_equal(inventory_rescan(inv), 0);
 
 	assert_string_equal(container_state_name(CONTAINER_CREATED), "created");

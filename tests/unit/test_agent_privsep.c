@@ -37,7 +37,7 @@ static void encode_full_spawn(uint8_t **buf, size_t *len)
 {
 	static char *argv[] = { "sh", "-c", "echo hi", NULL };
 	static char *env[] = { "TERM=xterm", "A=", NULL };
-	struct launch_request req = {
+	struct exec_spec req = {
 		.container = "3f2a",
 		.argv = argv,
 		.env = env,
@@ -54,7 +54,7 @@ static void encode_full_spawn(uint8_t **buf, size_t *len)
 static void test_spawn_round_trip(void **state)
 {
 	static char *argv[] = { "true", NULL };
-	struct launch_request bare = { .container = "c1", .argv = argv };
+	struct exec_spec bare = { .container = "c1", .argv = argv };
 	struct privsep_msg m;
 	uint8_t *buf;
 	size_t len;
@@ -64,29 +64,29 @@ static void test_spawn_round_trip(void **state)
 	assert_int_equal(m.type, PRIVSEP_SPAWN);
 	assert_true(privsep_from_worker(m.type));
 	assert_int_equal(m.id, 7);
-	assert_string_equal(m.container, "3f2a");
-	assert_string_equal(m.argv[0], "sh");
-	assert_string_equal(m.argv[2], "echo hi");
-	assert_null(m.argv[3]);
-	assert_string_equal(m.env[0], "TERM=xterm");
-	assert_string_equal(m.env[1], "A=");
-	assert_null(m.env[2]);
-	assert_string_equal(m.cwd, "/srv");
-	assert_string_equal(m.user, "app:app");
+	assert_string_equal(m.spec.container, "3f2a");
+	assert_string_equal(m.spec.argv[0], "sh");
+	assert_string_equal(m.spec.argv[2], "echo hi");
+	assert_null(m.spec.argv[3]);
+	assert_string_equal(m.spec.env[0], "TERM=xterm");
+	assert_string_equal(m.spec.env[1], "A=");
+	assert_null(m.spec.env[2]);
+	assert_string_equal(m.spec.cwd, "/srv");
+	assert_string_equal(m.spec.user, "app:app");
 	assert_true(m.flags & PRIVSEP_SPAWN_TTY);
 	assert_false(m.flags & PRIVSEP_SPAWN_MERGE);
-	assert_int_equal(m.cols, 132);
-	assert_int_equal(m.rows, 43);
+	assert_int_equal(m.spec.cols, 132);
+	assert_int_equal(m.spec.rows, 43);
 	privsep_msg_release(&m);
 	free(buf);
 
 	/* Absent stays absent (NULL), not empty. */
 	assert_int_equal(privsep_encode_spawn(8, &bare, &buf, &len), 0);
 	assert_int_equal(decode(buf, len, 0, &m), 0);
-	assert_null(m.env);
-	assert_null(m.cwd);
-	assert_null(m.user);
-	assert_string_equal(m.argv[0], "true");
+	assert_null(m.spec.env);
+	assert_null(m.spec.cwd);
+	assert_null(m.spec.user);
+	assert_string_equal(m.spec.argv[0], "true");
 	privsep_msg_release(&m);
 	free(buf);
 }
@@ -252,7 +252,7 @@ static void test_oversize(void **state)
 {
 	static char big[PRIVSEP_STRV_BYTES + 2];
 	char **argv = calloc(PRIVSEP_STRV_MAX + 2, sizeof(*argv));
-	struct launch_request req = { .container = "c" };
+	struct exec_spec req = { .container = "c" };
 	struct raw *r = malloc(sizeof(*r));
 	uint8_t *buf;
 	size_t len, i;

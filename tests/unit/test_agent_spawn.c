@@ -15,6 +15,7 @@
 
 #include "inventory.h"
 #include "procstat.h"
+#include "exec_spec.h"
 #include "spawn.h"
 
 #include <errno.h>
@@ -51,7 +52,7 @@ static void test_refusals(void **state)
 {
 	struct spawner *sp = spawner_new(NULL);
 	char *argv[] = { "true", NULL }, *bad_env[] = { "NOEQUALS", NULL };
-	struct spawn_request req = { .argv = argv };
+	struct exec_spec req = { .argv = argv };
 	struct spawn_result res;
 	struct container c;
 	char err[256];
@@ -59,16 +60,10 @@ static void test_refusals(void **state)
 
 	assert_non_null(sp);
 	self_container(&c);
-	req.c = &c;
-
-	c.state = CONTAINER_STOPPED;
-	assert_int_equal(spawn_start(sp, &req, &res, err, sizeof(err)), -EBUSY);
-	assert_string_equal(err, "container self is not running (stopped)");
 
 	/* The pid is alive, but it is not the init runc recorded. */
-	c.state = CONTAINER_RUNNING;
 	c.start_time++;
-	assert_int_equal(spawn_start(sp, &req, &res, err, sizeof(err)),
+	assert_int_equal(spawn_start(sp, &c, &req, &res, err, sizeof(err)),
 			 -ENOENT);
 	assert_string_equal(err, "container self is gone");
 
@@ -78,19 +73,19 @@ static void test_refusals(void **state)
 		_exit(0);
 	assert_int_equal(waitpid(pid, NULL, 0), pid);
 	c.pid = pid;
-	assert_int_equal(spawn_start(sp, &req, &res, err, sizeof(err)),
+	assert_int_equal(spawn_start(sp, &c, &req, &res, err, sizeof(err)),
 			 -ENOENT);
 	assert_string_equal(err, "container self is gone");
 
 	self_container(&c);
-	req.env_extra = bad_env;
-	assert_int_equal(spawn_start(sp, &req, &res, err, sizeof(err)),
+	req.env = bad_env;
+	assert_int_equal(spawn_start(sp, &c, &req, &res, err, sizeof(err)),
 			 -EINVAL);
 	assert_string_equal(err, "env NOEQUALS: not NAME=VALUE");
 
-	req.env_extra = NULL;
+	req.env = NULL;
 	req.argv = NULL;
-	assert_int_equal(spawn_start(sp, &req, &res, err, sizeof(err)),
+	assert_int_equal(spawn_start(sp, &c, &req, &res, err, sizeof(err)),
 			 -EINVAL);
 	spawner_free(sp);
 }
@@ -159,15 +154,13 @@ struct outcome {
 static void run(struct spawner *sp, const struct container *c, char **argv,
 		char **env, const char *cwd, struct outcome *o)
 {
-	struct spawn_request req = {
-		.c = c, .argv = argv, .env_extra = env, .cwd = cwd
-	};
+	struct exec_spec req = { .argv = argv, .env = env, .cwd = (char *)cwd };
 	struct spawn_result res;
 	size_t nout = 0, nerr = 0;
 	ssize_t n;
 
 	memset(o, 0, sizeof(*o));
-	o->rc = spawn_start(sp, &req, &res, o->err, sizeof(o->err));
+	o->rc = spawn_start(sp, c, &req, &res, o->err, sizeof(o->err));
 	if (o->rc < 0)
 		return;
 	assert_true(fcntl(res.stdout_fd, F_GETFL) & O_NONBLOCK);

@@ -1,7 +1,8 @@
 /*
- * The exec request decoder. The request is JSON (jansson); its limits are
- * the protocol's: 64 KiB in all, 1 to 4096 arguments, no NUL bytes in any
- * string, environment entries of the form NAME=VALUE, an absolute cwd.
+ * The exec request decoder (exec_spec.h). The request is JSON (jansson);
+ * its limits are the protocol's: 64 KiB in all, 1 to 4096 arguments, no
+ * NUL bytes in any string, environment entries of the form NAME=VALUE, an
+ * absolute cwd.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -9,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exec_spec.h"
 #include "execfs/proto.h"
-#include "request.h"
 #include "strv.h"
 
 /* A string array into a NULL-terminated owned vector. */
@@ -102,8 +103,8 @@ static int bool_field(const json_t *o, const char *key, bool *out, char *err,
 	return 0;
 }
 
-int exec_request_parse(const char *buf, size_t len, struct exec_request *req,
-		       char *err, size_t errlen)
+int exec_spec_from_json(const char *buf, size_t len, struct exec_spec *req,
+			char *err, size_t errlen)
 {
 	json_error_t jerr;
 	const json_t *env;
@@ -158,11 +159,11 @@ int exec_request_parse(const char *buf, size_t len, struct exec_request *req,
 out:
 	json_decref(o);
 	if (rc)
-		exec_request_release(req);
+		exec_spec_release(req);
 	return rc;
 }
 
-void exec_request_release(struct exec_request *req)
+void exec_spec_release(struct exec_spec *req)
 {
 	free(req->container);
 	strv_free(req->argv);

@@ -11,16 +11,16 @@
 #include <errno.h>
 #include <string.h>
 
-#include "request.h"
+#include "exec_spec.h"
 
-static int parse(const char *json, struct exec_request *req, char *err)
+static int parse(const char *json, struct exec_spec *req, char *err)
 {
-	return exec_request_parse(json, strlen(json), req, err, 256);
+	return exec_spec_from_json(json, strlen(json), req, err, 256);
 }
 
 static void test_full_request(void **state)
 {
-	struct exec_request req;
+	struct exec_spec req;
 	char err[256];
 
 	(void)state;
@@ -42,19 +42,19 @@ static void test_full_request(void **state)
 	assert_int_equal(req.cols, 80);
 	assert_int_equal(req.rows, 24);
 	assert_false(req.merge_stderr);
-	exec_request_release(&req);
+	exec_spec_release(&req);
 
 	assert_int_equal(parse("{\"container\":\"c1\",\"argv\":[\"a\"],"
 			       "\"merge_stderr\":true}",
 			       &req, err),
 			 0);
 	assert_true(req.merge_stderr);
-	exec_request_release(&req);
+	exec_spec_release(&req);
 }
 
 static void test_minimal_request(void **state)
 {
-	struct exec_request req;
+	struct exec_spec req;
 	char err[256];
 
 	(void)state;
@@ -64,7 +64,7 @@ static void test_minimal_request(void **state)
 	assert_null(req.env);
 	assert_null(req.cwd);
 	assert_false(req.tty);
-	exec_request_release(&req);
+	exec_spec_release(&req);
 }
 
 static void test_bad_requests(void **state)
@@ -87,7 +87,7 @@ static void test_bad_requests(void **state)
 		"{\"container\":\"c\",\"argv\":[\"a\"],\"rows\":70000}",
 		"{\"container\":\"c\",\"container\":\"d\",\"argv\":[\"a\"]}",
 	};
-	struct exec_request req;
+	struct exec_spec req;
 	char err[256];
 	size_t i;
 
@@ -103,13 +103,13 @@ static void test_bad_requests(void **state)
 static void test_too_large(void **state)
 {
 	static char big[70000];
-	struct exec_request req;
+	struct exec_spec req;
 	char err[256];
 
 	(void)state;
 	memset(big, ' ', sizeof(big));
-	assert_int_equal(exec_request_parse(big, sizeof(big), &req, err,
-					    sizeof(err)),
+	assert_int_equal(exec_spec_from_json(big, sizeof(big), &req, err,
+					     sizeof(err)),
 			 -EINVAL);
 	assert_non_null(strstr(err, "larger"));
 }
