@@ -56,13 +56,13 @@ h2req --exec "$T/req3" --stdout "$T/out3" --resize "$T/resize3" "$sid" >"$T/rep3
 main=$!
 exec 7>"$T/resize3"
 cleanup_push "exec 7>&-"
-wait_for "grep -q ready '$T/out3'" 10 || fail "tty session did not start: $(cat "$T/rep3" "$T/out3")"
+wait_for "grep -q ready '$T/out3'" 60 || fail "tty session did not start: $(cat "$T/rep3" "$T/out3")"
 grep -qx 'resize 200' "$T/rep3" || fail "resize stream not answered 200: $(cat "$T/rep3")"
 echo "100 30" >&7
-wait_for "tr -d '\r' <'$T/out3' | grep -qx '30 100'" 10 ||
+wait_for "tr -d '\r' <'$T/out3' | grep -qx '30 100'" 60 ||
 	fail "resize to 100x30 not seen by stty: $(cat -v "$T/out3")"
 echo "132 43" >&7
-wait_for "tr -d '\r' <'$T/out3' | grep -qx '43 132'" 10 ||
+wait_for "tr -d '\r' <'$T/out3' | grep -qx '43 132'" 60 ||
 	fail "second resize not seen: $(cat -v "$T/out3")"
 log "resize ok"
 
@@ -74,7 +74,7 @@ kill -0 $main || fail "the session ended after a bad signal"
 
 h2req --signal term "$sid" >"$T/sig-term"
 grep -qx 'signal 200' "$T/sig-term" || fail "signal TERM: $(cat "$T/sig-term")"
-wait_for "grep -q '^status body' '$T/rep3'" 10 || fail "TERM did not end the session: $(cat "$T/rep3")"
+wait_for "grep -q '^status body' '$T/rep3'" 60 || fail "TERM did not end the session: $(cat "$T/rep3")"
 assert_eq '{"state":"killed","signal":15,"signame":"TERM"}' "$(report_body "$T/rep3" status)" "status after TERM"
 
 # The resize stream is still open (our side), so the session still exists:
@@ -106,12 +106,12 @@ log "VEOF ok"
 # ---- refusals ---------------------------------------------------------------
 # resize without a tty: 409 EBUSY; a number as the signal.
 sid=$(new_sid)
-exec_json "$T/req5" container="\"$CID\"" argv='["sleep","100"]'
+exec_json "$T/req5" container="\"$CID\"" argv='["sleep","1000"]'
 : >"$T/empty"
 printf '80 24\n' >"$T/resize5"
 h2req --exec "$T/req5" --stdout "$T/out5" "$sid" >"$T/rep5" &
 main=$!
-wait_for "grep -qx 'status 200' '$T/rep5'" 10 || fail "sleep did not start: $(cat "$T/rep5")"
+wait_for "grep -qx 'status 200' '$T/rep5'" 60 || fail "sleep did not start: $(cat "$T/rep5")"
 h2req --resize "$T/resize5" "$sid" >"$T/resize5.rep"
 grep -qx 'resize 409' "$T/resize5.rep" || fail "resize without a tty: $(cat "$T/resize5.rep")"
 assert_match '"errno":"EBUSY"' "$(report_body "$T/resize5.rep" resize)" "resize errno"
@@ -121,13 +121,21 @@ wait $main
 assert_eq '{"state":"killed","signal":9,"signame":"KILL"}' "$(report_body "$T/rep5" status)" "killed by 9"
 
 # A malformed resize line resets the stream (and is logged); the session
-# goes on.
+# goes on. The program says it is ready for a SIGWINCH before the lines
+# are sent, and prints the size at the first one.
 sid=$(new_sid)
-exec_json "$T/req6" container="\"$CID\"" argv='["sh","-c","sleep 0.5; stty size"]' tty=true cols=50 rows=10
-printf '60 20\nsixty rows\n70 30\n' >"$T/resize6"
-h2req --exec "$T/req6" --stdout "$T/out6" --resize "$T/resize6" "$sid" >"$T/rep6"
+exec_json "$T/req6" container="\"$CID\"" tty=true cols=50 rows=10 \
+	argv='["sh","-c","trap \"stty size; exit 0\" WINCH; echo ready; while :; do sleep 0.1; done"]'
+mkfifo "$T/resize6"
+h2req --exec "$T/req6" --stdout "$T/out6" --resize "$T/resize6" "$sid" >"$T/rep6" 2>"$T/h2req6.err" &
+main=$!
+exec 7>"$T/resize6"
+wait_for "grep -q ready '$T/out6'" 60 || fail "tty session did not start: $(cat "$T/rep6" "$T/out6")"
+printf '60 20\nsixty rows\n70 30\n' >&7
+exec 7>&-
+wait $main || fail "h2req of the malformed resize failed: $(cat "$T/h2req6.err")"
 grep -qx 'resize reset 1' "$T/rep6" || fail "malformed resize line not reset: $(cat "$T/rep6")"
-assert_eq "20 60" "$(tr -d '\r\n' <"$T/out6")" "size before the bad line applies"
+assert_eq "20 60" "$(tr -d '\r' <"$T/out6" | tail -n 1)" "size before the bad line applies"
 grep -q 'resize stream: malformed line' "$T/agent.log" || fail "no log line for the malformed resize"
 assert_eq '{"state":"exited","code":0}' "$(report_body "$T/rep6" status)" "status after a reset resize"
 log "refusals ok"

@@ -19,7 +19,7 @@ cleanup_push "tmux -S '$sock' kill-server 2>/dev/null"
 screen() { tm capture-pane -p -t t 2>/dev/null; }
 # expect REGEX [TIMEOUT]: wait until the pane shows REGEX.
 expect() {
-	wait_for "tmux -S '$sock' capture-pane -p -t t | grep -Eq -- '$1'" "${2:-10}" ||
+	wait_for "tmux -S '$sock' capture-pane -p -t t | grep -Eq -- '$1'" "${2:-60}" ||
 		fail "pane never showed /$1/; it shows:
 $(screen)"
 }
@@ -43,24 +43,30 @@ tm new-session -d -s t -x 100 -y 30 "env PS1='local\$ ' TERM=xterm bash --norc -
 expect 'local\$'
 tm send-keys -t t "stty -g > $TESTDIR/stty.before" Enter
 # Saved before start_exec's Ctrl-C could interrupt it.
-wait_for "[ -s '$TESTDIR/stty.before' ]" 10 || fail "local stty -g did not run"
+wait_for "[ -s '$TESTDIR/stty.before' ]" 60 || fail "local stty -g did not run"
 start_exec -it
 tm send-keys -t t 'tty; stty size; echo "TERM=$TERM"' Enter
 expect '^/dev/pts/[0-9]+'
 expect '^30 100'
 expect '^TERM=xterm'
-log "a shell on $(screen | grep -Eo '/dev/pts/[0-9]+' | head -1), 30x100"
+pts=$(screen | grep -Eo '/dev/pts/[0-9]+' | head -1)
+log "a shell on $pts, 30x100"
 
+# The new size reaches the container's terminal (seen from the container
+# itself, with runc exec) before the shell is asked for it.
 tm resize-window -t t -x 120 -y 40
-sleep 0.5
+wait_for "[ \"\$(runc --root '$RUNC_ROOT' exec '$CONTAINER_ID' stty -F $pts size)\" = '40 120' ]" 60 ||
+	fail "the window's new size never reached $pts"
 tm send-keys -t t 'stty size' Enter
 expect '^40 120'
 log "resize-window 120x40 -> stty size 40 120"
 
-# Ctrl-C reaches the remote foreground process through the pty.
-tm send-keys -t t 'sleep 30; echo after-sleep' Enter
-sleep 0.5
+# Ctrl-C reaches the remote foreground process through the pty, once that
+# process runs.
+tm send-keys -t t 'sleep 3033; echo after-sleep' Enter
+wait_for "pgrep -f '^sleep 3033\$' >/dev/null" 60 || fail "sleep 3033 did not start"
 tm send-keys -t t C-c
+wait_for "! pgrep -f '^sleep 3033\$' >/dev/null" 60 || fail "Ctrl-C did not end sleep 3033"
 tm send-keys -t t 'echo still-here' Enter
 expect '^still-here'
 screen | grep -q "^after-sleep" && fail "Ctrl-C did not interrupt sleep"
@@ -75,8 +81,8 @@ log "exit 4 -> client status 4, terminal restored"
 # ~~ sends one ~.
 start_exec -it
 # At a line start (cat echoes the line it got): ~~x arrives as ~x.
+# (Keys typed before cat runs wait in the terminal, in order.)
 tm send-keys -t t 'cat' Enter
-sleep 0.3
 tm send-keys -t t '~~' 'x' Enter
 expect '^~x$'
 tm send-keys -t t C-d
@@ -96,9 +102,16 @@ expect 'client-status=0'
 start_exec -it
 tm send-keys -t t 'vi /tmp/v.txt' Enter
 expect '^~ *$'
-tm send-keys -t t 'i' 'drawn by vi' Escape
-# A pause: ESC and the next key at once read as an escape sequence.
-sleep 0.5
+# ESC and the next key arriving at once would read as an escape sequence:
+# the cursor (one left of the text's end once vi took the ESC) says when
+# vi has it.
+tm send-keys -t t 'i' 'drawn by vi'
+expect '^drawn by vi'
+wait_for "[ \"\$(tmux -S '$sock' display -p -t t '#{cursor_x}')\" = 11 ]" 60 ||
+	fail "vi's cursor is not after the text"
+tm send-keys -t t Escape
+wait_for "[ \"\$(tmux -S '$sock' display -p -t t '#{cursor_x}')\" = 10 ]" 60 ||
+	fail "vi did not leave insert mode"
 tm send-keys -t t ':wq' Enter
 tm send-keys -t t 'cat /tmp/v.txt' Enter
 expect '^drawn by vi$'

@@ -12,43 +12,43 @@ fsenv_start
 
 # tty: size before the start (stty size is "ROWS COLS"), a real pty.
 n=$(read_file "$C/clone")
-printf 'tty 80 24\nexec sh -c "stty size; tty; sleep 100"\n' >"$C/$n/ctl" ||
-	fail "tty 80 24 + exec: $(read_file "$C/$n/ctl" 2)"
-wait_for "[ \"\$(head -c 5 '$C/$n/stdout')\" = '24 80' ]" 5 ||
+printf 'tty 80 24\nexec sh -c "stty size; tty; sleep 1000"\n' >"$C/$n/ctl" ||
+	fail "tty 80 24 + exec: $(read_file "$C/$n/ctl" 60)"
+wait_for "[ \"\$(head -c 5 '$C/$n/stdout')\" = '24 80' ]" 60 ||
 	fail "stty size under tty 80 24: [$(head -c 100 "$C/$n/stdout" | od -c | head -3)]"
-wait_for "grep -q '^/dev/pts/[0-9]' '$C/$n/stdout'" 5 || fail "tty is not a pts: $(head -c 200 "$C/$n/stdout")"
+wait_for "grep -q '^/dev/pts/[0-9]' '$C/$n/stdout'" 60 || fail "tty is not a pts: $(head -c 200 "$C/$n/stdout")"
 assert_eq "0" "$(stat -c %s "$C/$n/stderr")" "stderr under a tty"
-ctl_write "$C/$n/ctl" "signal TERM" || fail "signal TERM: $(read_file "$C/$n/ctl" 2)"
-assert_eq "killed SIGTERM" "$(read_file "$C/$n/wait" 5)" "wait after signal TERM"
+ctl_write "$C/$n/ctl" "signal TERM" || fail "signal TERM: $(read_file "$C/$n/ctl" 60)"
+assert_eq "killed SIGTERM" "$(read_file "$C/$n/wait" 60)" "wait after signal TERM"
 assert_eq "No such process" "$(errno_of_ctl "$C/$n/ctl" "signal TERM")" "signal after the end"
 log "tty 80 24: stty size 24 80, signal TERM -> killed SIGTERM"
 
 # resize reaches the program as SIGWINCH with the new size.
 n=$(read_file "$C/clone")
 printf 'tty 100 30\nexec sh -c "trap \x27stty size\x27 WINCH; stty size; while :; do sleep 0.1; done"\n' >"$C/$n/ctl" ||
-	fail "tty 100 30: $(read_file "$C/$n/ctl" 2)"
-wait_for "grep -q '^30 100' '$C/$n/stdout'" 5 || fail "initial size 30 100"
-ctl_write "$C/$n/ctl" "resize 120 40" || fail "resize: $(read_file "$C/$n/ctl" 2)"
-wait_for "grep -q '^40 120' '$C/$n/stdout'" 5 || fail "resize 120 40 not seen: $(od -c "$C/$n/stdout" | head)"
+	fail "tty 100 30: $(read_file "$C/$n/ctl" 60)"
+wait_for "grep -q '^30 100' '$C/$n/stdout'" 60 || fail "initial size 30 100"
+ctl_write "$C/$n/ctl" "resize 120 40" || fail "resize: $(read_file "$C/$n/ctl" 60)"
+wait_for "grep -q '^40 120' '$C/$n/stdout'" 60 || fail "resize 120 40 not seen: $(od -c "$C/$n/stdout" | head)"
 ctl_write "$C/$n/ctl" kill || fail "kill"
-assert_eq "killed SIGKILL" "$(read_file "$C/$n/wait" 5)" "wait after kill"
+assert_eq "killed SIGKILL" "$(read_file "$C/$n/wait" 60)" "wait after kill"
 log "resize 120 40 reached the program"
 
 # env, cwd, user.
 n=$(read_file "$C/clone")
 printf 'env "GREETING=hi there"\nenv PATH=/bin:/usr/bin\ncwd /tmp\nuser app\nexec sh -c "echo $GREETING; pwd; id -u; id -g"\n' \
-	>"$C/$n/ctl" || fail "env/cwd/user: $(read_file "$C/$n/ctl" 2)"
+	>"$C/$n/ctl" || fail "env/cwd/user: $(read_file "$C/$n/ctl" 60)"
 assert_eq "exited 0" "$(read_file "$C/$n/wait")" "env/cwd/user session"
 assert_eq "hi there
 /tmp
 1000
 1000" "$(read_file "$C/$n/stdout")" "env, cwd, user app"
 n=$(read_file "$C/clone")
-printf 'user 1000:0\nexec id\n' >"$C/$n/ctl" || fail "user 1000:0: $(read_file "$C/$n/ctl" 2)"
+printf 'user 1000:0\nexec id\n' >"$C/$n/ctl" || fail "user 1000:0: $(read_file "$C/$n/ctl" 60)"
 assert_match '^uid=1000\(app\) gid=0\(root\)' "$(read_file "$C/$n/stdout")" "user 1000:0"
 n=$(read_file "$C/clone")
 [ "$(errno_of_ctl "$C/$n/ctl" $'user nosuchuser\nexec id\n')" != ok ] || fail "user unknown in the container started"
-assert_match '^failed: .*nosuchuser' "$(read_file "$C/$n/status" 2)" "status names the unknown user"
+assert_match '^failed: .*nosuchuser' "$(read_file "$C/$n/status" 60)" "status names the unknown user"
 log "env, cwd, user ok"
 
 # The agent's message quotes the program name, which is the user's; with
@@ -65,7 +65,7 @@ log "control characters in an agent's message are shown as ?"
 
 # merge: stderr into stdout, in order.
 n=$(read_file "$C/clone")
-printf 'merge\nexec sh -c "echo a; echo b >&2; echo c"\n' >"$C/$n/ctl" || fail "merge: $(read_file "$C/$n/ctl" 2)"
+printf 'merge\nexec sh -c "echo a; echo b >&2; echo c"\n' >"$C/$n/ctl" || fail "merge: $(read_file "$C/$n/ctl" 60)"
 assert_eq "exited 0" "$(read_file "$C/$n/wait")" "merge session"
 assert_eq "a
 b
@@ -74,17 +74,18 @@ assert_eq "" "$(read_file "$C/$n/stderr")" "merge: stderr empty"
 
 # signal by number, to a process that traps it; eof ends cat.
 n=$(read_file "$C/clone")
-ctl_write "$C/$n/ctl" "sh -c 'trap \"echo got USR1; exit 9\" USR1; while :; do sleep 0.1; done'" || fail "trap"
-sleep 0.3
-ctl_write "$C/$n/ctl" "signal 10" || fail "signal 10: $(read_file "$C/$n/ctl" 2)"
-assert_eq "exited 9" "$(read_file "$C/$n/wait" 5)" "trap USR1"
-assert_eq "got USR1" "$(read_file "$C/$n/stdout")" "trap output"
+ctl_write "$C/$n/ctl" "sh -c 'trap \"echo got USR1; exit 9\" USR1; echo ready; while :; do sleep 0.1; done'" || fail "trap"
+wait_for "grep -q ready '$C/$n/stdout'" 60 || fail "the trap was never set"
+ctl_write "$C/$n/ctl" "signal 10" || fail "signal 10: $(read_file "$C/$n/ctl" 60)"
+assert_eq "exited 9" "$(read_file "$C/$n/wait" 60)" "trap USR1"
+assert_eq "ready
+got USR1" "$(read_file "$C/$n/stdout")" "trap output"
 n=$(read_file "$C/clone")
 ctl_write "$C/$n/ctl" cat || fail cat
 exec 7>"$C/$n/stdin"
 echo kept-open >&7
 ctl_write "$C/$n/ctl" eof || fail "eof"
-assert_eq "exited 0" "$(read_file "$C/$n/wait" 5)" "cat after eof with stdin still open"
+assert_eq "exited 0" "$(read_file "$C/$n/wait" 60)" "cat after eof with stdin still open"
 exec 7>&-
 assert_eq kept-open "$(read_file "$C/$n/stdout")" "cat's output"
 log "merge, signal by number, eof ok"

@@ -13,7 +13,7 @@ container_start web-1 default web-1 box
 agent_start --debug
 mount_start "$TESTDIR/mnt" --agent "unix:$AGENT_SOCK"
 C=$TESTDIR/mnt/$AGENT_NODE/default/web-1/box
-wait_for "[ -d '$C' ]" 10 || fail "no $C"
+wait_for "[ -d '$C' ]" 60 || fail "no $C"
 
 # 2,000,000 bytes: more than the mount takes unread (1 MiB of history and a
 # 256 KiB window), less than the agent's buffer and pipe hold, so head
@@ -31,6 +31,6 @@ sleep 1
 ! grep -q "session $sid: forgotten" "$TESTDIR/agent.log" ||
 	fail "the agent forgot a session whose output is still wanted"
 echo forget >"$C/$n/ctl"
-wait_for "grep -q 'session $sid: forgotten' '$TESTDIR/agent.log'" 10 ||
+wait_for "grep -q 'session $sid: forgotten' '$TESTDIR/agent.log'" 60 ||
 	fail "a forgotten session with unread output stayed in the agent"
 log "forgotten with $size of 2000000 bytes in the mount, unread: the agent let session $sid go"

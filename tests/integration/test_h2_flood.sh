@@ -10,7 +10,7 @@ agent_start
 mnt=$TESTDIR/mnt
 mount_start "$mnt" --agent "unix:$AGENT_SOCK"
 web=$mnt/$AGENT_NODE/default/web-1/nginx
-wait_for "[ -d '$web' ]" 10 || fail "container did not appear"
+wait_for "[ -d '$web' ]" 60 || fail "container did not appear"
 
 # The worker is the process that parses the floods (AGENT_PID is the
 # privileged monitor, which never sees them).

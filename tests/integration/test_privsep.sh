@@ -69,7 +69,7 @@ log "listeners: the worker's only"
 mnt=$T/mnt
 mount_start "$mnt" --agent "unix:$AGENT_SOCK"
 c=$mnt/$AGENT_NODE/default/box-1/box
-wait_for "[ -d '$c' ]" 10 || fail "container did not appear"
+wait_for "[ -d '$c' ]" 60 || fail "container did not appear"
 echo date >"$c/ctl" || fail "echo date > ctl failed"
 assert_match '[0-9]{2}:[0-9]{2}:[0-9]{2}' "$(read_file "$c/stdout")" "date output"
 assert_eq "exited 0" "$(read_file "$c/wait")" "wait after date"
@@ -84,7 +84,7 @@ assert_eq "exited 0" "$(read_file "$c/wait")" "cat after stdin closed"
 assert_eq "through the worker" "$(read_file "$c/stdout")" "cat echoes stdin"
 # The container's processes are the monitor's children, not the worker's.
 echo 'sleep 30' >"$c/ctl"
-wait_for "pgrep -P $AGENT_PID -x sleep >/dev/null" 5 || fail "sleep is not the monitor's child"
+wait_for "pgrep -P $AGENT_PID -x sleep >/dev/null" 60 || fail "sleep is not the monitor's child"
 [ -z "$(pgrep -P "$worker" || true)" ] || fail "the worker has children: $(pgrep -P "$worker")"
 echo kill >"$c/ctl"
 assert_match "^killed (SIG)?KILL$" "$(read_file "$c/wait")" "kill verb"
@@ -106,19 +106,19 @@ log "tty ok"
 box_init=$(runc --root "$RUNC_ROOT" state "$CID" | python3 -c 'import json, sys; print(json.load(sys.stdin)["pid"])')
 in_box() { pgrep --ns "$box_init" --nslist pid -x -f "$1"; }
 runc --root "$RUNC_ROOT" exec -d "$CID" sleep 1000
-wait_for "in_box 'sleep 1000' >/dev/null" 5 || fail "bystander did not start"
+wait_for "in_box 'sleep 1000' >/dev/null" 60 || fail "bystander did not start"
 bystander=$(in_box 'sleep 1000')
 sid=$(new_sid)
 exec_json "$T/sig" container="\"$CID\"" argv='["sh","-c","sleep 999 & wait"]'
 h2req --exec "$T/sig" --stdout "$T/sig.out" "$sid" >"$T/sig.rep" &
 main=$!
-wait_for "grep -qx 'status 200' '$T/sig.rep'" 10 || fail "session did not start: $(cat "$T/sig.rep")"
-wait_for "in_box 'sleep 999' >/dev/null" 5 || fail "session child did not start"
+wait_for "grep -qx 'status 200' '$T/sig.rep'" 60 || fail "session did not start: $(cat "$T/sig.rep")"
+wait_for "in_box 'sleep 999' >/dev/null" 60 || fail "session child did not start"
 h2req --signal TERM "$sid" >"$T/sig.term"
 grep -qx 'signal 200' "$T/sig.term" || fail "signal TERM: $(cat "$T/sig.term")"
 wait $main
 assert_eq '{"state":"killed","signal":15,"signame":"TERM"}' "$(report_body "$T/sig.rep" status)" "killed by TERM"
-wait_for "! in_box 'sleep 999' >/dev/null" 5 || fail "the session's group survived TERM"
+wait_for "! in_box 'sleep 999' >/dev/null" 60 || fail "the session's group survived TERM"
 kill -0 "$bystander" 2>/dev/null || fail "a process outside the session was signalled"
 # After the end (the session is forgotten once its streams closed) and for
 # a session that never existed, nothing is signalled.
@@ -137,7 +137,7 @@ log "signals ok"
 # reads as the monitor's close: `execfs exec` sending SIGPIPE as its
 # command ended stopped the agent and every session of the node.
 echo 'sleep 995' >"$c/ctl"
-wait_for "pgrep -P $AGENT_PID -x sleep >/dev/null" 5 || fail "sleep 995 did not start"
+wait_for "pgrep -P $AGENT_PID -x sleep >/dev/null" 60 || fail "sleep 995 did not start"
 victim=$(pgrep -P "$AGENT_PID" -x sleep)
 kill -STOP "$worker"
 # Queued in the worker's socket before the monitor's news of the end.
@@ -150,12 +150,12 @@ signaller=$!
 sleep 0.5
 kill -KILL "$victim"
 reaped=1
-wait_for "[ ! -e /proc/$victim ]" 5 || reaped=0
+wait_for "[ ! -e /proc/$victim ]" 60 || reaped=0
 kill -CONT "$worker"
 [ "$reaped" = 1 ] || fail "the monitor did not reap $victim"
 wait "$signaller"
 rc=$(cat "$T/crossed.rc")
-wait_for "grep -q 'refused: no such process' '$T/agent.log'" 5 ||
+wait_for "grep -q 'refused: no such process' '$T/agent.log'" 60 ||
 	fail "the monitor was never asked to signal the reaped process"
 kill -0 "$AGENT_PID" 2>/dev/null || fail "the agent stopped: $(tail -3 "$T/agent.log")"
 kill -0 "$worker" 2>/dev/null || fail "the worker stopped: $(tail -3 "$T/agent.log")"
@@ -175,7 +175,7 @@ exec_json "$T/gone" container="\"$CID\"" argv='["true"]' user='"nosuchuser"'
 kill -STOP "$AGENT_PID"
 h2req --timeout 1 --exec "$T/gone" "$sid" >"$T/gone.rep" || true
 kill -CONT "$AGENT_PID"
-wait_for "grep -q 'session $sid: start failed' '$T/agent.log'" 5 ||
+wait_for "grep -q 'session $sid: start failed' '$T/agent.log'" 60 ||
 	fail "the start did not fail: $(cat "$T/gone.rep")"
 h2req --stdout "$T/gone.out" "$sid" >"$T/gone.rep2" || true
 grep -q 'no such session' "$T/gone.out" ||
@@ -184,7 +184,7 @@ log "a start that fails after its client left leaves nothing behind"
 
 # ---- a SIGHUP reaches the worker through the monitor ----------------------------
 kill -HUP "$AGENT_PID"
-wait_for "grep -q 'no --policy file' '$T/agent.log'" 5 || fail "SIGHUP not handled by the monitor"
+wait_for "grep -q 'no --policy file' '$T/agent.log'" 60 || fail "SIGHUP not handled by the monitor"
 kill -0 "$worker" || fail "the worker died of SIGHUP"
 
 # ---- the worker's end is the sessions' end --------------------------------------
@@ -192,15 +192,15 @@ sid=$(new_sid)
 exec_json "$T/long" container="\"$CID\"" argv='["sleep","997"]'
 h2req --exec "$T/long" --stdout "$T/long.out" "$sid" >"$T/long.rep" &
 long=$!
-wait_for "grep -qx 'status 200' '$T/long.rep'" 10 || fail "long session did not start"
+wait_for "grep -qx 'status 200' '$T/long.rep'" 60 || fail "long session did not start"
 session_pid=$(pgrep -P "$AGENT_PID" -x sleep)
 [ -n "$session_pid" ] || fail "no session process under the monitor"
 kill -KILL "$worker"
-wait_for "! kill -0 $AGENT_PID 2>/dev/null" 10 || fail "the monitor outlived its worker"
+wait_for "! kill -0 $AGENT_PID 2>/dev/null" 60 || fail "the monitor outlived its worker"
 rc=0
 wait "$AGENT_PID" || rc=$?
 [ "$rc" -ne 0 ] || fail "the monitor exited 0 after losing its worker"
-wait_for "! kill -0 $session_pid 2>/dev/null" 5 || fail "session $session_pid outlived the worker"
+wait_for "! kill -0 $session_pid 2>/dev/null" 60 || fail "session $session_pid outlived the worker"
 grep -q 'killing the worker and every session' "$T/agent.log" ||
 	fail "the monitor did not say why it stopped"
 wait "$long" 2>/dev/null || true

@@ -49,7 +49,7 @@ MOUNT_NODE=$node mount_start "$TESTDIR/mnt"
 log "auto-started agent: pid $(cat "$pidfile")"
 
 c=$TESTDIR/mnt/$node/default/$pod/shell
-wait_for "[ -d '$c' ]" 10 || fail "container in /run/runc not shown as $c"
+wait_for "[ -d '$c' ]" 60 || fail "container in /run/runc not shown as $c"
 (echo hostname >"$c/ctl") || fail "echo hostname > ctl failed"
 assert_eq "$pod" "$(read_file "$c/stdout")" "hostname inside the container"
 assert_eq "exited 0" "$(read_file "$c/wait")" "wait"

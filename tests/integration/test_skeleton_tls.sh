@@ -50,7 +50,7 @@ log "64 MiB of random bytes through cat over TLS: equal checksums"
 # node_error_is MOUNT NODE REGEX: the node's .status says it is unreachable
 # and why, and it shows no containers.
 node_error_is() {
-	wait_for "grep -q '^error ' '$1/$2/.status'" 10 ||
+	wait_for "grep -q '^error ' '$1/$2/.status'" 60 ||
 		fail "$1/$2/.status never reported an error"
 	assert_match "$3" "$(read_file "$1/$2/.status")" "$2/.status"
 	[ ! -e "$1/$2/prod" ] || fail "$1/$2 shows containers"

@@ -79,12 +79,12 @@ agent_start() {
 		--listen "unix:$AGENT_SOCK" "$@" </dev/null >>"$TESTDIR/agent.log" 2>&1 &
 	AGENT_PID=$!
 	cleanup_push "stop_pid $AGENT_PID agent"
-	wait_for "! kill -0 $AGENT_PID || unix_socket_open '$AGENT_SOCK'" 15 ||
-		fail "agent: unix:$AGENT_SOCK not up in 15 s"
+	wait_for "! kill -0 $AGENT_PID || unix_socket_open '$AGENT_SOCK'" 60 ||
+		fail "agent: unix:$AGENT_SOCK not up in 60 s"
 	kill -0 "$AGENT_PID" 2>/dev/null || fail "agent exited at start"
 	for addr in ${waits[@]+"${waits[@]}"}; do
-		wait_for "! kill -0 $AGENT_PID || port_open '${addr%:*}' '${addr##*:}'" 15 ||
-			fail "agent: $addr not up in 15 s"
+		wait_for "! kill -0 $AGENT_PID || port_open '${addr%:*}' '${addr##*:}'" 60 ||
+			fail "agent: $addr not up in 60 s"
 		kill -0 "$AGENT_PID" 2>/dev/null || fail "agent exited at start"
 	done
 	log "agent up (pid $AGENT_PID)"

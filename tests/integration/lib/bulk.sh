@@ -25,7 +25,7 @@ roundtrip() {
 	random_bytes "$bytes" | tee >(sha256sum | cut -d' ' -f1 >"$TESTDIR/$tag.in") \
 		>"$dir/stdin" || fail "$tag: writing stdin failed"
 	wait "$reader" || fail "$tag: reading stdout failed"
-	wait_for "[ -s '$TESTDIR/$tag.in' ]" 10 || fail "$tag: no input checksum"
+	wait_for "[ -s '$TESTDIR/$tag.in' ]" 60 || fail "$tag: no input checksum"
 	assert_eq "$(cat "$TESTDIR/$tag.in")" "$(cat "$TESTDIR/$tag.out")" \
 		"$tag: checksum of what came back"
 	assert_eq 'exited 0' "$(read_file "$dir/wait")" "$tag: cat's end"

@@ -6,9 +6,11 @@
 #   - TESTDIR, a fresh directory under /tmp (removed on success; kept when the
 #     test failed or EXECFS_KEEP_TMP=1);
 #   - a cleanup stack (cleanup_push) run in reverse order on EXIT, INT and TERM;
-#   - fail, assert_eq, assert_match, wait_for, read_file (a read with a timeout);
+#   - fail, assert_eq, assert_match, wait_for, read_file (a read with a timeout),
+#     fuse_blocked (a process waits in a FUSE request);
+#   - fusectl_ensure (the fusectl file system, which a fresh machine lacks);
 #   - a watchdog that ends the test after EXECFS_TEST_TIMEOUT seconds (default
-#     240, below ctest's 300) even when it is stuck in a blocked FUSE read;
+#     840, below ctest's 900) even when it is stuck in a blocked FUSE read;
 #   - daemon logs (log_register) printed when the test fails, and scanned for
 #     sanitizer reports, which fail the test;
 # and sources the other files of lib/ (rootfs, containers, certs, agent, mount).
@@ -69,16 +71,20 @@ assert_match() {
 }
 
 # wait_for CMD [TIMEOUT]: evaluate the shell command CMD every 0.1 s until it
-# succeeds (return 0) or TIMEOUT seconds (default 10) have passed (return 1).
-#     wait_for "[ -d '$dir' ]" 5 || fail "no $dir"
+# succeeds (return 0) or TIMEOUT seconds (default 60) have passed (return 1,
+# with a line saying what it waited for). A timeout only ends a test that
+# failed: make it generous (a busy or slow machine must pass), never a
+# measure of speed.
+#     wait_for "[ -d '$dir' ]" 60 || fail "no $dir"
 wait_for() {
-	local cmd=$1 timeout=${2:-10} deadline
+	local cmd=$1 timeout=${2:-60} deadline
 	deadline=$(($(date +%s%N) + timeout * 1000000000))
 	while :; do
 		if eval "$cmd" >/dev/null 2>&1; then
 			return 0
 		fi
 		if [ "$(date +%s%N)" -ge "$deadline" ]; then
+			log "wait_for: gave up after $timeout s waiting for: $cmd"
 			return 1
 		fi
 		sleep 0.1
@@ -86,15 +92,24 @@ wait_for() {
 }
 
 # read_file FILE [TIMEOUT]: print FILE's contents; fails the test if the read
-# takes longer than TIMEOUT seconds (default 10) or fails.
+# takes longer than TIMEOUT seconds (default 60) or fails.
 read_file() {
 	local rc=0
-	timeout -k 2 "${2:-10}" cat -- "$1" || rc=$?
+	timeout -k 2 "${2:-60}" cat -- "$1" || rc=$?
 	case $rc in
 	0) ;;
-	124 | 137) fail "reading $1 did not finish in ${2:-10} s" ;;
+	124 | 137) fail "reading $1 did not finish in ${2:-60} s" ;;
 	*) fail "reading $1 failed (status $rc)" ;;
 	esac
+}
+
+# fuse_blocked PID: succeed if process PID waits for an answer of a FUSE file
+# system (a read parked at a stream's tail, a held poll): its kernel wait
+# channel says so. For "the reader is blocked before the event", instead of
+# a guessed sleep:
+#     wait_for "fuse_blocked $pid" 60 || fail "the reader never blocked"
+fuse_blocked() {
+	[ "$(cat "/proc/$1/wchan" 2>/dev/null)" = request_wait_answer ]
 }
 
 # cleanup_push CMD: run the shell command CMD at exit (last pushed runs first).
@@ -149,6 +164,7 @@ _cleanup_run() {
 	for ((i = ${#_cleanup_stack[@]} - 1; i >= 0; i--)); do
 		eval "${_cleanup_stack[i]}" </dev/null
 	done
+	_fusectl_release
 	if _sanitizer_findings; then
 		[ "$rc" -ne 0 ] || rc=1
 	fi
@@ -184,14 +200,30 @@ _on_err() {
 	printf 'FAIL: %s: line %s: "%s" exited %s\n' "$TEST_NAME" "$1" "$2" "$rc" >&2
 }
 
+# fusectl_ensure: the fusectl file system mounted on /sys/fs/fuse/connections
+# (where a FUSE connection can be aborted and its waiting requests counted).
+# Nothing mounts it on a fresh machine; if this test mounts it, the cleanup
+# unmounts it again, so no test ever relies on one that ran before.
+# Returns 1 if it cannot be mounted.
+fusectl_ensure() {
+	mountpoint -q /sys/fs/fuse/connections 2>/dev/null && return 0
+	[ -d /sys/fs/fuse/connections ] || modprobe fuse 2>/dev/null || true
+	mount -t fusectl fusectl /sys/fs/fuse/connections || return 1
+	: >"$TESTDIR/fusectl.mounted"
+}
+
+_fusectl_release() {
+	[ -e "$TESTDIR/fusectl.mounted" ] || return 0
+	umount /sys/fs/fuse/connections 2>/dev/null || true
+	rm -f "$TESTDIR/fusectl.mounted"
+}
+
 # abort_fuse_mounts: abort the FUSE connection of every mount the test made
 # (listed in $TESTDIR/mounts), which ends reads blocked in them at once.
 abort_fuse_mounts() {
 	local mp dev
 	[ -f "$TESTDIR/mounts" ] || return 0
-	if ! mountpoint -q /sys/fs/fuse/connections 2>/dev/null; then
-		mount -t fusectl none /sys/fs/fuse/connections 2>/dev/null || true
-	fi
+	fusectl_ensure || return 0
 	while read -r mp; do
 		dev=$(mountpoint -d "$mp" 2>/dev/null) || continue
 		if [ -w "/sys/fs/fuse/connections/${dev#*:}/abort" ]; then
@@ -204,7 +236,7 @@ abort_fuse_mounts() {
 # its children) and end it with SIGTERM, so the cleanup still runs before
 # ctest's own timeout kills everything.
 _watchdog_start() {
-	local timeout=${EXECFS_TEST_TIMEOUT:-240}
+	local timeout=${EXECFS_TEST_TIMEOUT:-840}
 	(
 		set +eE
 		trap - ERR

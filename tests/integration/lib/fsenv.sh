@@ -12,7 +12,8 @@
 #                          succeeded.
 #   ls_names DIR           entries of DIR, sorted, on one line.
 #   execfs_exec ARGS...    run $EXECFS_BUILD_DIR/execfs exec ARGS... with a
-#                          timeout (EXEC_TIMEOUT, default 20 s).
+#                          timeout (EXEC_TIMEOUT, default 300 s: it only ends
+#                          a test that failed).
 
 export AGENT_NODE=${AGENT_NODE:-testnode}
 
@@ -27,7 +28,7 @@ fsenv_start() {
 	mount_start "$TESTDIR/mnt" --agent "unix:$AGENT_SOCK"
 	NODE=$TESTDIR/mnt/$AGENT_NODE
 	C=$NODE/default/${pods[0]}/box
-	wait_for "[ -d '$C' ]" 10 || fail "no $C"
+	wait_for "[ -d '$C' ]" 60 || fail "no $C"
 }
 
 ctl_write() {
@@ -46,7 +47,7 @@ errno_of_ctl() {
 }
 
 execfs_exec() {
-	timeout -k 2 "${EXEC_TIMEOUT:-20}" "$EXECFS_BUILD_DIR/execfs" exec "$@"
+	timeout -k 2 "${EXEC_TIMEOUT:-300}" "$EXECFS_BUILD_DIR/execfs" exec "$@"
 }
 
 # ls_names DIR: the entries of DIR on one line, sorted (as skeleton.sh's).

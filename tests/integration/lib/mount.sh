@@ -23,12 +23,12 @@ mount_start() {
 	"$bin" -f "$@" "$mp" </dev/null >>"$log" 2>&1 &
 	MOUNT_PID=$!
 	cleanup_push "mount_stop '$mp' $MOUNT_PID"
-	wait_for "! kill -0 $MOUNT_PID || mountpoint -q '$mp'" 20 ||
-		fail "mount: $mp not mounted in 20 s"
+	wait_for "! kill -0 $MOUNT_PID || mountpoint -q '$mp'" 60 ||
+		fail "mount: $mp not mounted in 60 s"
 	kill -0 "$MOUNT_PID" 2>/dev/null || fail "execfs exited at start"
 	if [ -n "$node" ]; then
-		wait_for "[ -d '$mp/$node' ]" 20 ||
-			fail "mount: no node directory $mp/$node in 20 s (ls: $(find "$mp" -mindepth 1 -maxdepth 1 -printf "%f " 2>&1))"
+		wait_for "[ -d '$mp/$node' ]" 60 ||
+			fail "mount: no node directory $mp/$node in 60 s (ls: $(find "$mp" -mindepth 1 -maxdepth 1 -printf "%f " 2>&1))"
 	fi
 	log "mounted $mp (pid $MOUNT_PID)"
 }

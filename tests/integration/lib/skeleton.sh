@@ -7,7 +7,7 @@
 #                                a sandbox of default/web-1 (before the mount)
 #   skeleton_check_tree NODEDIR  the listing; the sandbox hidden; a container
 #                                started after the mount appears, and goes
-#                                when deleted, within 5 s
+#                                when deleted (waits of 60 s at most)
 #   skeleton_check_sessions NODEDIR   sessions through ctl/stdin/stdout/...
 
 skeleton_containers() {
@@ -26,7 +26,7 @@ ls_names() {
 
 skeleton_check_tree() {
 	local n=$1 f
-	wait_for "[ -d '$n/default/web-1/nginx' ] && [ -d '$n/prod/api-7/app' ]" 10 ||
+	wait_for "[ -d '$n/default/web-1/nginx' ] && [ -d '$n/prod/api-7/app' ]" 60 ||
 		fail "containers not shown under $n: $(find "$n" -maxdepth 3 2>&1 | tr '\n' ' ')"
 	assert_eq ".status default prod" "$(ls_names "$n")" "namespaces in $n"
 	assert_eq "web-1" "$(ls_names "$n/default")" "pods in default"
@@ -39,10 +39,10 @@ skeleton_check_tree() {
 	log "tree ok; starting a container after the mount"
 
 	container_start late default late-1 box
-	wait_for "[ -d '$n/default/late-1/box' ]" 5 ||
-		fail "container started after the mount not shown in 5 s"
+	wait_for "[ -d '$n/default/late-1/box' ]" 60 ||
+		fail "container started after the mount not shown in 60 s"
 	container_delete late
-	wait_for "[ ! -e '$n/default/late-1/box' ] && [ ! -e '$n/default/late-1' ]" 5 ||
+	wait_for "[ ! -e '$n/default/late-1/box' ] && [ ! -e '$n/default/late-1' ]" 60 ||
 		fail "deleted container still shown after 5 s"
 	assert_eq "web-1" "$(ls_names "$n/default")" "pods in default after the delete"
 	log "tree follows containers"
@@ -81,15 +81,15 @@ skeleton_check_sessions() {
 	# stdout and stderr apart; the exit code in wait and status.
 	run_line "$c" "sh -c 'echo oops >&2; echo fine; exit 7'"
 	assert_eq "exited 7" "$(read_file "$c/wait")" "wait after exit 7"
-	assert_eq "exited 7" "$(read_file "$c/status" 2)" "status after exit 7"
+	assert_eq "exited 7" "$(read_file "$c/status" 60)" "status after exit 7"
 	assert_eq "fine" "$(read_file "$c/stdout")" "stdout of the sh -c"
 	assert_eq "oops" "$(read_file "$c/stderr")" "stderr of the sh -c"
 	log "exit 7 ok"
 
 	# status never blocks and says running while it runs.
 	run_line "$c" "sleep 2"
-	assert_eq "running" "$(read_file "$c/status" 2)" "status while sleep 2 runs"
-	assert_eq "exited 0" "$(read_file "$c/wait" 10)" "wait after sleep 2"
+	assert_eq "running" "$(read_file "$c/status" 60)" "status while sleep 2 runs"
+	assert_eq "exited 0" "$(read_file "$c/wait" 60)" "wait after sleep 2"
 
 	# A program that does not exist: the write fails (ENOENT), status says why.
 	rc=0
@@ -99,7 +99,7 @@ skeleton_check_sessions() {
 	log "echo nosuch > ctl: status $rc: $err"
 	[[ $err == *"No such file or directory"* ]] ||
 		fail "echo nosuch > ctl: expected ENOENT, got: $err"
-	out=$(read_file "$c/status" 2)
+	out=$(read_file "$c/status" 60)
 	assert_match '^failed: .+' "$out" "status after nosuch"
 	log "nosuch: $out"
 

@@ -29,6 +29,6 @@ tls_node_start() {
 	mnt=$TESTDIR/mnt
 	mount_start "$mnt" --config "$TESTDIR/execfs.json" -o heartbeat=1
 	web=$mnt/n1/default/web-1/nginx
-	wait_for "[ -d '$web' ]" 10 || fail "the container did not appear"
+	wait_for "[ -d '$web' ]" 60 || fail "the container did not appear"
 }
 
