@@ -302,7 +302,12 @@ static void grace_cb(evutil_socket_t fd, short what, void *arg)
 		log_info("session %s: its client did not come back in %u s",
 			 s->sid, s->t->grace);
 		session_free(s);
+		return;
 	}
+	if (s->state == SESSION_SPAWNING)
+		log_info("session %s: no client for %u s while its start is "
+			 "under way: it gets a period of its own once it runs",
+			 s->sid, s->t->grace);
 }
 
 /* A stream this session no longer uses (a client's earlier connection,
