@@ -30,14 +30,14 @@ die() {
 	exit 1
 }
 
-# stop_pidfile FILE NAME: SIGTERM the pid in FILE, wait up to 5 s, SIGKILL.
+# stop_pidfile FILE NAME: SIGTERM the pid in FILE, wait up to 30 s, SIGKILL.
 stop_pidfile() {
 	local pid i
 	pid=$(cat "$1" 2>/dev/null) || return 0
 	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
 		say "stopping $2 (pid $pid)"
 		kill -TERM "$pid" 2>/dev/null || true
-		for ((i = 0; i < 50; i++)); do
+		for ((i = 0; i < 300; i++)); do
 			kill -0 "$pid" 2>/dev/null || break
 			sleep 0.1
 		done
@@ -112,21 +112,21 @@ else
 	say "mounting $mnt (execfs starts the local agent; log: $state/execfs.log)"
 	setsid "$build/execfs" -f "$mnt" </dev/null >>"$state/execfs.log" 2>&1 &
 	echo $! >"$state/execfs.pid"
-	for ((i = 0; i < 200; i++)); do
+	for ((i = 0; i < 600; i++)); do
 		mountpoint -q "$mnt" && break
 		kill -0 "$(cat "$state/execfs.pid")" 2>/dev/null ||
 			die "execfs exited: $(tail -n 20 "$state/execfs.log")"
 		sleep 0.1
 	done
-	mountpoint -q "$mnt" || die "$mnt not mounted after 20 s (see $state/execfs.log)"
+	mountpoint -q "$mnt" || die "$mnt not mounted after 60 s (see $state/execfs.log)"
 fi
 
 c=$mnt/$node/default/demo/shell
-for ((i = 0; i < 100; i++)); do
+for ((i = 0; i < 600; i++)); do
 	[ -d "$c" ] && break
 	sleep 0.1
 done
-[ -d "$c" ] || die "$c did not appear in 10 s (see $state/execfs.log)"
+[ -d "$c" ] || die "$c did not appear in 60 s (see $state/execfs.log)"
 
 cat <<HINT
 

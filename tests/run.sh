@@ -10,6 +10,9 @@
 #   EXECFS_SANITIZED=0    skip the sanitized build and run
 #   EXECFS_FUZZ=0         skip the libFuzzer build and the fuzz tests
 #   EXECFS_SKIP_DEPS=1    do not check/install Debian packages
+#   EXECFS_CPU_HOGS=N     run N busy loops (`yes > /dev/null`) for the whole
+#                         run, e.g. EXECFS_CPU_HOGS=$(nproc): the suite must
+#                         pass on a machine that is busy with something else
 set -eu -o pipefail
 
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -20,6 +23,20 @@ start=$(date +%s)
 step() {
 	printf '\n=== run.sh: %s (%ss)\n' "$*" "$(($(date +%s) - start))"
 }
+
+hogs=()
+stop_hogs() {
+	[ ${#hogs[@]} -eq 0 ] || kill "${hogs[@]}" 2>/dev/null || true
+	hogs=()
+}
+trap stop_hogs EXIT
+if [ "${EXECFS_CPU_HOGS:-0}" -gt 0 ]; then
+	for ((i = 0; i < EXECFS_CPU_HOGS; i++)); do
+		yes >/dev/null &
+		hogs+=($!)
+	done
+	step "${#hogs[@]} busy loops running until the end (EXECFS_CPU_HOGS)"
+fi
 
 if [ "${EXECFS_SKIP_DEPS:-0}" != 1 ]; then
 	step "packages"

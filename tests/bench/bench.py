@@ -256,7 +256,7 @@ class Bench:
         return pids
 
     def container_sleep_pids(self):
-        """Pids (host view) of the `sleep 60` processes in the container's
+        """Pids (host view) of the `sleep 86400` processes in the container's
         pid namespace."""
         want = os.readlink("/proc/%d/ns/pid" % self.cfg["container_pid"])
         pids = []
@@ -265,7 +265,7 @@ class Bench:
                 continue
             try:
                 with open("/proc/%s/cmdline" % d, "rb") as f:
-                    if f.read() != b"sleep\x0060\x00":
+                    if f.read() != b"sleep\x0086400\x00":
                         continue
                 if os.readlink("/proc/%s/ns/pid" % d) == want:
                     pids.append(int(d))
@@ -289,9 +289,11 @@ class Bench:
         case = "concurrency"
         n = self.sessions
         c = self.tls_c
-        cmd = "for ((i = 0; i < %d; i++)); do echo 'sleep 60' > $TLS/ctl || exit 1; done" % n
+        # The sessions live until the case kills them, however long the
+        # starts take.
+        cmd = "for ((i = 0; i < %d; i++)); do echo 'sleep 86400' > $TLS/ctl || exit 1; done" % n
         self.commands[case] = {"start": cmd,
-                               "clean up": "kill -9 each `sleep 60` of the container's pid namespace (from the host)"}
+                               "clean up": "kill -9 each `sleep 86400` of the container's pid namespace (from the host)"}
         # One session first, so one-time allocations are not counted.
         self.sh("echo true > $TLS/ctl && cat $TLS/wait > /dev/null")
         before_ls = set(os.listdir(c))
@@ -547,12 +549,12 @@ class Bench:
                       ["runc exec", "ssh ControlMaster", "nsenter -a"], False)
         if hasattr(self, "concurrency"):
             r = self.concurrency
-            w("### concurrency (%d sessions of `sleep 60` through the TLS mount)" % r["n"])
+            w("### concurrency (%d sessions of `sleep 86400` through the TLS mount)" % r["n"])
             w("")
             if "error" in r:
                 w("- failed: %s" % r["error"])
             else:
-                w("- started: %d in %.2f s (%.0f sessions/s); afterwards %d `sleep 60` processes "
+                w("- started: %d in %.2f s (%.0f sessions/s); afterwards %d `sleep 86400` processes "
                   "in the container, %d new session directories of which %d say `running`"
                   % (r["n"], r["seconds"], r["rate"], r["procs"], r["sessions"], r["running"]))
                 w("- execfs RSS: %d -> %d KiB: %.1f KiB per idle session"

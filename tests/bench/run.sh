@@ -145,7 +145,7 @@ tls_pid=$MOUNT_PID
 mount_start "$TESTDIR/unix" --agent "unix:$AGENT_SOCK" ${mount_opts[@]+"${mount_opts[@]}"}
 unix_pid=$MOUNT_PID
 for mp in tls unix; do
-	wait_for "[ -e '$TESTDIR/$mp/n1/default/bench/box/ctl' ]" 10 ||
+	wait_for "[ -e '$TESTDIR/$mp/n1/default/bench/box/ctl' ]" 60 ||
 		fail "no container directory in $TESTDIR/$mp"
 done
 
@@ -214,7 +214,7 @@ unshare -m --propagation private sh -c \
 	_ "$ssh_dir/passwd" "$ssh_dir/sshd_config" </dev/null >>"$ssh_dir/sshd.log" 2>&1 &
 sshd_pid=$!
 cleanup_push "stop_pid $sshd_pid sshd"
-wait_for "! kill -0 $sshd_pid || port_open 127.0.0.1 $ssh_port" 10 ||
+wait_for "! kill -0 $sshd_pid || port_open 127.0.0.1 $ssh_port" 60 ||
 	fail "sshd not listening on 127.0.0.1:$ssh_port"
 kill -0 "$sshd_pid" 2>/dev/null || fail "sshd exited at start"
 ssh -F "$ssh_dir/config" -o ControlMaster=yes -o ControlPersist=yes -f -N bench ||

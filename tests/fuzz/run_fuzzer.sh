@@ -43,5 +43,5 @@ fuzz_fs_snapshot)
 	} >"$corpus/seed-0"
 	;;
 esac
-exec "$bin" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 \
+exec "$bin" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=60 \
 	-print_final_stats=1 -artifact_prefix="$bin.crash-" "$corpus"

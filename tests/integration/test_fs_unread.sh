@@ -20,14 +20,18 @@ wait_for "[ -d '$C' ]" 60 || fail "no $C"
 # ends whatever the pipe's size.
 n=$(cat "$C/clone")
 echo 'head -c 2000000 /dev/zero' >"$C/$n/ctl"
-assert_eq "exited 0" "$(timeout 5 cat "$C/$n/wait")" "head"
+assert_eq "exited 0" "$(read_file "$C/$n/wait")" "head"
 sid=$(grep -o 'session [0-9a-f]*: peer [^ ]*: exec in [^ ]*: head' "$TESTDIR/agent.log" |
 	tail -n 1 | awk '{print $2}')
 sid=${sid%:}
 [ -n "$sid" ] || fail "no session id in the agent's log"
 size=$(stat -c %s "$C/$n/stdout")
 [ "$size" -lt 2000000 ] || fail "all of stdout arrived unread ($size bytes): nothing in flight"
-sleep 1
+# Another session's whole life goes through the agent after that end: had
+# the end made the agent forget the session, the log would say so by now.
+m=$(cat "$C/clone")
+echo true >"$C/$m/ctl"
+assert_eq "exited 0" "$(read_file "$C/$m/wait")" "a session after head's end"
 ! grep -q "session $sid: forgotten" "$TESTDIR/agent.log" ||
 	fail "the agent forgot a session whose output is still wanted"
 echo forget >"$C/$n/ctl"

@@ -32,7 +32,7 @@ for kind in ping settings reset headers continuation streams; do
 	streams) count=20000 ;;
 	continuation) count=100000 ;;
 	esac
-	out=$(timeout 120 python3 "$EXECFS_LIB_DIR/h2flood.py" "$AGENT_SOCK" \
+	out=$(timeout 600 python3 "$EXECFS_LIB_DIR/h2flood.py" "$AGENT_SOCK" \
 		"$kind" "$count") || fail "flood $kind did not finish"
 	log "$out; agent RSS $(rss_kib) KiB"
 	kill -0 "$worker" 2>/dev/null || fail "agent died in the $kind flood"

@@ -23,6 +23,11 @@ agent_start --listen "127.0.0.1:$port" --cert "$CERT_DIR/agent.pem" \
 T=$TESTDIR
 
 status_field() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
+# worker_stream_queue: the bytes waiting in the worker's stream sockets
+# (its connections), if any.
+worker_stream_queue() {
+	ss -xHp 2>/dev/null | awk -v w="pid=$worker," '$1 == "u_str" && $3 > 0 && index($0, w) {print $3}'
+}
 
 # ---- who holds what --------------------------------------------------------
 worker=$(agent_worker_pid)
@@ -83,7 +88,7 @@ exec 3>&-
 assert_eq "exited 0" "$(read_file "$c/wait")" "cat after stdin closed"
 assert_eq "through the worker" "$(read_file "$c/stdout")" "cat echoes stdin"
 # The container's processes are the monitor's children, not the worker's.
-echo 'sleep 30' >"$c/ctl"
+echo 'sleep 1000' >"$c/ctl"
 wait_for "pgrep -P $AGENT_PID -x sleep >/dev/null" 60 || fail "sleep is not the monitor's child"
 [ -z "$(pgrep -P "$worker" || true)" ] || fail "the worker has children: $(pgrep -P "$worker")"
 echo kill >"$c/ctl"
@@ -147,7 +152,10 @@ kill -STOP "$worker"
 	echo "$rc" >"$T/crossed.rc"
 } &
 signaller=$!
-sleep 0.5
+# The write waits in the mount for the agent's answer, and its request is
+# in the stopped worker's socket, ahead of the monitor's news of the end.
+wait_for "fuse_blocked $signaller" 60 || fail "the signal write did not reach the mount"
+wait_for "[ -n \"\$(worker_stream_queue)\" ]" 60 || fail "the signal request never reached the worker's socket"
 kill -KILL "$victim"
 reaped=1
 wait_for "[ ! -e /proc/$victim ]" 60 || reaped=0
@@ -173,7 +181,12 @@ log "a signal crossing the end is refused (ESRCH); the agent goes on"
 sid=$(new_sid)
 exec_json "$T/gone" container="\"$CID\"" argv='["true"]' user='"nosuchuser"'
 kill -STOP "$AGENT_PID"
-h2req --timeout 1 --exec "$T/gone" "$sid" >"$T/gone.rep" || true
+(exec "$H2REQ" --exec "$T/gone" "unix:$AGENT_SOCK" "$sid" >"$T/gone.rep" 2>&1) &
+gone=$!
+wait_for "grep -q 'session $sid: peer .*: exec in' '$T/agent.log'" 60 ||
+	fail "the worker never got the request: $(cat "$T/gone.rep")"
+kill "$gone"
+wait "$gone" 2>/dev/null || true
 kill -CONT "$AGENT_PID"
 wait_for "grep -q 'session $sid: start failed' '$T/agent.log'" 60 ||
 	fail "the start did not fail: $(cat "$T/gone.rep")"

@@ -23,12 +23,12 @@ stop_default_agent() {
 	pid=$(cat "$pidfile" 2>/dev/null) || return 0
 	{ [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; } || return 0
 	kill -TERM "$pid"
-	for ((i = 0; i < 50; i++)); do
+	for ((i = 0; i < 300; i++)); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
 	if kill -0 "$pid" 2>/dev/null; then
-		log "auto-started agent (pid $pid) ignored SIGTERM for 5 s: SIGKILL"
+		log "auto-started agent (pid $pid) ignored SIGTERM for 30 s: SIGKILL"
 		kill -KILL "$pid" 2>/dev/null || true
 	fi
 	# Leave /run/execfs as a first run finds it.

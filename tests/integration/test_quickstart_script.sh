@@ -27,7 +27,7 @@ log_register quickstart "$TESTDIR/quickstart.log"
 log_register "quickstart's execfs" "$EXECFS_BUILD_DIR/quickstart/execfs.log"
 
 log "running $script"
-timeout 150 bash "$script" >"$TESTDIR/quickstart.log" 2>&1 ||
+timeout 600 bash "$script" >"$TESTDIR/quickstart.log" 2>&1 ||
 	fail "quickstart.sh failed (status $?)"
 grep -q 'quickstart.sh stop' "$TESTDIR/quickstart.log" || fail "no stop hint printed"
 mountpoint -q "$mnt" || fail "$mnt not mounted"
@@ -40,14 +40,14 @@ assert_match '[0-9]{2}:[0-9]{2}:[0-9]{2}' "$(read_file "$c/stdout")" "date in th
 assert_eq demo "$(read_file "$c/stdout")" "hostname of the demo"
 
 log "running it again keeps what runs"
-timeout 120 bash "$script" >>"$TESTDIR/quickstart.log" 2>&1 ||
+timeout 600 bash "$script" >>"$TESTDIR/quickstart.log" 2>&1 ||
 	fail "quickstart.sh (second run) failed"
 grep -q 'already runs' "$TESTDIR/quickstart.log" || fail "second run restarted the demo"
 grep -q 'mounted already' "$TESTDIR/quickstart.log" || fail "second run remounted"
 
 log "stop"
 agent_pid=$(cat /run/execfs/agent.pid 2>/dev/null || true)
-timeout 60 bash "$script" stop >>"$TESTDIR/quickstart.log" 2>&1 || fail "quickstart.sh stop failed"
+timeout 300 bash "$script" stop >>"$TESTDIR/quickstart.log" 2>&1 || fail "quickstart.sh stop failed"
 ! mountpoint -q "$mnt" 2>/dev/null || fail "$mnt still mounted after stop"
 ! runc state "$demo" >/dev/null 2>&1 || fail "demo container still there after stop"
 if [ -n "$agent_pid" ] && kill -0 "$agent_pid" 2>/dev/null; then

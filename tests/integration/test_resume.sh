@@ -1,6 +1,7 @@
 #!/bin/bash
-# Sessions outlive a lost connection (DESIGN.md §3, §6), over mutual TLS
-# with a real container; agent and mount run with 1 s heartbeats. The
+# Sessions outlive a lost connection (docs/PROTOCOL.md, resuming), over
+# mutual TLS with a real container; agent and mount run with 1 s
+# heartbeats. The
 # agent is frozen (SIGSTOP: its sockets stay open, nothing answers) in the
 # middle of four sessions, long enough for the mount to give the
 # connection up, then thawed:
@@ -17,7 +18,10 @@
 #      reaches the process once the session is back;
 #   T  `execfs exec -t` (under tmux) closed with `~.` during the loss
 #      leaves at once; its session gets the SIGHUP once it is back.
-# While the connection is gone, status says "running (reconnecting)". Over
+# The container's processes and the test's writers wait for the test at
+# the points that must fall into the loss (no guess of how long the setup
+# takes). While the connection is gone, status says "running
+# (reconnecting)". Over
 # the Unix socket (where a reconnect to a frozen agent succeeds, and is lost
 # again), a session survives a freeze of several heartbeats. Then:
 # with -o resume=2, a session whose node stays away turns `lost` after two
@@ -52,13 +56,27 @@ thaw_agent() {
 	kill -CONT "${frozen[@]}"
 }
 
+# The container's processes wait for the test at chosen points: each opens
+# a FIFO in the container's /tmp, which the test writes with `go NAME` (by
+# runc exec, which needs no agent: it works while the agent is frozen).
+CID=$CONTAINER_ID
+go() {
+	runc --root "$RUNC_ROOT" exec "$CID" sh -c "echo go >/tmp/$1" ||
+		fail "cannot release $1 in the container"
+}
+runc --root "$RUNC_ROOT" exec "$CID" sh -c \
+	'for f in go-A go-G go-H; do rm -f /tmp/$f; mkfifo /tmp/$f; done' ||
+	fail "cannot make the FIFOs in the container"
+
 # Expected data, made on this side.
 seq 0 59999 >"$out/A.expected"
 for i in $(seq 0 39); do seq $((i * 50000)) $((i * 50000 + 49999)); done >"$out/C.input"
 md5=$(md5sum <"$out/C.input" | cut -d' ' -f1)
 
-# A: 60 batches of 1000 lines, one every 0.1 s.
-A=$(new_session "sh -c 'i=0; while [ \$i -lt 60 ]; do seq \$((i*1000)) \$((i*1000+999)); i=\$((i+1)); sleep 0.1; done'")
+# A: 60 batches of 1000 lines, one every 0.1 s; after the 30th it waits
+# until the test says go (once the agent is frozen), so the second half is
+# written while the connection is gone.
+A=$(new_session "sh -c 'i=0; while [ \$i -lt 60 ]; do seq \$((i*1000)) \$((i*1000+999)); i=\$((i+1)); [ \$i = 30 ] && read g </tmp/go-A; sleep 0.1; done'")
 cat "$A/stdout" >"$out/A.got" 2>"$out/A.err" &
 a_reader=$!
 # B: echo what comes in.
@@ -67,11 +85,16 @@ exec 3>"$B/stdin"
 cleanup_push "exec 3>&-"
 echo a >&3
 wait_for "grep -q 'got a' '$B/stdout'" 60 || fail "B: no echo before the loss"
-# C: md5sum of stdin, fed in 40 pieces over 4 s.
+# C: md5sum of stdin, fed in 40 pieces; the second 20 once the agent is
+# frozen (the writer waits for the file the test makes then).
 C=$(new_session "md5sum")
 (
 	for i in $(seq 0 39); do
 		seq $((i * 50000)) $((i * 50000 + 49999))
+		if [ "$i" = 19 ]; then
+			: >"$out/C.half"
+			while [ ! -e "$out/frozen" ]; do sleep 0.05; done
+		fi
 		sleep 0.1
 	done >"$C/stdin"
 	echo finished >"$out/C.writer"
@@ -84,7 +107,7 @@ mkfifo "$out/E.in"
 (
 	exec 3>&- # B's stdin stays with the test alone
 	rc=0
-	timeout -k 2 90 "$EXECFS_BUILD_DIR/execfs" exec -i "$web" -- cat \
+	timeout -k 2 300 "$EXECFS_BUILD_DIR/execfs" exec -i "$web" -- cat \
 		<"$out/E.in" >"$out/E.got" 2>"$out/E.err" || rc=$?
 	echo "$rc" >"$out/E.rc"
 ) &
@@ -107,8 +130,12 @@ wait_for "tmux -S '$sock' capture-pane -p -t t | grep -q T-started" 60 ||
 T=$web/$(find "$web" -mindepth 1 -maxdepth 1 -name '[0-9]*' -printf '%f\n' | sort -n | tail -1)
 assert_eq 'running' "$(cat "$T/status")" "T: the session of execfs exec"
 
-sleep 1
+# Before the loss: A's first half has been read, C's first half written.
+wait_for "[ \$(wc -l <'$out/A.got') -ge 30000 ]" 60 || fail "A: the first half did not arrive"
+wait_for "[ -e '$out/C.half' ]" 60 || fail "C: the first half was not written"
 freeze_agent
+go go-A
+: >"$out/frozen"
 t0=$(date +%s)
 wait_for "grep -q 'silent for' '$mlog'" 60 ||
 	fail "the mount did not notice a frozen agent in 60 s"
@@ -130,8 +157,7 @@ wait_for "[ \"\$(cat '$A/status')\" = 'running (reconnecting)' ]" 60 ||
 ) &
 echo b >&4
 tmux -S "$sock" send-keys -t t Enter '~.'
-sleep 2
-[ -s "$out/T.rc" ] || fail "T: execfs exec -t did not leave on ~. during the loss"
+wait_for "[ -s '$out/T.rc' ]" 60 || fail "T: execfs exec -t did not leave on ~. during the loss"
 assert_eq 255 "$(cat "$out/T.rc")" "T: status after ~."
 kill -0 "$a_reader" || fail "A's reader ended during the loss: $(cat "$out/A.err")"
 kill -0 "$d_reader" || fail "D's wait ended during the loss: $(cat "$out/D.got")"
@@ -175,16 +201,18 @@ log "T: ~. during the loss left at once; the session got SIGHUP after it"
 # The mount freezes while two sessions end: the agent sends their last
 # output and status, then drops the silent connection. What was still on
 # its way must come again on the resume: all of it, and the status.
-G=$(new_session "sh -c 'sleep 1; seq 1 40000'")
-H=$(new_session "sh -c 'sleep 1.5; seq 1 1000'")
+G=$(new_session "sh -c 'read g </tmp/go-G; seq 1 40000'")
+H=$(new_session "sh -c 'read g </tmp/go-H; seq 1 1000'")
 kill -STOP "$client_pid"
 cleanup_push "kill -CONT $client_pid 2>/dev/null"
+go go-G
+go go-H
 wait_for "grep -q 'nothing received for' '$TESTDIR/agent.log'" 60 ||
 	fail "the agent did not drop the frozen mount"
 kill -CONT "$client_pid"
-assert_eq "$(seq 1 40000 | md5sum)" "$(timeout 20 cat "$G/stdout" | md5sum)" \
+assert_eq "$(seq 1 40000 | md5sum)" "$(timeout 300 cat "$G/stdout" | md5sum)" \
 	"G: output that ended while the mount was frozen"
-assert_eq "$(seq 1 1000 | md5sum)" "$(timeout 20 cat "$H/stdout" | md5sum)" \
+assert_eq "$(seq 1 1000 | md5sum)" "$(timeout 300 cat "$H/stdout" | md5sum)" \
 	"H: output that ended while the mount was frozen"
 assert_eq 'exited 0' "$(read_file "$G/wait" 60)" "G: status"
 assert_eq 'exited 0' "$(read_file "$H/wait" 60)" "H: status"
@@ -197,14 +225,18 @@ lweb=$TESTDIR/local/n1/default/web-1/nginx
 wait_for "[ -d '$lweb' ]" 60 || fail "the container did not appear (Unix socket mount)"
 echo "sh -c 'trap \"echo got TERM; exit 3\" TERM; echo ready; while :; do sleep 0.1; done'" >"$lweb/ctl"
 wait_for "grep -q ready '$lweb/stdout'" 60 || fail "Unix socket mount: the session did not start"
+given_up=$(grep -c 'nothing received for' "$TESTDIR/execfs-local.log" || true)
 freeze_agent
 wait_for "[ \"\$(cat '$lweb/status')\" = 'running (reconnecting)' ]" 60 ||
 	fail "Unix socket mount: status during the loss: $(cat "$lweb/status")"
 # Taken now; sent only once the agent answers: the reconnects to the
 # frozen agent connect, and are lost again, and must not take it along.
 printf 'signal TERM\n' >"$lweb/ctl" || fail "Unix socket mount: signal during the loss"
-sleep 8
-assert_match '^running' "$(cat "$lweb/status")" "after 8 s frozen"
+# Three connections given up (the first and two reconnects to the frozen
+# agent): the session must live through all of them.
+wait_for "[ \$(grep -c 'nothing received for' '$TESTDIR/execfs-local.log') -ge $((given_up + 3)) ]" 120 ||
+	fail "Unix socket mount: no reconnects to the frozen agent"
+assert_match '^running' "$(cat "$lweb/status")" "after three lost connections"
 thaw_agent
 assert_eq 'exited 3' "$(read_file "$lweb/wait" 60)" "Unix socket mount: the signal after the resume"
 assert_eq "$(printf 'ready\ngot TERM')" "$(cat "$lweb/stdout")" "Unix socket mount: output"

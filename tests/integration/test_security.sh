@@ -68,7 +68,7 @@ grep -q 'denied: no rule allows spiffe://execfs.test/client in prod/api-7/app' \
 log "policy: default allowed; prod, privileged and disabled refused"
 
 # A running session survives reloads.
-echo 'sleep 30' >"$web/ctl"
+echo 'sleep 1000' >"$web/ctl"
 assert_eq running "$(read_file "$web/status")" "long session"
 write_policy '{"rules": [{"principals": ["'$client_id'"], "actions": ["exec", "exec_privileged"]}]}'
 kill -HUP "$AGENT_PID"

@@ -102,7 +102,7 @@ static ssize_t slave_read(int slave, char *buf, size_t len)
 {
 	struct pollfd pfd = { .fd = slave, .events = POLLIN };
 
-	assert_int_equal(poll(&pfd, 1, 2000), 1);
+	assert_int_equal(poll(&pfd, 1, 60000), 1);
 	return read(slave, buf, len);
 }
 

@@ -108,7 +108,7 @@ static void wait_readable(int fd)
 {
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 
-	assert_int_equal(poll(&pfd, 1, 10000), 1);
+	assert_int_equal(poll(&pfd, 1, 60000), 1);
 }
 
 static void test_reap(void **state)

@@ -65,6 +65,80 @@ static void stop_soon(struct fixture *f, int ms)
 	event_base_loopexit(f->base, &tv);
 }
 
+/*
+ * Run the loop until pred(f, arg) holds (looked at every 5 ms), then
+ * settle_ms more, so that a step too many has time to show before the
+ * caller's checks; the test fails if the state is not reached in 60 s.
+ * How long the exchange takes is the machine's business, never the
+ * test's.
+ */
+typedef bool loop_pred(struct fixture *f, const void *arg);
+
+struct until {
+	struct fixture *f;
+	loop_pred *pred;
+	const void *arg;
+	bool met;
+};
+
+static void until_tick(evutil_socket_t fd, short what, void *a)
+{
+	struct until *u = a;
+
+	(void)fd;
+	(void)what;
+	if (u->pred(u->f, u->arg)) {
+		u->met = true;
+		event_base_loopexit(u->f->base, NULL);
+	}
+}
+
+static void run_until(struct fixture *f, loop_pred *pred, const void *arg,
+		      int settle_ms, const char *what)
+{
+	struct until u = { f, pred, arg, false };
+	struct timeval tick = { 0, 5000 };
+	struct event *ev = event_new(f->base, -1, EV_PERSIST, until_tick, &u);
+	struct timespec t0, now;
+
+	assert_non_null(ev);
+	assert_int_equal(event_add(ev, &tick), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (!u.met) {
+		u.met = pred(f, arg);
+		if (u.met)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - t0.tv_sec > 60) {
+			event_free(ev);
+			fail_msg("not reached in 60 s: %s", what);
+		}
+		event_base_dispatch(f->base);
+	}
+	event_free(ev);
+	if (settle_ms) {
+		stop_soon(f, settle_ms);
+		event_base_dispatch(f->base);
+	}
+}
+
+/* f->got reached *(size_t *)arg. */
+static bool got_at_least(struct fixture *f, const void *arg)
+{
+	return f->got >= *(const size_t *)arg;
+}
+
+static bool srv_got_all(struct fixture *f, const void *arg)
+{
+	return f->srv_body >= *(const size_t *)arg || f->srv_end;
+}
+
+static bool client_ended(struct fixture *f, const void *arg)
+{
+	(void)arg;
+	return f->ended || f->closed;
+}
+
 /* ---- server ---- */
 
 static void srv_fill(struct fixture *f)
@@ -464,12 +538,13 @@ static void test_flow_control(void **state)
 {
 	struct fixture *f = *state;
 	struct h2_stream *st;
+	size_t want;
 
 	f->consume = false;
 	f->srv_reply = 16 * 1024 * 1024;
 	st = open_stdout(f, NULL, 0);
-	stop_soon(f, 300);
-	event_base_dispatch(f->base);
+	want = 256 * 1024;
+	run_until(f, got_at_least, &want, 100, "the first window");
 	/* The initial stream window is 256 KiB; with no window left, the
 	 * server may queue only a stalled stream's little. */
 	assert_int_equal(f->got, 256 * 1024);
@@ -480,8 +555,8 @@ static void test_flow_control(void **state)
 			 H2_STREAM_STALLED - h2_stream_buffered(f->srv_st));
 	/* Grown, the window lets 4 MiB be in flight, consumed or not. */
 	h2_stream_grow_window(st);
-	stop_soon(f, 300);
-	event_base_dispatch(f->base);
+	want = H2_BULK_WINDOW;
+	run_until(f, got_at_least, &want, 100, "the grown window");
 	assert_int_equal(f->got, H2_BULK_WINDOW);
 	assert_false(f->ended);
 	f->consume = true;
@@ -524,6 +599,26 @@ static size_t count_got(const struct many_cl *m, size_t n, size_t got)
 	return k;
 }
 
+/* At least k of the n streams at m got exactly got bytes. */
+struct many_want {
+	const struct many_cl *m;
+	size_t n, got, k;
+};
+
+static bool many_reached(struct fixture *f, const void *arg)
+{
+	const struct many_want *w = arg;
+
+	(void)f;
+	return count_got(w->m, w->n, w->got) >= w->k;
+}
+
+static bool many_closed(struct fixture *f, const void *arg)
+{
+	(void)f;
+	return ((const struct many_cl *)arg)->st == NULL;
+}
+
 /* Unread streams that asked to grow: 8 of them get H2_BULK_WINDOW, the
  * rest keep 256 KiB, so what they hold beyond their readers stays within
  * half the connection's window; a grown stream's close frees its place. */
@@ -539,14 +634,15 @@ static void test_grow_cap(void **state)
 					  true, &many_cl_cbs, &m[i]);
 		assert_non_null(m[i].st);
 	}
-	stop_soon(f, 300);
-	event_base_dispatch(f->base);
+	run_until(f, many_reached, &(struct many_want){ m, 10, 256 * 1024, 10 },
+		  100, "10 streams at 256 KiB");
 	assert_int_equal(count_got(m, 10, 256 * 1024), 10);
 
 	for (i = 0; i < 10; i++)
 		h2_stream_grow_window(m[i].st);
-	stop_soon(f, 300);
-	event_base_dispatch(f->base);
+	run_until(f, many_reached,
+		  &(struct many_want){ m, 10, H2_BULK_WINDOW, 8 }, 100,
+		  "8 grown streams");
 	assert_int_equal(count_got(m, 10, H2_BULK_WINDOW), 8);
 	assert_int_equal(count_got(m, 10, 256 * 1024), 2);
 
@@ -555,14 +651,14 @@ static void test_grow_cap(void **state)
 	while (m[first].got != H2_BULK_WINDOW)
 		first++;
 	h2_stream_reset(m[first].st, H2_CANCEL);
-	stop_soon(f, 100);
-	event_base_dispatch(f->base);
+	run_until(f, many_closed, &m[first], 0, "the reset stream's close");
 	assert_null(m[first].st);
 	for (i = 0; i < 10; i++)
 		if (m[i].got == 256 * 1024)
 			h2_stream_grow_window(m[i].st);
-	stop_soon(f, 300);
-	event_base_dispatch(f->base);
+	run_until(f, many_reached,
+		  &(struct many_want){ m, 10, H2_BULK_WINDOW, 9 }, 100,
+		  "9 grown streams");
 	assert_int_equal(count_got(m, 10, H2_BULK_WINDOW), 9);
 	assert_int_equal(count_got(m, 10, 256 * 1024), 1);
 }
@@ -581,14 +677,14 @@ static void test_unread_streams_leave_the_connection(void **state)
 	for (i = 0; i < 270; i++)
 		assert_non_null(h2_conn_request(f->client, "POST", "/fill", h,
 						1, true, &many_cl_cbs, &m[i]));
-	stop_soon(f, 1000);
-	event_base_dispatch(f->base);
+	run_until(f, many_reached,
+		  &(struct many_want){ m, 270, 256 * 1024, 270 }, 100,
+		  "270 full streams");
 	assert_int_equal(count_got(m, 270, 256 * 1024), 270);
 
 	f->srv_reply = 100 * 1024;
 	open_stdout(f, NULL, 0);
-	stop_soon(f, 5000);
-	event_base_dispatch(f->base); /* cl_on_close ends it early */
+	run_until(f, client_ended, NULL, 0, "the new stream's end");
 	assert_true(f->ended);
 	assert_int_equal(f->got, 100 * 1024);
 
@@ -605,31 +701,31 @@ static void test_kept_after_loss(void **state)
 {
 	const struct h2_header h[] = { { "streamtype", "stdout" } };
 	struct fixture *f = *state;
-	size_t consumed = 0, start, i;
+	size_t consumed = 0, start, i, want;
 	struct h2_stream *st;
 	uint8_t *back;
 
 	f->consume = false;
 	st = h2_conn_request(f->client, "GET", "/kept", h, 1, true, &cl_cbs, f);
 	assert_non_null(st);
-	stop_soon(f, 300);
-	event_base_dispatch(f->base);
+	want = 256 * 1024;
+	run_until(f, got_at_least, &want, 100, "the first window");
 	assert_int_equal(f->got, 256 * 1024);
 
 	h2_stream_consume(st, 200 * 1024);
 	consumed += 200 * 1024;
-	stop_soon(f, 300);
-	event_base_dispatch(f->base);
+	want = consumed + 256 * 1024;
+	run_until(f, got_at_least, &want, 100, "the window after a consume");
 	assert_int_equal(f->got, consumed + 256 * 1024);
 
 	h2_stream_grow_window(st);
-	stop_soon(f, 300);
-	event_base_dispatch(f->base);
+	want = consumed + H2_BULK_WINDOW;
+	run_until(f, got_at_least, &want, 100, "the grown window");
 	assert_int_equal(f->got, consumed + H2_BULK_WINDOW);
 	h2_stream_consume(st, f->got - consumed);
 	consumed = f->got;
-	stop_soon(f, 300);
-	event_base_dispatch(f->base);
+	want = consumed + H2_BULK_WINDOW;
+	run_until(f, got_at_least, &want, 100, "the grown window again");
 	assert_int_equal(f->got, consumed + H2_BULK_WINDOW);
 
 	/* The client vanishes: the server's stream is lost, not reset. */
@@ -718,6 +814,7 @@ static void test_room_comes_after_a_zero(void **state)
 	struct fixture *f = *state;
 	struct room_writer w = { .f = f };
 	char *pre = calloc(1, 200 * 1024);
+	size_t want;
 	int i;
 
 	assert_non_null(pre);
@@ -736,10 +833,8 @@ static void test_room_comes_after_a_zero(void **state)
 		}
 	}
 	assert_int_equal(w.zeros, 1); /* the case this test is about */
-	stop_soon(f, 5000);
-	while (!w.closed && event_base_dispatch(f->base) == 0 &&
-	       f->srv_body < ROOM_TOTAL && !w.closed)
-		;
+	want = ROOM_TOTAL;
+	run_until(f, srv_got_all, &want, 0, "every byte at the server");
 	assert_int_equal(f->srv_body, ROOM_TOTAL);
 	assert_true(f->srv_end);
 	if (w.st)
@@ -754,8 +849,7 @@ static void test_notify_drained(void **state)
 
 	assert_non_null(h2_conn_request(f->client, "GET", "/drained", NULL, 0,
 					true, &cl_cbs, f));
-	stop_soon(f, 3000);
-	event_base_dispatch(f->base); /* cl_on_close ends it early */
+	run_until(f, client_ended, NULL, 0, "the stream's end");
 	assert_int_equal(f->got, 9);
 	assert_true(f->ended);
 }

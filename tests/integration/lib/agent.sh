@@ -7,7 +7,7 @@
 #     in the background (AGENT_NODE defaults to testnode, AGENT_SOCK to
 #     $TESTDIR/agent.sock), logging to $TESTDIR/agent.log; waits until the
 #     Unix socket and every TCP --listen HOST:PORT in ARGS accept connections.
-#     Sets AGENT_PID. Stopped at exit (SIGTERM, then SIGKILL after 5 s).
+#     Sets AGENT_PID. Stopped at exit (SIGTERM, then SIGKILL after 30 s).
 #     With AGENT_PREFIX (an array, e.g. (prlimit --nofile=64:200)) set, the
 #     agent runs under that command, which must exec it in its own pid.
 #   agent_stop              stop it now.
@@ -37,8 +37,10 @@ unix_socket_open() {
 	python3 -c 'import socket, sys; s = socket.socket(socket.AF_UNIX); s.settimeout(2); s.connect(sys.argv[1])' "$1" 2>/dev/null
 }
 
-# stop_pid PID NAME: SIGTERM, wait up to 5 s, then SIGKILL. Records an exit
-# by a signal other than the SIGTERM we sent (e.g. an ASan abort) as a finding.
+# stop_pid PID NAME: SIGTERM, wait up to 30 s (a sanitized daemon's exit, with
+# its leak check, takes a while on a busy machine), then SIGKILL. Records an
+# exit by a signal other than the SIGTERM we sent (e.g. an ASan abort) as a
+# finding.
 stop_pid() {
 	local pid=$1 name=$2 i rc=0
 	kill -0 "$pid" 2>/dev/null || {
@@ -47,12 +49,12 @@ stop_pid() {
 		return 0
 	}
 	kill -TERM "$pid" 2>/dev/null || true
-	for ((i = 0; i < 50; i++)); do
+	for ((i = 0; i < 300; i++)); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
 	if kill -0 "$pid" 2>/dev/null; then
-		log "$name (pid $pid) ignored SIGTERM for 5 s: SIGKILL"
+		log "$name (pid $pid) ignored SIGTERM for 30 s: SIGKILL"
 		kill -KILL "$pid" 2>/dev/null || true
 	fi
 	wait "$pid" 2>/dev/null || rc=$?
@@ -91,12 +93,11 @@ agent_start() {
 }
 
 socket_holders() {
-	local fd
-	for fd in /proc/[0-9]*/fd/*; do
-		[ "$(readlink "$fd" 2>/dev/null)" = "socket:[$1]" ] || continue
-		fd=${fd#/proc/}
-		echo "${fd%%/*}"
-	done | sort -u
+	# find reads the links itself: a loop of readlinks over every fd of a
+	# busy machine takes minutes.
+	# (Processes that end meanwhile make find complain: not an error.)
+	{ find /proc/[0-9]*/fd -maxdepth 1 -lname "socket:\[$1\]" 2>/dev/null || true; } |
+		cut -d/ -f3 | sort -u
 }
 
 agent_worker_pid() {

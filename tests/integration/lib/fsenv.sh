@@ -53,6 +53,6 @@ execfs_exec() {
 # ls_names DIR: the entries of DIR on one line, sorted (as skeleton.sh's).
 ls_names() {
 	local out
-	out=$(timeout 10 ls -A -- "$1") || fail "ls $1 failed or hung"
+	out=$(timeout 60 ls -A -- "$1") || fail "ls $1 failed or hung"
 	printf '%s\n' "$out" | sort | tr '\n' ' ' | sed 's/ $//'
 }
