@@ -58,7 +58,12 @@ def end(d):
         f.write("kill\n")
 
 def waiting(mnt):
-    with open("/sys/fs/fuse/connections/%d/waiting" % os.stat(mnt).st_dev) as f:
+    # fusectl names a connection by its device's kernel number, which
+    # for FUSE's major 0 is the minor (st_dev encodes minors over 255
+    # differently: a busy machine has those).
+    dev = os.stat(mnt).st_dev
+    assert os.major(dev) == 0, dev
+    with open("/sys/fs/fuse/connections/%d/waiting" % os.minor(dev)) as f:
         return int(f.read())
 
 def until(cond, secs=LONG):
