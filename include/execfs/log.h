@@ -1,7 +1,7 @@
 /*
  * Logging for both programs: one line per event, "time prog: func: text",
- * to stderr or to the file given to log_open(). Never called between fork
- * and exec.
+ * to stderr, to the file given to log_open(), or to syslog(3). Never
+ * called between fork and exec.
  */
 #ifndef EXECFS_LOG_H
 #define EXECFS_LOG_H
@@ -10,8 +10,22 @@
 
 enum log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
-/* prog names the lines; path NULL logs to stderr. -errno on failure. */
+/* prog names the lines; path NULL logs to stderr. A relative path is kept
+ * absolute, for log_reopen() after a chdir. -errno on failure. */
 int log_open(const char *prog, const char *path);
+/* From now on, lines go to syslog (facility daemon, the time and pid are
+ * syslog's): for a daemon whose stderr is /dev/null. */
+void log_to_syslog(void);
+/* Open the log file again at its path, in place (the fd number stays), so
+ * lines go to the new file once logrotate moved the old one. A no-op
+ * without a log file. Async-signal-safe: a handler may call it. On failure
+ * the old file stays in use and the next line says why; -errno. */
+int log_reopen(void);
+/* The log file's fd (to hand to another process), or -1 without one. */
+int log_file_fd(void);
+/* Write to fd instead of the current log file, in place; fd is consumed
+ * (closed) in every case. -EINVAL when not logging to a file. */
+int log_adopt_fd(int fd);
 void log_set_level(enum log_level lvl);
 bool log_enabled(enum log_level lvl);
 void log_write(enum log_level lvl, const char *func, const char *fmt, ...)
