@@ -45,7 +45,9 @@ bool local_agent_alive(const char *path)
 	return ok;
 }
 
-/* The agent next to our own binary, else the first one in PATH. */
+/* The agent next to our own binary (a build tree), else in ../sbin from
+ * it (an installation: execfs in bin/, execfs-agent in sbin/), else the
+ * first one in PATH. */
 static int find_agent(char *out, size_t len)
 {
 	char self[PATH_MAX];
@@ -60,6 +62,10 @@ static int find_agent(char *out, size_t len)
 		if (slash) {
 			*slash = '\0';
 			if ((size_t)snprintf(out, len, "%s/%s", self,
+					     AGENT_NAME) < len &&
+			    access(out, X_OK) == 0)
+				return 0;
+			if ((size_t)snprintf(out, len, "%s/../sbin/%s", self,
 					     AGENT_NAME) < len &&
 			    access(out, X_OK) == 0)
 				return 0;
@@ -160,9 +166,10 @@ int local_agent_ensure(char *err, size_t errlen)
 		return rc;
 	}
 	if (find_agent(agent, sizeof(agent)) < 0) {
-		snprintf(err, errlen,
-			 "no agent at %s and no %s next to execfs or in PATH",
-			 EXECFS_DEFAULT_SOCKET, AGENT_NAME);
+		snprintf(
+			err, errlen,
+			"no agent at %s and no %s next to execfs, in ../sbin or in PATH",
+			EXECFS_DEFAULT_SOCKET, AGENT_NAME);
 		return -ENOENT;
 	}
 	rc = spawn_agent(agent, err, errlen);

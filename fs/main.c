@@ -1,9 +1,10 @@
 /*
- * execfs: the FUSE client. Parses options, finds (or starts) the local agent
- * or loads the fleet configuration, mounts, and runs one libevent loop that
- * serves the FUSE session fd and every node connection. Signals are events
- * of that loop, so shutdown (answer what is parked, unmount, free) happens
- * in one place.
+ * execfs: the FUSE client. Parses options (mountopts.h: also as mount(8)'s
+ * helper), finds (or starts) the local agent or loads the fleet
+ * configuration, mounts, and runs one libevent loop that serves the FUSE
+ * session fd and every node connection. Signals are events of that loop,
+ * so shutdown (answer what is parked, unmount, free) happens in one place.
+ * Logs go to stderr in the foreground, else to syslog, or to -o log=FILE.
  */
 #include <errno.h>
 #include <event2/dns.h>
@@ -25,47 +26,24 @@
 #include "execfs/memtune.h"
 #include "execfs/numparse.h"
 #include "execfs/proto.h"
+#include "execfs/version.h"
 #include "fs.h"
 #include "history.h"
 #include "local.h"
+#include "mountopts.h"
 #include "node.h"
 #include "notify.h"
 #include "ops.h"
 #include "tree.h"
 
-#ifndef EXECFS_VERSION
-#define EXECFS_VERSION "0.1.0"
-#endif
-
 /* FUSE requests handled per wakeup before other events get a turn. */
 #define FUSE_BATCH 64
 
-struct cli {
-	char *agent;
-	char *config;
-	char *history;
-	char *heartbeat;
-	char *resume;
-	char *spin;
-	char *echo_wait;
-};
-
-static const struct fuse_opt cli_spec[] = {
-	{ "--agent %s", offsetof(struct cli, agent), 0 },
-	{ "--agent=%s", offsetof(struct cli, agent), 0 },
-	{ "--config %s", offsetof(struct cli, config), 0 },
-	{ "--config=%s", offsetof(struct cli, config), 0 },
-	{ "history=%s", offsetof(struct cli, history), 0 },
-	{ "heartbeat=%s", offsetof(struct cli, heartbeat), 0 },
-	{ "resume=%s", offsetof(struct cli, resume), 0 },
-	{ "spin=%s", offsetof(struct cli, spin), 0 },
-	{ "echo_wait=%s", offsetof(struct cli, echo_wait), 0 },
-	FUSE_OPT_END
-};
-
 static void usage(const char *prog)
 {
-	printf("usage: %s [--agent unix:PATH|HOST:PORT] [--config FILE] [-f] [-d] [-o OPT,...] MOUNTPOINT\n"
+	printf("usage: %s [--agent unix:PATH|HOST:PORT] [--config FILE] [--log FILE] [-f] [-d]\n"
+	       "              [-o OPT[,OPT...]] [SOURCE] MOUNTPOINT\n"
+	       "       mount -t fuse.execfs [-o OPT[,OPT...]] SOURCE MOUNTPOINT   (and fstab)\n"
 	       "       %s exec [-i] [-t] [-e CHAR|none] [--any] DIR -- CMD [ARGS...]   (see exec --help)\n"
 	       "\n"
 	       "Remote execution in containers, as files. Mounts one directory per node:\n"
@@ -100,15 +78,28 @@ static void usage(const char *prog)
 	       "Output is kept per stream up to the history cap; a reader that falls behind\n"
 	       "stops the remote process (like a full pipe), never loses bytes.\n"
 	       "\n"
+	       "SOURCE names the mount in the mount table (findmnt, df; default execfs);\n"
+	       "what is mounted is said by agent= or config=. Every option below is also\n"
+	       "an -o option (-o agent=ADDR,config=FILE,log=FILE), so an fstab line says\n"
+	       "everything:\n"
+	       "  execfs /exec fuse.execfs config=/etc/execfs/execfs.json,_netdev,nofail 0 0\n"
+	       "fstab's own options (_netdev, nofail, noauto, user, x-systemd.*, comment=)\n"
+	       "are ignored.\n"
+	       "\n"
 	       "Options:\n"
-	       "  --agent ADDR    the agent to mount: unix:PATH or HOST:PORT (cleartext h2c on a\n"
+	       "  --agent ADDR, -o agent=ADDR\n"
+	       "                  the agent to mount: unix:PATH or HOST:PORT (cleartext h2c on a\n"
 	       "                  Unix socket). Default: unix:%s, started if\n"
-	       "                  nothing accepts there (execfs-agent next to execfs or in PATH;\n"
-	       "                  pid and log in /run/execfs)\n"
-	       "  --config FILE   mount a fleet over mutual TLS; FILE is JSON:\n"
+	       "                  nothing accepts there (execfs-agent next to execfs, in\n"
+	       "                  ../sbin, or in PATH; pid and log in /run/execfs)\n"
+	       "  --config FILE, -o config=FILE\n"
+	       "                  mount a fleet over mutual TLS; FILE is JSON:\n"
 	       "                  {\"nodes\": [{\"name\": \"n1\", \"address\": \"host:port\",\n"
 	       "                              \"server_name\": \"optional, default the host\"}],\n"
 	       "                   \"ca\": \"ca.pem\", \"cert\": \"client.pem\", \"key\": \"client.key\"}\n"
+	       "  --log FILE, -o log=FILE\n"
+	       "                  log to FILE (reopened on SIGUSR1, for logrotate). Default:\n"
+	       "                  standard error with -f or -d, else syslog (daemon facility)\n"
 	       "  -o history=BYTES  output history per stream (K, M, G suffixes; default 1M)\n"
 	       "  -o heartbeat=SECS  PING a node connection silent for SECS; after 3*SECS\n"
 	       "                  without a byte it reconnects and resumes its sessions\n"
@@ -130,6 +121,10 @@ static void usage(const char *prog)
 	       "  -o allow_other  let other users use the mount (modes are enforced:\n"
 	       "                  execfs always mounts with default_permissions)\n"
 	       "  -h, --help      this text;  -V, --version  versions\n"
+	       "\n"
+	       "Signals: SIGTERM and SIGINT unmount (as does fusermount3 -u MOUNTPOINT);\n"
+	       "SIGUSR1 reopens the log file; SIGHUP is ignored.\n"
+	       "Man pages: execfs(1), execfs(5) (the files), execfs-agent(8).\n"
 	       "\n",
 	       prog, prog, prog, EXECFS_DEFAULT_SOCKET);
 	printf("FUSE options:\n");
@@ -211,17 +206,74 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopbreak(lp->base);
 }
 
+/* SIGUSR1: logrotate moved the log file. */
+static void on_reopen_signal(evutil_socket_t sig, short what, void *arg)
+{
+	int rc = log_reopen();
+
+	if (rc == 0)
+		log_info("log reopened");
+}
+
+/* The -o values that are numbers, checked before anything is mounted.
+ * 0, or -EINVAL after saying why on stderr. */
+static int check_numbers(const struct mount_opts *mo, struct execfs *fs,
+			 unsigned *spin_us)
+{
+	if (mo->history && parse_size(mo->history, &fs->history_cap) < 0) {
+		fprintf(stderr, "execfs: bad history=%s (4K to 16G)\n",
+			mo->history);
+		return -EINVAL;
+	}
+	if (mo->heartbeat) {
+		unsigned beat;
+
+		if (h2_heartbeat_parse(mo->heartbeat, &beat) < 0) {
+			fprintf(stderr,
+				"execfs: bad heartbeat=%s (0 to %d seconds)\n",
+				mo->heartbeat, H2_HEARTBEAT_MAX);
+			return -EINVAL;
+		}
+		h2_set_heartbeat(beat);
+	}
+	if (mo->resume && (num_parse_unsigned(mo->resume, FS_RESUME_MAX,
+					      &fs->resume_seconds) < 0 ||
+			   fs->resume_seconds == 0)) {
+		fprintf(stderr, "execfs: bad resume=%s (1 to %d seconds)\n",
+			mo->resume, FS_RESUME_MAX);
+		return -EINVAL;
+	}
+	*spin_us = evloop_spin_default();
+	if (mo->spin && evloop_spin_parse(mo->spin, spin_us) < 0) {
+		fprintf(stderr, "execfs: bad spin=%s (0 to %d microseconds)\n",
+			mo->spin, EVLOOP_SPIN_MAX_US);
+		return -EINVAL;
+	}
+	if (mo->echo_wait) {
+		unsigned us;
+
+		if (num_parse_unsigned(mo->echo_wait, ECHO_WAIT_MAX_US, &us) <
+		    0) {
+			fprintf(stderr,
+				"execfs: bad echo_wait=%s (0 to %d microseconds)\n",
+				mo->echo_wait, ECHO_WAIT_MAX_US);
+			return -EINVAL;
+		}
+		echo_wait_set_limit(us);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct fuse_cmdline_opts opts;
+	struct mount_opts mo;
 	struct execfs fs;
-	struct cli cli;
 	struct config *cfg = NULL;
 	SSL_CTX *ctx = NULL;
 	struct loop lp;
 	struct event *fuse_ev = NULL, *sig_ev[3] = { NULL, NULL, NULL };
-	const int sigs[3] = { SIGINT, SIGTERM, SIGHUP };
+	const int sigs[3] = { SIGINT, SIGTERM, SIGUSR1 };
 	char err[512], address[sizeof(EXECFS_DEFAULT_SOCKET) + 8];
 	int rc = 1, i, fd;
 	unsigned spin_us;
@@ -232,7 +284,6 @@ int main(int argc, char **argv)
 		return exec_main(argc - 1, argv + 1);
 
 	memset(&fs, 0, sizeof(fs));
-	memset(&cli, 0, sizeof(cli));
 	memset(&opts, 0, sizeof(opts));
 	memset(&lp, 0, sizeof(lp));
 	list_init(&fs.nodes);
@@ -241,8 +292,11 @@ int main(int argc, char **argv)
 	fs.resume_seconds = FS_RESUME_SECONDS;
 	log_open("execfs", NULL);
 
-	if (fuse_opt_parse(&args, &cli, cli_spec, NULL) < 0 ||
-	    fuse_parse_cmdline(&args, &opts) != 0) {
+	if (mount_opts_parse(argc, argv, &mo, err, sizeof(err)) < 0) {
+		fprintf(stderr, "execfs: %s\n", err);
+		goto out_args;
+	}
+	if (fuse_parse_cmdline(&mo.fuse, &opts) != 0) {
 		fprintf(stderr, "execfs: bad arguments (try --help)\n");
 		goto out_args;
 	}
@@ -262,67 +316,39 @@ int main(int argc, char **argv)
 		fprintf(stderr, "execfs: no mount point (try --help)\n");
 		goto out_args;
 	}
-	if (cli.agent && cli.config) {
+	if (mo.agent && mo.config) {
 		fprintf(stderr,
-			"execfs: --agent and --config exclude each other\n");
+			"execfs: agent= and config= exclude each other\n");
 		goto out_args;
 	}
-	if (cli.history && parse_size(cli.history, &fs.history_cap) < 0) {
-		fprintf(stderr, "execfs: bad history=%s (4K to 16G)\n",
-			cli.history);
+	if (check_numbers(&mo, &fs, &spin_us) < 0)
 		goto out_args;
-	}
-	if (cli.heartbeat) {
-		unsigned beat;
-
-		if (h2_heartbeat_parse(cli.heartbeat, &beat) < 0) {
-			fprintf(stderr,
-				"execfs: bad heartbeat=%s (0 to %d seconds)\n",
-				cli.heartbeat, H2_HEARTBEAT_MAX);
-			goto out_args;
-		}
-		h2_set_heartbeat(beat);
-	}
-	if (cli.resume && (num_parse_unsigned(cli.resume, FS_RESUME_MAX,
-					      &fs.resume_seconds) < 0 ||
-			   fs.resume_seconds == 0)) {
-		fprintf(stderr, "execfs: bad resume=%s (1 to %d seconds)\n",
-			cli.resume, FS_RESUME_MAX);
-		goto out_args;
-	}
-	spin_us = evloop_spin_default();
-	if (cli.spin && evloop_spin_parse(cli.spin, &spin_us) < 0) {
-		fprintf(stderr, "execfs: bad spin=%s (0 to %d microseconds)\n",
-			cli.spin, EVLOOP_SPIN_MAX_US);
-		goto out_args;
-	}
-	if (cli.echo_wait) {
-		unsigned us;
-
-		if (num_parse_unsigned(cli.echo_wait, ECHO_WAIT_MAX_US, &us) <
-		    0) {
-			fprintf(stderr,
-				"execfs: bad echo_wait=%s (0 to %d microseconds)\n",
-				cli.echo_wait, ECHO_WAIT_MAX_US);
-			goto out_args;
-		}
-		echo_wait_set_limit(us);
-	}
 	if (opts.debug)
 		log_set_level(LOG_LVL_DEBUG);
+	if (mo.log && (i = log_open("execfs", mo.log)) < 0) {
+		fprintf(stderr, "execfs: cannot open log %s: %s\n", mo.log,
+			strerror(-i));
+		goto out_args;
+	}
 
-	if (cli.config) {
-		if (config_load(cli.config, &cfg, err, sizeof(err)) < 0) {
+	if (mo.config) {
+		if (config_load(mo.config, &cfg, err, sizeof(err)) < 0) {
 			fprintf(stderr, "execfs: %s\n", err);
 			goto out_args;
 		}
 		ctx = tls_client_ctx_new(cfg->ca, cfg->cert, cfg->key, err,
 					 sizeof(err));
 		if (!ctx) {
-			fprintf(stderr, "execfs: %s: %s\n", cli.config, err);
+			fprintf(stderr, "execfs: %s: %s\n", mo.config, err);
 			goto out_args;
 		}
-	} else if (!cli.agent) {
+	}
+	if (mo.fake) {
+		/* mount -f: everything checked, nothing started or mounted. */
+		rc = 0;
+		goto out_args;
+	}
+	if (!cfg && !mo.agent) {
 		if (local_agent_ensure(err, sizeof(err)) < 0) {
 			fprintf(stderr, "execfs: %s\n", err);
 			goto out_args;
@@ -332,22 +358,22 @@ int main(int argc, char **argv)
 	}
 	fs.local = !cfg;
 
-	/* Modes are the access control for allow_other mounts. */
-	if (fuse_opt_add_arg(&args, "-odefault_permissions") < 0 ||
-	    fuse_opt_add_arg(&args, "-ofsname=execfs") < 0 ||
-	    fuse_opt_add_arg(&args, "-osubtype=execfs") < 0)
-		goto out_args;
-	fs.se = fuse_session_new(&args, &fs_ops, sizeof(fs_ops), &fs);
+	fs.se = fuse_session_new(&mo.fuse, &fs_ops, sizeof(fs_ops), &fs);
 	if (!fs.se)
 		goto out_args;
 	if (fuse_session_mount(fs.se, opts.mountpoint) != 0)
 		goto out_session;
 	mounted = true;
-	/* Fork (unless -f) before any event base or thread exists. */
+	/* Fork (unless -f) before any event base or thread exists. Its
+	 * stderr is /dev/null from here on: log to syslog unless to a file. */
 	if (fuse_daemonize(opts.foreground) != 0)
 		goto out_session;
+	if (!opts.foreground && !mo.log)
+		log_to_syslog();
 
 	signal(SIGPIPE, SIG_IGN);
+	/* A hang-up of the terminal it was started from must not unmount. */
+	signal(SIGHUP, SIG_IGN);
 	memtune_for_streaming();
 	fs.base = event_base_new();
 	if (fs.base && event_base_priority_init(fs.base, FS_PRIORITIES) < 0) {
@@ -374,7 +400,7 @@ int main(int argc, char **argv)
 				log_error("out of memory");
 				goto out_loop;
 			}
-	} else if (!node_new(&fs, NULL, cli.agent ? cli.agent : address, NULL,
+	} else if (!node_new(&fs, NULL, mo.agent ? mo.agent : address, NULL,
 			     NULL)) {
 		log_error("out of memory");
 		goto out_loop;
@@ -390,7 +416,9 @@ int main(int argc, char **argv)
 	if (!fuse_ev || event_add(fuse_ev, NULL) < 0)
 		goto out_loop;
 	for (i = 0; i < 3; i++) {
-		sig_ev[i] = evsignal_new(fs.base, sigs[i], on_signal, &lp);
+		sig_ev[i] = evsignal_new(
+			fs.base, sigs[i],
+			sigs[i] == SIGUSR1 ? on_reopen_signal : on_signal, &lp);
 		if (!sig_ev[i] || event_add(sig_ev[i], NULL) < 0)
 			goto out_loop;
 	}
@@ -430,14 +458,7 @@ out_session:
 out_args:
 	tls_ctx_free(ctx);
 	config_free(cfg);
-	free(cli.agent);
-	free(cli.config);
-	free(cli.history);
-	free(cli.heartbeat);
-	free(cli.resume);
-	free(cli.spin);
-	free(cli.echo_wait);
 	free(opts.mountpoint);
-	fuse_opt_free_args(&args);
+	mount_opts_release(&mo);
 	return rc;
 }
