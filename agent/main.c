@@ -33,13 +33,16 @@
 #include "execfs/memtune.h"
 #include "execfs/numparse.h"
 #include "execfs/proto.h"
+#include "execfs/version.h"
 #include "audit.h"
 #include "fdlimit.h"
 #include "inventory.h"
 #include "launch.h"
+#include "logchan.h"
 #include "monitor.h"
 #include "policy.h"
 #include "privsep.h"
+#include "sdnotify.h"
 #include "server.h"
 #include "session.h"
 #include "spawn.h"
@@ -67,6 +70,7 @@ struct agent_opts {
 	const char *user; /* the worker's */
 	bool no_privsep;
 	int worker_fd; /* --privsep-worker: this is the worker; else -1 */
+	int log_chan; /* --privsep-log: the worker's end of logchan.h; or -1 */
 	bool debug;
 };
 
@@ -108,18 +112,23 @@ static void usage(FILE *f)
 		"  --spin US          after a wakeup, poll for US microseconds before\n"
 		"                     sleeping again: fewer slow wakeups in interactive\n"
 		"                     sessions (default 100, 0 on one CPU; 0: never)\n"
-		"  --log FILE         log to FILE instead of standard error\n"
+		"  --log FILE         log to FILE instead of standard error (reopened\n"
+		"                     on SIGUSR1, for logrotate)\n"
 		"  --pidfile FILE     write the agent's pid to FILE (removed at exit)\n"
 		"  --user NAME|UID    the unprivileged user the network-facing worker\n"
 		"                     runs as (default: nobody)\n"
 		"  --no-privsep       one root process for everything (debugging only:\n"
 		"                     the part that parses network input keeps root)\n"
 		"  --debug            log every request\n"
-		"  --help, --version\n"
+		"  -h, --help         this text\n"
+		"  --version          the version (the same as execfs --version)\n"
 		"\n"
 		"Signals (to the agent's main process, the privileged monitor): SIGTERM\n"
 		"and SIGINT stop the agent; running sessions are killed. SIGHUP reloads\n"
-		"--policy (a bad file keeps the old policy).\n"
+		"--policy (a bad file keeps the old policy). SIGUSR1 reopens --log.\n"
+		"\n"
+		"Under systemd (Type=notify, NotifyAccess=all) the agent reports\n"
+		"READY=1 once it listens and its policy is in force, and a STATUS line.\n"
 		"Privilege separation: docs/SECURITY.md.\n"
 		"Protocol: docs/PROTOCOL.md.\n",
 		EXECFS_DEFAULT_SOCKET);
@@ -146,6 +155,7 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 		O_USER,
 		O_NO_PRIVSEP,
 		O_WORKER,
+		O_LOG_CHAN,
 		O_DEBUG,
 		O_HELP,
 		O_VERSION
@@ -169,6 +179,7 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 		{ "user", required_argument, NULL, O_USER },
 		{ "no-privsep", no_argument, NULL, O_NO_PRIVSEP },
 		{ "privsep-worker", required_argument, NULL, O_WORKER },
+		{ "privsep-log", required_argument, NULL, O_LOG_CHAN },
 		{ "debug", no_argument, NULL, O_DEBUG },
 		{ "help", no_argument, NULL, O_HELP },
 		{ "version", no_argument, NULL, O_VERSION },
@@ -276,7 +287,8 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 		case O_NO_PRIVSEP:
 			o->no_privsep = true;
 			break;
-		case O_WORKER: {
+		case O_WORKER:
+		case O_LOG_CHAN: {
 			char *end;
 			long fd;
 
@@ -285,10 +297,14 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 			fd = strtol(optarg, &end, 10);
 			if (errno || *end || fd < 3 || fd > 1024) {
 				fprintf(stderr,
-					"execfs-agent: bad --privsep-worker\n");
+					"execfs-agent: bad --privsep-%s\n",
+					ch == O_WORKER ? "worker" : "log");
 				return -1;
 			}
-			o->worker_fd = (int)fd;
+			if (ch == O_WORKER)
+				o->worker_fd = (int)fd;
+			else
+				o->log_chan = (int)fd;
 			break;
 		}
 		case O_DEBUG:
@@ -299,7 +315,7 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 			usage(stdout);
 			exit(0);
 		case O_VERSION:
-			printf("execfs-agent 0.1\n");
+			printf("execfs-agent %s\n", EXECFS_VERSION);
 			exit(0);
 		default:
 			usage(stderr);
@@ -358,7 +374,10 @@ struct agent {
 	struct policy *policy; /* owned; replaced on SIGHUP */
 	const char *policy_path; /* NULL: the built-in policy */
 	struct audit *audit; /* owned; NULL without --audit */
+	struct logchan *logchan; /* owned; worker with --log only */
+	const struct agent_opts *o;
 	bool worker; /* privilege-separated: the monitor is the peer */
+	bool ready; /* serving: systemd was told READY=1 */
 	bool have_inventory; /* worker: the first list arrived */
 	bool lost; /* worker: the monitor is gone */
 };
@@ -399,20 +418,41 @@ static void on_hup_signal(evutil_socket_t sig, short what, void *arg)
 	agent_load_policy(arg);
 }
 
+/* Tell systemd (sdnotify.h) state, followed by a STATUS line. */
+static void agent_notify(struct agent *a, const char *state)
+{
+	char msg[512];
+	int rc;
+
+	snprintf(msg, sizeof(msg),
+		 "%sSTATUS=node %s: %zu container(s); listening on %s%s", state,
+		 a->o->node, inventory_count(a->inv), a->o->listen[0],
+		 a->o->nlisten > 1 ? " and more" : "");
+	rc = sdnotify(msg);
+	if (rc < 0)
+		log_warn("$NOTIFY_SOCKET: %s", strerror(-rc));
+}
+
 static void on_inventory_change(void *arg)
 {
 	struct agent *a = arg;
 
 	if (a->srv)
 		server_inventory_changed(a->srv);
+	if (a->ready)
+		agent_notify(a, "");
 }
 
 static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct agent *a = arg;
+	int rc;
 
 	(void)what;
 	log_info("signal %d: stopping", (int)sig);
+	rc = sdnotify("STOPPING=1\nSTATUS=stopping: ending every session");
+	if (rc < 0)
+		log_warn("$NOTIFY_SOCKET: %s", strerror(-rc));
 	event_base_loopexit(a->base, NULL);
 }
 
@@ -512,6 +552,7 @@ static void agent_release(struct agent *a)
 	launcher_free(a->launcher);
 	policy_free(a->policy);
 	audit_close(a->audit);
+	logchan_free(a->logchan);
 	inventory_free(a->inv);
 	spawner_free(a->sp);
 	tls_ctx_free(a->tls);
@@ -542,6 +583,7 @@ static int agent_serve(struct agent_opts *o, int fd)
 
 	a.worker = fd >= 0;
 	a.policy_path = o->policy;
+	a.o = o;
 	if (a.worker &&
 	    worker_user_resolve(o->user, &uid, &gid, err, sizeof(err)) < 0) {
 		log_error("%s", err);
@@ -556,6 +598,14 @@ static int agent_serve(struct agent_opts *o, int fd)
 		goto out;
 	}
 	if (a.worker) {
+		/* The monitor gets SIGUSR1 and hands us the reopened log;
+		 * `systemctl kill -s USR1` (every process) must not end us. */
+		signal(SIGUSR1, SIG_IGN);
+		if (o->log_chan >= 0) {
+			a.logchan = logchan_new(a.base, o->log_chan);
+			if (!a.logchan)
+				goto out;
+		}
 		a.inv = inventory_mirror_new(on_inventory_change, &a);
 		a.launcher = worker_launcher_new(
 			a.base, fd, session_launch_cbs(), &worker_cbs, &a);
@@ -649,6 +699,8 @@ static int agent_serve(struct agent_opts *o, int fd)
 	}
 	log_info("node %s: serving %zu container(s)", o->node,
 		 inventory_count(a.inv));
+	a.ready = true;
+	agent_notify(&a, "READY=1\n");
 	if (evloop_run(a.base, o->spin_us) < 0) {
 		log_error("event loop failed");
 		a.lost = true;
@@ -666,13 +718,28 @@ out:
 	return rc;
 }
 
-/*
- * Start the worker: this binary again, with the channel on fd 3. argv was
- * built before the fork; the child only dup2()s and execs.
- */
-static pid_t worker_start(int argc, char **argv, int fd)
+/* fd moved to a number >= 5 (close-on-exec), so that dup2()s onto 3 and 4
+ * in the worker's child cannot overwrite it; -1 with errno on failure. */
+static int fd_above_4(int fd)
 {
-	char **wargv = calloc((size_t)argc + 3, sizeof(*wargv));
+	int moved;
+
+	if (fd > 4)
+		return fd;
+	moved = fcntl(fd, F_DUPFD_CLOEXEC, 5);
+	close(fd);
+	return moved;
+}
+
+/*
+ * Start the worker: this binary again, with the channel on fd 3 and, with
+ * logfd >= 0, its end of logchan.h on fd 4. Both must be above 4. argv was
+ * built before the fork; the child only dup2()s (which clears close-on-exec
+ * on the copies) and execs.
+ */
+static pid_t worker_start(int argc, char **argv, int fd, int logfd)
+{
+	char **wargv = calloc((size_t)argc + 5, sizeof(*wargv));
 	pid_t pid;
 	int i;
 
@@ -682,11 +749,13 @@ static pid_t worker_start(int argc, char **argv, int fd)
 		wargv[i] = argv[i];
 	wargv[argc] = "--privsep-worker";
 	wargv[argc + 1] = "3";
+	if (logfd >= 0) {
+		wargv[argc + 2] = "--privsep-log";
+		wargv[argc + 3] = "4";
+	}
 	pid = fork();
 	if (pid == 0) {
-		/* dup2 clears close-on-exec on the copy; when fd is 3
-		 * already, clear it by hand. */
-		if (fd == 3 ? fcntl(3, F_SETFD, 0) < 0 : dup2(fd, 3) < 0)
+		if (dup2(fd, 3) < 0 || (logfd >= 0 && dup2(logfd, 4) < 0))
 			_exit(127);
 		execv("/proc/self/exe", wargv);
 		_exit(127);
@@ -698,20 +767,42 @@ static pid_t worker_start(int argc, char **argv, int fd)
 static int agent_privsep(int argc, char **argv, struct agent_opts *o)
 {
 	struct monitor_opts mo = { 0 };
-	int fds[2], rc;
+	int fds[2], lfds[2] = { -1, -1 }, rc;
 
 	rc = privsep_socketpair(fds);
 	if (rc < 0) {
 		log_error("socketpair: %s", strerror(-rc));
 		return 1;
 	}
-	mo.worker = worker_start(argc, argv, fds[1]);
-	close(fds[1]);
+	/* Only a log file needs handing over; stderr is the worker's too. */
+	if (o->log && (rc = logchan_pair(lfds)) < 0) {
+		log_error("socketpair: %s", strerror(-rc));
+		close(fds[0]);
+		close(fds[1]);
+		return 1;
+	}
+	fds[1] = fd_above_4(fds[1]);
+	if (lfds[1] >= 0)
+		lfds[1] = fd_above_4(lfds[1]);
+	mo.worker = fds[1] < 0 || (o->log && lfds[1] < 0) ?
+			    -1 :
+			    worker_start(argc, argv, fds[1], lfds[1]);
+	if (fds[1] >= 0)
+		close(fds[1]);
+	if (lfds[1] >= 0)
+		close(lfds[1]);
 	if (mo.worker < 0) {
 		log_error("cannot start the worker: %s", strerror(errno));
 		close(fds[0]);
+		if (lfds[0] >= 0)
+			close(lfds[0]);
 		return 1;
 	}
+	/* From here on SIGUSR1 reopens our log and hands it to the worker
+	 * (the end lfds[0] lives as long as the monitor). */
+	rc = logchan_reopen_on_sigusr1(lfds[0]);
+	if (rc < 0)
+		log_warn("SIGUSR1: %s", strerror(-rc));
 	mo.node = o->node;
 	mo.roots = (const char *const *)o->roots;
 	mo.nroots = o->nroots;
@@ -726,6 +817,7 @@ static int agent_privsep(int argc, char **argv, struct agent_opts *o)
 int main(int argc, char **argv)
 {
 	struct agent_opts o = { .worker_fd = -1,
+				.log_chan = -1,
 				.heartbeat = -1,
 				.spin_us = evloop_spin_default() };
 	const char *prog = "execfs-agent";
@@ -747,6 +839,13 @@ int main(int argc, char **argv)
 	}
 	if (o.debug)
 		log_set_level(LOG_LVL_DEBUG);
+	/* SIGUSR1 reopens --log from the start (the monitor hands the worker
+	 * its copy once it exists, agent_privsep()); the worker ignores it. */
+	if (o.worker_fd < 0) {
+		rc = logchan_reopen_on_sigusr1(-1);
+		if (rc < 0)
+			log_warn("SIGUSR1: %s", strerror(-rc));
+	}
 	if (!o.node) {
 		if (gethostname(host, sizeof(host)) < 0)
 			snprintf(host, sizeof(host), "localhost");
@@ -761,8 +860,11 @@ int main(int argc, char **argv)
 		log_warn("cannot raise the open-file limit: %s", strerror(-rc));
 	if (o.heartbeat >= 0)
 		h2_set_heartbeat((unsigned)o.heartbeat);
-	if (o.worker_fd >= 0)
+	if (o.worker_fd >= 0) {
+		if (o.log_chan >= 0)
+			fcntl(o.log_chan, F_SETFD, FD_CLOEXEC);
 		return agent_serve(&o, o.worker_fd);
+	}
 	if (o.no_privsep)
 		return agent_serve(&o, -1);
 	return agent_privsep(argc, argv, &o);
