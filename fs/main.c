@@ -308,6 +308,8 @@ int main(int argc, char **argv)
 	if (opts.show_version) {
 		printf("execfs %s\n", EXECFS_VERSION);
 		printf("libfuse %s\n", fuse_pkgversion());
+		/* Ours first: libfuse runs fusermount3, which prints too. */
+		fflush(stdout);
 		fuse_lowlevel_version();
 		rc = 0;
 		goto out_args;

@@ -1,3 +1,4 @@
+cmake_minimum_required(VERSION 3.18) # NEW policies: "@VERSION@" below is text
 # One man page: cmake -DGO_MD2MAN=... -DSRC=PAGE.md -DFILES_MD=docs/FILES.md
 #   -DOUT=PAGE -DVERSION=... -DDATE=YYYY-MM-DD -P man.cmake
 # writes OUT (roff) and OUT.gz. In SRC, @VERSION@ and @DATE@ are replaced,
