@@ -10,6 +10,7 @@
 #     Sets AGENT_PID. Stopped at exit (SIGTERM, then SIGKILL after 30 s).
 #     With AGENT_PREFIX (an array, e.g. (prlimit --nofile=64:200)) set, the
 #     agent runs under that command, which must exec it in its own pid.
+#     AGENT_BIN runs another binary (an installed one) instead.
 #   agent_stop              stop it now.
 #   agent_worker_pid        print the pid of the agent's worker: the process
 #                           holding the listening socket (AGENT_PID is the
@@ -65,7 +66,7 @@ stop_pid() {
 }
 
 agent_start() {
-	local bin=$EXECFS_BUILD_DIR/execfs-agent args=("$@") i addr waits=()
+	local bin=${AGENT_BIN:-$EXECFS_BUILD_DIR/execfs-agent} args=("$@") i addr waits=()
 	[ -x "$bin" ] || fail "no $bin (build first)"
 	for ((i = 0; i < ${#args[@]}; i++)); do
 		if [ "${args[i]}" = --listen ] && [ $((i + 1)) -lt ${#args[@]} ]; then
