@@ -49,6 +49,10 @@ spec["mounts"].append({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs"
 if os.environ.get("CONTAINER_HOST_NET") == "1":
     spec["linux"]["namespaces"] = [n for n in spec["linux"]["namespaces"]
                                    if n["type"] != "network"]
+# CONTAINER_NO_NEW_PRIVS=0: a process in it may gain privileges (runc's
+# spec sets noNewPrivileges; Kubernetes' default is the opposite).
+if os.environ.get("CONTAINER_NO_NEW_PRIVS") == "0":
+    proc["noNewPrivileges"] = False
 # CONTAINER_NEW_NS="cgroup user": namespaces beyond runc's default ones (a
 # user namespace maps the container's ids 0-65535 to 100000-165535).
 for ns in os.environ.get("CONTAINER_NEW_NS", "").split():
