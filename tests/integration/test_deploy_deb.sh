@@ -85,6 +85,13 @@ out=$(systemd-analyze verify /lib/systemd/system/execfs-agent.service \
 	/lib/systemd/system/exec.mount 2>&1) || fail "systemd-analyze verify: $out"
 assert_eq "" "$out" "systemd-analyze verify of the installed units"
 log "systemd-analyze verify: clean"
+if command -v logrotate >/dev/null; then
+	out=$(logrotate -d /etc/logrotate.d/execfs 2>&1) || fail "logrotate -d: $out"
+	if grep -qi '^error' <<<"$out"; then
+		fail "logrotate finds errors in /etc/logrotate.d/execfs: $out"
+	fi
+	log "logrotate accepts /etc/logrotate.d/execfs"
+fi
 
 # ---- the installed binaries: an agent of the test's own, and mounts ---------------
 container_start web default web-1 nginx
