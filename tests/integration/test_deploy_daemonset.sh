@@ -58,7 +58,7 @@ unshare --mount --net --propagation private -- bash -c '
 	_ "$T/node.ready" &
 holder=$!
 cleanup_push "kill $holder 2>/dev/null; wait $holder 2>/dev/null"
-wait_for "[ -e '$T/node.ready' ]" 10 || fail "the node's namespaces are not up"
+wait_for "[ -e '$T/node.ready' ]" 60 || fail "the node's namespaces are not up"
 node() { nsenter -t "$holder" -m -n -- "$@"; }
 veth=xfh$$
 ip link add "$veth" type veth peer name "xfn$$"
@@ -136,13 +136,13 @@ pod_stop() {
 	local pid
 	pid=$(cat "$T/pod.pid" 2>/dev/null) || return 0
 	kill -TERM "$pid" 2>/dev/null || return 0
-	wait_for "! kill -0 $pid" 10 || kill -KILL "$pid" 2>/dev/null
+	wait_for "! kill -0 $pid" 60 || kill -KILL "$pid" 2>/dev/null
 	wait "$podwrap" 2>/dev/null
 }
 cleanup_push pod_stop
-wait_for "[ -s '$T/pod.pid' ]" 10 || fail "the pod did not start: $(cat "$T/pod.log")"
+wait_for "[ -s '$T/pod.pid' ]" 60 || fail "the pod did not start: $(cat "$T/pod.log")"
 pod=$(cat "$T/pod.pid")
-wait_for "! kill -0 $pod || port_open $HOST_IP $(fact service_port)" 20 ||
+wait_for "! kill -0 $pod || port_open $HOST_IP $(fact service_port)" 60 ||
 	fail "the agent does not accept on $HOST_IP:$(fact service_port)"
 kill -0 "$pod" 2>/dev/null || fail "the agent exited: $(tail -5 "$T/pod.log")"
 [ "$(readlink "/proc/$pod/ns/cgroup")" != "$(readlink /proc/self/ns/cgroup)" ] ||
@@ -175,7 +175,7 @@ json.dump({"nodes": [{"name": node, "address": addr, "server_name": name}],
 PY
 MOUNT_NODE=$NODE mount_start "$T/mnt" --config "$T/execfs.json"
 c=$T/mnt/$NODE/default/web-1/nginx
-wait_for "[ -d '$c' ]" 15 || fail "the container does not appear: $(cat "$T/mnt/$NODE/.status")"
+wait_for "[ -d '$c' ]" 60 || fail "the container does not appear: $(cat "$T/mnt/$NODE/.status")"
 if ! echo 'cat /proc/self/cgroup' >"$c/ctl" 2>"$T/ctl.err"; then
 	fail "a session cannot be placed in the container's cgroups from inside the agent's cgroup namespace: $(read_file "$c/status")"
 fi

@@ -10,9 +10,6 @@
 # the package at exit whatever happened. The mounts and the agent are the
 # test's own (its socket, runc root and mount points).
 # shellcheck disable=SC2016
-# apt-get runs man-db's trigger, slow on a busy machine: a longer watchdog
-# (tests/CMakeLists.txt gives ctest's timeout room for it).
-export EXECFS_TEST_TIMEOUT=${EXECFS_TEST_TIMEOUT:-540}
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
@@ -109,20 +106,20 @@ log_register "installed execfs (fstab)" "$T/tab.log"
 mount --fstab "$T/fstab" "$T/tab" || fail "mount of the fstab line failed"
 assert_eq "execfs-deb fuse.execfs" "$(findmnt -n -o SOURCE,FSTYPE "$T/tab")" "the fstab mount"
 c=$T/tab/$AGENT_NODE/default/web-1/nginx
-wait_for "[ -d '$c' ]" 15 || fail "the container did not appear in the fstab mount"
+wait_for "[ -d '$c' ]" 60 || fail "the container did not appear in the fstab mount"
 echo 'sh -c "echo hello from $(hostname); exit 3"' >"$c/ctl"
 assert_eq "hello from web-1" "$(read_file "$c/stdout")" "a session's output"
 assert_eq "exited 3" "$(read_file "$c/wait")" "a session's status"
 pid=$(sed -n 's/.* execfs\[\([0-9]*\)\]: info: main: mounted on.*/\1/p' "$T/tab.log" | head -1)
 assert_eq /usr/bin/execfs "$(readlink "/proc/$pid/exe")" "the fstab mount's program"
 umount "$T/tab"
-wait_for "! kill -0 $pid" 10 || fail "execfs $pid still runs after umount"
+wait_for "! kill -0 $pid" 60 || fail "execfs $pid still runs after umount"
 log "fstab line: mount, a session, umount"
 
 mount -t fuse.execfs -o "agent=unix:$AGENT_SOCK" execfs "$T/typed" || fail "mount -t fuse.execfs failed"
 mount -t execfs -o "agent=unix:$AGENT_SOCK" plain "$T/plain" || fail "mount -t execfs failed"
 for m in typed plain; do
-	wait_for "[ -d '$T/$m/$AGENT_NODE/default/web-1/nginx' ]" 15 || fail "$m: no container"
+	wait_for "[ -d '$T/$m/$AGENT_NODE/default/web-1/nginx' ]" 60 || fail "$m: no container"
 done
 mount --fstab "$T/fstab" "$T/tab" || fail "mount of the fstab line failed (again)"
 log "mount -t fuse.execfs, mount -t execfs: mounted"

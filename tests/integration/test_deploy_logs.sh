@@ -18,7 +18,7 @@ T=$TESTDIR
 dgram_start() {
 	python3 "$EXECFS_LIB_DIR/dgram.py" "$1" "$2" &
 	cleanup_push "kill $! 2>/dev/null; wait $! 2>/dev/null"
-	wait_for "[ -S '$1' ]" 10 || fail "no listener at $1"
+	wait_for "[ -S '$1' ]" 60 || fail "no listener at $1"
 }
 
 # ---- one version ------------------------------------------------------------
@@ -52,7 +52,7 @@ mkdir -m 755 "$T/notify"
 dgram_start "$T/notify/sock" "$T/notify.txt"
 NOTIFY_SOCKET=$T/notify/sock agent_start --log "$T/agent-file.log"
 log_register "agent --log" "$T/agent-file.log"
-wait_for "grep -q '^READY=1' '$T/notify.txt'" 10 || fail "no READY=1 (got: $(cat "$T/notify.txt"))"
+wait_for "grep -q '^READY=1' '$T/notify.txt'" 60 || fail "no READY=1 (got: $(cat "$T/notify.txt"))"
 assert_match "^READY=1\|STATUS=node $AGENT_NODE: 1 container\(s\); listening on unix:$AGENT_SOCK$" \
 	"$(head -1 "$T/notify.txt")" "the READY message"
 # It was sent after the listener was up: the socket accepts.
@@ -69,7 +69,7 @@ worker=$(ps -o pid= --ppid "$AGENT_PID" | tr -d ' ')
 [ -n "$worker" ] || fail "no worker under the monitor $AGENT_PID"
 mv "$T/agent-file.log" "$T/agent-file.log.1"
 kill -USR1 "$AGENT_PID"
-wait_for "grep -q 'log file reopened' '$T/agent-file.log'" 10 ||
+wait_for "grep -q 'log file reopened' '$T/agent-file.log'" 60 ||
 	fail "the worker did not switch to the new log file"
 # The new file is root's, 0600: the worker (nobody) writes there only
 # through the file the monitor handed it.
@@ -77,7 +77,7 @@ assert_eq "600 root" "$(stat -c '%a %U' "$T/agent-file.log")" "the new log file"
 echo 'echo two' >"$c/ctl"
 assert_eq "exited 0" "$(read_file "$c/wait")" "a session after the rotation"
 kill -HUP "$AGENT_PID" # the monitor logs the policy reload
-wait_for "grep -q 'execfs-agent\[monitor\].*SIGHUP' '$T/agent-file.log'" 10 ||
+wait_for "grep -q 'execfs-agent\[monitor\].*SIGHUP' '$T/agent-file.log'" 60 ||
 	fail "the monitor does not write to the new log file"
 grep -q "execfs-agent\[worker\]\[$worker\]" "$T/agent-file.log" ||
 	fail "no line of the worker ($worker) in the new log file"
@@ -86,7 +86,7 @@ grep -q 'serving 1 container' "$T/agent-file.log.1" || fail "the old file lost i
 log "SIGUSR1: the monitor and the worker write to the new log file"
 mount_stop "$T/mnt"
 agent_stop
-wait_for "grep -q '^STOPPING=1' '$T/notify.txt'" 10 || fail "no STOPPING=1 at SIGTERM"
+wait_for "grep -q '^STOPPING=1' '$T/notify.txt'" 60 || fail "no STOPPING=1 at SIGTERM"
 log "STOPPING=1 at SIGTERM"
 
 # ---- the mount as mount(8) runs it -------------------------------------------
@@ -106,16 +106,16 @@ pid=$(sed -n 's/.* execfs\[\([0-9]*\)\]: info: main: mounted on.*/\1/p' "$T/bg.l
 cleanup_push "kill $pid 2>/dev/null"
 [ "$(ps -o sid= -p "$pid" | tr -d ' ')" = "$pid" ] || fail "execfs $pid is not in a session of its own"
 c=$T/bg/$AGENT_NODE/default/web-1/nginx
-wait_for "[ -d '$c' ]" 10 || fail "the container did not appear"
+wait_for "[ -d '$c' ]" 60 || fail "the container did not appear"
 kill -HUP "$pid"
 echo 'echo after-hup' >"$c/ctl"
 assert_eq "after-hup" "$(read_file "$c/stdout")" "a session after SIGHUP"
 mountpoint -q "$T/bg" || fail "SIGHUP unmounted"
 mv "$T/bg.log" "$T/bg.log.1"
 kill -USR1 "$pid"
-wait_for "grep -q 'log reopened' '$T/bg.log'" 10 || fail "the mount did not reopen its log"
+wait_for "grep -q 'log reopened' '$T/bg.log'" 60 || fail "the mount did not reopen its log"
 umount "$T/bg"
-wait_for "! kill -0 $pid" 10 || fail "execfs $pid still runs after umount"
+wait_for "! kill -0 $pid" 60 || fail "execfs $pid still runs after umount"
 log "mount.fuse.execfs: background, log=, SIGUSR1 reopens, SIGHUP ignored, umount ends it"
 
 # mount -f (fake) checks and mounts nothing.
@@ -144,18 +144,18 @@ mount --rbind "$T/olddev/pts" /dev/pts
 ln -s pts/ptmx /dev/ptmx
 ln -s /proc/self/fd /dev/fd
 python3 "$lib/dgram.py" /dev/log "$T/syslog.txt" &
-for i in $(seq 100); do [ -S /dev/log ] && break; sleep 0.1; done
+for i in $(seq 600); do [ -S /dev/log ] && break; sleep 0.1; done
 "$B/execfs" --agent "unix:$sock" sl "$T/sl"
-for i in $(seq 100); do grep -q 'mounted on' "$T/syslog.txt" && break; sleep 0.1; done
+for i in $(seq 600); do grep -q 'mounted on' "$T/syslog.txt" && break; sleep 0.1; done
 ls "$T/sl" >"$T/sl.ls"
 pid=$(sed -n 's/.*execfs\[\([0-9]*\)\]: info: main: mounted on.*/\1/p' "$T/syslog.txt" | head -1)
 echo "$pid" >"$T/sl.pid"
 kill -TERM "$pid"
-for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+for i in $(seq 600); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 kill %1
 INNER
 cleanup_push "[ ! -s '$T/sl.pid' ] || kill \$(cat '$T/sl.pid') 2>/dev/null"
-timeout -k 5 60 unshare --mount --propagation private \
+timeout -k 5 240 unshare --mount --propagation private \
 	bash "$T/syslog.sh" "$T" "$B" "$AGENT_SOCK" "$EXECFS_LIB_DIR" ||
 	fail "the syslog run failed"
 assert_match "^<30>.* execfs\[[0-9]+\]: info: main: mounted on $T/sl$" \

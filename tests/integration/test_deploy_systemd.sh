@@ -58,7 +58,7 @@ mkdir -p "$run/rt" "$run/logs" "$run/notify"
 chmod 755 "$run" "$run/notify"
 python3 "$EXECFS_LIB_DIR/dgram.py" "$run/notify/sock" "$T/notify.txt" &
 cleanup_push "kill $! 2>/dev/null; wait $! 2>/dev/null"
-wait_for "[ -S '$run/notify/sock' ]" 10 || fail "no notify listener"
+wait_for "[ -S '$run/notify/sock' ]" 60 || fail "no notify listener"
 
 CONTAINER_NO_NEW_PRIVS=0 container_start web default web-1 nginx
 c_web=default/web-1/nginx
@@ -76,7 +76,7 @@ hardened() {
 }
 
 hardened strict
-wait_for "grep -q '^READY=1' '$T/notify.txt'" 10 || fail "no READY=1 under ProtectSystem=strict"
+wait_for "grep -q '^READY=1' '$T/notify.txt'" 60 || fail "no READY=1 under ProtectSystem=strict"
 # The emulation holds: the agent's view is read-only outside its directories.
 probe=$T/probe-$$
 nsenter -t "$AGENT_PID" -m touch "$probe" 2>/dev/null && fail "the agent's / is writable: no emulation"
@@ -115,7 +115,7 @@ fi
 # PrivateTmp=: the bundle of a container under /tmp is out of the agent's sight.
 hardened strict,private-tmp
 MOUNT_NODE= mount_start "$T/mnt" --agent "unix:$AGENT_SOCK"
-wait_for "[ -d '$T/mnt/$AGENT_NODE' ]" 10 || fail "no node directory"
+wait_for "[ -d '$T/mnt/$AGENT_NODE' ]" 60 || fail "no node directory"
 [ -e "$w" ] && fail "a container with its bundle under /tmp was visible with PrivateTmp="
 log "PrivateTmp=: the container (bundle under /tmp) is gone from the tree"
 mount_stop "$T/mnt"
