@@ -112,6 +112,9 @@ bool log_enabled(enum log_level lvl)
 }
 
 static void log_vwrite(enum log_level lvl, const char *func, const char *fmt,
+		       va_list ap) __attribute__((format(printf, 3, 0)));
+
+static void log_vwrite(enum log_level lvl, const char *func, const char *fmt,
 		       va_list ap)
 {
 	static const char *const names[] = { "error", "warn", "info", "debug" };
