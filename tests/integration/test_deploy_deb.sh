@@ -36,7 +36,9 @@ exe_procs() {
 
 # ---- build and install ----------------------------------------------------------
 log "cpack -G DEB from $B"
-(cd "$B" && cpack -G DEB -B "$T/pkg") >"$T/cpack.log" 2>&1 || {
+# cpack reads the version configured last: a build first brings it (and
+# the binaries) up to date with the checkout.
+(cmake --build "$B" && cd "$B" && cpack -G DEB -B "$T/pkg") >"$T/cpack.log" 2>&1 || {
 	cat "$T/cpack.log" >&2
 	fail "cpack failed"
 }
