@@ -15,8 +15,9 @@ docker_start
 docker_cmd import "$(rt_busybox_tar)" execfs/busybox:1 >/dev/null || fail "docker import"
 
 [ ! -e "$DOCKER_STATE_ROOT" ] || fail "the state root exists before any container"
+log_register "agent --log" "$TESTDIR/agent-own.log"
 agent_start --state-root "$DOCKER_STATE_ROOT" --docker-root "$DOCKER_DATA" \
-	--log "$TESTDIR/agent.log"
+	--log "$TESTDIR/agent-own.log"
 mount_start "$TESTDIR/mnt" --agent "unix:$AGENT_SOCK"
 N=$TESTDIR/mnt/$AGENT_NODE
 
@@ -24,21 +25,11 @@ drun() {
 	docker_cmd run -d --network none "$@" >/dev/null || fail "docker run $*"
 }
 
-# same_as_docker DIR NAME: hostname and init's cmdline through execfs are
-# those `docker exec` shows.
-same_as_docker() {
-	local dir=$1 name=$2
-	assert_eq "$(docker_cmd exec "$name" hostname)" "$(exec_probe "$dir" hostname)" \
-		"hostname of $name"
-	assert_eq "$(docker_cmd exec "$name" cat /proc/1/cmdline | od -c)" \
-		"$(exec_probe "$dir" cat /proc/1/cmdline | od -c)" "/proc/1/cmdline of $name"
-}
-
 # A plain container, started after the agent: its root did not exist.
 drun --name web execfs/busybox:1 /bin/sleep infinity
 wait_for "[ -d '$N/docker/web/web' ]" 30 ||
 	fail "docker/web/web not shown: $(find "$N" -maxdepth 3 | tr '\n' ' ')"
-same_as_docker "$N/docker/web/web" web
+rt_same_as "$N/docker/web/web" docker_cmd exec web
 info=$(read_file "$N/docker/web/web/info")
 id=$(docker_cmd inspect -f '{{.Id}}' web)
 assert_eq "docker" "$(jq -r .naming <<<"$info")" "naming of web"
@@ -65,7 +56,7 @@ compose db
 wait_for "[ -d '$N/shop/web-1/web' ] && [ -d '$N/shop/db-1/db' ]" 30 ||
 	fail "compose project not grouped: $(find "$N" -maxdepth 3 | tr '\n' ' ')"
 assert_eq "db-1 web-1" "$(ls "$N/shop" | sort | tr '\n' ' ' | sed 's/ $//')" "pods of shop"
-same_as_docker "$N/shop/db-1/db" shop-db-1
+rt_same_as "$N/shop/db-1/db" docker_cmd exec shop-db-1
 assert_eq "compose" "$(jq -r .naming "$N/shop/web-1/web/info")" "naming of shop-web-1"
 assert_eq "web" "$(jq -r '.labels["com.docker.compose.service"]' "$N/shop/web-1/web/info")" \
 	"Docker's labels in info"
@@ -83,7 +74,7 @@ drun --name "redis-$alloc" --label "com.hashicorp.nomad.alloc_id=$alloc" \
 nomad_dir="$N/platform/cache.kv[2]/redis"
 wait_for "[ -d '$nomad_dir' ]" 30 ||
 	fail "nomad allocation not shown: $(find "$N" -maxdepth 3 | tr '\n' ' ')"
-same_as_docker "$nomad_dir" "redis-$alloc"
+rt_same_as "$nomad_dir" docker_cmd exec "redis-$alloc"
 assert_eq "nomad" "$(jq -r .naming "$nomad_dir/info")" "naming of the allocation"
 # A job name Nomad makes with '/' (a dispatched job) is no path component:
 # the allocation is then shown by its short id.
@@ -93,7 +84,7 @@ drun --name "task-$alloc" --label "com.hashicorp.nomad.alloc_id=$alloc" \
 	-e NOMAD_ALLOC_INDEX=0 execfs/busybox:1 /bin/sleep infinity
 wait_for "[ -d '$N/default/${alloc:0:8}/t' ]" 30 ||
 	fail "dispatched job not shown by its allocation: $(find "$N" -maxdepth 3 | tr '\n' ' ')"
-grep -q 'unsafe pod name' "$TESTDIR/agent.log" || fail "the unsafe name was not logged"
+grep -q 'unsafe pod name' "$TESTDIR/agent-own.log" || fail "the unsafe name was not logged"
 log "nomad ok"
 
 # Gone when removed.

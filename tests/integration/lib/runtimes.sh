@@ -43,8 +43,13 @@
 #   rt_unmount_under DIR    unmount them (deepest first); print how many
 #   exec_probe DIR CMD...   run CMD through the execfs container directory
 #                           DIR (clone, ctl, stdout, wait); print stdout
+#   rt_same_as DIR EXEC...  hostname and /proc/1/cmdline through DIR are what
+#                           the runtime's own exec (EXEC..., the command
+#                           appended) prints
 
 RT_BIN=${TESTDIR:+$TESTDIR/bin}
+CRUN_ROOT=${CRUN_ROOT:-${TESTDIR:+$TESTDIR/crun}}
+RUNC_WRAP_ROOT=${RUNC_WRAP_ROOT:-${TESTDIR:+$TESTDIR/runc-wrapped}}
 DOCKER_BIN=/usr/bin/docker # Debian's client, not one found first in PATH
 
 rt_need() {
@@ -103,7 +108,6 @@ PY
 
 rt_crun_wrapper() {
 	local w=$RT_BIN/crun
-	CRUN_ROOT=${CRUN_ROOT:-$TESTDIR/crun}
 	mkdir -p "$RT_BIN" "$CRUN_ROOT"
 	if [ ! -x "$w" ]; then
 		# unshare -m: the umount stays in the wrapper's own namespace;
@@ -119,7 +123,6 @@ EOF
 
 rt_runc_wrapper() {
 	local w=$RT_BIN/runc
-	RUNC_WRAP_ROOT=${RUNC_WRAP_ROOT:-$TESTDIR/runc-wrapped}
 	mkdir -p "$RT_BIN" "$RUNC_WRAP_ROOT"
 	if [ ! -x "$w" ]; then
 		cat >"$w" <<EOF
@@ -220,20 +223,24 @@ containerd_start() {
 	CTRD_SOCK=$CTRD_DIR/containerd.sock
 	CTRD_RUNC_ROOT=$CTRD_DIR/runc
 	mkdir -p "$CTRD_DIR/root" "$CTRD_DIR/state" "$CTRD_RUNC_ROOT"
-	if [ "$cri" = cri ]; then
-		rt_need containernetworking-plugins
-		_containerd_cni_conf
-		cat >"$CTRD_DIR/config.toml" <<EOF
+	local disabled='"io.containerd.internal.v1.opt", "io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper"'
+	[ "$cri" = cri ] || disabled="\"io.containerd.grpc.v1.cri\", $disabled"
+	cat >"$CTRD_DIR/config.toml" <<EOF
 version = 2
 root = "$CTRD_DIR/root"
 state = "$CTRD_DIR/state"
-disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper"]
+disabled_plugins = [$disabled]
 [grpc]
   address = "$CTRD_SOCK"
 [ttrpc]
   address = "$CTRD_SOCK.ttrpc"
 [debug]
   address = "$CTRD_SOCK.debug"
+EOF
+	if [ "$cri" = cri ]; then
+		rt_need containernetworking-plugins
+		_containerd_cni_conf
+		cat >>"$CTRD_DIR/config.toml" <<EOF
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "execfs.test/pause:1"
   restrict_oom_score_adj = true
@@ -250,19 +257,6 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
       runtime_type = "io.containerd.runc.v2"
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
         Root = "$CTRD_RUNC_ROOT"
-EOF
-	else
-		cat >"$CTRD_DIR/config.toml" <<EOF
-version = 2
-root = "$CTRD_DIR/root"
-state = "$CTRD_DIR/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.internal.v1.opt", "io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper"]
-[grpc]
-  address = "$CTRD_SOCK"
-[ttrpc]
-  address = "$CTRD_SOCK.ttrpc"
-[debug]
-  address = "$CTRD_SOCK.debug"
 EOF
 	fi
 	log_register containerd "$CTRD_DIR/containerd.log"
@@ -350,8 +344,8 @@ podman_setup() {
 default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]
 EOF
 	cleanup_push "podman_stop"
-	podman_cmd import "$(rt_busybox_tar)" localhost/execfs-busybox:1 >/dev/null ||
-		fail "podman import"
+	podman_cmd import "$(rt_busybox_tar)" localhost/execfs-busybox:1 \
+		>"$PODMAN_DIR/import.log" 2>&1 || fail "podman import: $(cat "$PODMAN_DIR/import.log")"
 }
 
 podman_stop() {
@@ -359,8 +353,16 @@ podman_stop() {
 	[ -n "$PODMAN_DIR" ] || return 0
 	podman_cmd pod rm -a -f -t 0 >/dev/null 2>&1 || true
 	podman_cmd rm -a -f -t 0 >/dev/null 2>&1 || true
-	# c/storage keeps its overlay directory bind-mounted on itself.
-	umount "$PODMAN_DIR/root/overlay" 2>/dev/null || true
+	# conmon runs `podman container cleanup` once a container exited,
+	# which may mount the store again: let those finish first.
+	wait_for "! pgrep -f -- '--root $PODMAN_DIR/root' >/dev/null" 30 ||
+		log "podman: cleanup processes still running"
+	# c/storage keeps its overlay directory bind-mounted on itself (once
+	# per runtime it was used with, here).
+	for _ in 1 2 3 4; do
+		mountpoint -q "$PODMAN_DIR/root/overlay" || break
+		umount "$PODMAN_DIR/root/overlay" || break
+	done
 	left=$(rt_mounts_under "$PODMAN_DIR")
 	PODMAN_DIR=
 	if [ -n "$left" ]; then
@@ -386,4 +388,12 @@ exec_probe() {
 	read_file "$dir/$n/stdout" 30
 	st=$(read_file "$dir/$n/wait" 30)
 	[ "$st" = "exited 0" ] || fail "exec $* in $dir: $st ($(cat "$dir/$n/stderr" 2>&1))"
+}
+
+rt_same_as() {
+	local dir=$1
+	shift
+	assert_eq "$("$@" hostname)" "$(exec_probe "$dir" hostname)" "hostname in $dir"
+	assert_eq "$("$@" cat /proc/1/cmdline | od -c)" \
+		"$(exec_probe "$dir" cat /proc/1/cmdline | od -c)" "/proc/1/cmdline in $dir"
 }
