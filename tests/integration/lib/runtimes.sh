@@ -32,6 +32,12 @@
 #                           (pass --runc-root "$CTRD_RUNC_ROOT" to ctr run:
 #                           the state lands in $CTRD_RUNC_ROOT/<namespace>)
 #   containerd_stop
+#   cri_cmd VERB ARGS...    tests/tools/cri/cri.js against that containerd's
+#                           CRI plugin (its npm packages installed from the
+#                           committed lock file into $EXECFS_BUILD_DIR/cri-node
+#                           on first use)
+#   cri_run_pod SANDBOX_JSON   RunPodSandbox; sets POD_ID; containerd_stop
+#                           stops and removes the pod
 #   podman_setup RUNTIME    RUNTIME runc or crun: `podman_cmd ARGS...` runs
 #                           Podman with its store under $PODMAN_DIR, that
 #                           runtime (wrapped as above), cgroupfs, file events
@@ -292,6 +298,12 @@ EOF
 containerd_stop() {
 	local ns c t left
 	[ -n "$CTRD_PID" ] || return 0
+	# Pods first: the CRI plugin owns their mounts (shm, netns).
+	for t in ${CRI_PODS[@]+"${CRI_PODS[@]}"}; do
+		cri_cmd stop-pod "$t" >/dev/null 2>&1
+		cri_cmd rm-pod "$t" >/dev/null 2>&1
+	done
+	CRI_PODS=()
 	for ns in $(ctr_cmd namespaces ls -q 2>/dev/null); do
 		for t in $(ctr_cmd -n "$ns" tasks ls -q 2>/dev/null); do
 			ctr_cmd -n "$ns" tasks kill -s KILL "$t" >/dev/null 2>&1
@@ -314,6 +326,46 @@ containerd_stop() {
 		rt_unmount_under "$CTRD_DIR" >/dev/null
 		return 1
 	fi
+}
+
+# ---- the CRI client -------------------------------------------------------------
+
+CRI_NODE_DIR=${EXECFS_BUILD_DIR:+$EXECFS_BUILD_DIR/cri-node}
+
+_cri_client_ready() {
+	local src=$EXECFS_SOURCE_DIR/tests/tools/cri
+	command -v node >/dev/null || rt_need nodejs
+	command -v npm >/dev/null || fail "no npm (this machine's nodejs should bring it)"
+	if [ -d "$CRI_NODE_DIR/node_modules" ] &&
+		cmp -s "$src/package-lock.json" "$CRI_NODE_DIR/package-lock.json"; then
+		return 0
+	fi
+	rm -rf "$CRI_NODE_DIR"
+	mkdir -p "$CRI_NODE_DIR"
+	cp "$src/package.json" "$src/package-lock.json" "$CRI_NODE_DIR/"
+	log "npm ci in $CRI_NODE_DIR"
+	(cd "$CRI_NODE_DIR" && npm ci --no-audit --no-fund --ignore-scripts) \
+		>"$TESTDIR/npm.log" 2>&1 || {
+		tail -20 "$TESTDIR/npm.log" >&2
+		rm -rf "$CRI_NODE_DIR"
+		fail "npm ci for the CRI client failed"
+	}
+}
+
+CRI_PODS=()
+
+cri_run_pod() {
+	POD_ID=$(cri_cmd run-pod "$1") || fail "RunPodSandbox $1"
+	CRI_PODS+=("$POD_ID")
+}
+
+cri_cmd() {
+	[ -n "${_cri_ready:-}" ] || {
+		_cri_client_ready
+		_cri_ready=1
+	}
+	NODE_PATH=$CRI_NODE_DIR/node_modules timeout -k 5 150 \
+		node "$EXECFS_SOURCE_DIR/tests/tools/cri/cri.js" "$CTRD_SOCK" "$@"
 }
 
 # ---- Podman --------------------------------------------------------------------
