@@ -52,6 +52,14 @@
 #   rt_same_as DIR EXEC...  hostname and /proc/1/cmdline through DIR are what
 #                           the runtime's own exec (EXEC..., the command
 #                           appended) prints
+#   rt_parity DIR OUT EXEC...
+#                           the confinement probe ($RT_PROBE: ids, groups,
+#                           capabilities, no_new_privs, seccomp, LSM label,
+#                           oom_score_adj, rlimits, cgroups, namespaces, cwd,
+#                           umask, environment) run by the runtime's own exec
+#                           and through DIR, into OUT.runtime and OUT.execfs;
+#                           prints `diff -u` of the two, returns 1 if they
+#                           differ
 
 RT_BIN=${TESTDIR:+$TESTDIR/bin}
 CRUN_ROOT=${CRUN_ROOT:-${TESTDIR:+$TESTDIR/crun}}
@@ -448,4 +456,16 @@ rt_same_as() {
 	assert_eq "$("$@" hostname)" "$(exec_probe "$dir" hostname)" "hostname in $dir"
 	assert_eq "$("$@" cat /proc/1/cmdline | od -c)" \
 		"$(exec_probe "$dir" cat /proc/1/cmdline | od -c)" "/proc/1/cmdline in $dir"
+}
+
+# The probe, one shell line (ctl takes one line). Namespaces by readlink:
+# `ls -l` would add the links' times, which differ between two runs.
+RT_PROBE='grep -E "^(Uid|Gid|Groups|CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp|Seccomp_filters):" /proc/self/status; echo "attr/current: $(cat /proc/self/attr/current 2>&1)"; echo "oom_score_adj: $(cat /proc/self/oom_score_adj)"; cat /proc/self/limits; cat /proc/self/cgroup; for n in /proc/self/ns/*; do echo "$n -> $(readlink $n)"; done; echo "pwd: $(pwd)"; echo "umask: $(umask)"; env | sort'
+
+rt_parity() {
+	local dir=$1 out=$2
+	shift 2
+	"$@" sh -c "$RT_PROBE" >"$out.runtime" 2>&1 || log "the runtime's probe failed: $(tail -3 "$out.runtime")"
+	exec_probe "$dir" sh -c "$RT_PROBE" >"$out.execfs" 2>&1
+	diff -u --label "runtime's exec" --label execfs "$out.runtime" "$out.execfs"
 }
