@@ -548,19 +548,25 @@ static bool same_names(const struct container *a, const struct container *b)
 	       !strcmp(a->name, b->name);
 }
 
-/* Two containers named alike both stay visible: the later one by its id.
- * If even that collides (one id under two roots), the later one is left
- * out. */
+/* Two containers named alike both stay visible: the later one by its id
+ * on the node. If even that collides, the later one is left out. */
 static void view_dedup(struct container *view, size_t *n)
 {
 	size_t i, first, kept;
 
 	qsort(view, *n, sizeof(*view), view_cmp);
 	for (i = 1, first = 0; i < *n; i++) {
-		if (same_names(&view[i], &view[first]))
-			view[i].name = view[i].id;
-		else
+		if (!same_names(&view[i], &view[first])) {
 			first = i;
+		} else if (strcmp(view[i].id, view[i].name)) {
+			view[i].name = view[i].id;
+		} else {
+			/* Its id on the node is that very name (one id
+			 * under two roots): it keeps it, the other takes
+			 * its own id. */
+			view[first].name = view[first].id;
+			first = i;
+		}
 	}
 	qsort(view, *n, sizeof(*view), view_cmp);
 	for (i = 1, kept = *n ? 1 : 0; i < *n; i++) {

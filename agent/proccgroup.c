@@ -78,7 +78,8 @@ static bool parse_mount(const char *line, struct cg_mount *m)
 		if (!next_field(&p, field, sizeof(field)))
 			return false;
 	if (!next_field(&p, m->root, sizeof(m->root)) ||
-	    !next_field(&p, m->point, sizeof(m->point)))
+	    !next_field(&p, m->point, sizeof(m->point)) || m->root[0] != '/' ||
+	    m->point[0] != '/')
 		return false;
 	/* OPTS and the optional tags, up to the "-" separator. */
 	do {
