@@ -162,7 +162,7 @@ static int names_containerd(struct oci_record *rec)
 	const char *bundle = rec->c.bundle, *id = rec->c.runtime_id;
 	size_t blen = strlen(bundle), idlen = strlen(id), k, tlen;
 	char ns[EXECFS_MAX_NAME_LEN + 1];
-	const char *end, *start;
+	const char *end, *start, *task;
 
 	/* ".../<task dir>/<ns>/<id>" */
 	if (blen <= idlen + 1 || strcmp(bundle + blen - idlen, id) ||
@@ -178,10 +178,13 @@ static int names_containerd(struct oci_record *rec)
 	for (k = 0;
 	     k < sizeof(containerd_task_dirs) / sizeof(containerd_task_dirs[0]);
 	     k++) {
+		/* The component before "/<ns>/" is the task directory. */
 		tlen = strlen(containerd_task_dirs[k]);
-		if ((size_t)(start - 1 - bundle) >= tlen &&
-		    !strncmp(start - 1 - tlen, containerd_task_dirs[k], tlen) &&
-		    (start - 1 - tlen == bundle || start[-2 - tlen] == '/'))
+		if ((size_t)(start - 1 - bundle) < tlen)
+			continue;
+		task = start - 1 - tlen;
+		if (!strncmp(task, containerd_task_dirs[k], tlen) &&
+		    (task == bundle || task[-1] == '/'))
 			break;
 	}
 	if (k == sizeof(containerd_task_dirs) / sizeof(containerd_task_dirs[0]))
