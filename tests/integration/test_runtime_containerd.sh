@@ -10,6 +10,7 @@
 . "$EXECFS_LIB_DIR/runtimes.sh"
 
 containerd_start
+rt_cgroup_note team-b
 archive=$TESTDIR/busybox-archive.tar
 rt_docker_archive "$archive" execfs.test/busybox:1
 for ns in default team-b; do

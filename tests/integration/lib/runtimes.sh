@@ -45,6 +45,11 @@
 #   podman_stop             remove every container and pod, unmount the store
 #
 # Checks
+#   rt_cgroup_note NAME...  a top-level cgroup NAME a runtime is about to
+#                           create (docker, k8s.io, libpod_parent, a
+#                           containerd namespace): if it does not exist yet
+#                           in any hierarchy, the *_stop functions remove it
+#                           again once it holds no process
 #   rt_mounts_under DIR     print the mount points under DIR
 #   rt_unmount_under DIR    unmount them (deepest first); print how many
 #   exec_probe DIR CMD...   run CMD through the execfs container directory
@@ -163,6 +168,33 @@ rt_unmount_under() {
 	echo "$n"
 }
 
+RT_CGROUPS=()
+
+rt_cgroup_note() {
+	local name h
+	for name in "$@"; do
+		for h in /sys/fs/cgroup/*/; do
+			[ ! -e "$h$name" ] || continue 2
+		done
+		RT_CGROUPS+=("$name")
+	done
+}
+
+# Remove the noted cgroups, innermost first; a cgroup that still holds a
+# process stays (rmdir refuses it) and is logged.
+rt_cgroup_cleanup() {
+	local name h d
+	for name in ${RT_CGROUPS[@]+"${RT_CGROUPS[@]}"}; do
+		for h in /sys/fs/cgroup/*/; do
+			[ -d "$h$name" ] || continue
+			while IFS= read -r d; do
+				rmdir "$d" 2>/dev/null || true
+			done < <(find "$h$name" -depth -type d)
+			[ ! -d "$h$name" ] || log "cgroup $h$name is still there"
+		done
+	done
+}
+
 # _rt_wait_gone PID SECS: wait until PID has exited.
 _rt_wait_gone() {
 	local i
@@ -189,6 +221,7 @@ docker_start() {
 	DOCKER_SOCK=$DOCKER_DIR/docker.sock
 	DOCKER_STATE_ROOT=$DOCKER_EXEC/runtime-runc/moby
 	mkdir -p "$DOCKER_DATA" "$DOCKER_EXEC"
+	rt_cgroup_note docker
 	log_register dockerd "$DOCKER_DIR/dockerd.log"
 	# No iptables, no bridge: nothing outside the test changes; dockerd
 	# starts its own containerd under --exec-root.
@@ -214,6 +247,7 @@ docker_stop() {
 	wait_for "! pgrep -f 'containerd-shim.*$DOCKER_EXEC' >/dev/null" 20 ||
 		log "docker: shims still running"
 	DOCKER_PID=
+	rt_cgroup_cleanup
 	left=$(rt_mounts_under "$DOCKER_DIR")
 	if [ -n "$left" ]; then
 		log "docker: mounts left under $DOCKER_DIR: $left"
@@ -237,6 +271,9 @@ containerd_start() {
 	CTRD_SOCK=$CTRD_DIR/containerd.sock
 	CTRD_RUNC_ROOT=$CTRD_DIR/runc
 	mkdir -p "$CTRD_DIR/root" "$CTRD_DIR/state" "$CTRD_RUNC_ROOT"
+	# ctr puts a container in /<namespace>/<id>, the CRI plugin in
+	# /k8s.io/<id>.
+	rt_cgroup_note default k8s.io
 	local disabled='"io.containerd.internal.v1.opt", "io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper"'
 	[ "$cri" = cri ] || disabled="\"io.containerd.grpc.v1.cri\", $disabled"
 	cat >"$CTRD_DIR/config.toml" <<EOF
@@ -328,6 +365,7 @@ containerd_stop() {
 	wait_for "! pgrep -f 'containerd-shim.*$CTRD_SOCK' >/dev/null" 20 ||
 		log "containerd: shims still running"
 	ip link del "exfs$$" 2>/dev/null || true
+	rt_cgroup_cleanup
 	left=$(rt_mounts_under "$CTRD_DIR")
 	if [ -n "$left" ]; then
 		log "containerd: mounts left under $CTRD_DIR: $left"
@@ -392,6 +430,7 @@ podman_setup() {
 	rt_need podman crun catatonit conmon runc
 	PODMAN_DIR=$TESTDIR/podman
 	mkdir -p "$PODMAN_DIR/root" "$PODMAN_DIR/run" "$PODMAN_DIR/tmp"
+	rt_cgroup_note libpod_parent
 	case $1 in
 	crun) PODMAN_RUNTIME=$(rt_crun_wrapper) ;;
 	runc) PODMAN_RUNTIME=$(rt_runc_wrapper) ;;
@@ -423,6 +462,7 @@ podman_stop() {
 		mountpoint -q "$PODMAN_DIR/root/overlay" || break
 		umount "$PODMAN_DIR/root/overlay" || break
 	done
+	rt_cgroup_cleanup
 	left=$(rt_mounts_under "$PODMAN_DIR")
 	PODMAN_DIR=
 	if [ -n "$left" ]; then
