@@ -183,7 +183,7 @@ int boltdb_open_mem(const void *data, size_t len, struct boltdb **out)
 	return 0;
 }
 
-int boltdb_open(const char *path, struct boltdb **out)
+int boltdb_open(const char *path, struct boltdb **out, struct stat *pst)
 {
 	struct boltdb *db;
 	struct stat st;
@@ -203,6 +203,8 @@ int boltdb_open(const char *path, struct boltdb **out)
 		goto out_close;
 	}
 	db->size = (uint64_t)st.st_size;
+	if (pst)
+		*pst = st;
 	rc = db_init(db);
 	if (rc < 0)
 		goto out_close;

@@ -16,6 +16,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 /* Bounds on one lookup: nested buckets and tree depth, one page's size
  * (with its overflow), the value returned. */
@@ -25,9 +26,10 @@
 
 struct boltdb;
 
-/* Open path (O_RDONLY, O_NONBLOCK: never a FIFO) and read its meta.
- * 0, -ENOENT, -EINVAL (not a bolt file, or both metas bad), -ENOMEM. */
-int boltdb_open(const char *path, struct boltdb **out);
+/* Open path (O_RDONLY, O_NONBLOCK: never a FIFO) and read its meta; st
+ * (may be NULL) gets the opened file's fstat. 0, -ENOENT, -EINVAL (not a
+ * bolt file, or both metas bad), -ENOMEM. */
+int boltdb_open(const char *path, struct boltdb **out, struct stat *st);
 /* The same over a buffer (borrowed until boltdb_close; tests, fuzzing). */
 int boltdb_open_mem(const void *data, size_t len, struct boltdb **out);
 void boltdb_close(struct boltdb *db);

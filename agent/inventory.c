@@ -390,6 +390,17 @@ static void watch_drop(struct inventory *inv, struct inv_watch *w)
 	free(w->path);
 }
 
+/* Is s among the first n strings of v? */
+static bool strv_has(char *const *v, size_t n, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(v[i], s))
+			return true;
+	return false;
+}
+
 /* Make the table *tab hold exactly the directories want (in that order):
  * a directory still wanted keeps its watch, one no longer wanted loses
  * it, a new one is watched. */
@@ -402,24 +413,32 @@ static int watches_sync(struct inventory *inv, struct inv_watch **tab,
 	next = calloc(nwant ? nwant : 1, sizeof(*next));
 	if (!next)
 		return -ENOMEM;
+	/* First what may fail (copies of new paths), so that a failure
+	 * leaves the table as it was; then move the kept entries. */
 	for (i = 0; i < nwant; i++) {
-		for (k = 0; k < nold; k++)
-			if (old[k].path && !strcmp(old[k].path, want[i]))
-				break;
-		if (k < nold) {
-			next[i] = old[k];
-			old[k].path = NULL;
-			continue;
-		}
-		next[i].path = strdup(want[i]);
 		next[i].wd = -1;
+		for (k = 0; k < nold; k++)
+			if (!strcmp(old[k].path, want[i]))
+				break;
+		/* (a path wanted twice is kept once, then copied) */
+		if (k < nold && !strv_has(want, i, want[i]))
+			continue;
+		next[i].path = strdup(want[i]);
 		if (!next[i].path) {
-			/* Put back what was moved; the table stays. */
 			for (k = 0; k < i; k++)
 				free(next[k].path);
 			free(next);
 			return -ENOMEM;
 		}
+	}
+	for (i = 0; i < nwant; i++) {
+		if (next[i].path)
+			continue;
+		for (k = 0; k < nold; k++)
+			if (old[k].path && !strcmp(old[k].path, want[i]))
+				break;
+		next[i] = old[k];
+		old[k].path = NULL;
 	}
 	*tab = next;
 	*n = nwant;

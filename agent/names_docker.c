@@ -213,6 +213,7 @@ int names_docker(struct naming *nm, const char *docker_root,
 {
 	char path[PATH_MAX], err[256], *text, *podbuf = NULL;
 	struct container *c = &rec->c;
+	struct stat st;
 	struct docker_meta m;
 	struct name_choice ch;
 	size_t len;
@@ -223,7 +224,7 @@ int names_docker(struct naming *nm, const char *docker_root,
 	    snprintf(path, sizeof(path), "%s/containers/%s/config.v2.json",
 		     docker_root, c->runtime_id) >= (int)sizeof(path))
 		return 0;
-	rc = read_file_at(AT_FDCWD, path, DOCKER_CONFIG_MAX, &text, &len, NULL);
+	rc = read_file_at(AT_FDCWD, path, DOCKER_CONFIG_MAX, &text, &len, &st);
 	/* Not Docker's, or not yet: should the file appear, the record is
 	 * read again. */
 	if (rc == -ENOENT || rc == -ENOTDIR)
@@ -232,6 +233,10 @@ int names_docker(struct naming *nm, const char *docker_root,
 		if (rc != -ENOMEM)
 			log_warn("%s: %s", path, strerror(-rc));
 		return rc == -ENOMEM ? rc : 0;
+	}
+	if (!naming_file_trusted(path, &st)) {
+		free(text);
+		return oci_record_add_source(rec, path);
 	}
 	rc = docker_meta_parse(text, len, &m, err, sizeof(err));
 	free(text);

@@ -139,16 +139,21 @@ static int pod_lookup(const char *db_path, const char *id, char **pod_name,
 	const char *path[2] = { "ctr", id };
 	char *text = NULL, *pod_id = NULL;
 	struct boltdb *db;
+	struct stat st;
 	size_t len;
 	int rc;
 
 	*pod_name = NULL;
 	*infra = false;
-	rc = boltdb_open(db_path, &db);
+	rc = boltdb_open(db_path, &db, &st);
 	if (rc < 0) {
 		if (rc != -ENOENT && rc != -ENOMEM)
 			log_warn("%s: %s", db_path, strerror(-rc));
 		return rc == -ENOMEM ? rc : 0;
+	}
+	if (!naming_file_trusted(db_path, &st)) {
+		boltdb_close(db);
+		return 0;
 	}
 	rc = boltdb_get(db, path, 2, "config", 6, &text, &len);
 	if (!rc)
@@ -172,6 +177,7 @@ int names_podman(struct naming *nm, struct oci_record *rec)
 	struct name_choice ch = { .naming = "podman", .ns = "podman" };
 	const char *manager;
 	bool infra = false;
+	struct stat st;
 	size_t len;
 	int rc;
 
@@ -188,8 +194,10 @@ int names_podman(struct naming *nm, struct oci_record *rec)
 		rc = naming_add_source(rec, path);
 	if (rc < 0)
 		return rc;
-	rc = read_file_at(AT_FDCWD, path, PODMAN_STORE_MAX, &text, &len, NULL);
-	if (!rc) {
+	rc = read_file_at(AT_FDCWD, path, PODMAN_STORE_MAX, &text, &len, &st);
+	if (!rc && !naming_file_trusted(path, &st)) {
+		rc = -ENOENT; /* as if there were none */
+	} else if (!rc) {
 		rc = podman_store_find(text, len, c->runtime_id, &name, &image);
 		if (rc == -EINVAL)
 			log_warn("%s: not a container list", path);

@@ -10,6 +10,7 @@
 #include <execfs/proto.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* CRI annotations: containerd, then CRI-O. */
 #define A_CD_NAMESPACE "io.kubernetes.cri.sandbox-namespace"
@@ -65,6 +66,16 @@ void naming_free(struct naming *nm)
 		return;
 	free(nm->docker_root);
 	free(nm);
+}
+
+bool naming_file_trusted(const char *path, const struct stat *st)
+{
+	if ((st->st_uid == 0 || st->st_uid == geteuid()) &&
+	    !(st->st_mode & (S_IWGRP | S_IWOTH)))
+		return true;
+	log_warn("%s: owned by uid %u, mode %04o: not used for names", path,
+		 (unsigned)st->st_uid, (unsigned)(st->st_mode & 07777));
+	return false;
 }
 
 static const char *label(const struct container *c, const char *key)

@@ -25,6 +25,7 @@
 #include "ocistate.h"
 
 #include <stdbool.h>
+#include <sys/stat.h>
 
 #define NAMING_DEFAULT_DOCKER_ROOT "/var/lib/docker"
 
@@ -61,6 +62,11 @@ struct name_choice {
  * word such as "annotations", may be NULL) to c.name_sources. */
 int naming_set(struct oci_record *rec, const struct name_choice *ch);
 int naming_add_source(struct oci_record *rec, const char *source);
+
+/* Metadata files are believed only when root (or the agent's own user)
+ * wrote them and nobody else may: owned so, not writable by group or
+ * others. False (logged) otherwise. */
+bool naming_file_trusted(const char *path, const struct stat *st);
 
 /* The rules outside naming.c: 1 when the rule named rec, 0 when it does not
  * apply, -ENOMEM. */

@@ -577,11 +577,20 @@ static void test_docker_inventory(void **state)
 	assert_int_equal(inventory_rescan(inv), 1);
 	assert_non_null(by_names(inv, "docker", "web2", "web2"));
 
+	/* A file others may write is not believed. */
+	doc = docker_doc("/web3", NULL, NULL);
+	assert_int_equal(json_dump_file(doc, path, 0), 0);
+	json_decref(doc);
+	assert_int_equal(chmod(path, 0666), 0);
+	assert_int_equal(inventory_rescan(inv), 1);
+	assert_string_equal(inventory_at(inv, 0)->naming, "runtime");
+	assert_int_equal(chmod(path, 0600), 0);
+
 	/* A file that names another container is not believed. */
 	doc = json_pack("{s:s, s:s}", "ID", "other", "Name", "/x");
 	assert_int_equal(json_dump_file(doc, path, 0), 0);
 	json_decref(doc);
-	assert_int_equal(inventory_rescan(inv), 1);
+	assert_int_equal(inventory_rescan(inv), 0); /* still unnamed */
 	c = inventory_at(inv, 0);
 	assert_string_equal(c->naming, "runtime");
 	assert_string_equal(c->name, DOCKER_ID);
@@ -813,7 +822,7 @@ static void test_boltdb(void **state)
 	memset(data, 0, 2 * PS);
 	assert_int_equal(boltdb_open_mem(data, len, &db), -EINVAL);
 	free(data);
-	assert_int_equal(boltdb_open("/nonexistent/db", &db), -ENOENT);
+	assert_int_equal(boltdb_open("/nonexistent/db", &db, NULL), -ENOENT);
 	boltdb_close(NULL);
 }
 
