@@ -1,26 +1,39 @@
 /*
- * The node's containers (see inventory.h). A scan lists every root,
- * parses each container directory whose state.json changed since the last
- * scan (ocistate.c; unchanged ones are carried over, so a scan of an idle
- * node reads only /proc and a few stats), works out each container's state
- * from /proc and the runtime's files, names it, and sorts the visible ones.
- * The list the caller sees is rebuilt on every scan; on_change runs only
- * when what it shows differs from the previous one.
+ * The node's containers (see inventory.h). A scan expands the root
+ * patterns (roots.c), lists every root, parses each container directory
+ * whose files changed since the last scan (runc's state.json: ocistate.c;
+ * crun's status: crunstate.c; unchanged ones are carried over, so a scan
+ * of an idle node reads only /proc and a few stats), names it (naming.c),
+ * works out each container's state from /proc and the runtime's files,
+ * gives it its id on the node, and sorts the visible ones. The list the
+ * caller sees is rebuilt on every scan; on_change runs only when what it
+ * shows differs from the previous one.
+ *
+ * A container's id on the node is the runtime's id, unless a container of
+ * another root listed it first: then "ID@ROOT" (ROOT's '/' written ':'),
+ * a name no runtime id can take (runc and containerd allow neither '@'
+ * nor ':'). It is fixed when the container is first listed and kept while
+ * it lives, so a client's sessions never see their container renamed.
  *
  * inotify brings changes at once (a container directory appearing or
- * vanishing in a root, runc renaming a new state.json into place or
- * removing exec.fifo on start); the one-second timer catches what no file
- * records: an init that died, a root that did not exist before.
+ * vanishing in a root, a root appearing under a watched directory, runc
+ * renaming a new state.json into place or removing exec.fifo on start);
+ * the one-second timer catches what no file records: an init that died, a
+ * root whose parent could not be watched.
  */
 #include "inventory.h"
 
+#include "crunstate.h"
+#include "naming.h"
 #include "ocistate.h"
 #include "procstat.h"
 #include "readfile.h"
+#include "roots.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <event2/event.h>
+#include <execfs/log.h>
 #include <execfs/proto.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -30,9 +43,6 @@
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#define log_warn(fmt, ...) \
-	fprintf(stderr, "execfs-agent: %s: " fmt "\n", __func__, __VA_ARGS__)
 
 #define INVENTORY_MAX_CONTAINERS 65536
 #define INVENTORY_RESCAN_SEC 1
@@ -52,22 +62,33 @@ enum rec_kind {
 };
 
 /* One container directory, kept across scans while its files stay the
- * same: a bad one too, so an unchanged broken file is logged only once. */
+ * same: a bad one too, so an unchanged broken file is logged only once.
+ * oci.c.root and oci.c.runtime_id say where it is, whatever its kind. */
 struct inv_rec {
 	struct oci_record oci;
 	enum rec_kind kind;
-	size_t root; /* index into inventory.roots */
 	int wd; /* inotify watch on the directory, or -1 */
 	bool taken; /* carried into the list being built */
 	enum container_state state; /* as of the last scan */
+	char *key; /* its id on the node once listed (owned), or NULL */
+};
+
+/* A watched directory: a root, or where a root may appear. */
+struct inv_watch {
+	char *path; /* owned */
+	int wd; /* inotify watch, or -1 */
+	int err; /* last watch errno, to log changes only */
 };
 
 struct inventory {
 	struct event_base *base;
-	char **roots;
-	int *root_wds; /* per root: inotify watch, or -1 */
-	int *root_errs; /* per root: last watch errno, to log changes only */
+	struct rootset *rootset;
+	struct naming *naming;
+	struct inv_watch *roots; /* the roots of the last scan */
 	size_t nroots;
+	struct inv_watch *parents; /* where roots may appear */
+	size_t nparents;
+	bool roots_truncated; /* logged once until it clears */
 	inventory_change_fn *on_change;
 	void *arg;
 	struct oci_host_ns host;
@@ -98,6 +119,7 @@ static void rec_free(struct inventory *inv, struct inv_rec *rec)
 	if (rec->wd >= 0 && inv->ino_fd >= 0)
 		inotify_rm_watch(inv->ino_fd, rec->wd);
 	oci_record_release(&rec->oci);
+	free(rec->key);
 	free(rec);
 }
 
@@ -118,11 +140,12 @@ static int rec_list_push(struct rec_list *l, struct inv_rec *rec)
 	return 0;
 }
 
-static int rec_cmp_key(size_t root, const char *id, const struct inv_rec *r)
+static int rec_cmp_key(const char *root, const char *id,
+		       const struct inv_rec *r)
 {
-	if (root != r->root)
-		return root < r->root ? -1 : 1;
-	return strcmp(id, r->oci.c.id);
+	int c = strcmp(root, r->oci.c.root);
+
+	return c ? c : strcmp(id, r->oci.c.runtime_id);
 }
 
 static int rec_sort_cmp(const void *a, const void *b)
@@ -130,10 +153,10 @@ static int rec_sort_cmp(const void *a, const void *b)
 	const struct inv_rec *ra = *(struct inv_rec *const *)a;
 	const struct inv_rec *rb = *(struct inv_rec *const *)b;
 
-	return rec_cmp_key(ra->root, ra->oci.c.id, rb);
+	return rec_cmp_key(ra->oci.c.root, ra->oci.c.runtime_id, rb);
 }
 
-static struct inv_rec *rec_find(const struct inventory *inv, size_t root,
+static struct inv_rec *rec_find(const struct inventory *inv, const char *root,
 				const char *id)
 {
 	size_t lo = 0, hi = inv->nrecs, mid;
@@ -184,7 +207,8 @@ static enum container_state rec_state(int rootfd, const struct inv_rec *rec)
 	if (c->pid <= 0 || proc_stat_read(c->pid, &st, &start) < 0 ||
 	    start != c->start_time || st == 'Z' || st == 'X' || st == 'x')
 		return CONTAINER_STOPPED;
-	snprintf(path, sizeof(path), "%s/exec.fifo", c->id);
+	/* runc and crun both wait on it between create and start. */
+	snprintf(path, sizeof(path), "%s/exec.fifo", c->runtime_id);
 	if (fstatat(rootfd, path, &sb, AT_SYMLINK_NOFOLLOW) == 0)
 		return CONTAINER_CREATED;
 	if (rec_frozen(rec))
@@ -198,44 +222,80 @@ static void rec_watch(struct inventory *inv, struct inv_rec *rec)
 
 	if (inv->ino_fd < 0 || rec->wd >= 0)
 		return;
-	snprintf(path, sizeof(path), "%s/%s", inv->roots[rec->root],
-		 rec->oci.c.id);
+	snprintf(path, sizeof(path), "%s/%s", rec->oci.c.root,
+		 rec->oci.c.runtime_id);
 	/* Failing (ENOSPC: out of watches) only costs latency: the periodic
 	 * scan still sees the change. */
 	rec->wd = inotify_add_watch(inv->ino_fd, path, DIR_WATCH_MASK);
 }
 
+/* The state file of ROOT/<id>: runc's state.json, else crun's status;
+ * NULL when neither is there (yet). fid: its identity. */
+static const char *state_file_of(int rootfd, const char *id,
+				 struct oci_file_id *fid)
+{
+	static const char *const files[] = { "state.json", "status" };
+	char path[PATH_MAX];
+	size_t i;
+
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		if (snprintf(path, sizeof(path), "%s/%s", id, files[i]) >=
+		    (int)sizeof(path))
+			break;
+		oci_file_id_get(rootfd, path, fid);
+		if (fid->present)
+			return files[i];
+	}
+	memset(fid, 0, sizeof(*fid));
+	return NULL;
+}
+
 static bool rec_unchanged(const struct inv_rec *old, int rootfd,
+			  const char *state_file,
 			  const struct oci_file_id *state_id)
 {
-	struct oci_file_id cfg;
-	char path[PATH_MAX];
-
-	if (!oci_file_id_equal(&old->oci.state_id, state_id))
+	if (old->kind == REC_PENDING || !old->oci.state_file ||
+	    strcmp(old->oci.state_file, state_file))
 		return false;
-	if (old->kind != REC_GOOD || !*old->oci.c.bundle)
-		return true;
-	snprintf(path, sizeof(path), "%s/config.json", old->oci.c.bundle);
-	oci_file_id_get(AT_FDCWD, path, &cfg);
-	return oci_file_id_equal(&old->oci.config_id, &cfg);
+	if (old->kind == REC_BAD)
+		return oci_file_id_equal(&old->oci.state_id, state_id);
+	return oci_record_unchanged(&old->oci, rootfd);
+}
+
+/* Parse ROOT/<id> (state_file says whose format) and name it. */
+static int rec_load(struct inventory *inv, struct inv_rec *rec, int rootfd,
+		    const char *root, const char *id, const char *state_file)
+{
+	int rc;
+
+	if (!state_file)
+		return -ENOENT;
+	if (!strcmp(state_file, "state.json"))
+		rc = oci_record_load(&rec->oci, rootfd, root, id, &inv->host);
+	else
+		rc = crun_record_load(&rec->oci, rootfd, root, id, &inv->host);
+	if (rc < 0)
+		return rc;
+	rc = naming_apply(inv->naming, &rec->oci);
+	if (rc < 0)
+		oci_record_release(&rec->oci);
+	return rc;
 }
 
 /* The record for ROOT/<id> in this scan: the previous one if its files did
  * not change, else a freshly parsed one. */
-static int scan_dir(struct inventory *inv, size_t root, int rootfd,
+static int scan_dir(struct inventory *inv, const char *root, int rootfd,
 		    const char *id, struct rec_list *out)
 {
 	struct oci_file_id state_id;
 	struct inv_rec *old, *rec;
-	char path[PATH_MAX];
+	const char *state_file;
 	int rc;
 
 	old = rec_find(inv, root, id);
-	if (snprintf(path, sizeof(path), "%s/state.json", id) >= PATH_MAX)
-		return 0;
-	oci_file_id_get(rootfd, path, &state_id);
-	if (old && old->kind != REC_PENDING && state_id.present &&
-	    rec_unchanged(old, rootfd, &state_id)) {
+	state_file = state_file_of(rootfd, id, &state_id);
+	if (old && state_file &&
+	    rec_unchanged(old, rootfd, state_file, &state_id)) {
 		rec = old;
 		old->taken = true;
 		goto out_push;
@@ -244,18 +304,21 @@ static int scan_dir(struct inventory *inv, size_t root, int rootfd,
 	rec = calloc(1, sizeof(*rec));
 	if (!rec)
 		return -ENOMEM;
-	rec->root = root;
 	rec->wd = -1;
 	if (old) {
-		/* The directory is the same: keep its watch. */
+		/* The directory is the same: keep its watch, and the
+		 * container its id on the node (a copy: until this scan
+		 * succeeds, the old list still shows the old record). */
 		rec->wd = old->wd;
 		old->wd = -1;
+		if (old->key && !(rec->key = strdup(old->key))) {
+			free(rec);
+			return -ENOMEM;
+		}
 	}
-	rc = state_id.present ?
-		     oci_record_load(&rec->oci, rootfd, inv->roots[root], id,
-				     &inv->host) :
-		     -ENOENT;
+	rc = rec_load(inv, rec, rootfd, root, id, state_file);
 	if (rc == -ENOMEM) {
+		free(rec->key);
 		free(rec);
 		return rc;
 	}
@@ -263,10 +326,14 @@ static int scan_dir(struct inventory *inv, size_t root, int rootfd,
 		/* Keep what identifies it, to know when to look again. */
 		rec->kind = rc == -ENOENT ? REC_PENDING : REC_BAD;
 		rec->oci.c.id = strdup(id);
-		if (!rec->oci.c.id) {
-			free(rec);
+		rec->oci.c.runtime_id = strdup(id);
+		rec->oci.c.root = strdup(root);
+		if (!rec->oci.c.id || !rec->oci.c.runtime_id ||
+		    !rec->oci.c.root) {
+			rec_free(inv, rec);
 			return -ENOMEM;
 		}
+		rec->oci.state_file = state_file;
 		rec->oci.state_id = state_id;
 	}
 out_push:
@@ -279,37 +346,147 @@ out_push:
 	return rc;
 }
 
-static void root_watch(struct inventory *inv, size_t r)
+/* Is wd held by anything but the entry at except? (inotify gives one
+ * directory one watch, however often it is added.) */
+static bool wd_shared(const struct inventory *inv, int wd, const void *except)
+{
+	size_t i;
+
+	for (i = 0; i < inv->nroots; i++)
+		if (&inv->roots[i] != except && inv->roots[i].wd == wd)
+			return true;
+	for (i = 0; i < inv->nparents; i++)
+		if (&inv->parents[i] != except && inv->parents[i].wd == wd)
+			return true;
+	for (i = 0; i < inv->nrecs; i++)
+		if (inv->recs[i] != except && inv->recs[i]->wd == wd)
+			return true;
+	return false;
+}
+
+static void watch_add(struct inventory *inv, struct inv_watch *w)
 {
 	int wd;
 
-	if (inv->ino_fd < 0 || inv->root_wds[r] >= 0)
+	if (inv->ino_fd < 0 || w->wd >= 0)
 		return;
-	wd = inotify_add_watch(inv->ino_fd, inv->roots[r], ROOT_WATCH_MASK);
+	wd = inotify_add_watch(inv->ino_fd, w->path, ROOT_WATCH_MASK);
 	if (wd < 0) {
-		/* A root that does not exist yet is normal: retried on
-		 * every scan; say so only when the reason changes. */
-		if (errno != ENOENT && errno != inv->root_errs[r])
-			log_warn("%s: %s", inv->roots[r], strerror(errno));
-		inv->root_errs[r] = errno;
+		/* Retried on every scan; say so only when the reason
+		 * changes (a directory gone meanwhile is normal). */
+		if (errno != ENOENT && errno != w->err)
+			log_warn("%s: %s", w->path, strerror(errno));
+		w->err = errno;
 		return;
 	}
-	inv->root_wds[r] = wd;
-	inv->root_errs[r] = 0;
+	w->wd = wd;
+	w->err = 0;
 }
 
-static int scan_root(struct inventory *inv, size_t r, struct rec_list *out)
+static void watch_drop(struct inventory *inv, struct inv_watch *w)
+{
+	if (w->wd >= 0 && inv->ino_fd >= 0 && !wd_shared(inv, w->wd, w))
+		inotify_rm_watch(inv->ino_fd, w->wd);
+	free(w->path);
+}
+
+/* Is s among the first n strings of v? */
+static bool strv_has(char *const *v, size_t n, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(v[i], s))
+			return true;
+	return false;
+}
+
+/* Make the table *tab hold exactly the directories want (in that order):
+ * a directory still wanted keeps its watch, one no longer wanted loses
+ * it, a new one is watched. */
+static int watches_sync(struct inventory *inv, struct inv_watch **tab,
+			size_t *n, char *const *want, size_t nwant)
+{
+	struct inv_watch *next, *old = *tab;
+	size_t i, k, nold = *n;
+
+	next = calloc(nwant ? nwant : 1, sizeof(*next));
+	if (!next)
+		return -ENOMEM;
+	/* First what may fail (copies of new paths), so that a failure
+	 * leaves the table as it was; then move the kept entries. */
+	for (i = 0; i < nwant; i++) {
+		next[i].wd = -1;
+		for (k = 0; k < nold; k++)
+			if (!strcmp(old[k].path, want[i]))
+				break;
+		/* (a path wanted twice is kept once, then copied) */
+		if (k < nold && !strv_has(want, i, want[i]))
+			continue;
+		next[i].path = strdup(want[i]);
+		if (!next[i].path) {
+			for (k = 0; k < i; k++)
+				free(next[k].path);
+			free(next);
+			return -ENOMEM;
+		}
+	}
+	for (i = 0; i < nwant; i++) {
+		if (next[i].path)
+			continue;
+		for (k = 0; k < nold; k++)
+			if (old[k].path && !strcmp(old[k].path, want[i]))
+				break;
+		next[i] = old[k];
+		old[k].path = NULL;
+	}
+	*tab = next;
+	*n = nwant;
+	for (k = 0; k < nold; k++)
+		if (old[k].path)
+			watch_drop(inv, &old[k]);
+	free(old);
+	for (i = 0; i < nwant; i++)
+		watch_add(inv, &next[i]);
+	return 0;
+}
+
+/* Expand the patterns: the roots to scan and the directories where roots
+ * may appear, each watched. */
+static int roots_update(struct inventory *inv)
+{
+	struct root_expansion x = { 0 };
+	int rc;
+
+	rc = rootset_expand(inv->rootset, &x);
+	if (rc < 0)
+		return rc;
+	if (x.truncated && !inv->roots_truncated)
+		log_warn("more than %d state roots or %d entries in a "
+			 "directory: ignoring the rest",
+			 ROOTS_MAX, ROOTS_MAX_DIR_ENTRIES);
+	inv->roots_truncated = x.truncated;
+	rc = watches_sync(inv, &inv->roots, &inv->nroots, x.roots, x.nroots);
+	if (!rc)
+		rc = watches_sync(inv, &inv->parents, &inv->nparents, x.watch,
+				  x.nwatch);
+	root_expansion_release(&x);
+	return rc;
+}
+
+static int scan_root(struct inventory *inv, const struct inv_watch *root,
+		     struct rec_list *out)
 {
 	struct dirent *de;
 	struct stat sb;
 	int fd, rc = 0;
 	DIR *dir;
 
-	root_watch(inv, r);
-	fd = open(inv->roots[r], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = open(root->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
-		if (errno != ENOENT && errno != inv->root_errs[r])
-			log_warn("%s: %s", inv->roots[r], strerror(errno));
+		/* Gone since the expansion: the next scan drops it. */
+		if (errno != ENOENT)
+			log_warn("%s: %s", root->path, strerror(errno));
 		return 0;
 	}
 	dir = fdopendir(fd);
@@ -335,7 +512,7 @@ static int scan_root(struct inventory *inv, size_t r, struct rec_list *out)
 			inv->over_cap = true;
 			break;
 		}
-		rc = scan_dir(inv, r, fd, de->d_name, out);
+		rc = scan_dir(inv, root->path, fd, de->d_name, out);
 		if (rc < 0)
 			break;
 	}
@@ -390,19 +567,25 @@ static bool same_names(const struct container *a, const struct container *b)
 	       !strcmp(a->name, b->name);
 }
 
-/* Two containers named alike both stay visible: the later one by its id.
- * If even that collides (one id under two roots), the later one is left
- * out. */
+/* Two containers named alike both stay visible: the later one by its id
+ * on the node. If even that collides, the later one is left out. */
 static void view_dedup(struct container *view, size_t *n)
 {
 	size_t i, first, kept;
 
 	qsort(view, *n, sizeof(*view), view_cmp);
 	for (i = 1, first = 0; i < *n; i++) {
-		if (same_names(&view[i], &view[first]))
-			view[i].name = view[i].id;
-		else
+		if (!same_names(&view[i], &view[first])) {
 			first = i;
+		} else if (strcmp(view[i].id, view[i].name)) {
+			view[i].name = view[i].id;
+		} else {
+			/* Its id on the node is that very name (one id
+			 * under two roots): it keeps it, the other takes
+			 * its own id. */
+			view[first].name = view[first].id;
+			first = i;
+		}
 	}
 	qsort(view, *n, sizeof(*view), view_cmp);
 	for (i = 1, kept = *n ? 1 : 0; i < *n; i++) {
@@ -436,14 +619,150 @@ static bool str_eq(const char *a, const char *b)
 static bool container_equal(const struct container *a,
 			    const struct container *b)
 {
-	return str_eq(a->id, b->id) && str_eq(a->namespace, b->namespace) &&
-	       str_eq(a->pod, b->pod) && str_eq(a->name, b->name) &&
-	       str_eq(a->root, b->root) && str_eq(a->runtime, b->runtime) &&
-	       str_eq(a->bundle, b->bundle) && str_eq(a->image, b->image) &&
-	       str_eq(a->created, b->created) && a->pid == b->pid &&
-	       a->start_time == b->start_time && a->state == b->state &&
-	       a->privileged == b->privileged &&
+	return str_eq(a->id, b->id) && str_eq(a->runtime_id, b->runtime_id) &&
+	       str_eq(a->naming, b->naming) &&
+	       (a->name_sources == b->name_sources ||
+		json_equal(a->name_sources, b->name_sources)) &&
+	       str_eq(a->namespace, b->namespace) && str_eq(a->pod, b->pod) &&
+	       str_eq(a->name, b->name) && str_eq(a->root, b->root) &&
+	       str_eq(a->runtime, b->runtime) && str_eq(a->bundle, b->bundle) &&
+	       str_eq(a->image, b->image) && str_eq(a->created, b->created) &&
+	       a->pid == b->pid && a->start_time == b->start_time &&
+	       a->state == b->state && a->privileged == b->privileged &&
 	       (a->labels == b->labels || json_equal(a->labels, b->labels));
+}
+
+static bool rec_visible(const struct inv_rec *rec)
+{
+	return rec->kind == REC_GOOD && !rec->oci.hidden;
+}
+
+/* A key being decided: the record, and the key it would take. */
+struct key_cand {
+	struct inv_rec *rec;
+	const char *key;
+	bool fresh; /* no key yet */
+};
+
+static int key_cand_cmp(const void *pa, const void *pb)
+{
+	const struct key_cand *a = pa, *b = pb;
+	int c = strcmp(a->key, b->key);
+
+	if (c)
+		return c;
+	/* A container that has the key keeps it; among new ones, the
+	 * older takes it. */
+	if (a->fresh != b->fresh)
+		return a->fresh ? 1 : -1;
+	if ((c = created_cmp(a->rec->oci.c.created, b->rec->oci.c.created)))
+		return c;
+	return strcmp(a->rec->oci.c.root, b->rec->oci.c.root);
+}
+
+/* "ID@ROOT" with ROOT's '/' as ':' (its first one dropped), or, if that is
+ * too long a name, "ID@" and a hash of ROOT. NULL if even that is. */
+static char *key_qualified(const struct inv_rec *rec)
+{
+	const char *id = rec->oci.c.runtime_id, *root = rec->oci.c.root;
+	unsigned long long h = 0xcbf29ce484222325ULL;
+	char *key, *p;
+	const char *r;
+
+	if (asprintf(&key, "%s@%s", id, root + (root[0] == '/')) < 0)
+		return NULL;
+	for (p = key + strlen(id) + 1; *p; p++)
+		if (*p == '/')
+			*p = ':';
+	if (oci_name_is_safe(key, strlen(key)))
+		return key;
+	free(key);
+	for (r = root; *r; r++)
+		h = (h ^ (unsigned char)*r) * 0x100000001b3ULL;
+	if (asprintf(&key, "%s@%016llx", id, h) < 0)
+		return NULL;
+	if (oci_name_is_safe(key, strlen(key)))
+		return key;
+	free(key);
+	return NULL;
+}
+
+/* Give every visible record its id on the node (see the top of this file):
+ * a record listed before keeps its own; a new one takes the runtime's id
+ * unless another holds it, else the qualified one. A new record that can
+ * have neither stays keyless and unlisted (logged). */
+static int keys_assign(struct rec_list *recs)
+{
+	struct key_cand *cand;
+	size_t i, n = 0, pass;
+	char *key;
+
+	cand = calloc(recs->n ? recs->n : 1, sizeof(*cand));
+	if (!cand)
+		return -ENOMEM;
+	for (i = 0; i < recs->n; i++) {
+		if (!rec_visible(recs->v[i]))
+			continue;
+		cand[n].rec = recs->v[i];
+		cand[n].fresh = !recs->v[i]->key;
+		cand[n].key = cand[n].fresh ? recs->v[i]->oci.c.runtime_id :
+					      recs->v[i]->key;
+		n++;
+	}
+	/* Pass 0 settles runtime ids, pass 1 the qualified keys (which a
+	 * runtime id with '@' in it could still take). */
+	for (pass = 0; pass < 2; pass++) {
+		qsort(cand, n, sizeof(*cand), key_cand_cmp);
+		for (i = 0; i < n; i++) {
+			if (!cand[i].fresh || !cand[i].key)
+				continue;
+			if (i == 0 || !cand[i - 1].key ||
+			    strcmp(cand[i - 1].key, cand[i].key))
+				continue;
+			if (pass == 1) {
+				log_warn("%s/%s: its id %s is taken, not "
+					 "listed",
+					 cand[i].rec->oci.c.root,
+					 cand[i].rec->oci.c.runtime_id,
+					 cand[i].key);
+				if (cand[i].rec->key == cand[i].key) {
+					free(cand[i].rec->key);
+					cand[i].rec->key = NULL;
+				}
+				cand[i].key = NULL;
+				continue;
+			}
+			key = key_qualified(cand[i].rec);
+			if (!key) {
+				free(cand);
+				return -ENOMEM;
+			}
+			log_info("%s/%s: the id is listed already (%s/%s): "
+				 "listing it as %s",
+				 cand[i].rec->oci.c.root,
+				 cand[i].rec->oci.c.runtime_id,
+				 cand[i - 1].rec->oci.c.root,
+				 cand[i - 1].rec->oci.c.runtime_id, key);
+			cand[i].rec->key = key; /* owned by the record */
+			cand[i].key = key;
+		}
+		/* A NULL key sorts apart from every other. */
+		for (i = 0; i < n; i++)
+			if (!cand[i].key)
+				cand[i].key = "";
+	}
+	for (i = 0; i < n; i++) {
+		if (!cand[i].fresh || !*cand[i].key ||
+		    cand[i].rec->key == cand[i].key)
+			continue;
+		cand[i].rec->key = strdup(cand[i].key);
+		if (!cand[i].rec->key) {
+			free(cand);
+			return -ENOMEM;
+		}
+	}
+	free(cand);
+	return 0;
 }
 
 static int view_build(struct rec_list *recs, struct container **pview,
@@ -452,15 +771,20 @@ static int view_build(struct rec_list *recs, struct container **pview,
 	struct container *view;
 	struct inv_rec *rec;
 	size_t i, n = 0, *by_id;
+	int rc;
 
+	rc = keys_assign(recs);
+	if (rc < 0)
+		return rc;
 	view = calloc(recs->n ? recs->n : 1, sizeof(*view));
 	if (!view)
 		return -ENOMEM;
 	for (i = 0; i < recs->n; i++) {
 		rec = recs->v[i];
-		if (rec->kind != REC_GOOD || rec->oci.hidden)
+		if (!rec_visible(rec) || !rec->key)
 			continue;
 		view[n] = rec->oci.c;
+		view[n].id = rec->key;
 		view[n].state = rec->state;
 		if (rec->state == CONTAINER_STOPPED)
 			view[n].pid = 0; /* the pid may belong to another now */
@@ -491,8 +815,9 @@ int inventory_rescan(struct inventory *inv)
 
 	for (i = 0; i < inv->nrecs; i++)
 		inv->recs[i]->taken = false;
+	rc = roots_update(inv);
 	for (i = 0; i < inv->nroots && rc >= 0; i++)
-		rc = scan_root(inv, i, &recs);
+		rc = scan_root(inv, &inv->roots[i], &recs);
 	if (rc < 0)
 		goto out_drop;
 	if (recs.n < INVENTORY_MAX_CONTAINERS)
@@ -542,8 +867,11 @@ static void forget_wd(struct inventory *inv, int wd)
 	size_t i;
 
 	for (i = 0; i < inv->nroots; i++)
-		if (inv->root_wds[i] == wd)
-			inv->root_wds[i] = -1;
+		if (inv->roots[i].wd == wd)
+			inv->roots[i].wd = -1;
+	for (i = 0; i < inv->nparents; i++)
+		if (inv->parents[i].wd == wd)
+			inv->parents[i].wd = -1;
 	for (i = 0; i < inv->nrecs; i++)
 		if (inv->recs[i]->wd == wd)
 			inv->recs[i]->wd = -1;
@@ -606,7 +934,6 @@ struct inventory *inventory_new(struct event_base *base,
 				inventory_change_fn *on_change, void *arg)
 {
 	struct inventory *inv;
-	size_t i;
 	int rc;
 
 	inv = calloc(1, sizeof(*inv));
@@ -616,18 +943,13 @@ struct inventory *inventory_new(struct event_base *base,
 	inv->on_change = on_change;
 	inv->arg = arg;
 	inv->ino_fd = -1;
-	inv->roots = calloc(nroots ? nroots : 1, sizeof(*inv->roots));
-	inv->root_wds = calloc(nroots ? nroots : 1, sizeof(*inv->root_wds));
-	inv->root_errs = calloc(nroots ? nroots : 1, sizeof(*inv->root_errs));
-	if (!inv->roots || !inv->root_wds || !inv->root_errs)
+	errno = 0;
+	inv->rootset = rootset_new(roots, nroots);
+	if (!inv->rootset)
 		goto out_free;
-	for (i = 0; i < nroots; i++) {
-		inv->roots[i] = strdup(roots[i]);
-		if (!inv->roots[i])
-			goto out_free;
-		inv->nroots++;
-		inv->root_wds[i] = -1;
-	}
+	inv->naming = naming_new(NULL);
+	if (!inv->naming)
+		goto out_free;
 	oci_host_ns_init(&inv->host);
 	/* Without a loop (tests) the caller scans by hand. */
 	if (base && inventory_watch(inv) < 0)
@@ -666,10 +988,13 @@ void inventory_free(struct inventory *inv)
 	free(inv->view);
 	free(inv->by_id);
 	for (i = 0; i < inv->nroots; i++)
-		free(inv->roots[i]);
+		free(inv->roots[i].path);
+	for (i = 0; i < inv->nparents; i++)
+		free(inv->parents[i].path);
 	free(inv->roots);
-	free(inv->root_wds);
-	free(inv->root_errs);
+	free(inv->parents);
+	rootset_free(inv->rootset);
+	naming_free(inv->naming);
 	free(inv);
 }
 
@@ -738,16 +1063,22 @@ const char *container_state_name(enum container_state s)
 
 static json_t *container_to_json(const struct container *c)
 {
-	return json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s, "
-			 "s:s, s:b, s:O}",
-			 EXECFS_J_ID, c->id, EXECFS_J_NAMESPACE, c->namespace,
-			 EXECFS_J_POD, c->pod, EXECFS_J_NAME, c->name,
-			 EXECFS_J_PID, (int)c->pid, EXECFS_J_STATE,
-			 container_state_name(c->state), EXECFS_J_RUNTIME,
-			 c->runtime, EXECFS_J_ROOT, c->root, EXECFS_J_BUNDLE,
-			 c->bundle, EXECFS_J_IMAGE, c->image, EXECFS_J_CREATED,
-			 c->created, EXECFS_J_PRIVILEGED, (int)c->privileged,
-			 EXECFS_J_LABELS, c->labels);
+	json_t *sources = c->name_sources ? json_incref(c->name_sources) :
+					    json_array();
+
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, "
+			 "s:s, s:s, s:b, s:O, s:s, s:o}",
+			 EXECFS_J_ID, c->id, EXECFS_J_RUNTIME_ID,
+			 c->runtime_id ? c->runtime_id : c->id,
+			 EXECFS_J_NAMESPACE, c->namespace, EXECFS_J_POD, c->pod,
+			 EXECFS_J_NAME, c->name, EXECFS_J_PID, (int)c->pid,
+			 EXECFS_J_STATE, container_state_name(c->state),
+			 EXECFS_J_RUNTIME, c->runtime, EXECFS_J_ROOT, c->root,
+			 EXECFS_J_BUNDLE, c->bundle, EXECFS_J_IMAGE, c->image,
+			 EXECFS_J_CREATED, c->created, EXECFS_J_PRIVILEGED,
+			 (int)c->privileged, EXECFS_J_LABELS, c->labels,
+			 EXECFS_J_NAMING, c->naming ? c->naming : "runtime",
+			 EXECFS_J_NAME_SOURCES, sources);
 }
 
 json_t *inventory_to_json(const struct inventory *inv, const char *node)
@@ -801,30 +1132,35 @@ static int mirror_state(const char *name, enum container_state *out)
 static int mirror_container(json_t *o, struct container *c)
 {
 	const char *id, *ns, *pod, *name, *state, *runtime, *root, *bundle;
-	const char *image, *created;
-	json_t *labels;
+	const char *image, *created, *runtime_id, *naming;
+	json_t *labels, *sources;
 	json_int_t pid;
 	int priv;
 
 	if (json_unpack(o,
-			"{s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:s, "
-			"s:s, s:b, s:o}",
-			EXECFS_J_ID, &id, EXECFS_J_NAMESPACE, &ns, EXECFS_J_POD,
-			&pod, EXECFS_J_NAME, &name, EXECFS_J_PID, &pid,
+			"{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:s, "
+			"s:s, s:s, s:b, s:o, s:s, s:o}",
+			EXECFS_J_ID, &id, EXECFS_J_RUNTIME_ID, &runtime_id,
+			EXECFS_J_NAMESPACE, &ns, EXECFS_J_POD, &pod,
+			EXECFS_J_NAME, &name, EXECFS_J_PID, &pid,
 			EXECFS_J_STATE, &state, EXECFS_J_RUNTIME, &runtime,
 			EXECFS_J_ROOT, &root, EXECFS_J_BUNDLE, &bundle,
 			EXECFS_J_IMAGE, &image, EXECFS_J_CREATED, &created,
-			EXECFS_J_PRIVILEGED, &priv, EXECFS_J_LABELS,
-			&labels) < 0 ||
-	    !json_is_object(labels) || pid < 0 || pid > INT32_MAX ||
-	    mirror_state(state, &c->state) < 0)
+			EXECFS_J_PRIVILEGED, &priv, EXECFS_J_LABELS, &labels,
+			EXECFS_J_NAMING, &naming, EXECFS_J_NAME_SOURCES,
+			&sources) < 0 ||
+	    !json_is_object(labels) || !json_is_array(sources) || pid < 0 ||
+	    pid > INT32_MAX || mirror_state(state, &c->state) < 0)
 		return -EINVAL;
 	/* The fields are not const only because the scanner owns its
 	 * strings; nothing writes through them. */
 	c->id = (char *)id;
+	c->runtime_id = (char *)runtime_id;
 	c->namespace = (char *)ns;
 	c->pod = (char *)pod;
 	c->name = (char *)name;
+	c->naming = (char *)naming;
+	c->name_sources = sources;
 	c->runtime = (char *)runtime;
 	c->root = (char *)root;
 	c->bundle = (char *)bundle;

@@ -1,8 +1,9 @@
 /*
- * The node's containers, read from OCI runtime state (runc state.json files
- * under one or more state roots such as /run/runc and
- * /run/containerd/runc/k8s.io), named by their Kubernetes CRI annotations.
- * The inventory follows containers as they start and stop (inotify on the
+ * The node's containers, read from OCI runtime state (runc's state.json,
+ * crun's status) under state roots such as /run/runc, /run/crun and every
+ * /run/containerd/runc/<namespace> (roots.h: patterns, followed as they
+ * appear), named as their orchestrator names them (naming.h). The
+ * inventory follows containers as they start and stop (inotify on the
  * roots plus a periodic rescan, since a dying process touches no file) and
  * tells its owner when the list changed.
  */
@@ -28,9 +29,15 @@ enum container_state {
 /* One container, as the runtime describes it. Owned by the inventory;
  * valid until the next rescan (copy what must live longer). */
 struct container {
+	/* Unique on the node: the runtime's id, or "ID@ROOT" (ROOT's '/' as
+	 * ':') for a container whose id another root listed first. Requests
+	 * name the container by it. */
 	char *id;
-	char *namespace, *pod, *name; /* CRI names; see docs/PROTOCOL.md */
-	char *runtime; /* "runc" */
+	char *runtime_id; /* the runtime's own id (its directory) */
+	char *namespace, *pod, *name; /* see docs/PROTOCOL.md */
+	char *naming; /* the rule that named it: "kubernetes", "docker", ... */
+	json_t *name_sources; /* array of strings: what the names came from */
+	char *runtime; /* "runc" or "crun" */
 	char *root; /* the state root it was found under */
 	char *bundle, *image, *created;
 	pid_t pid; /* init pid, agent's pid namespace */
@@ -61,8 +68,9 @@ struct container {
 
 typedef void inventory_change_fn(void *arg);
 
-/* Watch these state roots (missing ones are fine: they may appear later).
- * on_change runs from the loop whenever the list or a state changed. */
+/* Watch these state roots (patterns, see roots.h; missing ones are fine:
+ * they may appear later). on_change runs from the loop whenever the list
+ * or a state changed. NULL with errno EINVAL for a bad pattern. */
 struct inventory *inventory_new(struct event_base *base,
 				const char *const *roots, size_t nroots,
 				inventory_change_fn *on_change, void *arg);

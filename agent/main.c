@@ -40,6 +40,7 @@
 #include "launch.h"
 #include "logchan.h"
 #include "monitor.h"
+#include "naming.h"
 #include "policy.h"
 #include "privsep.h"
 #include "sdnotify.h"
@@ -49,7 +50,7 @@
 #include "worker.h"
 
 #define MAX_LISTEN 16
-#define MAX_ROOTS 16
+#define MAX_ROOTS 32
 #define MAX_REDACT 32
 
 struct agent_opts {
@@ -58,6 +59,7 @@ struct agent_opts {
 	const char *roots[MAX_ROOTS];
 	size_t nroots;
 	const char *node;
+	const char *docker_root;
 	const char *cert, *key, *client_ca;
 	const char *log, *pidfile;
 	const char *policy, *audit;
@@ -91,9 +93,15 @@ static void usage(FILE *f)
 		"  --key FILE         PEM private key of --cert\n"
 		"  --client-ca FILE   PEM CA(s) client certificates must be signed by\n"
 		"  --node NAME        the node's name in the tree (default: the host name)\n"
-		"  --runc-root DIR    an OCI runtime state root to discover containers in;\n"
-		"                     repeatable. Default: /run/runc and\n"
-		"                     /run/containerd/runc/k8s.io\n"
+		"  --state-root DIR   an OCI runtime state root (runc or crun) to discover\n"
+		"                     containers in; repeatable; components may hold\n"
+		"                     wildcards (* ? [..]) and roots that appear later\n"
+		"                     are followed. Default: /run/runc, /run/crun,\n"
+		"                     /run/containerd/runc/*, /run/docker/runtime-*/moby\n"
+		"                     (runc, crun, Podman, CRI-O, containerd in every\n"
+		"                     namespace, Docker). --runc-root is the same\n"
+		"  --docker-root DIR  Docker's data root, where Docker's names and\n"
+		"                     labels are read (default /var/lib/docker)\n"
 		"  --policy FILE      the exec policy (JSON, default deny; see\n"
 		"                     docs/SECURITY.md), reloaded on SIGHUP. Without it\n"
 		"                     only root on the Unix socket (uid:0) may exec\n"
@@ -143,6 +151,7 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 		O_CA,
 		O_NODE,
 		O_ROOT,
+		O_DOCKER_ROOT,
 		O_LOG,
 		O_PIDFILE,
 		O_POLICY,
@@ -166,7 +175,9 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 		{ "key", required_argument, NULL, O_KEY },
 		{ "client-ca", required_argument, NULL, O_CA },
 		{ "node", required_argument, NULL, O_NODE },
+		{ "state-root", required_argument, NULL, O_ROOT },
 		{ "runc-root", required_argument, NULL, O_ROOT },
+		{ "docker-root", required_argument, NULL, O_DOCKER_ROOT },
 		{ "log", required_argument, NULL, O_LOG },
 		{ "pidfile", required_argument, NULL, O_PIDFILE },
 		{ "policy", required_argument, NULL, O_POLICY },
@@ -201,11 +212,20 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 		case O_ROOT:
 			if (o->nroots == MAX_ROOTS) {
 				fprintf(stderr,
-					"execfs-agent: at most %d --runc-root\n",
+					"execfs-agent: at most %d --state-root\n",
 					MAX_ROOTS);
 				return -1;
 			}
+			if (optarg[0] != '/') {
+				fprintf(stderr,
+					"execfs-agent: --state-root %s: not an absolute path\n",
+					optarg);
+				return -1;
+			}
 			o->roots[o->nroots++] = optarg;
+			break;
+		case O_DOCKER_ROOT:
+			o->docker_root = optarg;
 			break;
 		case O_CERT:
 			o->cert = optarg;
@@ -331,10 +351,14 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 		o->user = "nobody";
 	if (!o->nlisten)
 		o->listen[o->nlisten++] = "unix:" EXECFS_DEFAULT_SOCKET;
+	/* Each runtime's and orchestrator's default root (docs/FILES.md). */
 	if (!o->nroots) {
 		o->roots[o->nroots++] = "/run/runc";
-		o->roots[o->nroots++] = "/run/containerd/runc/k8s.io";
+		o->roots[o->nroots++] = "/run/crun";
+		o->roots[o->nroots++] = "/run/containerd/runc/*";
+		o->roots[o->nroots++] = "/run/docker/runtime-*/moby";
 	}
+	naming_set_docker_root(o->docker_root);
 	return 0;
 }
 

@@ -7,7 +7,8 @@
  * the container needs: env, cwd, user, and the annotations that carry the
  * Kubernetes names. Everything read here comes from files root wrote, but
  * is still bounded and checked: a malformed file costs one log line and
- * that container, never the agent.
+ * that container, never the agent. Naming the container from what was
+ * read is naming.c's.
  */
 #include "ocistate.h"
 
@@ -16,6 +17,7 @@
 #include "strv.h"
 
 #include <errno.h>
+#include <execfs/log.h>
 #include <execfs/proto.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -26,26 +28,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#define log_warn(fmt, ...) \
-	fprintf(stderr, "execfs-agent: %s: " fmt "\n", __func__, __VA_ARGS__)
-
 #define OCI_MAX_CGROUPS 64
 #define OCI_MAX_GROUPS 65536
 #define OCI_MAX_ENV 65536
-
-/* CRI annotations: containerd, then CRI-O. */
-#define A_CD_NAMESPACE "io.kubernetes.cri.sandbox-namespace"
-#define A_CD_POD "io.kubernetes.cri.sandbox-name"
-#define A_CD_NAME "io.kubernetes.cri.container-name"
-#define A_CD_TYPE "io.kubernetes.cri.container-type"
-#define A_CD_IMAGE "io.kubernetes.cri.image-name"
-#define A_CRIO_NAMESPACE "io.kubernetes.pod.namespace"
-#define A_CRIO_POD "io.kubernetes.pod.name"
-#define A_CRIO_NAME "io.kubernetes.container.name"
-#define A_CRIO_TYPE "io.kubernetes.cri-o.ContainerType"
-#define A_CRIO_IMAGE "io.kubernetes.cri-o.ImageName"
-
-#define DEFAULT_NAMESPACE "default"
 
 #define CAP(x) [x] = #x
 static const char *const cap_names[] = {
@@ -94,13 +79,13 @@ static const char *const cap_names[] = {
 #undef CAP
 
 /* The namespaces whose sharing with the host makes a container privileged,
- * by libcontainer's type name and /proc/PID/ns name. */
+ * by libcontainer's type name, /proc/PID/ns name and OCI config name. */
 static const struct {
-	const char *type, *proc;
+	const char *type, *proc, *oci;
 } host_ns_kinds[3] = {
-	{ "NEWPID", "pid" },
-	{ "NEWIPC", "ipc" },
-	{ "NEWNET", "net" },
+	{ "NEWPID", "pid", "pid" },
+	{ "NEWIPC", "ipc", "ipc" },
+	{ "NEWNET", "net", "network" },
 };
 
 bool oci_name_is_safe(const char *s, size_t len)
@@ -121,6 +106,11 @@ static const char *jstr(const json_t *v)
 		return NULL;
 	s = json_string_value(v);
 	return strlen(s) == json_string_length(v) ? s : NULL;
+}
+
+const char *oci_jstr(const json_t *v)
+{
+	return jstr(v);
 }
 
 void oci_host_ns_init(struct oci_host_ns *host)
@@ -209,28 +199,21 @@ static json_t *load_json(int dirfd, const char *path, size_t max,
 	return doc;
 }
 
-static int strv_add(char ***v, size_t *n, const char *s)
+json_t *oci_load_json(int dirfd, const char *path, size_t max,
+		      struct oci_file_id *fid, int *err)
 {
-	char **bigger, *copy;
-
-	copy = strdup(s);
-	if (!copy)
-		return -ENOMEM;
-	bigger = realloc(*v, (*n + 2) * sizeof(**v));
-	if (!bigger) {
-		free(copy);
-		return -ENOMEM;
-	}
-	bigger[(*n)++] = copy;
-	bigger[*n] = NULL;
-	*v = bigger;
-	return 0;
+	return load_json(dirfd, path, max, fid, err);
 }
 
 static int set_str(char **dst, const char *s)
 {
 	*dst = strdup(s ? s : "");
 	return *dst ? 0 : -ENOMEM;
+}
+
+int oci_set_str(char **dst, const char *s)
+{
+	return set_str(dst, s);
 }
 
 static int set_path(char **dst, const char *dir, const char *file)
@@ -260,6 +243,11 @@ static uint64_t cap_mask(const json_t *list)
 	return mask;
 }
 
+uint64_t oci_cap_mask(const json_t *list)
+{
+	return cap_mask(list);
+}
+
 static void set_caps(struct container *c, const json_t *caps)
 {
 	/* libcontainer leaves the capabilities alone when none are named. */
@@ -276,8 +264,8 @@ static void set_caps(struct container *c, const json_t *caps)
 }
 
 /* Does the container share the host's pid, ipc or network namespace? */
-static bool shares_host_ns(const json_t *namespaces,
-			   const struct oci_host_ns *host)
+bool oci_shares_host_ns(const json_t *namespaces,
+			const struct oci_host_ns *host, bool oci)
 {
 	const char *type, *path;
 	struct stat st;
@@ -289,7 +277,8 @@ static bool shares_host_ns(const json_t *namespaces,
 		found = false;
 		json_array_foreach(namespaces, i, ns) {
 			type = jstr(json_object_get(ns, "type"));
-			if (!type || strcmp(type, host_ns_kinds[k].type))
+			if (!type || strcmp(type, oci ? host_ns_kinds[k].oci :
+							host_ns_kinds[k].type))
 				continue;
 			found = true;
 			path = jstr(json_object_get(ns, "path"));
@@ -336,7 +325,7 @@ static int set_cgroups(struct oci_record *rec, const json_t *paths)
 				 c->id, OCI_MAX_CGROUPS);
 			break;
 		}
-		rc = strv_add(&c->cgroups, &n, dir);
+		rc = strv_push(&c->cgroups, &n, dir);
 		if (rc < 0)
 			return rc;
 		if (!strcmp(key, "freezer") && !rec->freezer_v1) {
@@ -391,6 +380,8 @@ static int parse_state(struct oci_record *rec, json_t *st, const char *id,
 	c->start_time = start;
 	rc = set_str(&c->id, id);
 	if (!rc)
+		rc = set_str(&c->runtime_id, id);
+	if (!rc)
 		rc = set_str(&c->created, jstr(json_object_get(st, "created")));
 	if (!rc)
 		rc = set_str(&c->runtime, "runc");
@@ -403,7 +394,8 @@ static int parse_state(struct oci_record *rec, json_t *st, const char *id,
 	nnp = json_object_get(config, "no_new_privileges");
 	c->no_new_privs = json_is_true(nnp);
 	c->privileged =
-		shares_host_ns(json_object_get(config, "namespaces"), host) ||
+		oci_shares_host_ns(json_object_get(config, "namespaces"), host,
+				   false) ||
 		!c->has_caps || (c->cap_bounding & (1ULL << CAP_SYS_ADMIN));
 
 	*bundle = "";
@@ -482,7 +474,7 @@ static int parse_user(struct container *c, const json_t *user)
 }
 
 /* config.json (OCI runtime spec): env, cwd, user, annotations. */
-static int parse_config(struct oci_record *rec, json_t *cfg)
+int oci_config_parse(struct oci_record *rec, json_t *cfg)
 {
 	struct container *c = &rec->c;
 	json_t *process, *env, *v, *ann;
@@ -501,7 +493,7 @@ static int parse_config(struct oci_record *rec, json_t *cfg)
 			continue;
 		if (n == OCI_MAX_ENV)
 			break;
-		rc = strv_add(&c->env, &n, s);
+		rc = strv_push(&c->env, &n, s);
 		if (rc < 0)
 			return rc;
 	}
@@ -561,55 +553,6 @@ static int parse_fallback(struct oci_record *rec, json_t *st)
 	return 0;
 }
 
-static const char *label(const struct container *c, const char *key)
-{
-	return jstr(json_object_get(c->labels, key));
-}
-
-static int pick_name(char **dst, const char *want, const char *dflt,
-		     const char *id, const char *what)
-{
-	if (want && !oci_name_is_safe(want, strlen(want))) {
-		log_warn("%s: unsafe %s name, using \"%s\"", id, what, dflt);
-		want = NULL;
-	}
-	return set_str(dst, want ? want : dflt);
-}
-
-static int set_names(struct oci_record *rec)
-{
-	struct container *c = &rec->c;
-	const char *ns, *pod, *name, *type, *image;
-	int rc;
-
-	type = label(c, A_CD_TYPE);
-	if (!type)
-		type = label(c, A_CRIO_TYPE);
-	rec->hidden = type && !strcmp(type, "sandbox");
-
-	ns = label(c, A_CD_NAMESPACE);
-	pod = label(c, A_CD_POD);
-	name = label(c, A_CD_NAME);
-	if (!ns && !pod && !name) {
-		ns = label(c, A_CRIO_NAMESPACE);
-		pod = label(c, A_CRIO_POD);
-		name = label(c, A_CRIO_NAME);
-	}
-	image = label(c, A_CD_IMAGE);
-	if (!image)
-		image = label(c, A_CRIO_IMAGE);
-
-	rc = pick_name(&c->namespace, ns, DEFAULT_NAMESPACE, c->id,
-		       "namespace");
-	if (!rc)
-		rc = pick_name(&c->pod, pod, c->id, c->id, "pod");
-	if (!rc)
-		rc = pick_name(&c->name, name, c->id, c->id, "container");
-	if (!rc)
-		rc = set_str(&c->image, image);
-	return rc;
-}
-
 int oci_record_load(struct oci_record *rec, int rootfd, const char *root,
 		    const char *id, const struct oci_host_ns *host)
 {
@@ -651,13 +594,14 @@ int oci_record_load(struct oci_record *rec, int rootfd, const char *root,
 	} else {
 		log_warn("%s: no bundle recorded", id);
 	}
-	rc = cfg ? parse_config(rec, cfg) : parse_fallback(rec, st);
-	if (!rc)
-		rc = set_names(rec);
+	rc = cfg ? oci_config_parse(rec, cfg) : parse_fallback(rec, st);
 	if (rc < 0)
 		goto out_release;
+	rec->state_file = "state.json";
+	/* The record's now, also when the file is missing: its appearance
+	 * is a change. NULL without a bundle. */
+	rec->config_path = config_path;
 	json_decref(cfg);
-	free(config_path);
 	json_decref(st);
 	return 0;
 
@@ -674,8 +618,12 @@ out_release:
 void oci_record_release(struct oci_record *rec)
 {
 	struct container *c = &rec->c;
+	size_t i;
 
 	free(c->id);
+	free(c->runtime_id);
+	free(c->naming);
+	json_decref(c->name_sources);
 	free(c->namespace);
 	free(c->pod);
 	free(c->name);
@@ -691,5 +639,52 @@ void oci_record_release(struct oci_record *rec)
 	strv_free(c->cgroups);
 	free(rec->freezer_v1);
 	free(rec->freezer_v2);
+	free(rec->config_path);
+	for (i = 0; i < rec->nsources; i++)
+		free(rec->sources[i].path);
 	memset(rec, 0, sizeof(*rec));
+}
+
+int oci_record_add_source(struct oci_record *rec, const char *path)
+{
+	struct oci_source *src;
+	size_t i;
+
+	for (i = 0; i < rec->nsources; i++)
+		if (!strcmp(rec->sources[i].path, path))
+			return 0;
+	if (rec->nsources == OCI_MAX_SOURCES)
+		return 0;
+	src = &rec->sources[rec->nsources];
+	src->path = strdup(path);
+	if (!src->path)
+		return -ENOMEM;
+	oci_file_id_get(AT_FDCWD, path, &src->id);
+	rec->nsources++;
+	return 0;
+}
+
+bool oci_record_unchanged(const struct oci_record *rec, int rootfd)
+{
+	struct oci_file_id now;
+	char path[PATH_MAX];
+	size_t i;
+
+	if (snprintf(path, sizeof(path), "%s/%s", rec->c.runtime_id,
+		     rec->state_file) >= (int)sizeof(path))
+		return false;
+	oci_file_id_get(rootfd, path, &now);
+	if (!oci_file_id_equal(&rec->state_id, &now))
+		return false;
+	if (rec->config_path) {
+		oci_file_id_get(AT_FDCWD, rec->config_path, &now);
+		if (!oci_file_id_equal(&rec->config_id, &now))
+			return false;
+	}
+	for (i = 0; i < rec->nsources; i++) {
+		oci_file_id_get(AT_FDCWD, rec->sources[i].path, &now);
+		if (!oci_file_id_equal(&rec->sources[i].id, &now))
+			return false;
+	}
+	return true;
 }

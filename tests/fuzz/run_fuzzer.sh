@@ -3,7 +3,8 @@
 # Usage: run_fuzzer.sh BINARY SECONDS
 # The corpus lives next to the binary (BINARY.corpus/) and grows across
 # runs; seeds come from h2_seeds.py for the HTTP/2 target and
-# privsep_seeds.py for the privsep messages. Crash inputs are
+# privsep_seeds.py for the privsep messages, bolt_seeds.py for BoltDB
+# files. Crash inputs are
 # kept as BINARY.crash-* for reproduction (run BINARY on the file).
 set -eu
 bin=$1
@@ -23,6 +24,21 @@ fuzz_fs_ctl)
 		printf '%s\n' "$line" >"$corpus/seed-$i"
 		i=$((i + 1))
 	done
+	;;
+fuzz_agent_boltdb) python3 "$here/bolt_seeds.py" "$corpus" ;;
+fuzz_agent_runtime_files)
+	# The first byte picks the parser (see the target).
+	printf '\000{"pid": 4242, "process-start-time": 56501, "cgroup-path": "/c1", "bundle": "/b", "created": "2026-12-07T11:42:57.724807Z", "owner": "root"}' >"$corpus/seed-crun"
+	printf '\001{"ID": "66", "Name": "/shop-web-1", "Config": {"Image": "busybox:1", "Labels": {"com.docker.compose.project": "shop", "com.docker.compose.service": "web", "com.docker.compose.container-number": "1"}, "Env": ["A=b"]}}' >"$corpus/seed-compose"
+	printf '\001{"ID": "66", "Name": "/redis-6f3c", "Config": {"Labels": {"com.hashicorp.nomad.alloc_id": "6f3c2a9e-1b7d", "com.hashicorp.nomad.job_name": "cache", "com.hashicorp.nomad.task_group_name": "kv", "com.hashicorp.nomad.task_name": "redis"}, "Env": ["NOMAD_ALLOC_INDEX=2", "NOMAD_NAMESPACE=prod"]}}' >"$corpus/seed-nomad"
+	printf '\002[{"id": "a", "names": ["web"], "metadata": "{\\"image-name\\": \\"localhost/b:1\\"}"}]' >"$corpus/seed-store"
+	printf '\003{"pod": "1a57", "pause": true, "name": "1a57-infra"}' >"$corpus/seed-libpod"
+	{
+		printf '\004%b' '4:pids:/kube/pod1\n1:cpu,cpuacct:/c1\n0::/c1\n'
+		printf '\0'
+		printf '%b' '31 30 0:27 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct\n34 30 0:30 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n'
+		printf '%s\n' '35 30 0:31 /kube /srv/my\040pids rw - cgroup cgroup rw,pids'
+	} >"$corpus/seed-cgroup"
 	;;
 fuzz_agent_policy)
 	# Every key of docs/SECURITY.md's policy table.

@@ -505,9 +505,10 @@ static void test_no_config_fallback(void **state)
 static void test_json_shape(void **state)
 {
 	static const char *const keys[] = {
-		"id",	   "namespace",	 "pod",	   "name",   "pid",
-		"state",   "runtime",	 "root",   "bundle", "image",
-		"created", "privileged", "labels",
+		"id",	      "runtime_id", "namespace", "pod",
+		"name",	      "pid",	    "state",	 "runtime",
+		"root",	      "bundle",	    "image",	 "created",
+		"privileged", "labels",	    "naming",	 "name_sources",
 	};
 	struct fixture *fx = *state;
 	struct inventory *inv;
