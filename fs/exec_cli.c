@@ -15,7 +15,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <glob.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -29,15 +28,15 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "exec_all.h"
 #include "exec_cli.h"
+#include "exec_common.h"
 #include "exec_escape.h"
 #include "exec_pump.h"
 #include "execfs/ctl.h"
 
-#define EXIT_USAGE 2
-#define EXIT_EXECFS 125 /* our own failure, as docker exec */
-#define EXIT_CANNOT_RUN 126
-#define EXIT_NOT_FOUND 127
+#define EXIT_USAGE EXEC_EXIT_USAGE
+#define EXIT_EXECFS EXEC_EXIT_EXECFS
 #define EXIT_ESCAPE 255 /* ~. closed the session, as ssh */
 
 #define BUF_SIZE (64 * 1024)
@@ -58,7 +57,7 @@ struct exec_opts {
 
 static struct termios saved_tio;
 static volatile sig_atomic_t tio_saved;
-static int sig_pipe[2] = { -1, -1 };
+static int sig_fd = -1; /* caught signals, a byte each */
 
 static void tty_restore(void)
 {
@@ -74,17 +73,6 @@ static void on_fatal(int sig)
 	tty_restore();
 	signal(sig, SIG_DFL);
 	raise(sig);
-}
-
-static void on_signal(int sig)
-{
-	int saved = errno;
-	unsigned char b = (unsigned char)sig;
-
-	if (write(sig_pipe[1], &b, 1) < 0) {
-		/* the pipe is full: the loop has signals to read anyway */
-	}
-	errno = saved;
 }
 
 static int tty_raw(void)
@@ -125,20 +113,17 @@ static int signals_setup(void)
 	struct sigaction sa;
 	size_t i;
 
-	if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
-		return -errno;
+	/* A blocked read of a session file returns EINTR (FUSE interrupts
+	 * it) and the loop looks at the signal. */
+	sig_fd = exec_signals_catch(caught, sizeof(caught) / sizeof(caught[0]));
+	if (sig_fd < 0)
+		return sig_fd;
 	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
-	/* No SA_RESTART: a blocked read of a session file returns EINTR
-	 * (FUSE interrupts it) and the loop looks at the signal. */
-	sa.sa_handler = on_signal;
-	for (i = 0; i < sizeof(caught) / sizeof(caught[0]); i++)
-		sigaction(caught[i], &sa, NULL);
 	sa.sa_handler = on_fatal;
 	sa.sa_flags = SA_RESETHAND;
 	for (i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
 		sigaction(fatal[i], &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
 	atexit(tty_restore);
 	return 0;
 }
@@ -295,50 +280,30 @@ out_escape:
 
 /* ---- the container directory -------------------------------------------- */
 
-static bool is_container_dir(const char *dir)
-{
-	char path[4096];
-	struct stat st;
-
-	if (snprintf(path, sizeof(path), "%s/clone", dir) >= (int)sizeof(path))
-		return false;
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
 /* The one directory DIR names (a glob allowed), malloc'd; NULL after a
  * message. */
 static char *resolve_dir(const char *dir, bool any)
 {
-	glob_t g;
 	char **match = NULL;
 	size_t n = 0, i;
 	uint32_t r;
 	char *out = NULL;
+	int rc;
 
-	if (!strpbrk(dir, "*?[")) {
-		if (!is_container_dir(dir)) {
-			fprintf(stderr,
-				"execfs exec: %s: not a container directory of an execfs mount (no clone file)\n",
-				dir);
-			return NULL;
-		}
-		return strdup(dir);
-	}
-	if (glob(dir, GLOB_ONLYDIR, NULL, &g) != 0) {
-		fprintf(stderr, "execfs exec: %s matches nothing\n", dir);
-		return NULL;
-	}
-	match = calloc(g.gl_pathc, sizeof(*match)); /* borrowed strings */
-	for (i = 0; match && i < g.gl_pathc; i++)
-		if (is_container_dir(g.gl_pathv[i]))
-			match[n++] = g.gl_pathv[i];
-	if (n == 0) {
+	rc = exec_glob_containers(dir, &match, &n);
+	if (rc == -ENOENT && !strpbrk(dir, "*?[")) {
+		fprintf(stderr,
+			"execfs exec: %s: not a container directory of an execfs mount (no clone file)\n",
+			dir);
+	} else if (rc == -ENOENT) {
 		fprintf(stderr,
 			"execfs exec: %s matches no container directory\n",
 			dir);
+	} else if (rc < 0) {
+		fprintf(stderr, "execfs exec: %s: %s\n", dir, strerror(-rc));
 	} else if (n > 1 && !any) {
 		fprintf(stderr,
-			"execfs exec: %s matches %zu containers (use --any to pick one at random):\n",
+			"execfs exec: %s matches %zu containers (use --any to pick one at random, --all for every one):\n",
 			dir, n);
 		for (i = 0; i < n && i < 10; i++)
 			fprintf(stderr, "  %s\n", match[i]);
@@ -349,31 +314,11 @@ static char *resolve_dir(const char *dir, bool any)
 			r = (uint32_t)getpid();
 		out = strdup(match[r % n]);
 	}
-	free(match);
-	globfree(&g);
+	exec_strv_free(match, n);
 	return out;
 }
 
 /* ---- small I/O helpers -------------------------------------------------- */
-
-/* Read a small text file whole (a session's ctl, clone, wait). */
-static ssize_t read_text(const char *path, char *buf, size_t len)
-{
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	do
-		n = read(fd, buf, len - 1);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		n = -errno;
-	else
-		buf[n] = '\0';
-	close(fd);
-	return n;
-}
 
 /* Write one ctl line, ignoring a failure (resize, signal, eof: best
  * effort; the session may have ended meanwhile). */
@@ -419,22 +364,14 @@ struct run {
 /* Exit status from a `wait` line. */
 static int status_to_exit(const char *line)
 {
-	long long code;
-	int signo;
-	char name[32];
+	bool ended;
+	int rc = exec_status_exit(line, &ended);
 
-	if (sscanf(line, "exited %lld", &code) == 1)
-		return code >= 0 && code <= 255 ? (int)code : 255;
-	if (sscanf(line, "killed %31s", name) == 1) {
-		signo = ctl_signal_parse(name);
-		return signo > 0 ? 128 + signo : 255;
-	}
-	if (strncmp(line, "failed", 6) == 0) {
+	if (!ended && strncmp(line, "failed", 6) == 0)
 		fprintf(stderr, "execfs exec: %s", line);
-		return EXIT_EXECFS;
-	}
-	fprintf(stderr, "execfs exec: session %s", line);
-	return 255;
+	else if (!ended)
+		fprintf(stderr, "execfs exec: session %s", line);
+	return rc;
 }
 
 /* Move local stdin bytes into inbuf, applying the escape. Returns 1 when
@@ -577,8 +514,7 @@ static int run_loop(struct run *r)
 		np = 0;
 		ix_stdin = ix_in = ix_done = ix_wait = -1;
 		ix_sig = np;
-		p[np++] =
-			(struct pollfd){ .fd = sig_pipe[0], .events = POLLIN };
+		p[np++] = (struct pollfd){ .fd = sig_fd, .events = POLLIN };
 		if (r->in >= 0 && !r->local_eof &&
 		    r->inlen + 2 <= sizeof(r->inbuf)) {
 			ix_stdin = np;
@@ -610,7 +546,7 @@ static int run_loop(struct run *r)
 		if (p[ix_sig].revents & POLLIN) {
 			unsigned char s;
 
-			while (read(sig_pipe[0], &s, 1) == 1)
+			while (read(sig_fd, &s, 1) == 1)
 				if ((rc = handle_signal(r, s)) != 0)
 					return rc;
 		}
@@ -691,7 +627,7 @@ static int start(struct run *r, const char *sdir)
 	if (write(r->ctl, msg, (size_t)len) != len) {
 		rc = -errno;
 		/* The reason is in N/ctl's error line. */
-		if (read_text("ctl", reason, sizeof(reason)) > 0 &&
+		if (exec_read_text("ctl", reason, sizeof(reason)) > 0 &&
 		    (e = strstr(reason, "error: ")))
 			fprintf(stderr, "execfs exec: %s", e + 7);
 		else
@@ -726,9 +662,7 @@ static int exec_session(struct run *r, const char *sdir)
 
 	if (rc < 0) {
 		ctl_line(r->ctl, "forget\n");
-		return rc == -ENOENT ? EXIT_NOT_FOUND :
-		       rc == -EACCES ? EXIT_CANNOT_RUN :
-				       EXIT_EXECFS;
+		return exec_start_exit(rc);
 	}
 	/* Blocking: the output threads' reads wait in the mount. */
 	r->out = open("stdout", O_RDONLY | O_CLOEXEC);
@@ -778,10 +712,14 @@ int exec_main(int argc, char **argv)
 	ssize_t n;
 	int rc;
 
+	if (exec_all_wanted(argc, argv))
+		return exec_all_main(argc, argv);
 	memset(&o, 0, sizeof(o));
 	rc = parse_args(argc, argv, &o);
 	if (rc == 1) {
 		usage(stdout);
+		fprintf(stdout, "\n");
+		exec_all_usage(stdout);
 		return 0;
 	}
 	if (rc)
@@ -804,7 +742,7 @@ int exec_main(int argc, char **argv)
 	if (!dir)
 		goto out;
 	snprintf(sdir, sizeof(sdir), "%s/clone", dir);
-	n = read_text(sdir, num, sizeof(num));
+	n = exec_read_text(sdir, num, sizeof(num));
 	if (n <= 0) {
 		fprintf(stderr, "execfs exec: %s: %s\n", sdir,
 			n < 0 ? strerror((int)-n) : "empty");
