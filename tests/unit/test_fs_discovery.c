@@ -1,0 +1,428 @@
+/*
+ * Unit tests for DNS discovery (fs/discovery.c) against a tiny DNS
+ * responder run by the test itself: a UDP socket on 127.0.0.1 served from
+ * the same event loop, answering crafted replies (records with TTLs,
+ * NXDOMAIN, NODATA, SERVFAIL, truncated and malformed replies, silence).
+ * No network beyond loopback, no resolv.conf.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/dns.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "discovery.h"
+
+#define NAME "agents.test"
+
+enum mode {
+	ANSWER, /* the records below (none for a type: NODATA) */
+	NXDOMAIN,
+	SERVFAIL,
+	TRUNCATED, /* TC set, the first record only */
+	MALFORMED, /* says 2 answers, carries half of one */
+	SILENT, /* never answers */
+};
+
+struct responder {
+	int fd;
+	struct event *ev;
+	enum mode mode;
+	const char *v4[8];
+	const char *v6[8];
+	uint32_t ttl;
+	int queries;
+};
+
+struct fixture {
+	struct event_base *base;
+	struct responder r;
+	struct discovery *d;
+	char server[64];
+	int changes;
+	/* The last change, copied. */
+	char added[16][DISCOVERY_ADDR_LEN];
+	char removed[16][DISCOVERY_ADDR_LEN];
+	size_t nadded, nremoved;
+	int error;
+	const char *remove_in_cb; /* discovery_remove() this from the callback */
+};
+
+static size_t put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+	return 2;
+}
+
+static size_t put32(uint8_t *p, uint32_t v)
+{
+	put16(p, (uint16_t)(v >> 16));
+	put16(p + 2, (uint16_t)v);
+	return 4;
+}
+
+/* Append one answer record of type qtype for address text a. */
+static size_t put_record(uint8_t *p, uint16_t qtype, uint32_t ttl,
+			 const char *a)
+{
+	size_t off = 0, len = qtype == 1 ? 4 : 16;
+
+	off += put16(p + off, 0xc00c); /* the question's name */
+	off += put16(p + off, qtype);
+	off += put16(p + off, 1);
+	off += put32(p + off, ttl);
+	off += put16(p + off, (uint16_t)len);
+	assert_int_equal(inet_pton(qtype == 1 ? AF_INET : AF_INET6, a, p + off),
+			 1);
+	return off + len;
+}
+
+static void on_query(evutil_socket_t fd, short what, void *arg)
+{
+	struct responder *r = arg;
+	uint8_t q[512], a[2048];
+	struct sockaddr_storage from;
+	socklen_t flen = sizeof(from);
+	ssize_t n =
+		recvfrom(fd, q, sizeof(q), 0, (struct sockaddr *)&from, &flen);
+	size_t qend = 12, off, i, count = 0;
+	uint16_t qtype, flags = 0x8180; /* QR RD RA */
+	const char *const *list;
+
+	if (n < 17)
+		return;
+	r->queries++;
+	if (r->mode == SILENT)
+		return;
+	while (qend < (size_t)n && q[qend])
+		qend += q[qend] + 1u;
+	qend += 5; /* the root label, QTYPE, QCLASS */
+	assert_true(qend <= (size_t)n);
+	qtype = (uint16_t)(q[qend - 4] << 8 | q[qend - 3]);
+	list = qtype == 1 ? r->v4 : r->v6;
+	memcpy(a, q, qend);
+	if (r->mode == NXDOMAIN)
+		flags |= 3;
+	else if (r->mode == SERVFAIL)
+		flags |= 2;
+	else if (r->mode == TRUNCATED)
+		flags |= 0x0200;
+	off = qend;
+	for (i = 0; r->mode != NXDOMAIN && r->mode != SERVFAIL && list[i];
+	     i++) {
+		off += put_record(a + off, qtype, r->ttl, list[i]);
+		count++;
+		if (r->mode == TRUNCATED)
+			break;
+	}
+	if (r->mode == MALFORMED && count > 0) {
+		count = 2;
+		off -= 9; /* cut the first record in its middle */
+	}
+	put16(a + 2, flags);
+	put16(a + 4, 1);
+	put16(a + 6, (uint16_t)count);
+	put16(a + 8, 0);
+	put16(a + 10, 0);
+	sendto(fd, a, off, 0, (struct sockaddr *)&from, flen);
+}
+
+static void on_change(void *arg, const struct discovery_change *chg)
+{
+	struct fixture *f = arg;
+	size_t i;
+
+	assert_string_equal(chg->name, NAME);
+	f->changes++;
+	f->nadded = chg->nadded;
+	f->nremoved = chg->nremoved;
+	f->error = chg->error;
+	assert_true(chg->nadded <= 16 && chg->nremoved <= 16);
+	for (i = 0; i < chg->nadded; i++)
+		snprintf(f->added[i], DISCOVERY_ADDR_LEN, "%s", chg->added[i]);
+	for (i = 0; i < chg->nremoved; i++)
+		snprintf(f->removed[i], DISCOVERY_ADDR_LEN, "%s",
+			 chg->removed[i]);
+	if (chg->error)
+		assert_non_null(chg->reason);
+	if (f->remove_in_cb)
+		assert_int_equal(discovery_remove(f->d, f->remove_in_cb), 0);
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sin);
+	struct discovery_opts o = { 0 };
+
+	assert_non_null(f);
+	f->base = event_base_new();
+	assert_non_null(f->base);
+	f->r.fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	assert_true(f->r.fd >= 0);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(f->r.fd, (struct sockaddr *)&sin, sizeof(sin)),
+			 0);
+	assert_int_equal(getsockname(f->r.fd, (struct sockaddr *)&sin, &len),
+			 0);
+	f->r.ev = event_new(f->base, f->r.fd, EV_READ | EV_PERSIST, on_query,
+			    &f->r);
+	event_add(f->r.ev, NULL);
+	snprintf(f->server, sizeof(f->server), "127.0.0.1:%u",
+		 ntohs(sin.sin_port));
+	/* Short intervals and timeouts: the test waits for events, never
+	 * for a time; these only keep it quick. */
+	o.dns_server = f->server;
+	o.min_interval_ms = 20;
+	o.max_interval_ms = 200;
+	o.timeout_ms = 200;
+	o.attempts = 1;
+	f->d = discovery_new(f->base, &o, on_change, f);
+	assert_non_null(f->d);
+	*state = f;
+	return 0;
+}
+
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	*(bool *)arg = true;
+}
+
+/* Run the loop until the callback ran `want` times in all; fail after a
+ * generous 20 s. */
+static void wait_changes(struct fixture *f, int want)
+{
+	bool late = false;
+	struct event *t = evtimer_new(f->base, on_deadline, &late);
+	struct timeval tv = { 20, 0 };
+
+	evtimer_add(t, &tv);
+	while (f->changes < want && !late)
+		event_base_loop(f->base, EVLOOP_ONCE);
+	event_free(t);
+	assert_int_equal(f->changes, want);
+}
+
+/* Run the loop until the responder saw `want` queries in all. */
+static void wait_queries(struct fixture *f, int want)
+{
+	bool late = false;
+	struct event *t = evtimer_new(f->base, on_deadline, &late);
+	struct timeval tv = { 20, 0 };
+
+	evtimer_add(t, &tv);
+	while (f->r.queries < want && !late)
+		event_base_loop(f->base, EVLOOP_ONCE);
+	event_free(t);
+	assert_true(f->r.queries >= want);
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	discovery_free(f->d);
+	/* Queries in flight call back once more, from the loop: drain. */
+	event_base_loop(f->base, EVLOOP_NONBLOCK);
+	event_free(f->r.ev);
+	close(f->r.fd);
+	event_base_free(f->base);
+	free(f);
+	return 0;
+}
+
+static void set_records(struct fixture *f, const char *a1, const char *a2,
+			const char *v6)
+{
+	memset(f->r.v4, 0, sizeof(f->r.v4));
+	memset(f->r.v6, 0, sizeof(f->r.v6));
+	f->r.v4[0] = a1;
+	f->r.v4[1] = a2;
+	f->r.v6[0] = v6;
+	f->r.mode = ANSWER;
+}
+
+static void test_records_and_changes(void **state)
+{
+	struct fixture *f = *state;
+	char out[8][DISCOVERY_ADDR_LEN];
+
+	set_records(f, "10.0.0.2", "10.0.0.1", "fd00::1");
+	f->r.ttl = 0;
+	assert_int_equal(discovery_add(f->d, NAME), 0);
+	assert_int_equal(discovery_add(f->d, NAME), -EEXIST);
+	wait_changes(f, 1);
+	assert_int_equal(f->error, 0);
+	assert_int_equal(f->nadded, 3);
+	assert_int_equal(f->nremoved, 0);
+	assert_string_equal(f->added[0], "10.0.0.1");
+	assert_string_equal(f->added[1], "10.0.0.2");
+	assert_string_equal(f->added[2], "fd00::1");
+	assert_int_equal(discovery_addresses(f->d, NAME, out, 8), 3);
+
+	/* TTL 0: re-resolved at the floor; the difference is reported. No
+	 * AAAA any more: NODATA empties that family. */
+	set_records(f, "10.0.0.2", "10.0.0.3", NULL);
+	wait_changes(f, 2);
+	assert_int_equal(f->error, 0);
+	assert_int_equal(f->nadded, 1);
+	assert_string_equal(f->added[0], "10.0.0.3");
+	assert_int_equal(f->nremoved, 2);
+	assert_string_equal(f->removed[0], "10.0.0.1");
+	assert_string_equal(f->removed[1], "fd00::1");
+
+	/* NXDOMAIN: the service has no endpoints left. */
+	f->r.mode = NXDOMAIN;
+	wait_changes(f, 3);
+	assert_int_equal(f->error, 0);
+	assert_int_equal(f->nadded, 0);
+	assert_int_equal(f->nremoved, 2);
+	assert_int_equal(discovery_addresses(f->d, NAME, out, 8), 0);
+	assert_int_equal(discovery_addresses(f->d, "other", out, 8), -ENOENT);
+}
+
+/* A failed resolve keeps the set, says why, and retries. */
+static void check_failure_keeps_set(struct fixture *f, enum mode mode)
+{
+	char out[8][DISCOVERY_ADDR_LEN];
+	int q;
+
+	set_records(f, "10.0.0.1", NULL, NULL);
+	f->r.ttl = 0;
+	assert_int_equal(discovery_add(f->d, NAME), 0);
+	wait_changes(f, 1);
+	assert_int_equal(f->nadded, 1);
+	f->r.v4[1] = "10.0.0.9";
+	f->r.mode = mode;
+	wait_changes(f, 2);
+	assert_int_not_equal(f->error, 0);
+	assert_int_equal(f->nadded, 0);
+	assert_int_equal(f->nremoved, 0);
+	assert_int_equal(discovery_addresses(f->d, NAME, out, 8), 1);
+	assert_string_equal(out[0], "10.0.0.1");
+	/* Retried, and the next good answer is taken. */
+	q = f->r.queries;
+	f->r.mode = ANSWER;
+	wait_queries(f, q + 2);
+	while (f->nadded == 0 || f->error)
+		wait_changes(f, f->changes + 1);
+	assert_int_equal(f->nadded, 1);
+	assert_string_equal(f->added[0], "10.0.0.9");
+}
+
+static void test_servfail(void **state)
+{
+	check_failure_keeps_set(*state, SERVFAIL);
+}
+
+static void test_truncated(void **state)
+{
+	check_failure_keeps_set(*state, TRUNCATED);
+}
+
+static void test_malformed(void **state)
+{
+	check_failure_keeps_set(*state, MALFORMED);
+}
+
+static void test_silent(void **state)
+{
+	check_failure_keeps_set(*state, SILENT);
+}
+
+/* The callback may remove the name it reports; no callback after that. */
+static void test_remove_in_callback(void **state)
+{
+	struct fixture *f = *state;
+	int q;
+
+	set_records(f, "10.0.0.1", NULL, NULL);
+	f->r.ttl = 0;
+	f->remove_in_cb = NAME;
+	assert_int_equal(discovery_add(f->d, NAME), 0);
+	wait_changes(f, 1);
+	f->remove_in_cb = NULL;
+	/* Added again: it starts over (all addresses new). */
+	q = f->r.queries;
+	assert_int_equal(discovery_add(f->d, NAME), 0);
+	wait_changes(f, 2);
+	assert_int_equal(f->nadded, 1);
+	assert_true(f->r.queries >= q + 2);
+	assert_int_equal(discovery_remove(f->d, "nosuch"), -ENOENT);
+}
+
+/* Removed and freed with queries in flight: their callbacks, still to
+ * come from the loop, touch nothing freed (ASan). */
+static void test_free_in_flight(void **state)
+{
+	struct fixture *f = *state;
+
+	f->r.mode = SILENT;
+	assert_int_equal(discovery_add(f->d, NAME), 0);
+	assert_int_equal(discovery_add(f->d, "other.test"), 0);
+	wait_queries(f, 4);
+	assert_int_equal(discovery_remove(f->d, "other.test"), 0);
+	discovery_refresh(f->d);
+	/* teardown frees d with NAME's queries in flight. */
+}
+
+static void test_interval(void **state)
+{
+	(void)state;
+	assert_int_equal(discovery_interval_ms(0, 1000, 30000), 1000);
+	assert_int_equal(discovery_interval_ms(-1, 1000, 30000), 1000);
+	assert_int_equal(discovery_interval_ms(5, 1000, 30000), 5000);
+	assert_int_equal(discovery_interval_ms(3600, 1000, 30000), 30000);
+	assert_int_equal(discovery_interval_ms(0x7fffffffL, 1000, 30000),
+			 30000);
+}
+
+static void test_bad_args(void **state)
+{
+	struct fixture *f = *state;
+	struct discovery_opts o = { .dns_server = "not an address" };
+	char longname[300];
+
+	errno = 0;
+	assert_null(discovery_new(f->base, &o, on_change, f));
+	assert_int_equal(errno, EINVAL);
+	memset(longname, 'a', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	assert_int_equal(discovery_add(f->d, longname), -EINVAL);
+	assert_int_equal(discovery_add(f->d, ""), -EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_records_and_changes, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_servfail, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_truncated, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_malformed, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_silent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_remove_in_callback, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_free_in_flight, setup,
+						teardown),
+		cmocka_unit_test(test_interval),
+		cmocka_unit_test_setup_teardown(test_bad_args, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
