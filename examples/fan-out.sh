@@ -17,6 +17,11 @@
 # with stderr lines prefixed by "stderr: ". The exit status is 0 when every
 # command exited 0, else 1 (a start that failed counts as a failure).
 # Only the files are used; nothing here knows about nodes or agents.
+#
+# `execfs exec --all 'GLOB' -- CMD...` does the same at scale (all targets
+# in flight at once, each output line prefixed with its container, a
+# summary, --json for scripts; docs/FILES.md). This script stays as the
+# proof that a shell loop over the files is enough.
 set -u
 
 [ $# -eq 2 ] || {

@@ -25,6 +25,8 @@ import sys
 import time
 import tty
 
+import fleet_case
+
 MiB = 1024 * 1024
 
 
@@ -453,6 +455,22 @@ class Bench:
             for _, close in sides.values():
                 close()
 
+    # --- the fleet (tests/bench/fleet_case.py) ----------------------------------------
+
+    def case_fleet(self):
+        if not self.cfg.get("fleet"):
+            self.failures.append("fleet: no fleet set up (run.sh --cases fleet)")
+            return
+        self.fleet = fleet_case.Fleet(self, log)
+        try:
+            self.fleet.run()
+        except (RuntimeError, subprocess.TimeoutExpired, OSError) as e:
+            msg = str(e).splitlines()[0][:300] if str(e) else repr(e)
+            log("fleet failed: " + msg)
+            self.failures.append("fleet: " + msg)
+        finally:
+            self.fleet.unmount()
+
     # --- report ------------------------------------------------------------------
 
     def med(self, case, name):
@@ -566,6 +584,9 @@ class Bench:
             table("interactive echo", "ms per keystroke round trip, lower is better",
                   "%.3f", ["ssh -tt ControlMaster", "runc exec -t"], False)
 
+        if hasattr(self, "fleet"):
+            self.fleet.report(w)
+
         # Targets: (text, value or None, limit, kind)
         w("### Targets (over TLS unless stated)")
         w("")
@@ -615,6 +636,8 @@ class Bench:
             target("interactive echo, `execfs exec -t` <= 1.0x ssh -tt over ControlMaster",
                    ratio(case, "execfs exec -t (TLS)", "ssh -tt ControlMaster"),
                    lambda v: v <= 1.0, self.notes.get(case, {}).get("execfs TLS"))
+        if hasattr(self, "fleet"):
+            self.fleet.targets(w)
         w("")
 
         w("### Commands")
@@ -633,6 +656,15 @@ class Bench:
           "inside a bash loop, so the loop itself forks nothing; the paced case "
           "runs `sleep %s` before each op (untimed), as a person's commands come." % self.PACE_S)
         w("")
+        if hasattr(self, "fleet"):
+            w("The fleet case's commands run with:")
+            w("")
+            w("```")
+            for line in self.fleet.vars_text():
+                w(line)
+            w("```")
+            w("")
+            self.commands.update(self.fleet.commands)
         for case, cmds in self.commands.items():
             w("%s:" % case)
             w("")
@@ -660,7 +692,8 @@ class Bench:
                  "in": lambda: self.case_throughput("in"),
                  "latency": lambda: (self.case_latency(),
                                      self.case_latency(paced=True)),
-                 "echo": self.case_echo}
+                 "echo": self.case_echo,
+                 "fleet": self.case_fleet}
         wanted = self.cfg.get("cases") or list(steps)
         unknown = [c for c in wanted if c not in steps]
         if unknown:

@@ -23,7 +23,9 @@
 #   --reps N    repetitions per contender (default 5)
 #   --cases LIST  only these cases, comma-separated, of: concurrency, out,
 #               in, latency (back to back and paced), echo (default all);
-#               for A/B runs of one change
+#               for A/B runs of one change; and fleet (never by default:
+#               50 agents with 200 containers, one TLS mount over them,
+#               against pdsh and ssh to 50 loopback sshd; tests/bench/fleet.sh)
 #   --profile   instead of the cases: perf record/stat the agent and the
 #               client during throughput runs; reports in DIR/profile/
 #   --hold      instead of the cases: keep everything up, print the paths
@@ -225,6 +227,16 @@ login_shell=$(ssh -F "$ssh_dir/config" bench 'readlink /proc/$$/exe')
 	fail "ssh: the login shell is $login_shell, not /bin/sh"
 log "sshd on 127.0.0.1:$ssh_port (pid $sshd_pid), ControlMaster up"
 
+# --- the fleet case's setup ---------------------------------------------------
+
+fleet_json=
+if [[ ",$cases," == *,fleet,* ]]; then
+	# shellcheck source=fleet.sh
+	. "$bench_dir/fleet.sh"
+	fleet_bench_setup "${EXECFS_BENCH_FLEET:-50}"
+	fleet_json=$TESTDIR/fleet.json
+fi
+
 # --- run ---------------------------------------------------------------------
 
 python3 - "$TESTDIR/bench.json" <<PY
@@ -248,6 +260,7 @@ json.dump({
     "container_path": "n1/default/bench/box",
     "ssh_config": "$ssh_dir/config",
     "ssh_host": "bench",
+    "fleet": "$fleet_json" or None,
 }, open(sys.argv[1], "w"), indent=2)
 PY
 

@@ -1,0 +1,309 @@
+"""The fleet case of the execfs benchmark (`tests/bench/run.sh --cases fleet`).
+
+On the 50-agent fleet tests/bench/fleet.sh sets up (200 busybox containers,
+one TLS listener per agent), against 50 loopback sshd in the same run:
+
+- mount to first complete listing: `execfs --config` started, then
+  `ls -d MNT/*/*/*/*` polled until it shows all 200 containers (each round
+  mounts afresh and unmounts);
+- warm listing: `ls -d MNT/*/*/*/*` on the mounted fleet;
+- fan-out of `true` and of `uname -n` to the 200 containers with
+  `execfs exec --all`, against `pdsh -R ssh` running the same on the 50
+  sshd (fresh connections, as pdsh makes them) and a parallel `ssh` loop
+  over warm ControlMaster connections;
+- client and agent RSS after the fan-outs;
+- with one agent frozen (SIGSTOP of its processes): the listing, and the
+  fan-out over the other 49 nodes' 196 containers.
+
+Timings are medians of interleaved rounds, reported with same-run ratios
+and the targets as MET / NOT MET; nothing is asserted.
+"""
+import json
+import os
+import shlex
+import signal
+import statistics
+import subprocess
+import time
+
+
+def agent_tree(pid):
+    """The agent's monitor and its children (the worker, sessions)."""
+    out = [pid]
+    try:
+        for t in os.listdir("/proc/%d/task" % pid):
+            with open("/proc/%d/task/%s/children" % (pid, t)) as f:
+                out += [int(c) for c in f.read().split()]
+    except OSError:
+        pass
+    return out
+
+
+def rss_kib(pid):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+class Fleet:
+    def __init__(self, bench, log):
+        self.b = bench
+        self.log = log
+        with open(bench.cfg["fleet"]) as f:
+            self.cfg = json.load(f)
+        self.mnt = self.cfg["mount"]
+        self.nodes = self.cfg["nodes"]
+        self.n_containers = len(self.nodes) * 4
+        self.execfs = os.path.join(bench.cfg["build"], "execfs")
+        self.proc = None
+        self.values = {}  # figure -> [seconds]
+        self.commands = {}
+        self.rss = {}
+        self.notes = []
+        self.frozen = self.nodes[9] if len(self.nodes) > 9 else self.nodes[-1]
+        hosts = " ".join(self.cfg["ssh_hosts"])
+        healthy = [n for n in self.nodes if n != self.frozen]
+        self.vars = {
+            "MNT": self.mnt,
+            "EXECFS": self.execfs,
+            "HOSTS": ",".join(self.cfg["ssh_hosts"]),
+            "HOSTLIST": hosts,
+            "SSHCFG": self.cfg["ssh_config"],
+            "GLOBS49": " ".join(shlex.quote("%s/%s/*/*/*" % (self.mnt, n))
+                                for n in healthy),
+            "FROZEN": self.frozen,
+            # pdsh's ssh: our config, and fresh connections (the
+            # ControlMasters are the other contender's).
+            "PDSH_SSH_ARGS_APPEND": "-F %s -o ControlPath=none" % self.cfg["ssh_config"],
+            "PDSH_RCMD_TYPE": "ssh",
+        }
+
+    # --- helpers -------------------------------------------------------------
+
+    def sh(self, cmd, timeout=300):
+        env = dict(os.environ)
+        env.update(self.vars)
+        t0 = time.perf_counter()
+        p = subprocess.run(["bash", "-c", "set -o pipefail; " + cmd], env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=timeout, stdin=subprocess.DEVNULL)
+        dt = time.perf_counter() - t0
+        if p.returncode != 0:
+            raise RuntimeError("%s: status %d: %s" % (
+                cmd[:200], p.returncode,
+                p.stderr.decode(errors="replace").strip()[-400:]))
+        return dt, p.stdout.decode(errors="replace")
+
+    def record(self, name, value):
+        self.values.setdefault(name, []).append(value)
+
+    def med(self, name):
+        v = self.values.get(name)
+        return statistics.median(v) if v else None
+
+    def listed(self):
+        try:
+            return len([1 for n in os.listdir(self.mnt)
+                        for ns in os.listdir(os.path.join(self.mnt, n))
+                        for pod in os.listdir(os.path.join(self.mnt, n, ns))
+                        for c in os.listdir(os.path.join(self.mnt, n, ns, pod))])
+        except OSError:
+            return -1
+
+    def mount(self):
+        os.makedirs(self.mnt, exist_ok=True)
+        t0 = time.perf_counter()
+        self.proc = subprocess.Popen(
+            [self.execfs, "-f", "--config", self.cfg["config"], self.mnt],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=open(os.path.join(self.b.cfg["testdir"], "fleet-mount.log"), "a"))
+        deadline = t0 + 60
+        while True:
+            # `ls -d MNT/*/*/*/*`, the figure's command, once the mount is up.
+            if os.path.ismount(self.mnt):
+                env = dict(os.environ, MNT=self.mnt)
+                p = subprocess.run(["bash", "-c", "ls -d $MNT/*/*/*/* 2>/dev/null | wc -l"],
+                                   env=env, stdout=subprocess.PIPE)
+                if int(p.stdout or 0) == self.n_containers:
+                    return time.perf_counter() - t0
+            if self.proc.poll() is not None:
+                raise RuntimeError("execfs exited (status %d)" % self.proc.returncode)
+            if time.perf_counter() > deadline:
+                raise RuntimeError("%d of %d containers listed after 60 s"
+                                   % (self.listed(), self.n_containers))
+            time.sleep(0.005)
+
+    def unmount(self):
+        if self.proc is None:
+            return
+        subprocess.run(["fusermount3", "-u", "-z", self.mnt],
+                       stderr=subprocess.DEVNULL)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+    def signal_agent(self, node, sig):
+        pid = self.cfg["agent_pids"][self.nodes.index(node)]
+        for p in agent_tree(pid):
+            try:
+                os.kill(p, sig)
+            except OSError:
+                pass
+
+    # --- the figures ------------------------------------------------------------
+
+    def fanout_contenders(self, cmd):
+        allx = "$EXECFS exec --all \"$MNT/*/*/*/*\" -- %s > /dev/null" % cmd
+        return {
+            "execfs exec --all (200 containers)": allx,
+            "pdsh -R ssh (50 hosts)": "pdsh -f 64 -w \"$HOSTS\" %s > /dev/null" % cmd,
+            "ssh ControlMaster loop (50 hosts)":
+                "for h in $HOSTLIST; do ssh -F $SSHCFG $h %s > /dev/null & done; wait" % cmd,
+        }
+
+    def fanout(self, label, cmd, rounds):
+        cons = self.fanout_contenders(cmd)
+        self.commands["fan-out of `%s`" % cmd] = cons
+        names = list(cons)
+        for r in range(rounds):
+            k = r % len(names)
+            for name in names[k:] + names[:k]:
+                dt, _ = self.sh(cons[name])
+                self.record("%s: %s" % (label, name), dt)
+
+    def check_uname(self):
+        """One fan-out of uname -n whose output is checked line by line."""
+        _, out = self.sh("$EXECFS exec --all \"$MNT/*/*/*/*\" -- uname -n")
+        got = sorted(out.splitlines())
+        with open(self.cfg["hostnames"]) as f:
+            want_hosts = sorted(f.read().split())
+        hosts = sorted(line.split(": ", 1)[1] for line in got)
+        if hosts != want_hosts:
+            raise RuntimeError("uname -n fan-out: %d lines, not the %d expected hosts"
+                               % (len(got), len(want_hosts)))
+
+    def run(self):
+        reps = self.b.reps
+        log = self.log
+        # Mount to first complete listing, reps times (the last stays).
+        for r in range(reps):
+            dt = self.mount()
+            self.record("mount to first complete listing", dt)
+            log("fleet: mount to a complete listing of %d: %.3f s" % (self.n_containers, dt))
+            if r < reps - 1:
+                self.unmount()
+        self.commands["listing"] = {
+            "mount to first complete listing":
+                "execfs -f --config FILE $MNT &, then `ls -d $MNT/*/*/*/* | wc -l` until 200",
+            "warm listing": "ls -d $MNT/*/*/*/* > /dev/null",
+        }
+        for _ in range(reps * 4):
+            dt, _ = self.sh("ls -d $MNT/*/*/*/* > /dev/null")
+            self.record("warm listing", dt)
+        self.check_uname()
+        self.fanout("true", "true", reps)
+        self.fanout("uname -n", "uname -n", reps)
+        fs = rss_kib(self.proc.pid)
+        agents = [sum(rss_kib(p) for p in agent_tree(pid))
+                  for pid in self.cfg["agent_pids"]]
+        self.rss = {"client": fs, "agent_mean": statistics.mean(agents),
+                    "agent_max": max(agents), "agents_total": sum(agents)}
+        log("fleet: RSS client %d KiB, agents %d KiB each (max %d)"
+            % (fs, self.rss["agent_mean"], self.rss["agent_max"]))
+
+        # One agent frozen.
+        self.signal_agent(self.frozen, signal.SIGSTOP)
+        try:
+            frozen_cmds = {
+                "warm listing, one agent frozen": "ls -d $MNT/*/*/*/* > /dev/null",
+                "execfs exec --all true over the other 49 (196 containers)":
+                    "eval \"$EXECFS exec --all $GLOBS49 -- true\" > /dev/null",
+            }
+            self.commands["one agent frozen (SIGSTOP of $FROZEN's processes)"] = frozen_cmds
+            t_frozen = time.time()
+            for r in range(reps * 4):
+                dt, _ = self.sh(frozen_cmds["warm listing, one agent frozen"])
+                self.record("warm listing, one agent frozen", dt)
+                if r % 4 == 0:
+                    dt, _ = self.sh(frozen_cmds[
+                        "execfs exec --all true over the other 49 (196 containers)"])
+                    self.record("fan-out of true, one agent frozen", dt)
+            self.notes.append("The frozen rounds ran from 0 to %.0f s after the SIGSTOP (the "
+                              "mount gives the node up after 3 heartbeats, 15 s by default)"
+                              % (time.time() - t_frozen))
+            with open(os.path.join(self.mnt, self.frozen, ".status")) as f:
+                self.notes.append("%s/.status at the end: %s" % (self.frozen, f.read().strip()))
+        finally:
+            self.signal_agent(self.frozen, signal.SIGCONT)
+        self.unmount()
+
+    # --- report ---------------------------------------------------------------
+
+    def report(self, w):
+        n = self.n_containers
+        w("### fleet (%d agents, %d containers, one TLS mount; median seconds, lower is better)"
+          % (len(self.nodes), n))
+        w("")
+        w("| figure | median s | vs pdsh -R ssh | vs ssh ControlMaster loop |")
+        w("| --- | --- | --- | --- |")
+        for name in self.values:
+            m = self.med(name)
+            cells = ["", ""]
+            if name.startswith(("true: ", "uname -n: ")):
+                label = name.split(": ", 1)[0]
+                for i, b in enumerate(("pdsh -R ssh (50 hosts)",
+                                       "ssh ControlMaster loop (50 hosts)")):
+                    bm = self.med("%s: %s" % (label, b))
+                    if bm and not name.endswith(b):
+                        cells[i] = "%.2fx" % (m / bm)
+            w("| %s | %.3f | %s | %s |" % (name.replace("|", "\\|"), m, cells[0], cells[1]))
+        w("")
+        if self.rss:
+            w("- RSS after the fan-outs: execfs %.1f MiB; execfs-agent (monitor + worker) "
+              "%.1f MiB each on average, %.1f MiB the largest, %.0f MiB for all %d"
+              % (self.rss["client"] / 1024, self.rss["agent_mean"] / 1024,
+                 self.rss["agent_max"] / 1024, self.rss["agents_total"] / 1024,
+                 len(self.nodes)))
+        for note in self.notes:
+            w("- " + note)
+        w("")
+
+    def targets(self, w):
+        """Rows of the targets table: | target | measured | verdict |."""
+        def ratio(a, b):
+            x, y = self.med(a), self.med(b)
+            return None if x is None or y is None else x / y
+
+        def row(text, value, unit, ok):
+            if value is None:
+                w("| %s | no measurement | NOT MET |" % text)
+            else:
+                w("| %s | %s | %s |" % (text, unit % value, "MET" if ok(value) else "NOT MET"))
+
+        ex = "true: execfs exec --all (200 containers)"
+        row("fleet: warm listing of %d containers <= 0.5 s" % self.n_containers,
+            self.med("warm listing"), "%.3f s", lambda v: v <= 0.5)
+        row("fleet: mount to first complete listing <= 2 s",
+            self.med("mount to first complete listing"), "%.3f s", lambda v: v <= 2.0)
+        row("fleet: fan-out of true to %d containers <= 1 s" % self.n_containers,
+            self.med(ex), "%.3f s", lambda v: v <= 1.0)
+        row("fleet: fan-out of true >= 5x faster than pdsh -R ssh to 50 hosts",
+            ratio("true: pdsh -R ssh (50 hosts)", ex), "%.2fx", lambda v: v >= 5.0)
+        row("fleet: one agent frozen: listing <= 1.2x all healthy",
+            ratio("warm listing, one agent frozen", "warm listing"), "%.2fx", lambda v: v <= 1.2)
+        row("fleet: one agent frozen: fan-out over the other 49 <= 1.2x all healthy",
+            ratio("fan-out of true, one agent frozen", ex), "%.2fx", lambda v: v <= 1.2)
+        row("fleet: client RSS <= 64 MiB at 50 nodes / 200 containers",
+            self.rss["client"] / 1024 if self.rss else None, "%.1f MiB", lambda v: v <= 64)
+
+    def vars_text(self):
+        return ["%s=%s" % (k, shlex.quote(v)) for k, v in self.vars.items()
+                if k != "GLOBS49"] + ["GLOBS49='MNT/NODE/*/*/* for each of the 49 other nodes'"]
