@@ -256,19 +256,18 @@ static void on_answer(struct dname *n, int f, int result, char type, int count,
 {
 	struct discovery *d = n->d;
 	struct fam_set *s = &n->fam[f];
+	bool removed = n->removed, dying = d->dying;
 
 	n->pending--;
 	d->pending--;
-	if (d->dying) {
-		if (d->pending == 0)
-			discovery_destroy(d);
+	/* A removed name is no longer in d->names: its last callback
+	 * frees it, whether d lives on or not. */
+	if (removed && n->pending == 0)
+		dname_free(n);
+	if (dying && d->pending == 0)
+		discovery_destroy(d);
+	if (removed || dying)
 		return;
-	}
-	if (n->removed) {
-		if (n->pending == 0)
-			dname_free(n);
-		return;
-	}
 	s->error = result;
 	if (result == DNS_ERR_NONE &&
 	    type != (f == FAM_A ? DNS_IPv4_A : DNS_IPv6_AAAA))
