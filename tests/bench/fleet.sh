@@ -19,6 +19,8 @@ fleet_bench_setup() {
 	local n=${1:-50} k s addr dir=$TESTDIR/fleet-ssh pids=() hosts=()
 	# shellcheck source=../integration/lib/fleet.sh
 	. "$EXECFS_LIB_DIR/fleet.sh"
+	# shellcheck source=sshd.sh
+	. "$(dirname "${BASH_SOURCE[0]}")/sshd.sh"
 	fleet_start "$n"
 	fleet_config "$TESTDIR/fleet-config.json"
 
@@ -49,26 +51,7 @@ EOF
 	for ((k = 1; k <= n; k++)); do
 		addr=127.$s.$((k / 256)).$((k % 256))
 		hosts+=("$addr")
-		cat >"$dir/sshd-$k.conf" <<EOF
-ListenAddress $addr
-Port $FLEET_SSH_PORT
-HostKey $dir/host_key
-PidFile none
-AuthorizedKeysFile $dir/authorized_keys
-PermitRootLogin prohibit-password
-PubkeyAuthentication yes
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-StrictModes no
-PermitUserRC no
-PrintMotd no
-PrintLastLog no
-UseDNS no
-X11Forwarding no
-MaxStartups 200
-LogLevel ERROR
-EOF
+		bench_sshd_config "$addr" "$FLEET_SSH_PORT" "$dir" none >"$dir/sshd-$k.conf"
 		# A private /run: sshd's privilege separation directory
 		# /run/sshd is then its own, never removed under it by
 		# another run's cleanup (the machine's /run is shared).

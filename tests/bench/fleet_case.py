@@ -65,6 +65,7 @@ class Fleet:
         self.commands = {}
         self.rss = {}
         self.notes = []
+        self.scale = None
         self.frozen = self.nodes[9] if len(self.nodes) > 9 else self.nodes[-1]
         hosts = " ".join(self.cfg["ssh_hosts"])
         healthy = [n for n in self.nodes if n != self.frozen]
@@ -106,20 +107,26 @@ class Fleet:
         v = self.values.get(name)
         return statistics.median(v) if v else None
 
+    @staticmethod
+    def names(d):
+        """A directory's entries but `.status`."""
+        return [e for e in os.listdir(d) if not e.startswith(".")]
+
     def listed(self):
         try:
             return len([1 for n in os.listdir(self.mnt)
-                        for ns in os.listdir(os.path.join(self.mnt, n))
+                        for ns in self.names(os.path.join(self.mnt, n))
                         for pod in os.listdir(os.path.join(self.mnt, n, ns))
                         for c in os.listdir(os.path.join(self.mnt, n, ns, pod))])
         except OSError:
             return -1
 
-    def mount(self):
+    def mount(self, config=None, want=None):
         os.makedirs(self.mnt, exist_ok=True)
+        want = want or self.n_containers
         t0 = time.perf_counter()
         self.proc = subprocess.Popen(
-            [self.execfs, "-f", "--config", self.cfg["config"], self.mnt],
+            [self.execfs, "-f", "--config", config or self.cfg["config"], self.mnt],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=open(os.path.join(self.b.cfg["testdir"], "fleet-mount.log"), "a"))
         deadline = t0 + 60
@@ -129,7 +136,7 @@ class Fleet:
                 env = dict(os.environ, MNT=self.mnt)
                 p = subprocess.run(["bash", "-c", "ls -d $MNT/*/*/*/* 2>/dev/null | wc -l"],
                                    env=env, stdout=subprocess.PIPE)
-                if int(p.stdout or 0) == self.n_containers:
+                if int(p.stdout or 0) == want:
                     return time.perf_counter() - t0
             if self.proc.poll() is not None:
                 raise RuntimeError("execfs exited (status %d)" % self.proc.returncode)
@@ -149,6 +156,46 @@ class Fleet:
             self.proc.kill()
             self.proc.wait()
         self.proc = None
+
+    def cpu_s(self, pid):
+        """utime + stime of pid, seconds."""
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def scale_inputs(self):
+        """What docs/SCALE.md scales from: the mount's fds, RSS and CPU at
+        1 node and at all of them, and the watch snapshot's bytes per
+        container (each container's `info`, compact: the object the
+        watch stream sends for it)."""
+        one = os.path.join(self.b.cfg["testdir"], "fleet-one.json")
+        with open(self.cfg["config"]) as f:
+            c = json.load(f)
+        c["nodes"] = c["nodes"][:1]
+        with open(one, "w") as f:
+            json.dump(c, f)
+        res = {}
+        for label, config, want in (("1 node", one, 4),
+                                    ("%d nodes" % len(self.nodes), None, None)):
+            dt = self.mount(config, want)
+            time.sleep(1)
+            pid = self.proc.pid
+            res[label] = {"listing_s": dt, "cpu_s": self.cpu_s(pid),
+                          "rss_kib": rss_kib(pid),
+                          "fds": len(os.listdir("/proc/%d/fd" % pid))}
+            if config is None:
+                sizes = []
+                for n in self.nodes[:5]:
+                    for ns in self.names(os.path.join(self.mnt, n)):
+                        for pod in os.listdir(os.path.join(self.mnt, n, ns)):
+                            for ct in os.listdir(os.path.join(self.mnt, n, ns, pod)):
+                                with open(os.path.join(self.mnt, n, ns, pod, ct, "info")) as f:
+                                    sizes.append(len(json.dumps(json.load(f),
+                                                                separators=(",", ":"))))
+                res["snapshot_bytes_per_container"] = statistics.mean(sizes)
+            self.unmount()
+        self.scale = res
+        self.log("fleet: scale inputs %s" % json.dumps(res))
 
     def signal_agent(self, node, sig):
         pid = self.cfg["agent_pids"][self.nodes.index(node)]
@@ -193,6 +240,7 @@ class Fleet:
     def run(self):
         reps = self.b.reps
         log = self.log
+        self.scale_inputs()
         # Mount to first complete listing, reps times (the last stays).
         for r in range(reps):
             dt = self.mount()
@@ -274,6 +322,15 @@ class Fleet:
                  len(self.nodes)))
         for note in self.notes:
             w("- " + note)
+        sc = getattr(self, "scale", None)
+        if sc:
+            for label in [k for k in sc if k.endswith(("node", "nodes"))]:
+                v = sc[label]
+                w("- mount of %s (docs/SCALE.md's inputs): complete listing after %.3f s; "
+                  "then %d fds, %.1f MiB RSS, %.2f s CPU since start"
+                  % (label, v["listing_s"], v["fds"], v["rss_kib"] / 1024, v["cpu_s"]))
+            w("- watch snapshot: %.0f bytes per container (compact JSON of `info`)"
+              % sc["snapshot_bytes_per_container"])
         w("")
 
     def targets(self, w):

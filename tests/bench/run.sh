@@ -165,28 +165,9 @@ printf '[127.0.0.1]:%s %s\n' "$ssh_port" "$(cut -d' ' -f1,2 "$ssh_dir/host_key.p
 # root's login shell becomes dash, which reads no rc file for `sh -c CMD`
 # (bash would source ~/.bashrc under sshd): shell start-up is not measured.
 awk -F: -v OFS=: '$1 == "root" { $7 = "/bin/sh" } { print }' /etc/passwd >"$ssh_dir/passwd"
-cat >"$ssh_dir/sshd_config" <<EOF
-ListenAddress 127.0.0.1
-Port $ssh_port
-HostKey $ssh_dir/host_key
-PidFile $ssh_dir/sshd.pid
-AuthorizedKeysFile $ssh_dir/authorized_keys
-PermitRootLogin prohibit-password
-PubkeyAuthentication yes
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-StrictModes no
-PermitUserRC no
-PermitUserEnvironment no
-PrintMotd no
-PrintLastLog no
-UseDNS no
-X11Forwarding no
-MaxSessions 1000
-MaxStartups 100
-LogLevel ERROR
-EOF
+# shellcheck source=sshd.sh
+. "$bench_dir/sshd.sh"
+bench_sshd_config 127.0.0.1 "$ssh_port" "$ssh_dir" "$ssh_dir/sshd.pid" >"$ssh_dir/sshd_config"
 cat >"$ssh_dir/config" <<EOF
 Host bench
   HostName 127.0.0.1

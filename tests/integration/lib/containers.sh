@@ -25,51 +25,16 @@ if [ -n "${TESTDIR:-}" ]; then
 	CONTAINER_PREFIX=${CONTAINER_PREFIX:-execfs-t$$-$RANDOM-}
 fi
 
+_CONTAINERS_LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
 container_bundle() {
 	local dir=$1 rootfs=$2 hostname=$3
 	shift 3
 	mkdir -p "$dir"
 	rm -f "$dir/config.json"
 	runc spec --bundle "$dir"
-	python3 - "$dir/config.json" "$rootfs" "$hostname" "$@" <<'PY'
-import json, os, sys
-path, rootfs, hostname, annotations = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
-with open(path) as f:
-    spec = json.load(f)
-spec["root"] = {"path": rootfs, "readonly": True}
-spec["hostname"] = hostname
-proc = spec["process"]
-proc["terminal"] = False
-proc["args"] = ["/bin/sleep", "infinity"]
-proc["cwd"] = "/"
-spec["mounts"].append({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs",
-                       "options": ["nosuid", "nodev", "mode=1777", "size=65536k"]})
-# CONTAINER_HOST_NET=1: share the host's network namespace (a
-# "privileged" container in execfs's policy terms).
-if os.environ.get("CONTAINER_HOST_NET") == "1":
-    spec["linux"]["namespaces"] = [n for n in spec["linux"]["namespaces"]
-                                   if n["type"] != "network"]
-# CONTAINER_NO_NEW_PRIVS=0: a process in it may gain privileges (runc's
-# spec sets noNewPrivileges; Kubernetes' default is the opposite).
-if os.environ.get("CONTAINER_NO_NEW_PRIVS") == "0":
-    proc["noNewPrivileges"] = False
-# CONTAINER_NEW_NS="cgroup user": namespaces beyond runc's default ones (a
-# user namespace maps the container's ids 0-65535 to 100000-165535).
-for ns in os.environ.get("CONTAINER_NEW_NS", "").split():
-    spec["linux"]["namespaces"].append({"type": ns})
-    if ns == "user":
-        m = [{"containerID": 0, "hostID": 100000, "size": 65536}]
-        spec["linux"]["uidMappings"] = m
-        spec["linux"]["gidMappings"] = m
-ann = spec.setdefault("annotations", {})
-for a in annotations:
-    key, sep, value = a.partition("=")
-    if not sep:
-        sys.exit("container_bundle: annotation %r is not KEY=VALUE" % a)
-    ann[key] = value
-with open(path, "w") as f:
-    json.dump(spec, f, indent=2)
-PY
+	python3 "$_CONTAINERS_LIB/bundle.py" "$dir/config.json" "$rootfs" "$dir" \
+		"$hostname" "$@"
 }
 
 container_id() {

@@ -115,7 +115,8 @@ _fleet_netns() {
 	FLEET_NS[k]=$ns
 }
 
-# _fleet_bundles: every container's bundle, written by one python.
+# _fleet_bundles: every container's bundle, written by one python
+# (lib/bundle.py --list).
 _fleet_bundles() {
 	local k p
 	[ -n "${ROOTFS:-}" ] || rootfs_build
@@ -130,34 +131,17 @@ _fleet_bundles() {
 				"$CONTAINER_PREFIX${FLEET_NODE[k]}-$2"
 		done
 	done >"$TESTDIR/containers.txt"
-	python3 - "$TESTDIR/bundles" "$ROOTFS" "$TESTDIR/containers.txt" <<'PY' ||
-import json, os, sys
-base, rootfs, listing = sys.argv[1:4]
-with open(os.path.join(base, "config.json")) as f:
-    spec = json.load(f)
-spec["root"] = {"path": rootfs, "readonly": True}
-proc = spec["process"]
-proc["terminal"] = False
-proc["args"] = ["/bin/sleep", "infinity"]
-proc["cwd"] = "/"
-spec["mounts"].append({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs",
-                       "options": ["nosuid", "nodev", "mode=1777", "size=65536k"]})
-for line in open(listing):
-    node, ns, pod, name, cid = line.split()
-    spec["hostname"] = "%s-%s" % (node, pod)
-    spec["annotations"] = {
-        "io.kubernetes.cri.container-type": "container",
-        "io.kubernetes.cri.sandbox-namespace": ns,
-        "io.kubernetes.cri.sandbox-name": pod,
-        "io.kubernetes.cri.container-name": name,
-        "io.kubernetes.cri.sandbox-id": cid + "-sandbox",
-    }
-    d = os.path.join(base, cid)
-    os.makedirs(d, exist_ok=True)
-    with open(os.path.join(d, "config.json"), "w") as f:
-        json.dump(spec, f)
-PY
-		fail "fleet: writing the bundles failed"
+	# shellcheck disable=SC2034 # node ns pod name id
+	while read -r node ns pod name cid; do
+		printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$TESTDIR/bundles/$cid" "$node-$pod" \
+			io.kubernetes.cri.container-type=container \
+			"io.kubernetes.cri.sandbox-namespace=$ns" \
+			"io.kubernetes.cri.sandbox-name=$pod" \
+			"io.kubernetes.cri.container-name=$name" \
+			"io.kubernetes.cri.sandbox-id=$cid-sandbox"
+	done <"$TESTDIR/containers.txt" >"$TESTDIR/bundles.txt"
+	python3 "$EXECFS_LIB_DIR/bundle.py" "$TESTDIR/bundles/config.json" "$ROOTFS" \
+		--list "$TESTDIR/bundles.txt" || fail "fleet: writing the bundles failed"
 	awk '{print $1 "-" $3}' "$TESTDIR/containers.txt" | sort >"$TESTDIR/hostnames.txt"
 	# shellcheck disable=SC2034 # for the caller
 	FLEET_HOSTNAMES=$TESTDIR/hostnames.txt
