@@ -699,13 +699,11 @@ static bool target_start(struct target *t)
 	return true;
 }
 
-/* A worker ended: join it, and with --json say how its target ended. */
-static void target_reap(struct fanout *f, struct target *t)
+/* With --json, say how a target ended. */
+static void target_report(struct fanout *f, struct target *t)
 {
 	char *rec;
 
-	pthread_join(t->thread, NULL);
-	t->state = TARGET_DONE;
 	if (f->fmt != EXEC_LINES_JSON)
 		return;
 	rec = exec_lines_json_end(t->name, t->exit_code,
@@ -714,6 +712,14 @@ static void target_reap(struct fanout *f, struct target *t)
 	if (rec)
 		sink_emit(&f->out, rec, strlen(rec));
 	free(rec);
+}
+
+/* A worker ended: join it, and report its target. */
+static void target_reap(struct fanout *f, struct target *t)
+{
+	pthread_join(t->thread, NULL);
+	t->state = TARGET_DONE;
+	target_report(f, t);
 }
 
 static long long now_ms(void)
@@ -743,9 +749,14 @@ static int fanout_run(struct fanout *f, int *first_sig)
 		};
 		int timeout = -1;
 
-		while (!signals && running < f->max_parallel && next < f->n)
-			if (target_start(&f->t[next++]))
+		while (!signals && running < f->max_parallel && next < f->n) {
+			struct target *t = &f->t[next++];
+
+			if (target_start(t))
 				running++;
+			else
+				target_report(f, t);
+		}
 		if (running == 0 && (signals || next == f->n))
 			break;
 		if (deadline >= 0) {
@@ -797,10 +808,15 @@ static int fanout_run(struct fanout *f, int *first_sig)
 		       now_ms() < deadline)
 			poll(NULL, 0, 10);
 	}
-	for (i = 0; i < f->n; i++)
-		if (f->t[i].state == TARGET_QUEUED)
-			target_fail(&f->t[i], EXEC_EXIT_EXECFS,
-				    "not started: interrupted");
+	for (i = 0; i < f->n; i++) {
+		if (f->t[i].state != TARGET_QUEUED)
+			continue;
+		target_fail(&f->t[i], EXEC_EXIT_EXECFS,
+			    "not started: interrupted");
+		/* --json: every target gets its end record. */
+		f->t[i].state = TARGET_DONE;
+		target_report(f, &f->t[i]);
+	}
 	return leave;
 }
 
