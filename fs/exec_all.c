@@ -95,7 +95,10 @@ struct fanout {
 	char *ctl_msg; /* owned: "exec WORDS\neof\n" */
 	struct target *t; /* owned */
 	size_t n;
-	pthread_mutex_t lock; /* ctl_path, started */
+	pthread_mutex_t lock; /* ctl_path, started, sent */
+	/* The last `signal`/`kill` line sent to every started target, or
+	 * "": a target that starts after it sends it itself (under lock). */
+	char sent[48];
 	struct sink out, err;
 	int done_pipe[2]; /* workers: their index, 4 bytes */
 	atomic_int lines_pending; /* `signal`/`kill` threads not finished */
@@ -564,9 +567,17 @@ static void target_run(struct target *t)
 	    !start_went_through(path)) {
 		start_failed(t, path, errno);
 	} else {
+		char late[sizeof(f->sent)];
+
+		/* A signal broadcast while the start was on its way did
+		 * not see this target started: send it now. */
 		pthread_mutex_lock(&f->lock);
 		t->started = true;
+		memcpy(late, f->sent, sizeof(late));
 		pthread_mutex_unlock(&f->lock);
+		if (late[0] && write(ctl, late, strlen(late)) < 0) {
+			/* it ended already */
+		}
 		target_collect(t, path);
 	}
 	if (write(ctl, "forget\n", 7) < 0) {
@@ -613,13 +624,17 @@ static void *ctl_line_main(void *arg)
 }
 
 /* Write `line` to the ctl of every session that started and whose worker
- * has not ended, each from a detached thread. */
+ * has not ended, each from a detached thread; sessions starting later
+ * send it themselves (f->sent). */
 static void broadcast(struct fanout *f, const char *line)
 {
 	pthread_attr_t attr;
 	pthread_t th;
 	size_t i;
 
+	pthread_mutex_lock(&f->lock);
+	snprintf(f->sent, sizeof(f->sent), "%s", line);
+	pthread_mutex_unlock(&f->lock);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, WORKER_STACK);
