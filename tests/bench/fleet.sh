@@ -64,7 +64,7 @@ EOF
 		cleanup_push "stop_pid $! 'sshd $addr'"
 	done
 	for ((k = 1; k <= n; k++)); do
-		wait_for "! kill -0 ${pids[k - 1]} || port_open ${hosts[k - 1]} $FLEET_SSH_PORT" 30 ||
+		wait_for "! kill -0 ${pids[k - 1]} || port_open ${hosts[k - 1]} $FLEET_SSH_PORT" 60 ||
 			fail "sshd on ${hosts[k - 1]}:$FLEET_SSH_PORT not listening"
 	done
 	for addr in "${hosts[@]}"; do

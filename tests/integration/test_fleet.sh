@@ -14,7 +14,6 @@
 # forks its shadow memory's page tables for every session, and 200 such
 # starts take minutes on 2 cores.
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh
-export EXECFS_TEST_TIMEOUT=${EXECFS_TEST_TIMEOUT:-580} # ctest: 600
 . "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 # shellcheck source=lib/fleet.sh
 . "$EXECFS_LIB_DIR/fleet.sh"
@@ -43,7 +42,7 @@ for k in 1 "$n"; do
 done
 
 exec_all() {
-	timeout -k 5 200 "$EXECFS_BUILD_DIR/execfs" exec --all "$@" \
+	timeout -k 5 300 "$EXECFS_BUILD_DIR/execfs" exec --all "$@" \
 		>"$TESTDIR/all.out" 2>"$TESTDIR/all.err"
 }
 

@@ -236,8 +236,8 @@ fleet_start() {
 		_fleet_agent "$k"
 	done
 	for ((k = 1; k <= n; k++)); do
-		wait_for "! kill -0 ${FLEET_PID[k]} || port_open ${FLEET_ADDR[k]} $FLEET_PORT" 30 ||
-			fail "fleet: agent ${FLEET_NODE[k]} not listening on ${FLEET_ADDR[k]}:$FLEET_PORT in 30 s"
+		wait_for "! kill -0 ${FLEET_PID[k]} || port_open ${FLEET_ADDR[k]} $FLEET_PORT" 60 ||
+			fail "fleet: agent ${FLEET_NODE[k]} not listening on ${FLEET_ADDR[k]}:$FLEET_PORT in 60 s"
 		kill -0 "${FLEET_PID[k]}" 2>/dev/null ||
 			fail "fleet: agent ${FLEET_NODE[k]} exited at start"
 	done
@@ -264,7 +264,7 @@ _fleet_dns() {
 	FLEET_DNS_PID=$!
 	cleanup_push "stop_pid $FLEET_DNS_PID dnsmasq"
 	FLEET_DNS=$ip:$port
-	wait_for "! kill -0 $FLEET_DNS_PID || [ \$(fleet_dns_addresses | wc -l) = $FLEET_N ]" 15 ||
+	wait_for "! kill -0 $FLEET_DNS_PID || [ \$(fleet_dns_addresses | wc -l) = $FLEET_N ]" 60 ||
 		fail "fleet: dnsmasq at $FLEET_DNS does not serve $FLEET_N addresses for $FLEET_DNS_NAME (got: $(fleet_dns_addresses | tr '\n' ' '))"
 	got=$(fleet_dns_addresses)
 	assert_eq "$(printf '%s\n' "${FLEET_ADDR[@]:1}" | sort)" "$got" "addresses served by dnsmasq"
