@@ -28,17 +28,18 @@
  * Verifying a node dialled by address. The agent's certificate is checked
  * against the CA and one expected name, chosen by the config:
  *
- *   server_name template `{node}.nodes.example`: the client first learns
- *     the node name the agent reports (its snapshot's "node"), then checks
- *     that the certificate carries `NAME.nodes.example` — or, equivalently,
- *     it checks the certificate's name and only accepts a reported node
- *     name that maps to it. A compromised agent holds one certificate, for
- *     its own node name: it can serve only that node's directory. It
- *     cannot impersonate another node (it has no certificate naming it),
- *     but it can still stay in the DNS answer under its own name, report
- *     false containers for its own node and see the commands sent to it.
- *     Needs a certificate per node (cert-manager, the DaemonSet's pod
- *     identity).
+ *   server_name template `{node}.nodes.example`: the handshake verifies
+ *     the chain only (the name is not known yet); once the agent's first
+ *     snapshot reports its node name N, the client checks the peer's
+ *     certificate for `N.nodes.example` (X509_check_host) and closes the
+ *     connection, showing nothing of it, if it does not carry that name.
+ *     A compromised agent holds one certificate, for its own node name:
+ *     it can serve only that node's directory, even from an address it
+ *     hijacked. It cannot impersonate another node (it has no certificate
+ *     naming it), but it can stay in the DNS answer under its own name,
+ *     report false containers for its own node and see the commands sent
+ *     to it. Needs a certificate per node (cert-manager, the DaemonSet's
+ *     pod identity).
  *   a fixed name (`agent.execfs.example`), one certificate shared by
  *     every agent: the check proves only "an agent of this fleet". A
  *     compromised node has the key every agent has, so it can answer for
