@@ -58,6 +58,11 @@ fuzz_fs_snapshot)
 		printf '{"node": "n1", "containers": [{"id": "c1", "namespace": "prod", "pod": "web-2", "name": "box"}, {"id": "c3", "pod": "web-2", "name": "box"}]}\n'
 	} >"$corpus/seed-0"
 	;;
+fuzz_fs_exec_lines)
+	# The first byte: bit 0 JSON or text, the rest the read size.
+	printf '\001caf\303\251 ok\nbad \377 byte\n\000nul\nlast' >"$corpus/seed-0"
+	printf '\010line one\nline two\n\n\nno end' >"$corpus/seed-1"
+	;;
 esac
 exec "$bin" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=60 \
 	-print_final_stats=1 -artifact_prefix="$bin.crash-" "$corpus"
