@@ -113,7 +113,10 @@ typedef void (*discovery_cb)(void *arg, const struct discovery_change *chg);
 struct discovery *discovery_new(struct event_base *base,
 				const struct discovery_opts *opts,
 				discovery_cb on_change, void *arg);
-/* Cancels every query and timer; no callback after it. NULL: no-op. */
+/* Cancels every query and timer; on_change is not called after it. The
+ * queries in flight still call back into this module from base's loop,
+ * and the last of them frees its memory: run the loop once more before
+ * freeing base. NULL: no-op. */
 void discovery_free(struct discovery *d);
 
 /* Start resolving name (now; then by TTL). 0, -EEXIST, -EINVAL (empty or
