@@ -8,6 +8,7 @@
  */
 #include "crunstate.h"
 
+#include "ociconfine.h"
 #include "proccgroup.h"
 #include "procstat.h"
 #include "readfile.h"
@@ -61,8 +62,8 @@ out:
 	return rc;
 }
 
-void crun_config_confinement(struct oci_record *rec, const json_t *cfg,
-			     const struct oci_host_ns *host)
+int crun_config_confinement(struct oci_record *rec, const json_t *cfg,
+			    const struct oci_host_ns *host)
 {
 	const json_t *process = json_object_get(cfg, "process");
 	const json_t *caps = json_object_get(process, "capabilities");
@@ -83,12 +84,8 @@ void crun_config_confinement(struct oci_record *rec, const json_t *cfg,
 	}
 	c->no_new_privs =
 		json_is_true(json_object_get(process, "noNewPrivileges"));
-	c->privileged = oci_shares_host_ns(
-				json_object_get(json_object_get(cfg, "linux"),
-						"namespaces"),
-				host, true) ||
-			!c->has_caps ||
-			(c->cap_bounding & (1ULL << CAP_SYS_ADMIN));
+	/* Privileged, seccomp, rlimits, ... (ociconfine.h). */
+	return ociconfine_load_oci(c, cfg, &host->priv);
 }
 
 /* The status file into rec; the file's identity into rec->state_id. */
@@ -181,7 +178,9 @@ int crun_record_load(struct oci_record *rec, int rootfd, const char *root,
 	rc = oci_config_parse(rec, cfg);
 	if (rc < 0)
 		goto out_release;
-	crun_config_confinement(rec, cfg, host);
+	rc = crun_config_confinement(rec, cfg, host);
+	if (rc < 0)
+		goto out_release;
 	rec->state_file = "status";
 
 	/* The cgroups the init is in, while it is the recorded one. */

@@ -31,9 +31,10 @@ int crun_record_load(struct oci_record *rec, int rootfd, const char *root,
 int crun_status_parse(struct oci_record *rec, const char *text, size_t len,
 		      char *err, size_t errlen);
 
-/* An OCI config's capabilities, noNewPrivileges and namespaces (whether
- * the host's are shared) into rec->c. */
-void crun_config_confinement(struct oci_record *rec, const json_t *cfg,
-			     const struct oci_host_ns *host);
+/* An OCI config's capabilities and noNewPrivileges into rec->c, and its
+ * confinement, privileged and why (ociconfine_load_oci()): c->pid and
+ * c->start_time set first. 0 or -ENOMEM. */
+int crun_config_confinement(struct oci_record *rec, const json_t *cfg,
+			    const struct oci_host_ns *host);
 
 #endif

@@ -16,8 +16,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+struct confine;
 struct event_base;
 struct inventory;
+struct seccomp_profile;
 
 enum container_state {
 	CONTAINER_CREATED,
@@ -64,6 +66,19 @@ struct container {
 	uint64_t cap_bounding, cap_effective, cap_permitted;
 	uint64_t cap_inheritable, cap_ambient;
 	bool no_new_privs;
+
+	/* The rest of the confinement, from the runtime's own record of the
+	 * config (ociconfine.h; owned by the record, NULL: none): rlimits,
+	 * OOM score, umask, LSM labels, personality; the seccomp profile
+	 * (compiled once, on the first start). entry_error, when set, is why
+	 * no process may enter: the config asks for what the agent cannot
+	 * reproduce; a start checks it first (confine and seccomp are then
+	 * not to be used). privileged_reason: a static sentence naming the
+	 * criterion that made the container privileged (privileged.h). */
+	struct confine *confine;
+	struct seccomp_profile *seccomp;
+	char *entry_error;
+	const char *privileged_reason;
 };
 
 typedef void inventory_change_fn(void *arg);

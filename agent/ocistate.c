@@ -12,6 +12,8 @@
  */
 #include "ocistate.h"
 
+#include "jsonval.h"
+#include "ociconfine.h"
 #include "procstat.h"
 #include "readfile.h"
 #include "strv.h"
@@ -78,16 +80,6 @@ static const char *const cap_names[] = {
 };
 #undef CAP
 
-/* The namespaces whose sharing with the host makes a container privileged,
- * by libcontainer's type name, /proc/PID/ns name and OCI config name. */
-static const struct {
-	const char *type, *proc, *oci;
-} host_ns_kinds[3] = {
-	{ "NEWPID", "pid", "pid" },
-	{ "NEWIPC", "ipc", "ipc" },
-	{ "NEWNET", "net", "network" },
-};
-
 bool oci_name_is_safe(const char *s, size_t len)
 {
 	if (!s || len == 0 || len > EXECFS_MAX_NAME_LEN)
@@ -97,45 +89,14 @@ bool oci_name_is_safe(const char *s, size_t len)
 	return strcmp(s, ".") && strcmp(s, "..");
 }
 
-/* A JSON string usable as a C string (no NUL inside), else NULL. */
-static const char *jstr(const json_t *v)
-{
-	const char *s;
-
-	if (!json_is_string(v))
-		return NULL;
-	s = json_string_value(v);
-	return strlen(s) == json_string_length(v) ? s : NULL;
-}
-
 const char *oci_jstr(const json_t *v)
 {
-	return jstr(v);
+	return json_cstr(v);
 }
 
 void oci_host_ns_init(struct oci_host_ns *host)
 {
-	char path[64];
-	struct stat st;
-	size_t i;
-
-	/* pid 1's namespaces are the host's when the agent sees the host's
-	 * pids; an unprivileged agent (tests) cannot look, so use its own. */
-	for (i = 0; i < 3; i++) {
-		snprintf(path, sizeof(path), "/proc/1/ns/%s",
-			 host_ns_kinds[i].proc);
-		if (stat(path, &st) < 0) {
-			snprintf(path, sizeof(path), "/proc/self/ns/%s",
-				 host_ns_kinds[i].proc);
-			if (stat(path, &st) < 0) {
-				host->known[i] = false;
-				continue;
-			}
-		}
-		host->known[i] = true;
-		host->dev[i] = st.st_dev;
-		host->ino[i] = st.st_ino;
-	}
+	privileged_host_init(&host->priv);
 }
 
 static void file_id_from_stat(struct oci_file_id *fid, const struct stat *st)
@@ -230,7 +191,7 @@ static uint64_t cap_mask(const json_t *list)
 	size_t i, k;
 
 	json_array_foreach(list, i, v) {
-		s = jstr(v);
+		s = json_cstr(v);
 		if (!s)
 			continue;
 		for (k = 0; k < sizeof(cap_names) / sizeof(cap_names[0]); k++) {
@@ -263,38 +224,6 @@ static void set_caps(struct container *c, const json_t *caps)
 	c->cap_ambient = cap_mask(json_object_get(caps, "Ambient"));
 }
 
-/* Does the container share the host's pid, ipc or network namespace? */
-bool oci_shares_host_ns(const json_t *namespaces,
-			const struct oci_host_ns *host, bool oci)
-{
-	const char *type, *path;
-	struct stat st;
-	size_t i, k;
-	json_t *ns;
-	bool found;
-
-	for (k = 0; k < 3; k++) {
-		found = false;
-		json_array_foreach(namespaces, i, ns) {
-			type = jstr(json_object_get(ns, "type"));
-			if (!type || strcmp(type, oci ? host_ns_kinds[k].oci :
-							host_ns_kinds[k].type))
-				continue;
-			found = true;
-			path = jstr(json_object_get(ns, "path"));
-			/* A path joins an existing namespace: a pod's
-			 * sandbox, or the host's. */
-			if (path && *path && host->known[k] &&
-			    stat(path, &st) == 0 && st.st_dev == host->dev[k] &&
-			    st.st_ino == host->ino[k])
-				return true;
-		}
-		if (!found)
-			return true;
-	}
-	return false;
-}
-
 static int set_cgroups(struct oci_record *rec, const json_t *paths)
 {
 	struct container *c = &rec->c;
@@ -308,7 +237,7 @@ static int set_cgroups(struct oci_record *rec, const json_t *paths)
 	if (!c->cgroups)
 		return -ENOMEM;
 	json_object_foreach((json_t *)paths, key, v) {
-		dir = jstr(v);
+		dir = json_cstr(v);
 		if (!dir || dir[0] != '/')
 			continue;
 		/* On a hybrid host runc records a unified directory that
@@ -354,7 +283,7 @@ static int parse_state(struct oci_record *rec, json_t *st, const char *id,
 	size_t i;
 	int rc;
 
-	s = jstr(json_object_get(st, "id"));
+	s = json_cstr(json_object_get(st, "id"));
 	if (!s || strcmp(s, id)) {
 		log_warn("%s: state.json names another id", id);
 		return -EINVAL;
@@ -382,7 +311,7 @@ static int parse_state(struct oci_record *rec, json_t *st, const char *id,
 	if (!rc)
 		rc = set_str(&c->runtime_id, id);
 	if (!rc)
-		rc = set_str(&c->created, jstr(json_object_get(st, "created")));
+		rc = set_str(&c->created, json_cstr(json_object_get(st, "created")));
 	if (!rc)
 		rc = set_str(&c->runtime, "runc");
 	if (!rc)
@@ -393,15 +322,16 @@ static int parse_state(struct oci_record *rec, json_t *st, const char *id,
 	set_caps(c, json_object_get(config, "capabilities"));
 	nnp = json_object_get(config, "no_new_privileges");
 	c->no_new_privs = json_is_true(nnp);
-	c->privileged =
-		oci_shares_host_ns(json_object_get(config, "namespaces"), host,
-				   false) ||
-		!c->has_caps || (c->cap_bounding & (1ULL << CAP_SYS_ADMIN));
+	/* Privileged, seccomp, rlimits, ...: from this snapshot of the
+	 * config, never the bundle's file (ociconfine.h). */
+	rc = ociconfine_load_runc(c, config, &host->priv);
+	if (rc < 0)
+		return rc;
 
 	*bundle = "";
 	labels = json_object_get(config, "labels");
 	json_array_foreach(labels, i, v) {
-		s = jstr(v);
+		s = json_cstr(v);
 		if (s && !strncmp(s, "bundle=", 7)) {
 			*bundle = s + 7;
 			break;
@@ -424,7 +354,7 @@ static json_t *labels_from_state(json_t *st)
 		return NULL;
 	labels = json_object_get(json_object_get(st, "config"), "labels");
 	json_array_foreach(labels, i, v) {
-		s = jstr(v);
+		s = json_cstr(v);
 		eq = s ? strchr(s, '=') : NULL;
 		if (!eq || eq == s || !strncmp(s, "bundle=", 7))
 			continue;
@@ -488,7 +418,7 @@ int oci_config_parse(struct oci_record *rec, json_t *cfg)
 		return -ENOMEM;
 	env = json_object_get(process, "env");
 	json_array_foreach(env, i, v) {
-		s = jstr(v);
+		s = json_cstr(v);
 		if (!s || !strchr(s, '=') || *s == '=')
 			continue;
 		if (n == OCI_MAX_ENV)
@@ -497,7 +427,7 @@ int oci_config_parse(struct oci_record *rec, json_t *cfg)
 		if (rc < 0)
 			return rc;
 	}
-	s = jstr(json_object_get(process, "cwd"));
+	s = json_cstr(json_object_get(process, "cwd"));
 	rc = set_str(&c->cwd, s && *s ? s : "/");
 	if (rc < 0)
 		return rc;
@@ -512,7 +442,7 @@ int oci_config_parse(struct oci_record *rec, json_t *cfg)
 		return -ENOMEM;
 	ann = json_object_get(cfg, "annotations");
 	json_object_foreach(ann, key, v) {
-		if (!jstr(v))
+		if (!json_cstr(v))
 			continue;
 		if (json_object_set(c->labels, key, v))
 			return -ENOMEM;
@@ -637,6 +567,7 @@ void oci_record_release(struct oci_record *rec)
 	free(c->cwd);
 	free(c->groups);
 	strv_free(c->cgroups);
+	ociconfine_release(c);
 	free(rec->freezer_v1);
 	free(rec->freezer_v2);
 	free(rec->config_path);

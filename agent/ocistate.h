@@ -11,6 +11,7 @@
 #define EXECFS_AGENT_OCISTATE_H
 
 #include "inventory.h"
+#include "privileged.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -29,11 +30,9 @@ struct oci_file_id {
 	struct timespec mtime;
 };
 
-/* The host's pid, ipc and net namespaces, for "privileged". */
+/* The host's namespaces and root, for "privileged" (privileged.h). */
 struct oci_host_ns {
-	bool known[3];
-	dev_t dev[3];
-	ino_t ino[3];
+	struct privileged_host priv;
 };
 
 /* Files besides the state and config whose change means the record must
@@ -97,11 +96,6 @@ const char *oci_jstr(const json_t *v);
 int oci_set_str(char **dst, const char *s);
 /* Capability names ("CAP_SYS_ADMIN", ...) to a bit mask. */
 uint64_t oci_cap_mask(const json_t *list);
-/* The container shares the host's pid, ipc or network namespace. oci:
- * namespaces as an OCI config lists them ("pid", "network"), else as
- * libcontainer's state ("NEWPID", "NEWNET"). */
-bool oci_shares_host_ns(const json_t *namespaces,
-			const struct oci_host_ns *host, bool oci);
 /* An OCI config's process.env, cwd, user and its annotations (c.labels). */
 int oci_config_parse(struct oci_record *rec, json_t *cfg);
 

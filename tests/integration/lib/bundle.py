@@ -15,12 +15,28 @@ network namespace (a "privileged" container in execfs's policy terms);
 CONTAINER_NO_NEW_PRIVS=0 lets its processes gain privileges (runc's spec
 sets noNewPrivileges, Kubernetes' default is the opposite);
 CONTAINER_NEW_NS="cgroup user" adds namespaces (a user namespace maps the
-container's ids 0-65535 to 100000-165535).
+container's ids 0-65535 to 100000-165535); CONTAINER_SPEC_PATCH, a JSON
+merge patch (RFC 7386), is applied last, for any other setting (seccomp,
+rlimits, oomScoreAdj, user, capabilities, ...).
 """
 import copy
 import json
 import os
 import sys
+
+
+def merge(target, patch):
+    """RFC 7386: objects merge key by key, null deletes, the rest replaces."""
+    if not isinstance(patch, dict):
+        return patch
+    if not isinstance(target, dict):
+        target = {}
+    for key, value in patch.items():
+        if value is None:
+            target.pop(key, None)
+        else:
+            target[key] = merge(target.get(key), value)
+    return target
 
 
 def bundle(base, rootfs, path, hostname, annotations):
@@ -50,6 +66,8 @@ def bundle(base, rootfs, path, hostname, annotations):
         if not sep:
             sys.exit("bundle.py: annotation %r is not KEY=VALUE" % a)
         ann[key] = value
+    if os.environ.get("CONTAINER_SPEC_PATCH"):
+        spec = merge(spec, json.loads(os.environ["CONTAINER_SPEC_PATCH"]))
     os.makedirs(path, exist_ok=True)
     with open(os.path.join(path, "config.json"), "w") as f:
         json.dump(spec, f, indent=2)

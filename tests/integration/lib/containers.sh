@@ -5,6 +5,11 @@
 #       write DIR/config.json (from `runc spec`): read-only ROOTFS, a tmpfs on
 #       /tmp, hostname HOSTNAME, process `sleep infinity` without a terminal,
 #       and the given annotations. Needs no test state (quickstart uses it).
+#       CONTAINER_SPEC_PATCH, when set, is a JSON merge patch (RFC 7386:
+#       objects merge key by key, null deletes, anything else replaces)
+#       applied last, for any other setting: seccomp, rlimits, oomScoreAdj,
+#       user and umask, capabilities, ... e.g.
+#         CONTAINER_SPEC_PATCH='{"process": {"oomScoreAdj": 500}}'
 #   container_start ID NAMESPACE POD NAME [KEY=VALUE...]
 #       start container $CONTAINER_PREFIX$ID (sets CONTAINER_ID) under
 #       $RUNC_ROOT, annotated as a CRI container in NAMESPACE/POD/NAME, with
