@@ -111,6 +111,16 @@ bool log_enabled(enum log_level lvl)
 	return lvl <= log_level;
 }
 
+int log_fileno(void)
+{
+	return log_syslog ? -1 : log_fd;
+}
+
+const char *log_progname(void)
+{
+	return log_prog;
+}
+
 static void log_vwrite(enum log_level lvl, const char *func, const char *fmt,
 		       va_list ap) __attribute__((format(printf, 3, 0)));
 

@@ -30,6 +30,10 @@ void log_set_level(enum log_level lvl);
 bool log_enabled(enum log_level lvl);
 void log_write(enum log_level lvl, const char *func, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* Where lines go (-1 with syslog) and the name they carry, for a writer
+ * that may not call log_write (a signal handler formats its own line). */
+int log_fileno(void);
+const char *log_progname(void);
 
 #define log_error(...) log_write(LOG_LVL_ERROR, __func__, __VA_ARGS__)
 #define log_warn(...) log_write(LOG_LVL_WARN, __func__, __VA_ARGS__)
