@@ -60,7 +60,7 @@ struct agent_opts {
 	size_t nroots;
 	const char *node;
 	const char *docker_root;
-	const char *cert, *key, *client_ca;
+	const char *cert, *key, *client_ca, *crl;
 	const char *log, *pidfile;
 	const char *policy, *audit;
 	size_t max_sessions;
@@ -92,6 +92,9 @@ static void usage(FILE *f)
 		"  --cert FILE        PEM certificate chain the agent presents on TCP\n"
 		"  --key FILE         PEM private key of --cert\n"
 		"  --client-ca FILE   PEM CA(s) client certificates must be signed by\n"
+		"  --crl FILE         PEM CRL(s) of those CAs: a revoked client\n"
+		"                     certificate is refused, and so is one whose CA\n"
+		"                     has no CRL in FILE\n"
 		"  --node NAME        the node's name in the tree (default: the host name)\n"
 		"  --state-root DIR   an OCI runtime state root (runc or crun) to discover\n"
 		"                     containers in; repeatable; components may hold\n"
@@ -149,6 +152,7 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 		O_CERT,
 		O_KEY,
 		O_CA,
+		O_CRL,
 		O_NODE,
 		O_ROOT,
 		O_DOCKER_ROOT,
@@ -174,6 +178,7 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 		{ "cert", required_argument, NULL, O_CERT },
 		{ "key", required_argument, NULL, O_KEY },
 		{ "client-ca", required_argument, NULL, O_CA },
+		{ "crl", required_argument, NULL, O_CRL },
 		{ "node", required_argument, NULL, O_NODE },
 		{ "state-root", required_argument, NULL, O_ROOT },
 		{ "runc-root", required_argument, NULL, O_ROOT },
@@ -235,6 +240,9 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 			break;
 		case O_CA:
 			o->client_ca = optarg;
+			break;
+		case O_CRL:
+			o->crl = optarg;
 			break;
 		case O_NODE:
 			o->node = optarg;
@@ -536,7 +544,10 @@ static int agent_listen(struct agent *a, const struct agent_opts *o)
 				a->tls = tls_server_ctx_new(o->cert, o->key,
 							    o->client_ca, err,
 							    sizeof(err));
-				if (!a->tls) {
+				if (!a->tls ||
+				    (o->crl &&
+				     tls_ctx_load_crl_file(a->tls, o->crl, err,
+							   sizeof(err)) < 0)) {
 					log_error("%s", err);
 					return -EINVAL;
 				}

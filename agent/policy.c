@@ -2,10 +2,14 @@
  * The exec policy: parsing (strict: an unknown key, a wrong type or an
  * unknown action makes the whole file invalid, so a typo can never widen
  * access) and evaluation (first rule that grants the needed action wins;
- * none means deny).
+ * none means deny). Principals are typed ("uri:", "dns:", "cn:", "uid:",
+ * see policy.h), so a certificate's CN never passes for a SAN; run_as
+ * patterns name users and, as "uid:" and "gid:" ranges, the ids a name
+ * resolves to in the container, checked once it is resolved.
  */
 #include <errno.h>
 #include <fnmatch.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -75,6 +79,85 @@ static int globs_check(json_t *a, const char *what, size_t i, char *err,
 	return 0;
 }
 
+/* The kinds of identity a principal pattern may name. */
+static const char *const principal_types[] = { "uri:", "dns:", "cn:", "uid:" };
+
+static const char *principal_type(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(principal_types) / sizeof(principal_types[0]);
+	     i++)
+		if (!strncmp(s, principal_types[i], strlen(principal_types[i])))
+			return principal_types[i];
+	return NULL;
+}
+
+static int principals_check(const json_t *a, size_t i, char *err, size_t errlen)
+{
+	const char *s, *type;
+	size_t k;
+	json_t *v;
+
+	json_array_foreach(a, k, v) {
+		s = json_string_value(v);
+		type = principal_type(s);
+		if (type && !s[strlen(type)]) {
+			snprintf(
+				err, errlen,
+				"rules[%zu].principals[%zu]: \"%s\" names no one",
+				i, k, s);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* "uid:N", "uid:N-M", "gid:N", "gid:N-M": the range, else -EINVAL. A
+ * pattern without one of those prefixes is a name glob (1). */
+static int id_range(const char *s, const char *prefix, uintmax_t *lo,
+		    uintmax_t *hi)
+{
+	char *end;
+
+	if (strncmp(s, prefix, 4))
+		return 1;
+	s += 4;
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	*lo = strtoumax(s, &end, 10);
+	*hi = *lo;
+	if (*end == '-') {
+		if (end[1] < '0' || end[1] > '9')
+			return -EINVAL;
+		*hi = strtoumax(end + 1, &end, 10);
+	}
+	if (*end || *lo > *hi || *hi >= UINT32_MAX)
+		return -EINVAL;
+	return 0;
+}
+
+static int run_as_check(const json_t *a, size_t i, char *err, size_t errlen)
+{
+	uintmax_t lo, hi;
+	const char *s;
+	size_t k;
+	json_t *v;
+
+	json_array_foreach(a, k, v) {
+		s = json_string_value(v);
+		if (id_range(s, "uid:", &lo, &hi) < 0 ||
+		    id_range(s, "gid:", &lo, &hi) < 0) {
+			snprintf(
+				err, errlen,
+				"rules[%zu].run_as[%zu]: \"%s\": uid: and gid: want N or N-M",
+				i, k, s);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 static int rule_parse(json_t *o, size_t i, struct rule *r, char *err,
 		      size_t errlen)
 {
@@ -103,6 +186,8 @@ static int rule_parse(json_t *o, size_t i, struct rule *r, char *err,
 	}
 	r->principals = json_object_get(o, "principals");
 	rc = globs_check(r->principals, "principals", i, err, errlen);
+	if (!rc)
+		rc = principals_check(r->principals, i, err, errlen);
 	if (rc)
 		return rc;
 	for (k = 0; k < 4; k++) {
@@ -113,6 +198,11 @@ static int rule_parse(json_t *o, size_t i, struct rule *r, char *err,
 			if (rc)
 				return rc;
 		}
+	}
+	if (r->run_as) {
+		rc = run_as_check(r->run_as, i, err, errlen);
+		if (rc)
+			return rc;
 	}
 	r->labels = json_object_get(o, "labels");
 	if (r->labels) {
@@ -329,8 +419,98 @@ static bool labels_match(const json_t *want, const json_t *have)
 	return true;
 }
 
+/* A principal pattern against a typed identity (policy.h): a typed
+ * pattern matches identities of its type by name; a bare one matches the
+ * name of a uri: or dns: identity, never a cn: or uid: one. */
+static bool principal_match(const char *pattern, const char *identity)
+{
+	const char *type = principal_type(pattern);
+	const char *itype = principal_type(identity);
+
+	if (type)
+		return itype == type &&
+		       fnmatch(pattern + strlen(type), identity + strlen(itype),
+			       0) == 0;
+	if (!itype || (strcmp(itype, "uri:") && strcmp(itype, "dns:")))
+		return false;
+	return fnmatch(pattern, identity + strlen(itype), 0) == 0;
+}
+
+static bool principals_match(const json_t *patterns, const char *identity)
+{
+	size_t i;
+	json_t *v;
+
+	if (!identity)
+		return false;
+	json_array_foreach(patterns, i, v) {
+		if (principal_match(json_string_value(v), identity))
+			return true;
+	}
+	return false;
+}
+
+/* The name part of run_as: its name globs, when it has any. */
+static bool run_as_name_match(const json_t *run_as, const char *name)
+{
+	uintmax_t lo, hi;
+	bool any = false;
+	const char *s;
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(run_as, i, v) {
+		s = json_string_value(v);
+		if (id_range(s, "uid:", &lo, &hi) != 1 ||
+		    id_range(s, "gid:", &lo, &hi) != 1)
+			continue;
+		any = true;
+		if (fnmatch(s, name, 0) == 0)
+			return true;
+	}
+	return !any;
+}
+
+/* A copy of the rule's run_as (NULL: none) for the caller. */
+static int grant_copy(const json_t *run_as, char ***out)
+{
+	size_t i, n = json_array_size(run_as);
+	char **v;
+
+	*out = NULL;
+	if (!run_as)
+		return 0;
+	v = calloc(n + 1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		v[i] = strdup(json_string_value(json_array_get(run_as, i)));
+		if (!v[i]) {
+			policy_run_as_free(v);
+			return -ENOMEM;
+		}
+	}
+	*out = v;
+	return 0;
+}
+
+void policy_run_as_free(char **patterns)
+{
+	size_t i;
+
+	for (i = 0; patterns && patterns[i]; i++)
+		free(patterns[i]);
+	free(patterns);
+}
+
 int policy_check(const struct policy *p, const struct policy_query *q,
 		 char *why, size_t whylen)
+{
+	return policy_decide(p, q, NULL, why, whylen);
+}
+
+int policy_decide(const struct policy *p, const struct policy_query *q,
+		  char ***run_as, char *why, size_t whylen)
 {
 	const struct container *c = q->c;
 	const char *off;
@@ -354,7 +534,7 @@ int policy_check(const struct policy *p, const struct policy_query *q,
 	for (i = 0; i < p->nrules; i++) {
 		const struct rule *r = &p->rules[i];
 
-		if (!globs_match(r->principals, q->principal) ||
+		if (!principals_match(r->principals, q->principal) ||
 		    !globs_match(r->namespaces, c->namespace) ||
 		    !globs_match(r->pods, c->pod) ||
 		    !globs_match(r->containers, c->name) ||
@@ -364,7 +544,8 @@ int policy_check(const struct policy *p, const struct policy_query *q,
 		if (!(r->actions & need))
 			continue;
 		if (r->run_as &&
-		    !globs_match(r->run_as, q->run_as ? q->run_as : "default"))
+		    !run_as_name_match(r->run_as,
+				       q->run_as ? q->run_as : "default"))
 			continue;
 		if (r->max_sessions &&
 		    (long long)q->sessions >= r->max_sessions) {
@@ -373,6 +554,10 @@ int policy_check(const struct policy *p, const struct policy_query *q,
 				"%s already has %zu sessions (rule %zu allows %lld)",
 				q->principal, q->sessions, i, r->max_sessions);
 			return -EACCES;
+		}
+		if (run_as && grant_copy(r->run_as, run_as) < 0) {
+			snprintf(why, whylen, "out of memory");
+			return -ENOMEM;
 		}
 		return 0;
 	}
@@ -389,4 +574,75 @@ int policy_check(const struct policy *p, const struct policy_query *q,
 					   "an unidentified peer",
 			 c->namespace, c->pod, c->name);
 	return -EACCES;
+}
+
+/* Is name all digits (a uid given as a number, or "uid:gid")? */
+static bool numeric_user(const char *name)
+{
+	const char *p = name;
+
+	if (!*p)
+		return false;
+	for (; *p; p++)
+		if ((*p < '0' || *p > '9') && *p != ':')
+			return false;
+	return true;
+}
+
+int policy_run_as_allows(const char *const *patterns, const char *name,
+			 uid_t uid, gid_t gid, char *why, size_t whylen)
+{
+	bool uid_rules = false, gid_rules = false, uid_ok = false,
+	     gid_ok = false, named = false, name_ok = false;
+	uintmax_t lo, hi;
+	size_t i;
+
+	if (!name)
+		name = "default";
+	if (!patterns)
+		return 0;
+	for (i = 0; patterns[i]; i++) {
+		if (id_range(patterns[i], "uid:", &lo, &hi) == 0) {
+			uid_rules = true;
+			uid_ok |= uid >= lo && uid <= hi;
+		} else if (id_range(patterns[i], "gid:", &lo, &hi) == 0) {
+			gid_rules = true;
+			gid_ok |= gid >= lo && gid <= hi;
+		} else if (!strncmp(patterns[i], "uid:", 4) ||
+			   !strncmp(patterns[i], "gid:", 4)) {
+			continue; /* malformed: the parser refused it */
+		} else {
+			named = true;
+			name_ok |= fnmatch(patterns[i], name, 0) == 0;
+		}
+	}
+	if (named && !name_ok) {
+		snprintf(why, whylen, "run_as does not allow user %s", name);
+		return -EACCES;
+	}
+	if (uid_rules && !uid_ok) {
+		snprintf(
+			why, whylen,
+			"run_as does not allow uid %u (user %s in the container)",
+			(unsigned)uid, name);
+		return -EACCES;
+	}
+	if (gid_rules && !gid_ok) {
+		snprintf(
+			why, whylen,
+			"run_as does not allow gid %u (user %s in the container)",
+			(unsigned)gid, name);
+		return -EACCES;
+	}
+	/* A name the container's own files turn into root: only when the
+	 * rule says uid 0 in so many words, or asked for root by name. */
+	if (uid == 0 && !uid_rules && strcmp(name, "root") &&
+	    strcmp(name, "default") && !numeric_user(name)) {
+		snprintf(
+			why, whylen,
+			"user %s is uid 0 in the container; run_as names no uid:0",
+			name);
+		return -EACCES;
+	}
+	return 0;
 }

@@ -12,6 +12,7 @@
 #define EXECFS_AGENT_POLICY_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 struct container;
 struct policy;
@@ -42,8 +43,47 @@ struct policy_query {
 	size_t sessions; /* this principal's running sessions */
 };
 
+/*
+ * Principals are typed, as the transport names peers: "uid:N" (a local
+ * Unix peer), "uri:...", "dns:..." (a certificate's first URI or DNS SAN)
+ * and "cn:..." (the subject CN of a certificate without SANs). A pattern
+ * with one of those prefixes ("dns:*.ops.example", "uid:0") matches only
+ * identities of that type, by the glob after the prefix. A bare pattern
+ * ("ops.example", "spiffe://example.org/ops") matches the name of a uri:
+ * or dns: identity, and never a cn: or uid: one: a certificate whose CN
+ * equals a rule's DNS name gets nothing from it.
+ *
+ * run_as entries are user-name globs (the requested user, "default" when
+ * none) and, as "uid:N", "uid:N-M", "gid:N", "gid:N-M", ranges of the ids
+ * the user resolves to in the container. Names are checked here, before
+ * the user is resolved; ids (and names again) with policy_run_as_allows()
+ * once it is.
+ */
+
 /* 0: allowed. -EACCES: denied, with a readable reason in why. */
 int policy_check(const struct policy *p, const struct policy_query *q,
 		 char *why, size_t whylen);
+
+/*
+ * The same, and when allowed, *run_as: a malloc'ed NULL-terminated copy
+ * of the deciding rule's run_as entries (NULL when it has none: any
+ * user), to hand to whoever resolves the user and must then call
+ * policy_run_as_allows(). Free with policy_run_as_free(). -ENOMEM too.
+ */
+int policy_decide(const struct policy *p, const struct policy_query *q,
+		  char ***run_as, char *why, size_t whylen);
+void policy_run_as_free(char **patterns);
+
+/*
+ * After the user is resolved in the container: do the run_as patterns
+ * allow user `name` (NULL: the container's default) as uid:gid? Every
+ * kind the patterns use must match: a name glob, a uid range, a gid range.
+ * And a name the container's own files make uid 0 is refused unless the
+ * patterns have a uid range with 0, or the name is "root", "default" or
+ * numeric: a container cannot turn "app" into root by editing its
+ * /etc/passwd. patterns NULL: allowed. 0 or -EACCES with the reason.
+ */
+int policy_run_as_allows(const char *const *patterns, const char *name,
+			 uid_t uid, gid_t gid, char *why, size_t whylen);
 
 #endif

@@ -241,7 +241,15 @@ static void conn_established(struct h2_conn *c)
 			h2_conn_die(c, "TLS: peer did not agree to ALPN h2");
 			return;
 		}
-		tls_peer_identity(ssl, c->peer, sizeof(c->peer));
+		/* The handshake's check refused such a client already; a
+		 * server never serves one without an identity. */
+		if (tls_peer_identity(ssl, c->peer, sizeof(c->peer)) < 0 &&
+		    c->server) {
+			h2_conn_die(
+				c,
+				"TLS: the client's certificate names no usable identity");
+			return;
+		}
 	} else {
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
@@ -575,6 +583,11 @@ out_free:
 	free(l->unix_path);
 	free(l);
 	return NULL;
+}
+
+void h2_listener_set_tls(struct h2_listener *l, SSL_CTX *ctx)
+{
+	l->ctx = ctx;
 }
 
 void h2_listener_free(struct h2_listener *l)

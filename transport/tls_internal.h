@@ -6,13 +6,24 @@
 #define EXECFS_TRANSPORT_TLS_INTERNAL_H
 
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <stddef.h>
 
 /* A client SSL that checks the server certificate names `name` (a DNS
  * name or an IP address) and sends it as SNI when it is a DNS name. */
 SSL *tls_client_ssl_new(SSL_CTX *ctx, const char *name);
-/* The verified peer's identity: first URI SAN, else first DNS SAN, else
- * the subject CN; "" without a certificate. */
-void tls_peer_identity(SSL *ssl, char *buf, size_t len);
+/*
+ * The identity a certificate names, typed: "uri:" and its first URI SAN,
+ * else "dns:" and its first DNS SAN, else (only when it has no
+ * subjectAltName extension at all) "cn:" and its subject's one CN. 0, or
+ * -EACCES with *why (a static phrase) and buf "": a subjectAltName that
+ * does not parse or comes twice, a first URI or DNS SAN that is not a
+ * usable name (never the next one instead), a subjectAltName with neither,
+ * no CN or several, a name over 250 bytes or with a control character.
+ */
+int tls_cert_identity(X509 *x, char *buf, size_t len, const char **why);
+/* The verified peer certificate's identity, as above; -EACCES and "" when
+ * there is none or it did not verify. */
+int tls_peer_identity(SSL *ssl, char *buf, size_t len);
 
 #endif

@@ -91,12 +91,39 @@ struct h2_conn_cbs {
 /* ---- TLS contexts (tls.c) ------------------------------------------------ */
 
 /* Server context: certificate chain and key; with client_ca, clients must
- * present a certificate signed by it. TLS 1.2+, ALPN h2. NULL and a message
- * in err on failure. */
+ * present a certificate signed by it, for clientAuth (extended key usage),
+ * naming a usable identity (see h2_conn_peer()). TLS 1.2+, ALPN h2. NULL
+ * and a message in err on failure. */
 SSL_CTX *tls_server_ctx_new(const char *cert, const char *key,
 			    const char *client_ca, char *err, size_t errlen);
-/* Client context: verifies the server against ca; presents cert/key when
- * given. */
+/*
+ * The server context from PEM text in memory (the reload path: the root
+ * monitor reads the files, the worker builds the context, which the
+ * listeners then take for new connections, h2_listener_set_tls()): a
+ * certificate chain (leaf first), its key, the client CAs and, optional
+ * (crl NULL), CRLs as tls_ctx_load_crl_pem() loads them. Client
+ * certificates are then required as with tls_server_ctx_new() and a
+ * client_ca. NULL and a message in err on failure.
+ */
+struct tls_server_pem {
+	const char *cert, *key, *client_ca, *crl;
+	size_t cert_len, key_len, client_ca_len, crl_len;
+};
+SSL_CTX *tls_server_ctx_from_pem(const struct tls_server_pem *pem, char *err,
+				 size_t errlen);
+/*
+ * Load the CRLs of a PEM file (or text) into ctx's verify store and check
+ * the peer's certificate against them from then on (X509_V_FLAG_CRL_CHECK):
+ * a certificate revoked by its issuer is refused, and so is one whose
+ * issuer has no CRL there, so give the CRL of every CA that issues client
+ * certificates. 0, or -1 with a message in err.
+ */
+int tls_ctx_load_crl_file(SSL_CTX *ctx, const char *path, char *err,
+			  size_t errlen);
+int tls_ctx_load_crl_pem(SSL_CTX *ctx, const char *pem, size_t len, char *err,
+			 size_t errlen);
+/* Client context: verifies the server against ca (and that its certificate
+ * is for serverAuth); presents cert/key when given. */
 SSL_CTX *tls_client_ctx_new(const char *ca, const char *cert, const char *key,
 			    char *err, size_t errlen);
 void tls_ctx_free(SSL_CTX *ctx);
@@ -122,6 +149,10 @@ struct h2_listener *h2_listen(struct event_base *base, const char *address,
 			      SSL_CTX *ctx, const struct h2_conn_cbs *cbs,
 			      void *arg, char *err, size_t errlen);
 void h2_listener_free(struct h2_listener *l);
+/* New connections of a TLS listener use ctx from now on (not owned, as at
+ * h2_listen()); connections already made keep theirs (each holds a
+ * reference), so the old context may be freed right after. */
+void h2_listener_set_tls(struct h2_listener *l, SSL_CTX *ctx);
 
 /* Serve HTTP/2 (cleartext) on a connected stream socket the caller made,
  * e.g. one end of a socketpair: for in-process peers, tests and fuzzing.
@@ -136,8 +167,12 @@ void h2_conn_close(struct h2_conn *c);
 /* Drop a connection now (not inside its own callbacks). Streams get
  * on_close, the connection's on_close is not called. NULL is a no-op. */
 void h2_conn_free(struct h2_conn *c);
-/* Who the peer is: "uid:N" on a Unix socket, the verified certificate's
- * identity over TLS, "" when unknown. Owned by the connection. */
+/* Who the peer is, typed so that one kind of name never passes for
+ * another: "uid:N" on a Unix socket; over TLS the verified certificate's
+ * first URI SAN as "uri:...", else its first DNS SAN as "dns:...", else,
+ * when it has no subjectAltName at all, its CN as "cn:...". A server never
+ * serves a client whose certificate names none of these usably (the
+ * handshake fails). "" when unknown. Owned by the connection. */
 const char *h2_conn_peer(const struct h2_conn *c);
 /* The order connections were made (accepted or connected) in this
  * process: a later one has a larger serial. */

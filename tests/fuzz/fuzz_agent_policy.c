@@ -2,8 +2,9 @@
  * libFuzzer target: the agent's policy file (docs/SECURITY.md), parsed by
  * the unprivileged worker. A policy that parses is then asked about a few
  * principals and containers (plain, privileged, with labels, the node
- * pseudo-container's metadata): no answer may crash, and a denial always
- * comes with a reason.
+ * pseudo-container's metadata), and its run_as about users resolved to
+ * root and to 1000: no answer may crash, and a denial always comes with a
+ * reason.
  */
 #include <jansson.h>
 #include <stddef.h>
@@ -18,8 +19,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const char *const who[] = { "uid:0", "uid:1000", "ops",
-					   "spiffe://execfs.test/client", "" };
+	static const char *const who[] = { "uid:0",
+					   "uid:1000",
+					   "dns:ops",
+					   "cn:ops",
+					   "uri:spiffe://execfs.test/client",
+					   "" };
 	static const char *const users[] = { NULL, "root", "0:0", "app" };
 	struct container c[3];
 	struct policy *p;
@@ -45,11 +50,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			struct policy_query q = { who[i], &c[k],
 						  users[(i + k) % 4],
 						  i * 1000 };
+			char **run_as = NULL;
+			int rc;
 
 			why[0] = '\0';
-			if (policy_check(p, &q, why, sizeof(why)) < 0 &&
+			rc = policy_decide(p, &q, &run_as, why, sizeof(why));
+			if (rc < 0 && !why[0])
+				abort();
+			/* Then as the user resolved to root and to 1000. */
+			if (rc == 0 &&
+			    policy_run_as_allows((const char *const *)run_as,
+						 q.run_as, 0, 0, why,
+						 sizeof(why)) < 0 &&
 			    !why[0])
 				abort();
+			if (rc == 0)
+				policy_run_as_allows(
+					(const char *const *)run_as, q.run_as,
+					1000, 1000, why, sizeof(why));
+			policy_run_as_free(run_as);
 		}
 	for (k = 0; k < 3; k++)
 		json_decref(c[k].labels);

@@ -44,6 +44,7 @@ fuzz_agent_policy)
 	# Every key of docs/SECURITY.md's policy table.
 	printf '{"exec_enabled": true, "rules": [{"principals": ["ops", "uid:*"], "namespaces": ["default"], "pods": ["web-*"], "containers": ["*"], "labels": {"app": "w*"}, "actions": ["exec", "exec_privileged"], "run_as": ["app", "default"], "max_sessions": 500}]}' >"$corpus/seed-0"
 	printf '{"exec_enabled": false, "rules": []}' >"$corpus/seed-1"
+	printf '{"rules": [{"principals": ["dns:ops", "cn:alice", "uri:spiffe://*", "bare"], "actions": ["exec"], "run_as": ["app", "uid:1000-1999", "gid:0"]}]}' >"$corpus/seed-2"
 	;;
 fuzz_fs_status)
 	# The first byte picks the HTTP status (200, 400, 403, 404, ...).

@@ -63,7 +63,7 @@ expect_denied "$priv"
 assert_match 'exec_privileged' "$(read_file "$priv/status")" "privileged reason"
 expect_denied "$locked"
 assert_match 'disable-exec' "$(read_file "$locked/status")" "annotation reason"
-grep -q 'denied: no rule allows spiffe://execfs.test/client in prod/api-7/app' \
+grep -q 'denied: no rule allows uri:spiffe://execfs.test/client in prod/api-7/app' \
 	"$TESTDIR/agent.log" || fail "the agent log does not say why prod was denied"
 log "policy: default allowed; prod, privileged and disabled refused"
 
@@ -144,7 +144,7 @@ import json, sys
 starts, ends, denied = {}, {}, 0
 for line in open(sys.argv[1]):
     ev = json.loads(line)
-    assert ev["node"] == "n1" and ev["identity"] == "spiffe://execfs.test/client", ev
+    assert ev["node"] == "n1" and ev["identity"] == "uri:spiffe://execfs.test/client", ev
     if ev["event"] == "start":
         starts[ev["session"]] = ev
     elif ev["event"] == "end":

@@ -1,7 +1,9 @@
 /*
  * Unit tests for the exec policy: the issue's example file as written,
  * default deny, privileged containers, the node switch, the per-container
- * annotation, run_as and session limits, and strict parsing.
+ * annotation, run_as and session limits, typed principals (a CN never
+ * passes for a SAN), run_as checked against the resolved ids, and strict
+ * parsing.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -64,14 +66,15 @@ static void test_example(void **state)
 
 	(void)state;
 	assert_non_null(p);
-	assert_int_equal(check(p, "ops", &def, NULL, 0, why), 0);
-	assert_int_equal(check(p, "ops", &prod, NULL, 0, why), -EACCES);
-	assert_non_null(strstr(why, "no rule allows ops in prod/api-7/app"));
-	assert_int_equal(check(p, "ops", &priv, NULL, 0, why), -EACCES);
+	assert_int_equal(check(p, "dns:ops", &def, NULL, 0, why), 0);
+	assert_int_equal(check(p, "dns:ops", &prod, NULL, 0, why), -EACCES);
+	assert_non_null(
+		strstr(why, "no rule allows dns:ops in prod/api-7/app"));
+	assert_int_equal(check(p, "dns:ops", &priv, NULL, 0, why), -EACCES);
 	assert_non_null(strstr(why, "exec_privileged"));
-	assert_int_equal(check(p, "admin-jo", &prod, NULL, 0, why), 0);
-	assert_int_equal(check(p, "admin-jo", &priv, NULL, 0, why), 0);
-	assert_int_equal(check(p, "nobody", &def, NULL, 0, why), -EACCES);
+	assert_int_equal(check(p, "dns:admin-jo", &prod, NULL, 0, why), 0);
+	assert_int_equal(check(p, "dns:admin-jo", &priv, NULL, 0, why), 0);
+	assert_int_equal(check(p, "dns:nobody", &def, NULL, 0, why), -EACCES);
 	assert_int_equal(check(p, "", &def, NULL, 0, why), -EACCES);
 	assert_non_null(strstr(why, "unidentified"));
 	policy_free(p);
@@ -91,12 +94,12 @@ static void test_switches(void **state)
 	char why[256];
 
 	(void)state;
-	assert_int_equal(check(off, "ops", &c, NULL, 0, why), -EACCES);
+	assert_int_equal(check(off, "dns:ops", &c, NULL, 0, why), -EACCES);
 	assert_non_null(strstr(why, "disabled on this node"));
-	assert_int_equal(check(on, "ops", &c, NULL, 0, why), 0);
+	assert_int_equal(check(on, "dns:ops", &c, NULL, 0, why), 0);
 	json_object_set_new(c.labels, POLICY_DISABLE_ANNOTATION,
 			    json_string("true"));
-	assert_int_equal(check(on, "ops", &c, NULL, 0, why), -EACCES);
+	assert_int_equal(check(on, "dns:ops", &c, NULL, 0, why), -EACCES);
 	assert_non_null(strstr(why, POLICY_DISABLE_ANNOTATION));
 	policy_free(off);
 	policy_free(on);
@@ -114,14 +117,154 @@ static void test_run_as_labels_limits(void **state)
 
 	(void)state;
 	assert_non_null(p);
-	assert_int_equal(check(p, "dev", &c, "app", 0, why), -EACCES);
+	assert_int_equal(check(p, "uri:dev", &c, "app", 0, why), -EACCES);
 	json_object_set_new(c.labels, "team", json_string("alpha"));
-	assert_int_equal(check(p, "dev", &c, "app", 0, why), 0);
-	assert_int_equal(check(p, "dev", &c, "1000", 1, why), 0);
-	assert_int_equal(check(p, "dev", &c, "root", 0, why), -EACCES);
-	assert_int_equal(check(p, "dev", &c, NULL, 0, why), -EACCES);
-	assert_int_equal(check(p, "dev", &c, "app", 2, why), -EACCES);
+	assert_int_equal(check(p, "uri:dev", &c, "app", 0, why), 0);
+	assert_int_equal(check(p, "uri:dev", &c, "1000", 1, why), 0);
+	assert_int_equal(check(p, "uri:dev", &c, "root", 0, why), -EACCES);
+	assert_int_equal(check(p, "uri:dev", &c, NULL, 0, why), -EACCES);
+	assert_int_equal(check(p, "uri:dev", &c, "app", 2, why), -EACCES);
 	assert_non_null(strstr(why, "2 sessions"));
+	policy_free(p);
+	json_decref(c.labels);
+}
+
+static void test_typed_principals(void **state)
+{
+	struct policy *p = parse(
+		"{\"rules\": ["
+		" {\"principals\": [\"dns:ops.example\"], \"pods\": [\"a\"], \"actions\": [\"exec\"]},"
+		" {\"principals\": [\"uri:spiffe://example.org/*\"], \"pods\": [\"b\"], \"actions\": [\"exec\"]},"
+		" {\"principals\": [\"cn:alice\"], \"pods\": [\"c\"], \"actions\": [\"exec\"]},"
+		" {\"principals\": [\"bare.example\"], \"pods\": [\"d\"], \"actions\": [\"exec\"]},"
+		" {\"principals\": [\"*\"], \"pods\": [\"e\"], \"actions\": [\"exec\"]},"
+		" {\"principals\": [\"uid:10*\"], \"pods\": [\"f\"], \"actions\": [\"exec\"]}]}");
+	struct container a = make("default", "a", false),
+			 b = make("default", "b", false),
+			 c = make("default", "c", false),
+			 d = make("default", "d", false),
+			 e = make("default", "e", false),
+			 f = make("default", "f", false);
+	char why[256];
+
+	(void)state;
+	assert_non_null(p);
+	assert_int_equal(check(p, "dns:ops.example", &a, NULL, 0, why), 0);
+	/* A CN equal to a rule's DNS name gets nothing; nor a URI. */
+	assert_int_equal(check(p, "cn:ops.example", &a, NULL, 0, why), -EACCES);
+	assert_int_equal(check(p, "uri:ops.example", &a, NULL, 0, why),
+			 -EACCES);
+	assert_int_equal(
+		check(p, "uri:spiffe://example.org/ops", &b, NULL, 0, why), 0);
+	assert_int_equal(check(p, "dns:spiffe://example.org/ops", &b, NULL, 0,
+			       why),
+			 -EACCES);
+	assert_int_equal(check(p, "cn:alice", &c, NULL, 0, why), 0);
+	assert_int_equal(check(p, "dns:alice", &c, NULL, 0, why), -EACCES);
+	/* A bare pattern: a URI or DNS SAN's name, never a CN or a uid. */
+	assert_int_equal(check(p, "dns:bare.example", &d, NULL, 0, why), 0);
+	assert_int_equal(check(p, "uri:bare.example", &d, NULL, 0, why), 0);
+	assert_int_equal(check(p, "cn:bare.example", &d, NULL, 0, why),
+			 -EACCES);
+	assert_int_equal(check(p, "cn:anyone", &e, NULL, 0, why), -EACCES);
+	assert_int_equal(check(p, "uid:0", &e, NULL, 0, why), -EACCES);
+	assert_int_equal(check(p, "dns:anyone", &e, NULL, 0, why), 0);
+	/* An identity without a type (none is made so) matches nothing. */
+	assert_int_equal(check(p, "bare.example", &d, NULL, 0, why), -EACCES);
+	assert_int_equal(check(p, "uid:1000", &f, NULL, 0, why), 0);
+	assert_int_equal(check(p, "uid:2000", &f, NULL, 0, why), -EACCES);
+	assert_int_equal(check(p, "dns:uid:1000", &f, NULL, 0, why), -EACCES);
+	policy_free(p);
+	json_decref(a.labels);
+	json_decref(b.labels);
+	json_decref(c.labels);
+	json_decref(d.labels);
+	json_decref(e.labels);
+	json_decref(f.labels);
+}
+
+static void test_run_as_resolved(void **state)
+{
+	struct policy *p = parse(
+		"{\"rules\": [{\"principals\": [\"uid:0\"], \"run_as\": "
+		"[\"app\", \"uid:1000-1999\", \"gid:1000\"], \"actions\": [\"exec\"]}]}");
+	const char *const names_only[] = { "app", "web*", NULL };
+	const char *const any_name[] = { "*", NULL };
+	const char *const with_root[] = { "*", "uid:0", NULL };
+	struct container c = make("default", "web-1", false);
+	struct policy_query q = { "uid:0", &c, "app", 0 };
+	char why[256], **run_as = NULL;
+
+	(void)state;
+	assert_non_null(p);
+	/* The deciding rule's run_as, for the check after resolution. */
+	assert_int_equal(policy_decide(p, &q, &run_as, why, sizeof(why)), 0);
+	assert_non_null(run_as);
+	assert_string_equal(run_as[0], "app");
+	assert_string_equal(run_as[1], "uid:1000-1999");
+	assert_string_equal(run_as[2], "gid:1000");
+	assert_null(run_as[3]);
+	assert_int_equal(policy_run_as_allows((const char *const *)run_as,
+					      "app", 1000, 1000, why,
+					      sizeof(why)),
+			 0);
+	/* The container's /etc/passwd made "app" someone else. */
+	assert_int_equal(policy_run_as_allows((const char *const *)run_as,
+					      "app", 0, 0, why, sizeof(why)),
+			 -EACCES);
+	assert_string_equal(
+		why, "run_as does not allow uid 0 (user app in the container)");
+	assert_int_equal(policy_run_as_allows((const char *const *)run_as,
+					      "app", 1500, 50, why,
+					      sizeof(why)),
+			 -EACCES);
+	assert_non_null(strstr(why, "gid 50"));
+	assert_int_equal(policy_run_as_allows((const char *const *)run_as,
+					      "other", 1000, 1000, why,
+					      sizeof(why)),
+			 -EACCES);
+	policy_run_as_free(run_as);
+
+	/* Names only: any id but a disguised root. */
+	assert_int_equal(policy_run_as_allows(names_only, "web1", 33, 33, why,
+					      sizeof(why)),
+			 0);
+	assert_int_equal(policy_run_as_allows(names_only, "app", 0, 0, why,
+					      sizeof(why)),
+			 -EACCES);
+	assert_string_equal(
+		why,
+		"user app is uid 0 in the container; run_as names no uid:0");
+	/* Root asked for as such: by name, as a number, or the default. */
+	assert_int_equal(policy_run_as_allows(any_name, "root", 0, 0, why,
+					      sizeof(why)),
+			 0);
+	assert_int_equal(policy_run_as_allows(any_name, "0:0", 0, 0, why,
+					      sizeof(why)),
+			 0);
+	assert_int_equal(policy_run_as_allows(any_name, NULL, 0, 0, why,
+					      sizeof(why)),
+			 0);
+	assert_int_equal(policy_run_as_allows(any_name, "app", 0, 0, why,
+					      sizeof(why)),
+			 -EACCES);
+	assert_int_equal(policy_run_as_allows(with_root, "app", 0, 0, why,
+					      sizeof(why)),
+			 0);
+	/* No run_as in the rule: anyone. */
+	assert_int_equal(
+		policy_run_as_allows(NULL, "app", 0, 0, why, sizeof(why)), 0);
+	/* Without name globs, the name check before resolution passes. */
+	policy_free(p);
+	p = parse("{\"rules\": [{\"principals\": [\"uid:0\"], \"run_as\": "
+		  "[\"uid:1000\"], \"actions\": [\"exec\"]}]}");
+	q.run_as = "anyone";
+	assert_int_equal(policy_decide(p, &q, &run_as, why, sizeof(why)), 0);
+	assert_int_equal(policy_run_as_allows((const char *const *)run_as,
+					      "anyone", 1001, 1001, why,
+					      sizeof(why)),
+			 -EACCES);
+	policy_run_as_free(run_as);
 	policy_free(p);
 	json_decref(c.labels);
 }
@@ -136,7 +279,7 @@ static void test_default_policy(void **state)
 	assert_non_null(p);
 	assert_int_equal(check(p, "uid:0", &priv, NULL, 0, why), 0);
 	assert_int_equal(check(p, "uid:1000", &priv, NULL, 0, why), -EACCES);
-	assert_int_equal(check(p, "ops", &priv, NULL, 0, why), -EACCES);
+	assert_int_equal(check(p, "dns:ops", &priv, NULL, 0, why), -EACCES);
 	policy_free(p);
 	json_decref(priv.labels);
 }
@@ -157,6 +300,12 @@ static void test_strict_parsing(void **state)
 		"{\"rules\": [{\"principals\": [\"a\"], \"pods\": [1], \"actions\": [\"exec\"]}]}",
 		"{\"rules\": [{\"principals\": [\"a\"], \"labels\": {\"k\": 1}, \"actions\": [\"exec\"]}]}",
 		"{\"rules\": [{\"principals\": [\"a\"], \"max_sessions\": 0, \"actions\": [\"exec\"]}]}",
+		"{\"rules\": [{\"principals\": [\"dns:\"], \"actions\": [\"exec\"]}]}",
+		"{\"rules\": [{\"principals\": [\"a\", \"cn:\"], \"actions\": [\"exec\"]}]}",
+		"{\"rules\": [{\"principals\": [\"a\"], \"run_as\": [\"uid:x\"], \"actions\": [\"exec\"]}]}",
+		"{\"rules\": [{\"principals\": [\"a\"], \"run_as\": [\"uid:5-3\"], \"actions\": [\"exec\"]}]}",
+		"{\"rules\": [{\"principals\": [\"a\"], \"run_as\": [\"gid:1-\"], \"actions\": [\"exec\"]}]}",
+		"{\"rules\": [{\"principals\": [\"a\"], \"run_as\": [\"uid:4294967295\"], \"actions\": [\"exec\"]}]}",
 		"{\"rules\": [], \"rules\": []}",
 	};
 	char err[256];
@@ -177,6 +326,8 @@ int main(void)
 		cmocka_unit_test(test_example),
 		cmocka_unit_test(test_switches),
 		cmocka_unit_test(test_run_as_labels_limits),
+		cmocka_unit_test(test_typed_principals),
+		cmocka_unit_test(test_run_as_resolved),
 		cmocka_unit_test(test_default_policy),
 		cmocka_unit_test(test_strict_parsing),
 	};
