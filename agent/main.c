@@ -18,6 +18,7 @@
 #include <event2/event.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +49,10 @@
 #include "session.h"
 #include "spawn.h"
 #include "worker.h"
+
+/* The worker's own user, which the installer creates; nobody (shared with
+ * other daemons) is the fallback. */
+#define AGENT_USER "execfs"
 
 #define MAX_LISTEN 16
 #define MAX_ROOTS 32
@@ -127,7 +132,9 @@ static void usage(FILE *f)
 		"                     on SIGUSR1, for logrotate)\n"
 		"  --pidfile FILE     write the agent's pid to FILE (removed at exit)\n"
 		"  --user NAME|UID    the unprivileged user the network-facing worker\n"
-		"                     runs as (default: nobody)\n"
+		"                     runs as (default: " AGENT_USER
+		" when that user exists,\n"
+		"                     else nobody, with a warning)\n"
 		"  --no-privsep       one root process for everything (debugging only:\n"
 		"                     the part that parses network input keeps root)\n"
 		"  --debug            log every request\n"
@@ -355,8 +362,6 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 			argv[optind]);
 		return -1;
 	}
-	if (!o->user)
-		o->user = "nobody";
 	if (!o->nlisten)
 		o->listen[o->nlisten++] = "unix:" EXECFS_DEFAULT_SOCKET;
 	/* Each runtime's and orchestrator's default root (docs/FILES.md). */
@@ -880,6 +885,14 @@ int main(int argc, char **argv)
 		rc = logchan_reopen_on_sigusr1(-1);
 		if (rc < 0)
 			log_warn("SIGUSR1: %s", strerror(-rc));
+	}
+	if (!o.user) {
+		o.user = getpwnam(AGENT_USER) ? AGENT_USER : "nobody";
+		/* Said once, by the process that becomes that user. */
+		if (o.worker_fd >= 0 && strcmp(o.user, AGENT_USER))
+			log_warn(
+				"no user %s: the worker runs as nobody, which other daemons may share (create %s or give --user)",
+				AGENT_USER, AGENT_USER);
 	}
 	if (!o.node) {
 		if (gethostname(host, sizeof(host)) < 0)

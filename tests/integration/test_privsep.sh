@@ -35,8 +35,16 @@ worker=$(agent_worker_pid)
 assert_eq 1 "$(echo "$worker" | wc -l)" "processes holding the listening socket"
 [ "$worker" != "$AGENT_PID" ] || fail "the monitor (pid $AGENT_PID) holds the listening socket"
 assert_eq "$AGENT_PID" "$(status_field "$worker" PPid)" "the worker's parent"
-nobody=$(id -u nobody)
-assert_eq "$nobody $nobody $nobody $nobody" \
+# Without --user: the dedicated user when the host has it, else nobody
+# with a warning.
+if id execfs >/dev/null 2>&1; then
+	worker_uid=$(id -u execfs)
+else
+	worker_uid=$(id -u nobody)
+	grep -q 'warn: .*no user execfs: the worker runs as nobody' "$T/agent.log" ||
+		fail "no warning about falling back to nobody"
+fi
+assert_eq "$worker_uid $worker_uid $worker_uid $worker_uid" \
 	"$(awk '$1 == "Uid:" {print $2, $3, $4, $5}' "/proc/$worker/status")" "worker uids"
 for f in CapEff CapPrm CapInh CapAmb; do
 	assert_eq 0000000000000000 "$(status_field "$worker" "$f")" "worker $f"
@@ -44,7 +52,7 @@ done
 assert_eq 1 "$(status_field "$worker" NoNewPrivs)" "worker NoNewPrivs"
 assert_eq "" "$(awk '$1 == "Groups:" {print $2}' "/proc/$worker/status")" "worker groups"
 assert_eq 0 "$(status_field "$AGENT_PID" Uid)" "monitor uid"
-log "worker $worker: uid $nobody, no capabilities, no_new_privs; monitor $AGENT_PID: root"
+log "worker $worker: uid $worker_uid, no capabilities, no_new_privs; monitor $AGENT_PID: root"
 
 # The TCP listener is the worker's too.
 hexport=$(printf '%04X' "$port")
