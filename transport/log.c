@@ -4,6 +4,10 @@
  * not interleave within a line. A daemon without a terminal logs to
  * syslog(3) instead; a log file is reopened in place for logrotate
  * (log_reopen() is async-signal-safe: it may run in a signal handler).
+ * What a line quotes (a client's argv, a certificate's subject, a
+ * container's names) cannot add a line or drive the terminal of whoever
+ * reads the log: control characters, malformed UTF-8 and invisible or
+ * reordering code points are written as \xHH.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +21,7 @@
 #include <unistd.h>
 
 #include "execfs/log.h"
+#include "execfs/text.h"
 
 static const char *log_prog = "execfs";
 static int log_fd = STDERR_FILENO;
@@ -121,6 +126,37 @@ const char *log_progname(void)
 	return log_prog;
 }
 
+/* src (len bytes) into dst (cap bytes), escaped; the bytes written. A
+ * character is never cut. */
+static size_t log_escape(char *dst, size_t cap, const char *src, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *s = (const unsigned char *)src;
+	size_t i = 0, o = 0, k;
+
+	while (i < len) {
+		k = s[i] >= 0x20 && s[i] < 0x7f ?
+			    1 :
+			    text_utf8_printable(s + i, len - i);
+		if (k) {
+			if (o + k > cap)
+				break;
+			memcpy(dst + o, s + i, k);
+			o += k;
+			i += k;
+			continue;
+		}
+		if (o + 4 > cap)
+			break;
+		dst[o++] = '\\';
+		dst[o++] = 'x';
+		dst[o++] = hex[s[i] >> 4];
+		dst[o++] = hex[s[i] & 0xf];
+		i++;
+	}
+	return o;
+}
+
 static void log_vwrite(enum log_level lvl, const char *func, const char *fmt,
 		       va_list ap) __attribute__((format(printf, 3, 0)));
 
@@ -130,17 +166,23 @@ static void log_vwrite(enum log_level lvl, const char *func, const char *fmt,
 	static const char *const names[] = { "error", "warn", "info", "debug" };
 	static const int prios[] = { LOG_ERR, LOG_WARNING, LOG_INFO,
 				     LOG_DEBUG };
-	char line[2048];
+	char line[2048], msg[2048];
 	struct timespec ts;
 	struct tm tm;
 	int n, m;
 
+	m = vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (m < 0)
+		m = 0;
+	if ((size_t)m >= sizeof(msg))
+		m = sizeof(msg) - 1;
 	if (log_syslog) {
 		/* syslog stamps the time, the name and the pid itself. */
 		n = snprintf(line, sizeof(line), "%s: %s: ", names[lvl], func);
 		if (n < 0 || (size_t)n >= sizeof(line))
 			n = 0;
-		vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+		n += log_escape(line + n, sizeof(line) - n - 1, msg, m);
+		line[n] = '\0';
 		syslog(prios[lvl], "%s", line);
 		return;
 	}
@@ -153,12 +195,7 @@ static void log_vwrite(enum log_level lvl, const char *func, const char *fmt,
 		     (int)getpid(), names[lvl], func);
 	if (n < 0 || (size_t)n >= sizeof(line))
 		n = 0;
-	m = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
-	if (m < 0)
-		m = 0;
-	n += m;
-	if ((size_t)n > sizeof(line) - 2)
-		n = sizeof(line) - 2;
+	n += log_escape(line + n, sizeof(line) - n - 1, msg, m);
 	line[n++] = '\n';
 	(void)!write(log_fd, line, n);
 }
