@@ -267,13 +267,20 @@ static int add(scmp_filter_ctx ctx, uint32_t action, const char *name,
 	return rc;
 }
 
+/* libseccomp's SCMP_An() macros leave datum_b unset: spelled out. */
+static struct scmp_arg_cmp arg_cmp(unsigned arg, enum scmp_compare op,
+				   scmp_datum_t a, scmp_datum_t b)
+{
+	return (struct scmp_arg_cmp){ arg, op, a, b };
+}
+
 static int add_rules(scmp_filter_ctx ctx, char *err, size_t errlen)
 {
 	const struct scmp_arg_cmp no_exec =
-		SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0);
+		arg_cmp(2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0);
 	const struct scmp_arg_cmp self =
-		SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid());
-	const struct scmp_arg_cmp get_only = SCMP_A2(SCMP_CMP_EQ, 0);
+		arg_cmp(0, SCMP_CMP_EQ, (scmp_datum_t)getpid(), 0);
+	const struct scmp_arg_cmp get_only = arg_cmp(2, SCMP_CMP_EQ, 0, 0);
 	struct scmp_arg_cmp req;
 	size_t i;
 	int rc = 0;
@@ -306,7 +313,7 @@ static int add_rules(scmp_filter_ctx ctx, char *err, size_t errlen)
 	(void)get_only;
 #endif
 	for (i = 0; i < sizeof(ioctls) / sizeof(ioctls[0]) && !rc; i++) {
-		req = (struct scmp_arg_cmp)SCMP_A1(SCMP_CMP_EQ, ioctls[i]);
+		req = arg_cmp(1, SCMP_CMP_EQ, ioctls[i], 0);
 		rc = add(ctx, SCMP_ACT_ALLOW, "ioctl", 1, &req, err, errlen);
 	}
 	return rc;

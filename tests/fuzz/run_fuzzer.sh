@@ -2,9 +2,10 @@
 # Run one libFuzzer target for a bounded time from its seeds.
 # Usage: run_fuzzer.sh BINARY SECONDS
 # The corpus lives next to the binary (BINARY.corpus/) and grows across
-# runs; seeds come from h2_seeds.py for the HTTP/2 target and
+# runs; seeds come from h2_seeds.py for the HTTP/2 target,
 # privsep_seeds.py for the privsep messages, bolt_seeds.py for BoltDB
-# files. Crash inputs are
+# files and confine_seeds.py for a container's seccomp profile and
+# confinement. Crash inputs are
 # kept as BINARY.crash-* for reproduction (run BINARY on the file).
 set -eu
 bin=$1
@@ -15,6 +16,8 @@ mkdir -p "$corpus"
 case $(basename "$bin") in
 fuzz_agent_h2) python3 "$here/h2_seeds.py" "$corpus" ;;
 fuzz_agent_privsep) python3 "$here/privsep_seeds.py" "$corpus" ;;
+fuzz_agent_seccomp) python3 "$here/confine_seeds.py" seccomp "$corpus" ;;
+fuzz_agent_confine) python3 "$here/confine_seeds.py" confine "$corpus" ;;
 fuzz_fs_ctl)
 	# One seed per verb, as users write them.
 	i=0
