@@ -311,7 +311,8 @@ static int parse_state(struct oci_record *rec, json_t *st, const char *id,
 	if (!rc)
 		rc = set_str(&c->runtime_id, id);
 	if (!rc)
-		rc = set_str(&c->created, json_cstr(json_object_get(st, "created")));
+		rc = set_str(&c->created,
+			     json_cstr(json_object_get(st, "created")));
 	if (!rc)
 		rc = set_str(&c->runtime, "runc");
 	if (!rc)

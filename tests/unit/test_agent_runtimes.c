@@ -100,12 +100,14 @@ static void write_config(const char *path, json_t *annotations)
 
 	cfg = json_pack(
 		"{s:s, s:{s:[s], s:s, s:{s:i, s:i}, s:{s:[s], s:[s], "
-		"s:[s], s:[], s:[]}, s:b}, s:{s:[{s:s}, {s:s}, {s:s}]}}",
+		"s:[s], s:[], s:[]}, s:b}, s:{s:[{s:s}, {s:s}, {s:s}, {s:s}, "
+		"{s:s}]}}",
 		"ociVersion", "1.0.2", "process", "env", "PATH=/bin", "cwd",
 		"/", "user", "uid", 0, "gid", 0, "capabilities", "bounding",
 		"CAP_KILL", "effective", "CAP_KILL", "permitted", "CAP_KILL",
 		"inheritable", "ambient", "noNewPrivileges", 1, "linux",
-		"namespaces", "type", "pid", "type", "ipc", "type", "network");
+		"namespaces", "type", "pid", "type", "ipc", "type", "network",
+		"type", "uts", "type", "mount");
 	assert_non_null(cfg);
 	if (annotations)
 		json_object_set_new(cfg, "annotations", annotations);
@@ -145,14 +147,14 @@ static void add_runc(struct fixture *fx, const char *root, const char *id,
 	mkdirs(dir);
 	mkdirs(bundle);
 	snprintf(label, sizeof(label), "bundle=%s", bundle);
-	st = json_pack("{s:s, s:i, s:I, s:s, s:{s:[{s:s}, {s:s}, {s:s}], "
-		       "s:{s:[s]}, s:[s]}, s:{}}",
+	st = json_pack("{s:s, s:i, s:I, s:s, s:{s:[{s:s}, {s:s}, {s:s}, "
+		       "{s:s}, {s:s}], s:{s:[s]}, s:[s]}, s:{}}",
 		       "id", id, "init_process_pid", (int)fx->self,
 		       "init_process_start", (json_int_t)fx->self_start,
 		       "created", created, "config", "namespaces", "type",
-		       "NEWPID", "type", "NEWIPC", "type", "NEWNET",
-		       "capabilities", "Bounding", "CAP_KILL", "labels", label,
-		       "cgroup_paths");
+		       "NEWPID", "type", "NEWIPC", "type", "NEWNET", "type",
+		       "NEWUTS", "type", "NEWNS", "capabilities", "Bounding",
+		       "CAP_KILL", "labels", label, "cgroup_paths");
 	assert_non_null(st);
 	snprintf(path, sizeof(path), "%s/state.json", dir);
 	assert_int_equal(json_dump_file(st, path, 0), 0);
