@@ -698,6 +698,11 @@ static int agent_serve(struct agent_opts *o, int fd)
 	session_table_set_grace(a.sessions, o->grace);
 	if (agent_listen(&a, o) < 0)
 		goto out;
+	/* Like the listeners: made now, for a worker that will not make
+	 * sockets once it is in its sandbox (sandbox.h). */
+	i = sdnotify_prepare();
+	if (i < 0)
+		log_warn("$NOTIFY_SOCKET: %s", strerror(-i));
 	if (a.worker) {
 		if (worker_drop_privileges(uid, gid, err, sizeof(err)) < 0) {
 			log_error("%s", err);

@@ -12,4 +12,10 @@
  * $NOTIFY_SOCKET (not started by systemd); -errno otherwise. Never blocks. */
 int sdnotify(const char *state);
 
+/* Connect a socket to $NOTIFY_SOCKET now and send every later state
+ * through it: for a process that will not be able to make sockets (the
+ * worker, in its seccomp sandbox). 0 (also without $NOTIFY_SOCKET) or
+ * -errno; sdnotify() makes its own socket each time until it succeeded. */
+int sdnotify_prepare(void);
+
 #endif
