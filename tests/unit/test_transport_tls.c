@@ -376,31 +376,59 @@ static SSL_CTX *server_ctx(const char *agent, const char *crl)
 }
 
 /* One connection as client certificate NAME against a fresh server. */
-static void attempt(const char *name, const char *crl, struct run *r)
+/*
+ * A client with certificate NAME (trusting ca.pem for the agent) makes one
+ * request to addr on r->base: r is reset but for its base, and filled once
+ * the request was answered or the connection closed. A connection still
+ * open stays in r->client (hang_up() ends it).
+ */
+static void dial(struct run *r, const char *addr, const char *name)
 {
-	struct server s;
+	struct event_base *base = r->base;
 	char err[256];
 	SSL_CTX *cctx;
 
 	memset(r, 0, sizeof(*r));
-	r->base = event_base_new();
-	server_start(&s, r, server_ctx("agent.pem", crl));
+	r->base = base;
 	cctx = tls_client_ctx_new(path_of("ca.pem"), path_of(name),
 				  path_of(name), err, sizeof(err));
 	if (!cctx)
 		fail_msg("client ctx: %s", err);
 	r->requests = 1;
-	r->client = h2_connect(r->base, NULL, s.addr, cctx, "localhost",
-			       &cl_cbs, r, err, sizeof(err));
+	r->client = h2_connect(base, NULL, addr, cctx, "localhost", &cl_cbs, r,
+			       err, sizeof(err));
 	assert_non_null(r->client);
-	tls_ctx_free(cctx);
+	tls_ctx_free(cctx); /* the connection's SSL holds a reference */
 	spin(r);
+}
+
+static void hang_up(struct run *r)
+{
 	if (r->client)
 		h2_conn_free(r->client);
-	h2_listener_free(s.l);
-	tls_ctx_free(s.ctx);
-	event_base_loop(r->base, EVLOOP_NONBLOCK);
-	event_base_free(r->base);
+	r->client = NULL;
+}
+
+/* The server's listener and context, then the loop. */
+static void server_stop(struct server *s)
+{
+	h2_listener_free(s->l);
+	tls_ctx_free(s->ctx);
+	event_base_loop(s->base, EVLOOP_NONBLOCK);
+	event_base_free(s->base);
+}
+
+/* One connection as client certificate NAME against a fresh server. */
+static void attempt(const char *name, const char *crl, struct run *r)
+{
+	struct server s;
+
+	memset(r, 0, sizeof(*r));
+	r->base = event_base_new();
+	server_start(&s, r, server_ctx("agent.pem", crl));
+	dial(r, s.addr, name);
+	hang_up(r);
+	server_stop(&s);
 }
 
 static void expect_identity(const char *name, const struct leaf *l,
@@ -592,7 +620,7 @@ static void test_crl_missing_issuer(void **state)
 	char err[256], *cert, *ca2, *crl;
 	size_t clen, calen, crlen;
 	struct server s;
-	SSL_CTX *ctx, *cctx;
+	SSL_CTX *ctx;
 	struct run r;
 
 	(void)state;
@@ -623,20 +651,10 @@ static void test_crl_missing_issuer(void **state)
 	memset(&r, 0, sizeof(r));
 	r.base = event_base_new();
 	server_start(&s, &r, ctx);
-	cctx = tls_client_ctx_new(path_of("ca.pem"), path_of("other.pem"),
-				  path_of("other.pem"), err, sizeof(err));
-	r.requests = 1;
-	r.client = h2_connect(r.base, NULL, s.addr, cctx, "localhost", &cl_cbs,
-			      &r, err, sizeof(err));
-	tls_ctx_free(cctx);
-	spin(&r);
+	dial(&r, s.addr, "other.pem");
 	assert_false(r.served);
-	if (r.client)
-		h2_conn_free(r.client);
-	h2_listener_free(s.l);
-	tls_ctx_free(ctx);
-	event_base_loop(r.base, EVLOOP_NONBLOCK);
-	event_base_free(r.base);
+	hang_up(&r);
+	server_stop(&s);
 	free(cert);
 	free(ca2);
 	free(crl);
@@ -644,10 +662,8 @@ static void test_crl_missing_issuer(void **state)
 
 static void test_server_auth_required(void **state)
 {
-	struct run r;
 	struct server s;
-	char err[256];
-	SSL_CTX *cctx;
+	struct run r;
 
 	(void)state;
 	make_leaf("client", &(struct leaf){ .san = "DNS:c.example",
@@ -656,31 +672,21 @@ static void test_server_auth_required(void **state)
 	r.base = event_base_new();
 	/* The agent's certificate lacks serverAuth: the client refuses. */
 	server_start(&s, &r, server_ctx("agent-noeku.pem", NULL));
-	cctx = tls_client_ctx_new(path_of("ca.pem"), path_of("client.pem"),
-				  path_of("client.pem"), err, sizeof(err));
-	r.requests = 1;
-	r.client = h2_connect(r.base, NULL, s.addr, cctx, "localhost", &cl_cbs,
-			      &r, err, sizeof(err));
-	tls_ctx_free(cctx);
-	spin(&r);
+	dial(&r, s.addr, "client.pem");
 	assert_false(r.served);
 	assert_false(r.answered);
-	if (r.client)
-		h2_conn_free(r.client);
-	h2_listener_free(s.l);
-	tls_ctx_free(s.ctx);
-	event_base_loop(r.base, EVLOOP_NONBLOCK);
-	event_base_free(r.base);
+	hang_up(&r);
+	server_stop(&s);
 }
 
 static void test_reload(void **state)
 {
-	struct run old_run, new_run;
+	struct run first, other;
 	struct tls_server_pem pem;
 	struct server s;
 	char err[256], *cert, *ca2;
 	size_t clen, calen;
-	SSL_CTX *next, *cctx;
+	SSL_CTX *next;
 
 	(void)state;
 	make_leaf("first", &(struct leaf){ .san = "DNS:first.example",
@@ -688,20 +694,13 @@ static void test_reload(void **state)
 	make_leaf("second", &(struct leaf){ .san = "DNS:second.example",
 					    .eku = "clientAuth",
 					    .ca = true });
-	memset(&old_run, 0, sizeof(old_run));
-	old_run.base = event_base_new();
-	server_start(&s, &old_run, server_ctx("agent.pem", NULL));
+	memset(&first, 0, sizeof(first));
+	first.base = event_base_new();
+	server_start(&s, &first, server_ctx("agent.pem", NULL));
 
 	/* A client of the first CA connects and is served. */
-	cctx = tls_client_ctx_new(path_of("ca.pem"), path_of("first.pem"),
-				  path_of("first.pem"), err, sizeof(err));
-	old_run.requests = 1;
-	old_run.client = h2_connect(old_run.base, NULL, s.addr, cctx,
-				    "localhost", &cl_cbs, &old_run, err,
-				    sizeof(err));
-	tls_ctx_free(cctx);
-	spin(&old_run);
-	assert_true(old_run.answered);
+	dial(&first, s.addr, "first.pem");
+	assert_true(first.answered);
 
 	/* The reload: only the second CA's clients from now on. */
 	cert = slurp("agent.pem", &clen);
@@ -716,48 +715,24 @@ static void test_reload(void **state)
 	s.ctx = next;
 
 	/* The open connection goes on... */
-	old_run.requests = 1;
-	cl_request(&old_run);
-	spin(&old_run);
-	assert_true(old_run.answered);
-	assert_string_equal(old_run.body, "dns:first.example");
+	first.requests = 1;
+	cl_request(&first);
+	spin(&first);
+	assert_true(first.answered);
+	assert_string_equal(first.body, "dns:first.example");
 
 	/* ... a new one of the first CA is refused, of the second served. */
-	memset(&new_run, 0, sizeof(new_run));
-	new_run.base = old_run.base;
-	cctx = tls_client_ctx_new(path_of("ca.pem"), path_of("first.pem"),
-				  path_of("first.pem"), err, sizeof(err));
-	new_run.requests = 1;
-	new_run.client = h2_connect(new_run.base, NULL, s.addr, cctx,
-				    "localhost", &cl_cbs, &new_run, err,
-				    sizeof(err));
-	tls_ctx_free(cctx);
-	spin(&new_run);
-	assert_false(new_run.answered);
-	if (new_run.client)
-		h2_conn_free(new_run.client);
+	other.base = first.base;
+	dial(&other, s.addr, "first.pem");
+	assert_false(other.answered);
+	hang_up(&other);
+	dial(&other, s.addr, "second.pem");
+	assert_true(other.answered);
+	assert_string_equal(other.body, "dns:second.example");
+	hang_up(&other);
 
-	memset(&new_run, 0, sizeof(new_run));
-	new_run.base = old_run.base;
-	cctx = tls_client_ctx_new(path_of("ca.pem"), path_of("second.pem"),
-				  path_of("second.pem"), err, sizeof(err));
-	new_run.requests = 1;
-	new_run.client = h2_connect(new_run.base, NULL, s.addr, cctx,
-				    "localhost", &cl_cbs, &new_run, err,
-				    sizeof(err));
-	tls_ctx_free(cctx);
-	spin(&new_run);
-	assert_true(new_run.answered);
-	assert_string_equal(new_run.body, "dns:second.example");
-	if (new_run.client)
-		h2_conn_free(new_run.client);
-
-	if (old_run.client)
-		h2_conn_free(old_run.client);
-	h2_listener_free(s.l);
-	tls_ctx_free(s.ctx);
-	event_base_loop(old_run.base, EVLOOP_NONBLOCK);
-	event_base_free(old_run.base);
+	hang_up(&first);
+	server_stop(&s);
 	free(cert);
 	free(ca2);
 }
