@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "list.h"
+#include "execfs/list.h"
 
 struct event_base;
 struct evdns_base;

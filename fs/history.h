@@ -22,7 +22,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-#include "list.h"
+#include "execfs/list.h"
 
 #define HISTORY_DEFAULT_CAP (1024 * 1024)
 

@@ -16,7 +16,7 @@
 #include "execfs/log.h"
 #include "execfs/proto.h"
 #include "fs.h"
-#include "list.h"
+#include "execfs/list.h"
 #include "tree.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -1,11 +1,11 @@
 /*
- * A circular doubly linked list in the style of the kernel's list_head:
- * the fs client keeps parked requests, readers, sessions and inodes on
- * intrusive lists so that an object can unlink itself in O(1) from any
- * callback without knowing which container owns it.
+ * A circular doubly linked list in the style of the kernel's list_head,
+ * shared by every directory: objects (parked requests, readers, sessions,
+ * inodes, HTTP/2 streams) sit on intrusive lists so that one can unlink
+ * itself in O(1) from any callback without knowing which list holds it.
  */
-#ifndef EXECFS_FS_LIST_H
-#define EXECFS_FS_LIST_H
+#ifndef EXECFS_LIST_H
+#define EXECFS_LIST_H
 
 #include <stdbool.h>
 #include <stddef.h>
