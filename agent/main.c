@@ -71,7 +71,7 @@ struct agent_opts {
 	size_t max_sessions;
 	unsigned grace; /* seconds; 0: SESSION_GRACE_SECONDS */
 	long heartbeat; /* seconds; -1: the transport's default */
-	unsigned spin_us; /* busy poll after a wakeup (transport/evloop.c) */
+	unsigned spin_us; /* busy poll after a wakeup (transport/common/evloop.c) */
 	const char *redact[MAX_REDACT];
 	size_t nredact;
 	const char *user; /* the worker's */

@@ -1,6 +1,6 @@
 /*
  * The event loop both daemons run: libevent's, plus a short busy poll
- * after each wakeup (see transport/evloop.c for why).
+ * after each wakeup (see transport/common/evloop.c for why).
  */
 #ifndef EXECFS_EVLOOP_H
 #define EXECFS_EVLOOP_H

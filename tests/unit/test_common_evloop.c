@@ -1,5 +1,5 @@
 /*
- * Unit tests for transport/evloop.c: the loop runs what libevent's
+ * Unit tests for transport/common/evloop.c: the loop runs what libevent's
  * dispatch runs and ends when it does, with or without the busy poll, and
  * the poll is bounded: a loop waiting for something far away sleeps.
  */
