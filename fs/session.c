@@ -20,11 +20,15 @@
 #include "session.h"
 #include "statusdoc.h"
 
-/* One `signal` request: its own stream, answered by the agent's status. */
+/* One `signal` request: its own stream, answered by the agent's status
+ * and, when it fails, an error document. */
 struct sig_req {
 	struct session *s; /* a reference until the stream closes */
 	session_done_fn *done; /* NULL once called */
 	void *arg;
+	int http; /* the answer's status, 0 before it */
+	char body[512]; /* the error document (longer ones: cut, invalid) */
+	size_t len;
 };
 
 /* A signal asked for while the session was resuming. */
@@ -67,11 +71,15 @@ static const struct h2_stream_cbs resize_cbs = {
 };
 
 static void sig_on_response(struct h2_stream *st, int status, void *arg);
+static void sig_on_data(struct h2_stream *st, const uint8_t *data, size_t len,
+			void *arg);
+static void sig_on_end(struct h2_stream *st, void *arg);
 static void sig_on_close(struct h2_stream *st, uint32_t error_code, void *arg);
 
 static const struct h2_stream_cbs sig_cbs = {
 	.on_response = sig_on_response,
-	.on_data = aux_on_data,
+	.on_data = sig_on_data,
+	.on_end = sig_on_end,
 	.on_close = sig_on_close,
 };
 
@@ -1095,29 +1103,40 @@ static void sig_answer(struct sig_req *sr, int err)
 static void sig_on_response(struct h2_stream *st, int status, void *arg)
 {
 	struct sig_req *sr = arg;
-	int err;
 
-	switch (status) {
-	case 200:
-		err = 0;
-		break;
-	case 400:
-		err = EINVAL;
-		break;
-	case 403:
-		err = EACCES;
-		break;
-	case 404: /* the agent no longer knows it: as good as ended */
-	case 409: /* the process has ended */
-		err = ESRCH;
-		break;
-	default:
-		err = EIO;
-		break;
-	}
-	if (err)
-		log_info("session %s: signal answered %d", sr->s->sid, status);
-	sig_answer(sr, err);
+	sr->http = status;
+	if (status == 200)
+		sig_answer(sr, 0);
+	/* otherwise the error document follows: see on_end */
+}
+
+static void sig_on_data(struct h2_stream *st, const uint8_t *data, size_t len,
+			void *arg)
+{
+	struct sig_req *sr = arg;
+	size_t k = sizeof(sr->body) - sr->len;
+
+	h2_stream_consume(st, len);
+	if (k > len)
+		k = len;
+	memcpy(sr->body + sr->len, data, k);
+	sr->len += k;
+}
+
+/* A refusal: its errno is the document's (ESRCH: the process ended,
+ * EINVAL: no such signal...), or its status's. */
+static void sig_on_end(struct h2_stream *st, void *arg)
+{
+	struct sig_req *sr = arg;
+	struct statusdoc d;
+
+	if (sr->http == 200 || !sr->done)
+		return;
+	statusdoc_parse(sr->body, sr->len, sr->http, &d);
+	log_info("session %s: signal answered %d: %s", sr->s->sid, sr->http,
+		 d.message);
+	/* A session the agent no longer knows is as good as ended. */
+	sig_answer(sr, sr->http == 404 ? ESRCH : d.err);
 }
 
 static void sig_on_close(struct h2_stream *st, uint32_t error_code, void *arg)

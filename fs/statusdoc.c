@@ -56,22 +56,6 @@ static bool signame_valid(const char *name)
 	return true;
 }
 
-static int errno_from_http(int http)
-{
-	switch (http) {
-	case 400:
-		return EINVAL;
-	case 403:
-		return EACCES;
-	case 404:
-		return ENOENT;
-	case 409:
-		return EBUSY;
-	default:
-		return EIO;
-	}
-}
-
 void statusdoc_parse(const char *body, size_t len, int http,
 		     struct statusdoc *out)
 {
@@ -106,7 +90,7 @@ void statusdoc_parse(const char *body, size_t len, int http,
 		out->state = STATUSDOC_FAILED;
 		out->err = ename       ? errno_from_name(ename) :
 			   http == 200 ? EIO :
-					 errno_from_http(http);
+					 errno_from_http_status(http);
 		if (msg)
 			statusdoc_printable(out->message, sizeof(out->message),
 					    msg, strlen(msg));

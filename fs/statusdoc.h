@@ -36,7 +36,8 @@ struct statusdoc {
  * Read body (len bytes, NULL for none) that came with HTTP status http.
  * A 200 with "exited"/"killed" is an end; anything else (an error
  * document, a malformed body, another state) is a failure whose errno
- * comes from the document's "errno" name or else from the HTTP status.
+ * comes from the document's "errno" name or else from the HTTP status
+ * (errno_from_http_status).
  * Never fails: out always says something.
  */
 void statusdoc_parse(const char *body, size_t len, int http,

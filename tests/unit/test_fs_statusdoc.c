@@ -67,6 +67,14 @@ static void test_failures(void **state)
 	assert_string_equal(d.message, "agent answered 502");
 	parse(NULL, 400, &d);
 	assert_int_equal(d.err, EINVAL);
+	/* Every status the agent answers with reads back through the one
+	 * errno table, the name the document carries first. */
+	parse(NULL, 503, &d);
+	assert_int_equal(d.err, EAGAIN);
+	parse(NULL, 416, &d);
+	assert_int_equal(d.err, ERANGE);
+	parse("{\"state\": \"failed\", \"errno\": \"ESRCH\"}", 409, &d);
+	assert_int_equal(d.err, ESRCH);
 	/* An end is only an end with a 200. */
 	parse("{\"state\": \"exited\", \"code\": 0}", 500, &d);
 	assert_int_equal(d.state, STATUSDOC_FAILED);
