@@ -214,6 +214,8 @@ static struct h2_conn *conn_alloc(struct event_base *base, bool server,
 	c->serial = ++serials;
 	c->cbs = cbs;
 	c->arg = arg;
+	list_init(&c->streams);
+	list_init(&c->writable);
 	c->flush_ev = event_new(base, -1, 0, conn_flush_cb, c);
 	c->die_ev = event_new(base, -1, 0, conn_die_cb, c);
 	if (!c->flush_ev || !c->die_ev || h2_conn_session_init(c) < 0 ||

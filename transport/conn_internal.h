@@ -11,6 +11,7 @@
 #include <stdbool.h>
 
 #include "execfs/h2.h"
+#include "execfs/list.h"
 
 struct event;
 struct evdns_getaddrinfo_request;
@@ -69,8 +70,8 @@ struct h2_conn {
 	char reason[256]; /* why it is dying */
 	char peer[256]; /* peer identity, "" if unknown */
 	char *verify_name; /* owned; client TLS name to check */
-	struct h2_stream *streams; /* every live stream, linked by next */
-	struct h2_stream *writable; /* streams owed on_writable */
+	struct list streams; /* every live stream (h2_stream.link) */
+	struct list writable; /* streams owed on_writable (.wlink) */
 	struct h2_listener *listener; /* server conns: who accepted us */
 	struct h2_conn *lnext, *lprev; /* listener's list */
 	struct event *beat_ev; /* owned; heartbeat.c, NULL when off */

@@ -20,46 +20,8 @@
 #include "bufread.h"
 #include "conn_internal.h"
 #include "execfs/log.h"
+#include "stream_internal.h"
 #include "wire.h"
-
-struct h2_stream_header {
-	char *name; /* owned */
-	char *value; /* owned */
-};
-
-struct h2_stream {
-	struct h2_conn *c;
-	int32_t id;
-	const struct h2_stream_cbs *cbs;
-	void *arg;
-	struct evbuffer *out; /* owned; body bytes not yet framed */
-	bool out_end; /* h2_stream_end() was called */
-	bool out_attached; /* a data provider feeds from out */
-	bool out_deferred; /* the provider said DEFERRED */
-	bool want_writable; /* went above LOWAT: on_writable owed */
-	bool want_drained; /* h2_stream_notify_drained(): owed when empty */
-	bool on_writable_list;
-	bool closed; /* nghttp2 closed it; on_close ran */
-	bool request_done; /* server: on_request delivered */
-	size_t unconsumed; /* received bytes not yet consumed */
-	bool grown; /* h2_stream_grow_window() ran */
-	/* h2_stream_keep_sent(): owned; bytes sent that the peer may not
-	 * have yet (see kept_trim), oldest first. NULL when not kept. */
-	struct evbuffer *kept;
-	int32_t grant_max; /* largest WINDOW_UPDATE the peer sent us */
-	uint64_t kept_last; /* conn's kept_seq after our last DATA */
-	/* Closed by nghttp2 (id -1 since) with kept bytes: on_close waits
-	 * for the PING that proves they arrived (or the connection's end,
-	 * which makes it H2_LOST), so an end in flight is not lost. */
-	bool lingering;
-	int status; /* client: response :status */
-	char *method, *path; /* server: owned */
-	struct h2_stream_header hdrs[H2_MAX_HEADERS];
-	size_t nhdrs;
-	size_t header_bytes;
-	struct h2_stream *next; /* conn's list of live streams */
-	struct h2_stream *wnext; /* conn's writable list */
-};
 
 static struct h2_stream *stream_new(struct h2_conn *c)
 {
@@ -73,27 +35,15 @@ static struct h2_stream *stream_new(struct h2_conn *c)
 		return NULL;
 	}
 	st->c = c;
-	st->next = c->streams;
-	c->streams = st;
+	list_init(&st->wlink);
+	list_add_tail(&c->streams, &st->link);
 	return st;
 }
 
 static void stream_unlink(struct h2_stream *st)
 {
-	struct h2_conn *c = st->c;
-	struct h2_stream **pp;
-
-	for (pp = &c->streams; *pp; pp = &(*pp)->next)
-		if (*pp == st) {
-			*pp = st->next;
-			break;
-		}
-	if (st->on_writable_list)
-		for (pp = &c->writable; *pp; pp = &(*pp)->wnext)
-			if (*pp == st) {
-				*pp = st->wnext;
-				break;
-			}
+	list_del(&st->link);
+	list_del(&st->wlink); /* harmless when not on it */
 }
 
 static void stream_free(struct h2_stream *st)
@@ -112,8 +62,7 @@ static void stream_free(struct h2_stream *st)
 	free(st);
 }
 
-/* Tell the application the stream is gone, then free it. */
-static void stream_close(struct h2_stream *st, uint32_t error_code)
+void h2_stream_closed(struct h2_stream *st, uint32_t error_code)
 {
 	struct h2_conn *c = st->c;
 
@@ -130,8 +79,11 @@ static void stream_close(struct h2_stream *st, uint32_t error_code)
 
 void h2_conn_drop_streams(struct h2_conn *c, uint32_t error_code)
 {
-	while (c->streams)
-		stream_close(c->streams, error_code);
+	struct list *first;
+
+	while ((first = list_first(&c->streams)))
+		h2_stream_closed(list_entry(first, struct h2_stream, link),
+				 error_code);
 }
 
 /* ---- outgoing bodies ---------------------------------------------------- */
@@ -141,115 +93,10 @@ static void stream_check_writable(struct h2_stream *st)
 {
 	struct h2_conn *c = st->c;
 
-	if (st->want_writable && !st->on_writable_list &&
+	if (st->want_writable && list_empty(&st->wlink) &&
 	    evbuffer_get_length(st->out) < H2_STREAM_LOWAT &&
-	    h2_stream_write_space(st) > 0) {
-		st->on_writable_list = true;
-		st->wnext = c->writable;
-		c->writable = st;
-	}
-}
-
-/*
- * Kept bytes (h2_stream_keep_sent). The peer returns window only for bytes
- * its application consumed, so of what was sent, all but the last
- * "capacity - remote window" bytes are known to have arrived, where the
- * capacity is the window the peer gives the stream: its initial window,
- * or more once it grew the stream (a WINDOW_UPDATE larger than the
- * initial window: an overestimate of it only keeps more). Never more than
- * H2_KEPT_MAX: a peer granting more than that may find its oldest bytes
- * gone, which the application sees in what h2_stream_take_unacked()
- * returns. And a PING answered proves that every frame sent before it was
- * received and handed to the peer's application (frames are processed in
- * order): a stream that sent nothing since then keeps nothing (kept_ping),
- * so one whose reader stalled does not hold its window's worth for good.
- */
-static void kept_trim(struct h2_stream *st)
-{
-	nghttp2_session *ng = st->c->ng;
-	int64_t init = (int64_t)nghttp2_session_get_remote_settings(
-		ng, NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE);
-	int64_t cap = init + (st->grant_max > init ? st->grant_max : 0);
-	int64_t w = nghttp2_session_get_stream_remote_window_size(ng, st->id);
-	int64_t keep = w < 0 ? cap : cap - w;
-	size_t have = evbuffer_get_length(st->kept);
-
-	if (keep < 0)
-		keep = 0;
-	if (keep > H2_KEPT_MAX)
-		keep = H2_KEPT_MAX;
-	if (have > (size_t)keep)
-		evbuffer_drain(st->kept, have - (size_t)keep);
-}
-
-/* The next len bytes of st->out are about to be sent: keep a copy. */
-static int kept_add(struct h2_stream *st, size_t len)
-{
-	struct evbuffer_iovec v[8];
-	struct evbuffer_ptr at;
-	size_t left = len;
-	int n, i;
-
-	evbuffer_ptr_set(st->out, &at, 0, EVBUFFER_PTR_SET);
-	while (left > 0) {
-		n = evbuffer_peek(st->out, (ev_ssize_t)left, &at, v, 8);
-		if (n <= 0)
-			return -EIO;
-		for (i = 0; i < n && i < 8 && left > 0; i++) {
-			size_t k = v[i].iov_len < left ? v[i].iov_len : left;
-
-			if (evbuffer_add(st->kept, v[i].iov_base, k) < 0)
-				return -ENOMEM;
-			left -= k;
-			evbuffer_ptr_set(st->out, &at, k, EVBUFFER_PTR_ADD);
-		}
-	}
-	if (evbuffer_get_length(st->kept) > H2_KEPT_MAX)
-		evbuffer_drain(st->kept,
-			       evbuffer_get_length(st->kept) - H2_KEPT_MAX);
-	st->c->kept_seq += len;
-	st->kept_last = st->c->kept_seq;
-	if (evbuffer_get_length(st->kept) >= H2_KEPT_PING_AT)
-		st->c->kept_ping_want = true;
-	return 0;
-}
-
-/* The PING tag of kept_ping(), told from heartbeats' (all zeros). */
-static const uint8_t kept_ping_tag[8] = { 'e', 'x', 'k', 'e', 'p', 't' };
-
-/* Ask for the proof (from the flush; one PING of ours at a time, so at
- * most one a round trip). True when one was queued. */
-static bool kept_ping(struct h2_conn *c)
-{
-	if (!c->kept_ping_want || c->kept_ping_out)
-		return false;
-	if (nghttp2_submit_ping(c->ng, NGHTTP2_FLAG_NONE, kept_ping_tag))
-		return false;
-	c->kept_ping_want = false;
-	c->kept_ping_out = true;
-	c->kept_ping_mark = c->kept_seq;
-	return true;
-}
-
-/* Our PING came back: what was sent before it arrived. */
-static void kept_ping_answered(struct h2_conn *c)
-{
-	struct h2_stream *st, *next;
-
-	c->kept_ping_out = false;
-	for (st = c->streams; st; st = next) {
-		next = st->next;
-		if (!st->kept)
-			continue;
-		if (st->kept_last <= c->kept_ping_mark) {
-			evbuffer_drain(st->kept, evbuffer_get_length(st->kept));
-			if (st->lingering)
-				stream_close(st, 0); /* frees st */
-		} else if (st->lingering ||
-			   evbuffer_get_length(st->kept) >= H2_KEPT_PING_AT) {
-			c->kept_ping_want = true;
-		}
-	}
+	    h2_stream_write_space(st) > 0)
+		list_add_tail(&c->writable, &st->wlink);
 }
 
 /* The peer returned window on st (already counted by nghttp2): the
@@ -260,16 +107,6 @@ static void stream_window_update(struct h2_stream *st)
 		stream_check_writable(st);
 		h2_conn_schedule_flush(st->c);
 	}
-}
-
-/* The peer returned window on st (already counted by nghttp2). */
-static void kept_window_update(struct h2_stream *st, int32_t increment)
-{
-	if (!st->kept)
-		return;
-	if (increment > st->grant_max)
-		st->grant_max = increment;
-	kept_trim(st);
 }
 
 /*
@@ -452,29 +289,6 @@ void h2_stream_grow_window(struct h2_stream *st)
 	if (nghttp2_session_set_local_window_size(st->c->ng, NGHTTP2_FLAG_NONE,
 						  st->id, H2_BULK_WINDOW) == 0)
 		h2_conn_schedule_flush(st->c);
-}
-
-void h2_stream_keep_sent(struct h2_stream *st)
-{
-	if (!st->kept)
-		st->kept = evbuffer_new(); /* NULL: nothing kept, as before */
-}
-
-size_t h2_stream_unacked(const struct h2_stream *st)
-{
-	return (st->kept ? evbuffer_get_length(st->kept) : 0) +
-	       evbuffer_get_length(st->out);
-}
-
-size_t h2_stream_take_unacked(struct h2_stream *st, struct evbuffer *dst)
-{
-	size_t n = h2_stream_unacked(st);
-
-	/* In front of what dst holds: kept (oldest), then never sent. */
-	evbuffer_prepend_buffer(dst, st->out);
-	if (st->kept)
-		evbuffer_prepend_buffer(dst, st->kept);
-	return n;
 }
 
 /* ---- requests and responses --------------------------------------------- */
@@ -691,12 +505,12 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame,
 {
 	struct h2_conn *c = user;
 	struct h2_stream *st;
+	struct list *pos;
 
 	(void)ng;
 	if (frame->hd.type == NGHTTP2_PING &&
-	    (frame->hd.flags & NGHTTP2_FLAG_ACK) && c->kept_ping_out &&
-	    !memcmp(frame->ping.opaque_data, kept_ping_tag,
-		    sizeof(kept_ping_tag))) {
+	    (frame->hd.flags & NGHTTP2_FLAG_ACK) &&
+	    kept_ping_is_ours(c, frame->ping.opaque_data)) {
 		kept_ping_answered(c);
 		h2_conn_schedule_flush(c);
 		return 0;
@@ -704,8 +518,9 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame,
 	if (frame->hd.type == NGHTTP2_SETTINGS &&
 	    !(frame->hd.flags & NGHTTP2_FLAG_ACK)) {
 		/* A new initial window moves every stream's room. */
-		for (st = c->streams; st; st = st->next)
-			stream_window_update(st);
+		for (pos = c->streams.next; pos != &c->streams; pos = pos->next)
+			stream_window_update(
+				list_entry(pos, struct h2_stream, link));
 		return 0;
 	}
 	if (frame->hd.type == NGHTTP2_WINDOW_UPDATE &&
@@ -793,7 +608,7 @@ static int on_stream_close(nghttp2_session *ng, int32_t id, uint32_t error_code,
 		return 0;
 	}
 	if (st)
-		stream_close(st, error_code);
+		h2_stream_closed(st, error_code);
 	return 0;
 }
 
@@ -925,11 +740,11 @@ void h2_conn_flush(struct h2_conn *c)
 		if (!again && kept_ping(c))
 			again = true;
 		/* Streams whose buffers drained may now write more. */
-		while (c->writable && !c->dying) {
-			struct h2_stream *st = c->writable;
+		while (!list_empty(&c->writable) && !c->dying) {
+			struct h2_stream *st = list_entry(
+				c->writable.next, struct h2_stream, wlink);
 
-			c->writable = st->wnext;
-			st->on_writable_list = false;
+			list_del(&st->wlink);
 			/* Listed while a DATA frame was being sent, before
 			 * nghttp2 took its window: still owed, and listed
 			 * again when room comes. */

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "execfs/h2.h"
@@ -321,11 +322,40 @@ static const struct h2_stream_cbs drained_srv_cbs = {
 	.on_writable = drained_on_writable,
 };
 
+/* "/sink": consumes every byte; with an x-reset header it resets the
+ * stream after returning the window for the first bytes, so the client
+ * reads a WINDOW_UPDATE (the stream is owed on_writable) and the reset
+ * in one go. */
+static void sink_on_data(struct h2_stream *st, const uint8_t *d, size_t n,
+			 void *arg)
+{
+	(void)d;
+	(void)arg;
+	h2_stream_consume(st, n);
+	if (h2_stream_header(st, "x-reset"))
+		h2_stream_reset(st, H2_CANCEL);
+}
+
+static void sink_on_end(struct h2_stream *st, void *arg)
+{
+	(void)arg;
+	h2_stream_respond(st, 200, NULL, 0, true);
+}
+
+static const struct h2_stream_cbs sink_srv_cbs = {
+	.on_data = sink_on_data,
+	.on_end = sink_on_end,
+};
+
 static void srv_on_request(struct h2_conn *c, struct h2_stream *st, void *arg)
 {
 	struct fixture *f = arg;
 
 	(void)c;
+	if (!strcmp(h2_stream_path(st), "/sink")) {
+		h2_stream_set_cbs(st, &sink_srv_cbs, NULL);
+		return;
+	}
 	if (!strcmp(h2_stream_path(st), "/drained")) {
 		h2_stream_set_cbs(st, &drained_srv_cbs, f);
 		return;
@@ -854,6 +884,99 @@ static void test_notify_drained(void **state)
 	assert_true(f->ended);
 }
 
+/* Streams of the lists test: one per client stream. */
+#define LISTS_N 30
+#define LISTS_BODY (300 * 1024) /* above LOWAT: on_writable is owed */
+
+struct lists_st {
+	struct h2_stream *st; /* NULL once closed */
+	bool reset; /* the server resets it */
+	unsigned writable, closes;
+	uint32_t code;
+};
+
+static void lists_on_writable(struct h2_stream *st, void *arg)
+{
+	struct lists_st *l = arg;
+
+	assert_ptr_equal(st, l->st);
+	l->writable++;
+}
+
+static void lists_on_close(struct h2_stream *st, uint32_t code, void *arg)
+{
+	struct lists_st *l = arg;
+
+	assert_ptr_equal(st, l->st);
+	l->closes++;
+	l->code = code;
+	l->st = NULL;
+}
+
+static const struct h2_stream_cbs lists_cbs = {
+	.on_writable = lists_on_writable,
+	.on_close = lists_on_close,
+};
+
+static bool lists_settled(const struct lists_st *l)
+{
+	size_t i;
+
+	for (i = 0; i < LISTS_N; i++)
+		if (l[i].reset ? l[i].closes == 0 : l[i].writable == 0)
+			return false;
+	return true;
+}
+
+/* A connection keeps its streams, and those owed on_writable, on lists
+ * it unlinks from in O(1): streams at both ends and in the middle go
+ * (reset by the peer while owed on_writable), the others go on being
+ * served, and at the end every remaining stream is closed exactly once. */
+static void test_stream_lists(void **state)
+{
+	const struct h2_header h[] = { { "x-reset", "1" } };
+	struct fixture *f = *state;
+	struct lists_st l[LISTS_N];
+	char *body = calloc(1, LISTS_BODY);
+	time_t deadline = time(NULL) + 30;
+	size_t i, open = 0;
+
+	assert_non_null(body);
+	memset(l, 0, sizeof(l));
+	for (i = 0; i < LISTS_N; i++) {
+		l[i].reset = i == 0 || i == LISTS_N / 2 || i == LISTS_N - 1;
+		l[i].st = h2_conn_request(f->client, "POST", "/sink", h,
+					  l[i].reset ? 1 : 0, false, &lists_cbs,
+					  &l[i]);
+		assert_non_null(l[i].st);
+		assert_int_equal(h2_stream_write(l[i].st, body, LISTS_BODY), 0);
+	}
+	free(body);
+	while (!lists_settled(l)) {
+		if (time(NULL) > deadline)
+			fail_msg("streams not served or not reset in 30 s");
+		stop_soon(f, 100);
+		event_base_dispatch(f->base);
+	}
+	for (i = 0; i < LISTS_N; i++) {
+		if (l[i].reset) {
+			assert_int_equal(l[i].closes, 1);
+			assert_int_equal(l[i].code, H2_CANCEL);
+		} else {
+			assert_int_equal(l[i].closes, 0);
+			open++;
+		}
+	}
+	assert_int_equal(open, LISTS_N - 3);
+	/* The rest close with the connection, each once. */
+	h2_conn_free(f->client);
+	f->client = NULL;
+	for (i = 0; i < LISTS_N; i++) {
+		assert_int_equal(l[i].closes, 1);
+		assert_null(l[i].st);
+	}
+}
+
 static void test_connect_refused(void **state)
 {
 	struct fixture *f = *state;
@@ -941,6 +1064,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_room_comes_after_a_zero,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_notify_drained, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_stream_lists, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_connect_refused, setup,
 						teardown),
