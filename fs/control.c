@@ -16,15 +16,15 @@
  * (not started), so `echo tty > ctl; echo sh > ctl` and one write of both
  * lines do the same.
  */
+#include "control.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "control.h"
 #include "execfs/ctl.h"
 #include "execfs/log.h"
-#include "node.h"
 #include "session.h"
 #include "tree.h"
 
@@ -47,17 +47,27 @@ static bool is_blank(char c)
 	return c == ' ' || c == '\t' || c == '\r';
 }
 
-/* Where the reason of a failed write is kept: N/ctl's session, or the
- * container for its own ctl. */
-static char **error_slot(struct inode *ctl)
+/* The reason of a failed write is kept by N/ctl's session, or by the
+ * container for its own ctl: why (NULL: it succeeded). */
+static void error_set(struct inode *ctl, const char *why)
 {
-	struct session *s =
-		ctl->parent->kind == INODE_SESSION ? ctl->parent->u.sess : NULL;
-	struct container *ct = inode_container(ctl);
+	struct session *s = inode_session_dir(ctl);
+	struct ctdir *ct = inode_ctdir(ctl);
 
 	if (s)
-		return &s->ctl_error;
-	return ct ? &ct->ctl_error : NULL;
+		(void)session_set_ctl_error(s, why); /* ENOMEM: none kept */
+	else if (ct)
+		(void)ctdir_set_ctl_error(ct, why);
+}
+
+static const char *error_get(const struct inode *ctl)
+{
+	struct session *s = inode_session_dir(ctl);
+	struct ctdir *ct = inode_ctdir(ctl);
+
+	if (s)
+		return session_ctl_error(s);
+	return ct ? ctdir_ctl_error(ct) : NULL;
 }
 
 static void op_free(struct ctl_op *op)
@@ -71,22 +81,17 @@ static void op_free(struct ctl_op *op)
 /* Answer the write: err 0 is success. Keeps the reason for ctl reads. */
 static void op_finish(struct ctl_op *op, int err, const char *why)
 {
-	char **slot = error_slot(op->ctl);
+	if (err) {
+		const char *ename = strerrorname_np(err);
+		char msg[400];
 
-	if (slot) {
-		free(*slot);
-		*slot = NULL;
-		if (err) {
-			const char *ename = strerrorname_np(err);
-			char msg[400];
-
-			snprintf(msg, sizeof(msg), "%.120s: %s (%s)",
-				 op->line ? op->line : "",
-				 why ? why : strerror(err),
-				 ename ? ename : "?");
-			*slot = strdup(msg);
-			log_info("ctl: %s", msg);
-		}
+		snprintf(msg, sizeof(msg), "%.120s: %s (%s)",
+			 op->line ? op->line : "", why ? why : strerror(err),
+			 ename ? ename : "?");
+		error_set(op->ctl, msg);
+		log_info("ctl: %s", msg);
+	} else {
+		error_set(op->ctl, NULL);
 	}
 	if (!op->answered) {
 		op->answered = true;
@@ -104,26 +109,26 @@ static void op_finish(struct ctl_op *op, int err, const char *why)
 static int op_setup_target(struct ctl_op *op, struct session **out)
 {
 	struct inode *ctdir = inode_container_dir(op->ctl);
-	struct container *ct = ctdir ? ctdir->u.ct : NULL;
-	struct session *s;
+	struct ctdir *ct = ctdir ? inode_ctdir(ctdir) : NULL;
+	struct session *s = inode_session_dir(op->ctl), *cur;
 	int rc;
 
-	if (op->ctl->parent->kind == INODE_SESSION) {
-		*out = op->ctl->parent->u.sess;
+	if (s) {
+		*out = s;
 		return 0;
 	}
-	if (!ct || !ctdir->linked)
+	if (!ct || !inode_linked(ctdir))
 		return -ENOENT;
-	if (ct->current && ct->current->state == SESSION_NEW) {
-		*out = ct->current;
+	cur = ctdir_current(ct);
+	if (cur && session_state(cur) == SESSION_NEW) {
+		*out = cur;
 		return 0;
 	}
 	rc = tree_session_new(op->fs->tree, ctdir, op->fs->history_cap, &s);
 	if (rc < 0)
 		return rc;
 	session_hold(s);
-	session_release(ct->current);
-	ct->current = s; /* our reference */
+	ctdir_set_current(ct, s); /* our holding */
 	*out = s;
 	return 0;
 }
@@ -154,8 +159,7 @@ static void op_async_done(void *arg, int err)
 		op_free(op);
 	else if (err)
 		/* A failed start: the agent's reason, as status shows it. */
-		op_finish(op, err,
-			  s->state == SESSION_FAILED ? s->message : NULL);
+		op_finish(op, err, session_message(s));
 	else
 		op_run(op);
 	session_put(s);
@@ -212,7 +216,7 @@ static const char *state_reason(int rc, enum ctl_verb verb)
 /* Apply one parsed line. 1: parked (async), 0: done, -errno: failed. */
 static int op_apply(struct ctl_op *op, struct ctl_cmd *cmd)
 {
-	struct container *ct = inode_container(op->ctl);
+	struct ctdir *ct = inode_ctdir(op->ctl);
 	struct inode *ctdir = inode_container_dir(op->ctl);
 	struct session *s = NULL;
 	int rc;
@@ -251,10 +255,10 @@ static int op_apply(struct ctl_op *op, struct ctl_cmd *cmd)
 	case CTL_MERGE:
 		return session_set_merge(s);
 	case CTL_EXEC:
-		if (s->state != SESSION_NEW)
-			return -EBUSY;
-		rc = session_start(s, ct ? ct->node : NULL, cmd->argv,
+		rc = session_start(s, ct ? ctdir_node(ct) : NULL, cmd->argv,
 				   cmd->argc, op_async_done, op);
+		if (rc == -EBUSY)
+			return rc; /* started already: nothing changes */
 		if (rc < 0) {
 			/* Never started: status says why. */
 			session_fail(s, -rc,
@@ -266,31 +270,16 @@ static int op_apply(struct ctl_op *op, struct ctl_cmd *cmd)
 		return 1;
 	case CTL_SIGNAL:
 	case CTL_KILL:
-		if (s->resuming) /* sent once it is back */
-			return session_signal_later(s, cmd->signo);
-		rc = session_signal(s, ct ? node_conn(ct->node) : NULL,
-				    cmd->signo, op_async_done, op);
-		if (rc < 0)
-			return rc;
-		op_park(op, s);
-		return 1;
+		/* 0: kept while the session is resuming, sent once it is
+		 * back; 1: the agent's answer comes. */
+		rc = session_signal(s, cmd->signo, op_async_done, op);
+		if (rc == 1)
+			op_park(op, s);
+		return rc;
 	case CTL_RESIZE:
 		return session_resize(s, cmd->cols, cmd->rows);
 	case CTL_EOF:
-		switch (s->state) {
-		case SESSION_NEW:
-		case SESSION_STARTING:
-			return -EBUSY;
-		case SESSION_RUNNING:
-			rc = in_stream_eof(&s->in);
-			return rc == -ENOTCONN ? -EBUSY : rc;
-		case SESSION_EXITED:
-		case SESSION_KILLED:
-		case SESSION_FAILED:
-		case SESSION_LOST:
-			return 0; /* nobody reads that stdin any more */
-		}
-		return 0;
+		return session_eof(s);
 	case CTL_FORGET:
 		return ctdir ? tree_session_forget(op->fs->tree, ctdir, s) :
 			       -ENOENT;
@@ -358,12 +347,13 @@ void control_write(struct execfs *fs, fuse_req_t req, struct inode *ctl,
 int control_text(const struct inode *ctl, char *buf, size_t len)
 {
 	struct session *s = inode_session(ctl);
-	char **slot = error_slot((struct inode *)ctl);
+	const char *why = error_get(ctl);
 	size_t n;
 	int k;
 
 	if (s) {
-		k = snprintf(buf, len, "%u %s ", s->num, session_sid(s));
+		k = snprintf(buf, len, "%u %s ", session_num(s),
+			     session_sid(s));
 		n = k < 0 ? 0 : (size_t)k;
 		if (n < len)
 			n += (size_t)session_status_line(s, buf + n, len - n);
@@ -371,7 +361,7 @@ int control_text(const struct inode *ctl, char *buf, size_t len)
 		k = snprintf(buf, len, "none\n");
 		n = k < 0 ? 0 : (size_t)k;
 	}
-	if (slot && *slot && n < len)
-		n += (size_t)snprintf(buf + n, len - n, "error: %s\n", *slot);
+	if (why && n < len)
+		n += (size_t)snprintf(buf + n, len - n, "error: %s\n", why);
 	return n < len ? (int)n : (int)len - 1;
 }

@@ -240,6 +240,18 @@ size_t history_copy(const struct history *h, uint64_t off, void *buf,
 	return done;
 }
 
+void history_reader_init(struct history_reader *r)
+{
+	list_init(&r->link);
+	r->pos = 0;
+}
+
+bool history_reader_at_end(const struct history *h,
+			   const struct history_reader *r)
+{
+	return r->pos >= h->end;
+}
+
 void history_reader_attach(struct history *h, struct history_reader *r)
 {
 	r->pos = h->start;

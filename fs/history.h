@@ -5,7 +5,7 @@
  * sender may send more. Pure data structure: no FUSE, no network, so the
  * rule is unit-tested on its own (tests/unit/test_fs_history.c).
  *
- * The rule (DESIGN.md section 2, "Memory is bounded everywhere"):
+ * The rule (docs/FILES.md, memory is bounded everywhere):
  *  - a byte leaves the history only after at least one reader got it and
  *    every attached reader is past it, and only when newer bytes need the
  *    room (so a history under its cap stays readable from the start);
@@ -18,6 +18,7 @@
 #ifndef EXECFS_FS_HISTORY_H
 #define EXECFS_FS_HISTORY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/uio.h>
@@ -62,8 +63,13 @@ size_t history_iov(const struct history *h, uint64_t off, size_t max,
 size_t history_copy(const struct history *h, uint64_t off, void *buf,
 		    size_t len);
 
+/* A reader's fields are history.c's: init, then attach. */
+void history_reader_init(struct history_reader *r);
 /* A new reader starts at the oldest retained byte. */
 void history_reader_attach(struct history *h, struct history_reader *r);
+/* Has r been handed every byte received? */
+bool history_reader_at_end(const struct history *h,
+			   const struct history_reader *r);
 void history_reader_detach(struct history *h, struct history_reader *r);
 /* r was handed bytes up to end (exclusive). */
 void history_delivered(struct history *h, struct history_reader *r,

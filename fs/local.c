@@ -6,6 +6,8 @@
  * fork with setsid detaches the agent from our session and leaves no
  * zombie: it outlives this mount and serves the next one.
  */
+#include "local.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -20,7 +22,6 @@
 #include <unistd.h>
 
 #include "execfs/proto.h"
-#include "local.h"
 
 #define AGENT_NAME "execfs-agent"
 #define RUN_DIR "/run/execfs"

@@ -8,6 +8,7 @@
 #define EXECFS_FS_LOCAL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /* Does something accept connections on this Unix socket path? */
 bool local_agent_alive(const char *path);

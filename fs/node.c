@@ -1,23 +1,24 @@
 /*
  * Node connections (see node.h). State machine, one switch per input:
- *   CONNECTING --on_ready--> READY (open the watch stream)
+ *   CONNECTING --on_ready--> READY (open the watch stream, resume sessions)
  *   CONNECTING/READY --on_close--> BACKOFF (timer: 0.2 s doubling to 5 s)
  *   BACKOFF --timer--> CONNECTING
- * The watch stream carries one JSON snapshot per line; each rebuilds the
- * node's subtree (tree.c).
+ * The watch stream carries one JSON snapshot per line; snapshot.c decodes
+ * each and the node's subtree is rebuilt from it (tree.c).
  */
+#include "node.h"
+
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "execfs/h2.h"
 #include "execfs/log.h"
 #include "execfs/proto.h"
-#include "node.h"
 #include "session.h"
+#include "snapshot.h"
 #include "tree.h"
 
 #define BACKOFF_MIN 0.2
@@ -47,7 +48,7 @@ struct node {
 	struct event *timer; /* owned */
 	double backoff;
 	bool working; /* this connection delivered a container list */
-	struct list resuming; /* struct session (resume_link), one ref each */
+	struct session_waitq *waitq; /* owned: sessions waiting for us */
 	char error[256]; /* why the node is unreachable, "" when it is not */
 	char logged[256]; /* the last error logged, to log each one once */
 };
@@ -91,10 +92,11 @@ struct node *node_new(struct execfs *fs, const char *name, const char *address,
 	n->lines = evbuffer_new();
 	n->timer = evtimer_new(fs->base, node_timer_cb, n);
 	n->backoff = BACKOFF_MIN;
+	n->waitq = session_waitq_new();
 	list_init(&n->link);
-	list_init(&n->resuming);
 	if ((name && !n->name) || !n->address ||
-	    (verify_name && !n->verify_name) || !n->lines || !n->timer) {
+	    (verify_name && !n->verify_name) || !n->lines || !n->timer ||
+	    !n->waitq) {
 		node_free(n);
 		return NULL;
 	}
@@ -107,10 +109,8 @@ void node_free(struct node *n)
 	if (!n)
 		return;
 	list_del(&n->link);
-	while (!list_empty(&n->resuming))
-		session_give_up(list_entry(n->resuming.next, struct session,
-					   resume_link),
-				"its node was removed");
+	session_waitq_free(n->waitq, "its node was removed");
+	n->waitq = NULL;
 	/* Streams get on_close (sessions turn lost, parked requests are
 	 * answered); the connection's own on_close is not called. */
 	h2_conn_free(n->conn);
@@ -208,15 +208,9 @@ static void node_timer_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-void node_resume_later(struct node *n, struct session *s)
+struct session_waitq *node_waitq(const struct node *n)
 {
-	list_add_tail(&n->resuming, &s->resume_link);
-}
-
-void node_resume_drop(struct node *n, struct session *s)
-{
-	(void)n;
-	list_del(&s->resume_link);
+	return n->waitq;
 }
 
 unsigned node_resume_seconds(const struct node *n)
@@ -224,23 +218,10 @@ unsigned node_resume_seconds(const struct node *n)
 	return n->fs->resume_seconds;
 }
 
-/* The node is back: every waiting session re-attaches its streams. */
-static void node_resume_all(struct node *n, struct h2_conn *c)
-{
-	struct list *pos, *tmp;
-	unsigned k = 0;
-
-	list_for_each_safe(pos, tmp, &n->resuming) {
-		session_resume(list_entry(pos, struct session, resume_link), c);
-		k++;
-	}
-	if (k)
-		log_info("node %s: resumed %u sessions", node_name(n), k);
-}
-
 static void node_on_ready(struct h2_conn *c, void *arg)
 {
 	struct node *n = arg;
+	unsigned k;
 
 	switch (n->state) {
 	case NODE_CONNECTING:
@@ -255,7 +236,10 @@ static void node_on_ready(struct h2_conn *c, void *arg)
 			h2_conn_close(c);
 			break;
 		}
-		node_resume_all(n, c);
+		k = session_waitq_resume(n->waitq, c);
+		if (k)
+			log_info("node %s: resumed %u sessions", node_name(n),
+				 k);
 		break;
 	case NODE_IDLE:
 	case NODE_READY:
@@ -303,47 +287,38 @@ static void node_on_close(struct h2_conn *c, const char *reason, void *arg)
 
 static void node_snapshot(struct node *n, const char *line, size_t len)
 {
+	struct snapshot snap;
+	char why[160];
+	char *copy;
+
 	n->working = true;
 	n->error[0] = 0;
 	n->logged[0] = 0;
-	json_error_t jerr;
-	json_t *doc = json_loadb(line, len, 0, &jerr);
-	json_t *jnode, *list;
-
-	if (!doc || !json_is_object(doc)) {
-		log_warn("node %s: bad snapshot: %s", node_name(n), jerr.text);
-		goto out;
+	if (snapshot_parse(line, len, &snap, why, sizeof(why)) < 0) {
+		log_warn("node %s: %s", node_name(n), why);
+		return;
 	}
-	list = json_object_get(doc, EXECFS_J_CONTAINERS);
-	if (!json_is_array(list)) {
-		log_warn("node %s: snapshot without containers", node_name(n));
-		goto out;
-	}
+	if (snap.skipped)
+		log_warn("node %s: %zu containers without a usable id",
+			 node_name(n), snap.skipped);
 	if (n->named_by_agent) {
-		const char *name;
-
-		jnode = json_object_get(doc, EXECFS_J_NODE);
-		name = json_string_value(jnode);
-		if (!name ||
-		    !tree_name_valid(name, json_string_length(jnode))) {
+		if (!snap.node) {
 			log_warn("agent at %s sent no usable node name",
 				 n->address);
 			goto out;
 		}
-		if (!n->name || strcmp(n->name, name) != 0) {
-			char *copy = strdup(name);
-
+		if (!n->name || strcmp(n->name, snap.node) != 0) {
+			copy = strdup(snap.node);
 			if (!copy)
 				goto out;
 			free(n->name);
 			n->name = copy; /* owned */
 		}
 	}
-	tree_snapshot(n->fs->tree, n, n->name, list);
-	log_debug("node %s: %zu containers", node_name(n),
-		  json_array_size(list));
+	tree_snapshot(n->fs->tree, n, n->name, &snap);
+	log_debug("node %s: %zu containers", node_name(n), snap.n);
 out:
-	json_decref(doc);
+	snapshot_release(&snap);
 }
 
 static void watch_on_response(struct h2_stream *st, int status, void *arg)

@@ -12,6 +12,7 @@
 struct h2_conn;
 typedef struct ssl_ctx_st SSL_CTX;
 struct node;
+struct session_waitq;
 
 /*
  * name: the directory name, or NULL to take the agent's own name from its
@@ -32,12 +33,10 @@ const char *node_name(const struct node *n);
 /* The node's `.status` line: connected, connecting, or error and why. */
 int node_status_text(const struct node *n, char *buf, size_t len);
 
-struct session;
-/* Sessions that lost their streams wait here for the next connection
- * (session_resume); drop takes one off (resumed or given up). A node
- * freed with sessions waiting gives them up. */
-void node_resume_later(struct node *n, struct session *s);
-void node_resume_drop(struct node *n, struct session *s);
+/* The sessions that lost their streams with the connection wait here
+ * for the next one (session.h); the node owns it and gives them up when
+ * it is freed. */
+struct session_waitq *node_waitq(const struct node *n);
 /* How long a session waits for the node to come back. */
 unsigned node_resume_seconds(const struct node *n);
 

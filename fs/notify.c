@@ -3,6 +3,8 @@
  * harmless: the kernel answers ENOENT for an inode it no longer knows, and
  * a racing teardown makes the write fail with ENODEV/EBADF, both ignored.
  */
+#include "notify.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -11,7 +13,6 @@
 #include <time.h>
 
 #include "execfs/log.h"
-#include "notify.h"
 
 struct inval {
 	struct inval *next;

@@ -1,10 +1,12 @@
 /*
- * FUSE low-level operations (see ops.h). The file contract of DESIGN.md
- * section 2 lives here: which file allows what, what a read or write of it
- * means, and the modes that say so. Stream files are opened with
- * FOPEN_DIRECT_IO (cached mode would show stale data) but stay seekable
- * (tail -f needs offsets and a growing st_size).
+ * FUSE low-level operations (see ops.h). The file contract (docs/FILES.md)
+ * lives here: which file allows what, what a read or write of it means,
+ * and the modes that say so. Stream files are opened with FOPEN_DIRECT_IO
+ * (cached mode would show stale data) but stay seekable (tail -f needs
+ * offsets and a growing st_size).
  */
+#include "ops.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -17,8 +19,9 @@
 #include "control.h"
 #include "execfs/log.h"
 #include "node.h"
-#include "ops.h"
 #include "session.h"
+#include "stdin.h"
+#include "stream.h"
 #include "tree.h"
 
 /* An open file. */
@@ -50,11 +53,6 @@ static struct inode *req_inode(fuse_req_t req, fuse_ino_t ino)
 	return tree_get(req_fs(req)->tree, ino);
 }
 
-static bool inode_is_dir(const struct inode *i)
-{
-	return i->kind != INODE_FILE;
-}
-
 static mode_t file_mode(enum file_kind k)
 {
 	switch (k) {
@@ -83,70 +81,65 @@ static int status_text(const struct session *s, char *buf, size_t len)
 
 static void inode_stat(const struct inode *i, struct stat *st)
 {
+	const struct out_stream *os;
+	const struct inode *c = NULL;
 	struct session *s;
 	char line[600];
-	size_t subdirs = 0;
-	struct list *pos;
+	size_t subdirs = 0, len;
 
 	memset(st, 0, sizeof(*st));
-	st->st_ino = i->number;
+	st->st_ino = inode_number(i);
 	st->st_uid = getuid();
 	st->st_gid = getgid();
-	st->st_mtim = i->mtime;
+	st->st_mtim = inode_mtime(i);
 	if (inode_is_dir(i)) {
-		/* Session directories and their files change when the session
-		 * does; container files show the current session's times. */
-		for (pos = i->children.next; pos != &i->children;
-		     pos = pos->next)
-			if (inode_is_dir(
-				    list_entry(pos, struct inode, sibling)))
+		while ((c = inode_next_child(i, c)))
+			if (inode_is_dir(c))
 				subdirs++;
 		st->st_mode = S_IFDIR | 0555;
 		st->st_nlink = 2 + subdirs;
 	} else {
-		st->st_mode = S_IFREG | file_mode(i->file);
+		/* Session files change when the session does; container
+		 * files show the current session's times. */
+		st->st_mode = S_IFREG | file_mode(inode_file(i));
 		st->st_nlink = 1;
 		s = inode_session(i);
-		switch (i->file) {
+		switch (inode_file(i)) {
 		case FILE_STDOUT:
 		case FILE_STDERR:
 			if (!s)
 				break;
-			{
-				const struct out_stream *os =
-					&s->out[i->file == FILE_STDOUT ?
-							SESSION_STDOUT :
-							SESSION_STDERR];
-
-				st->st_size = (off_t)out_stream_size(os);
-				st->st_mtim = os->mtime;
-				st->st_blksize = FS_STREAM_BLKSIZE;
-			}
+			os = session_out(s, inode_file(i) == FILE_STDOUT ?
+						    SESSION_STDOUT :
+						    SESSION_STDERR);
+			st->st_size = (off_t)out_stream_size(os);
+			st->st_mtim = out_stream_mtime(os);
+			st->st_blksize = FS_STREAM_BLKSIZE;
 			break;
 		case FILE_STATUS:
 			st->st_size = status_text(s, line, sizeof(line));
 			if (s)
-				st->st_mtim = s->mtime;
+				st->st_mtim = session_mtime(s);
 			break;
 		case FILE_WAIT:
 			/* Empty until there is a line to read without waiting. */
 			if (s && session_ended(s)) {
 				st->st_size = session_status_line(s, line,
 								  sizeof(line));
-				st->st_mtim = s->mtime;
+				st->st_mtim = session_mtime(s);
 			}
 			break;
 		case FILE_CTL:
 			st->st_size = control_text(i, line, sizeof(line));
 			if (s)
-				st->st_mtim = s->mtime;
+				st->st_mtim = session_mtime(s);
 			break;
 		case FILE_INFO:
-			if (inode_container(i)->info)
-				st->st_size = inode_container(i)->info_len;
+			ctdir_info(inode_ctdir(i), &len);
+			st->st_size = (off_t)len;
 			break;
 		case FILE_NODE_STATUS:
-			st->st_size = node_status_text(i->parent->u.node, line,
+			st->st_size = node_status_text(inode_node(i), line,
 						       sizeof(line));
 			break;
 		case FILE_STDIN:
@@ -232,7 +225,7 @@ static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 			  FUSE_SET_ATTR_CTIME;
 	struct stat st;
 
-	if (!(i->kind == INODE_FILE && i->file == FILE_STDIN) &&
+	if (!(!inode_is_dir(i) && inode_file(i) == FILE_STDIN) &&
 	    (to_set & ~times)) {
 		fuse_reply_err(req, inode_is_dir(i) ? EPERM : EACCES);
 		return;
@@ -294,7 +287,7 @@ static int dirbuf_add(fuse_req_t req, struct dirbuf *b, const char *name,
 	char *nb;
 
 	memset(&st, 0, sizeof(st));
-	st.st_ino = i->number;
+	st.st_ino = inode_number(i);
 	st.st_mode = inode_is_dir(i) ? S_IFDIR : S_IFREG;
 	b->len += fuse_add_direntry(req, NULL, 0, name, NULL, 0);
 	nb = realloc(b->buf, b->len);
@@ -308,9 +301,8 @@ static int dirbuf_add(fuse_req_t req, struct dirbuf *b, const char *name,
 static void fs_opendir(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
-	struct inode *dir = req_inode(req, ino);
+	struct inode *dir = req_inode(req, ino), *c = NULL;
 	struct dirbuf *b;
-	struct list *pos;
 	int rc;
 
 	if (!inode_is_dir(dir)) {
@@ -324,13 +316,10 @@ static void fs_opendir(fuse_req_t req, fuse_ino_t ino,
 	}
 	rc = dirbuf_add(req, b, ".", dir);
 	if (rc == 0)
-		rc = dirbuf_add(req, b, "..", dir->parent ? dir->parent : dir);
-	for (pos = dir->children.next; rc == 0 && pos != &dir->children;
-	     pos = pos->next) {
-		struct inode *c = list_entry(pos, struct inode, sibling);
-
-		rc = dirbuf_add(req, b, c->name, c);
-	}
+		rc = dirbuf_add(req, b, "..",
+				inode_parent(dir) ? inode_parent(dir) : dir);
+	while (rc == 0 && (c = inode_next_child(dir, c)))
+		rc = dirbuf_add(req, b, inode_name(c), c);
 	if (rc < 0) {
 		free(b->buf);
 		free(b);
@@ -378,7 +367,7 @@ static void handle_free(struct handle *h)
 	out_reader_detach(&h->reader);
 	poller_release(&h->poller);
 	if (h->writer && h->sess)
-		in_stream_writer_close(&h->sess->in);
+		in_stream_writer_close(session_in(h->sess));
 	session_release(h->sess);
 	free(h->text);
 	free(h);
@@ -400,13 +389,11 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct handle *h;
 
 	if (inode_is_dir(i)) {
-		/* Session directories and their files change when the session
-		 * does; container files show the current session's times. */
 		fuse_reply_err(req, EISDIR);
 		return;
 	}
 	if (acc != O_RDONLY &&
-	    !(i->file == FILE_CTL || i->file == FILE_STDIN)) {
+	    !(inode_file(i) == FILE_CTL || inode_file(i) == FILE_STDIN)) {
 		fuse_reply_err(req, EACCES);
 		return;
 	}
@@ -416,10 +403,9 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	h->ino = i;
-	h->kind = i->file;
+	h->kind = inode_file(i);
 	poller_init(&h->poller);
-	poller_init(&h->reader.poller);
-	list_init(&h->reader.hr.link);
+	out_reader_init(&h->reader);
 	h->sess = inode_session(i);
 	if (h->sess)
 		session_hold(h->sess);
@@ -427,15 +413,16 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	case FILE_STDOUT:
 	case FILE_STDERR:
 		if (h->sess)
-			out_reader_attach(&h->sess->out[h->kind == FILE_STDOUT ?
-								SESSION_STDOUT :
-								SESSION_STDERR],
+			out_reader_attach(session_out(h->sess,
+						      h->kind == FILE_STDOUT ?
+							      SESSION_STDOUT :
+							      SESSION_STDERR),
 					  &h->reader);
 		break;
 	case FILE_STDIN:
 		if (acc != O_RDONLY && h->sess) {
 			h->writer = true;
-			in_stream_writer_open(&h->sess->in);
+			in_stream_writer_open(session_in(h->sess));
 		}
 		break;
 	case FILE_CTL:
@@ -501,18 +488,18 @@ static void clone_read(fuse_req_t req, struct handle *h, size_t size, off_t off)
 	int rc;
 
 	if (!h->text) {
-		if (!ctdir || !ctdir->linked) {
+		if (!ctdir || !inode_linked(ctdir)) {
 			fuse_reply_err(req, ENOENT);
 			return;
 		}
 		rc = tree_session_new(fs->tree, ctdir, fs->history_cap, &s);
 		if (rc < 0) {
-			log_info("clone in %s: %s", ctdir->u.ct->id,
-				 strerror(-rc));
+			log_info("clone in %s: %s",
+				 ctdir_id(inode_ctdir(ctdir)), strerror(-rc));
 			fuse_reply_err(req, -rc);
 			return;
 		}
-		rc = snprintf(num, sizeof(num), "%u\n", s->num);
+		rc = snprintf(num, sizeof(num), "%u\n", session_num(s));
 		h->text = strndup(num, (size_t)rc); /* owned by the handle */
 		if (!h->text) {
 			fuse_reply_err(req, ENOMEM);
@@ -532,9 +519,11 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
-	struct container *ct = inode_container(h->ino);
+	struct ctdir *ct = inode_ctdir(h->ino);
 	bool nonblock = fi->flags & O_NONBLOCK;
+	const char *info;
 	char line[600];
+	size_t len = 0;
 
 	switch (h->kind) {
 	case FILE_CTL:
@@ -547,12 +536,12 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			   status_text(h->sess, line, sizeof(line)));
 		break;
 	case FILE_INFO:
-		reply_text(req, h, size, off, ct && ct->info ? ct->info : "",
-			   ct && ct->info ? (int)ct->info_len : 0);
+		info = ct ? ctdir_info(ct, &len) : NULL;
+		reply_text(req, h, size, off, info ? info : "", (int)len);
 		break;
 	case FILE_NODE_STATUS:
 		reply_text(req, h, size, off, line,
-			   node_status_text(h->ino->parent->u.node, line,
+			   node_status_text(inode_node(h->ino), line,
 					    sizeof(line)));
 		break;
 	case FILE_WAIT:
@@ -591,7 +580,7 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		break;
 	case FILE_STDIN:
 		if (h->sess)
-			in_stream_write(&h->sess->in, req, buf, size,
+			in_stream_write(session_in(h->sess), req, buf, size,
 					fi->flags & O_NONBLOCK);
 		else
 			fuse_reply_err(req, EPIPE);
@@ -642,7 +631,8 @@ static void fs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 		break;
 	case FILE_STDIN:
 		if (h->writer)
-			revents = in_stream_poll(&h->sess->in, &h->poller, ph);
+			revents = in_stream_poll(session_in(h->sess),
+						 &h->poller, ph);
 		else
 			revents = poll_ready(ph); /* reads give EOF at once */
 		break;

@@ -5,6 +5,8 @@
  */
 #include "park.h"
 
+#include <stdlib.h>
+
 static void park_interrupted(fuse_req_t req, void *data)
 {
 	struct park *p = data;
@@ -25,6 +27,19 @@ void park_add(struct list *q, struct park *p, fuse_req_t req,
 void park_take(struct park *p)
 {
 	list_del(&p->link);
+}
+
+void park_fail_all(struct list *q, int err)
+{
+	struct list *pos, *tmp;
+
+	list_for_each_safe(pos, tmp, q) {
+		struct park *p = list_entry(pos, struct park, link);
+
+		park_take(p);
+		fuse_reply_err(p->req, err);
+		free(p); /* the object it starts */
+	}
 }
 
 void poller_init(struct poller *pl)

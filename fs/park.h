@@ -4,7 +4,7 @@
  * wait, a ctl write starting a process, a stdin write with no window) is
  * kept on a queue with its fuse_req_t and answered from the event loop
  * later. Every parked request is interruptible: Ctrl-C on a blocked reader
- * answers EINTR at once (DESIGN.md "FUSE facts": without an interrupt
+ * answers EINTR at once (a FUSE fact: without an interrupt
  * handler a blocked cat survives even SIGKILL).
  */
 #ifndef EXECFS_FS_PARK_H
@@ -34,6 +34,10 @@ void park_add(struct list *q, struct park *p, fuse_req_t req,
 
 /* Unlink p: the caller answers p->req and frees its object. */
 void park_take(struct park *p);
+/* Answer every request parked on q with err and free the objects they
+ * are embedded in, which must start with their struct park (malloc'ed,
+ * the park first: freeing the park frees the object). */
+void park_fail_all(struct list *q, int err);
 
 /* A poll waiter: one per file handle that asked to be notified. */
 struct poller {

@@ -1,11 +1,14 @@
 /*
- * Sessions: starting a process with one flight of HTTP/2 streams, following
- * its status stream to the end, and answering the ctl write that started it
- * and the readers of `wait` (see the state machine in session.h).
+ * Sessions (see session.h): their lifetime, their state and the status
+ * line, the start (one flight of HTTP/2 streams) and the status stream
+ * that follows the process to its end, and `wait`. The settings a start
+ * sends: session_opts.c; after the start: session_ctl.c; a lost
+ * connection: session_resume.c.
  */
+#include "session.h"
+
 #include <errno.h>
 #include <event2/event.h>
-#include <jansson.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,29 +16,14 @@
 #include <sys/random.h>
 
 #include "execfs/ctl.h"
-#include "execfs/errname.h"
 #include "execfs/h2.h"
 #include "execfs/log.h"
 #include "node.h"
-#include "session.h"
+#include "session_internal.h"
 #include "statusdoc.h"
-
-/* One `signal` request: its own stream, answered by the agent's status
- * and, when it fails, an error document. */
-struct sig_req {
-	struct session *s; /* a reference until the stream closes */
-	session_done_fn *done; /* NULL once called */
-	void *arg;
-	int http; /* the answer's status, 0 before it */
-	char body[512]; /* the error document (longer ones: cut, invalid) */
-	size_t len;
-};
-
-/* A signal asked for while the session was resuming. */
-struct sig_pend {
-	struct list link; /* in the session's pend_sigs */
-	int signo;
-};
+#include "stdin.h"
+#include "stream.h"
+#include "stream_parent.h"
 
 /* A parked read of `wait`. */
 struct wait_read {
@@ -51,49 +39,45 @@ static void status_on_end(struct h2_stream *st, void *arg);
 static void status_on_close(struct h2_stream *st, uint32_t error_code,
 			    void *arg);
 
-static const struct h2_stream_cbs status_cbs = {
+const struct h2_stream_cbs session_status_cbs = {
 	.on_response = status_on_response,
 	.on_data = status_on_data,
 	.on_end = status_on_end,
 	.on_close = status_on_close,
 };
 
-static void resize_on_response(struct h2_stream *st, int status, void *arg);
-static void aux_on_data(struct h2_stream *st, const uint8_t *data, size_t len,
-			void *arg);
-static void resize_on_close(struct h2_stream *st, uint32_t error_code,
-			    void *arg);
-
-static const struct h2_stream_cbs resize_cbs = {
-	.on_response = resize_on_response,
-	.on_data = aux_on_data,
-	.on_close = resize_on_close,
-};
-
-static void sig_on_response(struct h2_stream *st, int status, void *arg);
-static void sig_on_data(struct h2_stream *st, const uint8_t *data, size_t len,
-			void *arg);
-static void sig_on_end(struct h2_stream *st, void *arg);
-static void sig_on_close(struct h2_stream *st, uint32_t error_code, void *arg);
-
-static const struct h2_stream_cbs sig_cbs = {
-	.on_response = sig_on_response,
-	.on_data = sig_on_data,
-	.on_end = sig_on_end,
-	.on_close = sig_on_close,
-};
-
-static void session_signals_send(struct session *s, struct h2_conn *c);
-
-static void session_touch(struct session *s)
+void session_touch(struct session *s)
 {
 	clock_gettime(CLOCK_REALTIME, &s->mtime);
+}
+
+/* What its streams need of a session (stream_parent.h). */
+static void parent_get(void *arg)
+{
+	session_get(arg);
+}
+
+static void parent_put(void *arg)
+{
+	session_put(arg);
+}
+
+static void parent_lost(void *arg)
+{
+	session_lost(arg);
 }
 
 struct session *session_new(const char *container, unsigned num,
 			    size_t history_cap, struct event_base *base)
 {
 	struct session *s = calloc(1, sizeof(*s)); /* refcounted */
+	struct stream_parent parent = {
+		.arg = s,
+		.name = s ? s->sid : NULL,
+		.get = parent_get,
+		.put = parent_put,
+		.lost = parent_lost,
+	};
 	uint8_t rnd[EXECFS_SID_LEN / 2];
 	size_t i;
 
@@ -108,7 +92,6 @@ struct session *session_new(const char *container, unsigned num,
 	list_init(&s->pollers);
 	list_init(&s->resume_link);
 	list_init(&s->pend_sigs);
-	in_stream_init(&s->in, s);
 	echo_wait_init(&s->echo);
 	session_touch(s);
 	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
@@ -116,23 +99,20 @@ struct session *session_new(const char *container, unsigned num,
 	for (i = 0; i < sizeof(rnd); i++)
 		snprintf(s->sid + 2 * i, 3, "%02x", rnd[i]);
 	s->container = strdup(container);
-	if (!s->container)
-		goto out_free;
-	if (out_stream_init(&s->out[SESSION_STDOUT], s, EXECFS_ST_STDOUT,
-			    history_cap, base) < 0 ||
-	    out_stream_init(&s->out[SESSION_STDERR], s, EXECFS_ST_STDERR,
-			    history_cap, base) < 0)
+	s->in = in_stream_new(&parent);
+	s->out[SESSION_STDOUT] =
+		out_stream_new(&parent, EXECFS_ST_STDOUT, history_cap, base);
+	s->out[SESSION_STDERR] =
+		out_stream_new(&parent, EXECFS_ST_STDERR, history_cap, base);
+	if (!s->container || !s->in || !s->out[SESSION_STDOUT] ||
+	    !s->out[SESSION_STDERR])
 		goto out_free;
 	return s;
 
 out_free:
-	for (i = 0; i < 2; i++) { /* stdout, stderr */
-		history_free(s->out[i].hist);
-		if (s->out[i].wake_ev)
-			event_free(s->out[i].wake_ev);
-		if (s->out[i].hold_ev)
-			event_free(s->out[i].hold_ev);
-	}
+	out_stream_free(s->out[SESSION_STDOUT]);
+	out_stream_free(s->out[SESSION_STDERR]);
+	in_stream_free(s->in);
 	free(s->container);
 	free(s);
 	return NULL;
@@ -150,8 +130,8 @@ static void session_let_go(struct session *s)
 {
 	if (s->holders || !session_ended(s))
 		return;
-	out_stream_cancel(&s->out[SESSION_STDOUT]);
-	out_stream_cancel(&s->out[SESSION_STDERR]);
+	out_stream_cancel(s->out[SESSION_STDOUT]);
+	out_stream_cancel(s->out[SESSION_STDERR]);
 }
 
 void session_hold(struct session *s)
@@ -175,20 +155,18 @@ void session_release(struct session *s)
 	session_put(s);
 }
 
-static void wait_fail_all(struct session *s, int err);
-
 void session_put(struct session *s)
 {
 	if (!s || --s->refs > 0)
 		return;
 	/* Every HTTP/2 stream held a reference, so all are closed here. */
-	wait_fail_all(s, EIO);
+	park_fail_all(&s->waiters, EIO);
 	poller_wake_all(&s->pollers);
 	if (s->resume_ev)
 		event_free(s->resume_ev);
-	out_stream_release(&s->out[SESSION_STDOUT]);
-	out_stream_release(&s->out[SESSION_STDERR]);
-	in_stream_release(&s->in);
+	out_stream_free(s->out[SESSION_STDOUT]);
+	out_stream_free(s->out[SESSION_STDERR]);
+	in_stream_free(s->in);
 	ctl_argv_free(s->opts.env);
 	free(s->opts.cwd);
 	free(s->opts.user);
@@ -205,6 +183,57 @@ const char *session_sid(const struct session *s)
 	return s->sid;
 }
 
+unsigned session_num(const struct session *s)
+{
+	return s->num;
+}
+
+enum session_state session_state(const struct session *s)
+{
+	return s->state;
+}
+
+bool session_resuming(const struct session *s)
+{
+	return s->resuming;
+}
+
+struct timespec session_mtime(const struct session *s)
+{
+	return s->mtime;
+}
+
+const char *session_message(const struct session *s)
+{
+	return s->state == SESSION_FAILED ? s->message : NULL;
+}
+
+struct out_stream *session_out(const struct session *s, int which)
+{
+	return s->out[which == SESSION_STDERR ? SESSION_STDERR : SESSION_STDOUT];
+}
+
+struct in_stream *session_in(const struct session *s)
+{
+	return s->in;
+}
+
+const char *session_ctl_error(const struct session *s)
+{
+	return s->ctl_error;
+}
+
+int session_set_ctl_error(struct session *s, const char *why)
+{
+	char *copy = why ? strdup(why) : NULL;
+
+	if (why && !copy)
+		return -ENOMEM;
+	free(s->ctl_error);
+	s->ctl_error = copy; /* owned by s */
+	return 0;
+}
+
 bool session_ended(const struct session *s)
 {
 	switch (s->state) {
@@ -219,6 +248,26 @@ bool session_ended(const struct session *s)
 		return false;
 	}
 	return false;
+}
+
+/* What a running session waits on: "" or " (stdout full)". */
+static const char *session_blocked_on(const struct session *s)
+{
+	bool out, err;
+
+	if (s->state != SESSION_RUNNING)
+		return "";
+	/* A history full of bytes no reader took withholds the window: the
+	 * process stalls on that pipe. */
+	out = out_stream_full(s->out[SESSION_STDOUT]);
+	err = out_stream_full(s->out[SESSION_STDERR]);
+	if (out && err)
+		return " (stdout and stderr full)";
+	if (out)
+		return " (stdout full)";
+	if (err)
+		return " (stderr full)";
+	return "";
 }
 
 int session_status_line(const struct session *s, char *buf, size_t len)
@@ -265,20 +314,6 @@ static void session_reply_line(const struct session *s, fuse_req_t req,
 	fuse_reply_buf(req, line + off, n < size ? n : size);
 }
 
-static void wait_fail_all(struct session *s, int err)
-{
-	struct list *pos, *tmp;
-
-	list_for_each_safe(pos, tmp, &s->waiters) {
-		struct wait_read *w =
-			list_entry(pos, struct wait_read, park.link);
-
-		park_take(&w->park);
-		fuse_reply_err(w->park.req, err);
-		free(w);
-	}
-}
-
 /* The session reached a final state: answer `wait`, wake pollers. */
 static void session_ended_wake(struct session *s)
 {
@@ -300,10 +335,10 @@ static void session_ended_wake(struct session *s)
 	}
 	poller_wake_all(&s->pollers);
 	/* Nobody will read more stdin, open for writing or not. */
-	in_stream_process_ended(&s->in);
+	in_stream_process_ended(s->in);
 	session_let_go(s);
-	out_stream_abandon(&s->out[SESSION_STDOUT]);
-	out_stream_abandon(&s->out[SESSION_STDERR]);
+	out_stream_abandon(s->out[SESSION_STDOUT]);
+	out_stream_abandon(s->out[SESSION_STDERR]);
 }
 
 static void wait_interrupted(struct park *p)
@@ -372,77 +407,14 @@ static void session_start_answer(struct session *s, int err)
 	done(s->start_arg, err);
 }
 
-/* The pre-exec settings as exec request fields (docs/PROTOCOL.md). */
-static int session_opts_to_json(const struct session_opts *o, json_t *doc)
+void session_streams_give_up(struct session *s)
 {
-	json_t *env;
-	size_t i;
-	int rc = 0;
-
-	if (o->tty) {
-		rc |= json_object_set_new(doc, EXECFS_J_TTY, json_true());
-		if (o->cols) {
-			rc |= json_object_set_new(doc, EXECFS_J_COLS,
-						  json_integer(o->cols));
-			rc |= json_object_set_new(doc, EXECFS_J_ROWS,
-						  json_integer(o->rows));
-		}
-	} else if (o->merge) {
-		/* Under a tty the terminal merges the two anyway. */
-		rc |= json_object_set_new(doc, EXECFS_J_MERGE_STDERR,
-					  json_true());
-	}
-	if (o->nenv) {
-		env = json_array();
-		for (i = 0; env && i < o->nenv; i++)
-			rc |= json_array_append_new(env,
-						    json_string(o->env[i]));
-		rc |= json_object_set_new(doc, EXECFS_J_ENV, env);
-	}
-	if (o->cwd)
-		rc |= json_object_set_new(doc, EXECFS_J_CWD,
-					  json_string(o->cwd));
-	if (o->user)
-		rc |= json_object_set_new(doc, EXECFS_J_USER,
-					  json_string(o->user));
-	return rc ? -ENOMEM : 0;
+	out_stream_give_up(s->out[SESSION_STDOUT]);
+	out_stream_give_up(s->out[SESSION_STDERR]);
+	in_stream_give_up(s->in);
 }
 
-static char *session_exec_body(const struct session *s, char *const *argv,
-			       size_t argc)
-{
-	json_t *doc, *args;
-	char *body = NULL;
-	size_t i;
-
-	args = json_array();
-	if (!args)
-		return NULL;
-	for (i = 0; i < argc; i++)
-		if (json_array_append_new(args, json_string(argv[i])) < 0) {
-			json_decref(args);
-			return NULL;
-		}
-	doc = json_pack("{s:s, s:o}", EXECFS_J_CONTAINER, s->container,
-			EXECFS_J_ARGV, args); /* steals args */
-	if (!doc)
-		return NULL;
-	if (session_opts_to_json(&s->opts, doc) == 0)
-		body = json_dumps(doc, JSON_COMPACT); /* owned by the caller */
-	json_decref(doc);
-	return body;
-}
-
-/* Streams still waiting for a resume will not get one. */
-static void session_streams_give_up(struct session *s)
-{
-	out_stream_give_up(&s->out[SESSION_STDOUT]);
-	out_stream_give_up(&s->out[SESSION_STDERR]);
-	in_stream_give_up(&s->in);
-}
-
-/* Nothing more will be known of it: answer the starter and the waiters. */
-static void session_set_lost(struct session *s)
+void session_set_lost(struct session *s)
 {
 	session_streams_give_up(s);
 	s->state = SESSION_LOST;
@@ -476,7 +448,7 @@ void session_fail(struct session *s, int err, const char *msg)
 	}
 }
 
-static int session_path(const struct session *s, char *buf, size_t len)
+int session_path(const struct session *s, char *buf, size_t len)
 {
 	return snprintf(buf, len, "%s%s", EXECFS_PATH_SESSIONS, s->sid);
 }
@@ -514,7 +486,7 @@ int session_start(struct session *s, struct node *node, char *const *argv,
 
 	/* The status stream first: the agent creates the session from it. */
 	s->status_st = h2_conn_request(c, "POST", path, hdrs, 1, false,
-				       &status_cbs, s);
+				       &session_status_cbs, s);
 	if (!s->status_st) {
 		rc = -ENOTCONN;
 		goto out_free;
@@ -524,15 +496,15 @@ int session_start(struct session *s, struct node *node, char *const *argv,
 	if (rc == 0)
 		rc = h2_stream_end(s->status_st);
 	if (rc == 0)
-		rc = out_stream_request(&s->out[SESSION_STDOUT], c, path);
+		rc = out_stream_request(s->out[SESSION_STDOUT], c, path);
 	if (rc == 0)
-		rc = out_stream_request(&s->out[SESSION_STDERR], c, path);
+		rc = out_stream_request(s->out[SESSION_STDERR], c, path);
 	if (rc == 0)
-		rc = in_stream_request(&s->in, c, path);
+		rc = in_stream_request(s->in, c, path);
 	if (rc == 0 && s->opts.tty) {
 		/* Opened with the flight, so a resize costs no round trip. */
 		s->resize_st = h2_conn_request(c, "POST", path, resize_hdrs, 1,
-					       false, &resize_cbs, s);
+					       false, &session_resize_cbs, s);
 		if (s->resize_st)
 			session_get(s); /* until resize_on_close */
 		else
@@ -709,460 +681,4 @@ static void status_on_close(struct h2_stream *st, uint32_t error_code,
 		break;
 	}
 	session_put(s);
-}
-
-/* ---- pre-exec settings -------------------------------------------------- */
-
-int session_set_tty(struct session *s, unsigned cols, unsigned rows)
-{
-	if (s->state != SESSION_NEW)
-		return -EBUSY;
-	s->opts.tty = true;
-	s->opts.cols = cols;
-	s->opts.rows = rows;
-	return 0;
-}
-
-int session_add_env(struct session *s, const char *name_value)
-{
-	size_t nlen = strcspn(name_value, "=") + 1, i;
-	char *copy, **nv;
-
-	if (s->state != SESSION_NEW)
-		return -EBUSY;
-	copy = strdup(name_value);
-	if (!copy)
-		return -ENOMEM;
-	for (i = 0; i < s->opts.nenv; i++)
-		if (strncmp(s->opts.env[i], name_value, nlen) == 0) {
-			free(s->opts.env[i]);
-			s->opts.env[i] = copy; /* owned by opts */
-			return 0;
-		}
-	if (s->opts.nenv >= EXECFS_MAX_ARGS) {
-		free(copy);
-		return -E2BIG;
-	}
-	nv = realloc(s->opts.env, (s->opts.nenv + 2) * sizeof(*nv));
-	if (!nv) {
-		free(copy);
-		return -ENOMEM;
-	}
-	s->opts.env = nv;
-	nv[s->opts.nenv++] = copy; /* owned by opts */
-	nv[s->opts.nenv] = NULL;
-	return 0;
-}
-
-static int session_set_str(struct session *s, char **field, const char *v)
-{
-	char *copy;
-
-	if (s->state != SESSION_NEW)
-		return -EBUSY;
-	copy = strdup(v);
-	if (!copy)
-		return -ENOMEM;
-	free(*field);
-	*field = copy; /* owned by opts */
-	return 0;
-}
-
-int session_set_cwd(struct session *s, const char *cwd)
-{
-	return session_set_str(s, &s->opts.cwd, cwd);
-}
-
-int session_set_user(struct session *s, const char *user)
-{
-	return session_set_str(s, &s->opts.user, user);
-}
-
-int session_set_merge(struct session *s)
-{
-	if (s->state != SESSION_NEW)
-		return -EBUSY;
-	s->opts.merge = true;
-	return 0;
-}
-
-/* ---- after the start: resize and signal --------------------------------- */
-
-/* Where a verb that needs a running process stands: 0 to go on. */
-static int session_check_running(const struct session *s)
-{
-	switch (s->state) {
-	case SESSION_RUNNING:
-		return 0;
-	case SESSION_NEW:
-	case SESSION_STARTING:
-		return -EBUSY;
-	case SESSION_EXITED:
-	case SESSION_KILLED:
-	case SESSION_FAILED:
-	case SESSION_LOST:
-		return -ESRCH;
-	}
-	return -ESRCH;
-}
-
-int session_resize(struct session *s, unsigned cols, unsigned rows)
-{
-	char line[32];
-	int rc = session_check_running(s), n;
-
-	if (rc < 0)
-		return rc;
-	if (!s->opts.tty)
-		return -ENOTTY;
-	if (s->resuming) {
-		/* Sent when the session is back. */
-		s->pend_size = true;
-		s->pend_cols = cols;
-		s->pend_rows = rows;
-		return 0;
-	}
-	if (!s->resize_st)
-		return -ESRCH; /* the agent ended it: the session is ending */
-	n = snprintf(line, sizeof(line), "%u %u\n", cols, rows);
-	/* A line is tiny; the buffer only fills if the agent stopped
-	 * reading, and then a newer size will do. */
-	if (h2_stream_write_space(s->resize_st) < (size_t)n)
-		return -EAGAIN;
-	return h2_stream_write(s->resize_st, line, (size_t)n);
-}
-
-static void resize_on_response(struct h2_stream *st, int status, void *arg)
-{
-	struct session *s = arg;
-
-	if (status != 200) {
-		log_warn("session %s: the agent refused the resize stream (%d)",
-			 s->sid, status);
-		h2_stream_reset(st, H2_CANCEL);
-	}
-}
-
-static void aux_on_data(struct h2_stream *st, const uint8_t *data, size_t len,
-			void *arg)
-{
-	h2_stream_consume(st, len); /* error documents: logged by status */
-}
-
-static void resize_on_close(struct h2_stream *st, uint32_t error_code,
-			    void *arg)
-{
-	struct session *s = arg;
-
-	if (s->resize_st == st)
-		s->resize_st = NULL;
-	session_put(s);
-}
-
-/* ---- resuming ----------------------------------------------------------- */
-
-static void resume_timeout_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct session *s = arg;
-	char why[64];
-
-	(void)fd;
-	(void)what;
-	snprintf(why, sizeof(why), "no connection to its node for %u s",
-		 s->node ? node_resume_seconds(s->node) : 0);
-	session_give_up(s, why);
-}
-
-void session_lost(struct session *s)
-{
-	struct timeval tv = { 0, 0 };
-
-	if (s->resuming)
-		return;
-	/* Lost or failed for good, or ended with nobody left to read it:
-	 * nothing to resume for. */
-	if (s->state == SESSION_LOST || s->state == SESSION_FAILED ||
-	    (s->holders == 0 && session_ended(s))) {
-		session_streams_give_up(s);
-		return;
-	}
-	if (!s->node || !s->base) {
-		session_give_up(s, "no node to resume on");
-		return;
-	}
-	if (!s->resume_ev)
-		s->resume_ev = evtimer_new(s->base, resume_timeout_cb, s);
-	if (!s->resume_ev) {
-		session_give_up(s, "out of memory");
-		return;
-	}
-	s->resuming = true;
-	session_touch(s);
-	session_get(s); /* the node's list holds it until resumed */
-	node_resume_later(s->node, s);
-	tv.tv_sec = node_resume_seconds(s->node);
-	evtimer_add(s->resume_ev, &tv);
-	log_info("session %s: connection lost; resuming on the next one",
-		 s->sid);
-	poller_wake_all(&s->pollers); /* status changed */
-}
-
-/* Leave the node's list; drops its reference (s may go). */
-
-/* Send the signals asked for while resuming, in order, on c; without c
- * (lost, ended, freed) they are dropped: the process never got them. */
-static void session_signals_send(struct session *s, struct h2_conn *c)
-{
-	while (!list_empty(&s->pend_sigs)) {
-		struct sig_pend *sp =
-			list_entry(s->pend_sigs.next, struct sig_pend, link);
-		int rc = c ? session_signal(s, c, sp->signo, NULL, NULL) :
-			     -ESRCH;
-
-		list_del(&sp->link);
-		if (rc < 0)
-			log_info("session %s: signal %d asked for while "
-				 "reconnecting was not sent: %s",
-				 s->sid, sp->signo, strerror(-rc));
-		free(sp);
-	}
-}
-
-int session_signal_later(struct session *s, int signo)
-{
-	struct sig_pend *sp;
-	int rc = session_check_running(s);
-
-	if (rc < 0)
-		return rc;
-	sp = malloc(sizeof(*sp)); /* owned by s->pend_sigs */
-	if (!sp)
-		return -ENOMEM;
-	sp->signo = signo;
-	list_add_tail(&s->pend_sigs, &sp->link);
-	log_debug("session %s: signal %d sent once it is back", s->sid, signo);
-	return 0;
-}
-
-static void session_resume_done(struct session *s)
-{
-	s->resuming = false;
-	if (s->resume_ev)
-		evtimer_del(s->resume_ev);
-	node_resume_drop(s->node, s);
-	session_put(s);
-}
-
-void session_resume(struct session *s, struct h2_conn *c)
-{
-	const struct h2_header hdrs[] = {
-		{ EXECFS_HDR_STREAMTYPE, EXECFS_ST_STATUS },
-	};
-	const struct h2_header resize_hdrs[] = {
-		{ EXECFS_HDR_STREAMTYPE, EXECFS_ST_RESIZE },
-	};
-	char path[sizeof(EXECFS_PATH_SESSIONS) + EXECFS_SID_LEN];
-	int rc = 0, i;
-
-	if (!s->resuming)
-		return;
-	s->sigs_wait_status = false; /* a GET of an earlier resume is gone */
-	session_get(s); /* through the calls below */
-	if (s->holders == 0 && session_ended(s)) {
-		/* Nobody can read it any more (forgotten while away). */
-		session_resume_done(s);
-		session_signals_send(s, NULL); /* it ended */
-		session_streams_give_up(s);
-		session_put(s);
-		return;
-	}
-	session_path(s, path, sizeof(path));
-	/* Status first, as in a start: the agent answers 404 (lost) for a
-	 * session it no longer has. */
-	if (!session_ended(s) && !s->status_st) {
-		s->status_st = h2_conn_request(c, "GET", path, hdrs, 1, true,
-					       &status_cbs, s);
-		if (s->status_st) {
-			session_get(s); /* until the status stream's on_close */
-			s->status_resumed = true;
-			s->sigs_wait_status = true;
-			s->status_http = 0;
-			free(s->status_body);
-			s->status_body = NULL;
-			s->status_len = 0;
-		} else {
-			rc = -EIO;
-		}
-	}
-	for (i = 0; rc == 0 && i < 2; i++)
-		if (out_stream_needs_resume(&s->out[i]))
-			rc = out_stream_resume(&s->out[i], c, path);
-	if (rc == 0 && in_stream_needs_resume(&s->in))
-		rc = in_stream_resume(&s->in, c, path);
-	if (rc == 0 && s->opts.tty && !s->resize_st && !session_ended(s)) {
-		s->resize_st = h2_conn_request(c, "POST", path, resize_hdrs, 1,
-					       false, &resize_cbs, s);
-		if (s->resize_st)
-			session_get(s); /* until resize_on_close */
-	}
-	log_info("session %s: resuming on the new connection", s->sid);
-	session_resume_done(s);
-	if (rc < 0) {
-		session_give_up(s, "could not open its streams again");
-	} else {
-		if (s->pend_size && s->resize_st) {
-			s->pend_size = false;
-			session_resize(s, s->pend_cols, s->pend_rows);
-		}
-		/* Else when the status GET is answered: a connection that is
-		 * lost again (a frozen agent still accepts) must not take them. */
-		if (!s->sigs_wait_status)
-			session_signals_send(s, c);
-	}
-	session_touch(s);
-	poller_wake_all(&s->pollers);
-	session_put(s);
-}
-
-void session_give_up(struct session *s, const char *why)
-{
-	session_get(s);
-	if (s->resuming)
-		session_resume_done(s);
-	log_warn("session %s: lost: %s", s->sid, why);
-	s->sigs_wait_status = false;
-	session_signals_send(s, NULL);
-	session_streams_give_up(s);
-	switch (s->state) {
-	case SESSION_STARTING:
-	case SESSION_RUNNING:
-		if (s->status_st) /* its on_close will find it LOST */
-			h2_stream_reset(s->status_st, H2_CANCEL);
-		session_set_lost(s);
-		break;
-	case SESSION_NEW:
-	case SESSION_EXITED:
-	case SESSION_KILLED:
-	case SESSION_FAILED:
-	case SESSION_LOST:
-		break;
-	}
-	session_put(s);
-}
-
-int session_signal(struct session *s, struct h2_conn *c, int signo,
-		   session_done_fn *done, void *arg)
-{
-	const struct h2_header hdrs[] = {
-		{ EXECFS_HDR_STREAMTYPE, EXECFS_ST_SIGNAL },
-	};
-	char path[sizeof(EXECFS_PATH_SESSIONS) + EXECFS_SID_LEN], body[16];
-	const char *name = ctl_signal_name(signo);
-	struct h2_stream *st;
-	struct sig_req *sr;
-	int rc = session_check_running(s);
-
-	if (rc < 0)
-		return rc;
-	if (!c)
-		return -ENOTCONN;
-	sr = calloc(1, sizeof(*sr)); /* owned by the stream until on_close */
-	if (!sr)
-		return -ENOMEM;
-	if (name)
-		snprintf(body, sizeof(body), "%s", name);
-	else
-		snprintf(body, sizeof(body), "%d", signo);
-	session_path(s, path, sizeof(path));
-	sr->s = s;
-	sr->done = done;
-	sr->arg = arg;
-	st = h2_conn_request(c, "POST", path, hdrs, 1, false, &sig_cbs, sr);
-	if (!st) {
-		free(sr);
-		return -ENOTCONN;
-	}
-	session_get(s); /* until sig_on_close */
-	if (h2_stream_write(st, body, strlen(body)) < 0 ||
-	    h2_stream_end(st) < 0)
-		h2_stream_reset(st, H2_CANCEL); /* on_close answers EIO */
-	log_debug("session %s: signal %s", s->sid, body);
-	return 0;
-}
-
-static void sig_answer(struct sig_req *sr, int err)
-{
-	session_done_fn *done = sr->done;
-
-	if (!done)
-		return;
-	sr->done = NULL;
-	done(sr->arg, err);
-}
-
-static void sig_on_response(struct h2_stream *st, int status, void *arg)
-{
-	struct sig_req *sr = arg;
-
-	sr->http = status;
-	if (status == 200)
-		sig_answer(sr, 0);
-	/* otherwise the error document follows: see on_end */
-}
-
-static void sig_on_data(struct h2_stream *st, const uint8_t *data, size_t len,
-			void *arg)
-{
-	struct sig_req *sr = arg;
-	size_t k = sizeof(sr->body) - sr->len;
-
-	h2_stream_consume(st, len);
-	if (k > len)
-		k = len;
-	memcpy(sr->body + sr->len, data, k);
-	sr->len += k;
-}
-
-/* A refusal: its errno is the document's (ESRCH: the process ended,
- * EINVAL: no such signal...), or its status's. */
-static void sig_on_end(struct h2_stream *st, void *arg)
-{
-	struct sig_req *sr = arg;
-	struct statusdoc d;
-
-	if (sr->http == 200 || !sr->done)
-		return;
-	statusdoc_parse(sr->body, sr->len, sr->http, &d);
-	log_info("session %s: signal answered %d: %s", sr->s->sid, sr->http,
-		 d.message);
-	/* A session the agent no longer knows is as good as ended. */
-	sig_answer(sr, sr->http == 404 ? ESRCH : d.err);
-}
-
-static void sig_on_close(struct h2_stream *st, uint32_t error_code, void *arg)
-{
-	struct sig_req *sr = arg;
-
-	sig_answer(sr, error_code ? EIO : ENOTCONN);
-	session_put(sr->s);
-	free(sr);
-}
-
-const char *session_blocked_on(const struct session *s)
-{
-	bool out, err;
-
-	if (s->state != SESSION_RUNNING)
-		return "";
-	/* Unadmitted bytes: the history is full of bytes no reader took, so
-	 * the window is withheld and the process stalls on that pipe. */
-	out = history_unadmitted(s->out[SESSION_STDOUT].hist) > 0;
-	err = history_unadmitted(s->out[SESSION_STDERR].hist) > 0;
-	if (out && err)
-		return " (stdout and stderr full)";
-	if (out)
-		return " (stdout full)";
-	if (err)
-		return " (stderr full)";
-	return "";
 }

@@ -1,6 +1,8 @@
 /*
  * The agent's status documents (see statusdoc.h).
  */
+#include "statusdoc.h"
+
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -9,7 +11,6 @@
 #include "execfs/errname.h"
 #include "execfs/proto.h"
 #include "execfs/text.h"
-#include "statusdoc.h"
 
 char *statusdoc_printable(char *dst, size_t cap, const char *src, size_t len)
 {

@@ -1,25 +1,47 @@
 /*
- * The writer side of a session's stdin, which behaves as a FIFO: writes
- * arrive in order, a write that does not fit the stream's outgoing buffer
- * is parked (copied) until the transport reports room, and when the last
- * handle open for writing is released the remote stdin gets EOF (so
- * `sort < big > stdin` ends sort).
+ * The writer side of a session's stdin (see stdin.h).
  *
- * The stream keeps what it sent until the agent took it; if the connection
- * is lost those bytes are held, writes park, and the next connection's
- * stream starts with them, saying their offset (the agent skips what it
- * already had): nothing lost, nothing twice.
+ * The stream keeps what it sent until the agent took it (resume.h's
+ * sender: what a lost stream may not have delivered is held, writes park
+ * behind it, and the next connection's stream starts with it, saying its
+ * offset; the agent skips what it already had).
  */
+#include "stdin.h"
+
 #include <errno.h>
-#include <event2/buffer.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "echo_wait.h"
 #include "execfs/h2.h"
 #include "execfs/log.h"
-#include "session.h"
+#include "execfs/proto.h"
+#include "execfs/resume.h"
+#include "stream_parent.h"
+
+enum in_state {
+	IN_IDLE, /* not requested yet */
+	IN_OPEN, /* bytes may be written */
+	IN_ENDED, /* END_STREAM queued: the process saw (or will see) EOF */
+	IN_CLOSED, /* the stream is gone (reset or connection lost) */
+};
+
+struct in_stream {
+	struct stream_parent parent; /* the session's, copied */
+	enum in_state state;
+	struct h2_stream *st; /* while open; freed by the transport */
+	struct echo_wait *echo; /* a tty session's: not owned */
+	unsigned writers; /* handles open for writing */
+	bool eof_wanted; /* end once the parked writes drained */
+	struct list parked; /* struct in_write */
+	struct list pollers; /* writers waiting for room (poll POLLOUT) */
+	int http_status; /* of the current stream; 200: EOF delivered */
+	/* bytes put into streams, and what a lost one may not have
+	 * delivered: sent first on the next */
+	struct resume_tx tx;
+};
 
 /* A write waiting for room in the stream's outgoing buffer. */
 struct in_write {
@@ -42,40 +64,35 @@ static const struct h2_stream_cbs in_stream_cbs = {
 	.on_close = in_stream_on_close,
 };
 
-void in_stream_init(struct in_stream *in, struct session *s)
+struct in_stream *in_stream_new(const struct stream_parent *parent)
 {
-	in->sess = s;
+	struct in_stream *in = calloc(1, sizeof(*in)); /* the session's */
+
+	if (!in)
+		return NULL;
+	in->parent = *parent;
 	in->state = IN_IDLE;
-	in->st = NULL;
-	in->writers = 0;
-	in->eof_wanted = false;
-	in->http_status = 0;
-	in->written = 0;
-	in->held = NULL;
+	resume_tx_init(&in->tx);
 	list_init(&in->parked);
 	list_init(&in->pollers);
+	return in;
 }
 
-static size_t in_held(const struct in_stream *in)
+void in_stream_set_echo(struct in_stream *in, struct echo_wait *e)
 {
-	return in->held ? evbuffer_get_length(in->held) : 0;
+	in->echo = e;
 }
 
-static void in_held_free(struct in_stream *in)
+/* What a lost stream may not have delivered is still to go out. */
+static bool in_held(const struct in_stream *in)
 {
-	if (in->held)
-		evbuffer_free(in->held);
-	in->held = NULL;
+	return resume_tx_held(&in->tx) > 0;
 }
 
 /* User bytes into the stream, counted. */
 static int in_put(struct in_stream *in, const void *buf, size_t len)
 {
-	int rc = h2_stream_write(in->st, buf, len);
-
-	if (rc == 0)
-		in->written += len;
-	return rc;
+	return resume_tx_write(&in->tx, in->st, buf, len);
 }
 
 static void in_write_fail_all(struct in_stream *in, int err)
@@ -95,38 +112,41 @@ static void in_write_fail_all(struct in_stream *in, int err)
 	}
 }
 
-void in_stream_release(struct in_stream *in)
+void in_stream_free(struct in_stream *in)
 {
+	if (!in)
+		return;
 	in_write_fail_all(in, EIO);
 	poller_wake_all(&in->pollers);
-	in_held_free(in);
+	resume_tx_release(&in->tx);
+	free(in);
 }
 
-/* POST the stream; its body starts at stream offset first. */
+/* POST the stream; its body starts with what is held, or new bytes. */
 static int in_stream_post(struct in_stream *in, struct h2_conn *c,
-			  const char *path, uint64_t first)
+			  const char *path)
 {
-	char off[24];
+	char off[RESUME_OFFSET_LEN];
+	uint64_t first = resume_tx_resend_from(&in->tx);
 	const struct h2_header hdrs[] = {
 		{ EXECFS_HDR_STREAMTYPE, EXECFS_ST_STDIN },
-		{ EXECFS_HDR_OFFSET, off },
+		{ EXECFS_HDR_OFFSET, resume_offset_format(first, off) },
 	};
 
-	snprintf(off, sizeof(off), "%llu", (unsigned long long)first);
 	in->http_status = 0;
 	in->st = h2_conn_request(c, "POST", path, hdrs, first ? 2 : 1, false,
 				 &in_stream_cbs, in);
 	if (!in->st)
 		return errno ? -errno : -EIO;
 	h2_stream_keep_sent(in->st);
-	session_get(in->sess); /* until on_close */
+	in->parent.get(in->parent.arg); /* until on_close */
 	in->state = IN_OPEN;
 	return 0;
 }
 
 int in_stream_request(struct in_stream *in, struct h2_conn *c, const char *path)
 {
-	return in_stream_post(in, c, path, 0);
+	return in_stream_post(in, c, path);
 }
 
 /* Move parked bytes into the stream while it has room; end it when asked
@@ -134,25 +154,12 @@ int in_stream_request(struct in_stream *in, struct h2_conn *c, const char *path)
 static void in_stream_pump(struct in_stream *in)
 {
 	struct list *pos, *tmp;
-	size_t h;
 
 	if (in->state != IN_OPEN || !in->st)
 		return;
 	/* What a lost stream may not have delivered goes first. */
-	while ((h = in_held(in)) > 0) {
-		size_t room = h2_stream_write_space(in->st);
-
-		if (room == 0)
-			return;
-		if (h > room)
-			h = room;
-		if (h2_stream_write(in->st,
-				    evbuffer_pullup(in->held, (ssize_t)h),
-				    h) < 0)
-			return;
-		evbuffer_drain(in->held, h);
-	}
-	in_held_free(in);
+	if (!resume_tx_pump(&in->tx, in->st))
+		return;
 	list_for_each_safe(pos, tmp, &in->parked) {
 		struct in_write *w =
 			list_entry(pos, struct in_write, park.link);
@@ -215,8 +222,8 @@ void in_stream_write(struct in_stream *in, fuse_req_t req, const char *buf,
 		fuse_reply_err(req, EPIPE);
 		return;
 	}
-	if (in->sess->opts.tty)
-		echo_wait_written(&in->sess->echo, size);
+	if (in->echo)
+		echo_wait_written(in->echo, size);
 	/* Resuming (no stream, or held bytes still going out): writes wait
 	 * behind them. */
 	space = list_empty(&in->parked) && in->st && !in_held(in) ?
@@ -293,7 +300,7 @@ void in_stream_process_ended(struct in_stream *in)
 	if (!in->st) {
 		/* Lost and not resumed yet: nothing to resume for. */
 		in->state = IN_CLOSED;
-		in_held_free(in);
+		resume_tx_drop(&in->tx);
 		in_write_fail_all(in, EPIPE);
 		poller_wake_all(&in->pollers);
 		return;
@@ -322,12 +329,11 @@ void in_stream_writer_close(struct in_stream *in)
 /* st is lost: hold what the agent may lack; an ended stdin ends again. */
 static int in_stream_lose(struct in_stream *in, struct h2_stream *st)
 {
-	if (!in->held && !(in->held = evbuffer_new())) {
+	if (resume_tx_lose(&in->tx, st) < 0) {
 		log_error("session %s: stdin: out of memory: cannot resume",
-			  session_sid(in->sess));
+			  in->parent.name);
 		return -ENOMEM;
 	}
-	h2_stream_take_unacked(st, in->held);
 	if (in->state == IN_ENDED) {
 		in->state = IN_OPEN;
 		in->eof_wanted = true;
@@ -342,7 +348,7 @@ bool in_stream_needs_resume(const struct in_stream *in)
 
 int in_stream_resume(struct in_stream *in, struct h2_conn *c, const char *path)
 {
-	int rc = in_stream_post(in, c, path, in->written - in_held(in));
+	int rc = in_stream_post(in, c, path);
 
 	if (rc == 0)
 		in_stream_pump(in);
@@ -358,7 +364,7 @@ void in_stream_give_up(struct in_stream *in)
 	if (!in_stream_needs_resume(in))
 		return;
 	in->state = IN_CLOSED;
-	in_held_free(in);
+	resume_tx_drop(&in->tx);
 	in_write_fail_all(in, EIO);
 	poller_wake_all(&in->pollers);
 }
@@ -438,8 +444,8 @@ static void in_stream_on_close(struct h2_stream *st, uint32_t error_code,
 	    (in->state == IN_OPEN || in->state == IN_ENDED) &&
 	    in_stream_lose(in, st) == 0) {
 		in->st = NULL;
-		session_lost(in->sess);
-		session_put(in->sess);
+		in->parent.lost(in->parent.arg);
+		in->parent.put(in->parent.arg); /* may free in */
 		return;
 	}
 	in->st = NULL;
@@ -447,7 +453,7 @@ static void in_stream_on_close(struct h2_stream *st, uint32_t error_code,
 	case IN_OPEN:
 	case IN_ENDED:
 		in->state = IN_CLOSED;
-		in_held_free(in);
+		resume_tx_drop(&in->tx);
 		in_write_fail_all(in, error_code ? EIO : EPIPE);
 		poller_wake_all(&in->pollers);
 		break;
@@ -455,5 +461,5 @@ static void in_stream_on_close(struct h2_stream *st, uint32_t error_code,
 	case IN_CLOSED:
 		break;
 	}
-	session_put(in->sess);
+	in->parent.put(in->parent.arg); /* last: may free in */
 }

@@ -4,17 +4,52 @@
  * history and give the window back only as history_admit() allows, which is
  * what stops a remote process whose output nobody reads.
  */
+#include "stream.h"
+
 #include <errno.h>
 #include <event2/event.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "echo_wait.h"
 #include "execfs/h2.h"
 #include "execfs/log.h"
 #include "execfs/proto.h"
-#include "session.h"
-#include "stream.h"
+#include "execfs/resume.h"
+#include "stream_parent.h"
+
+enum out_state {
+	OUT_IDLE, /* not requested yet (session not started) */
+	OUT_OPEN, /* requested; bytes may still come */
+	OUT_ENDED, /* the agent ended it: EOF after the last byte */
+	OUT_LOST, /* reset or connection lost: EIO after the last byte */
+};
+
+struct out_stream {
+	struct stream_parent parent; /* the session's, copied */
+	const char *type; /* EXECFS_ST_STDOUT or EXECFS_ST_STDERR */
+	enum out_state state;
+	struct h2_stream *st; /* while open; freed by the transport */
+	int http_status; /* 0 until the response headers came */
+	bool resumed; /* st is a resume's GET: a refusal means lost */
+	struct resume_rx rx; /* bytes received, across resumes */
+	struct history *hist; /* owned */
+	struct echo_wait *echo; /* a tty session's stdout: not owned */
+	struct list parked; /* struct out_read */
+	struct list pollers; /* struct poller of readers' handles */
+	struct timespec mtime; /* when output last arrived */
+	/* owned; at FS_PRIO_IDLE: answers parked reads with what there is
+	 * once the loop has no more input to process, so while output keeps
+	 * coming a read gets all it asked for in one reply, not one network
+	 * read's worth. NULL (no event loop: unit tests): answer at once. */
+	struct event *wake_ev;
+	/* POLLs held for a key's echo (struct out_poll), and the owned timer
+	 * that answers them when it does not come in time; NULL without an
+	 * event loop (nothing is held). */
+	struct list held;
+	struct event *hold_ev;
+};
 
 /* A read parked at the tail of a stream. */
 struct out_read {
@@ -57,42 +92,43 @@ static void out_stream_wake_cb(evutil_socket_t fd, short what, void *arg)
 	out_stream_wake(arg);
 }
 
-int out_stream_init(struct out_stream *os, struct session *s, const char *type,
-		    size_t cap, struct event_base *base)
+struct out_stream *out_stream_new(const struct stream_parent *parent,
+				  const char *type, size_t cap,
+				  struct event_base *base)
 {
-	os->sess = s;
+	struct out_stream *os = calloc(1, sizeof(*os)); /* the session's */
+
+	if (!os)
+		return NULL;
+	os->parent = *parent;
 	os->type = type;
 	os->state = OUT_IDLE;
-	os->st = NULL;
-	os->http_status = 0;
+	resume_rx_init(&os->rx);
 	list_init(&os->parked);
 	list_init(&os->pollers);
 	list_init(&os->held);
 	clock_gettime(CLOCK_REALTIME, &os->mtime);
-	os->wake_ev = base ? event_new(base, -1, 0, out_stream_wake_cb, os) :
-			     NULL;
-	/* A base without our priorities (a test's) keeps the default. */
-	if (os->wake_ev)
-		(void)event_priority_set(os->wake_ev, FS_PRIO_IDLE);
-	os->hold_ev = base ? evtimer_new(base, out_poll_expire, os) : NULL;
 	os->hist = history_new(cap);
-	return os->hist && (os->wake_ev || !base) && (os->hold_ev || !base) ?
-		       0 :
-		       -ENOMEM;
+	if (!os->hist)
+		goto out_free;
+	if (!base)
+		return os;
+	os->wake_ev = event_new(base, -1, 0, out_stream_wake_cb, os);
+	os->hold_ev = evtimer_new(base, out_poll_expire, os);
+	if (!os->wake_ev || !os->hold_ev)
+		goto out_free;
+	/* A base without our priorities (a test's) keeps the default. */
+	(void)event_priority_set(os->wake_ev, FS_PRIO_IDLE);
+	return os;
+
+out_free:
+	out_stream_free(os);
+	return NULL;
 }
 
-static void out_read_fail_all(struct out_stream *os, int err)
+void out_stream_set_echo(struct out_stream *os, struct echo_wait *e)
 {
-	struct list *pos, *tmp;
-
-	list_for_each_safe(pos, tmp, &os->parked) {
-		struct out_read *rd =
-			list_entry(pos, struct out_read, park.link);
-
-		park_take(&rd->park);
-		fuse_reply_err(rd->park.req, err);
-		free(rd);
-	}
+	os->echo = e;
 }
 
 /* Answer a held POLL with what is true now (arming its handle if nothing
@@ -157,27 +193,27 @@ static void out_poll_expire(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	/* Those whose time is up got no output (it would have answered
 	 * them): keys are not echoed in time. */
-	if (out_poll_answer(os, NULL, echo_wait_now_ns()) > 0)
-		echo_wait_missed(&os->sess->echo);
+	if (out_poll_answer(os, NULL, echo_wait_now_ns()) > 0 && os->echo)
+		echo_wait_missed(os->echo);
 	if (!list_empty(&os->held))
 		out_poll_time(os, list_entry(os->held.next, struct out_poll,
 					     park.link)
 					  ->until_ns);
 }
 
-void out_stream_release(struct out_stream *os)
+void out_stream_free(struct out_stream *os)
 {
-	out_read_fail_all(os, EIO);
+	if (!os)
+		return;
+	park_fail_all(&os->parked, EIO);
 	out_poll_answer(os, NULL, UINT64_MAX);
 	poller_wake_all(&os->pollers);
 	history_free(os->hist);
-	os->hist = NULL;
 	if (os->wake_ev)
 		event_free(os->wake_ev);
-	os->wake_ev = NULL;
 	if (os->hold_ev)
 		event_free(os->hold_ev);
-	os->hold_ev = NULL;
+	free(os);
 }
 
 /* Give back the window the history can take now. Once readers made the
@@ -194,23 +230,25 @@ static void out_stream_settle(struct out_stream *os)
 	}
 }
 
-/* GET the stream from offset on. */
+/* GET the stream from the first byte not received on. */
 static int out_stream_get(struct out_stream *os, struct h2_conn *c,
-			  const char *path, uint64_t offset)
+			  const char *path)
 {
-	char off[24];
+	char off[RESUME_OFFSET_LEN];
+	uint64_t first = resume_rx_received(&os->rx);
 	const struct h2_header hdrs[] = {
 		{ EXECFS_HDR_STREAMTYPE, os->type },
-		{ EXECFS_HDR_OFFSET, off },
+		{ EXECFS_HDR_OFFSET, resume_offset_format(first, off) },
 	};
 
-	snprintf(off, sizeof(off), "%llu", (unsigned long long)offset);
 	os->http_status = 0;
 	os->st = h2_conn_request(c, "GET", path, hdrs, 2, true, &out_stream_cbs,
 				 os);
 	if (!os->st)
 		return errno ? -errno : -EIO;
-	session_get(os->sess); /* until on_close */
+	/* The agent sends from there: nothing it sends is had already. */
+	(void)resume_rx_begin(&os->rx, first);
+	os->parent.get(os->parent.arg); /* until on_close */
 	os->state = OUT_OPEN;
 	return 0;
 }
@@ -219,7 +257,7 @@ int out_stream_request(struct out_stream *os, struct h2_conn *c,
 		       const char *path)
 {
 	os->resumed = false;
-	return out_stream_get(os, c, path, 0);
+	return out_stream_get(os, c, path);
 }
 
 bool out_stream_needs_resume(const struct out_stream *os)
@@ -231,7 +269,7 @@ int out_stream_resume(struct out_stream *os, struct h2_conn *c,
 		      const char *path)
 {
 	os->resumed = true;
-	return out_stream_get(os, c, path, history_end(os->hist));
+	return out_stream_get(os, c, path);
 }
 
 void out_stream_give_up(struct out_stream *os)
@@ -245,6 +283,16 @@ void out_stream_give_up(struct out_stream *os)
 uint64_t out_stream_size(const struct out_stream *os)
 {
 	return history_end(os->hist);
+}
+
+struct timespec out_stream_mtime(const struct out_stream *os)
+{
+	return os->mtime;
+}
+
+bool out_stream_full(const struct out_stream *os)
+{
+	return history_unadmitted(os->hist) > 0;
 }
 
 /* Map a kernel offset to a stream offset for r, skipping bytes that were
@@ -376,6 +424,14 @@ static void out_stream_wake(struct out_stream *os)
 	poller_wake_all(&os->pollers);
 }
 
+void out_reader_init(struct out_reader *r)
+{
+	r->os = NULL;
+	r->delta = 0;
+	history_reader_init(&r->hr);
+	poller_init(&r->poller);
+}
+
 void out_reader_attach(struct out_stream *os, struct out_reader *r)
 {
 	r->os = os;
@@ -414,7 +470,7 @@ unsigned out_reader_poll(struct out_reader *r, struct fuse_pollhandle *ph)
 {
 	struct out_stream *os = r->os;
 
-	if (!os || r->hr.pos < history_end(os->hist) ||
+	if (!os || !history_reader_at_end(os->hist, &r->hr) ||
 	    os->state == OUT_ENDED || os->state == OUT_LOST) {
 		if (ph)
 			fuse_pollhandle_destroy(ph);
@@ -433,10 +489,9 @@ bool out_reader_poll_hold(struct out_reader *r, fuse_req_t req,
 	uint64_t until;
 
 	if (!os || !ph || !(events & (POLLIN | POLLRDNORM)) || !os->hold_ev ||
-	    !os->sess->opts.tty || os != &os->sess->out[SESSION_STDOUT] ||
-	    os->state != OUT_OPEN || !os->st ||
-	    r->hr.pos < history_end(os->hist) ||
-	    !echo_wait_due(&os->sess->echo, &until))
+	    !os->echo || os->state != OUT_OPEN || !os->st ||
+	    !history_reader_at_end(os->hist, &r->hr) ||
+	    !echo_wait_due(os->echo, &until))
 		return false;
 	op = malloc(sizeof(*op)); /* owned by os->held */
 	if (!op)
@@ -474,11 +529,11 @@ static void out_stream_on_response(struct h2_stream *st, int status, void *arg)
 	if (status != 200 && os->resumed)
 		log_warn("%s: session %s: the agent refused the resume (%d); "
 			 "output after byte %llu is lost",
-			 os->type, session_sid(os->sess), status,
+			 os->type, os->parent.name, status,
 			 (unsigned long long)history_end(os->hist));
 	else if (status != 200)
 		log_debug("%s: session %s answered %d", os->type,
-			  session_sid(os->sess), status);
+			  os->parent.name, status);
 }
 
 static void out_stream_on_data(struct h2_stream *st, const uint8_t *data,
@@ -494,15 +549,19 @@ static void out_stream_on_data(struct h2_stream *st, const uint8_t *data,
 			h2_stream_consume(st, len);
 			return;
 		}
-		if (history_append(os->hist, data, len) < 0) {
-			log_error("%s: out of memory, dropping the stream",
-				  os->type);
+		if (resume_rx_take(&os->rx, len) != 0 ||
+		    history_append(os->hist, data, len) < 0) {
+			/* (The agent sends from the offset asked for: no byte
+			 * is one we had; a count that wraps is 16 EiB away.) */
+			log_error("%s: session %s: out of memory or offsets, "
+				  "dropping the stream",
+				  os->type, os->parent.name);
 			h2_stream_reset(st, H2_INTERNAL_ERROR);
 			return;
 		}
 		clock_gettime(CLOCK_REALTIME, &os->mtime);
-		if (os == &os->sess->out[SESSION_STDOUT])
-			echo_wait_output(&os->sess->echo);
+		if (os->echo)
+			echo_wait_output(os->echo);
 		if (os->wake_ev) {
 			out_stream_answer(os, true);
 			out_poll_answer(os, NULL, UINT64_MAX);
@@ -552,7 +611,7 @@ static void out_stream_on_close(struct h2_stream *st, uint32_t error_code,
 			/* Resumed on the next connection, where it stopped;
 			 * parked readers wait for it. */
 			history_forget_window(os->hist);
-			session_lost(os->sess);
+			os->parent.lost(os->parent.arg);
 			break;
 		}
 		/* Closed before its end: reset, or refused. */
@@ -564,5 +623,5 @@ static void out_stream_on_close(struct h2_stream *st, uint32_t error_code,
 	case OUT_LOST:
 		break;
 	}
-	session_put(os->sess);
+	os->parent.put(os->parent.arg); /* last: may free os */
 }

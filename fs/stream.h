@@ -1,13 +1,17 @@
 /*
  * A session's output stream (stdout or stderr) as the file system sees it:
  * the HTTP/2 stream it arrives on, its history (history.h), the readers
- * with their cursors, reads parked at the tail, and poll waiters.
+ * with their cursors, reads parked at the tail, and poll waiters. What it
+ * needs of its session comes in a struct stream_parent at creation; a tty
+ * session's stdout is also given the session's echo wait (echo_wait.h).
  *
  * Offsets: a stream's bytes are numbered from 0 (st_size is the count
  * received). A reader reads kernel file offset o as stream offset
  * o + delta; delta stays 0 unless the history was trimmed under a reader
  * asking for bytes that are gone, which then continues at the oldest
- * retained byte ("each open reads from the oldest retained byte").
+ * retained byte ("each open reads from the oldest retained byte"). A
+ * stream lost with its connection is asked for again from the first byte
+ * not received (include/execfs/resume.h, the receiving side).
  */
 #ifndef EXECFS_FS_STREAM_H
 #define EXECFS_FS_STREAM_H
@@ -19,44 +23,14 @@
 #include "history.h"
 #include "park.h"
 
-struct h2_conn;
-struct h2_stream;
-struct session;
-
-enum out_state {
-	OUT_IDLE, /* not requested yet (session not started) */
-	OUT_OPEN, /* requested; bytes may still come */
-	OUT_ENDED, /* the agent ended it: EOF after the last byte */
-	OUT_LOST, /* reset or connection lost: EIO after the last byte */
-};
-
-struct event;
+struct echo_wait;
 struct event_base;
+struct h2_conn;
+struct out_stream; /* opaque */
+struct stream_parent;
 
-struct out_stream {
-	struct session *sess; /* back pointer; the session embeds us */
-	const char *type; /* EXECFS_ST_STDOUT or EXECFS_ST_STDERR */
-	enum out_state state;
-	struct h2_stream *st; /* while open; freed by the transport */
-	int http_status; /* 0 until the response headers came */
-	bool resumed; /* st is a resume's GET: a refusal means lost */
-	struct history *hist; /* owned */
-	struct list parked; /* struct out_read (stream.c) */
-	struct list pollers; /* struct poller of readers' handles */
-	struct timespec mtime; /* when output last arrived */
-	/* owned; at FS_PRIO_IDLE: answers parked reads with what there is
-	 * once the loop has no more input to process, so while output keeps
-	 * coming a read gets all it asked for in one reply, not one network
-	 * read's worth. NULL (no event loop: unit tests): answer at once. */
-	struct event *wake_ev;
-	/* POLLs held for a key's echo (struct out_poll, stream.c), and the
-	 * owned timer that answers them when it does not come in time; NULL
-	 * without an event loop (nothing is held). */
-	struct list held;
-	struct event *hold_ev;
-};
-
-/* A reader's state, embedded in its file handle. */
+/* A reader's state, embedded in its file handle; the fields are
+ * stream.c's (out_reader_init, then attach). */
 struct out_reader {
 	struct out_stream *os; /* NULL once detached */
 	struct history_reader hr;
@@ -64,14 +38,21 @@ struct out_reader {
 	struct poller poller;
 };
 
-int out_stream_init(struct out_stream *os, struct session *s, const char *type,
-		    size_t cap, struct event_base *base);
-/* Only when the HTTP/2 stream is gone (the session holds a reference per
- * open stream); answers what is still parked with EIO. */
-void out_stream_release(struct out_stream *os);
+/* type: EXECFS_ST_STDOUT or EXECFS_ST_STDERR (a static string). cap: the
+ * history's. base NULL (unit tests): parked reads are answered at once.
+ * NULL when out of memory. */
+struct out_stream *out_stream_new(const struct stream_parent *parent,
+				  const char *type, size_t cap,
+				  struct event_base *base);
+/* Only when its HTTP/2 stream is gone (the session holds a reference per
+ * open stream); answers what is still parked with EIO. NULL is fine. */
+void out_stream_free(struct out_stream *os);
+/* A tty session's stdout: output answers keys' echo waits, and POLLs
+ * right after a key may wait for it. e lives as long as os. */
+void out_stream_set_echo(struct out_stream *os, struct echo_wait *e);
 
 /* Send the GET for this stream on c (part of a session's start flight).
- * Takes a session reference until the stream closes. */
+ * Takes a parent reference until the stream closes. */
 int out_stream_request(struct out_stream *os, struct h2_conn *c,
 		       const char *path);
 /* The session could not be started: nothing will come (EOF). */
@@ -85,8 +66,14 @@ int out_stream_resume(struct out_stream *os, struct h2_conn *c,
 		      const char *path);
 void out_stream_give_up(struct out_stream *os);
 
+/* Bytes received (st_size) and when output last came (st_mtime). */
 uint64_t out_stream_size(const struct out_stream *os);
+struct timespec out_stream_mtime(const struct out_stream *os);
+/* Is the history full of bytes no reader took, so the window is withheld
+ * and the process stalls on that pipe? */
+bool out_stream_full(const struct out_stream *os);
 
+void out_reader_init(struct out_reader *r);
 void out_reader_attach(struct out_stream *os, struct out_reader *r);
 void out_reader_detach(struct out_reader *r);
 /* Answer (now or later) a read of size bytes at kernel offset off. */

@@ -1,8 +1,10 @@
 /*
  * Inodes of the mount and the rebuild of a node's subtree from a container
- * snapshot (see tree.h). Nothing here talks to the network or answers FUSE
- * requests; ops.c does that on top.
+ * snapshot (see tree.h; snapshot.c decodes the agent's JSON). Nothing here
+ * talks to the network or answers FUSE requests; ops.c does that on top.
  */
+#include "tree.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +14,39 @@
 #include "execfs/proto.h"
 #include "notify.h"
 #include "session.h"
-#include "tree.h"
+#include "snapshot.h"
+
+/* What a container directory stands for. Owned by its inode. */
+struct ctdir {
+	char *id; /* owned */
+	char *info; /* owned: the list's JSON object, pretty */
+	size_t info_len;
+	struct node *node; /* not owned: nodes live as long as the fs */
+	struct session *current; /* a reference, or NULL */
+	unsigned next_num; /* the next session's N (from 1, never reused) */
+	char *ctl_error; /* owned: why the last write to ctl failed */
+};
+
+struct inode {
+	enum inode_kind kind;
+	enum file_kind file; /* INODE_FILE */
+	char *name; /* owned; "" for the root */
+	uint64_t number; /* st_ino: small and never reused */
+	struct inode *parent; /* a reference (parent->refs) */
+	struct list children; /* linked children */
+	struct list sibling; /* in parent->children while linked */
+	struct list all; /* in the tree's list of every inode */
+	bool linked; /* reachable from the root */
+	bool seen; /* snapshot mark */
+	uint64_t nlookup; /* the kernel's references */
+	unsigned refs; /* linked (1) + live children */
+	struct timespec mtime;
+	union {
+		struct node *node; /* INODE_NODE: not owned */
+		struct ctdir *ct; /* INODE_CONTAINER: owned */
+		struct session *sess; /* INODE_SESSION: a reference */
+	} u;
+};
 
 struct tree {
 	struct execfs *fs; /* not owned */
@@ -47,7 +81,7 @@ bool tree_name_valid(const char *name, size_t len)
 	return strchr(name, '/') == NULL;
 }
 
-static void container_free(struct container *ct)
+static void ctdir_free(struct ctdir *ct)
 {
 	if (!ct)
 		return;
@@ -92,7 +126,7 @@ static void inode_destroy(struct inode *i)
 	list_del(&i->all);
 	list_del(&i->sibling);
 	if (i->kind == INODE_CONTAINER)
-		container_free(i->u.ct);
+		ctdir_free(i->u.ct);
 	if (i->kind == INODE_SESSION)
 		session_put(i->u.sess); /* held until inode_unlink */
 	free(i->name);
@@ -232,7 +266,7 @@ struct inode *inode_container_dir(const struct inode *i)
 	return d && d->kind == INODE_CONTAINER ? (struct inode *)d : NULL;
 }
 
-struct container *inode_container(const struct inode *i)
+struct ctdir *inode_ctdir(const struct inode *i)
 {
 	struct inode *d = inode_container_dir(i);
 
@@ -250,6 +284,115 @@ struct session *inode_session(const struct inode *i)
 	return NULL;
 }
 
+struct session *inode_session_dir(const struct inode *i)
+{
+	const struct inode *d = i->kind == INODE_FILE ? i->parent : i;
+
+	return d && d->kind == INODE_SESSION ? d->u.sess : NULL;
+}
+
+enum inode_kind inode_kind(const struct inode *i)
+{
+	return i->kind;
+}
+
+bool inode_is_dir(const struct inode *i)
+{
+	return i->kind != INODE_FILE;
+}
+
+enum file_kind inode_file(const struct inode *i)
+{
+	return i->file;
+}
+
+const char *inode_name(const struct inode *i)
+{
+	return i->name;
+}
+
+uint64_t inode_number(const struct inode *i)
+{
+	return i->number;
+}
+
+struct timespec inode_mtime(const struct inode *i)
+{
+	return i->mtime;
+}
+
+struct inode *inode_parent(const struct inode *i)
+{
+	return i->parent;
+}
+
+bool inode_linked(const struct inode *i)
+{
+	return i->linked;
+}
+
+struct inode *inode_next_child(const struct inode *dir,
+			       const struct inode *prev)
+{
+	const struct list *next = prev ? prev->sibling.next :
+					 dir->children.next;
+
+	return next == &dir->children ? NULL :
+					list_entry(next, struct inode, sibling);
+}
+
+struct node *inode_node(const struct inode *i)
+{
+	const struct inode *d = i->kind == INODE_FILE ? i->parent : i;
+
+	return d && d->kind == INODE_NODE ? d->u.node : NULL;
+}
+
+/* ---- container directories ---------------------------------------------- */
+
+const char *ctdir_id(const struct ctdir *ct)
+{
+	return ct->id;
+}
+
+struct node *ctdir_node(const struct ctdir *ct)
+{
+	return ct->node;
+}
+
+const char *ctdir_info(const struct ctdir *ct, size_t *len)
+{
+	*len = ct->info ? ct->info_len : 0;
+	return ct->info;
+}
+
+struct session *ctdir_current(const struct ctdir *ct)
+{
+	return ct->current;
+}
+
+void ctdir_set_current(struct ctdir *ct, struct session *s)
+{
+	session_release(ct->current);
+	ct->current = s; /* the caller's holding */
+}
+
+const char *ctdir_ctl_error(const struct ctdir *ct)
+{
+	return ct->ctl_error;
+}
+
+int ctdir_set_ctl_error(struct ctdir *ct, const char *why)
+{
+	char *copy = why ? strdup(why) : NULL;
+
+	if (why && !copy)
+		return -ENOMEM;
+	free(ct->ctl_error);
+	ct->ctl_error = copy; /* owned by ct */
+	return 0;
+}
+
 /* ---- sessions ----------------------------------------------------------- */
 
 /* The files of a session directory. */
@@ -261,7 +404,7 @@ static const enum file_kind session_files[] = {
  * list is in creation order); count the live ones. */
 static size_t tree_sessions_trim(struct tree *t, struct inode *ctdir)
 {
-	struct container *ct = ctdir->u.ct;
+	struct ctdir *ct = ctdir->u.ct;
 	struct list *pos, *tmp;
 	size_t ended = 0, live = 0;
 
@@ -295,7 +438,7 @@ static size_t tree_sessions_trim(struct tree *t, struct inode *ctdir)
 int tree_session_new(struct tree *t, struct inode *ctdir, size_t history_cap,
 		     struct session **out)
 {
-	struct container *ct = ctdir->u.ct;
+	struct ctdir *ct = ctdir->u.ct;
 	struct session *s;
 	struct inode *d;
 	char name[16];
@@ -330,7 +473,7 @@ int tree_session_new(struct tree *t, struct inode *ctdir, size_t history_cap,
 
 int tree_session_forget(struct tree *t, struct inode *ctdir, struct session *s)
 {
-	struct container *ct = ctdir->u.ct;
+	struct ctdir *ct = ctdir->u.ct;
 	struct list *pos;
 
 	if (!session_ended(s))
@@ -404,11 +547,10 @@ static struct inode *dir_get(struct tree *t, struct inode *parent,
 	return inode_new(t, parent, kind, name);
 }
 
-static struct inode *container_dir_new(struct tree *t, struct inode *pod,
-				       const char *name, const char *id,
-				       struct node *n)
+static struct inode *ctdir_new(struct tree *t, struct inode *pod,
+			       const char *name, const char *id, struct node *n)
 {
-	struct container *ct = calloc(1, sizeof(*ct)); /* owned by dir */
+	struct ctdir *ct = calloc(1, sizeof(*ct)); /* owned by dir */
 	struct inode *dir;
 	int k;
 
@@ -419,7 +561,7 @@ static struct inode *container_dir_new(struct tree *t, struct inode *pod,
 	ct->next_num = 1;
 	dir = ct->id ? inode_new(t, pod, INODE_CONTAINER, name) : NULL;
 	if (!dir) {
-		container_free(ct);
+		ctdir_free(ct);
 		return NULL;
 	}
 	dir->u.ct = ct;
@@ -436,7 +578,7 @@ static struct inode *container_dir_new(struct tree *t, struct inode *pod,
 }
 
 /* Find n's container directory for id (linear: a node lists hundreds). */
-static struct inode *tree_find_container(struct inode *ndir, const char *id)
+static struct inode *tree_find_ctdir(struct inode *ndir, const char *id)
 {
 	struct list *a, *b, *c;
 
@@ -463,79 +605,45 @@ static struct inode *tree_find_container(struct inode *ndir, const char *id)
 	return NULL;
 }
 
-static const char *json_name(json_t *obj, const char *key, const char *dflt)
-{
-	json_t *v = json_object_get(obj, key);
-	const char *s = json_string_value(v);
-
-	if (!s || !tree_name_valid(s, json_string_length(v)))
-		return dflt;
-	return s;
-}
-
 static void tree_snapshot_one(struct tree *t, struct inode *ndir,
-			      struct node *n, json_t *c)
+			      struct node *n, struct snapshot_ct *c)
 {
-	json_t *jid = json_object_get(c, EXECFS_J_ID);
-	const char *id = json_string_value(jid);
-	const char *ns, *pod, *name;
+	const char *name = c->name;
 	struct inode *ci, *nsdir, *poddir;
-	char *info;
 
-	if (!id || !tree_name_valid(id, json_string_length(jid))) {
-		log_warn("node %s: a container without a usable id",
-			 ndir->name);
-		return;
-	}
-	/* The agent lists bad names under the id already; be as strict. */
-	ns = json_name(c, EXECFS_J_NAMESPACE, "default");
-	pod = json_name(c, EXECFS_J_POD, id);
-	name = json_name(c, EXECFS_J_NAME, id);
-
-	ci = tree_find_container(ndir, id);
+	ci = tree_find_ctdir(ndir, c->id);
 	if (ci && !(strcmp(ci->name, name) == 0 &&
-		    strcmp(ci->parent->name, pod) == 0 &&
-		    strcmp(ci->parent->parent->name, ns) == 0)) {
+		    strcmp(ci->parent->name, c->pod) == 0 &&
+		    strcmp(ci->parent->parent->name, c->ns) == 0)) {
 		inode_unlink(t, ci, true); /* renamed: a new path */
 		ci = NULL;
 	}
 	if (!ci) {
-		nsdir = dir_get(t, ndir, INODE_NS, ns);
-		poddir = nsdir ? dir_get(t, nsdir, INODE_POD, pod) : NULL;
+		nsdir = dir_get(t, ndir, INODE_NS, c->ns);
+		poddir = nsdir ? dir_get(t, nsdir, INODE_POD, c->pod) : NULL;
 		if (!poddir)
 			return;
 		if (inode_child(poddir, name)) {
 			log_warn("node %s: %s/%s/%s named twice; listing %s "
 				 "under its id",
-				 ndir->name, ns, pod, name, id);
-			name = id;
+				 ndir->name, c->ns, c->pod, name, c->id);
+			name = c->id;
 			if (inode_child(poddir, name))
 				return;
 		}
-		ci = container_dir_new(t, poddir, name, id, n);
+		ci = ctdir_new(t, poddir, name, c->id, n);
 		if (!ci)
 			return;
 	}
 	ci->seen = true;
-	info = json_dumps(c, JSON_INDENT(2) | JSON_SORT_KEYS);
-	if (info) {
-		size_t len = strlen(info);
-		char *nl = realloc(info, len + 2);
-
-		if (nl) {
-			nl[len] = '\n';
-			nl[len + 1] = '\0';
-			free(ci->u.ct->info);
-			ci->u.ct->info = nl; /* owned by the container */
-			ci->u.ct->info_len = len + 1;
-		} else {
-			free(info);
-		}
-	}
+	free(ci->u.ct->info);
+	ci->u.ct->info = c->info; /* taken: owned by the container */
+	ci->u.ct->info_len = c->info_len;
+	c->info = NULL;
 }
 
 void tree_snapshot(struct tree *t, struct node *n, const char *name,
-		   json_t *containers)
+		   struct snapshot *snap)
 {
 	struct inode *ndir = tree_node_dir(t, n, name);
 	struct list *a, *atmp, *b, *btmp, *c, *ctmp;
@@ -556,12 +664,8 @@ void tree_snapshot(struct tree *t, struct node *n, const char *name,
 					false;
 		}
 	}
-	for (i = 0; i < json_array_size(containers); i++) {
-		json_t *ct = json_array_get(containers, i);
-
-		if (json_is_object(ct))
-			tree_snapshot_one(t, ndir, n, ct);
-	}
+	for (i = 0; i < snap->n; i++)
+		tree_snapshot_one(t, ndir, n, &snap->cts[i]);
 	/* Sweep: containers not listed go, then pods and namespaces left
 	 * empty by that. */
 	list_for_each_safe(a, atmp, &ndir->children) {

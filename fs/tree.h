@@ -17,18 +17,23 @@
  * script working in N/ never disturbs someone using the container files.
  * When a session is created, ended sessions beyond the TREE_KEEP_ENDED
  * newest (not counting the current one) are forgotten, oldest first.
+ *
+ * Inodes and container directories (struct ctdir) are opaque: tree.c owns
+ * their fields, the accessors below read them.
  */
 #ifndef EXECFS_FS_TREE_H
 #define EXECFS_FS_TREE_H
 
-#include <jansson.h>
 #include <stdint.h>
 #include <time.h>
 
 #include "fs.h"
 
+struct ctdir; /* what a container directory stands for */
+struct inode;
 struct node;
 struct session;
+struct snapshot;
 
 enum inode_kind {
 	INODE_ROOT,
@@ -61,38 +66,6 @@ enum file_kind {
 /* The files of a container directory are the kinds before this. */
 #define FILE_CONTAINER_NKINDS FILE_NODE_STATUS
 
-/* What a container directory stands for. Owned by its inode. */
-struct container {
-	char *id; /* owned */
-	char *info; /* owned: the list's JSON object, pretty */
-	size_t info_len;
-	struct node *node; /* not owned: nodes live as long as the fs */
-	struct session *current; /* a reference, or NULL */
-	unsigned next_num; /* the next session's N (from 1, never reused) */
-	char *ctl_error; /* owned: why the last write to ctl failed */
-};
-
-struct inode {
-	enum inode_kind kind;
-	enum file_kind file; /* INODE_FILE */
-	char *name; /* owned; "" for the root */
-	uint64_t number; /* st_ino: small and never reused */
-	struct inode *parent; /* a reference (parent->refs) */
-	struct list children; /* linked children */
-	struct list sibling; /* in parent->children while linked */
-	struct list all; /* in the tree's list of every inode */
-	bool linked; /* reachable from the root */
-	bool seen; /* snapshot mark */
-	uint64_t nlookup; /* the kernel's references */
-	unsigned refs; /* linked (1) + live children */
-	struct timespec mtime;
-	union {
-		struct node *node; /* INODE_NODE: not owned */
-		struct container *ct; /* INODE_CONTAINER: owned */
-		struct session *sess; /* INODE_SESSION: a reference */
-	} u;
-};
-
 struct tree;
 
 struct tree *tree_new(struct execfs *fs);
@@ -108,13 +81,48 @@ struct inode *inode_child(const struct inode *dir, const char *name);
 void inode_lookup(struct inode *i);
 void inode_forget(struct tree *t, struct inode *i, uint64_t n);
 
+enum inode_kind inode_kind(const struct inode *i);
+bool inode_is_dir(const struct inode *i);
+/* What a file is (INODE_FILE). */
+enum file_kind inode_file(const struct inode *i);
+const char *inode_name(const struct inode *i);
+/* st_ino: small and never reused. */
+uint64_t inode_number(const struct inode *i);
+struct timespec inode_mtime(const struct inode *i);
+/* The directory above; NULL for the root. */
+struct inode *inode_parent(const struct inode *i);
+/* Still reachable from the root (a container that went is not). */
+bool inode_linked(const struct inode *i);
+/* dir's children in order: the first (prev NULL), then the one after
+ * prev; NULL after the last. */
+struct inode *inode_next_child(const struct inode *dir,
+			       const struct inode *prev);
+/* The node of a node directory or of a file in one (.status), or NULL. */
+struct node *inode_node(const struct inode *i);
+
 /* The container a file or session directory belongs to, or NULL. */
-struct container *inode_container(const struct inode *i);
+struct ctdir *inode_ctdir(const struct inode *i);
 /* The container directory of a container or session file, or NULL. */
 struct inode *inode_container_dir(const struct inode *i);
 /* The session a file speaks for: N/'s own for files in N/, the
  * container's current one for container files; NULL if none. */
 struct session *inode_session(const struct inode *i);
+/* N/'s own session, for N/ and the files in it; NULL elsewhere. */
+struct session *inode_session_dir(const struct inode *i);
+
+/* A container directory: the runtime's id, its node, the `info` file's
+ * text (NULL before there is one) and the current session. */
+const char *ctdir_id(const struct ctdir *ct);
+struct node *ctdir_node(const struct ctdir *ct);
+const char *ctdir_info(const struct ctdir *ct, size_t *len);
+struct session *ctdir_current(const struct ctdir *ct);
+/* s (held by the caller, NULL for none) becomes the current session; the
+ * container takes the caller's holding and releases the previous one. */
+void ctdir_set_current(struct ctdir *ct, struct session *s);
+/* Why the last write to the container's ctl failed, or NULL; set it (NULL
+ * clears): 0 or -ENOMEM. */
+const char *ctdir_ctl_error(const struct ctdir *ct);
+int ctdir_set_ctl_error(struct ctdir *ct, const char *why);
 
 /* A new session N/ in container directory ctdir (forgetting ended ones
  * beyond the limit first). 0 with *out (the tree's reference: take your
@@ -129,9 +137,10 @@ const char *file_kind_name(enum file_kind k);
 
 /* The node directory for n, created or renamed to name. */
 struct inode *tree_node_dir(struct tree *t, struct node *n, const char *name);
-/* Rebuild n's subtree from the list of containers (a JSON array). */
+/* Rebuild n's subtree (its directory named name) from a snapshot of its
+ * containers; the containers' info texts are taken from snap. */
 void tree_snapshot(struct tree *t, struct node *n, const char *name,
-		   json_t *containers);
+		   struct snapshot *snap);
 
 /* Is name acceptable as a directory name from a peer? */
 bool tree_name_valid(const char *name, size_t len);

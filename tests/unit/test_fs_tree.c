@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "session.h"
+#include "snapshot.h"
 #include "tree.h"
 
 struct fixture {
@@ -25,19 +26,25 @@ struct fixture {
 
 static int setup(void **state)
 {
+	static const char line[] = "{\"node\": \"n1\", \"containers\": "
+				   "[{\"id\": \"c1\", \"namespace\": "
+				   "\"default\", \"pod\": \"web-1\", "
+				   "\"name\": \"box\"}]}";
 	static struct fixture f;
-	json_t *list;
+	struct snapshot snap;
 	struct inode *n, *ns, *pod;
+	char why[64];
 
 	memset(&f, 0, sizeof(f));
 	f.fs.unmounting = true;
 	f.fs.history_cap = 4096;
 	f.fs.tree = tree_new(&f.fs);
 	assert_non_null(f.fs.tree);
-	list = json_pack("[{s:s, s:s, s:s, s:s}]", "id", "c1", "namespace",
-			 "default", "pod", "web-1", "name", "box");
-	tree_snapshot(f.fs.tree, (struct node *)&f, "n1", list);
-	json_decref(list);
+	assert_int_equal(
+		snapshot_parse(line, strlen(line), &snap, why, sizeof(why)), 0);
+	assert_int_equal(snap.n, 1);
+	tree_snapshot(f.fs.tree, (struct node *)&f, "n1", &snap);
+	snapshot_release(&snap);
 	n = inode_child(tree_root(f.fs.tree), "n1");
 	ns = n ? inode_child(n, "default") : NULL;
 	pod = ns ? inode_child(ns, "web-1") : NULL;
@@ -57,13 +64,11 @@ static int teardown(void **state)
 
 static size_t count_sessions(struct inode *ctdir)
 {
-	struct list *pos;
+	const struct inode *c = NULL;
 	size_t n = 0;
 
-	for (pos = ctdir->children.next; pos != &ctdir->children;
-	     pos = pos->next)
-		if (list_entry(pos, struct inode, sibling)->kind ==
-		    INODE_SESSION)
+	while ((c = inode_next_child(ctdir, c)))
+		if (inode_kind(c) == INODE_SESSION)
 			n++;
 	return n;
 }
@@ -86,12 +91,13 @@ static void test_numbers_and_files(void **state)
 	struct inode *d1 = inode_child(f->ctdir, "1"), *d2;
 	struct inode *out;
 
-	assert_int_equal(s1->num, 1);
-	assert_int_equal(s2->num, 2);
+	assert_int_equal(session_num(s1), 1);
+	assert_int_equal(session_num(s2), 2);
 	d2 = inode_child(f->ctdir, "2");
 	assert_non_null(d1);
 	assert_non_null(d2);
-	assert_ptr_equal(d1->u.sess, s1);
+	assert_ptr_equal(inode_session(d1), s1);
+	assert_ptr_equal(inode_session_dir(d1), s1);
 	out = inode_child(d2, "stdout");
 	assert_non_null(out);
 	assert_null(inode_child(d2, "clone"));
@@ -100,6 +106,8 @@ static void test_numbers_and_files(void **state)
 	assert_ptr_equal(inode_session(out), s2);
 	assert_ptr_equal(inode_container_dir(out), f->ctdir);
 	assert_null(inode_session(inode_child(f->ctdir, "stdout")));
+	assert_null(inode_session_dir(inode_child(f->ctdir, "stdout")));
+	assert_string_equal(ctdir_id(inode_ctdir(out)), "c1");
 }
 
 static void test_forget(void **state)
@@ -108,10 +116,11 @@ static void test_forget(void **state)
 	struct session *s = new_session(f);
 	char name[16];
 
-	snprintf(name, sizeof(name), "%u", s->num);
+	snprintf(name, sizeof(name), "%u", session_num(s));
 	session_get(s);
 	assert_int_equal(tree_session_forget(f->fs.tree, f->ctdir, s), -EBUSY);
-	s->state = SESSION_EXITED;
+	session_fail(s, EIO, "ended for the test");
+	assert_true(session_ended(s));
 	assert_int_equal(tree_session_forget(f->fs.tree, f->ctdir, s), 0);
 	assert_null(inode_child(f->ctdir, name));
 	assert_int_equal(tree_session_forget(f->fs.tree, f->ctdir, s), -ENOENT);
@@ -121,33 +130,33 @@ static void test_forget(void **state)
 static void test_ended_bounded(void **state)
 {
 	struct fixture *f = *state;
-	struct container *ct = f->ctdir->u.ct;
+	struct ctdir *ct = inode_ctdir(f->ctdir);
 	struct session *cur = new_session(f), *running = new_session(f), *s;
 	unsigned first = 0;
 	int i;
 
 	/* The oldest session is current and ended: it is kept throughout. */
-	session_get(cur);
-	ct->current = cur;
-	cur->state = SESSION_EXITED;
+	session_hold(cur);
+	ctdir_set_current(ct, cur);
+	session_fail(cur, EIO, "ended for the test");
 	for (i = 0; i < 40; i++) {
 		s = new_session(f);
 		if (!first)
-			first = s->num;
-		s->state = SESSION_EXITED;
+			first = session_num(s);
+		session_fail(s, EIO, "ended for the test");
 	}
 	/* Each creation trimmed the ended ones to 15 before adding one: 16
 	 * ended, plus the current and the running one. */
 	assert_int_equal(count_sessions(f->ctdir), 16 + 1 + 1);
 	assert_non_null(inode_child(f->ctdir, "1"));
 	assert_non_null(inode_child(f->ctdir, "2"));
-	assert_int_equal(running->state, SESSION_NEW);
+	assert_int_equal(session_state(running), SESSION_NEW);
 	{
 		char name[16];
 
 		snprintf(name, sizeof(name), "%u", first);
 		assert_null(inode_child(f->ctdir, name));
-		snprintf(name, sizeof(name), "%u", s->num);
+		snprintf(name, sizeof(name), "%u", session_num(s));
 		assert_non_null(inode_child(f->ctdir, name));
 	}
 }
