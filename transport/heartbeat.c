@@ -1,5 +1,5 @@
 /*
- * Heartbeats (DESIGN.md §3): a peer that is gone without closing the
+ * Heartbeats (docs/PROTOCOL.md): a peer that is gone without closing the
  * connection (a frozen process, a host that lost power, a cable pulled) is
  * found in seconds, not after TCP's hours. Every interval a connection
  * checks whether it received anything since the last look; after one
