@@ -25,6 +25,7 @@
 
 #include "execfs/ctl.h"
 #include "execfs/log.h"
+#include "park.h"
 #include "session.h"
 #include "tree.h"
 

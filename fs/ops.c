@@ -19,6 +19,7 @@
 #include "control.h"
 #include "execfs/log.h"
 #include "node.h"
+#include "park.h"
 #include "session.h"
 #include "stdin.h"
 #include "stream.h"

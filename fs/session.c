@@ -19,6 +19,7 @@
 #include "execfs/h2.h"
 #include "execfs/log.h"
 #include "node.h"
+#include "park.h"
 #include "session_internal.h"
 #include "statusdoc.h"
 #include "stdin.h"

@@ -28,13 +28,13 @@
 #include <time.h>
 
 #include "fs.h"
-#include "park.h"
 
 struct event_base;
 struct h2_conn;
 struct in_stream;
 struct node;
 struct out_stream;
+struct poller;
 struct session; /* opaque */
 
 enum session_state {

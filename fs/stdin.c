@@ -19,6 +19,7 @@
 #include "execfs/log.h"
 #include "execfs/proto.h"
 #include "execfs/resume.h"
+#include "park.h"
 #include "stream_parent.h"
 
 enum in_state {

@@ -17,11 +17,11 @@
 #include <stdbool.h>
 
 #include "fs.h"
-#include "park.h"
 
 struct echo_wait;
 struct h2_conn;
 struct in_stream; /* opaque */
+struct poller;
 struct stream_parent;
 
 /* NULL when out of memory. */
