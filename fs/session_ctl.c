@@ -37,14 +37,14 @@ struct sig_pend {
 };
 
 static void resize_on_response(struct h2_stream *st, int status, void *arg);
-static void resize_on_data(struct h2_stream *st, const uint8_t *data,
+static void resize_on_body(struct h2_stream *st, const uint8_t *data,
 			   size_t len, void *arg);
 static void resize_on_close(struct h2_stream *st, uint32_t error_code,
 			    void *arg);
 
 const struct h2_stream_cbs session_resize_cbs = {
 	.on_response = resize_on_response,
-	.on_data = resize_on_data,
+	.on_data = resize_on_body,
 	.on_close = resize_on_close,
 };
 
@@ -116,7 +116,7 @@ static void resize_on_response(struct h2_stream *st, int status, void *arg)
 	}
 }
 
-static void resize_on_data(struct h2_stream *st, const uint8_t *data,
+static void resize_on_body(struct h2_stream *st, const uint8_t *data,
 			   size_t len, void *arg)
 {
 	/* Only a refusal has a body, its error document: resize_on_response
