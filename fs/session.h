@@ -112,7 +112,8 @@ void session_fail(struct session *s, int err, const char *msg);
 
 /*
  * Send signal signo (by name when it has one) on a signal stream of its
- * own, or, while s is resuming, once the agent answered the resume
+ * own, or, while s is resuming (or resumed on a connection the agent has
+ * not answered on yet), once the agent answered the resume
  * (dropped, with a log line, if the session is lost or ended meanwhile;
  * done is then not called: the write is answered at once, like a resize).
  * 1: done(arg, err) follows once the agent answered (0, EINVAL, ESRCH,

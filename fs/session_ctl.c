@@ -233,7 +233,10 @@ int session_signal(struct session *s, int signo, session_done_fn *done,
 
 	if (rc < 0)
 		return rc;
-	if (s->resuming)
+	/* While resuming, and after a reconnect until the agent answered the
+	 * resume: a connection to a frozen agent connects and is lost again,
+	 * and must not take the signal along. Kept ones go out in order. */
+	if (s->resuming || s->sigs_wait_status)
 		return sig_later(s, signo);
 	rc = sig_send(s, s->node ? node_conn(s->node) : NULL, signo, done, arg);
 	return rc < 0 ? rc : 1;
