@@ -13,6 +13,8 @@
  * exit() through atexit, caught signals through the loop, fatal signals
  * through a handler that restores and re-raises.
  */
+#include "exec_cli.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -29,7 +31,6 @@
 #include <unistd.h>
 
 #include "exec_all.h"
-#include "exec_cli.h"
 #include "exec_common.h"
 #include "exec_escape.h"
 #include "exec_pump.h"

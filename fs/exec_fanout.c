@@ -23,6 +23,8 @@
  *
  * Workers run with every signal blocked; only the main thread takes them.
  */
+#include "exec_fanout.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -37,7 +39,6 @@
 #include <unistd.h>
 
 #include "exec_common.h"
-#include "exec_fanout.h"
 #include "exec_pump.h"
 #include "execfs/ctl.h"
 
