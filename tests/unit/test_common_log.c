@@ -1,5 +1,5 @@
 /*
- * Unit tests for transport/log.c: a line quoting control characters,
+ * Unit tests for transport/common/log.c: a line quoting control characters,
  * escape sequences, malformed UTF-8 or invisible and reordering code
  * points stays one line of printable text (\xHH for each such byte),
  * while printable UTF-8 passes as it is; a long message is cut without
