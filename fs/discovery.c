@@ -2,19 +2,20 @@
  * DNS discovery of agents (see discovery.h). Per name, one round is an A
  * and an AAAA query sent together; when both answered, the new set is
  * compared with the last one, the difference reported, and the next round
- * timed from the TTL. evdns parses the replies: no DNS bytes are parsed
- * here.
+ * timed from the TTL. c-ares sends the queries (EDNS0, TCP after a
+ * truncated answer) and parses the replies: no DNS bytes are parsed here.
+ * Its sockets are events of the loop (the socket-state callback adds and
+ * removes them), and one timer wakes it for its own timeouts.
  *
- * Lifetime: every query evdns accepted calls back exactly once (with an
- * answer, an error, or DNS_ERR_SHUTDOWN when the evdns_base is freed with
- * its requests failed), and that callback may come from the loop after
- * discovery_remove() or discovery_free() returned. So a name and the
- * discovery each count their queries in flight: a removed name is freed
- * by its last callback, a freed discovery by the last callback of all.
+ * Lifetime: every query c-ares accepted calls back exactly once (with an
+ * answer, an error, or ARES_EDESTRUCTION from ares_destroy(), which calls
+ * back at once), and a name's callbacks may come after discovery_remove()
+ * returned. So a name counts its queries in flight: a removed name is
+ * freed by its last callback, or by discovery_free().
  */
+#include <ares.h>
 #include <arpa/inet.h>
 #include <errno.h>
-#include <event2/dns.h>
 #include <event2/event.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,13 @@
 #define TIMEOUT_MS 2000
 #define ATTEMPTS 2
 #define NAME_MAX_LEN 253
+/* The UDP payload asked for with EDNS0 (the DNS flag day's size: no IP
+ * fragments); larger answers come over TCP. */
+#define EDNS_PAYLOAD 1232
+/* RFC 1035 class and types. */
+#define DNS_CLASS_IN 1
+#define DNS_TYPE_A 1
+#define DNS_TYPE_AAAA 28
 
 typedef char addr_t[DISCOVERY_ADDR_LEN];
 
@@ -36,7 +44,7 @@ struct fam_set {
 	addr_t *addrs; /* owned, sorted */
 	size_t n;
 	long ttl; /* of the last answer with records */
-	int error; /* of the last round: 0, or DNS_ERR_* */
+	int error; /* of the last round: an ARES_* status */
 };
 
 struct dname {
@@ -53,16 +61,24 @@ struct dname {
 	bool in_callback; /* on_change runs: remove defers the free */
 };
 
+/* One socket of the channel, an event of the loop. */
+struct dsock {
+	struct dsock *next;
+	int fd; /* c-ares's */
+	struct event *ev; /* owned */
+};
+
 struct discovery {
 	struct event_base *base; /* not owned */
-	struct evdns_base *dns; /* owned */
+	ares_channel ch; /* owned */
+	struct dsock *socks; /* owned: the channel's sockets */
+	struct event *timer; /* owned: c-ares's next timeout */
 	discovery_cb on_change;
 	void *arg;
 	unsigned min_ms, max_ms;
 	bool search; /* resolv.conf's search list applies */
 	struct dname *names; /* owned */
-	int pending; /* queries in flight, all names */
-	bool dying; /* freed by the last callback */
+	bool dying; /* discovery_free: no more callbacks */
 };
 
 unsigned discovery_interval_ms(long ttl, unsigned min_ms, unsigned max_ms)
@@ -89,6 +105,81 @@ static void dname_free(struct dname *n)
 	free(n);
 }
 
+/* ---- the channel on the loop ------------------------------------------- */
+
+/* c-ares's next timeout, on our timer. After every call into c-ares. */
+static void channel_timer_update(struct discovery *d)
+{
+	struct timeval tv, *next;
+
+	if (d->dying || !d->ch)
+		return;
+	next = ares_timeout(d->ch, NULL, &tv);
+	if (next)
+		evtimer_add(d->timer, next);
+	else
+		evtimer_del(d->timer);
+}
+
+static void on_channel_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct discovery *d = arg;
+
+	ares_process_fd(d->ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+	channel_timer_update(d);
+}
+
+static void on_channel_socket(evutil_socket_t fd, short what, void *arg)
+{
+	struct discovery *d = arg;
+
+	ares_process_fd(d->ch, what & EV_READ ? fd : ARES_SOCKET_BAD,
+			what & EV_WRITE ? fd : ARES_SOCKET_BAD);
+	channel_timer_update(d);
+}
+
+/* c-ares opened, changed or closed one of its sockets (also from inside
+ * ares_process_fd, called from that socket's own event: libevent allows
+ * an event to be freed from its callback). */
+static void on_sock_state(void *data, ares_socket_t fd, int readable,
+			  int writable)
+{
+	struct discovery *d = data;
+	struct dsock **pp, *s = NULL;
+	short what =
+		(short)((readable ? EV_READ : 0) | (writable ? EV_WRITE : 0));
+
+	for (pp = &d->socks; *pp; pp = &(*pp)->next)
+		if ((*pp)->fd == fd) {
+			s = *pp;
+			break;
+		}
+	if (s) {
+		event_free(s->ev);
+		s->ev = NULL;
+	}
+	if (!what) {
+		if (s) {
+			*pp = s->next;
+			free(s);
+		}
+		return;
+	}
+	if (!s) {
+		s = calloc(1, sizeof(*s)); /* owned by d->socks */
+		if (!s) {
+			log_error("discovery: out of memory");
+			return; /* the query times out */
+		}
+		s->fd = fd;
+		s->next = d->socks;
+		d->socks = s;
+	}
+	s->ev = event_new(d->base, fd, what | EV_PERSIST, on_channel_socket, d);
+	if (!s->ev || event_add(s->ev, NULL) < 0)
+		log_error("discovery: cannot watch a DNS socket");
+}
+
 static void discovery_destroy(struct discovery *d)
 {
 	while (d->names) {
@@ -97,6 +188,16 @@ static void discovery_destroy(struct discovery *d)
 		d->names = n->next;
 		dname_free(n);
 	}
+	while (d->socks) {
+		struct dsock *s = d->socks;
+
+		d->socks = s->next;
+		if (s->ev)
+			event_free(s->ev);
+		free(s);
+	}
+	if (d->timer)
+		event_free(d->timer);
 	free(d);
 }
 
@@ -117,10 +218,15 @@ static void round_schedule(struct dname *n, unsigned ms)
 	evtimer_add(n->timer, &tv);
 }
 
+/* NXDOMAIN and NODATA are answers (no records), not failures. */
+static bool fam_empty(int error)
+{
+	return error == ARES_ENOTFOUND || error == ARES_ENODATA;
+}
+
 static bool fam_failed(int error)
 {
-	return error != DNS_ERR_NONE && error != DNS_ERR_NOTEXIST &&
-	       error != DNS_ERR_NODATA;
+	return error != ARES_SUCCESS && !fam_empty(error);
 }
 
 /* The union of both families, sorted, deduplicated: malloc'd (NULL and
@@ -194,7 +300,7 @@ static void round_done(struct dname *n)
 	chg.removed = removed;
 	if (error) {
 		chg.error = error;
-		chg.reason = evdns_err_to_string(error);
+		chg.reason = ares_strerror(error);
 	}
 	if (chg.nadded || chg.nremoved || chg.error) {
 		n->in_callback = true;
@@ -226,56 +332,81 @@ out_schedule:
 							  d->max_ms));
 }
 
-/* One family's answer into its set: 0 or -ENOMEM (set unchanged). */
-static int fam_take(struct fam_set *s, char type, int count, int ttl,
-		    void *addresses)
+/* One family's answer (a whole reply) into its set: ARES_SUCCESS, or the
+ * parser's error (set unchanged; ARES_ENODATA: no record of the type). */
+static int fam_take(struct fam_set *s, int f, const unsigned char *abuf,
+		    int alen)
 {
+	/* A record takes at least 16 bytes of the reply: a bound on their
+	 * number before anything is parsed. */
+	int cap = alen / 16 + 1, count = cap, i, rc;
+	struct ares_addrttl *a4 = NULL;
+	struct ares_addr6ttl *a6 = NULL;
 	addr_t *a = NULL;
-	int i, af = type == DNS_IPv4_A ? AF_INET : AF_INET6;
-	size_t k = 0, size = af == AF_INET ? 4 : 16;
+	size_t k = 0;
+	long ttl = -1;
 
-	if (count > 0) {
+	if (f == FAM_A)
+		a4 = calloc((size_t)cap, sizeof(*a4)); /* freed below */
+	else
+		a6 = calloc((size_t)cap, sizeof(*a6));
+	if (!a4 && !a6)
+		return ARES_ENOMEM;
+	rc = f == FAM_A ? ares_parse_a_reply(abuf, alen, NULL, a4, &count) :
+			  ares_parse_aaaa_reply(abuf, alen, NULL, a6, &count);
+	if (rc == ARES_SUCCESS && count > 0) {
 		a = calloc((size_t)count, sizeof(*a)); /* owned by s */
 		if (!a)
-			return -ENOMEM;
+			rc = ARES_ENOMEM;
 	}
-	for (i = 0; i < count; i++)
-		if (inet_ntop(af, (char *)addresses + (size_t)i * size, a[k],
-			      sizeof(addr_t)))
+	for (i = 0; rc == ARES_SUCCESS && i < count; i++) {
+		const void *ip = f == FAM_A ? (const void *)&a4[i].ipaddr :
+					      (const void *)&a6[i].ip6addr;
+		int t = f == FAM_A ? a4[i].ttl : a6[i].ttl;
+
+		if (inet_ntop(f == FAM_A ? AF_INET : AF_INET6, ip, a[k],
+			      sizeof(addr_t))) {
 			k++;
+			if (ttl < 0 || t < ttl)
+				ttl = t;
+		}
+	}
+	free(a4);
+	free(a6);
+	if (rc != ARES_SUCCESS) {
+		free(a);
+		return rc;
+	}
 	qsort(a, k, sizeof(*a), addr_cmp);
 	free(s->addrs);
 	s->addrs = a;
 	s->n = k;
 	s->ttl = ttl;
-	return 0;
+	return k ? ARES_SUCCESS : ARES_ENODATA;
 }
 
-static void on_answer(struct dname *n, int f, int result, char type, int count,
-		      int ttl, void *addresses)
+/* One query's end. From the loop (ares_process_fd), or from
+ * ares_destroy() in discovery_free() with ARES_EDESTRUCTION. */
+static void on_answer(struct dname *n, int f, int status,
+		      const unsigned char *abuf, int alen)
 {
 	struct discovery *d = n->d;
 	struct fam_set *s = &n->fam[f];
-	bool removed = n->removed, dying = d->dying;
 
 	n->pending--;
-	d->pending--;
 	/* A removed name is no longer in d->names: its last callback
-	 * frees it, whether d lives on or not. */
-	if (removed && n->pending == 0)
-		dname_free(n);
-	if (dying && d->pending == 0)
-		discovery_destroy(d);
-	if (removed || dying)
+	 * frees it. */
+	if (n->removed) {
+		if (n->pending == 0)
+			dname_free(n);
 		return;
-	s->error = result;
-	if (result == DNS_ERR_NONE &&
-	    type != (f == FAM_A ? DNS_IPv4_A : DNS_IPv6_AAAA))
-		s->error = DNS_ERR_FORMAT; /* not what we asked for */
-	if (s->error == DNS_ERR_NONE &&
-	    fam_take(s, type, count, ttl, addresses) < 0)
-		s->error = DNS_ERR_UNKNOWN;
-	if (s->error == DNS_ERR_NOTEXIST || s->error == DNS_ERR_NODATA) {
+	}
+	if (d->dying)
+		return;
+	s->error = status;
+	if (status == ARES_SUCCESS)
+		s->error = fam_take(s, f, abuf, alen);
+	if (fam_empty(s->error)) {
 		free(s->addrs);
 		s->addrs = NULL;
 		s->n = 0;
@@ -284,42 +415,39 @@ static void on_answer(struct dname *n, int f, int result, char type, int count,
 		round_done(n);
 }
 
-static void on_a(int result, char type, int count, int ttl, void *addresses,
-		 void *arg)
+static void on_a(void *arg, int status, int timeouts, unsigned char *abuf,
+		 int alen)
 {
-	on_answer(arg, FAM_A, result, type, count, ttl, addresses);
+	on_answer(arg, FAM_A, status, abuf, alen);
 }
 
-static void on_aaaa(int result, char type, int count, int ttl, void *addresses,
-		    void *arg)
+static void on_aaaa(void *arg, int status, int timeouts, unsigned char *abuf,
+		    int alen)
 {
-	on_answer(arg, FAM_AAAA, result, type, count, ttl, addresses);
+	on_answer(arg, FAM_AAAA, status, abuf, alen);
 }
 
 static void round_start(struct dname *n)
 {
 	struct discovery *d = n->d;
-	int flags = d->search ? 0 : DNS_QUERY_NO_SEARCH;
-	int started = 0;
 
 	if (n->pending > 0)
 		return; /* a round is on its way */
 	evtimer_del(n->timer);
-	/* Count first: a callback may come before the second query is
-	 * even sent (evdns fails some at once). */
+	/* Count first: c-ares may call back before it returns (a name it
+	 * refuses), and the second callback may end the round, report and
+	 * even free n: nothing touches n after the second call. */
 	n->pending += 2;
-	d->pending += 2;
-	if (evdns_base_resolve_ipv4(d->dns, n->name, flags, on_a, n))
-		started++;
-	else
-		on_answer(n, FAM_A, DNS_ERR_UNKNOWN, 0, 0, 0, NULL);
-	if (n->removed || d->dying)
-		return;
-	if (evdns_base_resolve_ipv6(d->dns, n->name, flags, on_aaaa, n))
-		started++;
-	else
-		on_answer(n, FAM_AAAA, DNS_ERR_UNKNOWN, 0, 0, 0, NULL);
-	(void)started;
+	if (d->search) {
+		ares_search(d->ch, n->name, DNS_CLASS_IN, DNS_TYPE_A, on_a, n);
+		ares_search(d->ch, n->name, DNS_CLASS_IN, DNS_TYPE_AAAA,
+			    on_aaaa, n);
+	} else {
+		ares_query(d->ch, n->name, DNS_CLASS_IN, DNS_TYPE_A, on_a, n);
+		ares_query(d->ch, n->name, DNS_CLASS_IN, DNS_TYPE_AAAA, on_aaaa,
+			   n);
+	}
+	channel_timer_update(d);
 }
 
 static void on_timer(evutil_socket_t fd, short what, void *arg)
@@ -329,31 +457,36 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 
 /* ---- the API ------------------------------------------------------------ */
 
-static int dns_configure(struct discovery *d, const struct discovery_opts *o)
+/* The channel: EDNS0, our timeouts, its sockets on our loop; the name
+ * server given, or resolv.conf's. 0 or -errno. */
+static int channel_open(struct discovery *d, const struct discovery_opts *o)
 {
-	char v[32];
+	struct ares_options ao;
+	int mask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES |
+		   ARES_OPT_EDNSPSZ | ARES_OPT_SOCK_STATE_CB;
 	int rc;
 
-	if (o->dns_server) {
-		if (evdns_base_nameserver_ip_add(d->dns, o->dns_server) != 0)
-			return -EINVAL;
-	} else {
-		rc = evdns_base_resolv_conf_parse(d->dns, DNS_OPTIONS_ALL,
-						  "/etc/resolv.conf");
-		/* 6: no nameserver line: evdns then asks 127.0.0.1, as
-		 * the libc resolver does. Other values: unreadable. */
-		if (rc != 0 && rc != 6)
-			return -ENOENT;
-		d->search = true;
+	rc = ares_library_init(ARES_LIB_INIT_ALL);
+	if (rc != ARES_SUCCESS)
+		return -ENOMEM;
+	memset(&ao, 0, sizeof(ao));
+	ao.flags = ARES_FLAG_EDNS | (o->dns_server ? ARES_FLAG_NOSEARCH : 0);
+	ao.timeout = (int)(o->timeout_ms ? o->timeout_ms : TIMEOUT_MS);
+	ao.tries = (int)(o->attempts ? o->attempts : ATTEMPTS);
+	ao.ednspsz = EDNS_PAYLOAD;
+	ao.sock_state_cb = on_sock_state;
+	ao.sock_state_cb_data = d;
+	rc = ares_init_options(&d->ch, &ao, mask);
+	if (rc != ARES_SUCCESS) {
+		d->ch = NULL;
+		/* ARES_EFILE: resolv.conf unreadable (a missing one means
+		 * 127.0.0.1, as for the libc resolver). */
+		return rc == ARES_ENOMEM ? -ENOMEM : -ENOENT;
 	}
-	snprintf(v, sizeof(v), "%u.%03u",
-		 (o->timeout_ms ? o->timeout_ms : TIMEOUT_MS) / 1000,
-		 (o->timeout_ms ? o->timeout_ms : TIMEOUT_MS) % 1000);
-	evdns_base_set_option(d->dns, "timeout:", v);
-	snprintf(v, sizeof(v), "%u", o->attempts ? o->attempts : ATTEMPTS);
-	evdns_base_set_option(d->dns, "attempts:", v);
-	/* Never give a lone server up for long: it is all we have. */
-	evdns_base_set_option(d->dns, "initial-probe-timeout:", "1");
+	if (o->dns_server &&
+	    ares_set_servers_ports_csv(d->ch, o->dns_server) != ARES_SUCCESS)
+		return -EINVAL;
+	d->search = !o->dns_server;
 	return 0;
 }
 
@@ -364,8 +497,10 @@ struct discovery *discovery_new(struct event_base *base,
 	struct discovery *d = calloc(1, sizeof(*d)); /* the caller's */
 	int rc;
 
-	if (!d)
+	if (!d) {
+		errno = ENOMEM;
 		return NULL;
+	}
 	d->base = base;
 	d->on_change = on_change;
 	d->arg = arg;
@@ -375,16 +510,10 @@ struct discovery *discovery_new(struct event_base *base,
 					    MAX_INTERVAL_MS;
 	if (d->min_ms > d->max_ms)
 		d->min_ms = d->max_ms;
-	d->dns = evdns_base_new(base, 0);
-	if (!d->dns) {
-		free(d);
-		errno = ENOMEM;
-		return NULL;
-	}
-	rc = dns_configure(d, opts);
+	d->timer = evtimer_new(base, on_channel_timer, d);
+	rc = d->timer ? channel_open(d, opts) : -ENOMEM;
 	if (rc < 0) {
-		evdns_base_free(d->dns, 0);
-		free(d);
+		discovery_free(d);
 		errno = -rc;
 		return NULL;
 	}
@@ -399,13 +528,13 @@ void discovery_free(struct discovery *d)
 		return;
 	for (n = d->names; n; n = n->next)
 		evtimer_del(n->timer);
-	/* Fail what is in flight: each query still calls back (from the
-	 * loop), and the last one frees d. */
+	/* Every query in flight calls back now, with ARES_EDESTRUCTION:
+	 * removed names are freed by it, the others below. */
 	d->dying = true;
-	evdns_base_free(d->dns, 1);
-	d->dns = NULL;
-	if (d->pending == 0)
-		discovery_destroy(d);
+	if (d->ch)
+		ares_destroy(d->ch);
+	d->ch = NULL;
+	discovery_destroy(d);
 }
 
 static struct dname *dname_find(const struct discovery *d, const char *name,
