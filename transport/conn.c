@@ -196,6 +196,13 @@ const char *h2_conn_peer(const struct h2_conn *c)
 	return c->peer;
 }
 
+int h2_conn_peer_has_name(const struct h2_conn *c, const char *name)
+{
+	SSL *ssl = c->wire && c->ready ? wire_ssl(c->wire) : NULL;
+
+	return ssl ? tls_peer_has_name(ssl, name) : -ENOTCONN;
+}
+
 uint64_t h2_conn_serial(const struct h2_conn *c)
 {
 	return c->serial;
@@ -360,7 +367,11 @@ struct h2_conn *h2_connect(struct event_base *base, struct evdns_base *dns,
 	if (ctx) {
 		const char *name = verify_name ? verify_name : a.host;
 
-		c->verify_name = strdup(name);
+		/* Also the requests' :authority: the host when "" (the name
+		 * is checked after the handshake). */
+		c->verify_name = strdup(name[0]	  ? name :
+					a.host[0] ? a.host :
+						    "localhost");
 		c->pending_ssl = tls_client_ssl_new(ctx, name);
 		if (!c->verify_name || !c->pending_ssl) {
 			snprintf(err, errlen, "cannot set up TLS for %s", name);

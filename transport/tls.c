@@ -380,15 +380,23 @@ void tls_ctx_free(SSL_CTX *ctx)
 	SSL_CTX_free(ctx);
 }
 
-SSL *tls_client_ssl_new(SSL_CTX *ctx, const char *name)
+static bool name_is_ip(const char *name)
 {
 	unsigned char ip[16];
+
+	return inet_pton(AF_INET, name, ip) == 1 ||
+	       inet_pton(AF_INET6, name, ip) == 1;
+}
+
+SSL *tls_client_ssl_new(SSL_CTX *ctx, const char *name)
+{
 	SSL *ssl = SSL_new(ctx);
 
 	if (!ssl)
 		return NULL;
-	if (inet_pton(AF_INET, name, ip) == 1 ||
-	    inet_pton(AF_INET6, name, ip) == 1) {
+	if (!name[0])
+		return ssl; /* the chain only: the caller checks the name */
+	if (name_is_ip(name)) {
 		if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name) !=
 		    1)
 			goto out_free;
@@ -403,6 +411,21 @@ SSL *tls_client_ssl_new(SSL_CTX *ctx, const char *name)
 out_free:
 	SSL_free(ssl);
 	return NULL;
+}
+
+int tls_peer_has_name(SSL *ssl, const char *name)
+{
+	X509 *x = SSL_get0_peer_certificate(ssl);
+	int rc;
+
+	if (!x || SSL_get_verify_result(ssl) != X509_V_OK || !name[0])
+		return -EACCES;
+	if (name_is_ip(name))
+		rc = X509_check_ip_asc(x, name, 0);
+	else
+		rc = X509_check_host(x, name, strlen(name),
+				     X509_CHECK_FLAG_NO_WILDCARDS, NULL);
+	return rc == 1 ? 0 : -EACCES;
 }
 
 /* A name from a certificate that can serve as an identity: 1 to 250

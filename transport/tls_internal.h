@@ -10,8 +10,12 @@
 #include <stddef.h>
 
 /* A client SSL that checks the server certificate names `name` (a DNS
- * name or an IP address) and sends it as SNI when it is a DNS name. */
+ * name or an IP address) and sends it as SNI when it is a DNS name; with
+ * name "", the certificate's chain and usage only. */
 SSL *tls_client_ssl_new(SSL_CTX *ctx, const char *name);
+/* Does the verified peer certificate carry name (a DNS name, matched
+ * exactly, wildcards refused; or an IP address)? 0, or -EACCES. */
+int tls_peer_has_name(SSL *ssl, const char *name);
 /*
  * The identity a certificate names, typed: "uri:" and its first URI SAN,
  * else "dns:" and its first DNS SAN, else (only when it has no

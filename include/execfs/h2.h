@@ -132,7 +132,11 @@ void tls_ctx_free(SSL_CTX *ctx);
 
 /*
  * Connect to "unix:/path" or "host:port" ("[v6]:port"), over TLS when ctx is
- * not NULL, verifying the certificate against verify_name (DNS name or IP).
+ * not NULL, verifying the certificate against verify_name (DNS name or IP;
+ * NULL: the host of address). verify_name "" checks the certificate's
+ * chain and serverAuth usage only, for a caller that learns the name to
+ * expect from the peer: it must check it with h2_conn_peer_has_name()
+ * before it trusts anything the connection says or sends anything else.
  * Never blocks: on_ready or on_close comes later from the loop. Returns NULL
  * only for a malformed address (and fills err).
  */
@@ -174,6 +178,10 @@ void h2_conn_free(struct h2_conn *c);
  * serves a client whose certificate names none of these usably (the
  * handshake fails). "" when unknown. Owned by the connection. */
 const char *h2_conn_peer(const struct h2_conn *c);
+/* Does the peer's verified certificate carry name: a DNS name, matched
+ * exactly (a wildcard does not match), or an IP address? 0, -EACCES, or
+ * -ENOTCONN before the TLS handshake (or without TLS). */
+int h2_conn_peer_has_name(const struct h2_conn *c, const char *name);
 /* The order connections were made (accepted or connected) in this
  * process: a later one has a larger serial. */
 uint64_t h2_conn_serial(const struct h2_conn *c);

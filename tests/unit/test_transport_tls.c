@@ -382,7 +382,8 @@ static SSL_CTX *server_ctx(const char *agent, const char *crl)
  * the request was answered or the connection closed. A connection still
  * open stays in r->client (hang_up() ends it).
  */
-static void dial(struct run *r, const char *addr, const char *name)
+static void dial_verify(struct run *r, const char *addr, const char *name,
+			const char *verify)
 {
 	struct event_base *base = r->base;
 	char err[256];
@@ -395,11 +396,16 @@ static void dial(struct run *r, const char *addr, const char *name)
 	if (!cctx)
 		fail_msg("client ctx: %s", err);
 	r->requests = 1;
-	r->client = h2_connect(base, NULL, addr, cctx, "localhost", &cl_cbs, r,
-			       err, sizeof(err));
+	r->client = h2_connect(base, NULL, addr, cctx, verify, &cl_cbs, r, err,
+			       sizeof(err));
 	assert_non_null(r->client);
 	tls_ctx_free(cctx); /* the connection's SSL holds a reference */
 	spin(r);
+}
+
+static void dial(struct run *r, const char *addr, const char *name)
+{
+	dial_verify(r, addr, name, "localhost");
 }
 
 static void hang_up(struct run *r)
@@ -679,6 +685,52 @@ static void test_server_auth_required(void **state)
 	server_stop(&s);
 }
 
+/* verify_name "": the chain and usage at the handshake, the name after
+ * it (the mount learns which name to expect from the agent). */
+static void test_name_after_handshake(void **state)
+{
+	static const struct leaf wild = { .cn = "w",
+					  .san = "DNS:*.nodes.example",
+					  .eku = "serverAuth" };
+	struct server s;
+	struct run r;
+
+	(void)state;
+	make_leaf("client", &(struct leaf){ .san = "DNS:c.example",
+					    .eku = "clientAuth" });
+	make_leaf("agent-wild", &wild);
+	memset(&r, 0, sizeof(r));
+	r.base = event_base_new();
+	server_start(&s, &r, server_ctx("agent.pem", NULL));
+	/* A name the certificate does not carry is no obstacle now... */
+	dial_verify(&r, s.addr, "client.pem", "");
+	assert_true(r.answered);
+	assert_non_null(r.client);
+	/* ...but the check after it finds exactly the names it carries. */
+	assert_int_equal(h2_conn_peer_has_name(r.client, "localhost"), 0);
+	assert_int_equal(h2_conn_peer_has_name(r.client, "n1"), -EACCES);
+	assert_int_equal(h2_conn_peer_has_name(r.client, "127.0.0.1"), -EACCES);
+	assert_int_equal(h2_conn_peer_has_name(r.client, ""), -EACCES);
+	hang_up(&r);
+	/* The chain is still checked: another CA's agent is refused. */
+	server_stop(&s);
+	r.base = event_base_new();
+	server_start(&s, &r, server_ctx("agent-noeku.pem", NULL));
+	dial_verify(&r, s.addr, "client.pem", "");
+	assert_false(r.answered);
+	hang_up(&r);
+	server_stop(&s);
+	/* A wildcard certificate never passes for one node's name. */
+	r.base = event_base_new();
+	server_start(&s, &r, server_ctx("agent-wild.pem", NULL));
+	dial_verify(&r, s.addr, "client.pem", "");
+	assert_true(r.answered);
+	assert_int_equal(h2_conn_peer_has_name(r.client, "n1.nodes.example"),
+			 -EACCES);
+	hang_up(&r);
+	server_stop(&s);
+}
+
 static void test_reload(void **state)
 {
 	struct run first, other;
@@ -748,6 +800,7 @@ int main(void)
 		cmocka_unit_test(test_crl_missing_issuer),
 		cmocka_unit_test(test_server_auth_required),
 		cmocka_unit_test(test_reload),
+		cmocka_unit_test(test_name_after_handshake),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
