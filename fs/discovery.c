@@ -59,6 +59,7 @@ struct dname {
 	int pending; /* queries in flight */
 	bool removed; /* freed by the last callback */
 	bool in_callback; /* on_change runs: remove defers the free */
+	bool told; /* on_change was called for it once */
 };
 
 /* One socket of the channel, an event of the loop. */
@@ -302,7 +303,8 @@ static void round_done(struct dname *n)
 		chg.error = error;
 		chg.reason = ares_strerror(error);
 	}
-	if (chg.nadded || chg.nremoved || chg.error) {
+	if (chg.nadded || chg.nremoved || chg.error || !n->told) {
+		n->told = true;
 		n->in_callback = true;
 		d->on_change(d->arg, &chg);
 		n->in_callback = false;

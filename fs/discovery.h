@@ -76,8 +76,8 @@ typedef void (*discovery_cb)(void *arg, const struct discovery_change *chg);
  * A resolver on base (a c-ares channel of its own, so the dns_server of
  * tests and configs never changes how node addresses in a static config
  * resolve).
- * on_change is called from base's loop, once after each resolve of a name
- * that changed its set or failed. NULL with errno (EINVAL: a bad
+ * on_change is called from base's loop after a name's first resolve, and
+ * after each later one that changed its set or failed. NULL with errno (EINVAL: a bad
  * dns_server; ENOMEM; ENOENT: no usable name server in resolv.conf).
  */
 struct discovery *discovery_new(struct event_base *base,

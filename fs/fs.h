@@ -17,6 +17,7 @@ struct event_base;
 struct evdns_base;
 struct tree;
 struct notifier;
+struct fleet;
 
 struct execfs {
 	struct fuse_session *se; /* owned by main.c */
@@ -24,7 +25,8 @@ struct execfs {
 	struct evdns_base *dns; /* owned by main.c; NULL in local mode */
 	struct tree *tree; /* owned */
 	struct notifier *notifier; /* owned; kernel cache invalidations */
-	struct list nodes; /* struct node, owned */
+	struct list nodes; /* struct node, attached (node.h) */
+	struct fleet *fleet; /* owned by main.c; NULL in local mode */
 	struct list handles; /* open file handles (ops.c), freed at exit */
 	size_t history_cap; /* per output stream, bytes */
 	unsigned resume_seconds; /* a lost session waits this for its node */

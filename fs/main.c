@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -27,6 +28,7 @@
 #include "execfs/numparse.h"
 #include "execfs/proto.h"
 #include "execfs/version.h"
+#include "fleet.h"
 #include "fs.h"
 #include "history.h"
 #include "local.h"
@@ -45,6 +47,7 @@ static void usage(const char *prog)
 	       "              [-o OPT[,OPT...]] [SOURCE] MOUNTPOINT\n"
 	       "       mount -t fuse.execfs [-o OPT[,OPT...]] SOURCE MOUNTPOINT   (and fstab)\n"
 	       "       %s exec [-i] [-t] [-e CHAR|none] [--any] DIR -- CMD [ARGS...]   (see exec --help)\n"
+	       "       %s exec --all [--max-parallel N] [--json] GLOB... -- CMD [ARGS...]\n"
 	       "\n"
 	       "Remote execution in containers, as files. Mounts one directory per node:\n"
 	       "\n"
@@ -93,10 +96,17 @@ static void usage(const char *prog)
 	       "                  nothing accepts there (execfs-agent next to execfs, in\n"
 	       "                  ../sbin, or in PATH; pid and log in /run/execfs)\n"
 	       "  --config FILE, -o config=FILE\n"
-	       "                  mount a fleet over mutual TLS; FILE is JSON:\n"
+	       "                  mount a fleet over mutual TLS; FILE is JSON (execfs(5)):\n"
 	       "                  {\"nodes\": [{\"name\": \"n1\", \"address\": \"host:port\",\n"
 	       "                              \"server_name\": \"optional, default the host\"}],\n"
+	       "                   \"discover\": [{\"dns\": \"agents.example\", \"port\": 7443,\n"
+	       "                                 \"server_name\": \"{node}.nodes.example\"}],\n"
+	       "                   \"dns_server\": \"optional IP[:PORT], default resolv.conf\",\n"
 	       "                   \"ca\": \"ca.pem\", \"cert\": \"client.pem\", \"key\": \"client.key\"}\n"
+	       "                  nodes are static; every A/AAAA record of a discover name\n"
+	       "                  is an agent, re-resolved by TTL (at least every 30 s), its\n"
+	       "                  directory named as its agent says. MOUNTPOINT/.status\n"
+	       "                  lists every node and name, NODE/.status one node\n"
 	       "  --log FILE, -o log=FILE\n"
 	       "                  log to FILE (reopened on SIGUSR1, for logrotate). Default:\n"
 	       "                  standard error with -f or -d, else syslog (daemon facility)\n"
@@ -123,10 +133,12 @@ static void usage(const char *prog)
 	       "  -h, --help      this text;  -V, --version  versions\n"
 	       "\n"
 	       "Signals: SIGTERM and SIGINT unmount (as does fusermount3 -u MOUNTPOINT);\n"
-	       "SIGUSR1 reopens the log file; SIGHUP is ignored.\n"
+	       "SIGUSR1 reopens the log file; SIGHUP re-reads --config (nodes added\n"
+	       "appear, removed ones go once their sessions ended, new addresses and\n"
+	       "TLS files serve new connections; a bad file changes nothing).\n"
 	       "Man pages: execfs(1), execfs(5) (the files), execfs-agent(8).\n"
 	       "\n",
-	       prog, prog, prog, EXECFS_DEFAULT_SOCKET);
+	       prog, prog, prog, prog, EXECFS_DEFAULT_SOCKET);
 	printf("FUSE options:\n");
 	fuse_cmdline_help();
 	fuse_lowlevel_help();
@@ -206,6 +218,35 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopbreak(lp->base);
 }
 
+/* SIGHUP: read the configuration again (fleet.h). */
+static void on_reload_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct loop *lp = arg;
+
+	if (lp->fs->fleet)
+		fleet_reload(lp->fs->fleet);
+	else
+		log_info("SIGHUP: a mount without --config has nothing to "
+			 "re-read");
+}
+
+/* A node is a socket: a fleet of thousands needs more fds than the soft
+ * limit a shell or a unit starts with (often 1024); the hard limit is
+ * what the administrator allows. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	/* An unlimited hard limit is more than the kernel's nr_open. */
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0 && rl.rlim_max == RLIM_INFINITY) {
+		rl.rlim_cur = 1024 * 1024;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 /* SIGUSR1: logrotate moved the log file. */
 static void on_reopen_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -272,8 +313,8 @@ int main(int argc, char **argv)
 	struct config *cfg = NULL;
 	SSL_CTX *ctx = NULL;
 	struct loop lp;
-	struct event *fuse_ev = NULL, *sig_ev[3] = { NULL, NULL, NULL };
-	const int sigs[3] = { SIGINT, SIGTERM, SIGUSR1 };
+	struct event *fuse_ev = NULL, *sig_ev[4] = { NULL, NULL, NULL, NULL };
+	const int sigs[4] = { SIGINT, SIGTERM, SIGUSR1, SIGHUP };
 	char err[512], address[sizeof(EXECFS_DEFAULT_SOCKET) + 8];
 	int rc = 1, i, fd;
 	unsigned spin_us;
@@ -374,8 +415,10 @@ int main(int argc, char **argv)
 		log_to_syslog();
 
 	signal(SIGPIPE, SIG_IGN);
-	/* A hang-up of the terminal it was started from must not unmount. */
+	/* Until the loop handles it (a re-read of the configuration), a
+	 * SIGHUP must not unmount. */
 	signal(SIGHUP, SIG_IGN);
+	raise_nofile();
 	memtune_for_streaming();
 	fs.base = event_base_new();
 	if (fs.base && event_base_priority_init(fs.base, FS_PRIORITIES) < 0) {
@@ -388,42 +431,53 @@ int main(int argc, char **argv)
 		log_error("out of memory");
 		goto out_loop;
 	}
+	lp.fs = &fs;
+	lp.base = fs.base;
+	/* Signals first: a SIGHUP from here on re-reads the file. */
+	for (i = 0; i < 4; i++) {
+		sig_ev[i] = evsignal_new(fs.base, sigs[i],
+					 sigs[i] == SIGUSR1 ? on_reopen_signal :
+					 sigs[i] == SIGHUP  ? on_reload_signal :
+							      on_signal,
+					 &lp);
+		if (!sig_ev[i] || event_add(sig_ev[i], NULL) < 0)
+			goto out_loop;
+	}
 	if (cfg) {
+		/* Static host names resolve here (transport); the fleet's
+		 * DNS names on a resolver of its own (discovery.h). */
 		fs.dns = evdns_base_new(fs.base,
 					EVDNS_BASE_INITIALIZE_NAMESERVERS);
 		if (!fs.dns) {
 			log_error("cannot set up DNS");
 			goto out_loop;
 		}
-		for (i = 0; i < (int)cfg->nnodes; i++)
-			if (!node_new(&fs, cfg->nodes[i].name,
-				      cfg->nodes[i].address, ctx,
-				      cfg->nodes[i].server_name)) {
-				log_error("out of memory");
-				goto out_loop;
-			}
-	} else if (!node_new(&fs, NULL, mo.agent ? mo.agent : address, NULL,
-			     NULL)) {
-		log_error("out of memory");
-		goto out_loop;
-	}
-	nodes_start(&fs);
+		fs.fleet =
+			fleet_new(&fs, cfg, ctx, mo.config, err, sizeof(err));
+		cfg = NULL; /* the fleet's, or freed */
+		ctx = NULL;
+		if (!fs.fleet) {
+			log_error("%s: %s", mo.config, err);
+			goto out_loop;
+		}
+	} else {
+		struct node_params p = {
+			.address = mo.agent ? mo.agent : address,
+		};
 
-	lp.fs = &fs;
-	lp.base = fs.base;
+		if (!node_new(&fs, &p)) {
+			log_error("out of memory");
+			goto out_loop;
+		}
+		nodes_start(&fs);
+	}
+
 	fd = fuse_session_fd(fs.se);
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	fuse_ev = event_new(fs.base, fd, EV_READ | EV_PERSIST, fuse_readable,
 			    &lp);
 	if (!fuse_ev || event_add(fuse_ev, NULL) < 0)
 		goto out_loop;
-	for (i = 0; i < 3; i++) {
-		sig_ev[i] = evsignal_new(
-			fs.base, sigs[i],
-			sigs[i] == SIGUSR1 ? on_reopen_signal : on_signal, &lp);
-		if (!sig_ev[i] || event_add(sig_ev[i], NULL) < 0)
-			goto out_loop;
-	}
 	log_info("mounted on %s", opts.mountpoint);
 	if (evloop_run(fs.base, spin_us) < 0)
 		log_error("event loop failed");
@@ -435,10 +489,12 @@ out_loop:
 	 * every parked request while the kernel still listens), then the
 	 * handles the kernel will never release, the mount, the inodes. */
 	fs.unmounting = true;
+	fleet_free(fs.fleet);
+	fs.fleet = NULL;
 	nodes_free(&fs);
 	ops_free_handles(&fs);
 	notifier_free(fs.notifier);
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < 4; i++)
 		if (sig_ev[i])
 			event_free(sig_ev[i]);
 	if (fuse_ev)

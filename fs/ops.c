@@ -18,6 +18,7 @@
 
 #include "control.h"
 #include "execfs/log.h"
+#include "fleet.h"
 #include "node.h"
 #include "park.h"
 #include "session.h"
@@ -67,6 +68,7 @@ static mode_t file_mode(enum file_kind k)
 	case FILE_CLONE:
 	case FILE_INFO:
 	case FILE_NODE_STATUS:
+	case FILE_MOUNT_STATUS:
 	case FILE_NKINDS:
 		break;
 	}
@@ -80,7 +82,8 @@ static int status_text(const struct session *s, char *buf, size_t len)
 	return session_status_line(s, buf, len);
 }
 
-static void inode_stat(const struct inode *i, struct stat *st)
+static void inode_stat(const struct execfs *fs, const struct inode *i,
+		       struct stat *st)
 {
 	const struct out_stream *os;
 	const struct inode *c = NULL;
@@ -143,6 +146,10 @@ static void inode_stat(const struct inode *i, struct stat *st)
 			st->st_size = node_status_text(inode_node(i), line,
 						       sizeof(line));
 			break;
+		case FILE_MOUNT_STATUS:
+			free(fleet_status_text(fs->fleet, fs, &len));
+			st->st_size = (off_t)len;
+			break;
 		case FILE_STDIN:
 		case FILE_CLONE:
 		case FILE_NKINDS:
@@ -178,7 +185,7 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	memset(&e, 0, sizeof(e));
 	e.ino = inode_ino(i);
 	e.generation = 1;
-	inode_stat(i, &e.attr);
+	inode_stat(req_fs(req), i, &e.attr);
 	e.attr_timeout = attr_timeout(i);
 	e.entry_timeout = FS_ENTRY_TIMEOUT;
 	if (fuse_reply_entry(req, &e) == 0)
@@ -208,7 +215,7 @@ static void fs_getattr(fuse_req_t req, fuse_ino_t ino,
 	struct inode *i = req_inode(req, ino);
 	struct stat st;
 
-	inode_stat(i, &st);
+	inode_stat(req_fs(req), i, &st);
 	fuse_reply_attr(req, &st, attr_timeout(i));
 }
 
@@ -231,7 +238,7 @@ static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		fuse_reply_err(req, inode_is_dir(i) ? EPERM : EACCES);
 		return;
 	}
-	inode_stat(i, &st);
+	inode_stat(req_fs(req), i, &st);
 	fuse_reply_attr(req, &st, attr_timeout(i));
 }
 
@@ -432,6 +439,7 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	case FILE_CLONE:
 	case FILE_INFO:
 	case FILE_NODE_STATUS:
+	case FILE_MOUNT_STATUS:
 	case FILE_NKINDS:
 		break;
 	}
@@ -523,7 +531,7 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct ctdir *ct = inode_ctdir(h->ino);
 	bool nonblock = fi->flags & O_NONBLOCK;
 	const char *info;
-	char line[600];
+	char line[600], *text = NULL;
 	size_t len = 0;
 
 	switch (h->kind) {
@@ -544,6 +552,17 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		reply_text(req, h, size, off, line,
 			   node_status_text(inode_node(h->ino), line,
 					    sizeof(line)));
+		break;
+	case FILE_MOUNT_STATUS:
+		/* Built at the first read; later offsets read that text. */
+		if (off == 0 || !h->text)
+			text = fleet_status_text(req_fs(req)->fleet,
+						 req_fs(req), &len);
+		reply_text(req, h, size, off, text ? text : "",
+			   text	   ? (int)len :
+			   h->text ? 0 :
+				     -1);
+		free(text);
 		break;
 	case FILE_WAIT:
 		if (h->sess)
@@ -593,6 +612,7 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	case FILE_CLONE:
 	case FILE_INFO:
 	case FILE_NODE_STATUS:
+	case FILE_MOUNT_STATUS:
 	case FILE_NKINDS:
 		fuse_reply_err(req, EBADF);
 		break;
@@ -642,6 +662,7 @@ static void fs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 	case FILE_CLONE:
 	case FILE_INFO:
 	case FILE_NODE_STATUS:
+	case FILE_MOUNT_STATUS:
 	case FILE_NKINDS:
 		revents = poll_ready(ph) | POLLOUT | POLLWRNORM;
 		break;

@@ -176,6 +176,7 @@ void session_put(struct session *s)
 	free(s->status_body);
 	free(s->message);
 	free(s->container);
+	node_put(s->node);
 	free(s);
 }
 
@@ -457,7 +458,7 @@ int session_path(const struct session *s, char *buf, size_t len)
 int session_start(struct session *s, struct node *node, char *const *argv,
 		  size_t argc, session_done_fn *done, void *arg)
 {
-	struct h2_conn *c = node ? node_conn(node) : NULL;
+	struct h2_conn *c = node ? node_session_conn(node) : NULL;
 	const struct h2_header hdrs[] = {
 		{ EXECFS_HDR_STREAMTYPE, EXECFS_ST_STATUS },
 	};
@@ -522,6 +523,7 @@ int session_start(struct session *s, struct node *node, char *const *argv,
 	}
 	free(body);
 	s->node = node;
+	node_get(node); /* released with s */
 	s->state = SESSION_STARTING;
 	session_touch(s);
 	s->start_done = done;

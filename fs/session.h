@@ -100,7 +100,8 @@ int session_set_merge(struct session *s);
 
 /*
  * Start argv in the session on node's connection (-ENOTCONN when it has
- * none; node NULL: the container is gone; -EBUSY when not NEW). On 0,
+ * none or takes no new session; node NULL: the container is gone; -EBUSY
+ * when not NEW); the session holds a reference on node from then on. On 0,
  * done(arg, err) is called exactly once from the loop when the agent
  * answers (0: the process runs) or the stream is lost (ENOTCONN); on
  * -errno it is never called.
@@ -143,6 +144,8 @@ struct session_waitq *session_waitq_new(void);
 /* Give every session still waiting up (lost: why), then free q. NULL is
  * fine. */
 void session_waitq_free(struct session_waitq *q, const char *why);
+/* No session waits in q. */
+bool session_waitq_empty(const struct session_waitq *q);
 /* The node is connected again on c: every waiting session re-attaches
  * what it still needs. How many did. */
 unsigned session_waitq_resume(struct session_waitq *q, struct h2_conn *c);

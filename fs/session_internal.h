@@ -64,7 +64,7 @@ struct session {
 	struct echo_wait echo; /* tty sessions: may a stdout POLL wait */
 	struct list waiters; /* parked reads of `wait` */
 	struct list pollers; /* poll waiters on `wait` */
-	struct node *node; /* not owned; where it was started */
+	struct node *node; /* a reference (node_get); where it was started */
 	struct event_base *base; /* not owned */
 	bool resuming; /* waits for its node's next connection */
 	struct list resume_link; /* in the node's session_waitq */

@@ -43,6 +43,11 @@ void session_waitq_free(struct session_waitq *q, const char *why)
 	free(q);
 }
 
+bool session_waitq_empty(const struct session_waitq *q)
+{
+	return list_empty(&q->sessions);
+}
+
 static void session_resume(struct session *s, struct h2_conn *c);
 
 unsigned session_waitq_resume(struct session_waitq *q, struct h2_conn *c)
@@ -82,8 +87,8 @@ void session_lost(struct session *s)
 		session_streams_give_up(s);
 		return;
 	}
-	if (!s->node || !s->base) {
-		session_give_up(s, "no node to resume on");
+	if (!s->node || !s->base || !node_waitq(s->node)) {
+		session_give_up(s, "no node to resume on (it left the mount)");
 		return;
 	}
 	if (!s->resume_ev)

@@ -21,7 +21,7 @@ struct ctdir {
 	char *id; /* owned */
 	char *info; /* owned: the list's JSON object, pretty */
 	size_t info_len;
-	struct node *node; /* not owned: nodes live as long as the fs */
+	struct node *node; /* not owned; NULL once the node left the mount */
 	struct session *current; /* a reference, or NULL */
 	unsigned next_num; /* the next session's N (from 1, never reused) */
 	char *ctl_error; /* owned: why the last write to ctl failed */
@@ -65,6 +65,7 @@ static const char *const file_names[FILE_NKINDS] = {
 	[FILE_CLONE] = "clone",
 	[FILE_INFO] = "info",
 	[FILE_NODE_STATUS] = ".status",
+	[FILE_MOUNT_STATUS] = ".status",
 };
 
 const char *file_kind_name(enum file_kind k)
@@ -177,6 +178,7 @@ static void inode_unlink(struct tree *t, struct inode *i, bool notify)
 struct tree *tree_new(struct execfs *fs)
 {
 	struct tree *t = calloc(1, sizeof(*t)); /* owned by fs */
+	struct inode *f;
 
 	if (!t)
 		return NULL;
@@ -188,6 +190,13 @@ struct tree *tree_new(struct execfs *fs)
 		return NULL;
 	}
 	t->root->nlookup = 1; /* the kernel never forgets the root */
+	/* The mount's .status: no node is named so (tree_node_dir). */
+	f = inode_new(t, t->root, INODE_FILE, file_names[FILE_MOUNT_STATUS]);
+	if (!f) {
+		tree_free(t);
+		return NULL;
+	}
+	f->file = FILE_MOUNT_STATUS;
 	return t;
 }
 
@@ -504,10 +513,33 @@ static struct inode *tree_find_node_dir(struct tree *t, struct node *n)
 	     pos = pos->next) {
 		struct inode *c = list_entry(pos, struct inode, sibling);
 
-		if (c->u.node == n)
+		if (c->kind == INODE_NODE && c->u.node == n)
 			return c;
 	}
 	return NULL;
+}
+
+/* Every inode below i forgets its node. */
+static void tree_forget_node(struct inode *i)
+{
+	struct list *pos;
+
+	if (i->kind == INODE_NODE)
+		i->u.node = NULL;
+	if (i->kind == INODE_CONTAINER)
+		i->u.ct->node = NULL;
+	for (pos = i->children.next; pos != &i->children; pos = pos->next)
+		tree_forget_node(list_entry(pos, struct inode, sibling));
+}
+
+void tree_node_remove(struct tree *t, struct node *n)
+{
+	struct inode *dir = tree_find_node_dir(t, n);
+
+	if (!dir)
+		return;
+	tree_forget_node(dir);
+	inode_unlink(t, dir, true);
 }
 
 struct inode *tree_node_dir(struct tree *t, struct node *n, const char *name)

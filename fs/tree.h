@@ -61,6 +61,7 @@ enum file_kind {
 	FILE_CLONE,
 	FILE_INFO,
 	FILE_NODE_STATUS, /* a node directory's .status */
+	FILE_MOUNT_STATUS, /* the root's .status: every node and DNS name */
 	FILE_NKINDS,
 };
 /* The files of a container directory are the kinds before this. */
@@ -135,8 +136,13 @@ int tree_session_new(struct tree *t, struct inode *ctdir, size_t history_cap,
 int tree_session_forget(struct tree *t, struct inode *ctdir, struct session *s);
 const char *file_kind_name(enum file_kind k);
 
-/* The node directory for n, created or renamed to name. */
+/* The node directory for n, created or renamed to name; NULL when the
+ * name is another's (or out of memory). */
 struct inode *tree_node_dir(struct tree *t, struct node *n, const char *name);
+/* n leaves the mount: its directory is taken out of the tree, and every
+ * inode below that the kernel still holds forgets n (a container's files
+ * then say the container is gone, its .status "removed"). */
+void tree_node_remove(struct tree *t, struct node *n);
 /* Rebuild n's subtree (its directory named name) from a snapshot of its
  * containers; the containers' info texts are taken from snap. */
 void tree_snapshot(struct tree *t, struct node *n, const char *name,

@@ -704,6 +704,16 @@ int h2_conn_recv(struct h2_conn *c, const uint8_t *data, size_t len)
 	return 0;
 }
 
+size_t h2_conn_streams(const struct h2_conn *c)
+{
+	const struct list *pos;
+	size_t n = 0;
+
+	for (pos = c->streams.next; pos != &c->streams; pos = pos->next)
+		n++;
+	return n;
+}
+
 bool h2_conn_finished(const struct h2_conn *c)
 {
 	return !nghttp2_session_want_read(c->ng) &&

@@ -178,6 +178,9 @@ void h2_conn_free(struct h2_conn *c);
  * serves a client whose certificate names none of these usably (the
  * handshake fails). "" when unknown. Owned by the connection. */
 const char *h2_conn_peer(const struct h2_conn *c);
+/* The streams open on the connection (counted: for rare questions such
+ * as "does anything but the watch use it?"). */
+size_t h2_conn_streams(const struct h2_conn *c);
 /* Does the peer's verified certificate carry name: a DNS name, matched
  * exactly (a wildcard does not match), or an IP address? 0, -EACCES, or
  * -ENOTCONN before the TLS handshake (or without TLS). */
