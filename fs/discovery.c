@@ -262,7 +262,7 @@ static void round_done(struct dname *n)
 	struct discovery *d = n->d;
 	struct discovery_change chg = { .name = n->name };
 	const char **added = NULL, **removed = NULL;
-	addr_t *u = NULL;
+	addr_t *u = NULL, *old;
 	size_t nu = 0, i = 0, j = 0;
 	long ttl = -1;
 	int error = 0, f;
@@ -303,15 +303,18 @@ static void round_done(struct dname *n)
 		chg.error = error;
 		chg.reason = ares_strerror(error);
 	}
+	/* The new set is in place before the callback, which may ask for
+	 * it (discovery_addresses); the old one holds chg.removed. */
+	old = n->reported;
+	n->reported = u; /* owned */
+	n->nreported = nu;
 	if (chg.nadded || chg.nremoved || chg.error || !n->told) {
 		n->told = true;
 		n->in_callback = true;
 		d->on_change(d->arg, &chg);
 		n->in_callback = false;
 	}
-	free(n->reported);
-	n->reported = u; /* owned */
-	n->nreported = nu;
+	free(old);
 out_schedule:
 	free(added);
 	free(removed);

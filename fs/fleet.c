@@ -95,14 +95,19 @@ static void on_dns_change(void *arg, const struct discovery_change *chg)
 			 chg->removed[i]);
 	if (chg->error) {
 		if (strcmp(d->error, chg->reason))
-			log_warn("dns %s: %s; its last answer is kept",
+			log_warn("dns %s: %s; the last answer of that query "
+				 "is kept",
 				 chg->name, chg->reason);
 		snprintf(d->error, sizeof(d->error), "%s", chg->reason);
-		return;
+	} else {
+		d->error[0] = 0;
 	}
-	d->error[0] = 0;
-	d->resolved = true;
-	fleet_reconcile(f);
+	/* One family may have answered while the other failed: what did
+	 * answer is the truth (discovery.h). */
+	if (!chg->error || chg->nadded || chg->nremoved)
+		d->resolved = true;
+	if (d->resolved)
+		fleet_reconcile(f);
 }
 
 /* A resolver for dns_server (NULL: resolv.conf); NULL with err. */

@@ -10,8 +10,19 @@
 #                       (containers deleted, agents stopped by pid,
 #                       namespaces and veths deleted, dnsmasq stopped)
 #   fleet_config FILE   write an `execfs --config` file listing every node
-#   fleet_mount MNT [ARGS...]   mount the config (mount_start), wait until
+#   fleet_config_dns FILE [SERVER_NAME]   write one that finds them through
+#                       the DNS server ($FLEET_DNS_NAME, port $FLEET_PORT;
+#                       server_name default "{node}": each agent's
+#                       certificate carries its node name)
+#   fleet_mount MNT [ARGS...]   mount (mount_start) a config through DNS
+#                       (FLEET_STATIC=1: the static list), wait until
 #                       every container is listed
+#   fleet_dns_set ADDR...  the DNS name now lists these addresses (its
+#                       hosts file rewritten, dnsmasq told with SIGHUP);
+#                       fleet_dns_set_all: every agent's again
+#   fleet_agent_extra K NODE CERT ADDR  one more agent, number K (above N),
+#                       --node NODE with certs/agents/CERT.{pem,key}, no
+#                       containers, listening on ADDR:$FLEET_PORT
 #   fleet_freeze K      SIGSTOP every process of agent K (SIGCONT at exit)
 #   fleet_thaw K        SIGCONT them
 #   fleet_agent_pids K  print agent K's pids (monitor and its children)
@@ -43,6 +54,7 @@ FLEET_NODE=()
 FLEET_ADDR=()
 FLEET_PID=()
 FLEET_NS=()
+FLEET_CERT=()
 FLEET_PORT=
 FLEET_DNS=
 FLEET_DNS_NAME=agents.fleet.execfs.test
@@ -166,11 +178,26 @@ _fleet_containers() {
 		fail "fleet: starting the containers failed"
 }
 
+fleet_agent_extra() {
+	local k=$1
+	FLEET_NODE[k]=$2
+	FLEET_CERT[k]=$3
+	FLEET_ADDR[k]=$4
+	mkdir -p "$RUNC_ROOT/extra-$k"
+	_fleet_agent "$k"
+	wait_for "! kill -0 ${FLEET_PID[k]} || port_open ${FLEET_ADDR[k]} $FLEET_PORT" 60 ||
+		fail "fleet: extra agent $k not listening on ${FLEET_ADDR[k]}:$FLEET_PORT in 60 s"
+	kill -0 "${FLEET_PID[k]}" 2>/dev/null || fail "fleet: extra agent $k exited at start"
+}
+
 # _fleet_agent K: start agent K (in its namespace if it has one).
 _fleet_agent() {
-	local k=$1 node prefix=() log
+	local k=$1 node prefix=() log cert root
 	node=${FLEET_NODE[k]}
-	log=$TESTDIR/agents/$node.log
+	cert=${FLEET_CERT[k]:-$node}
+	root=$RUNC_ROOT/$node
+	[ "$k" -le "$FLEET_N" ] || root=$RUNC_ROOT/extra-$k
+	log=$TESTDIR/agents/$node-$k.log
 	if [ -n "${FLEET_NS[k]:-}" ]; then
 		# nsenter --net, not `ip netns exec`: that one also remounts
 		# /sys in a private mount namespace, which hides the cgroup
@@ -179,9 +206,9 @@ _fleet_agent() {
 	fi
 	log_register "agent $node" "$log"
 	${prefix[@]+"${prefix[@]}"} "$EXECFS_BUILD_DIR/execfs-agent" \
-		--runc-root "$RUNC_ROOT/$node" --node "$node" \
+		--runc-root "$root" --node "$node" \
 		--listen "${FLEET_ADDR[k]}:$FLEET_PORT" \
-		--cert "$CERT_DIR/agents/$node.pem" --key "$CERT_DIR/agents/$node.key" \
+		--cert "$CERT_DIR/agents/$cert.pem" --key "$CERT_DIR/agents/$cert.key" \
 		--client-ca "$CERT_DIR/ca.pem" --policy "$TESTDIR/policy.json" \
 		${FLEET_AGENT_OPTS[@]+"${FLEET_AGENT_OPTS[@]}"} \
 		</dev/null >>"$log" 2>&1 &
@@ -192,12 +219,12 @@ _fleet_agent() {
 # then wait for each (stop_pid: SIGKILL after 5 s).
 fleet_stop_agents() {
 	local k
-	for ((k = 1; k <= FLEET_N; k++)); do
+	for k in "${!FLEET_PID[@]}"; do
 		[ -n "${FLEET_PID[k]:-}" ] || continue
 		fleet_thaw "$k"
 		kill -TERM "${FLEET_PID[k]}" 2>/dev/null || true
 	done
-	for ((k = 1; k <= FLEET_N; k++)); do
+	for k in "${!FLEET_PID[@]}"; do
 		[ -n "${FLEET_PID[k]:-}" ] || continue
 		stop_pid "${FLEET_PID[k]}" "agent ${FLEET_NODE[k]}"
 		FLEET_PID[k]=
@@ -246,18 +273,35 @@ fleet_start() {
 	log "fleet: up in $(awk "BEGIN {print $(date +%s.%N) - $t0}") s"
 }
 
+# fleet_dns_set ADDR...: the hosts file dnsmasq serves, rewritten whole
+# (renamed into place: dnsmasq never reads half of it), then SIGHUP, which
+# makes dnsmasq read it again (and empty its cache).
+fleet_dns_set() {
+	local a
+	for a in "$@"; do
+		printf '%s %s\n' "$a" "$FLEET_DNS_NAME"
+	done >"$TESTDIR/dns-hosts.new"
+	mv "$TESTDIR/dns-hosts.new" "$TESTDIR/dns-hosts"
+	if [ -n "${FLEET_DNS_PID:-}" ]; then
+		kill -HUP "$FLEET_DNS_PID"
+	fi
+}
+
+fleet_dns_set_all() {
+	fleet_dns_set "${FLEET_ADDR[@]:1:FLEET_N}"
+}
+
 # _fleet_dns: dnsmasq on 127.R.255.53:PORT serving FLEET_DNS_NAME with
 # every agent's address; checked before use.
 _fleet_dns() {
-	local ip=127.$FLEET_R.255.53 port k got
+	local ip=127.$FLEET_R.255.53 port got
 	port=$(free_port)
-	for ((k = 1; k <= FLEET_N; k++)); do
-		printf '%s %s\n' "${FLEET_ADDR[k]}" "$FLEET_DNS_NAME"
-	done >"$TESTDIR/dns-hosts"
+	fleet_dns_set_all
 	log_register dnsmasq "$TESTDIR/dnsmasq.log"
-	# --user=root: the files are in the 0700 TESTDIR.
+	# --user=root: the files are in the 0700 TESTDIR. --local: it answers
+	# for execfs.test itself (NODATA for AAAA, as a cluster's DNS does).
 	dnsmasq --keep-in-foreground --conf-file=/dev/null --no-resolv --no-hosts --user=root \
-		--addn-hosts="$TESTDIR/dns-hosts" --listen-address="$ip" \
+		--addn-hosts="$TESTDIR/dns-hosts" --local=/execfs.test/ --listen-address="$ip" \
 		--bind-interfaces --port="$port" --pid-file= --local-ttl=5 \
 		--log-facility="$TESTDIR/dnsmasq.log" \
 		</dev/null >>"$TESTDIR/dnsmasq.log" 2>&1 &
@@ -331,10 +375,26 @@ fleet_listing() {
 	(cd "$1" && ls -d -- */*/*/*) 2>/dev/null | sort
 }
 
+fleet_config_dns() {
+	python3 -c '
+import json, sys
+path, certs, name, port, server, sn = sys.argv[1:7]
+with open(path, "w") as f:
+    json.dump({"discover": [{"dns": name, "port": int(port), "server_name": sn}],
+               "dns_server": server, "ca": certs + "/ca.pem",
+               "cert": certs + "/client.pem", "key": certs + "/client.key"},
+              f, indent=1)
+' "$1" "$CERT_DIR" "$FLEET_DNS_NAME" "$FLEET_PORT" "$FLEET_DNS" "${2:-"{node}"}"
+}
+
 fleet_mount() {
 	local mnt=$1 want
 	shift
-	fleet_config "$TESTDIR/fleet.json"
+	if [ "${FLEET_STATIC:-0}" = 1 ]; then
+		fleet_config "$TESTDIR/fleet.json"
+	else
+		fleet_config_dns "$TESTDIR/fleet.json"
+	fi
 	MOUNT_NODE=${FLEET_NODE[1]} mount_start "$mnt" --config "$TESTDIR/fleet.json" "$@"
 	want=$((FLEET_N * ${#FLEET_PODS[@]}))
 	wait_for "[ \$(fleet_listing '$mnt' | wc -l) = $want ]" 60 ||
