@@ -77,6 +77,7 @@ struct fixture {
 	char removed[MAX_RECORDS * 2][DISCOVERY_ADDR_LEN];
 	size_t nadded, nremoved;
 	int error;
+	int in_cb; /* discovery_addresses() inside the last callback */
 	const char *remove_in_cb; /* discovery_remove() this from the callback */
 };
 
@@ -266,6 +267,8 @@ static void on_change(void *arg, const struct discovery_change *chg)
 
 	assert_string_equal(chg->name, NAME);
 	f->changes++;
+	/* The new set is in place already. */
+	f->in_cb = discovery_addresses(f->d, chg->name, NULL, 0);
 	f->nadded = chg->nadded;
 	f->nremoved = chg->nremoved;
 	f->error = chg->error;
@@ -416,6 +419,7 @@ static void test_records_and_changes(void **state)
 	assert_string_equal(f->added[1], "10.0.0.2");
 	assert_string_equal(f->added[2], "fd00::1");
 	assert_int_equal(discovery_addresses(f->d, NAME, out, 8), 3);
+	assert_int_equal(f->in_cb, 3);
 
 	/* TTL 0: re-resolved at the floor; the difference is reported. No
 	 * AAAA any more: NODATA empties that family. */
