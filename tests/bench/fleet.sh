@@ -3,8 +3,10 @@
 # tests/integration/lib/common.sh when --cases holds `fleet`:
 #   - the 50-agent fleet of tests/integration/lib/fleet.sh (200 busybox
 #     containers, TLS listeners on 127.R.x.y and in network namespaces,
-#     dnsmasq), and its `execfs --config` file (bench.py mounts it: the time
-#     from mount to the first complete listing is one of the figures);
+#     dnsmasq), and two `execfs --config` files: one that finds the agents
+#     through the DNS name (bench.py mounts it: the time from mount to the
+#     first complete listing is one of the figures), and one that lists
+#     them (static, for comparison and the 1-node mount);
 #   - the baseline: 50 throwaway sshd instances, one on each of 50 loopback
 #     addresses 127.S.0.k (host key, authorized key for root, no PAM, root's
 #     login shell /bin/sh and a /run of its own in a private mount
@@ -22,7 +24,8 @@ fleet_bench_setup() {
 	# shellcheck source=sshd.sh
 	. "$(dirname "${BASH_SOURCE[0]}")/sshd.sh"
 	fleet_start "$n"
-	fleet_config "$TESTDIR/fleet-config.json"
+	fleet_config_dns "$TESTDIR/fleet-config.json"
+	fleet_config "$TESTDIR/fleet-config-static.json"
 
 	mkdir -p "$dir"
 	chmod 700 "$dir"
@@ -76,11 +79,19 @@ EOF
 
 	python3 - "$TESTDIR/fleet.json" "$TESTDIR/fleet-config.json" "$dir/config" \
 		"$(printf '%s,' "${hosts[@]}")" "$(printf '%s,' "${FLEET_NODE[@]:1}")" \
-		"$(printf '%s,' "${FLEET_PID[@]:1}")" "$TESTDIR/fleet-mnt" "$FLEET_HOSTNAMES" <<'PY'
+		"$(printf '%s,' "${FLEET_PID[@]:1}")" "$TESTDIR/fleet-mnt" "$FLEET_HOSTNAMES" \
+		"$TESTDIR/fleet-config-static.json" "$TESTDIR/dns-hosts" "$FLEET_DNS_PID" \
+		"$FLEET_DNS_NAME" "$(printf '%s,' "${FLEET_ADDR[@]:1}")" <<'PY'
 import json, sys
-out, config, ssh_config, hosts, nodes, pids, mnt, hostnames = sys.argv[1:9]
+(out, config, ssh_config, hosts, nodes, pids, mnt, hostnames, static, dns_hosts,
+ dns_pid, dns_name, addrs) = sys.argv[1:14]
 json.dump({
     "config": config,
+    "static_config": static,
+    "dns_hosts": dns_hosts,
+    "dns_pid": int(dns_pid),
+    "dns_name": dns_name,
+    "addresses": addrs.strip(",").split(","),
     "ssh_config": ssh_config,
     "ssh_hosts": hosts.strip(",").split(","),
     "nodes": nodes.strip(",").split(","),

@@ -1,11 +1,17 @@
 """The fleet case of the execfs benchmark (`tests/bench/run.sh --cases fleet`).
 
 On the 50-agent fleet tests/bench/fleet.sh sets up (200 busybox containers,
-one TLS listener per agent), against 50 loopback sshd in the same run:
+one TLS listener per agent, one DNS name with every agent's address),
+against 50 loopback sshd in the same run:
 
-- mount to first complete listing: `execfs --config` started, then
-  `ls -d MNT/*/*/*/*` polled until it shows all 200 containers (each round
-  mounts afresh and unmounts);
+- mount to first complete listing: `execfs --config` (the agents found
+  through the DNS name) started, then `ls -d MNT/*/*/*/*` polled until it
+  shows all 200 containers (each round mounts afresh and unmounts); the
+  same with a static list of the 50 nodes;
+- DNS changes: an agent's address taken out of the name (dnsmasq's hosts
+  file rewritten, SIGHUP), the time until its node is gone from the mount;
+  put back, until its 4 containers are listed again (the records' TTL is
+  5 s: the mount re-resolves that often);
 - warm listing: `ls -d MNT/*/*/*/*` on the mounted fleet;
 - fan-out of `true` and of `uname -n` to the 200 containers with
   `execfs exec --all`, against `pdsh -R ssh` running the same on the 50
@@ -170,7 +176,7 @@ class Fleet:
         container (each container's `info`, compact: the object the
         watch stream sends for it)."""
         one = os.path.join(self.b.cfg["testdir"], "fleet-one.json")
-        with open(self.cfg["config"]) as f:
+        with open(self.cfg["static_config"]) as f:
             c = json.load(f)
         c["nodes"] = c["nodes"][:1]
         with open(one, "w") as f:
@@ -242,18 +248,25 @@ class Fleet:
         reps = self.b.reps
         log = self.log
         self.scale_inputs()
-        # Mount to first complete listing, reps times (the last stays).
+        # Mount to first complete listing, through DNS and from a static
+        # list, interleaved, reps times each; then the DNS mount stays.
         for r in range(reps):
             dt = self.mount()
             self.record("mount to first complete listing", dt)
             log("fleet: mount to a complete listing of %d: %.3f s" % (self.n_containers, dt))
-            if r < reps - 1:
-                self.unmount()
+            self.unmount()
+            dt = self.mount(self.cfg["static_config"])
+            self.record("mount to first complete listing, static list", dt)
+            self.unmount()
+        self.mount()
         self.commands["listing"] = {
             "mount to first complete listing":
-                "execfs -f --config FILE $MNT &, then `ls -d $MNT/*/*/*/* | wc -l` until 200",
+                "execfs -f --config FILE $MNT &, then `ls -d $MNT/*/*/*/* | wc -l` until 200"
+                " (FILE: {\"discover\": [{\"dns\": NAME, \"port\": P, \"server_name\":"
+                " \"{node}\"}], \"dns_server\": DNSMASQ, ...}; static list: {\"nodes\": [...]})",
             "warm listing": "ls -d $MNT/*/*/*/* > /dev/null",
         }
+        self.dns_rounds(reps)
         for _ in range(reps * 4):
             dt, _ = self.sh("ls -d $MNT/*/*/*/* > /dev/null")
             self.record("warm listing", dt)
@@ -270,6 +283,51 @@ class Fleet:
 
         self.frozen_rounds(reps)
         self.unmount()
+
+    def dns_set(self, addrs):
+        """dnsmasq's hosts file, rewritten whole, then SIGHUP (as
+        tests/integration/lib/fleet.sh's fleet_dns_set does)."""
+        tmp = self.cfg["dns_hosts"] + ".new"
+        with open(tmp, "w") as f:
+            for a in addrs:
+                f.write("%s %s\n" % (a, self.cfg["dns_name"]))
+        os.rename(tmp, self.cfg["dns_hosts"])
+        os.kill(self.cfg["dns_pid"], signal.SIGHUP)
+
+    def wait_for(self, what, cond, timeout=90):
+        t0 = time.perf_counter()
+        while not cond():
+            if time.perf_counter() - t0 > timeout:
+                raise RuntimeError("%s: not after %d s" % (what, timeout))
+            time.sleep(0.02)
+        return time.perf_counter() - t0
+
+    def dns_rounds(self, reps):
+        """A node's address out of the DNS name and back: seconds until
+        the mount shows the change (bounded by the records' TTL, 5 s)."""
+        node, addrs = self.nodes[-1], self.cfg["addresses"]
+        d = os.path.join(self.mnt, node)
+
+        def count():
+            try:
+                return sum(len(os.listdir(os.path.join(d, ns, pod)))
+                           for ns in self.names(d)
+                           for pod in os.listdir(os.path.join(d, ns)))
+            except OSError:
+                return 0
+        self.commands["DNS changes (dnsmasq, TTL 5 s)"] = {
+            "an address removed": "hosts file without it, kill -HUP dnsmasq; "
+                                  "until MNT/NODE is gone",
+            "an address added back": "hosts file with it, kill -HUP dnsmasq; "
+                                     "until MNT/NODE/*/*/* lists 4",
+        }
+        for _ in range(reps):
+            self.dns_set(addrs[:-1])
+            self.record("DNS: an address removed, its node gone after",
+                        self.wait_for("%s gone" % node, lambda: not os.path.exists(d)))
+            self.dns_set(addrs)
+            self.record("DNS: an address added back, its node listed after",
+                        self.wait_for("%s back" % node, lambda: count() == 4))
 
     def status(self, node):
         with open(os.path.join(self.mnt, node, ".status")) as f:
