@@ -121,7 +121,7 @@ class Fleet:
 
     def listed(self):
         try:
-            return len([1 for n in os.listdir(self.mnt)
+            return len([1 for n in self.names(self.mnt)
                         for ns in self.names(os.path.join(self.mnt, n))
                         for pod in os.listdir(os.path.join(self.mnt, n, ns))
                         for c in os.listdir(os.path.join(self.mnt, n, ns, pod))])
