@@ -252,10 +252,11 @@ static struct launch_job *local_start(struct launcher *l,
 }
 
 /*
- * Send sig to the process group; with LAUNCH_SIG_FOREGROUND and a tty to
- * the terminal's foreground group (a shell's running job), falling back to
- * the session's group when the terminal has none. Only a process this
- * launcher started and has not reaped: its pid cannot have been reused.
+ * With LAUNCH_SIG_FOREGROUND and a tty: the terminal's foreground group
+ * (a shell's running job), through the terminal (pty.h says how, and why
+ * never by the group's number); else, or when the terminal has no group
+ * that can be reached so, the session's own group, whose number is the
+ * pid of a process we started and have not reaped: it cannot be reused.
  */
 static void local_signal(struct launch_job *base, int sig, unsigned flags,
 			 uint64_t cookie)
@@ -263,23 +264,26 @@ static void local_signal(struct launch_job *base, int sig, unsigned flags,
 	struct local_job *j = (struct local_job *)base;
 	bool fg = false;
 	pid_t pg = -1;
-	int err = 0;
+	int err = 0, rc;
 
 	if (j->pid <= 0 || j->pidfd < 0) {
 		err = ESRCH;
 		goto out;
 	}
 	if ((flags & LAUNCH_SIG_FOREGROUND) && j->tty_fd >= 0) {
-		pg = pty_foreground(j->tty_fd);
-		fg = pg > 0;
+		rc = pty_signal_foreground(j->tty_fd, j->pid, sig, &pg);
+		if (rc != -ESRCH) {
+			fg = true;
+			err = -rc;
+			goto out;
+		}
 	}
-	if (pg <= 0)
-		pg = j->pid;
+	pg = j->pid;
 	if (kill(-pg, sig) == 0)
 		goto out;
 	err = errno;
 	/* Before its setsid() the process is not a group leader yet. */
-	if (err == ESRCH && pg == j->pid && kill(j->pid, sig) == 0)
+	if (err == ESRCH && kill(j->pid, sig) == 0)
 		err = 0;
 out:
 	if (cookie && j->base.arg)

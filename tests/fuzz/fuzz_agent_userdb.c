@@ -44,8 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (userdb_resolve(spec, passwd, group, c, err, sizeof(err)) ==
 		    0) {
 			if (c->ngroups > USERDB_MAX_GROUPS ||
-			    (c->has_home &&
-			     strlen(c->home) >= sizeof(c->home)))
+			    (c->has_home && strlen(c->home) >= sizeof(c->home)))
 				abort();
 		} else if (!err[0]) {
 			abort(); /* a refusal always says why */
