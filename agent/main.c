@@ -45,6 +45,7 @@
 #include "policy.h"
 #include "privsep.h"
 #include "sdnotify.h"
+#include "selfexe.h"
 #include "server.h"
 #include "session.h"
 #include "spawn.h"
@@ -867,10 +868,14 @@ int main(int argc, char **argv)
 				.spin_us = evloop_spin_default() };
 	const char *prog = "execfs-agent";
 	char host[256];
-	int rc;
+	int rc, sealed = 0;
 
 	if (parse_opts(argc, argv, &o) < 0)
 		return 2;
+	/* The process that starts sessions runs from a sealed copy of this
+	 * binary (selfexe.h); first, before anything is opened or raised. */
+	if (o.worker_fd < 0)
+		sealed = selfexe_ensure_sealed(argv);
 	if (o.worker_fd >= 0) {
 		prog = "execfs-agent[worker]";
 		fcntl(o.worker_fd, F_SETFD, FD_CLOEXEC);
@@ -884,6 +889,11 @@ int main(int argc, char **argv)
 	}
 	if (o.debug)
 		log_set_level(LOG_LVL_DEBUG);
+	if (sealed < 0)
+		log_warn("cannot run from a sealed copy of the binary: %s; a "
+			 "process entering a container could reach the binary "
+			 "through /proc/PID/exe",
+			 strerror(-sealed));
 	/* SIGUSR1 reopens --log from the start (the monitor hands the worker
 	 * its copy once it exists, agent_privsep()); the worker ignores it. */
 	if (o.worker_fd < 0) {
