@@ -8,10 +8,10 @@
  *
  * The order is runc's (nsexec.c, then setns_init_linux.go), and each step
  * says which fds the process holds once it is done. "keep" is the plan's
- * sorted list: /dev/null, the report socket's child end, B's three stdio
- * ends (none with a tty), the init's pidfd, the host's /proc, the v2
- * cgroup (its directory, or its cgroup.procs without clone3), one `tasks`
- * file per v1 hierarchy.
+ * sorted list: the report socket's child end, B's three stdio ends (none
+ * with a tty), the init's pidfd, the host's /proc, the v2 cgroup (its
+ * directory, or its cgroup.procs without clone3), one `tasks` file per v1
+ * hierarchy.
  *
  * A (clone(CLONE_VM | CLONE_VFORK) on the spawner's stack, so the agent
  *   waits while it runs; or a plain fork under ASan and for a time

@@ -31,9 +31,9 @@ struct initpin_cache;
 /* A's stack when it shares the agent's memory; B runs on its copy until
  * execve. Only the pages touched are ever backed. */
 #define SPAWN_STACK_SIZE (256 * 1024)
-/* Fds A keeps for B (see spawn_child.c): /dev/null, the report socket,
- * three stdio ends, the init's pidfd, the host's /proc, the v2 cgroup, and
- * one per v1 hierarchy. */
+/* Fds A keeps for B (see spawn_child.c): the report socket, three stdio
+ * ends, the init's pidfd, the host's /proc, the v2 cgroup, and one per v1
+ * hierarchy. */
 #define SPAWN_MAX_KEEP (8 + 64)
 
 /* ---- the report socket ------------------------------------------------- */

@@ -280,7 +280,7 @@ static void plan_keep(struct spawn_plan *p)
 	const struct initpin *pin = p->pin;
 	size_t i;
 
-	keep_add(p, p->null_fd);
+	/* null_fd is not kept: A dup2()s it onto 0-2 before it closes. */
 	keep_add(p, p->report_w);
 	for (i = 0; i < 3; i++)
 		keep_add(p, p->child_fd[i]);
