@@ -61,6 +61,7 @@ same_cgroups() {
 	local sid n out b
 	n=$(grep -c ' started (token' "$T/agent.log" || true)
 	sid=$(new_sid)
+	rm -f "$T/cg.out" "$T/cg.rep" # the last case's
 	exec_json "$T/cg.req" container="\"$1\"" \
 		argv='["sh","-c","cat /proc/self/cgroup; echo ==; cat /proc/1/cgroup; echo ==; exec sleep 1000"]'
 	h2req --timeout 120 --exec "$T/cg.req" --stdout "$T/cg.out" "$sid" >"$T/cg.rep" &
