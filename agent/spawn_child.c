@@ -159,6 +159,16 @@ fallback:
 
 /* ---- helper A ----------------------------------------------------------- */
 
+static bool kept(const struct spawn_plan *p, int fd)
+{
+	size_t i;
+
+	for (i = 0; i < p->nkeep; i++)
+		if (p->keep[i] == fd)
+			return true;
+	return false;
+}
+
 static _Noreturn void a_fail(struct spawn_plan *p, int stage, int err)
 {
 	if (p->shared) {
@@ -195,9 +205,11 @@ _Noreturn void spawn_helper_main(struct spawn_plan *p)
 	/* A1. Sharing our memory, A sets it for the agent too, which
 	 * restores its own after A ends. */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	/* A2 */
+	/* A2. (An fd the entry needs is left where it is, should the agent
+	 * have been started with 0-2 closed: B uses and closes it before
+	 * its own dup2()s onto 0-2.) */
 	for (i = 0; i < 3; i++)
-		if (p->null_fd >= 0 && dup2(p->null_fd, i) < 0)
+		if (p->null_fd >= 0 && !kept(p, i) && dup2(p->null_fd, i) < 0)
 			a_fail(p, STAGE_SETNS, errno);
 	close_all_but(3, p->keep, p->nkeep, p->max_fd);
 	/* A3. The cgroup namespace is B's to join, once it is in the
