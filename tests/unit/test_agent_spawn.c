@@ -284,6 +284,31 @@ static void test_spawn_self(void **state)
 	spawner_free(sp);
 }
 
+/* A start given up before it was handed over is killed, and the spawner
+ * reaps everything it started: nothing is left, nothing waited on. */
+static void test_abandon(void **state)
+{
+	char *argv[] = { "sleep", "1000", NULL };
+	struct exec_spec req = { .argv = argv };
+	struct spawn_entry *e;
+	struct spawner *sp;
+	struct container c;
+	char err[256];
+	siginfo_t si;
+
+	if (geteuid() != 0)
+		skip();
+	sp = spawner_new(NULL);
+	assert_non_null(sp);
+	self_container(&c);
+	assert_int_equal(spawn_start(sp, &c, &req, &e, err, sizeof(err)), 0);
+	spawn_entry_abandon(e);
+	spawner_free(sp);
+	memset(&si, 0, sizeof(si));
+	assert_int_equal(waitid(P_ALL, 0, &si, WEXITED | WNOHANG), -1);
+	assert_int_equal(errno, ECHILD);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -291,6 +316,7 @@ int main(void)
 		cmocka_unit_test(test_report_read),
 		cmocka_unit_test(test_reap),
 		cmocka_unit_test(test_spawn_self),
+		cmocka_unit_test(test_abandon),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
