@@ -7,10 +7,12 @@
  * A job's life, every step driven by the loop:
  *
  *   ENTERING  spawn_start() began the start and returned (it waits on
- *             nothing of the container's); the start's report socket is
- *             watched until spawn_entry_step() decides it. A start that
- *             failed at once is told from a zero timer instead, so no
- *             callback ever runs inside launcher_start().
+ *             nothing of the container's); spawn_entry_step() decides it
+ *             from a zero timer (without a tty B is handed over as soon
+ *             as it exists), or from the start's report socket (with a
+ *             tty, B's READY brings the terminal). A start that failed at
+ *             once is told from a zero timer too, so no callback ever runs
+ *             inside launcher_start().
  *   RUNNING   on_start was called with the fds; the pidfd is watched.
  *   (gone)    the process was reaped: on_exit, then the job is freed.
  *
@@ -180,7 +182,8 @@ static void job_started(struct local_job *j, struct spawn_result *res)
 	j->ll->base.cbs->on_start(j->base.arg, 0, NULL, &st);
 }
 
-/* The start's report socket is readable. */
+/* The zero timer after the start, then the start's report socket: is it
+ * decided? */
 static void entry_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct local_job *j = arg;
@@ -188,12 +191,22 @@ static void entry_cb(evutil_socket_t fd, short what, void *arg)
 	int rc;
 
 	(void)fd;
-	(void)what;
 	rc = spawn_entry_step(j->entry, &res, j->message, sizeof(j->message));
-	if (rc == -EAGAIN)
+	if (rc == -EAGAIN && !(what & EV_TIMEOUT))
 		return;
-	j->entry = NULL; /* spawn_entry_step freed it */
-	event_free(j->ev);
+	if (rc == -EAGAIN) {
+		event_free(j->ev);
+		j->ev = event_new(j->ll->evb, spawn_entry_fd(j->entry),
+				  EV_READ | EV_PERSIST, entry_cb, j);
+		if (j->ev && event_add(j->ev, NULL) == 0)
+			return;
+		rc = -ENOMEM;
+		snprintf(j->message, sizeof(j->message), "out of memory");
+		spawn_entry_abandon(j->entry);
+	}
+	j->entry = NULL; /* spawn_entry_step freed it, or it was abandoned */
+	if (j->ev)
+		event_free(j->ev);
 	j->ev = NULL;
 	if (rc == 0) {
 		job_started(j, &res);
@@ -234,10 +247,11 @@ static struct launch_job *local_start(struct launcher *l,
 				 strerror(-rc));
 		j->ev = evtimer_new(ll->evb, failed_cb, j);
 	} else {
-		j->ev = event_new(ll->evb, spawn_entry_fd(j->entry),
-				  EV_READ | EV_PERSIST, entry_cb, j);
+		/* Without a tty it is decided already, with one it waits for
+		 * the terminal: either way, told from the loop. */
+		j->ev = evtimer_new(ll->evb, entry_cb, j);
 	}
-	if (!j->ev || event_add(j->ev, rc < 0 ? &zero : NULL) < 0) {
+	if (!j->ev || event_add(j->ev, &zero) < 0) {
 		if (j->ev)
 			event_free(j->ev);
 		if (j->entry)

@@ -18,14 +18,17 @@
  *               can make it, and with it the agent, wait.
  *   process B   A's child but the agent's (CLONE_PARENT), born in the
  *               container's pid namespace and v2 cgroup: joins the rest,
- *               reports READY, then does everything that reads the
- *               container (its /etc/passwd and /etc/group, its ptmx, its
- *               cwd and PATH) and execs. It may block there: only B waits.
+ *               reports READY (with a tty: with the terminal's master),
+ *               then does everything that reads the container (its
+ *               /etc/passwd and /etc/group, its cwd and PATH) and execs.
+ *               It may block there: only B waits.
  *
- * The agent learns the outcome from the report socket, on its loop: a
- * start is a struct spawn_entry until B said READY (spawn_entry_step);
- * after that, whether the execve succeeded is read from report_fd
- * (spawn_report_read). Nothing here polls or waits in a callback.
+ * A start is a struct spawn_entry until it is handed over
+ * (spawn_entry_step): as soon as B exists, or with a tty once B's READY
+ * brought the terminal; the agent reads those from the report socket on
+ * its loop. After that, what B reports (a failure, or EOF once its execve
+ * succeeded) is read from report_fd (spawn_report_read). Nothing here
+ * polls or waits in a callback.
  *
  * Who reaps the process, and how its exit status reaches the agent: B is
  * a direct child of the process that called spawn_start() (CLONE_PARENT),
@@ -86,13 +89,13 @@ int spawn_start(struct spawner *sp, const struct container *c,
 int spawn_entry_fd(const struct spawn_entry *e);
 
 /*
- * Call when spawn_entry_fd() is readable (once right after spawn_start()
- * is fine too). -EAGAIN: not decided yet, e stays. Otherwise e is freed:
- * 0 and res filled (the caller owns every fd in it; B is in every one of
- * the container's namespaces and cgroups and, with a tty, made the
- * terminal; the execve may still fail: watch report_fd), or a negative
- * errno with the reason in err (whatever was started is killed and reaped
- * by the spawner).
+ * Call once after spawn_start() (without a tty the start is decided
+ * then), and again whenever spawn_entry_fd() is readable. -EAGAIN: not
+ * decided yet, e stays. Otherwise e is freed: 0 and res filled (the
+ * caller owns every fd in it; B exists and, with a tty, made the terminal
+ * in the container; it may still fail to enter or to exec: watch
+ * report_fd), or a negative errno with the reason in err (whatever was
+ * started is killed and reaped by the spawner).
  */
 int spawn_entry_step(struct spawn_entry *e, struct spawn_result *res, char *err,
 		     size_t errlen);

@@ -51,9 +51,11 @@
  *   B5 with a tty: a pseudo-terminal from the container's own devpts
  *      (its ptmx opened through ctrfile.h: O_PATH, checked to be the
  *      ptmx device, reopened), sized, the slave through TIOCGPTPEER.
- *   B6 READY to the agent, the master attached; the master closed. The
- *      agent hands the start over now; all that follows may block on the
- *      container and only B waits.     holds: 0-2, report, stdio | slave
+ *   B6 READY to the agent, the master attached; the master closed. With
+ *      a tty the agent hands the start over now (without one it did when
+ *      B was born, and the session reads this); all that follows may
+ *      block on the container and only B waits.
+ *                                      holds: 0-2, report, stdio | slave
  *   B7 every signal back to its default disposition (all are still
  *      blocked).
  *   B8 the user database, if the request names a user or the env lacks

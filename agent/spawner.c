@@ -8,11 +8,12 @@
  * never waitpid(-1): a started session's process is its caller's to reap,
  * through the pidfd.
  *
- * A start is a struct spawn_entry from spawn_start() until B's READY (or
- * a failure) came through the report socket; spawn_entry_step() reads it
- * without blocking. When A forked (spawn_plan.c), A's PID report comes
- * too, and B's reports may come before it: they are kept until B's pid is
- * known, and taken only if their sender (SO_PASSCRED) is that pid.
+ * A start is a struct spawn_entry from spawn_start() until it is handed
+ * over: once B exists, or with a tty once B's READY brought the terminal
+ * through the report socket; spawn_entry_step() reads it without blocking.
+ * When A forked (spawn_plan.c), A's PID report comes too, and B's reports
+ * may come before it: they are kept until B's pid is known, and taken
+ * only if their sender (SO_PASSCRED) is that pid.
  */
 #include "spawn_internal.h"
 
@@ -238,7 +239,7 @@ static int entry_take(struct spawn_entry *e, const struct spawn_msg *m, int fd,
 			break; /* an early report that was not B's */
 		if (e->failure.magic)
 			return -EIO;
-		return e->ready ? 0 : 1;
+		return e->ready || !e->tty ? 0 : 1;
 	case SPAWN_MSG_READY:
 		if (e->ready || (early ? !from : from != e->pid))
 			break;
@@ -283,7 +284,10 @@ int spawn_entry_step(struct spawn_entry *e, struct spawn_result *res, char *err,
 	ssize_t n;
 	int fd, rc;
 
-	for (;;) {
+	/* Without a tty, B is handed over as soon as it exists: what it
+	 * reports from then on (READY, or a failure) is the session's to
+	 * read. With one, its READY brings the terminal. */
+	while (!e->pid || e->tty) {
 		n = spawn_msg_recv(e->report, &m, &fd, &from);
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return -EAGAIN;
@@ -327,7 +331,9 @@ out_failed:
 	rc = -spawn_msg_errno(&e->failure);
 	/* A cgroup or namespace that failed may be the cached view of the
 	 * init (a cgroup gone, a namespace it left): look again next time.
-	 * What the container holds (users, files, programs) is no reason. */
+	 * What the container holds (users, files, programs) is no reason.
+	 * (B's failures after the handover are the session's: they fail
+	 * that start, closed, and the entry goes when the init does.) */
 	if (e->failure.stage == STAGE_SETNS ||
 	    e->failure.stage == STAGE_CLONE ||
 	    e->failure.stage == STAGE_CGROUP ||
