@@ -22,9 +22,10 @@
  *   A2 0-2 become /dev/null and every fd not in keep is closed: what the
  *      agent holds (sessions' pipes, its channel, the inventory's files)
  *      never reaches the container's pid namespace.   holds: keep
- *   A3 setns(pidfd) into every namespace of the init but the cgroup one,
- *      in one call (the kernel joins the user namespace first). The pid
- *      namespace applies to A's children only.          holds: keep
+ *   A3 setns(pidfd) into every namespace of the init but the user and
+ *      the cgroup ones, in one call. The host's root may join them
+ *      whatever user namespace owns them; the pid namespace applies to
+ *      A's children only.                                  holds: keep
  *   A4 clone B with CLONE_PARENT (B is the agent's child, so the agent
  *      can hold a pidfd for it and reap it), into the container's v2
  *      cgroup when clone3 is there (CLONE_INTO_CGROUP takes the cgroup
@@ -33,7 +34,10 @@
  *   A5 B's pid into the plan the agent reads (shared memory), or a PID
  *      report when A forked; exit.
  *
- * B (born in the container's pid namespace; holds keep):
+ * B (born in the container's pid namespace, still the host's root; holds
+ * keep). Until B6 it is the host's root on purpose: a write to
+ * cgroup.procs, a lowered oom_score_adj and a raised hard rlimit are all
+ * checked against the host's user namespace.
  *   B1 v2 cgroup: born in it (the directory fd is closed), or, without
  *      clone3, writes "0" to its cgroup.procs itself. Before the cgroup
  *      namespace: under nsdelegate a move is refused unless both cgroups
@@ -43,46 +47,53 @@
  *      cgroup would freeze the writer, and A's writer is the agent.
  *                          holds: /dev/null, report, stdio, pidfd, /proc
  *   B3 the host's /proc: B's own oom_score_adj is written (the init's;
- *      through the host's /proc because the container's is the
- *      container's to fake); closed.   holds: ..., report, stdio, pidfd
- *   B4 setns(pidfd, CLONE_NEWCGROUP); pidfd closed. B now holds nothing
- *      of the host's but /dev/null on 0-2, the report socket and the
- *      pipes that will be its stdio.      holds: 0-2, report, stdio
- *   B5 with a tty: a pseudo-terminal from the container's own devpts
+ *      [slot: the config's oomScoreAdj]), through the host's /proc
+ *      because the container's is the container's to fake
+ *      [slot: the LSM's exec attribute file, opened (or written: it
+ *      applies at the next execve only) through the same /proc]; closed.
+ *                                    holds: 0-2, report, stdio, pidfd
+ *   B4 the buffers of the user database mapped, if B will read it: from
+ *      here on its address space does not grow, whatever RLIMIT_AS says.
+ *   B5 RLIMIT_NOFILE back to what the agent started with (fdlimit.h)
+ *      [slot: process.rlimits]
+ *      [slot: personality (linux.personality)]
+ *   B6 setns(pidfd, CLONE_NEWUSER | CLONE_NEWCGROUP), what of them the
+ *      init has that we do not (the kernel joins the user namespace
+ *      first); pidfd closed. B now holds nothing of the host's but
+ *      /dev/null on 0-2, the report socket and the pipes that will be its
+ *      stdio.                                holds: 0-2, report, stdio
+ *   B7 with a tty: a pseudo-terminal from the container's own devpts
  *      (its ptmx opened through ctrfile.h: O_PATH, checked to be the
  *      ptmx device, reopened), sized, the slave through TIOCGPTPEER.
- *   B6 READY to the agent, the master attached; the master closed. With
+ *   B8 READY to the agent, the master attached; the master closed. With
  *      a tty the agent hands the start over now (without one it did when
  *      B was born, and the session reads this); all that follows may
  *      block on the container and only B waits.
  *                                      holds: 0-2, report, stdio | slave
- *   B7 every signal back to its default disposition (all are still
+ *   B9 every signal back to its default disposition (all are still
  *      blocked).
- *   B8 the user database, if the request names a user or the env lacks
+ *   B10 the user database, if the request names a user or the env lacks
  *      HOME: the container's /etc/passwd and /etc/group through
  *      ctrfile.h, parsed by userdb.h; then the creds, and HOME as runc
  *      sets it (the user's passwd home when the env has none, "/" when
  *      there is no entry).
- *   B9 [slot: personality (linux.personality)]
- *      [slot: rlimits (process.rlimits), while B may still raise hard
- *      limits; after B8, whose buffers an RLIMIT_AS could refuse]
- *      RLIMIT_NOFILE back to what the agent started with (fdlimit.h).
- *   B10 setsid; the slave becomes the controlling terminal, owned by the
+ *   B11 setsid; the slave becomes the controlling terminal, owned by the
  *      user; stdio dup2()ed onto 0-2; every fd but 0-2 and the report
  *      socket (close-on-exec) closed.          holds: 0-2, report
- *   B11 no_new_privs when the config sets it (runc sets it first, before
+ *   B12 no_new_privs when the config sets it (runc sets it first, before
  *      the LSM label and the credentials)
- *      [slot: SELinux exec label (process.selinuxLabel)]
+ *      [slot: SELinux exec label (process.selinuxLabel), if not at B3]
  *      [slot: seccomp when the config does not set no_new_privs: loading
  *      a filter then needs CAP_SYS_ADMIN, which B still has]
- *   B12 cwd tried as root; bounding set; keepcaps; setgroups, setresgid,
+ *   B13 cwd tried as root; bounding set; keepcaps; setgroups, setresgid,
  *      setresuid; cwd again as the user if root could not; capset;
  *      ambient capabilities.
- *   B13 [slot: AppArmor exec profile (process.apparmorProfile)]
+ *   B14 [slot: AppArmor exec profile (process.apparmorProfile), if not
+ *      at B3]
  *      umask 022 [slot: process.user.umask]; signal mask emptied
  *      [slot: seccomp with no_new_privs: last before execve, as runc,
  *      so that the fewest syscalls run under the container's filter]
- *   B14 execve of each PATH candidate; the failure is reported.
+ *   B15 execve of each PATH candidate; the failure is reported.
  */
 #include "spawn_internal.h"
 
@@ -214,10 +225,10 @@ _Noreturn void spawn_helper_main(struct spawn_plan *p)
 		if (p->null_fd >= 0 && !kept(p, i) && dup2(p->null_fd, i) < 0)
 			a_fail(p, STAGE_SETNS, errno);
 	close_all_but(3, p->keep, p->nkeep, p->max_fd);
-	/* A3. The cgroup namespace is B's to join, once it is in the
-	 * container's cgroups (B1, B2), which the namespace's root might
-	 * otherwise hide. */
-	nsflags = p->nsflags & ~CLONE_NEWCGROUP;
+	/* A3. The user and cgroup namespaces are B's to join (B6), once it
+	 * is in the container's cgroups, which the cgroup namespace's root
+	 * might otherwise hide, and has done what needs the host's root. */
+	nsflags = p->nsflags & ~(CLONE_NEWUSER | CLONE_NEWCGROUP);
 	if (nsflags && setns(p->pin->pidfd, nsflags) < 0)
 		a_fail(p, STAGE_SETNS, errno);
 	/* A4 */
@@ -265,8 +276,7 @@ static void b_cgroups(struct spawn_plan *p)
 }
 
 /* B3. The agent may protect itself from the OOM killer; B gets the
- * container's score instead. [slot: what else must be opened through the
- * host's /proc about B itself, e.g. the LSM's exec attribute file.] */
+ * container's score instead. */
 static void b_host_proc(struct spawn_plan *p)
 {
 	int fd;
@@ -284,20 +294,50 @@ static void b_host_proc(struct spawn_plan *p)
 			close(fd);
 		}
 	}
+	/* [slot: the LSM's exec attribute, through p->proc_fd] */
 	close_fd(&p->proc_fd);
 }
 
-/* B4 */
-static void b_cgroupns(struct spawn_plan *p)
+/* B4: the buffer for one database file, its cap and a NUL; only the
+ * pages the read touches are ever backed. */
+static char *b_db_buffer(const struct spawn_plan *p, const char *path)
 {
-	int pidfd = p->pin->pidfd;
+	char *buf = mmap(NULL, USERDB_MAX_FILE + 1, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 
-	if ((p->nsflags & CLONE_NEWCGROUP) && setns(pidfd, CLONE_NEWCGROUP) < 0)
-		child_fail(p, STAGE_CGROUPNS, errno, NULL, 127);
+	if (buf == MAP_FAILED)
+		child_fail(p, STAGE_FILE, ENOMEM, path, 127);
+	return buf;
+}
+
+/* B5 */
+static void b_limits(const struct spawn_plan *p)
+{
+	/* The agent's raised fd limit is its own (fdlimit.h). Lowering the
+	 * soft limit needs no privilege; a failure keeps the raised one. */
+	if (setrlimit(RLIMIT_NOFILE, &p->nofile) < 0) {
+		/* best effort */
+	}
+	/* [slot: process.rlimits: set here, while B is the host's root
+	 * (raising a hard limit needs CAP_SYS_RESOURCE over the host's user
+	 * namespace); what B execs inherits them] */
+	/* [slot: linux.personality] */
+}
+
+/* B6 */
+static void b_userns_cgroupns(struct spawn_plan *p)
+{
+	int pidfd = p->pin->pidfd,
+	    flags = p->nsflags & (CLONE_NEWUSER | CLONE_NEWCGROUP);
+
+	if (flags && setns(pidfd, flags) < 0)
+		child_fail(p,
+			   flags & CLONE_NEWUSER ? STAGE_SETNS : STAGE_CGROUPNS,
+			   errno, NULL, 127);
 	close(pidfd);
 }
 
-/* B5: a pty from the devpts mounted in the container. The slave
+/* B7: a pty from the devpts mounted in the container. The slave
  * (close-on-exec, above 2 so the dup2 onto 0-2 clears the flag) is B's;
  * the master is returned, for the agent. */
 static int b_pty(const struct spawn_plan *p, const struct ctrfile_root *r,
@@ -337,12 +377,11 @@ static int b_pty(const struct spawn_plan *p, const struct ctrfile_root *r,
 
 /* ---- process B: the container's user -------------------------------- */
 
-/* A database file of the container, NUL-terminated in a mapping of its
- * own; NULL when the container has none (an empty database). */
+/* A database file of the container into buf (B4's), NUL-terminated;
+ * NULL when the container has none (an empty database). */
 static char *b_read_db(const struct spawn_plan *p, const struct ctrfile_root *r,
-		       const char *path)
+		       const char *path, char *buf)
 {
-	char *buf;
 	long n;
 	int fd;
 
@@ -352,10 +391,6 @@ static char *b_read_db(const struct spawn_plan *p, const struct ctrfile_root *r,
 		return NULL;
 	if (fd < 0)
 		child_fail(p, STAGE_FILE, -fd, path, 127);
-	buf = mmap(NULL, USERDB_MAX_FILE + 1, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (buf == MAP_FAILED)
-		child_fail(p, STAGE_FILE, ENOMEM, path, 127);
 	n = ctrfile_read(fd, buf, USERDB_MAX_FILE + 1);
 	if (n < 0)
 		child_fail(p, STAGE_FILE, (int)-n, path, 127);
@@ -372,21 +407,29 @@ static void b_set_home(struct spawn_plan *p, const char *home)
 	p->envp[p->home_slot] = p->home_env;
 }
 
-/* B8 */
-static void b_users(struct spawn_plan *p, const struct ctrfile_root *r)
+/* Which database files B reads. */
+static bool b_needs_passwd(const struct spawn_plan *p)
 {
-	bool need_pw = p->need_home, need_gr = false;
+	return p->need_home ||
+	       (p->has_user && userdb_spec_needs_passwd(&p->user));
+}
+
+static bool b_needs_group(const struct spawn_plan *p)
+{
+	return p->has_user && userdb_spec_needs_group(&p->user);
+}
+
+/* B10, with B4's buffers (NULL for a file not needed). */
+static void b_users(struct spawn_plan *p, const struct ctrfile_root *r,
+		    char *pwbuf, char *grbuf)
+{
 	char *pw = NULL, *gr = NULL;
 	enum userdb_miss miss;
 
-	if (p->has_user) {
-		need_pw = need_pw || userdb_spec_needs_passwd(&p->user);
-		need_gr = userdb_spec_needs_group(&p->user);
-	}
-	if (need_pw)
-		pw = b_read_db(p, r, "/etc/passwd");
-	if (need_gr)
-		gr = b_read_db(p, r, "/etc/group");
+	if (pwbuf)
+		pw = b_read_db(p, r, "/etc/passwd", pwbuf);
+	if (grbuf)
+		gr = b_read_db(p, r, "/etc/group", grbuf);
 	if (p->has_user) {
 		if (userdb_lookup(&p->user, pw, gr, &p->creds, &miss) < 0)
 			child_fail(p,
@@ -409,10 +452,6 @@ static void b_users(struct spawn_plan *p, const struct ctrfile_root *r)
 	 * none (or an empty one), "/" when there is no entry. */
 	if (p->need_home)
 		b_set_home(p, p->creds.has_home ? p->creds.home : "/");
-	if (pw)
-		munmap(pw, USERDB_MAX_FILE + 1);
-	if (gr)
-		munmap(gr, USERDB_MAX_FILE + 1);
 }
 
 /* ---- process B: becoming the container's process ---------------------- */
@@ -455,7 +494,7 @@ static void b_caps_apply(const struct spawn_plan *p)
 			prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0);
 }
 
-/* B10 */
+/* B11 */
 static void b_session(const struct spawn_plan *p, int slave)
 {
 	int i;
@@ -482,7 +521,7 @@ static void b_session(const struct spawn_plan *p, int slave)
 	close_all_but(3, &p->report_w, 1, p->max_fd);
 }
 
-/* B11, B12 */
+/* B12, B13 */
 static void b_credentials(const struct spawn_plan *p)
 {
 	int cwd_err;
@@ -509,7 +548,7 @@ static void b_credentials(const struct spawn_plan *p)
 		b_caps_apply(p);
 }
 
-/* B13, B14 */
+/* B14, B15 */
 static _Noreturn void b_exec(const struct spawn_plan *p)
 {
 	int i, err = ENOENT;
@@ -547,22 +586,28 @@ out_fail:
 static _Noreturn void b_main(struct spawn_plan *p)
 {
 	struct ctrfile_root root = { -1, -1 };
+	char *pwbuf = NULL, *grbuf = NULL;
 	int master = -1, slave = -1, i, rc;
 
 	b_cgroups(p);
 	b_host_proc(p);
-	b_cgroupns(p);
-	if (p->tty || p->has_user || p->need_home) {
+	if (b_needs_passwd(p))
+		pwbuf = b_db_buffer(p, "/etc/passwd");
+	if (b_needs_group(p))
+		grbuf = b_db_buffer(p, "/etc/group");
+	b_limits(p);
+	b_userns_cgroupns(p);
+	if (p->tty || pwbuf || grbuf) {
 		rc = ctrfile_root_open(&root);
 		if (rc < 0)
 			child_fail(p, STAGE_PROC, -rc, NULL, 1);
 	}
 	if (p->tty)
 		master = b_pty(p, &root, &slave);
-	/* B6 */
+	/* B8 */
 	spawn_msg_send(p->report_w, SPAWN_MSG_READY, 0, 0, NULL, 0, master);
 	close_fd(&master);
-	/* B7 */
+	/* B9 */
 	for (i = 1; i < NSIG; i++) {
 		struct sigaction sa;
 
@@ -573,14 +618,12 @@ static _Noreturn void b_main(struct spawn_plan *p)
 		sigaction(i, &sa, NULL); /* glibc's internal ones fail: fine */
 	}
 	if (p->has_user || p->need_home)
-		b_users(p, &root);
+		b_users(p, &root, pwbuf, grbuf);
 	ctrfile_root_close(&root);
-	/* B9. The agent's raised fd limit is its own (fdlimit.h). Lowering
-	 * the soft limit needs no privilege; a failure keeps the raised
-	 * one. */
-	if (setrlimit(RLIMIT_NOFILE, &p->nofile) < 0) {
-		/* best effort */
-	}
+	if (pwbuf)
+		munmap(pwbuf, USERDB_MAX_FILE + 1);
+	if (grbuf)
+		munmap(grbuf, USERDB_MAX_FILE + 1);
 	b_session(p, slave);
 	b_credentials(p);
 	b_exec(p);
