@@ -45,7 +45,11 @@ cleanup_push "exec 8>&-"
 cleanup_push "printf r >&8; fusermount3 -u -z '$T/rootfs-held/stall' 2>/dev/null; stop_pid $stallfs_pid stallfs"
 wait_for "mountpoint -q '$T/rootfs-held/stall'" 20 || fail "stallfs did not mount"
 
-ROOTFS=$T/rootfs-held CONTAINER_CAPS_ADD=CAP_SYS_PTRACE \
+# With CAP_SYS_PTRACE, which a process of the container needs to look at
+# B's /proc files (B is not dumpable); runc's default set besides.
+caps='["CAP_AUDIT_WRITE","CAP_KILL","CAP_NET_BIND_SERVICE","CAP_SYS_PTRACE"]'
+ROOTFS=$T/rootfs-held \
+	CONTAINER_SPEC_PATCH='{"process":{"capabilities":{"bounding":'$caps',"effective":'$caps',"permitted":'$caps'}}}' \
 	container_start held default held-1 box
 HELD=$CONTAINER_ID
 HELD_INIT=$(container_pid held)
