@@ -889,6 +889,9 @@ int main(int argc, char **argv)
 	 * binary (selfexe.h); first, before anything is opened or raised. */
 	if (o.worker_fd < 0)
 		sealed = selfexe_ensure_sealed(argv);
+	/* Executed from a memfd (or /proc/self/exe, the worker), the
+	 * kernel names us after it: ps, pgrep and top should say this. */
+	prctl(PR_SET_NAME, "execfs-agent", 0, 0, 0);
 	if (o.worker_fd >= 0) {
 		prog = "execfs-agent[worker]";
 		fcntl(o.worker_fd, F_SETFD, FD_CLOEXEC);

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
@@ -19,6 +20,8 @@
 #ifndef MFD_EXEC
 #define MFD_EXEC 0x0010U
 #endif
+/* memfd_create() takes names of at most 249 bytes. */
+#define SELFEXE_NAME_MAX 250
 
 extern char **environ;
 
@@ -35,21 +38,30 @@ bool selfexe_sealed(void)
 	return sealed;
 }
 
-/* A sealed memfd holding a copy of /proc/self/exe. */
+/* A sealed memfd holding a copy of /proc/self/exe, named after the file
+ * it copies: /proc/PID/exe then says "/memfd:/usr/sbin/execfs-agent
+ * (deleted)", so a package's scripts can still tell its agents. */
 static int sealed_copy(void)
 {
+	char name[SELFEXE_NAME_MAX] = "execfs-agent";
 	struct stat st;
 	off_t off = 0;
 	ssize_t n;
 	int in, fd, rc;
 
+	n = readlink("/proc/self/exe", name, sizeof(name) - 1);
+	if (n > 0) {
+		name[n] = '\0';
+		if (n > 10 && !strcmp(name + n - 10, " (deleted)"))
+			name[n - 10] = '\0';
+	} else {
+		strcpy(name, "execfs-agent");
+	}
 	/* MFD_EXEC: on kernels with vm.memfd_noexec, ask for an executable
 	 * one; older kernels do not know the flag. */
-	fd = memfd_create("execfs-agent",
-			  MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
+	fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
 	if (fd < 0 && errno == EINVAL)
-		fd = memfd_create("execfs-agent",
-				  MFD_CLOEXEC | MFD_ALLOW_SEALING);
+		fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0)
 		return -errno;
 	in = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);

@@ -11,8 +11,9 @@
  * So at start the monitor copies /proc/self/exe into a memfd, seals it
  * (no write, no shrink, no grow, no further seals) and re-executes itself
  * from it, once. Every process it forks from then on runs from the memfd;
- * /proc/<pid>/exe names "/memfd:execfs-agent (deleted)", whose contents
- * no one can change. The host's file is not held by any of them.
+ * /proc/<pid>/exe names "/memfd:/usr/sbin/execfs-agent (deleted)" (the
+ * file it was started from), whose contents no one can change. The host's
+ * file is not held by any of them.
  *
  * The alternative, a small entry program executed from a memfd at each
  * start, costs an execve per start (docs/SECURITY.md gives the numbers);

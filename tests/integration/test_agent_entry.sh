@@ -153,9 +153,9 @@ sidA=$(new_sid)
 exec_json "$T/a.req" container="\"$HELD\"" env='["HOME=/"]' argv='["sh","/tmp/look.sh"]'
 timeout 60 "$H2REQ" --exec "$T/a.req" --stdout "$T/a.out" --stderr "$T/a.err" \
 	"unix:$AGENT_SOCK" "$sidA" >"$T/a.rep" || fail "the look from inside: $(cat "$T/a.rep")"
-assert_eq "exe=/memfd:execfs-agent (deleted)
+assert_eq "exe=/memfd:$T/bin/execfs-agent (deleted)
 write=refused
-kept /memfd:execfs-agent (deleted)" "$(cat "$T/a.out")" "B's exe seen from the container ($(cat "$T/a.err"))"
+kept /memfd:$T/bin/execfs-agent (deleted)" "$(cat "$T/a.out")" "B's exe seen from the container ($(cat "$T/a.err"))"
 log "B's /proc/PID/exe from inside: the sealed memfd; a write is refused"
 
 # ---- the held start goes on ------------------------------------------------------
