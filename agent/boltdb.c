@@ -141,8 +141,8 @@ static bool meta_read(const struct boltdb *db, uint64_t off, uint32_t *psize,
 
 static int db_init(struct boltdb *db)
 {
-	uint64_t root[2], hwm[2], txid[2];
-	uint32_t ps[2];
+	uint64_t root[2] = { 0 }, hwm[2] = { 0 }, txid[2] = { 0 };
+	uint32_t ps[2] = { 0 };
 	bool ok[2];
 	int pick;
 

@@ -350,3 +350,14 @@ void initpin_drop(struct initpin_cache *pc, const struct initpin *pin)
 			return;
 		}
 }
+
+void initpin_forget(struct initpin_cache *pc, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < pc->npins; i++)
+		if (!strcmp(pc->pins[i]->id, id)) {
+			cache_remove(pc, i);
+			return;
+		}
+}

@@ -67,5 +67,8 @@ int initpin_check(const struct container *c, char *err, size_t errlen);
 /* Forget pin (from initpin_get), e.g. after a start through it failed:
  * the next start looks again. */
 void initpin_drop(struct initpin_cache *pc, const struct initpin *pin);
+/* The same by container id, for a failure learnt later (a pin pointer is
+ * valid only until the next call on pc). No entry: a no-op. */
+void initpin_forget(struct initpin_cache *pc, const char *id);
 
 #endif

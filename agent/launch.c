@@ -1,14 +1,23 @@
 /*
- * The local launcher (launch.h): starts processes with spawn.c in this
- * process, waits for them through their pidfds and signals their process
- * groups. The monitor uses it for the worker's requests; --no-privsep uses
- * it directly.
+ * The local launcher (launch.h): starts processes with spawn.h in this
+ * process, waits for them through their pidfds and signals them. The
+ * monitor uses it for the worker's requests; --no-privsep uses it
+ * directly.
  *
- * spawn_start() itself is synchronous (it forks a short-lived helper and
- * waits, bounded, for its report); its outcome is handed to the caller from
- * a zero timer, so a start never calls back into the code that asked for it.
- * A job lives until its process was reaped (or its start failed), even when
- * its caller dropped it: the process must still be waited for.
+ * A job's life, every step driven by the loop:
+ *
+ *   ENTERING  spawn_start() began the start and returned (it waits on
+ *             nothing of the container's); spawn_entry_step() decides it
+ *             from a zero timer (without a tty B is handed over as soon
+ *             as it exists), or from the start's report socket (with a
+ *             tty, B's READY brings the terminal). A start that failed at
+ *             once is told from a zero timer too, so no callback ever runs
+ *             inside launcher_start().
+ *   RUNNING   on_start was called with the fds; the pidfd is watched.
+ *   (gone)    the process was reaped: on_exit, then the job is freed.
+ *
+ * A job lives until its process was reaped (or its start failed), even
+ * when its caller dropped it: the process must still be waited for.
  */
 #include <errno.h>
 #include <event2/event.h>
@@ -32,12 +41,14 @@ struct local_launcher;
 struct local_job {
 	struct launch_job base;
 	struct local_launcher *ll;
-	pid_t pid; /* 0 until started; the process group too */
+	struct spawn_entry *entry; /* owned while ENTERING */
+	pid_t pid; /* 0 until started; its session and process group too */
 	int pidfd; /* owned; -1 once reaped */
-	int tty_fd; /* owned; a dup of the master: the foreground group */
-	struct event *ev; /* owned; the zero timer, then EV_READ on pidfd */
-	struct launch_started st; /* fds owned until handed over */
-	int err; /* the start failed: positive errno */
+	int tty_fd; /* owned; a dup of the master, for signals */
+	/* owned: the zero timer (a start that failed at once), EV_READ on
+	 * the entry's report socket, then EV_READ on pidfd */
+	struct event *ev;
+	int err; /* the start failed at once: positive errno */
 	char message[512];
 	struct local_job *next;
 };
@@ -70,6 +81,8 @@ static void started_close(struct launch_started *st)
 static void job_kill(struct local_job *j)
 {
 	if (j->pid > 0 && j->pidfd >= 0) {
+		/* Its group's number is its pid, which it holds until we
+		 * reap it. */
 		kill(-j->pid, SIGKILL);
 		/* Before its setsid() the process is not a group leader. */
 		kill(j->pid, SIGKILL);
@@ -87,7 +100,8 @@ static void job_free(struct local_job *j)
 		}
 	if (j->ev)
 		event_free(j->ev);
-	started_close(&j->st);
+	if (j->entry)
+		spawn_entry_abandon(j->entry);
 	fd_close(&j->pidfd);
 	fd_close(&j->tty_fd);
 	free(j);
@@ -113,22 +127,37 @@ static void exit_cb(evutil_socket_t fd, short what, void *arg)
 	job_free(j);
 }
 
-/* The zero timer: hand the outcome of the start over. */
-static void deliver_cb(evutil_socket_t fd, short what, void *arg)
+/* The zero timer: a start that failed at once. */
+static void failed_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct local_job *j = arg;
-	struct launch_started st;
 
 	(void)fd;
 	(void)what;
-	event_free(j->ev);
-	j->ev = NULL;
-	if (j->err) {
-		if (j->base.arg)
-			j->ll->base.cbs->on_start(j->base.arg, j->err,
-						  j->message, NULL);
-		job_free(j);
-		return;
+	if (j->base.arg)
+		j->ll->base.cbs->on_start(j->base.arg, j->err, j->message,
+					  NULL);
+	job_free(j);
+}
+
+/* The process is in the container: watch it, and hand its fds over. */
+static void job_started(struct local_job *j, struct spawn_result *res)
+{
+	struct launch_started st = { .pid = res->pid,
+				     .stdin_fd = res->stdin_fd,
+				     .stdout_fd = res->stdout_fd,
+				     .stderr_fd = res->stderr_fd,
+				     .tty_fd = res->tty_fd,
+				     .report_fd = res->report_fd };
+
+	j->pid = res->pid;
+	j->pidfd = res->pidfd;
+	if (res->tty_fd >= 0) {
+		j->tty_fd = fcntl(res->tty_fd, F_DUPFD_CLOEXEC, 3);
+		if (j->tty_fd < 0)
+			log_warn("pid %d: dup of the terminal: %s (signals go "
+				 "to the session's group)",
+				 (int)j->pid, strerror(errno));
 	}
 	j->ev = event_new(j->ll->evb, j->pidfd, EV_READ | EV_PERSIST, exit_cb,
 			  j);
@@ -137,6 +166,7 @@ static void deliver_cb(evutil_socket_t fd, short what, void *arg)
 		 * process (killed) is left to the wait at the end. */
 		log_error("pid %d: cannot watch the process", (int)j->pid);
 		job_kill(j);
+		started_close(&st);
 		if (j->base.arg)
 			j->ll->base.cbs->on_start(j->base.arg, ENOMEM,
 						  "out of memory", NULL);
@@ -144,12 +174,47 @@ static void deliver_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (!j->base.arg) {
-		job_kill(j); /* dropped before it was told: nobody wants it */
+		/* Dropped before it was told: nobody wants it. */
+		job_kill(j);
+		started_close(&st);
 		return;
 	}
-	st = j->st;
-	memset(&j->st, 0xff, sizeof(j->st)); /* every fd -1: handed over */
 	j->ll->base.cbs->on_start(j->base.arg, 0, NULL, &st);
+}
+
+/* The zero timer after the start, then the start's report socket: is it
+ * decided? */
+static void entry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct local_job *j = arg;
+	struct spawn_result res;
+	int rc;
+
+	(void)fd;
+	rc = spawn_entry_step(j->entry, &res, j->message, sizeof(j->message));
+	if (rc == -EAGAIN && !(what & EV_TIMEOUT))
+		return;
+	if (rc == -EAGAIN) {
+		event_free(j->ev);
+		j->ev = event_new(j->ll->evb, spawn_entry_fd(j->entry),
+				  EV_READ | EV_PERSIST, entry_cb, j);
+		if (j->ev && event_add(j->ev, NULL) == 0)
+			return;
+		rc = -ENOMEM;
+		snprintf(j->message, sizeof(j->message), "out of memory");
+		spawn_entry_abandon(j->entry);
+	}
+	j->entry = NULL; /* spawn_entry_step freed it, or it was abandoned */
+	if (j->ev)
+		event_free(j->ev);
+	j->ev = NULL;
+	if (rc == 0) {
+		job_started(j, &res);
+		return;
+	}
+	if (j->base.arg)
+		j->ll->base.cbs->on_start(j->base.arg, -rc, j->message, NULL);
+	job_free(j);
 }
 
 static struct launch_job *local_start(struct launcher *l,
@@ -157,7 +222,6 @@ static struct launch_job *local_start(struct launcher *l,
 {
 	struct local_launcher *ll = (struct local_launcher *)l;
 	const struct container *c;
-	struct spawn_result res;
 	struct local_job *j = calloc(1, sizeof(*j));
 	struct timeval zero = { 0, 0 };
 	int rc;
@@ -168,55 +232,45 @@ static struct launch_job *local_start(struct launcher *l,
 	j->base.arg = arg;
 	j->ll = ll;
 	j->pidfd = j->tty_fd = -1;
-	memset(&j->st, 0xff, sizeof(j->st));
-	j->ev = evtimer_new(ll->evb, deliver_cb, j);
-	if (!j->ev || evtimer_add(j->ev, &zero) < 0) {
-		if (j->ev)
-			event_free(j->ev);
-		free(j);
-		errno = ENOMEM;
-		return NULL;
-	}
-	j->next = ll->jobs;
-	ll->jobs = j;
 
 	/* The runtime's word, at the moment of the start: a container the
 	 * caller saw may have stopped since. */
 	rc = inventory_find_running(ll->inv, spec->container, &c, j->message,
 				    sizeof(j->message));
 	if (!rc)
-		rc = spawn_start(ll->sp, c, spec, &res, j->message,
+		rc = spawn_start(ll->sp, c, spec, &j->entry, j->message,
 				 sizeof(j->message));
 	if (rc < 0) {
 		j->err = -rc;
 		if (!j->message[0])
 			snprintf(j->message, sizeof(j->message), "%s",
 				 strerror(-rc));
-		return &j->base;
+		j->ev = evtimer_new(ll->evb, failed_cb, j);
+	} else {
+		/* Without a tty it is decided already, with one it waits for
+		 * the terminal: either way, told from the loop. */
+		j->ev = evtimer_new(ll->evb, entry_cb, j);
 	}
-	j->pid = res.pid;
-	j->pidfd = res.pidfd;
-	j->st.pid = res.pid;
-	j->st.stdin_fd = res.stdin_fd;
-	j->st.stdout_fd = res.stdout_fd;
-	j->st.stderr_fd = res.stderr_fd;
-	j->st.tty_fd = res.tty_fd;
-	j->st.report_fd = res.report_fd;
-	if (res.tty_fd >= 0) {
-		j->tty_fd = fcntl(res.tty_fd, F_DUPFD_CLOEXEC, 3);
-		if (j->tty_fd < 0)
-			log_warn("pid %d: dup of the terminal: %s (signals go "
-				 "to the session's group)",
-				 (int)j->pid, strerror(errno));
+	if (!j->ev || event_add(j->ev, &zero) < 0) {
+		if (j->ev)
+			event_free(j->ev);
+		if (j->entry)
+			spawn_entry_abandon(j->entry);
+		free(j);
+		errno = ENOMEM;
+		return NULL;
 	}
+	j->next = ll->jobs;
+	ll->jobs = j;
 	return &j->base;
 }
 
 /*
- * Send sig to the process group; with LAUNCH_SIG_FOREGROUND and a tty to
- * the terminal's foreground group (a shell's running job), falling back to
- * the session's group when the terminal has none. Only a process this
- * launcher started and has not reaped: its pid cannot have been reused.
+ * With LAUNCH_SIG_FOREGROUND and a tty: the terminal's foreground group
+ * (a shell's running job), through the terminal (pty.h says how, and why
+ * never by the group's number); else, or when the terminal has no group
+ * that can be reached so, the session's own group, whose number is the
+ * pid of a process we started and have not reaped: it cannot be reused.
  */
 static void local_signal(struct launch_job *base, int sig, unsigned flags,
 			 uint64_t cookie)
@@ -224,23 +278,26 @@ static void local_signal(struct launch_job *base, int sig, unsigned flags,
 	struct local_job *j = (struct local_job *)base;
 	bool fg = false;
 	pid_t pg = -1;
-	int err = 0;
+	int err = 0, rc;
 
 	if (j->pid <= 0 || j->pidfd < 0) {
 		err = ESRCH;
 		goto out;
 	}
 	if ((flags & LAUNCH_SIG_FOREGROUND) && j->tty_fd >= 0) {
-		pg = pty_foreground(j->tty_fd);
-		fg = pg > 0;
+		rc = pty_signal_foreground(j->tty_fd, j->pid, sig, &pg);
+		if (rc != -ESRCH) {
+			fg = true;
+			err = -rc;
+			goto out;
+		}
 	}
-	if (pg <= 0)
-		pg = j->pid;
+	pg = j->pid;
 	if (kill(-pg, sig) == 0)
 		goto out;
 	err = errno;
 	/* Before its setsid() the process is not a group leader yet. */
-	if (err == ESRCH && pg == j->pid && kill(j->pid, sig) == 0)
+	if (err == ESRCH && kill(j->pid, sig) == 0)
 		err = 0;
 out:
 	if (cookie && j->base.arg)
@@ -252,6 +309,11 @@ static void local_drop(struct launch_job *base)
 	struct local_job *j = (struct local_job *)base;
 
 	j->base.arg = NULL;
+	if (j->entry) {
+		/* Still entering: the spawner kills and reaps it. */
+		job_free(j);
+		return;
+	}
 	job_kill(j);
 }
 

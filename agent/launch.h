@@ -12,7 +12,39 @@
  * Everything is asynchronous: launcher_start() returns a job at once and
  * the outcome comes later from the loop, never from inside the call that
  * asked for it (except on_signal of the local launcher, which is called
- * before launcher_signal() returns).
+ * before launcher_signal() returns). The local launcher's start waits on
+ * nothing of the container's: spawn.h hands back a start in progress,
+ * whose report socket the loop watches.
+ *
+ * Who reaps a session's process, and how its exit status reaches the
+ * agent, is the local launcher's alone: the process is the launcher's
+ * process's direct child (spawn.h, CLONE_PARENT), the job holds a pidfd,
+ * and the status goes out as on_exit (the monitor forwards it as one
+ * EXITED message; the worker and session.c see only that). A later
+ * upgrade that lets a new agent take over running sessions without
+ * losing a status has three ways, all behind this interface:
+ *
+ *   re-exec in place   the monitor execve()s the new binary (from a new
+ *                      sealed memfd, selfexe.h): its pid, and with it
+ *                      every child, stays; unreaped children keep their
+ *                      pids, so the new image pidfd_open()s them again
+ *                      from a job table passed across the exec (pid,
+ *                      token, the terminal's dup). Starts in progress
+ *                      finish or are abandoned first. Easiest here: the
+ *                      job table is all the monitor knows of a process.
+ *   a reaper per       each session's process gets a small parent of its
+ *   session            own (PR_SET_CHILD_SUBREAPER) that keeps the status
+ *                      and tells whoever connects: no handover needed,
+ *                      at a process and a hop per session; spawn_child.c
+ *                      would clone the reaper instead of CLONE_PARENT.
+ *   the old monitor    the new agent starts beside the old one, which
+ *   as a relay         hands its jobs over (fds by SCM_RIGHTS) and stays
+ *                      their parent, forwarding each EXITED until its last
+ *                      child is reaped, then exits.
+ *
+ * The session's streams and their buffered bytes live in the worker
+ * (session.c); handing those over is the worker's part of such an
+ * upgrade, and none of the above touches it.
  */
 #ifndef EXECFS_AGENT_LAUNCH_H
 #define EXECFS_AGENT_LAUNCH_H

@@ -37,6 +37,7 @@
 #include "execfs/version.h"
 #include "audit.h"
 #include "fdlimit.h"
+#include "hostns.h"
 #include "inventory.h"
 #include "launch.h"
 #include "logchan.h"
@@ -45,6 +46,7 @@
 #include "policy.h"
 #include "privsep.h"
 #include "sdnotify.h"
+#include "selfexe.h"
 #include "server.h"
 #include "session.h"
 #include "spawn.h"
@@ -75,6 +77,7 @@ struct agent_opts {
 	const char *redact[MAX_REDACT];
 	size_t nredact;
 	const char *user; /* the worker's */
+	const char *host_cgroupns; /* hostns.h; "none": stay in ours */
 	bool no_privsep;
 	int worker_fd; /* --privsep-worker: this is the worker; else -1 */
 	int log_chan; /* --privsep-log: the worker's end of logchan.h; or -1 */
@@ -135,6 +138,10 @@ static void usage(FILE *f)
 		"                     runs as (default: " AGENT_USER
 		" when that user exists,\n"
 		"                     else nobody, with a warning)\n"
+		"  --host-cgroupns FILE  the cgroup namespace to join at start, so\n"
+		"                     processes can be placed in any container's\n"
+		"                     cgroups (default /proc/1/ns/cgroup: the host's\n"
+		"                     in a pod with hostPID); none: stay in ours\n"
 		"  --no-privsep       one root process for everything (debugging only:\n"
 		"                     the part that parses network input keeps root)\n"
 		"  --debug            log every request\n"
@@ -173,6 +180,7 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 		O_HEARTBEAT,
 		O_SPIN,
 		O_USER,
+		O_HOST_CGROUPNS,
 		O_NO_PRIVSEP,
 		O_WORKER,
 		O_LOG_CHAN,
@@ -200,6 +208,7 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 		{ "heartbeat", required_argument, NULL, O_HEARTBEAT },
 		{ "spin", required_argument, NULL, O_SPIN },
 		{ "user", required_argument, NULL, O_USER },
+		{ "host-cgroupns", required_argument, NULL, O_HOST_CGROUPNS },
 		{ "no-privsep", no_argument, NULL, O_NO_PRIVSEP },
 		{ "privsep-worker", required_argument, NULL, O_WORKER },
 		{ "privsep-log", required_argument, NULL, O_LOG_CHAN },
@@ -319,6 +328,9 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 		case O_USER:
 			o->user = optarg;
 			break;
+		case O_HOST_CGROUPNS:
+			o->host_cgroupns = optarg;
+			break;
 		case O_NO_PRIVSEP:
 			o->no_privsep = true;
 			break;
@@ -362,6 +374,8 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 			argv[optind]);
 		return -1;
 	}
+	if (!o->host_cgroupns)
+		o->host_cgroupns = "/proc/1/ns/cgroup";
 	if (!o->nlisten)
 		o->listen[o->nlisten++] = "unix:" EXECFS_DEFAULT_SOCKET;
 	/* Each runtime's and orchestrator's default root (docs/FILES.md). */
@@ -866,11 +880,18 @@ int main(int argc, char **argv)
 				.heartbeat = -1,
 				.spin_us = evloop_spin_default() };
 	const char *prog = "execfs-agent";
-	char host[256];
-	int rc;
+	char host[256], err[256];
+	int rc, sealed = 0;
 
 	if (parse_opts(argc, argv, &o) < 0)
 		return 2;
+	/* The process that starts sessions runs from a sealed copy of this
+	 * binary (selfexe.h); first, before anything is opened or raised. */
+	if (o.worker_fd < 0)
+		sealed = selfexe_ensure_sealed(argv);
+	/* Executed from a memfd (or /proc/self/exe, the worker), the
+	 * kernel names us after it: ps, pgrep and top should say this. */
+	prctl(PR_SET_NAME, "execfs-agent", 0, 0, 0);
 	if (o.worker_fd >= 0) {
 		prog = "execfs-agent[worker]";
 		fcntl(o.worker_fd, F_SETFD, FD_CLOEXEC);
@@ -884,6 +905,22 @@ int main(int argc, char **argv)
 	}
 	if (o.debug)
 		log_set_level(LOG_LVL_DEBUG);
+	if (sealed < 0)
+		log_warn("cannot run from a sealed copy of the binary: %s; a "
+			 "process entering a container could reach the binary "
+			 "through /proc/PID/exe",
+			 strerror(-sealed));
+	if (o.worker_fd < 0 && strcmp(o.host_cgroupns, "none")) {
+		rc = hostns_join_cgroup(o.host_cgroupns, err, sizeof(err));
+		if (rc < 0)
+			log_warn("%s: cgroup v2 placement may be refused "
+				 "(nsdelegate) and /proc/PID/cgroup paths are "
+				 "relative to the agent's namespace",
+				 err);
+		else if (rc > 0)
+			log_info("joined the cgroup namespace of %s",
+				 o.host_cgroupns);
+	}
 	/* SIGUSR1 reopens --log from the start (the monitor hands the worker
 	 * its copy once it exists, agent_privsep()); the worker ignores it. */
 	if (o.worker_fd < 0) {

@@ -123,8 +123,25 @@ static bool mount_has(const struct cg_mount *m, const char *ctrls)
 	return true;
 }
 
+/* Whether path has a ".." component. */
+static bool has_dotdot(const char *path)
+{
+	const char *p = path;
+
+	while ((p = strstr(p, "..")) != NULL) {
+		if ((p == path || p[-1] == '/') && (!p[2] || p[2] == '/'))
+			return true;
+		p += 2;
+	}
+	return false;
+}
+
 /* The directory of cgroup path cg in mount m, or false when the mount
- * does not show it (its root is elsewhere in the hierarchy). */
+ * does not show it (its root is elsewhere in the hierarchy). Both are
+ * relative to the reader's cgroup namespace: from inside one, a mount
+ * made above it has a root such as "/../..", and a cgroup outside the
+ * namespace a path such as "/../other"; what is left once the mount's
+ * root is taken off must not climb out of the mount. */
 static bool mount_dir(const struct cg_mount *m, const char *cg, char *out)
 {
 	size_t rlen = strlen(m->root);
@@ -135,6 +152,8 @@ static bool mount_dir(const struct cg_mount *m, const char *cg, char *out)
 			return false;
 		cg += rlen;
 	}
+	if (has_dotdot(cg))
+		return false;
 	while (*cg == '/')
 		cg++;
 	n = snprintf(out, PATH_MAX, "%s%s%s", m->point, *cg ? "/" : "", cg);

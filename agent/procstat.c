@@ -35,35 +35,79 @@ static int proc_read(pid_t pid, const char *what, size_t max, char **buf,
 	return rc;
 }
 
-int proc_stat_read(pid_t pid, char *state, unsigned long long *start)
+/* The number in field n (3 or more) of a stat line, whose third field
+ * starts at p (after the last ')'). */
+static int stat_field(const char *p, int n, long long *v)
 {
-	char *buf, *p, *end;
-	unsigned long long v;
-	int rc, field;
+	char *end;
+	int field;
 
-	rc = proc_read(pid, "stat", PROC_STAT_MAX, &buf, NULL);
-	if (rc < 0)
-		return rc;
-	rc = -EINVAL;
-	p = strrchr(buf, ')');
-	if (!p || p[1] != ' ' || !p[2])
-		goto out_free;
-	p += 2;
-	*state = *p;
-	/* p is at field 3; step to field 22. */
-	for (field = 3; field < 22; field++) {
+	for (field = 3; field < n; field++) {
 		p = strchr(p, ' ');
 		if (!p)
-			goto out_free;
+			return -EINVAL;
 		p++;
 	}
 	errno = 0;
-	v = strtoull(p, &end, 10);
+	*v = strtoll(p, &end, 10);
 	if (errno || end == p || (*end != ' ' && *end != '\n' && *end))
-		goto out_free;
-	*start = v;
-	rc = 0;
-out_free:
+		return -EINVAL;
+	return 0;
+}
+
+/* /proc/PID/stat, from its third field on (in a malloc'ed *buf). */
+static int stat_read(pid_t pid, char **buf, const char **fields)
+{
+	const char *p;
+	int rc;
+
+	rc = proc_read(pid, "stat", PROC_STAT_MAX, buf, NULL);
+	if (rc < 0)
+		return rc;
+	p = strrchr(*buf, ')');
+	if (!p || p[1] != ' ' || !p[2]) {
+		free(*buf);
+		return -EINVAL;
+	}
+	*fields = p + 2;
+	return 0;
+}
+
+int proc_stat_read(pid_t pid, char *state, unsigned long long *start)
+{
+	const char *p;
+	long long v;
+	char *buf;
+	int rc;
+
+	rc = stat_read(pid, &buf, &p);
+	if (rc < 0)
+		return rc;
+	*state = *p;
+	rc = stat_field(p, 22, &v);
+	if (!rc)
+		*start = (unsigned long long)v;
+	free(buf);
+	return rc;
+}
+
+int proc_stat_ids(pid_t pid, pid_t *pgrp, pid_t *session)
+{
+	long long g, s;
+	const char *p;
+	char *buf;
+	int rc;
+
+	rc = stat_read(pid, &buf, &p);
+	if (rc < 0)
+		return rc;
+	rc = stat_field(p, 5, &g);
+	if (!rc)
+		rc = stat_field(p, 6, &s);
+	if (!rc) {
+		*pgrp = (pid_t)g;
+		*session = (pid_t)s;
+	}
 	free(buf);
 	return rc;
 }

@@ -14,6 +14,11 @@
  * of /proc/PID/stat. -ENOENT when there is no such process. */
 int proc_stat_read(pid_t pid, char *state, unsigned long long *start);
 
+/* Fields 5 and 6 of /proc/PID/stat: its process group and session, as
+ * the agent's pid namespace numbers them. -ENOENT when there is no such
+ * process. */
+int proc_stat_ids(pid_t pid, pid_t *pgrp, pid_t *session);
+
 /* The real uid and gid and the supplementary groups of PID, from
  * /proc/PID/status. *groups is malloc'ed (NULL when there are none). */
 int proc_status_creds(pid_t pid, uid_t *uid, gid_t *gid, gid_t **groups,

@@ -1,15 +1,24 @@
 /*
  * Pseudo-terminal operations on the master (see pty.h). The ioctls on a
  * pty master act on the pair: TIOCSWINSZ resizes the slave and signals its
- * foreground group, tcgetattr reads the slave's termios, and tcgetpgrp
- * returns the slave's foreground process group.
+ * foreground group, tcgetattr reads the slave's termios, tcgetpgrp
+ * returns the slave's foreground process group, and TIOCSIG signals it.
  */
 #include "pty.h"
 
+#include "procstat.h"
+
 #include <errno.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <termios.h>
 #include <unistd.h>
+
+#ifndef PIDFD_SIGNAL_PROCESS_GROUP
+#define PIDFD_SIGNAL_PROCESS_GROUP (1U << 2)
+#endif
 
 static bool is_blank(char c)
 {
@@ -92,4 +101,50 @@ pid_t pty_foreground(int master)
 	pid_t pg = tcgetpgrp(master);
 
 	return pg < 0 ? -errno : pg;
+}
+
+/* pidfd of the live process pid, leading its group in session sid. */
+static int pin_leader(pid_t pid, pid_t sid)
+{
+	struct pollfd pfd;
+	pid_t pgrp, session;
+	int fd;
+
+	fd = syscall(SYS_pidfd_open, pid, 0);
+	if (fd < 0)
+		return -ESRCH;
+	/* /proc/PID is that process's only while the pidfd says it has
+	 * not exited after the read. */
+	if (proc_stat_ids(pid, &pgrp, &session) < 0 || pgrp != pid ||
+	    session != sid)
+		goto out_close;
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	if (poll(&pfd, 1, 0) != 0)
+		goto out_close;
+	return fd;
+
+out_close:
+	close(fd);
+	return -ESRCH;
+}
+
+int pty_signal_foreground(int master, pid_t sid, int sig, pid_t *pgrp)
+{
+	pid_t pg = pty_foreground(master);
+	int fd, rc;
+
+	if (pg <= 0)
+		return -ESRCH;
+	*pgrp = pg;
+	if (sig == SIGINT || sig == SIGQUIT || sig == SIGTSTP)
+		return ioctl(master, TIOCSIG, sig) < 0 ? -errno : 0;
+	fd = pin_leader(pg, sid);
+	if (fd < 0)
+		return fd;
+	rc = syscall(SYS_pidfd_send_signal, fd, sig, NULL,
+		     PIDFD_SIGNAL_PROCESS_GROUP);
+	rc = rc < 0 ? (errno == EINVAL ? -ESRCH : -errno) : 0;
+	close(fd);
+	return rc;
 }

@@ -3,15 +3,16 @@
  * container's, so they are peer input: lines are parsed with lengths, never
  * trusted to be well formed; a malformed line is skipped the way glibc's
  * files backend skips it, and the first matching entry wins.
+ *
+ * Everything but userdb_resolve() runs in the process entering the
+ * container, between fork and execve: no allocation, no stdio, only string
+ * functions that are async-signal-safe (POSIX.1-2016 lists them).
  */
 #include "userdb.h"
-
-#include "readfile.h"
 
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 /* A passwd line has 7 fields, a group line 4. */
@@ -97,7 +98,7 @@ struct pw_query {
 	const char *name; /* match by name, or */
 	unsigned uid; /* by uid when name is NULL */
 	/* the match */
-	char name_buf[256];
+	char name_buf[USERDB_NAME_MAX];
 	unsigned m_uid, m_gid;
 	struct field home;
 };
@@ -173,67 +174,84 @@ static bool gr_match(const struct field *f, void *arg)
 	return false; /* all of them */
 }
 
-int userdb_resolve(const char *spec, const char *passwd, const char *group,
-		   struct user_creds *out, char *err, size_t errlen)
+/* Copy a home field into home (len bytes) if it fits. */
+static bool home_copy(const struct field *f, char *home, size_t len)
 {
-	struct pw_query pq = { 0 };
-	struct gr_query gq = { 0 };
-	char user[256];
-	const char *colon = strchr(spec, ':'), *grp = NULL;
+	if (f->n >= len)
+		return false;
+	memcpy(home, f->p, f->n);
+	home[f->n] = '\0';
+	return true;
+}
+
+int userdb_spec_parse(const char *spec, struct userdb_spec *out)
+{
+	const char *colon = strchr(spec, ':'), *grp = colon ? colon + 1 : NULL;
 	size_t ulen = colon ? (size_t)(colon - spec) : strlen(spec);
-	bool found, numeric;
-	unsigned id;
-	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if (colon)
-		grp = colon + 1;
-	if (ulen == 0 || ulen >= sizeof(user) || (grp && !*grp) ||
-	    (grp && strchr(grp, ':')) || strchr(spec, '\n')) {
-		snprintf(err, errlen,
-			 "user %s: not NAME, UID, NAME:GROUP or UID:GID", spec);
+	if (ulen == 0 || ulen >= sizeof(out->user) || (grp && !*grp) ||
+	    (grp && strchr(grp, ':')) || strchr(spec, '\n') ||
+	    (grp && strlen(grp) >= sizeof(out->group)))
+		return -EINVAL;
+	memcpy(out->user, spec, ulen);
+	out->user[ulen] = '\0';
+	out->uid_numeric = parse_id(out->user, ulen, &out->uid);
+	if (grp) {
+		out->has_group = true;
+		memcpy(out->group, grp, strlen(grp) + 1);
+		out->gid_numeric = parse_id(grp, strlen(grp), &out->gid);
+	}
+	return 0;
+}
+
+bool userdb_spec_needs_group(const struct userdb_spec *s)
+{
+	return s->has_group ? !s->gid_numeric : true;
+}
+
+bool userdb_spec_needs_passwd(const struct userdb_spec *s)
+{
+	return !(s->uid_numeric && s->has_group && s->gid_numeric);
+}
+
+int userdb_lookup(const struct userdb_spec *s, const char *passwd,
+		  const char *group, struct user_creds *out,
+		  enum userdb_miss *miss)
+{
+	struct pw_query pq;
+	struct gr_query gq;
+	bool found;
+
+	memset(&pq, 0, sizeof(pq));
+	memset(&gq, 0, sizeof(gq));
+	out->ngroups = 0;
+	out->has_home = false;
+	out->home[0] = '\0';
+	*miss = USERDB_FOUND;
+	if (s->uid_numeric)
+		pq.uid = s->uid;
+	else
+		pq.name = s->user;
+	found = db_each(passwd, 7, pw_match, &pq);
+	if (!found && !s->uid_numeric) {
+		*miss = USERDB_NO_USER;
 		return -EINVAL;
 	}
-	memcpy(user, spec, ulen);
-	user[ulen] = '\0';
-	out->groups = calloc(USERDB_MAX_GROUPS, sizeof(*out->groups));
-	if (!out->groups)
-		return -ENOMEM;
-
-	numeric = parse_id(user, ulen, &id);
-	if (numeric)
-		pq.uid = id;
-	else
-		pq.name = user;
-	found = db_each(passwd, 7, pw_match, &pq);
-	if (!found && !numeric) {
-		snprintf(err, errlen, "user %s: no such user in the container",
-			 user);
-		rc = -EINVAL;
-		goto out_release;
-	}
-	out->uid = found ? pq.m_uid : id;
+	out->uid = found ? pq.m_uid : s->uid;
 	out->gid = found ? pq.m_gid : 0;
-	if (found && pq.home.n) {
-		out->home = strndup(pq.home.p, pq.home.n);
-		if (!out->home) {
-			rc = -ENOMEM;
-			goto out_release;
-		}
-	}
+	if (found)
+		out->has_home =
+			home_copy(&pq.home, out->home, sizeof(out->home));
 
-	if (grp) {
-		if (parse_id(grp, strlen(grp), &id)) {
-			out->gid = id;
+	if (s->has_group) {
+		if (s->gid_numeric) {
+			out->gid = s->gid;
 		} else {
-			gq.name = grp;
+			gq.name = s->group;
 			if (!db_each(group, 4, gr_match, &gq)) {
-				snprintf(
-					err, errlen,
-					"group %s: no such group in the container",
-					grp);
-				rc = -EINVAL;
-				goto out_release;
+				*miss = USERDB_NO_GROUP;
+				return -EINVAL;
 			}
 			out->gid = gq.gid;
 		}
@@ -248,50 +266,37 @@ int userdb_resolve(const char *spec, const char *passwd, const char *group,
 		db_each(group, 4, gr_match, &gq);
 	}
 	return 0;
-
-out_release:
-	user_creds_release(out);
-	return rc;
 }
 
-/* A database file of the container: missing is empty, unreadable fails. */
-static int read_db(int rootfd, const char *path, char **buf, char *err,
-		   size_t errlen)
+bool userdb_home_of(unsigned uid, const char *passwd, char *home, size_t len)
 {
-	int rc = read_file_in_root(rootfd, path, USERDB_MAX_FILE, buf, NULL);
+	struct pw_query pq;
 
-	if (rc == -ENOENT) {
-		*buf = NULL;
-		return 0;
-	}
-	if (rc < 0)
-		snprintf(err, errlen, "container's %s: %s", path,
-			 strerror(-rc));
-	return rc;
+	memset(&pq, 0, sizeof(pq));
+	pq.uid = uid;
+	return db_each(passwd, 7, pw_match, &pq) &&
+	       home_copy(&pq.home, home, len);
 }
 
-int userdb_resolve_in_root(int rootfd, const char *spec, struct user_creds *out,
-			   char *err, size_t errlen)
+int userdb_resolve(const char *spec, const char *passwd, const char *group,
+		   struct user_creds *out, char *err, size_t errlen)
 {
-	char *passwd = NULL, *group = NULL;
+	struct userdb_spec s;
+	enum userdb_miss miss;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	rc = read_db(rootfd, "/etc/passwd", &passwd, err, errlen);
-	if (!rc)
-		rc = read_db(rootfd, "/etc/group", &group, err, errlen);
-	if (!rc)
-		rc = userdb_resolve(spec, passwd, group, out, err, errlen);
-	free(passwd);
-	free(group);
+	if (userdb_spec_parse(spec, &s) < 0) {
+		snprintf(err, errlen,
+			 "user %s: not NAME, UID, NAME:GROUP or UID:GID", spec);
+		return -EINVAL;
+	}
+	rc = userdb_lookup(&s, passwd, group, out, &miss);
+	if (miss == USERDB_NO_USER)
+		snprintf(err, errlen, "user %s: no such user in the container",
+			 s.user);
+	else if (miss == USERDB_NO_GROUP)
+		snprintf(err, errlen,
+			 "group %s: no such group in the container", s.group);
 	return rc;
-}
-
-void user_creds_release(struct user_creds *c)
-{
-	if (!c)
-		return;
-	free(c->groups);
-	free(c->home);
-	memset(c, 0, sizeof(*c));
 }

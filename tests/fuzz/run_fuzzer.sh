@@ -55,6 +55,11 @@ fuzz_fs_status)
 	printf '\000{"state": "killed", "signal": 9, "signame": "KILL"}' >"$corpus/seed-1"
 	printf '\003{"state": "failed", "errno": "ENOENT", "message": "exec x: No such file"}' >"$corpus/seed-2"
 	;;
+fuzz_agent_userdb)
+	# spec NUL passwd NUL group, as a container's files look.
+	printf 'app\000root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n\000root:x:0:\nstaff:x:50:app,other\n' >"$corpus/seed-0"
+	printf '1000:staff\000+nis::::::\nbroken:x:y:1:::\n\000staff:x:50:app\n' >"$corpus/seed-1"
+	;;
 fuzz_fs_snapshot)
 	# Two snapshots: a container appears, then moves to another pod.
 	{

@@ -27,11 +27,12 @@ apt() {
 	DEBIAN_FRONTEND=noninteractive apt-get -y -q -o DPkg::Lock::Timeout=300 "$@"
 }
 
-# exe_procs PATH: the pids running PATH (also once it was deleted). One
-# find, not a readlink per process: the machine may be busy.
+# exe_procs PATH: the pids running PATH (also once it was deleted, or from
+# the sealed memfd copy the agent runs from). One find, not a readlink per
+# process: the machine may be busy.
 exe_procs() {
-	find /proc/[0-9]*/exe -maxdepth 0 \( -lname "$1" -o -lname "$1 (deleted)" \) \
-		2>/dev/null | cut -d/ -f3 || true
+	find /proc/[0-9]*/exe -maxdepth 0 \( -lname "$1" -o -lname "$1 (deleted)" \
+		-o -lname "/memfd:$1 (deleted)" \) 2>/dev/null | cut -d/ -f3 || true
 }
 
 # ---- build and install ----------------------------------------------------------

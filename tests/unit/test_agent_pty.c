@@ -13,12 +13,16 @@
 #include "pty.h"
 
 #include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <termios.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static int parse(const char *line, unsigned short *c, unsigned short *r)
@@ -148,6 +152,135 @@ static void test_foreground(void **state)
 	assert_int_equal(pty_foreground(p.master), -EBADF);
 }
 
+/* A session leader with the slave as its controlling terminal, in the
+ * foreground, waiting to be signalled; its pid. */
+static pid_t session_on(const struct pair *p)
+{
+	int go[2];
+	pid_t pid;
+	char c;
+
+	assert_int_equal(pipe2(go, O_CLOEXEC), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (setsid() < 0 || ioctl(p->slave, TIOCSCTTY, 0) < 0)
+			_exit(1);
+		if (write(go[1], "x", 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(go[1]);
+	assert_int_equal(read(go[0], &c, 1), 1);
+	close(go[0]);
+	return pid;
+}
+
+static int killed_by(pid_t pid)
+{
+	int status;
+
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return WIFSIGNALED(status) ? WTERMSIG(status) : -1;
+}
+
+static void test_signal_foreground(void **state)
+{
+	struct pair p;
+	pid_t pid, pg = 0;
+
+	pair_open(&p);
+	assert_int_equal(pty_signal_foreground(p.master, 1, SIGTERM, &pg),
+			 -ESRCH);
+
+	/* ^C's signal goes through the terminal (TIOCSIG). */
+	pid = session_on(&p);
+	assert_int_equal(pty_signal_foreground(p.master, pid, SIGINT, &pg), 0);
+	assert_int_equal(pg, pid);
+	assert_int_equal(killed_by(pid), SIGINT);
+
+	/* Another through the group's pinned leader, when it leads a group
+	 * of the session named; a session we did not start is refused
+	 * (the caller then signals its own). */
+	pid = session_on(&p);
+	assert_int_equal(pty_signal_foreground(p.master, pid + 100000, SIGTERM,
+					       &pg),
+			 -ESRCH);
+	assert_int_equal(pty_signal_foreground(p.master, pid, SIGTERM, &pg), 0);
+	assert_int_equal(killed_by(pid), SIGTERM);
+
+	pair_close(&p);
+}
+
+/* Whether pid has sig pending for the whole process. */
+static bool pending(pid_t pid, int sig)
+{
+	char path[64], line[256];
+	unsigned long long mask = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "ShdPnd: %llx", &mask) == 1)
+			break;
+	fclose(f);
+	return mask & (1ULL << (sig - 1));
+}
+
+/*
+ * The foreground group emptied while the session lives: the terminal
+ * still holds the group, whose number is free for the kernel to give to
+ * anyone. Nothing is signalled by that number: ^C's signal goes to the
+ * (empty) group the terminal holds, another finds no leader to pin.
+ */
+static void test_signal_stale_foreground(void **state)
+{
+	struct pair p;
+	pid_t leader, stale, pg = 0;
+	int go[2];
+
+	pair_open(&p);
+	assert_int_equal(pipe2(go, O_CLOEXEC), 0);
+	leader = fork();
+	assert_true(leader >= 0);
+	if (leader == 0) {
+		pid_t c;
+
+		if (setsid() < 0 || ioctl(p.slave, TIOCSCTTY, 0) < 0)
+			_exit(1);
+		c = fork();
+		if (c == 0) {
+			signal(SIGTTOU, SIG_IGN);
+			if (setpgid(0, 0) < 0 ||
+			    tcsetpgrp(p.slave, getpid()) < 0)
+				_exit(1);
+			_exit(0);
+		}
+		if (c < 0 || waitpid(c, NULL, 0) != c ||
+		    write(go[1], &c, sizeof(c)) != sizeof(c))
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(go[1]);
+	assert_int_equal(read(go[0], &stale, sizeof(stale)), sizeof(stale));
+	close(go[0]);
+	assert_int_equal(pty_foreground(p.master), stale);
+
+	assert_int_equal(pty_signal_foreground(p.master, leader, SIGTERM, &pg),
+			 -ESRCH);
+	assert_int_equal(pty_signal_foreground(p.master, leader, SIGINT, &pg),
+			 0);
+	assert_int_equal(waitpid(leader, NULL, WNOHANG), 0);
+	assert_false(pending(leader, SIGINT));
+	kill(leader, SIGKILL);
+	assert_int_equal(killed_by(leader), SIGKILL);
+	pair_close(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -156,6 +289,8 @@ int main(void)
 		cmocka_unit_test(test_resize),
 		cmocka_unit_test(test_send_eof),
 		cmocka_unit_test(test_foreground),
+		cmocka_unit_test(test_signal_foreground),
+		cmocka_unit_test(test_signal_stale_foreground),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

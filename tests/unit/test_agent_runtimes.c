@@ -293,6 +293,26 @@ static void test_proc_cgroup(void **state)
 	assert_null(f2);
 	strv_free(dirs);
 
+	/* Seen from a cgroup namespace one level down: a mount made above
+	 * it shows its root as "/..", a cgroup outside the namespace's root
+	 * as "/../other"; a mount made inside it never shows that one. */
+	assert_int_equal(
+		proc_cgroup_dirs_parse(
+			"2:freezer:/../c2\n1:cpu,cpuacct:/../c2\n0::/../c2\n",
+			"31 30 0:27 /.. /sys/fs/cgroup/cpu,cpuacct rw - cgroup "
+			"cgroup rw,cpu,cpuacct\n"
+			"32 30 0:28 / /sys/fs/cgroup/freezer rw - cgroup cgroup "
+			"rw,freezer\n"
+			"34 30 0:30 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 "
+			"rw\n",
+			0, &dirs, &f1, &f2),
+		0);
+	assert_string_equal(dirs[0], "/sys/fs/cgroup/cpu,cpuacct/c2");
+	assert_null(dirs[1]);
+	assert_null(f1);
+	assert_null(f2);
+	strv_free(dirs);
+
 	/* The test process's own cgroups exist. */
 	assert_int_equal(proc_cgroup_dirs(getpid(), &dirs, &f1, &f2), 0);
 	strv_free(dirs);

@@ -1,10 +1,11 @@
 /*
- * Unit tests for agent/spawn.c that need no container: the refusals made
- * before any fork (container not running, init gone or replaced, bad
- * request), the report pipe decoding, reaping through a pidfd, and, when
- * run as root, a whole spawn into a "container" that is the test process
- * itself (same namespaces, so nothing is joined), which exercises the
- * helper, CLONE_PARENT, PATH search, env, cwd and the exec-failure reports.
+ * Unit tests for the spawner (agent/spawn*.c, spawner.c) that need no
+ * container: the refusals made before any fork (container not running,
+ * init gone or replaced, bad request), the report decoding, reaping
+ * through a pidfd, and, when run as root, a whole spawn into a "container"
+ * that is the test process itself (same namespaces, so nothing is joined),
+ * which exercises helper A, CLONE_PARENT, the entry's READY, the user
+ * lookup and HOME in B, PATH search, env, cwd and the failure reports.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -53,7 +54,7 @@ static void test_refusals(void **state)
 	struct spawner *sp = spawner_new(NULL);
 	char *argv[] = { "true", NULL }, *bad_env[] = { "NOEQUALS", NULL };
 	struct exec_spec req = { .argv = argv };
-	struct spawn_result res;
+	struct spawn_entry *res = NULL;
 	struct container c;
 	char err[256];
 	pid_t pid;
@@ -84,9 +85,17 @@ static void test_refusals(void **state)
 	assert_string_equal(err, "env NOEQUALS: not NAME=VALUE");
 
 	req.env = NULL;
+	req.user = "app:";
+	assert_int_equal(spawn_start(sp, &c, &req, &res, err, sizeof(err)),
+			 -EINVAL);
+	assert_string_equal(err,
+			    "user app:: not NAME, UID, NAME:GROUP or UID:GID");
+
+	req.user = NULL;
 	req.argv = NULL;
 	assert_int_equal(spawn_start(sp, &c, &req, &res, err, sizeof(err)),
 			 -EINVAL);
+	assert_null(res);
 	spawner_free(sp);
 }
 
@@ -150,17 +159,40 @@ struct outcome {
 	char err[256], rerr[256], out[4096], errout[4096];
 };
 
+/* spawn_start and the entry's steps until B said READY. */
+static int start(struct spawner *sp, const struct container *c,
+		 const struct exec_spec *req, struct spawn_result *res,
+		 char *err, size_t errlen)
+{
+	struct spawn_entry *e;
+	int rc;
+
+	rc = spawn_start(sp, c, req, &e, err, errlen);
+	while (rc == 0) {
+		rc = spawn_entry_step(e, res, err, errlen);
+		if (rc != -EAGAIN)
+			break;
+		wait_readable(spawn_entry_fd(e));
+		rc = 0;
+	}
+	return rc;
+}
+
 /* Start argv in the self container and collect everything. */
 static void run(struct spawner *sp, const struct container *c, char **argv,
-		char **env, const char *cwd, struct outcome *o)
+		char **env, const char *cwd, const char *user,
+		struct outcome *o)
 {
-	struct exec_spec req = { .argv = argv, .env = env, .cwd = (char *)cwd };
+	struct exec_spec req = { .argv = argv,
+				 .env = env,
+				 .cwd = (char *)cwd,
+				 .user = (char *)user };
 	struct spawn_result res;
 	size_t nout = 0, nerr = 0;
 	ssize_t n;
 
 	memset(o, 0, sizeof(*o));
-	o->rc = spawn_start(sp, c, &req, &res, o->err, sizeof(o->err));
+	o->rc = start(sp, c, &req, &res, o->err, sizeof(o->err));
 	if (o->rc < 0)
 		return;
 	assert_true(fcntl(res.stdout_fd, F_GETFL) & O_NONBLOCK);
@@ -195,7 +227,10 @@ static void test_spawn_self(void **state)
 		       NULL };
 	char *nosuch[] = { "nosuch-execfs", NULL };
 	char *ls[] = { "ls", NULL };
+	char *home[] = { "sh", "-c", "echo \"[$HOME]\"", NULL };
 	char *extra[] = { "BAR=3", "NEW=4", NULL };
+	char *homeset[] = { "HOME=/set", NULL },
+	     *homeempty[] = { "HOME=", NULL };
 	struct spawner *sp;
 	struct container c;
 	struct outcome o;
@@ -206,7 +241,7 @@ static void test_spawn_self(void **state)
 	assert_non_null(sp);
 	self_container(&c);
 
-	run(sp, &c, sh, extra, "/tmp", &o);
+	run(sp, &c, sh, extra, "/tmp", NULL, &o);
 	assert_int_equal(o.rc, 0);
 	assert_int_equal(o.report, 0);
 	assert_true(WIFEXITED(o.status));
@@ -215,17 +250,63 @@ static void test_spawn_self(void **state)
 	assert_string_equal(o.out, "1 3\n/tmp\n0\n1\n2\n3\n");
 	assert_string_equal(o.errout, "err\n");
 
-	run(sp, &c, nosuch, NULL, NULL, &o);
+	run(sp, &c, nosuch, NULL, NULL, NULL, &o);
 	assert_true(o.rc == -ENOENT || o.report == -ENOENT);
 	assert_string_equal(o.rc ? o.err : o.rerr,
 			    "exec nosuch-execfs: No such file or directory");
 
-	run(sp, &c, ls, NULL, "/nonexistent-execfs", &o);
+	run(sp, &c, ls, NULL, "/nonexistent-execfs", NULL, &o);
 	assert_true(o.rc == -ENOENT || o.report == -ENOENT);
 	assert_string_equal(
 		o.rc ? o.err : o.rerr,
 		"cwd /nonexistent-execfs: No such file or directory");
+
+	/* HOME as runc sets it: from the passwd entry of the uid (the
+	 * test's own /etc/passwd here: root's is /root) when the env has
+	 * none or an empty one, never over one it has. */
+	run(sp, &c, home, NULL, NULL, NULL, &o);
+	assert_int_equal(o.report, 0);
+	assert_string_equal(o.out, "[/root]\n");
+	run(sp, &c, home, homeempty, NULL, NULL, &o);
+	assert_string_equal(o.out, "[/root]\n");
+	run(sp, &c, home, homeset, NULL, NULL, &o);
+	assert_string_equal(o.out, "[/set]\n");
+	/* A user the files do not have fails in B, after READY. */
+	run(sp, &c, home, NULL, NULL, "nosuch-execfs-user", &o);
+	assert_int_equal(o.rc, 0);
+	assert_int_equal(o.report, -EINVAL);
+	assert_string_equal(
+		o.rerr,
+		"user nosuch-execfs-user: no such user in the container");
+	run(sp, &c, home, NULL, NULL, "0:0", &o);
+	assert_int_equal(o.report, 0);
+	assert_string_equal(o.out, "[/root]\n");
 	spawner_free(sp);
+}
+
+/* A start given up before it was handed over is killed, and the spawner
+ * reaps everything it started: nothing is left, nothing waited on. */
+static void test_abandon(void **state)
+{
+	char *argv[] = { "sleep", "1000", NULL };
+	struct exec_spec req = { .argv = argv };
+	struct spawn_entry *e;
+	struct spawner *sp;
+	struct container c;
+	char err[256];
+	siginfo_t si;
+
+	if (geteuid() != 0)
+		skip();
+	sp = spawner_new(NULL);
+	assert_non_null(sp);
+	self_container(&c);
+	assert_int_equal(spawn_start(sp, &c, &req, &e, err, sizeof(err)), 0);
+	spawn_entry_abandon(e);
+	spawner_free(sp);
+	memset(&si, 0, sizeof(si));
+	assert_int_equal(waitid(P_ALL, 0, &si, WEXITED | WNOHANG), -1);
+	assert_int_equal(errno, ECHILD);
 }
 
 int main(void)
@@ -235,6 +316,7 @@ int main(void)
 		cmocka_unit_test(test_report_read),
 		cmocka_unit_test(test_reap),
 		cmocka_unit_test(test_spawn_self),
+		cmocka_unit_test(test_abandon),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

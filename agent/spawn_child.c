@@ -1,0 +1,630 @@
+/*
+ * Helper A and process B, from the fork to the execve (see spawn.h for who
+ * they are). Only async-signal-safe calls and raw system calls run here:
+ * no malloc, no stdio, no logging. Credentials change with raw syscalls
+ * because glibc's set*id wrappers would try to synchronise threads that
+ * exist only in the agent. A failure is one ERROR message on the report
+ * socket (spawn_report.c) and an exit; a successful execve closes B's end.
+ *
+ * The order is runc's (nsexec.c, then setns_init_linux.go), and each step
+ * says which fds the process holds once it is done. "keep" is the plan's
+ * sorted list: the report socket's child end, B's three stdio ends (none
+ * with a tty), the init's pidfd, the host's /proc, the v2 cgroup (its
+ * directory, or its cgroup.procs without clone3), one `tasks` file per v1
+ * hierarchy.
+ *
+ * A (clone(CLONE_VM | CLONE_VFORK) on the spawner's stack, so the agent
+ *   waits while it runs; or a plain fork under ASan and for a time
+ *   namespace, see spawn_plan.c). Nothing here waits on the container:
+ *   A1 PR_SET_DUMPABLE 0: B's copy of the mm is born non-dumpable, so no
+ *      process of the container can ptrace B or open its /proc files
+ *      (fds, exe, maps) without CAP_SYS_PTRACE over the host.
+ *   A2 0-2 become /dev/null and every fd not in keep is closed: what the
+ *      agent holds (sessions' pipes, its channel, the inventory's files)
+ *      never reaches the container's pid namespace.   holds: keep
+ *   A3 setns(pidfd) into every namespace of the init but the user and
+ *      the cgroup ones, in one call. The host's root may join them
+ *      whatever user namespace owns them; the pid namespace applies to
+ *      A's children only.                                  holds: keep
+ *   A4 clone B with CLONE_PARENT (B is the agent's child, so the agent
+ *      can hold a pidfd for it and reap it), into the container's v2
+ *      cgroup when clone3 is there (CLONE_INTO_CGROUP takes the cgroup
+ *      lock only for reading; a write to cgroup.procs would wait 7-15 ms
+ *      for the global one, see docs/BENCHMARKS.md).
+ *   A5 B's pid into the plan the agent reads (shared memory), or a PID
+ *      report when A forked; exit.
+ *
+ * B (born in the container's pid namespace, still the host's root; holds
+ * keep). Until B6 it is the host's root on purpose: a write to
+ * cgroup.procs, a lowered oom_score_adj and a raised hard rlimit are all
+ * checked against the host's user namespace.
+ *   B1 v2 cgroup: born in it (the directory fd is closed), or, without
+ *      clone3, writes "0" to its cgroup.procs itself. Before the cgroup
+ *      namespace: under nsdelegate a move is refused unless both cgroups
+ *      are visible from the mover's namespace.
+ *   B2 each v1 hierarchy: writes "0" to its `tasks` (moves B alone,
+ *      without the global lock), closes it. B, not A: a frozen freezer
+ *      cgroup would freeze the writer, and A's writer is the agent.
+ *                          holds: /dev/null, report, stdio, pidfd, /proc
+ *   B3 the host's /proc: B's own oom_score_adj is written (the init's;
+ *      [slot: the config's oomScoreAdj]), through the host's /proc
+ *      because the container's is the container's to fake
+ *      [slot: the LSM's exec attribute file, opened (or written: it
+ *      applies at the next execve only) through the same /proc]; closed.
+ *                                    holds: 0-2, report, stdio, pidfd
+ *   B4 the buffers of the user database mapped, if B will read it: from
+ *      here on its address space does not grow, whatever RLIMIT_AS says.
+ *   B5 RLIMIT_NOFILE back to what the agent started with (fdlimit.h)
+ *      [slot: process.rlimits]
+ *      [slot: personality (linux.personality)]
+ *   B6 setns(pidfd, CLONE_NEWUSER | CLONE_NEWCGROUP), what of them the
+ *      init has that we do not (the kernel joins the user namespace
+ *      first); pidfd closed. B now holds nothing of the host's but
+ *      /dev/null on 0-2, the report socket and the pipes that will be its
+ *      stdio.                                holds: 0-2, report, stdio
+ *   B7 with a tty: a pseudo-terminal from the container's own devpts
+ *      (its ptmx opened through ctrfile.h: O_PATH, checked to be the
+ *      ptmx device, reopened), sized, the slave through TIOCGPTPEER.
+ *   B8 READY to the agent, the master attached; the master closed. With
+ *      a tty the agent hands the start over now (without one it did when
+ *      B was born, and the session reads this); all that follows may
+ *      block on the container and only B waits.
+ *                                      holds: 0-2, report, stdio | slave
+ *   B9 every signal back to its default disposition (all are still
+ *      blocked).
+ *   B10 the user database, if the request names a user or the env lacks
+ *      HOME: the container's /etc/passwd and /etc/group through
+ *      ctrfile.h, parsed by userdb.h; then the creds, and HOME as runc
+ *      sets it (the user's passwd home when the env has none, "/" when
+ *      there is no entry).
+ *   B11 setsid; the slave becomes the controlling terminal, owned by the
+ *      user; stdio dup2()ed onto 0-2; every fd but 0-2 and the report
+ *      socket (close-on-exec) closed.          holds: 0-2, report
+ *   B12 no_new_privs when the config sets it (runc sets it first, before
+ *      the LSM label and the credentials)
+ *      [slot: SELinux exec label (process.selinuxLabel), if not at B3]
+ *      [slot: seccomp when the config does not set no_new_privs: loading
+ *      a filter then needs CAP_SYS_ADMIN, which B still has]
+ *   B13 cwd tried as root; bounding set; keepcaps; setgroups, setresgid,
+ *      setresuid; cwd again as the user if root could not; capset;
+ *      ambient capabilities.
+ *   B14 [slot: AppArmor exec profile (process.apparmorProfile), if not
+ *      at B3]
+ *      umask 022 [slot: process.user.umask]; signal mask emptied
+ *      [slot: seccomp with no_new_privs: last before execve, as runc,
+ *      so that the fewest syscalls run under the container's filter]
+ *   B15 execve of each PATH candidate; the failure is reported.
+ */
+#include "spawn_internal.h"
+
+#include "ctrfile.h"
+#include "initpin.h"
+#include "inventory.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <termios.h>
+#include <unistd.h>
+
+/* clone3's arguments up to the cgroup (CLONE_ARGS_SIZE_VER2), spelled
+ * out: glibc has no wrapper and <linux/sched.h> clashes with <sched.h>. */
+struct spawn_clone_args {
+	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack,
+		stack_size, tls, set_tid, set_tid_size, cgroup;
+};
+#define SPAWN_CLONE_INTO_CGROUP 0x200000000ULL
+#ifndef SYS_clone3
+#define SYS_clone3 435
+#endif
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+
+/* ---- common ----------------------------------------------------------- */
+
+static _Noreturn void child_fail(const struct spawn_plan *p, int stage, int err,
+				 const char *subject, int code)
+{
+	spawn_msg_send(p->report_w, SPAWN_MSG_ERROR, stage, err ? err : EIO,
+		       subject, 0, -1);
+	_exit(code);
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* Close every fd from lo up but the sorted keep[n]. */
+static void close_all_but(int lo, const int *keep, size_t n, int max_fd)
+{
+	size_t i;
+	int fd;
+
+	for (i = 0; i < n; i++) {
+		if (keep[i] < lo)
+			continue;
+		if (keep[i] > lo &&
+		    syscall(SYS_close_range, lo, keep[i] - 1, 0) < 0)
+			goto fallback;
+		lo = keep[i] + 1;
+	}
+	if (syscall(SYS_close_range, lo, ~0U, 0) == 0)
+		return;
+fallback:
+	for (fd = 3; fd < max_fd; fd++) {
+		for (i = 0; i < n && keep[i] != fd; i++)
+			;
+		if (i == n)
+			close(fd);
+	}
+}
+
+/* ---- helper A ----------------------------------------------------------- */
+
+static bool kept(const struct spawn_plan *p, int fd)
+{
+	size_t i;
+
+	for (i = 0; i < p->nkeep; i++)
+		if (p->keep[i] == fd)
+			return true;
+	return false;
+}
+
+static _Noreturn void a_fail(struct spawn_plan *p, int stage, int err)
+{
+	if (p->shared) {
+		/* The agent reads this once we are gone. */
+		p->a_stage = stage;
+		p->a_err = err ? err : EIO;
+		_exit(1);
+	}
+	child_fail(p, stage, err, NULL, 1);
+}
+
+/* B: a fork of A. No stack argument: like fork, B runs on a copy of ours.
+ * B's exit signal is A's (SIGCHLD) under CLONE_PARENT, which is why
+ * clone3 wants exit_signal 0. */
+static pid_t a_clone(const struct spawn_plan *p)
+{
+	struct spawn_clone_args args;
+
+	if (!p->clone3 || p->cgroup2_fd < 0)
+		return syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
+	memset(&args, 0, sizeof(args));
+	args.flags = CLONE_PARENT | SPAWN_CLONE_INTO_CGROUP;
+	args.cgroup = (uint64_t)p->cgroup2_fd;
+	return syscall(SYS_clone3, &args, sizeof(args));
+}
+
+static _Noreturn void b_main(struct spawn_plan *p);
+
+_Noreturn void spawn_helper_main(struct spawn_plan *p)
+{
+	int i, nsflags;
+	pid_t pid;
+
+	/* A1. Sharing our memory, A sets it for the agent too, which
+	 * restores its own after A ends. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	/* A2. (An fd the entry needs is left where it is, should the agent
+	 * have been started with 0-2 closed: B uses and closes it before
+	 * its own dup2()s onto 0-2.) */
+	for (i = 0; i < 3; i++)
+		if (p->null_fd >= 0 && !kept(p, i) && dup2(p->null_fd, i) < 0)
+			a_fail(p, STAGE_SETNS, errno);
+	close_all_but(3, p->keep, p->nkeep, p->max_fd);
+	/* A3. The user and cgroup namespaces are B's to join (B6), once it
+	 * is in the container's cgroups, which the cgroup namespace's root
+	 * might otherwise hide, and has done what needs the host's root. */
+	nsflags = p->nsflags & ~(CLONE_NEWUSER | CLONE_NEWCGROUP);
+	if (nsflags && setns(p->pin->pidfd, nsflags) < 0)
+		a_fail(p, STAGE_SETNS, errno);
+	/* A4 */
+	pid = a_clone(p);
+	if (pid < 0)
+		a_fail(p, STAGE_CLONE, errno);
+	if (pid == 0)
+		b_main(p);
+	/* A5 */
+	if (p->shared) {
+		p->child = pid;
+		_exit(0);
+	}
+	spawn_msg_send(p->report_w, SPAWN_MSG_PID, 0, 0, NULL, pid, -1);
+	_exit(0);
+}
+
+int spawn_helper_shared(void *plan)
+{
+	spawn_helper_main(plan);
+}
+
+/* ---- process B: entering -------------------------------------------- */
+
+/* B1, B2 */
+static void b_cgroups(struct spawn_plan *p)
+{
+	const struct initpin *pin = p->pin;
+	size_t i;
+
+	close_fd(&p->cgroup2_fd);
+	if (p->cgroup2_procs_fd >= 0) {
+		if (write(p->cgroup2_procs_fd, "0", 1) != 1)
+			child_fail(p, STAGE_CGROUP, errno, p->cgroup2_dir, 127);
+		close_fd(&p->cgroup2_procs_fd);
+	}
+	for (i = 0; i < pin->ncgroups; i++) {
+		if (pin->cgroup_fds[i] < 0)
+			continue;
+		if (write(pin->cgroup_fds[i], "0", 1) != 1)
+			child_fail(p, STAGE_CGROUP, errno, pin->cgroups[i],
+				   127);
+		close(pin->cgroup_fds[i]);
+	}
+}
+
+/* B3. The agent may protect itself from the OOM killer; B gets the
+ * container's score instead. */
+static void b_host_proc(struct spawn_plan *p)
+{
+	int fd;
+
+	if (p->proc_fd < 0)
+		return;
+	if (p->oom[0]) {
+		fd = openat(p->proc_fd, "thread-self/oom_score_adj",
+			    O_WRONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			if (write(fd, p->oom, strlen(p->oom)) < 0) {
+				/* best effort: lowering it needs
+				 * CAP_SYS_RESOURCE */
+			}
+			close(fd);
+		}
+	}
+	/* [slot: the LSM's exec attribute, through p->proc_fd] */
+	close_fd(&p->proc_fd);
+}
+
+/* B4: the buffer for one database file, its cap and a NUL; only the
+ * pages the read touches are ever backed. */
+static char *b_db_buffer(const struct spawn_plan *p, const char *path)
+{
+	char *buf = mmap(NULL, USERDB_MAX_FILE + 1, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (buf == MAP_FAILED)
+		child_fail(p, STAGE_FILE, ENOMEM, path, 127);
+	return buf;
+}
+
+/* B5 */
+static void b_limits(const struct spawn_plan *p)
+{
+	/* The agent's raised fd limit is its own (fdlimit.h). Lowering the
+	 * soft limit needs no privilege; a failure keeps the raised one. */
+	if (setrlimit(RLIMIT_NOFILE, &p->nofile) < 0) {
+		/* best effort */
+	}
+	/* [slot: process.rlimits: set here, while B is the host's root
+	 * (raising a hard limit needs CAP_SYS_RESOURCE over the host's user
+	 * namespace); what B execs inherits them] */
+	/* [slot: linux.personality] */
+}
+
+/* B6 */
+static void b_userns_cgroupns(struct spawn_plan *p)
+{
+	int pidfd = p->pin->pidfd,
+	    flags = p->nsflags & (CLONE_NEWUSER | CLONE_NEWCGROUP);
+
+	if (flags && setns(pidfd, flags) < 0)
+		child_fail(p,
+			   flags & CLONE_NEWUSER ? STAGE_SETNS : STAGE_CGROUPNS,
+			   errno, NULL, 127);
+	close(pidfd);
+}
+
+/* B7: a pty from the devpts mounted in the container. The slave
+ * (close-on-exec, above 2 so the dup2 onto 0-2 clears the flag) is B's;
+ * the master is returned, for the agent. */
+static int b_pty(const struct spawn_plan *p, const struct ctrfile_root *r,
+		 int *slave)
+{
+	const char *path = "/dev/pts/ptmx";
+	int master, unlock = 0, fd;
+
+	master = ctrfile_open(r, path, O_RDWR | O_NONBLOCK, CTRFILE_PTMX, NULL);
+	if (master == -ENOENT) {
+		path = "/dev/ptmx";
+		master = ctrfile_open(r, path, O_RDWR | O_NONBLOCK,
+				      CTRFILE_PTMX, NULL);
+	}
+	if (master < 0)
+		child_fail(p, STAGE_PTY, -master, path, 1);
+	if (ioctl(master, TIOCSPTLCK, &unlock) < 0)
+		child_fail(p, STAGE_PTY, errno, "unlockpt", 1);
+	/* Before the program runs: its first TIOCGWINSZ sees the size the
+	 * client asked for (kubectl #47990 is the bug this avoids). */
+	if (ioctl(master, TIOCSWINSZ, &p->ws) < 0)
+		child_fail(p, STAGE_PTY, errno, "TIOCSWINSZ", 1);
+	/* TIOCGPTPEER opens the slave through the master, not by a path
+	 * the container could swap. */
+	fd = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		child_fail(p, STAGE_PTY, errno, "TIOCGPTPEER", 1);
+	*slave = fd;
+	if (fd < 3) {
+		*slave = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+		if (*slave < 0)
+			child_fail(p, STAGE_PTY, errno, "slave fd", 1);
+		close(fd);
+	}
+	return master;
+}
+
+/* ---- process B: the container's user -------------------------------- */
+
+/* A database file of the container into buf (B4's), NUL-terminated;
+ * NULL when the container has none (an empty database). */
+static char *b_read_db(const struct spawn_plan *p, const struct ctrfile_root *r,
+		       const char *path, char *buf)
+{
+	long n;
+	int fd;
+
+	fd = ctrfile_open(r, path, O_RDONLY | O_NONBLOCK, CTRFILE_REGULAR,
+			  NULL);
+	if (fd == -ENOENT)
+		return NULL;
+	if (fd < 0)
+		child_fail(p, STAGE_FILE, -fd, path, 127);
+	n = ctrfile_read(fd, buf, USERDB_MAX_FILE + 1);
+	if (n < 0)
+		child_fail(p, STAGE_FILE, (int)-n, path, 127);
+	close(fd);
+	return buf;
+}
+
+static void b_set_home(struct spawn_plan *p, const char *home)
+{
+	size_t n = strlen(home);
+
+	memcpy(p->home_env, "HOME=", 5);
+	memcpy(p->home_env + 5, home, n + 1);
+	p->envp[p->home_slot] = p->home_env;
+}
+
+/* Which database files B reads. */
+static bool b_needs_passwd(const struct spawn_plan *p)
+{
+	return p->need_home ||
+	       (p->has_user && userdb_spec_needs_passwd(&p->user));
+}
+
+static bool b_needs_group(const struct spawn_plan *p)
+{
+	return p->has_user && userdb_spec_needs_group(&p->user);
+}
+
+/* B10, with B4's buffers (NULL for a file not needed). */
+static void b_users(struct spawn_plan *p, const struct ctrfile_root *r,
+		    char *pwbuf, char *grbuf)
+{
+	char *pw = NULL, *gr = NULL;
+	enum userdb_miss miss;
+
+	if (pwbuf)
+		pw = b_read_db(p, r, "/etc/passwd", pwbuf);
+	if (grbuf)
+		gr = b_read_db(p, r, "/etc/group", grbuf);
+	if (p->has_user) {
+		if (userdb_lookup(&p->user, pw, gr, &p->creds, &miss) < 0)
+			child_fail(p,
+				   miss == USERDB_NO_GROUP ? STAGE_GROUP :
+							     STAGE_USER,
+				   EINVAL,
+				   miss == USERDB_NO_GROUP ? p->user.group :
+							     p->user.user,
+				   127);
+		p->uid = p->creds.uid;
+		p->gid = p->creds.gid;
+		p->groups = p->creds.groups;
+		p->ngroups = p->creds.ngroups;
+	} else if (p->need_home) {
+		p->creds.has_home = pw &&
+				    userdb_home_of(p->uid, pw, p->creds.home,
+						   sizeof(p->creds.home));
+	}
+	/* runc's setupUser: HOME from the user's entry when the env has
+	 * none (or an empty one), "/" when there is no entry. */
+	if (p->need_home)
+		b_set_home(p, p->creds.has_home ? p->creds.home : "/");
+}
+
+/* ---- process B: becoming the container's process ---------------------- */
+
+static void b_caps_bounding(const struct spawn_plan *p)
+{
+	const struct container *c = p->c;
+	int cap;
+
+	for (cap = 0; cap <= p->last_cap; cap++) {
+		if (c->cap_bounding & (1ULL << cap))
+			continue;
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+			child_fail(p, STAGE_CAPS, errno, "bounding set", 127);
+	}
+	/* Keep the permitted set across setresuid; capset trims it. */
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+		child_fail(p, STAGE_CAPS, errno, "keepcaps", 127);
+}
+
+static void b_caps_apply(const struct spawn_plan *p)
+{
+	const struct container *c = p->c;
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3,
+						0 };
+	struct __user_cap_data_struct data[2];
+	int cap;
+
+	data[0].effective = c->cap_effective;
+	data[1].effective = c->cap_effective >> 32;
+	data[0].permitted = c->cap_permitted;
+	data[1].permitted = c->cap_permitted >> 32;
+	data[0].inheritable = c->cap_inheritable;
+	data[1].inheritable = c->cap_inheritable >> 32;
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		child_fail(p, STAGE_CAPS, errno, "capset", 127);
+	/* As runc: an ambient capability that cannot be raised is skipped. */
+	for (cap = 0; cap <= p->last_cap; cap++)
+		if (c->cap_ambient & (1ULL << cap))
+			prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0);
+}
+
+/* B11 */
+static void b_session(const struct spawn_plan *p, int slave)
+{
+	int i;
+
+	if (setsid() < 0)
+		child_fail(p, STAGE_SETSID, errno, NULL, 127);
+	/* A session leader without a terminal acquires the first one it
+	 * asks for: the slave becomes B's controlling terminal, and B's
+	 * process group its foreground. */
+	if (p->tty && ioctl(slave, TIOCSCTTY, 0) < 0)
+		child_fail(p, STAGE_CTTY, errno, NULL, 127);
+	/* The terminal belongs to the user the program runs as, so it can
+	 * reopen it by path (as runc's fixStdioPermissions does). EINVAL
+	 * and EPERM: the uid or the inode's owner is not mapped in the
+	 * container's user namespace; the fds 0-2 work regardless. */
+	if (p->tty && fchown(slave, p->uid, -1) < 0 && errno != EINVAL &&
+	    errno != EPERM)
+		child_fail(p, STAGE_CTTY, errno, "chown", 127);
+	for (i = 0; i < 3; i++)
+		if (dup2(p->tty ? slave : p->child_fd[i], i) < 0)
+			child_fail(p, STAGE_STDIO, errno, NULL, 127);
+	/* Only 0-2 reach the container; the report socket (close-on-exec)
+	 * stays until execve tells the agent by closing it. */
+	close_all_but(3, &p->report_w, 1, p->max_fd);
+}
+
+/* B12, B13 */
+static void b_credentials(const struct spawn_plan *p)
+{
+	int cwd_err;
+
+	if (p->c->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		child_fail(p, STAGE_NNP, errno, NULL, 127);
+	/* [slot: SELinux exec label] */
+	/* [slot: seccomp without no_new_privs] */
+
+	/* Root may reach a cwd the user cannot: try first as root, and again
+	 * as the user (as runc does). */
+	cwd_err = chdir(p->cwd) < 0 ? errno : 0;
+	if (p->c->has_caps)
+		b_caps_bounding(p);
+	if (syscall(SYS_setgroups, p->ngroups, p->groups) < 0)
+		child_fail(p, STAGE_GROUPS, errno, NULL, 127);
+	if (syscall(SYS_setresgid, p->gid, p->gid, p->gid) < 0)
+		child_fail(p, STAGE_GID, errno, NULL, 127);
+	if (syscall(SYS_setresuid, p->uid, p->uid, p->uid) < 0)
+		child_fail(p, STAGE_UID, errno, NULL, 127);
+	if (cwd_err && chdir(p->cwd) < 0)
+		child_fail(p, STAGE_CWD, errno, p->cwd, 127);
+	if (p->c->has_caps)
+		b_caps_apply(p);
+}
+
+/* B14, B15 */
+static _Noreturn void b_exec(const struct spawn_plan *p)
+{
+	int i, err = ENOENT;
+	bool eacces = false;
+
+	/* [slot: AppArmor exec profile] */
+	umask(022); /* [slot: process.user.umask] */
+	sigprocmask(SIG_SETMASK, &p->empty_mask, NULL);
+	/* [slot: seccomp with no_new_privs: nothing but execve after it] */
+
+	/* execvp's search, by hand: the container's PATH, inside its root. */
+	for (i = 0; p->paths[i]; i++) {
+		execve(p->paths[i], p->argv, p->envp);
+		switch (errno) {
+		case EACCES:
+			eacces = true;
+			/* fall through */
+		case ENOENT:
+		case ENOTDIR:
+		case ESTALE:
+		case ENODEV:
+		case ETIMEDOUT:
+			continue;
+		default:
+			err = errno;
+			goto out_fail;
+		}
+	}
+	if (eacces)
+		err = EACCES;
+out_fail:
+	child_fail(p, STAGE_EXEC, err, p->argv[0], 127);
+}
+
+static _Noreturn void b_main(struct spawn_plan *p)
+{
+	struct ctrfile_root root = { -1, -1 };
+	char *pwbuf = NULL, *grbuf = NULL;
+	int master = -1, slave = -1, i, rc;
+
+	b_cgroups(p);
+	b_host_proc(p);
+	if (b_needs_passwd(p))
+		pwbuf = b_db_buffer(p, "/etc/passwd");
+	if (b_needs_group(p))
+		grbuf = b_db_buffer(p, "/etc/group");
+	b_limits(p);
+	b_userns_cgroupns(p);
+	if (p->tty || pwbuf || grbuf) {
+		rc = ctrfile_root_open(&root);
+		if (rc < 0)
+			child_fail(p, STAGE_PROC, -rc, NULL, 1);
+	}
+	if (p->tty)
+		master = b_pty(p, &root, &slave);
+	/* B8 */
+	spawn_msg_send(p->report_w, SPAWN_MSG_READY, 0, 0, NULL, 0, master);
+	close_fd(&master);
+	/* B9 */
+	for (i = 1; i < NSIG; i++) {
+		struct sigaction sa;
+
+		if (i == SIGKILL || i == SIGSTOP)
+			continue;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = SIG_DFL;
+		sigaction(i, &sa, NULL); /* glibc's internal ones fail: fine */
+	}
+	if (p->has_user || p->need_home)
+		b_users(p, &root, pwbuf, grbuf);
+	ctrfile_root_close(&root);
+	if (pwbuf)
+		munmap(pwbuf, USERDB_MAX_FILE + 1);
+	if (grbuf)
+		munmap(grbuf, USERDB_MAX_FILE + 1);
+	b_session(p, slave);
+	b_credentials(p);
+	b_exec(p);
+}

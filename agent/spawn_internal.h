@@ -1,0 +1,197 @@
+/*
+ * What the files of the spawner share, and nothing else includes:
+ *
+ *   spawn_plan.c    the agent's side of a start: the plan built before any
+ *                   fork, and the start of helper A
+ *   spawn_child.c   helper A and process B: from fork to execve, only
+ *                   async-signal-safe calls
+ *   spawn_report.c  the report socket's messages, both sides
+ *   spawner.c       the spawner (reaping, A's stack, the init cache) and
+ *                   a start in progress (struct spawn_entry) until READY
+ */
+#ifndef EXECFS_AGENT_SPAWN_INTERNAL_H
+#define EXECFS_AGENT_SPAWN_INTERNAL_H
+
+#include "spawn.h"
+#include "userdb.h"
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+#include <sys/ioctl.h>
+#include <termios.h>
+
+struct container;
+struct event;
+struct initpin;
+struct initpin_cache;
+
+/* A's stack when it shares the agent's memory; B runs on its copy until
+ * execve. Only the pages touched are ever backed. */
+#define SPAWN_STACK_SIZE (256 * 1024)
+/* Fds A keeps for B (see spawn_child.c): the report socket, three stdio
+ * ends, the init's pidfd, the host's /proc, the v2 cgroup, and one per v1
+ * hierarchy. */
+#define SPAWN_MAX_KEEP (8 + 64)
+
+/* ---- the report socket ------------------------------------------------- */
+
+#define SPAWN_MSG_MAGIC 0x65786673u /* "exfs" */
+
+enum spawn_msg_type {
+	SPAWN_MSG_PID = 1, /* from A when it forked: B's pid (ours) */
+	SPAWN_MSG_READY, /* from B: entered; with a tty, the master rides */
+	SPAWN_MSG_ERROR, /* from A or B: a stage failed */
+};
+
+enum spawn_stage {
+	STAGE_SETNS, /* A: the namespaces but the cgroup one */
+	STAGE_CLONE, /* A: B */
+	STAGE_CGROUP, /* B: a cgroup (subject: its directory) */
+	STAGE_CGROUPNS, /* B: the cgroup namespace */
+	STAGE_PROC, /* B: the container's /proc, for reopening its files */
+	STAGE_PTY, /* B: the container's pty (subject: a path or a step) */
+	STAGE_FILE, /* B: a database file (subject: its path) */
+	STAGE_USER, /* B: no such user (subject: the name) */
+	STAGE_GROUP, /* B: no such group (subject: the name) */
+	STAGE_SETSID,
+	STAGE_CTTY,
+	STAGE_STDIO,
+	STAGE_CAPS,
+	STAGE_GROUPS,
+	STAGE_GID,
+	STAGE_UID,
+	STAGE_NNP,
+	STAGE_CWD,
+	STAGE_EXEC,
+	STAGE_COUNT,
+};
+
+/* One report: one datagram of the SOCK_SEQPACKET report socket, so each
+ * read of sizeof(struct spawn_msg) returns exactly one message. */
+struct spawn_msg {
+	uint32_t magic;
+	uint32_t type;
+	int32_t stage;
+	int32_t err;
+	int32_t pid;
+	char subject[236]; /* what the stage worked on: a path, argv[0] */
+};
+
+/* Child side (async-signal-safe): one message, with fd attached when it
+ * is >= 0. Errors are ignored: an agent that gave up is no reason to
+ * stop, and the exit tells it anyway. */
+void spawn_msg_send(int sock, uint32_t type, int stage, int err,
+		    const char *subject, pid_t pid, int fd);
+
+/* Agent side: one message from sock (O_NONBLOCK), with the fd it carried
+ * in *fd (-1 if none; close-on-exec) and its sender's pid (SO_PASSCRED;
+ * 0 when the socket has no credentials) in *sender. What recvmsg
+ * returned: 0 at EOF, -1 with errno. */
+ssize_t spawn_msg_recv(int sock, struct spawn_msg *m, int *fd, pid_t *sender);
+bool spawn_msg_valid(const struct spawn_msg *m);
+/* The reason for an ERROR message, and the errno to fail with. */
+void spawn_msg_format(const struct spawn_msg *m, char *err, size_t errlen);
+int spawn_msg_errno(const struct spawn_msg *m);
+
+/* ---- the plan --------------------------------------------------------- */
+
+/* Everything A and B need, prepared before fork. B runs on a copy of it
+ * and writes only its own copy (the creds it looks up, HOME). */
+struct spawn_plan {
+	const struct container *c; /* caps, no_new_privs */
+	char *const *argv;
+	char **envp; /* borrowed strings; room for HOME at home_slot */
+	size_t home_slot; /* HOME's slot: an empty HOME=, or the end */
+	bool need_home; /* the env lacks HOME: B sets it, as runc does */
+	char **paths; /* execve candidates, owned by the agent */
+	const char *cwd;
+	/* Credentials: the container's process user, or (has_user) the
+	 * request's, which B looks up in the container's files. */
+	uid_t uid;
+	gid_t gid;
+	const gid_t *groups;
+	size_t ngroups;
+	bool has_user;
+	struct userdb_spec user;
+	struct user_creds creds; /* B's lookup */
+	char home_env[5 + USERDB_HOME_MAX]; /* B's "HOME=..." */
+	bool tty;
+	struct winsize ws;
+	const struct initpin *pin; /* the init, its namespaces, cgroups */
+	int nsflags; /* pin's, for A's setns */
+	/* B's v2 cgroup: with clone3, the directory (CLONE_INTO_CGROUP);
+	 * without (a seccomp filter answers ENOSYS), its cgroup.procs,
+	 * which B writes itself. -1: no v2 cgroup. */
+	bool clone3;
+	int cgroup2_fd;
+	int cgroup2_procs_fd; /* owned by the agent */
+	const char *cgroup2_dir; /* its path, for messages */
+	int proc_fd; /* the host's /proc (the spawner's), -1 if none */
+	int null_fd; /* the host's /dev/null (the spawner's): B's 0-2 until
+			it has its own */
+	char oom[16]; /* init's oom_score_adj, "" if unknown */
+	int child_fd[3]; /* B's 0-2 without a tty */
+	int report_w; /* the children's end of the report socket */
+	int keep[SPAWN_MAX_KEEP]; /* the fds above, sorted: A keeps these */
+	size_t nkeep;
+	int last_cap;
+	int max_fd; /* for when close_range is missing */
+	struct rlimit nofile; /* the open-file limit the agent started with */
+	sigset_t empty_mask;
+	/* A's answer when it shares our memory (shared): B's pid, or the
+	 * stage that failed and its errno. */
+	bool shared;
+	pid_t child;
+	int a_stage, a_err;
+};
+
+/* A, in spawn_child.c: the entry point for clone(CLONE_VM) and for a
+ * plain fork. */
+int spawn_helper_shared(void *plan);
+_Noreturn void spawn_helper_main(struct spawn_plan *p);
+
+/* ---- the spawner and a start in progress ------------------------------ */
+
+struct spawner {
+	struct event_base *base;
+	struct event *sigchld;
+	pid_t *reap; /* processes of ours to reap when they exit */
+	size_t nreap, cap;
+	int last_cap;
+	bool clone3; /* the kernel (and any seccomp filter) lets us */
+	/* The host's /proc (O_PATH), for B's own oom_score_adj once its
+	 * root is the container's; -1: B keeps the agent's score. */
+	int proc_fd;
+	int null_fd; /* /dev/null, owned */
+	/* Owned mmap: A's stack when it shares our memory (guard page at
+	 * the low end); NULL: every start forks. */
+	char *stack;
+	struct initpin_cache *pins; /* owned */
+	struct spawn_entry *abandoned; /* waiting for A's report */
+};
+
+struct spawn_entry {
+	struct spawner *sp;
+	char *id; /* the container's, for dropping its pin on failure */
+	pid_t helper; /* A when it forked and its PID report is awaited */
+	pid_t pid; /* B, once known; 0 before */
+	int pidfd; /* B's, once known */
+	int report; /* our end of the report socket; SO_PASSCRED */
+	int fds[3]; /* stdin write, stdout read, stderr read ends */
+	bool tty;
+	/* Reports of B's that came before A's PID report (they race). */
+	bool ready;
+	int master;
+	pid_t early_sender;
+	struct spawn_msg failure; /* magic 0: none */
+	struct event *ev; /* when abandoned */
+	struct spawn_entry *next; /* the spawner's abandoned list */
+};
+
+/* Add pid (a child of ours) to what the spawner reaps. */
+int spawner_track(struct spawner *sp, pid_t pid);
+
+#endif

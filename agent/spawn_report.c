@@ -1,0 +1,220 @@
+/*
+ * The report socket of a start (spawn_internal.h): a SOCK_SEQPACKET
+ * socketpair, one fixed-size message per datagram. A and B write it
+ * (spawn_msg_send, async-signal-safe); the agent reads it, first while
+ * the start is an entry (spawner.c: A's PID, B's READY with the pty
+ * master), then, once the start was handed over, whoever holds report_fd
+ * (spawn_report_read: B's failure, or EOF when its execve closed B's end).
+ *
+ * The agent's end has SO_PASSCRED: each message arrives with its sender's
+ * pid as the kernel saw it, so a PID report is taken only from A, which
+ * the agent started; a process of the container that got hold of B's end
+ * (B is in its pid namespace until execve) cannot claim another pid.
+ */
+#include "spawn_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static const char *const stage_names[STAGE_COUNT] = {
+	[STAGE_SETNS] = "setns",
+	[STAGE_CLONE] = "clone",
+	[STAGE_CGROUP] = "cgroup",
+	[STAGE_CGROUPNS] = "cgroup namespace",
+	[STAGE_PROC] = "container's /proc",
+	[STAGE_PTY] = "pty",
+	[STAGE_FILE] = "container's",
+	[STAGE_USER] = "user",
+	[STAGE_GROUP] = "group",
+	[STAGE_SETSID] = "setsid",
+	[STAGE_CTTY] = "controlling tty",
+	[STAGE_STDIO] = "stdio",
+	[STAGE_CAPS] = "capabilities",
+	[STAGE_GROUPS] = "setgroups",
+	[STAGE_GID] = "setgid",
+	[STAGE_UID] = "setuid",
+	[STAGE_NNP] = "no_new_privs",
+	[STAGE_CWD] = "cwd",
+	[STAGE_EXEC] = "exec",
+};
+
+/* ---- the children's side: async-signal-safe --------------------------- */
+
+void spawn_msg_send(int sock, uint32_t type, int stage, int err,
+		    const char *subject, pid_t pid, int fd)
+{
+	union {
+		struct cmsghdr hdr;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	struct spawn_msg m;
+	struct iovec iov = { &m, sizeof(m) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *cm;
+	size_t i;
+	ssize_t n;
+
+	memset(&m, 0, sizeof(m));
+	m.magic = SPAWN_MSG_MAGIC;
+	m.type = type;
+	m.stage = stage;
+	m.err = err;
+	m.pid = pid;
+	for (i = 0; subject && subject[i] && i < sizeof(m.subject) - 1; i++)
+		m.subject[i] = subject[i];
+	if (fd >= 0) {
+		memset(&ctl, 0, sizeof(ctl));
+		mh.msg_control = ctl.buf;
+		mh.msg_controllen = sizeof(ctl.buf);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	}
+	/* MSG_NOSIGNAL: an agent that gave up waiting must not turn a
+	 * report into a SIGPIPE death. */
+	do
+		n = sendmsg(sock, &mh, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	/* A seccomp filter of the container's (installed last, before
+	 * execve) may refuse sendmsg; a failed execve is still reported
+	 * with the write almost every profile allows. */
+	if (n < 0 && fd < 0 && errno != EPIPE)
+		do
+			n = write(sock, &m, sizeof(m));
+		while (n < 0 && errno == EINTR);
+}
+
+/* ---- the agent's side ------------------------------------------------- */
+
+ssize_t spawn_msg_recv(int sock, struct spawn_msg *m, int *fd, pid_t *sender)
+{
+	union {
+		struct cmsghdr hdr;
+		char buf[CMSG_SPACE(sizeof(int)) +
+			 CMSG_SPACE(sizeof(struct ucred))];
+	} ctl;
+	struct iovec iov = { m, sizeof(*m) };
+	struct msghdr mh = { .msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = ctl.buf,
+			     .msg_controllen = sizeof(ctl.buf) };
+	struct cmsghdr *cm;
+	struct ucred uc;
+	ssize_t n;
+
+	*fd = -1;
+	*sender = 0;
+	do
+		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return n;
+	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET)
+			continue;
+		if (cm->cmsg_type == SCM_RIGHTS &&
+		    cm->cmsg_len == CMSG_LEN(sizeof(int))) {
+			if (*fd >= 0)
+				close(*fd);
+			memcpy(fd, CMSG_DATA(cm), sizeof(int));
+		} else if (cm->cmsg_type == SCM_CREDENTIALS &&
+			   cm->cmsg_len == CMSG_LEN(sizeof(uc))) {
+			memcpy(&uc, CMSG_DATA(cm), sizeof(uc));
+			*sender = uc.pid;
+		}
+	}
+	/* A cut control message (MSG_CTRUNC) dropped what it carried. */
+	return n;
+}
+
+bool spawn_msg_valid(const struct spawn_msg *m)
+{
+	return m->magic == SPAWN_MSG_MAGIC && m->type >= SPAWN_MSG_PID &&
+	       m->type <= SPAWN_MSG_ERROR && m->stage >= 0 &&
+	       m->stage < STAGE_COUNT &&
+	       m->subject[sizeof(m->subject) - 1] == '\0';
+}
+
+void spawn_msg_format(const struct spawn_msg *m, char *err, size_t errlen)
+{
+	const char *stage = stage_names[m->stage], *why = strerror(m->err);
+	int n = (int)sizeof(m->subject);
+
+	switch (m->stage) {
+	case STAGE_USER:
+		snprintf(err, errlen,
+			 "user %.*s: no such user in the container", n,
+			 m->subject);
+		return;
+	case STAGE_GROUP:
+		snprintf(err, errlen,
+			 "group %.*s: no such group in the container", n,
+			 m->subject);
+		return;
+	case STAGE_FILE:
+	case STAGE_PTY:
+		/* ctrfile.h's answers, said plainly. */
+		if (m->err == EINVAL)
+			why = m->stage == STAGE_PTY ?
+				      "not the pty multiplexer" :
+				      "not a regular file";
+		else if (m->err == EXDEV)
+			why = "replaced while it was opened";
+		break;
+	case STAGE_PROC:
+		if (m->err == ENOTSUP)
+			why = "not a procfs (its files cannot be opened safely)";
+		break;
+	}
+	if (m->subject[0])
+		snprintf(err, errlen, "%s %.*s: %s", stage, n, m->subject, why);
+	else
+		snprintf(err, errlen, "%s: %s", stage, why);
+}
+
+int spawn_msg_errno(const struct spawn_msg *m)
+{
+	switch (m->stage) {
+	case STAGE_USER:
+	case STAGE_GROUP:
+	case STAGE_FILE:
+		/* What the container holds, or lacks: a bad request for
+		 * this container. */
+		return EINVAL;
+	case STAGE_PTY:
+	case STAGE_PROC:
+		/* A pty that could not be made is the agent's failure,
+		 * not a missing program: the message has the reason. */
+		return EIO;
+	}
+	return m->err > 0 ? m->err : EIO;
+}
+
+int spawn_report_read(int report_fd, char *err, size_t errlen)
+{
+	struct spawn_msg m;
+	ssize_t n;
+
+	n = read(report_fd, &m, sizeof(m));
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EINTR)
+			return -EAGAIN;
+		snprintf(err, errlen, "report: %s", strerror(errno));
+		return -EIO;
+	}
+	if (n == 0)
+		return 0; /* B's copy closed at execve */
+	if (n != sizeof(m) || !spawn_msg_valid(&m)) {
+		snprintf(err, errlen, "report: malformed");
+		return -EIO;
+	}
+	if (m.type != SPAWN_MSG_ERROR)
+		return -EAGAIN;
+	spawn_msg_format(&m, err, errlen);
+	return -spawn_msg_errno(&m);
+}
