@@ -71,7 +71,7 @@ struct agent_opts {
 	const char *log, *pidfile;
 	const char *policy, *audit;
 	size_t max_sessions;
-	unsigned grace; /* seconds; 0: SESSION_GRACE_SECONDS */
+	unsigned grace; /* seconds; 0: XSESSION_GRACE_SECONDS */
 	long heartbeat; /* seconds; -1: the transport's default */
 	unsigned spin_us; /* busy poll after a wakeup (transport/common/evloop.c) */
 	const char *redact[MAX_REDACT];
@@ -417,7 +417,7 @@ struct agent {
 	struct inventory *inv; /* the runtime's, or the worker's mirror */
 	struct spawner *sp; /* --no-privsep only */
 	struct launcher *launcher;
-	struct session_table *sessions;
+	struct xsession_table *sessions;
 	struct server *srv;
 	SSL_CTX *tls;
 	struct h2_listener *listeners[MAX_LISTEN];
@@ -444,7 +444,7 @@ static int agent_set_policy(struct agent *a, struct policy *p, const char *err)
 		log_error("%s", err);
 		return -EINVAL;
 	}
-	session_table_set_policy(a->sessions, p);
+	xsession_table_set_policy(a->sessions, p);
 	policy_free(a->policy);
 	a->policy = p;
 	log_info("policy: %s",
@@ -598,7 +598,7 @@ static void agent_release(struct agent *a)
 	for (i = 0; i < a->nlisteners; i++)
 		h2_listener_free(a->listeners[i]);
 	server_free(a->srv);
-	session_table_free(a->sessions);
+	xsession_table_free(a->sessions);
 	/* The kills of the sessions just ended go out before the monitor
 	 * sees the channel close. */
 	if (a->worker)
@@ -662,18 +662,18 @@ static int agent_serve(struct agent_opts *o, int fd)
 		}
 		a.inv = inventory_mirror_new(on_inventory_change, &a);
 		a.launcher = worker_launcher_new(
-			a.base, fd, session_launch_cbs(), &worker_cbs, &a);
+			a.base, fd, xsession_launch_cbs(), &worker_cbs, &a);
 	} else {
 		a.sp = spawner_new(a.base);
 		a.inv = inventory_new(a.base, (const char *const *)o->roots,
 				      o->nroots, on_inventory_change, &a);
 		a.launcher = a.inv && a.sp ?
 				     launcher_local_new(a.base, a.inv, a.sp,
-							session_launch_cbs()) :
+							xsession_launch_cbs()) :
 				     NULL;
 	}
 	a.sessions = a.inv && a.launcher ?
-			     session_table_new(a.base, a.inv, a.launcher) :
+			     xsession_table_new(a.base, a.inv, a.launcher) :
 			     NULL;
 	a.srv = a.sessions ? server_new(a.base, o->node, a.inv, a.sessions) :
 			     NULL;
@@ -707,9 +707,9 @@ static int agent_serve(struct agent_opts *o, int fd)
 			log_error("%s", err);
 			goto out;
 		}
-	session_table_set_audit(a.sessions, a.audit, o->node);
-	session_table_set_limit(a.sessions, o->max_sessions);
-	session_table_set_grace(a.sessions, o->grace);
+	xsession_table_set_audit(a.sessions, a.audit, o->node);
+	xsession_table_set_limit(a.sessions, o->max_sessions);
+	xsession_table_set_grace(a.sessions, o->grace);
 	if (agent_listen(&a, o) < 0)
 		goto out;
 	/* Like the listeners: made now, for a worker that will not make

@@ -28,7 +28,7 @@ struct server {
 	struct event_base *base;
 	char *node; /* owned */
 	struct inventory *inv; /* not owned */
-	struct session_table *sessions; /* not owned */
+	struct xsession_table *sessions; /* not owned */
 	struct watcher *watchers;
 };
 
@@ -155,9 +155,9 @@ static void on_request(struct h2_conn *c, struct h2_stream *st, void *arg)
 	log_debug("%s %s %s (%s)", h2_conn_peer(c), method, path,
 		  h2_stream_header(st, EXECFS_HDR_STREAMTYPE) ?: "-");
 	if (!strncmp(path, EXECFS_PATH_SESSIONS, plen)) {
-		session_table_route(srv->sessions, st, path + plen,
-				    h2_stream_header(st,
-						     EXECFS_HDR_STREAMTYPE));
+		xsession_table_route(srv->sessions, st, path + plen,
+				     h2_stream_header(st,
+						      EXECFS_HDR_STREAMTYPE));
 		return;
 	}
 	if (!strcmp(path, EXECFS_PATH_CONTAINERS) ||
@@ -202,7 +202,8 @@ const struct h2_conn_cbs *server_conn_cbs(void)
 }
 
 struct server *server_new(struct event_base *base, const char *node,
-			  struct inventory *inv, struct session_table *sessions)
+			  struct inventory *inv,
+			  struct xsession_table *sessions)
 {
 	struct server *srv = calloc(1, sizeof(*srv));
 

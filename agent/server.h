@@ -7,13 +7,13 @@
 
 struct event_base;
 struct inventory;
-struct session_table;
+struct xsession_table;
 struct server;
 struct h2_conn_cbs;
 
 struct server *server_new(struct event_base *base, const char *node,
 			  struct inventory *inv,
-			  struct session_table *sessions);
+			  struct xsession_table *sessions);
 void server_free(struct server *srv);
 
 /* The callbacks listeners hand to their connections (arg: the server). */

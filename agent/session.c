@@ -77,15 +77,15 @@
 /* A signal stream's body: a name or number, and some slack for blanks. */
 #define SIGNAL_BODY_MAX 32
 
-enum session_state {
-	SESSION_REQUEST, /* receiving the exec request */
-	SESSION_SPAWNING, /* asked the launcher; waiting for the start */
-	SESSION_RUNNING,
-	SESSION_EXITED, /* reaped; wstatus is valid */
-	SESSION_FAILED, /* never ran; err and message say why */
+enum xsession_state {
+	XSESSION_REQUEST, /* receiving the exec request */
+	XSESSION_SPAWNING, /* asked the launcher; waiting for the start */
+	XSESSION_RUNNING,
+	XSESSION_EXITED, /* reaped; wstatus is valid */
+	XSESSION_FAILED, /* never ran; err and message say why */
 };
 
-struct session;
+struct xsession;
 
 enum ctl_kind { CTL_SIGNAL, CTL_RESIZE };
 
@@ -93,8 +93,8 @@ enum ctl_kind { CTL_SIGNAL, CTL_RESIZE };
  * A signal or resize stream. Lives until the stream's on_close (the
  * session counts it as attached until then).
  */
-struct ctlstream {
-	struct session *s;
+struct xsession_ctl {
+	struct xsession *s;
 	struct h2_stream *st;
 	enum ctl_kind kind;
 	char buf[PTY_SIZE_LINE_MAX + 1]; /* a partial line, or the signal */
@@ -105,12 +105,12 @@ struct ctlstream {
 	bool dead; /* answered with an error or reset: ignore input */
 	bool has_size; /* resize: a size waits for the terminal */
 	unsigned short cols, rows;
-	struct ctlstream *next;
+	struct xsession_ctl *next;
 };
 
 /* One output pipe (stdout or stderr) and the stream it is sent on. */
-struct outstream {
-	struct session *s;
+struct xsession_out {
+	struct xsession *s;
 	const char *name;
 	int fd; /* owned; pipe read end, -1 once at EOF */
 	struct event *ev; /* owned; EV_READ on fd */
@@ -124,16 +124,16 @@ struct outstream {
 	bool bulk; /* the pipe filled up once: grown (pipe_grow) */
 };
 
-struct session {
-	struct session_table *t;
+struct xsession {
+	struct xsession_table *t;
 	char sid[EXECFS_SID_LEN + 1];
-	enum session_state state;
+	enum xsession_state state;
 	char container[EXECFS_MAX_NAME_LEN + 1];
 
 	struct h2_stream *status_st; /* NULL once closed */
 	struct evbuffer *req; /* owned; request body while REQUEST */
 
-	struct outstream out[2]; /* stdout, stderr */
+	struct xsession_out out[2]; /* stdout, stderr */
 
 	struct h2_stream *in_st; /* stdin stream or NULL */
 	struct evbuffer *inbuf; /* owned; received, not yet in the pipe */
@@ -150,7 +150,7 @@ struct session {
 	bool tty;
 	int tty_fd; /* owned; the pty master, -1 without a tty */
 	unsigned short pend_cols, pend_rows; /* a size for the coming tty */
-	struct ctlstream *ctl; /* signal and resize streams */
+	struct xsession_ctl *ctl; /* signal and resize streams */
 
 	pid_t pid; /* 0 until the launcher reported the start */
 	struct launch_job *job; /* until reaped or failed (then NULL) */
@@ -158,8 +158,8 @@ struct session {
 	struct event *report_ev; /* owned */
 	int wstatus;
 	bool reaped; /* wstatus is valid */
-	int err; /* SESSION_FAILED: positive errno */
-	char message[512]; /* SESSION_FAILED: why */
+	int err; /* XSESSION_FAILED: positive errno */
+	char message[512]; /* XSESSION_FAILED: why */
 
 	struct event *grace_ev; /* owned; kills an abandoned process */
 	bool lost; /* a stream went with its connection: wait for the
@@ -169,10 +169,10 @@ struct session {
 	bool audited; /* a start line was written; an end line is owed */
 	struct timespec started; /* CLOCK_MONOTONIC at the start */
 	unsigned long long bytes_in; /* stdin bytes that reached the process */
-	struct session *next;
+	struct xsession *next;
 };
 
-struct session_table {
+struct xsession_table {
 	struct event_base *base;
 	struct inventory *inv; /* not owned */
 	struct launcher *launcher; /* not owned */
@@ -182,7 +182,7 @@ struct session_table {
 	char node[256];
 	size_t per_identity; /* running sessions allowed per identity */
 	unsigned grace; /* seconds a session without a client is kept */
-	struct session *head;
+	struct xsession *head;
 };
 
 static const struct h2_stream_cbs status_cbs, out_cbs, in_cbs;
@@ -205,20 +205,20 @@ static void fd_close(int *fd)
 	}
 }
 
-static bool session_ended(const struct session *s)
+static bool xsession_ended(const struct xsession *s)
 {
-	return s->state == SESSION_EXITED || s->state == SESSION_FAILED;
+	return s->state == XSESSION_EXITED || s->state == XSESSION_FAILED;
 }
 
-static bool session_attached(const struct session *s)
+static bool xsession_attached(const struct xsession *s)
 {
 	return s->status_st || s->in_st || s->out[0].st || s->out[1].st ||
 	       s->ctl;
 }
 
-static void session_free(struct session *s)
+static void xsession_free(struct xsession *s)
 {
-	struct session **pp;
+	struct xsession **pp;
 	int i;
 
 	log_debug("session %s: forgotten", s->sid);
@@ -248,7 +248,7 @@ static void session_free(struct session *s)
 }
 
 /* Bytes of a lost output stream wait for their client. */
-static bool session_holds_output(const struct session *s)
+static bool xsession_holds_output(const struct xsession *s)
 {
 	int i;
 
@@ -259,9 +259,9 @@ static bool session_holds_output(const struct session *s)
 }
 
 /* Called whenever a stream detaches or the process ends. */
-static void session_check(struct session *s)
+static void xsession_check(struct xsession *s)
 {
-	if (session_attached(s)) {
+	if (xsession_attached(s)) {
 		if (s->grace_ev)
 			event_del(s->grace_ev);
 		return;
@@ -269,9 +269,9 @@ static void session_check(struct session *s)
 	/* A failed start leaves nothing to resume: a client that comes
 	 * back is told it is gone (and reports it lost). An ended one
 	 * goes once nobody may come back for it or for its output. */
-	if (s->state == SESSION_FAILED || s->state == SESSION_REQUEST ||
-	    (session_ended(s) && !s->lost && !session_holds_output(s))) {
-		session_free(s);
+	if (s->state == XSESSION_FAILED || s->state == XSESSION_REQUEST ||
+	    (xsession_ended(s) && !s->lost && !xsession_holds_output(s))) {
+		xsession_free(s);
 		return;
 	}
 	/* Running with nobody listening, or lost by its client: keep it for
@@ -285,26 +285,26 @@ static void session_check(struct session *s)
 
 static void grace_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct session *s = arg;
+	struct xsession *s = arg;
 
 	(void)fd;
 	(void)what;
 	/* Nobody comes back for it: its end will free it. */
 	s->lost = false;
-	if (s->job && s->pid > 0 && !session_ended(s)) {
+	if (s->job && s->pid > 0 && !xsession_ended(s)) {
 		log_info(
 			"session %s: no client for %u s, killing process group %d",
 			s->sid, s->t->grace, (int)s->pid);
 		launcher_signal(s->job, SIGKILL, 0, 0);
 		return;
 	}
-	if (session_ended(s)) {
+	if (xsession_ended(s)) {
 		log_info("session %s: its client did not come back in %u s",
 			 s->sid, s->t->grace);
-		session_free(s);
+		xsession_free(s);
 		return;
 	}
-	if (s->state == SESSION_SPAWNING)
+	if (s->state == XSESSION_SPAWNING)
 		log_info("session %s: no client for %u s while its start is "
 			 "under way: it gets a period of its own once it runs",
 			 s->sid, s->t->grace);
@@ -388,16 +388,16 @@ static void respond_error(struct h2_stream *st, int err, const char *message)
 	json_decref(doc);
 }
 
-static json_t *status_doc(const struct session *s)
+static json_t *status_doc(const struct xsession *s)
 {
 	char name[16];
 	int sig;
 
-	if (s->state == SESSION_FAILED)
+	if (s->state == XSESSION_FAILED)
 		return json_pack("{s:s, s:s, s:s}", EXECFS_J_STATE, "failed",
 				 EXECFS_J_ERRNO, errno_name(s->err),
 				 EXECFS_J_MESSAGE, s->message);
-	if (s->state != SESSION_EXITED)
+	if (s->state != XSESSION_EXITED)
 		return json_pack("{s:s, s:i}", EXECFS_J_STATE, "running",
 				 EXECFS_J_PROCESS_PID, (int)s->pid);
 	if (WIFEXITED(s->wstatus))
@@ -411,9 +411,9 @@ static json_t *status_doc(const struct session *s)
 
 /* ---- output streams ----------------------------------------------------- */
 
-static void out_update(struct outstream *o)
+static void out_update(struct xsession_out *o)
 {
-	bool want = o->fd >= 0 && o->st && o->s->state >= SESSION_RUNNING &&
+	bool want = o->fd >= 0 && o->st && o->s->state >= XSESSION_RUNNING &&
 		    (!o->held || evbuffer_get_length(o->held) == 0) &&
 		    h2_stream_write_space(o->st) > 0;
 
@@ -428,12 +428,12 @@ static void out_update(struct outstream *o)
 
 /* Send held bytes while the stream has room; end it once the pipe is at
  * its end and nothing is held; read the pipe when there is room left. */
-static void out_pump(struct outstream *o)
+static void out_pump(struct xsession_out *o)
 {
 	size_t k, space;
 
-	if (!o->st || o->s->state < SESSION_RUNNING ||
-	    o->s->state == SESSION_FAILED)
+	if (!o->st || o->s->state < XSESSION_RUNNING ||
+	    o->s->state == XSESSION_FAILED)
 		return;
 	while (o->held && (k = evbuffer_get_length(o->held)) > 0) {
 		space = h2_stream_write_space(o->st);
@@ -452,7 +452,7 @@ static void out_pump(struct outstream *o)
 }
 
 /* The stream goes: what the client may lack is held for a resume. */
-static int out_take_back(struct outstream *o, struct h2_stream *st)
+static int out_take_back(struct xsession_out *o, struct h2_stream *st)
 {
 	if (!o->held && !(o->held = evbuffer_new()))
 		return -ENOMEM;
@@ -460,7 +460,7 @@ static int out_take_back(struct outstream *o, struct h2_stream *st)
 	return 0;
 }
 
-static void out_eof(struct outstream *o)
+static void out_eof(struct xsession_out *o)
 {
 	if (o->ev_added)
 		event_del(o->ev);
@@ -482,7 +482,7 @@ static void pipe_grow(int fd, bool *grown)
 
 static void out_read_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct outstream *o = arg;
+	struct xsession_out *o = arg;
 	size_t space;
 	ssize_t n;
 
@@ -527,9 +527,9 @@ static void out_on_writable(struct h2_stream *st, void *arg)
 }
 
 /* A stream of s went with its connection: s waits for a resume. */
-static void session_lost_stream(struct session *s, const char *what)
+static void xsession_lost_stream(struct xsession *s, const char *what)
 {
-	if (s->state == SESSION_REQUEST || s->state == SESSION_FAILED)
+	if (s->state == XSESSION_REQUEST || s->state == XSESSION_FAILED)
 		return;
 	if (!s->lost)
 		log_info("session %s: %s lost with its connection; kept %u s "
@@ -540,14 +540,14 @@ static void session_lost_stream(struct session *s, const char *what)
 
 static void out_on_close(struct h2_stream *st, uint32_t code, void *arg)
 {
-	struct outstream *o = arg;
+	struct xsession_out *o = arg;
 
 	if (code == H2_LOST) {
 		if (out_take_back(o, st) < 0)
 			log_warn("session %s: %s: out of memory: bytes in "
 				 "flight cannot be resent",
 				 o->s->sid, o->name);
-		session_lost_stream(o->s, o->name);
+		xsession_lost_stream(o->s, o->name);
 	} else if (o->held) {
 		/* Reset by the client: nobody reads them any more. */
 		evbuffer_free(o->held);
@@ -555,7 +555,7 @@ static void out_on_close(struct h2_stream *st, uint32_t code, void *arg)
 	}
 	o->st = NULL;
 	out_update(o);
-	session_check(o->s);
+	xsession_check(o->s);
 }
 
 static const struct h2_stream_cbs out_cbs = {
@@ -565,7 +565,7 @@ static const struct h2_stream_cbs out_cbs = {
 
 /* The session started (or ended without output): answer and start
  * forwarding. */
-static void out_start(struct outstream *o)
+static void out_start(struct xsession_out *o)
 {
 	if (!o->st)
 		return;
@@ -573,7 +573,7 @@ static void out_start(struct outstream *o)
 	out_pump(o);
 }
 
-static void out_attach(struct session *s, struct outstream *o,
+static void out_attach(struct xsession *s, struct xsession_out *o,
 		       struct h2_stream *st)
 {
 	unsigned long long off, first;
@@ -619,11 +619,11 @@ static void out_attach(struct session *s, struct outstream *o,
 	s->lost = false;
 	h2_stream_keep_sent(st);
 	h2_stream_set_cbs(st, &out_cbs, o);
-	if (s->state >= SESSION_RUNNING && s->state != SESSION_FAILED)
+	if (s->state >= XSESSION_RUNNING && s->state != XSESSION_FAILED)
 		out_start(o);
-	else if (s->state == SESSION_FAILED)
+	else if (s->state == XSESSION_FAILED)
 		respond_error(st, ENOENT, "session failed to start");
-	session_check(s);
+	xsession_check(s);
 }
 
 /* ---- stdin -------------------------------------------------------------- */
@@ -633,7 +633,7 @@ static void out_attach(struct session *s, struct outstream *o,
  * tty: close the pipe. With one: type VEOF (twice after a partial line);
  * false when the terminal's queue is full and in_ev will call again.
  */
-static bool in_finish(struct session *s)
+static bool in_finish(struct xsession *s)
 {
 	ssize_t n;
 
@@ -666,7 +666,7 @@ static bool in_finish(struct session *s)
 
 /* n bytes reached the process's pipe: their window goes back, to the
  * stream they came on (bytes of a lost stream come first). */
-static void in_consumed(struct session *s, struct h2_stream *st, size_t n)
+static void in_consumed(struct xsession *s, struct h2_stream *st, size_t n)
 {
 	size_t old = n < s->in_old ? n : s->in_old;
 
@@ -680,12 +680,12 @@ static void in_consumed(struct session *s, struct h2_stream *st, size_t n)
 }
 
 /* Move buffered input into the pipe; window goes back as it does. */
-static void in_flush(struct session *s)
+static void in_flush(struct xsession *s)
 {
 	size_t before, n;
 	int rv;
 
-	if (s->state < SESSION_RUNNING)
+	if (s->state < XSESSION_RUNNING)
 		return;
 	while (s->in_fd >= 0 && evbuffer_get_length(s->inbuf) > 0) {
 		before = evbuffer_get_length(s->inbuf);
@@ -730,7 +730,7 @@ static void in_write_cb(evutil_socket_t fd, short what, void *arg)
 static void in_on_data(struct h2_stream *st, const uint8_t *data, size_t len,
 		       void *arg)
 {
-	struct session *s = arg;
+	struct xsession *s = arg;
 
 	s->in_received += len;
 	if (s->in_skip) {
@@ -747,7 +747,7 @@ static void in_on_data(struct h2_stream *st, const uint8_t *data, size_t len,
 		s->in_line_start = data[len - 1] == '\n';
 	/* Nothing queued before them: the bytes go into the pipe from where
 	 * they were received, and only what it does not take is copied. */
-	while (len > 0 && s->state >= SESSION_RUNNING && s->in_fd >= 0 &&
+	while (len > 0 && s->state >= XSESSION_RUNNING && s->in_fd >= 0 &&
 	       evbuffer_get_length(s->inbuf) == 0) {
 		ssize_t n = write(s->in_fd, data, len);
 
@@ -771,7 +771,7 @@ static void in_on_data(struct h2_stream *st, const uint8_t *data, size_t len,
 
 static void in_on_end(struct h2_stream *st, void *arg)
 {
-	struct session *s = arg;
+	struct xsession *s = arg;
 
 	(void)st;
 	s->in_end = true;
@@ -780,7 +780,7 @@ static void in_on_end(struct h2_stream *st, void *arg)
 
 static void in_on_close(struct h2_stream *st, uint32_t code, void *arg)
 {
-	struct session *s = arg;
+	struct xsession *s = arg;
 
 	(void)st;
 	s->in_st = NULL;
@@ -788,12 +788,12 @@ static void in_on_close(struct h2_stream *st, uint32_t code, void *arg)
 	/* A client that went away mid-stream leaves stdin open for a
 	 * resume; one that reset it means EOF. */
 	if (code == H2_LOST && !s->in_end)
-		session_lost_stream(s, EXECFS_ST_STDIN);
+		xsession_lost_stream(s, EXECFS_ST_STDIN);
 	if (code != 0 && code != H2_CANCEL && code != H2_LOST) {
 		ev_free(&s->in_ev);
 		fd_close(&s->in_fd);
 	}
-	session_check(s);
+	xsession_check(s);
 }
 
 static const struct h2_stream_cbs in_cbs = {
@@ -802,7 +802,7 @@ static const struct h2_stream_cbs in_cbs = {
 	.on_close = in_on_close,
 };
 
-static void in_attach(struct session *s, struct h2_stream *st)
+static void in_attach(struct xsession *s, struct h2_stream *st)
 {
 	unsigned long long first;
 	char msg[160];
@@ -811,7 +811,7 @@ static void in_attach(struct session *s, struct h2_stream *st)
 		respond_error(st, EBUSY, "stdin is already attached");
 		return;
 	}
-	if (s->state == SESSION_FAILED) {
+	if (s->state == XSESSION_FAILED) {
 		respond_error(st, ENOENT, "session failed to start");
 		return;
 	}
@@ -845,15 +845,15 @@ static void in_attach(struct session *s, struct h2_stream *st)
 	s->lost = false;
 	s->in_st = st;
 	h2_stream_set_cbs(st, &in_cbs, s);
-	session_check(s);
+	xsession_check(s);
 }
 
 /* ---- signal and resize streams ------------------------------------------ */
 
 static void ctl_on_close(struct h2_stream *st, uint32_t code, void *arg)
 {
-	struct ctlstream *k = arg, **pp;
-	struct session *s = k->s;
+	struct xsession_ctl *k = arg, **pp;
+	struct xsession *s = k->s;
 
 	(void)st;
 	(void)code;
@@ -863,10 +863,10 @@ static void ctl_on_close(struct h2_stream *st, uint32_t code, void *arg)
 			break;
 		}
 	free(k);
-	session_check(s);
+	xsession_check(s);
 }
 
-static void ctl_error(struct ctlstream *k, int err, const char *msg)
+static void ctl_error(struct xsession_ctl *k, int err, const char *msg)
 {
 	k->dead = true;
 	if (!k->answered) {
@@ -878,7 +878,7 @@ static void ctl_error(struct ctlstream *k, int err, const char *msg)
 }
 
 /* Peer input that breaks the protocol: reset the stream, log why. */
-static void ctl_reset(struct ctlstream *k, const char *why)
+static void ctl_reset(struct xsession_ctl *k, const char *why)
 {
 	log_warn("session %s: %s stream: %s: reset", k->s->sid,
 		 k->kind == CTL_SIGNAL ? EXECFS_ST_SIGNAL : EXECFS_ST_RESIZE,
@@ -889,9 +889,9 @@ static void ctl_reset(struct ctlstream *k, const char *why)
 
 /* The signal stream's body is complete: deliver it, or wait for the
  * process to exist. */
-static void signal_decide(struct ctlstream *k)
+static void signal_decide(struct xsession_ctl *k)
 {
-	struct session *s = k->s;
+	struct xsession *s = k->s;
 	char msg[128], name[16];
 	int sig;
 
@@ -906,11 +906,11 @@ static void signal_decide(struct ctlstream *k)
 		return;
 	}
 	signal_abbrev(sig, name, sizeof(name));
-	if (s->state == SESSION_FAILED) {
+	if (s->state == XSESSION_FAILED) {
 		ctl_error(k, ENOENT, "session failed to start");
 		return;
 	}
-	if (session_ended(s) || s->reaped) {
+	if (xsession_ended(s) || s->reaped) {
 		snprintf(msg, sizeof(msg), "signal %s: the process has ended",
 			 name);
 		log_info("session %s: %s", s->sid, msg);
@@ -927,10 +927,10 @@ static void signal_decide(struct ctlstream *k)
 }
 
 /* The launcher's answer to signal_decide(). */
-static void signal_answered(struct session *s, uint64_t cookie, int err,
+static void signal_answered(struct xsession *s, uint64_t cookie, int err,
 			    pid_t pg, bool fg)
 {
-	struct ctlstream *k;
+	struct xsession_ctl *k;
 	char msg[128], name[16];
 
 	for (k = s->ctl; k && k->pending != cookie; k = k->next)
@@ -957,7 +957,7 @@ static void signal_answered(struct session *s, uint64_t cookie, int err,
 static void signal_on_data(struct h2_stream *st, const uint8_t *data,
 			   size_t len, void *arg)
 {
-	struct ctlstream *k = arg;
+	struct xsession_ctl *k = arg;
 
 	h2_stream_consume(st, len);
 	if (k->dead)
@@ -974,15 +974,15 @@ static void signal_on_data(struct h2_stream *st, const uint8_t *data,
 
 static void signal_on_end(struct h2_stream *st, void *arg)
 {
-	struct ctlstream *k = arg;
+	struct xsession_ctl *k = arg;
 
 	(void)st;
 	k->body_ended = true;
 	signal_decide(k);
 }
 
-static void session_resize(struct session *s, unsigned short cols,
-			   unsigned short rows)
+static void xsession_resize(struct xsession *s, unsigned short cols,
+			    unsigned short rows)
 {
 	int rc = pty_resize(s->tty_fd, cols, rows);
 
@@ -995,11 +995,11 @@ static void session_resize(struct session *s, unsigned short cols,
 
 /* Apply the newest size; until the terminal exists (the start is still
  * on its way) the session keeps it, as the stream may be gone by then. */
-static void resize_apply(struct ctlstream *k)
+static void resize_apply(struct xsession_ctl *k)
 {
-	struct session *s = k->s;
+	struct xsession *s = k->s;
 
-	if (!k->has_size || !k->answered || session_ended(s))
+	if (!k->has_size || !k->answered || xsession_ended(s))
 		return;
 	k->has_size = false;
 	if (s->tty_fd < 0) {
@@ -1007,27 +1007,27 @@ static void resize_apply(struct ctlstream *k)
 		s->pend_rows = k->rows;
 		return;
 	}
-	session_resize(s, k->cols, k->rows);
+	xsession_resize(s, k->cols, k->rows);
 }
 
 /* Answer the resize stream once the start is decided. */
-static void resize_decide(struct ctlstream *k)
+static void resize_decide(struct xsession_ctl *k)
 {
-	struct session *s = k->s;
+	struct xsession *s = k->s;
 
 	if (k->dead || k->answered)
 		return;
 	switch (s->state) {
-	case SESSION_REQUEST:
+	case XSESSION_REQUEST:
 		return; /* tty or not is not known yet */
-	case SESSION_FAILED:
+	case XSESSION_FAILED:
 		ctl_error(k, ENOENT, "session failed to start");
 		return;
-	case SESSION_EXITED:
+	case XSESSION_EXITED:
 		ctl_error(k, ESRCH, "resize: the process has ended");
 		return;
-	case SESSION_SPAWNING:
-	case SESSION_RUNNING:
+	case XSESSION_SPAWNING:
+	case XSESSION_RUNNING:
 		break;
 	}
 	if (!s->tty) {
@@ -1043,7 +1043,7 @@ static void resize_decide(struct ctlstream *k)
 	resize_apply(k);
 }
 
-static void resize_line(struct ctlstream *k)
+static void resize_line(struct xsession_ctl *k)
 {
 	unsigned short cols, rows;
 
@@ -1062,7 +1062,7 @@ static void resize_line(struct ctlstream *k)
 static void resize_on_data(struct h2_stream *st, const uint8_t *data,
 			   size_t len, void *arg)
 {
-	struct ctlstream *k = arg;
+	struct xsession_ctl *k = arg;
 	size_t i;
 
 	h2_stream_consume(st, len);
@@ -1078,7 +1078,7 @@ static void resize_on_data(struct h2_stream *st, const uint8_t *data,
 
 static void resize_on_end(struct h2_stream *st, void *arg)
 {
-	struct ctlstream *k = arg;
+	struct xsession_ctl *k = arg;
 
 	k->body_ended = true;
 	if (k->dead)
@@ -1105,9 +1105,9 @@ static const struct h2_stream_cbs resize_cbs = {
 
 /* The start was decided, or the process ended: answer what waited, end
  * resize streams of an ended session. */
-static void ctl_update(struct session *s)
+static void ctl_update(struct xsession *s)
 {
-	struct ctlstream *k, *next;
+	struct xsession_ctl *k, *next;
 
 	for (k = s->ctl; k; k = next) {
 		next = k->next; /* nothing here frees k (on_close is later) */
@@ -1116,17 +1116,17 @@ static void ctl_update(struct session *s)
 			continue;
 		}
 		resize_decide(k);
-		if (session_ended(s) && k->answered && !k->dead) {
+		if (xsession_ended(s) && k->answered && !k->dead) {
 			k->dead = true;
 			h2_stream_end(k->st);
 		}
 	}
 }
 
-static void ctl_attach(struct session *s, struct h2_stream *st,
+static void ctl_attach(struct xsession *s, struct h2_stream *st,
 		       enum ctl_kind kind)
 {
-	struct ctlstream *k = calloc(1, sizeof(*k));
+	struct xsession_ctl *k = calloc(1, sizeof(*k));
 
 	if (!k) {
 		respond_error(st, ENOMEM, "out of memory");
@@ -1141,12 +1141,12 @@ static void ctl_attach(struct session *s, struct h2_stream *st,
 			  k);
 	if (kind == CTL_RESIZE)
 		resize_decide(k);
-	session_check(s);
+	xsession_check(s);
 }
 
 /* ---- the process -------------------------------------------------------- */
 
-static void session_audit_end(struct session *s)
+static void xsession_audit_end(struct xsession *s)
 {
 	struct audit_end e = { 0 };
 	struct timespec now;
@@ -1159,7 +1159,7 @@ static void session_audit_end(struct session *s)
 	e.identity = s->identity;
 	e.node = s->t->node;
 	e.container_id = s->container;
-	if (s->state == SESSION_FAILED) {
+	if (s->state == XSESSION_FAILED) {
 		e.state = "failed";
 		e.reason = s->message;
 	} else if (WIFEXITED(s->wstatus)) {
@@ -1176,15 +1176,15 @@ static void session_audit_end(struct session *s)
 	audit_session_end(s->t->audit, &e);
 }
 
-static void session_fail(struct session *s, int err, const char *message)
+static void xsession_fail(struct xsession *s, int err, const char *message)
 {
 	int i;
 
-	s->state = SESSION_FAILED;
+	s->state = XSESSION_FAILED;
 	s->err = err;
 	snprintf(s->message, sizeof(s->message), "%s", message);
 	log_info("session %s: start failed: %s", s->sid, message);
-	session_audit_end(s);
+	xsession_audit_end(s);
 	if (s->status_st)
 		respond_error(s->status_st, err, message);
 	for (i = 0; i < 2; i++) {
@@ -1202,7 +1202,7 @@ static void session_fail(struct session *s, int err, const char *message)
 }
 
 /* The status stream's last words: the status document, then its end. */
-static void status_send_end(struct session *s)
+static void status_send_end(struct xsession *s)
 {
 	json_t *doc;
 	char *text;
@@ -1221,29 +1221,29 @@ static void status_send_end(struct session *s)
 }
 
 /* Both facts are in: the process was reaped and its start was decided. */
-static void session_exited(struct session *s)
+static void xsession_exited(struct xsession *s)
 {
 	json_t *doc;
 
-	if (s->state == SESSION_FAILED) {
-		session_check(s);
+	if (s->state == XSESSION_FAILED) {
+		xsession_check(s);
 		return;
 	}
-	s->state = SESSION_EXITED;
-	session_audit_end(s);
+	s->state = XSESSION_EXITED;
+	xsession_audit_end(s);
 	doc = status_doc(s);
 	log_info("session %s: pid %d ended: %s", s->sid, (int)s->pid,
 		 json_string_value(json_object_get(doc, EXECFS_J_STATE)));
 	json_decref(doc);
 	status_send_end(s);
 	ctl_update(s);
-	session_check(s);
+	xsession_check(s);
 }
 
 /* The launcher reaped the process. */
 static void launch_on_exit(void *arg, int wstatus)
 {
-	struct session *s = arg;
+	struct xsession *s = arg;
 
 	s->job = NULL;
 	s->wstatus = wstatus;
@@ -1251,14 +1251,14 @@ static void launch_on_exit(void *arg, int wstatus)
 	/* While the start report is pending, it decides what the exit means
 	 * (a failed execve also ends the process). */
 	if (s->report_fd < 0)
-		session_exited(s);
+		xsession_exited(s);
 }
 
-static void session_running(struct session *s)
+static void xsession_running(struct xsession *s)
 {
 	int i;
 
-	s->state = SESSION_RUNNING;
+	s->state = XSESSION_RUNNING;
 	log_info("session %s: pid %d running in %s", s->sid, (int)s->pid,
 		 s->container);
 	if (s->status_st)
@@ -1270,7 +1270,7 @@ static void session_running(struct session *s)
 
 static void report_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct session *s = arg;
+	struct xsession *s = arg;
 	char msg[512];
 	int rc;
 
@@ -1281,24 +1281,24 @@ static void report_cb(evutil_socket_t fd, short what, void *arg)
 	ev_free(&s->report_ev);
 	fd_close(&s->report_fd);
 	if (rc == 0)
-		session_running(s);
+		xsession_running(s);
 	else
-		session_fail(s, -rc, msg); /* exit_cb still reaps it */
+		xsession_fail(s, -rc, msg); /* exit_cb still reaps it */
 	if (s->reaped)
-		session_exited(s);
+		xsession_exited(s);
 }
 
-static size_t sessions_running_of(const struct session_table *t,
-				  const char *identity)
+static size_t xsessions_running_of(const struct xsession_table *t,
+				   const char *identity)
 {
-	const struct session *o;
+	const struct xsession *o;
 	size_t n = 0;
 
 	/* Ended ones kept for a resume count too: they hold output. */
 	for (o = t->head; o; o = o->next)
-		if ((o->state == SESSION_SPAWNING ||
-		     o->state == SESSION_RUNNING || o->lost ||
-		     session_holds_output(o)) &&
+		if ((o->state == XSESSION_SPAWNING ||
+		     o->state == XSESSION_RUNNING || o->lost ||
+		     xsession_holds_output(o)) &&
 		    !strcmp(o->identity, identity))
 			n++;
 	return n;
@@ -1306,11 +1306,11 @@ static size_t sessions_running_of(const struct session_table *t,
 
 /* The policy decides, on the container as the runtime describes it. An
  * allowed start is audited here, before anything runs. */
-static bool session_allowed(struct session *s, const struct container *c,
-			    const struct exec_spec *req)
+static bool xsession_allowed(struct xsession *s, const struct container *c,
+			     const struct exec_spec *req)
 {
 	struct policy_query q = { s->identity, c, req->user,
-				  sessions_running_of(s->t, s->identity) };
+				  xsessions_running_of(s->t, s->identity) };
 	struct audit_start a = { s->sid,    s->identity, s->t->node, c,
 				 req->argv, req->tty,	 req->user,  req->cwd };
 	char why[512] = "no policy";
@@ -1321,14 +1321,14 @@ static bool session_allowed(struct session *s, const struct container *c,
 			 s->identity, q.sessions);
 		log_warn("session %s: denied: %s", s->sid, why);
 		audit_session_denied(s->t->audit, &a, why);
-		session_fail(s, EAGAIN, why);
+		xsession_fail(s, EAGAIN, why);
 		return false;
 	}
 	if (!s->t->policy ||
 	    policy_check(s->t->policy, &q, why, sizeof(why)) < 0) {
 		log_warn("session %s: denied: %s", s->sid, why);
 		audit_session_denied(s->t->audit, &a, why);
-		session_fail(s, EACCES, why);
+		xsession_fail(s, EACCES, why);
 		return false;
 	}
 	audit_session_start(s->t->audit, &a);
@@ -1342,15 +1342,15 @@ static bool session_allowed(struct session *s, const struct container *c,
 static void launch_on_start(void *arg, int err, const char *message,
 			    const struct launch_started *st)
 {
-	struct session *s = arg;
+	struct xsession *s = arg;
 	int i;
 
 	if (err) {
 		s->job = NULL;
-		session_fail(s, err, message);
+		xsession_fail(s, err, message);
 		/* Its client may have gone while it started: then nobody
 		 * will ever close a stream of it. */
-		session_check(s);
+		xsession_check(s);
 		return;
 	}
 	s->pid = st->pid;
@@ -1374,17 +1374,17 @@ static void launch_on_start(void *arg, int err, const char *message,
 		launcher_signal(s->job, SIGKILL, 0, 0);
 		ev_free(&s->report_ev);
 		fd_close(&s->report_fd);
-		session_fail(s, ENOMEM, "out of memory");
-		session_check(s);
+		xsession_fail(s, ENOMEM, "out of memory");
+		xsession_check(s);
 		return;
 	}
 	event_add(s->report_ev, NULL);
 	if (s->tty_fd >= 0 && s->pend_cols)
-		session_resize(s, s->pend_cols, s->pend_rows);
+		xsession_resize(s, s->pend_cols, s->pend_rows);
 	ctl_update(s);
 	/* A grace period that ran out while the start was queued found no
 	 * process to kill: the process gets one of its own. */
-	session_check(s);
+	xsession_check(s);
 }
 
 static void launch_on_signal(void *arg, uint64_t cookie, int err, pid_t pg,
@@ -1393,18 +1393,18 @@ static void launch_on_signal(void *arg, uint64_t cookie, int err, pid_t pg,
 	signal_answered(arg, cookie, err, pg, fg);
 }
 
-static const struct launch_cbs session_cbs = {
+static const struct launch_cbs xsession_cbs = {
 	.on_start = launch_on_start,
 	.on_exit = launch_on_exit,
 	.on_signal = launch_on_signal,
 };
 
-const struct launch_cbs *session_launch_cbs(void)
+const struct launch_cbs *xsession_launch_cbs(void)
 {
-	return &session_cbs;
+	return &xsession_cbs;
 }
 
-static int session_spawn(struct session *s, const struct exec_spec *req)
+static int xsession_spawn(struct xsession *s, const struct exec_spec *req)
 {
 	const struct container *c;
 	char err[512] = "";
@@ -1413,22 +1413,22 @@ static int session_spawn(struct session *s, const struct exec_spec *req)
 	rc = inventory_find_running(s->t->inv, req->container, &c, err,
 				    sizeof(err));
 	if (rc < 0) {
-		session_fail(s, -rc, err);
+		xsession_fail(s, -rc, err);
 		return rc;
 	}
 	snprintf(s->container, sizeof(s->container), "%s", c->id);
-	if (!session_allowed(s, c, req))
+	if (!xsession_allowed(s, c, req))
 		return -EACCES;
 	s->job = launcher_start(s->t->launcher, req, s);
 	if (!s->job) {
 		int e = errno ? errno : EIO;
 
 		snprintf(err, sizeof(err), "cannot start: %s", strerror(e));
-		session_fail(s, e, err);
+		xsession_fail(s, e, err);
 		return -e;
 	}
 	s->tty = req->tty;
-	s->state = SESSION_SPAWNING;
+	s->state = XSESSION_SPAWNING;
 	ctl_update(s);
 	return 0;
 }
@@ -1438,13 +1438,13 @@ static int session_spawn(struct session *s, const struct exec_spec *req)
 static void status_on_data(struct h2_stream *st, const uint8_t *data,
 			   size_t len, void *arg)
 {
-	struct session *s = arg;
+	struct xsession *s = arg;
 
 	h2_stream_consume(st, len);
-	if (s->state != SESSION_REQUEST)
+	if (s->state != XSESSION_REQUEST)
 		return; /* nothing more is expected; ignore */
 	if (evbuffer_get_length(s->req) + len > EXECFS_MAX_REQUEST_BYTES) {
-		session_fail(s, EINVAL, "exec request too large");
+		xsession_fail(s, EINVAL, "exec request too large");
 		return;
 	}
 	evbuffer_add(s->req, data, len);
@@ -1452,14 +1452,14 @@ static void status_on_data(struct h2_stream *st, const uint8_t *data,
 
 static void status_on_end(struct h2_stream *st, void *arg)
 {
-	struct session *s = arg;
+	struct xsession *s = arg;
 	struct exec_spec req;
 	char err[512];
 	size_t len;
 	int rc;
 
 	(void)st;
-	if (s->state != SESSION_REQUEST)
+	if (s->state != XSESSION_REQUEST)
 		return;
 	len = evbuffer_get_length(s->req);
 	rc = exec_spec_from_json((const char *)evbuffer_pullup(s->req, -1), len,
@@ -1467,33 +1467,33 @@ static void status_on_end(struct h2_stream *st, void *arg)
 	evbuffer_free(s->req);
 	s->req = NULL;
 	if (rc < 0) {
-		session_fail(s, -rc, err);
+		xsession_fail(s, -rc, err);
 		return;
 	}
 	log_info("session %s: peer %s: exec in %s: %s%s%s%s%s", s->sid,
 		 h2_conn_peer(h2_stream_conn(st)), req.container, req.argv[0],
 		 req.argv[1] ? " ..." : "", req.tty ? " (tty)" : "",
 		 req.user ? " as " : "", req.user ? req.user : "");
-	session_spawn(s, &req);
+	xsession_spawn(s, &req);
 	exec_spec_release(&req);
 }
 
 static void status_on_close(struct h2_stream *st, uint32_t code, void *arg)
 {
-	struct session *s = arg;
+	struct xsession *s = arg;
 
 	(void)st;
 	s->status_st = NULL;
 	if (code == H2_LOST)
-		session_lost_stream(s, EXECFS_ST_STATUS);
-	if (s->state == SESSION_REQUEST) {
-		s->state = SESSION_FAILED; /* the request never completed */
+		xsession_lost_stream(s, EXECFS_ST_STATUS);
+	if (s->state == XSESSION_REQUEST) {
+		s->state = XSESSION_FAILED; /* the request never completed */
 		snprintf(s->message, sizeof(s->message),
 			 "the exec request was not completed");
 		s->err = EINVAL;
 		ctl_update(s);
 	}
-	session_check(s);
+	xsession_check(s);
 }
 
 static const struct h2_stream_cbs status_cbs = {
@@ -1504,7 +1504,7 @@ static const struct h2_stream_cbs status_cbs = {
 
 /* A resume's GET of the status stream: answered as the first one would
  * have been from here on (the start's answer, then the end). */
-static void status_attach(struct session *s, struct h2_stream *st)
+static void status_attach(struct xsession *s, struct h2_stream *st)
 {
 	if (s->status_st && !stream_replaces(s->status_st, st)) {
 		respond_error(st, EBUSY, "status is already attached");
@@ -1518,28 +1518,28 @@ static void status_attach(struct session *s, struct h2_stream *st)
 	h2_stream_set_cbs(st, &status_cbs, s);
 	log_info("session %s: status resumed by %s", s->sid, s->identity);
 	switch (s->state) {
-	case SESSION_REQUEST:
-	case SESSION_SPAWNING:
+	case XSESSION_REQUEST:
+	case XSESSION_SPAWNING:
 		break; /* answered when the start is decided */
-	case SESSION_RUNNING:
+	case XSESSION_RUNNING:
 		h2_stream_respond(st, 200, NULL, 0, false);
 		break;
-	case SESSION_EXITED:
+	case XSESSION_EXITED:
 		h2_stream_respond(st, 200, NULL, 0, false);
 		status_send_end(s);
 		break;
-	case SESSION_FAILED:
+	case XSESSION_FAILED:
 		respond_error(st, s->err, s->message);
 		break;
 	}
-	session_check(s);
+	xsession_check(s);
 }
 
 /* ---- the table ---------------------------------------------------------- */
 
-static struct session *session_find(struct session_table *t, const char *sid)
+static struct xsession *xsession_find(struct xsession_table *t, const char *sid)
 {
-	struct session *s;
+	struct xsession *s;
 
 	for (s = t->head; s; s = s->next)
 		if (!strcmp(s->sid, sid))
@@ -1547,9 +1547,9 @@ static struct session *session_find(struct session_table *t, const char *sid)
 	return NULL;
 }
 
-static struct session *session_new(struct session_table *t, const char *sid)
+static struct xsession *xsession_new(struct xsession_table *t, const char *sid)
 {
-	struct session *s = calloc(1, sizeof(*s));
+	struct xsession *s = calloc(1, sizeof(*s));
 	int i;
 
 	if (!s)
@@ -1569,7 +1569,7 @@ static struct session *session_new(struct session_table *t, const char *sid)
 	s->inbuf = evbuffer_new();
 	s->grace_ev = evtimer_new(t->base, grace_cb, s);
 	if (!s->req || !s->inbuf || !s->grace_ev) {
-		session_free(s);
+		xsession_free(s);
 		return NULL;
 	}
 	s->next = t->head;
@@ -1577,10 +1577,10 @@ static struct session *session_new(struct session_table *t, const char *sid)
 	return s;
 }
 
-void session_table_route(struct session_table *t, struct h2_stream *st,
-			 const char *sid, const char *streamtype)
+void xsession_table_route(struct xsession_table *t, struct h2_stream *st,
+			  const char *sid, const char *streamtype)
 {
-	struct session *s;
+	struct xsession *s;
 
 	if (!session_id_valid(sid)) {
 		respond_error(st, EINVAL, "bad session id");
@@ -1590,14 +1590,14 @@ void session_table_route(struct session_table *t, struct h2_stream *st,
 		respond_error(st, EINVAL, "missing streamtype header");
 		return;
 	}
-	s = session_find(t, sid);
+	s = xsession_find(t, sid);
 	if (!strcmp(streamtype, EXECFS_ST_STATUS) &&
 	    strcmp(h2_stream_method(st), "GET")) {
 		if (s) {
 			respond_error(st, EEXIST, "session id in use");
 			return;
 		}
-		s = session_new(t, sid);
+		s = xsession_new(t, sid);
 		if (!s) {
 			respond_error(st, ENOMEM, "out of memory");
 			return;
@@ -1640,63 +1640,63 @@ void session_table_route(struct session_table *t, struct h2_stream *st,
 		respond_error(st, EINVAL, "unknown streamtype");
 }
 
-struct session_table *session_table_new(struct event_base *base,
-					struct inventory *inv,
-					struct launcher *launcher)
+struct xsession_table *xsession_table_new(struct event_base *base,
+					  struct inventory *inv,
+					  struct launcher *launcher)
 {
-	struct session_table *t = calloc(1, sizeof(*t));
+	struct xsession_table *t = calloc(1, sizeof(*t));
 
 	if (!t)
 		return NULL;
 	t->base = base;
 	t->inv = inv;
 	t->launcher = launcher;
-	t->per_identity = SESSION_DEFAULT_PER_IDENTITY;
-	t->grace = SESSION_GRACE_SECONDS;
+	t->per_identity = XSESSION_DEFAULT_PER_IDENTITY;
+	t->grace = XSESSION_GRACE_SECONDS;
 	return t;
 }
 
-void session_table_set_policy(struct session_table *t,
-			      const struct policy *policy)
+void xsession_table_set_policy(struct xsession_table *t,
+			       const struct policy *policy)
 {
 	t->policy = policy;
 }
 
-void session_table_set_audit(struct session_table *t, struct audit *audit,
-			     const char *node)
+void xsession_table_set_audit(struct xsession_table *t, struct audit *audit,
+			      const char *node)
 {
 	t->audit = audit;
 	snprintf(t->node, sizeof(t->node), "%s", node);
 }
 
-void session_table_set_limit(struct session_table *t, size_t per_identity)
+void xsession_table_set_limit(struct xsession_table *t, size_t per_identity)
 {
 	t->per_identity = per_identity ? per_identity :
-					 SESSION_DEFAULT_PER_IDENTITY;
+					 XSESSION_DEFAULT_PER_IDENTITY;
 }
 
-void session_table_set_grace(struct session_table *t, unsigned seconds)
+void xsession_table_set_grace(struct xsession_table *t, unsigned seconds)
 {
-	t->grace = seconds ? seconds : SESSION_GRACE_SECONDS;
+	t->grace = seconds ? seconds : XSESSION_GRACE_SECONDS;
 }
 
-void session_table_free(struct session_table *t)
+void xsession_table_free(struct xsession_table *t)
 {
 	if (!t)
 		return;
 	while (t->head) {
-		struct session *s = t->head;
+		struct xsession *s = t->head;
 
-		if (s->pid > 0 && !session_ended(s)) {
-			/* session_free() drops the job: the launcher kills
+		if (s->pid > 0 && !xsession_ended(s)) {
+			/* xsession_free() drops the job: the launcher kills
 			 * the process group. */
 			/* Not reaped (the loop is over), but its end is known:
 			 * the audit trail must not have a start without one. */
 			s->wstatus = SIGKILL;
-			s->state = SESSION_EXITED;
-			session_audit_end(s);
+			s->state = XSESSION_EXITED;
+			xsession_audit_end(s);
 		}
-		session_free(s);
+		xsession_free(s);
 	}
 	free(t);
 }

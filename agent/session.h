@@ -1,6 +1,10 @@
 /*
- * Sessions: processes started in containers and the HTTP/2 streams that
- * carry their stdin, stdout, stderr and status (docs/PROTOCOL.md).
+ * Exec sessions, the agent's side: processes started in containers and
+ * the HTTP/2 streams that carry their stdin, stdout, stderr, status,
+ * signals and terminal sizes (docs/PROTOCOL.md). The agent calls one
+ * struct xsession (and its table struct xsession_table), so that no name
+ * means two things: the client's side of a session is fs/'s struct
+ * session.
  */
 #ifndef EXECFS_AGENT_SESSION_H
 #define EXECFS_AGENT_SESSION_H
@@ -14,43 +18,43 @@ struct inventory;
 struct policy;
 struct launcher;
 struct launch_cbs;
-struct session_table;
+struct xsession_table;
 
 /* How long a running session with no stream attached is kept before its
  * process group is killed. */
-#define SESSION_GRACE_SECONDS 60
+#define XSESSION_GRACE_SECONDS 60
 
 /* inv: the containers policy decisions are made on (the runtime's, or the
  * worker's mirror of them); launcher: how processes start. Its callbacks
- * must be session_launch_cbs(). Neither is owned. */
-struct session_table *session_table_new(struct event_base *base,
-					struct inventory *inv,
-					struct launcher *launcher);
+ * must be xsession_launch_cbs(). Neither is owned. */
+struct xsession_table *xsession_table_new(struct event_base *base,
+					  struct inventory *inv,
+					  struct launcher *launcher);
 /* The callbacks a launcher serving the session table calls (arg: the
  * session that asked). */
-const struct launch_cbs *session_launch_cbs(void);
+const struct launch_cbs *xsession_launch_cbs(void);
 /* Kills every running session's process group. NULL is a no-op. */
-void session_table_free(struct session_table *t);
+void xsession_table_free(struct xsession_table *t);
 
 /* A request for /v1/sessions/<sid>: the streamtype header picks the
  * stream. Answers the request itself (errors included). */
-void session_table_route(struct session_table *t, struct h2_stream *st,
-			 const char *sid, const char *streamtype);
+void xsession_table_route(struct xsession_table *t, struct h2_stream *st,
+			  const char *sid, const char *streamtype);
 
 /* The policy every start is checked against (not owned; swapped on
  * reload; NULL denies everything) and where starts and ends are audited
  * (not owned; NULL: nowhere). */
-void session_table_set_policy(struct session_table *t,
-			      const struct policy *policy);
-void session_table_set_audit(struct session_table *t, struct audit *audit,
-			     const char *node);
+void xsession_table_set_policy(struct xsession_table *t,
+			       const struct policy *policy);
+void xsession_table_set_audit(struct xsession_table *t, struct audit *audit,
+			      const char *node);
 
 /* At most this many running sessions per peer identity, whatever the
- * policy says (0: SESSION_DEFAULT_PER_IDENTITY). */
-#define SESSION_DEFAULT_PER_IDENTITY 4096
-void session_table_set_limit(struct session_table *t, size_t per_identity);
+ * policy says (0: XSESSION_DEFAULT_PER_IDENTITY). */
+#define XSESSION_DEFAULT_PER_IDENTITY 4096
+void xsession_table_set_limit(struct xsession_table *t, size_t per_identity);
 /* How long a running session without a client is kept (0: the default,
- * SESSION_GRACE_SECONDS). */
-void session_table_set_grace(struct session_table *t, unsigned seconds);
+ * XSESSION_GRACE_SECONDS). */
+void xsession_table_set_grace(struct xsession_table *t, unsigned seconds);
 
 #endif

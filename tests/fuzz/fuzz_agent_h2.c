@@ -31,7 +31,7 @@ struct world {
 	struct inventory *inv;
 	struct spawner *sp;
 	struct launcher *launcher;
-	struct session_table *sessions;
+	struct xsession_table *sessions;
 	struct server *srv;
 };
 
@@ -67,8 +67,8 @@ static struct world *world_get(void)
 	w.sp = spawner_new(w.base);
 	w.inv = inventory_new(NULL, roots, 1, NULL, NULL);
 	w.launcher =
-		launcher_local_new(w.base, w.inv, w.sp, session_launch_cbs());
-	w.sessions = session_table_new(w.base, w.inv, w.launcher);
+		launcher_local_new(w.base, w.inv, w.sp, xsession_launch_cbs());
+	w.sessions = xsession_table_new(w.base, w.inv, w.launcher);
 	w.srv = server_new(w.base, "fuzz", w.inv, w.sessions);
 	return &w;
 }
