@@ -6,6 +6,7 @@
  * a stalled client costs one buffer, not a growing queue.
  */
 #include <errno.h>
+#include <event2/buffer.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,13 +15,15 @@
 #include "execfs/log.h"
 #include "execfs/proto.h"
 #include "inventory.h"
+#include "reply.h"
 #include "server.h"
 #include "session.h"
 
 struct watcher {
 	struct server *srv;
 	struct h2_stream *st;
-	bool stale; /* a snapshot is owed once the stream drains */
+	struct evbuffer *line; /* owned; what is left of the line being sent */
+	bool stale; /* a snapshot is owed once the line and stream drained */
 	struct watcher *next;
 };
 
@@ -32,6 +35,12 @@ struct server {
 	struct watcher *watchers;
 };
 
+static void watcher_free(struct watcher *w)
+{
+	evbuffer_free(w->line);
+	free(w);
+}
+
 static char *snapshot(struct server *srv)
 {
 	json_t *doc = inventory_to_json(srv->inv, srv->node);
@@ -41,37 +50,26 @@ static char *snapshot(struct server *srv)
 	return text;
 }
 
-static void respond_text(struct h2_stream *st, int status, const char *text)
-{
-	static const struct h2_header ct[] = {
-		{ "content-type", "application/json" },
-	};
-
-	h2_stream_respond(st, status, ct, 1, false);
-	h2_stream_write(st, text, strlen(text));
-	h2_stream_write(st, "\n", 1);
-	h2_stream_end(st);
-}
-
 static void respond_status(struct h2_stream *st, int status, const char *msg)
 {
 	json_t *doc = json_pack("{s:s}", EXECFS_J_MESSAGE, msg);
-	char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
 
-	respond_text(st, status, text ? text : "{}");
-	free(text);
+	reply_json(st, status, doc, true);
 	json_decref(doc);
 }
 
 /* ---- container watch ---------------------------------------------------- */
 
+/* Send the newest snapshot line, unless one is still on its way: then
+ * it is sent once that one drained, so a watcher that does not read holds
+ * one line, not a queue. */
 static void watcher_send(struct watcher *w)
 {
 	char *text;
 
-	if (h2_stream_buffered(w->st) > 0) {
-		/* Sent once the buffer drained, newest only. A small buffer
-		 * earns no on_writable of its own: ask for one. */
+	if (evbuffer_get_length(w->line) > 0 || h2_stream_buffered(w->st) > 0) {
+		/* A small buffer earns no on_writable of its own: ask for
+		 * one. */
 		w->stale = true;
 		h2_stream_notify_drained(w->st);
 		return;
@@ -80,9 +78,16 @@ static void watcher_send(struct watcher *w)
 	if (!text)
 		return;
 	w->stale = false;
-	if (h2_stream_write(w->st, text, strlen(text)) < 0 ||
-	    h2_stream_write(w->st, "\n", 1) < 0)
+	/* A line may be larger than what a stream takes in one write:
+	 * it goes as there is room. */
+	if (evbuffer_add(w->line, text, strlen(text)) < 0 ||
+	    evbuffer_add(w->line, "\n", 1) < 0) {
+		log_warn("watcher %s: out of memory: stream reset",
+			 h2_conn_peer(h2_stream_conn(w->st)));
 		h2_stream_reset(w->st, H2_INTERNAL_ERROR);
+	} else {
+		reply_pump(w->st, w->line);
+	}
 	free(text);
 }
 
@@ -90,7 +95,8 @@ static void watcher_on_writable(struct h2_stream *st, void *arg)
 {
 	struct watcher *w = arg;
 
-	(void)st;
+	if (reply_pump(st, w->line) != 0)
+		return; /* more room to come, or reset */
 	if (w->stale)
 		watcher_send(w);
 }
@@ -107,7 +113,7 @@ static void watcher_on_close(struct h2_stream *st, uint32_t code, void *arg)
 			*pp = w->next;
 			break;
 		}
-	free(w);
+	watcher_free(w);
 }
 
 static const struct h2_stream_cbs watcher_cbs = {
@@ -121,8 +127,12 @@ static void watch_start(struct server *srv, struct h2_stream *st)
 		{ "content-type", "application/x-ndjson" },
 	};
 	struct watcher *w = calloc(1, sizeof(*w));
+	int rc;
 
-	if (!w) {
+	if (!w || !(w->line = evbuffer_new())) {
+		free(w);
+		log_warn("watcher %s: out of memory: stream reset",
+			 h2_conn_peer(h2_stream_conn(st)));
 		h2_stream_reset(st, H2_INTERNAL_ERROR);
 		return;
 	}
@@ -131,7 +141,13 @@ static void watch_start(struct server *srv, struct h2_stream *st)
 	w->next = srv->watchers;
 	srv->watchers = w;
 	h2_stream_set_cbs(st, &watcher_cbs, w);
-	h2_stream_respond(st, 200, ct, 1, false);
+	rc = h2_stream_respond(st, 200, ct, 1, false);
+	if (rc < 0) {
+		log_warn("watcher %s: %s: stream reset",
+			 h2_conn_peer(h2_stream_conn(st)), strerror(-rc));
+		h2_stream_reset(st, H2_INTERNAL_ERROR);
+		return;
+	}
 	watcher_send(w);
 }
 
@@ -177,8 +193,8 @@ static void on_request(struct h2_conn *c, struct h2_stream *st, void *arg)
 			respond_status(st, 500, "out of memory");
 			return;
 		}
-		respond_text(st, 200, text);
-		free(text);
+		/* Megabytes with many containers: sent as the client reads. */
+		reply_document(st, "application/json", text);
 		return;
 	}
 	respond_status(st, 404, "no such path");
@@ -229,7 +245,7 @@ void server_free(struct server *srv)
 		struct watcher *w = srv->watchers;
 
 		srv->watchers = w->next;
-		free(w);
+		watcher_free(w);
 	}
 	free(srv->node);
 	free(srv);

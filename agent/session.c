@@ -58,6 +58,7 @@
 #include "launch.h"
 #include "policy.h"
 #include "pty.h"
+#include "reply.h"
 #include "session.h"
 #include "signame.h"
 #include "spawn.h"
@@ -360,34 +361,6 @@ static int offset_header(struct h2_stream *st, unsigned long long *off)
 
 /* ---- answering ---------------------------------------------------------- */
 
-static void respond_json(struct h2_stream *st, int status, json_t *doc,
-			 bool end)
-{
-	static const struct h2_header ct[] = {
-		{ "content-type", "application/json" },
-	};
-	char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
-
-	h2_stream_respond(st, status, ct, 1, !text && end);
-	if (text) {
-		h2_stream_write(st, text, strlen(text));
-		h2_stream_write(st, "\n", 1);
-		if (end)
-			h2_stream_end(st);
-	}
-	free(text);
-}
-
-static void respond_error(struct h2_stream *st, int err, const char *message)
-{
-	json_t *doc = json_pack("{s:s, s:s, s:s}", EXECFS_J_STATE, "failed",
-				EXECFS_J_ERRNO, errno_name(err),
-				EXECFS_J_MESSAGE, message);
-
-	respond_json(st, errno_http_status(err), doc, true);
-	json_decref(doc);
-}
-
 static json_t *status_doc(const struct xsession *s)
 {
 	char name[16];
@@ -430,22 +403,11 @@ static void out_update(struct xsession_out *o)
  * its end and nothing is held; read the pipe when there is room left. */
 static void out_pump(struct xsession_out *o)
 {
-	size_t k, space;
-
 	if (!o->st || o->s->state < XSESSION_RUNNING ||
 	    o->s->state == XSESSION_FAILED)
 		return;
-	while (o->held && (k = evbuffer_get_length(o->held)) > 0) {
-		space = h2_stream_write_space(o->st);
-		if (space == 0)
-			break;
-		if (k > space)
-			k = space;
-		if (h2_stream_write(o->st, evbuffer_pullup(o->held, (ssize_t)k),
-				    k) < 0)
-			break;
-		evbuffer_drain(o->held, k);
-	}
+	if (o->held && reply_pump(o->st, o->held) < 0)
+		return; /* reset: its on_close detaches it */
 	if (o->fd < 0 && (!o->held || evbuffer_get_length(o->held) == 0))
 		h2_stream_end(o->st);
 	out_update(o);
@@ -567,9 +529,8 @@ static const struct h2_stream_cbs out_cbs = {
  * forwarding. */
 static void out_start(struct xsession_out *o)
 {
-	if (!o->st)
+	if (!o->st || reply_status(o->st, 200, false) < 0)
 		return;
-	h2_stream_respond(o->st, 200, NULL, 0, false);
 	out_pump(o);
 }
 
@@ -580,12 +541,12 @@ static void out_attach(struct xsession *s, struct xsession_out *o,
 	char msg[160];
 
 	if (o->st && !stream_replaces(o->st, st)) {
-		respond_error(st, EBUSY,
-			      "stream is attached on another connection");
+		reply_error(st, EBUSY,
+			    "stream is attached on another connection");
 		return;
 	}
 	if (offset_header(st, &off) < 0) {
-		respond_error(st, EINVAL, "bad " EXECFS_HDR_OFFSET);
+		reply_error(st, EINVAL, "bad " EXECFS_HDR_OFFSET);
 		return;
 	}
 	/* The client has everything before off: send from there, which
@@ -599,12 +560,12 @@ static void out_attach(struct xsession *s, struct xsession_out *o,
 			 "%llu to %llu)",
 			 o->name, off, first, o->sent);
 		log_info("session %s: resume refused: %s", s->sid, msg);
-		respond_error(st, ERANGE, msg);
+		reply_error(st, ERANGE, msg);
 		return;
 	}
 	if (o->st) {
 		if (out_take_back(o, o->st) < 0) {
-			respond_error(st, ENOMEM, "out of memory");
+			reply_error(st, ENOMEM, "out of memory");
 			return;
 		}
 		stream_drop(o->st);
@@ -622,7 +583,7 @@ static void out_attach(struct xsession *s, struct xsession_out *o,
 	if (s->state >= XSESSION_RUNNING && s->state != XSESSION_FAILED)
 		out_start(o);
 	else if (s->state == XSESSION_FAILED)
-		respond_error(st, ENOENT, "session failed to start");
+		reply_error(st, ENOENT, "session failed to start");
 	xsession_check(s);
 }
 
@@ -660,7 +621,7 @@ static bool in_finish(struct xsession *s)
 		fd_close(&s->in_fd);
 	}
 	if (s->in_st)
-		h2_stream_respond(s->in_st, 200, NULL, 0, true);
+		reply_status(s->in_st, 200, true);
 	return true;
 }
 
@@ -808,17 +769,17 @@ static void in_attach(struct xsession *s, struct h2_stream *st)
 	char msg[160];
 
 	if (s->in_st && !stream_replaces(s->in_st, st)) {
-		respond_error(st, EBUSY, "stdin is already attached");
+		reply_error(st, EBUSY, "stdin is already attached");
 		return;
 	}
 	if (s->state == XSESSION_FAILED) {
-		respond_error(st, ENOENT, "session failed to start");
+		reply_error(st, ENOENT, "session failed to start");
 		return;
 	}
 	/* The offset of the body's first byte: what the agent has of it
 	 * already is dropped; a gap would lose bytes. */
 	if (offset_header(st, &first) < 0) {
-		respond_error(st, EINVAL, "bad " EXECFS_HDR_OFFSET);
+		reply_error(st, EINVAL, "bad " EXECFS_HDR_OFFSET);
 		return;
 	}
 	if (first > s->in_received) {
@@ -826,7 +787,7 @@ static void in_attach(struct xsession *s, struct h2_stream *st)
 			 "stdin offset %llu is past the %llu bytes received",
 			 first, s->in_received);
 		log_info("session %s: resume refused: %s", s->sid, msg);
-		respond_error(st, ERANGE, msg);
+		reply_error(st, ERANGE, msg);
 		return;
 	}
 	if (s->in_st) {
@@ -871,7 +832,7 @@ static void ctl_error(struct xsession_ctl *k, int err, const char *msg)
 	k->dead = true;
 	if (!k->answered) {
 		k->answered = true;
-		respond_error(k->st, err, msg);
+		reply_error(k->st, err, msg);
 	} else {
 		h2_stream_reset(k->st, H2_INTERNAL_ERROR);
 	}
@@ -951,7 +912,7 @@ static void signal_answered(struct xsession *s, uint64_t cookie, int err,
 	log_info("session %s: signal %s sent to %sprocess group %d", s->sid,
 		 name, fg ? "the terminal's foreground " : "", (int)pg);
 	k->answered = k->dead = true;
-	h2_stream_respond(k->st, 200, NULL, 0, true);
+	reply_status(k->st, 200, true);
 }
 
 static void signal_on_data(struct h2_stream *st, const uint8_t *data,
@@ -1037,8 +998,7 @@ static void resize_decide(struct xsession_ctl *k)
 		return;
 	}
 	k->answered = true;
-	h2_stream_respond(k->st, 200, NULL, 0, k->body_ended);
-	if (k->body_ended)
+	if (reply_status(k->st, 200, k->body_ended) < 0 || k->body_ended)
 		k->dead = true;
 	resize_apply(k);
 }
@@ -1129,7 +1089,7 @@ static void ctl_attach(struct xsession *s, struct h2_stream *st,
 	struct xsession_ctl *k = calloc(1, sizeof(*k));
 
 	if (!k) {
-		respond_error(st, ENOMEM, "out of memory");
+		reply_error(st, ENOMEM, "out of memory");
 		return;
 	}
 	k->s = s;
@@ -1186,18 +1146,18 @@ static void xsession_fail(struct xsession *s, int err, const char *message)
 	log_info("session %s: start failed: %s", s->sid, message);
 	xsession_audit_end(s);
 	if (s->status_st)
-		respond_error(s->status_st, err, message);
+		reply_error(s->status_st, err, message);
 	for (i = 0; i < 2; i++) {
 		fd_close(&s->out[i].fd);
 		ev_free(&s->out[i].ev);
 		if (s->out[i].st)
-			respond_error(s->out[i].st, ENOENT,
-				      "session failed to start");
+			reply_error(s->out[i].st, ENOENT,
+				    "session failed to start");
 	}
 	ev_free(&s->in_ev);
 	fd_close(&s->in_fd);
 	if (s->in_st)
-		respond_error(s->in_st, ENOENT, "session failed to start");
+		reply_error(s->in_st, ENOENT, "session failed to start");
 	ctl_update(s);
 }
 
@@ -1205,18 +1165,12 @@ static void xsession_fail(struct xsession *s, int err, const char *message)
 static void status_send_end(struct xsession *s)
 {
 	json_t *doc;
-	char *text;
 
 	if (!s->status_st)
 		return;
 	doc = status_doc(s);
-	text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
-	if (text) {
-		h2_stream_write(s->status_st, text, strlen(text));
-		h2_stream_write(s->status_st, "\n", 1);
-	}
-	h2_stream_end(s->status_st);
-	free(text);
+	if (reply_json_line(s->status_st, doc) == 0)
+		h2_stream_end(s->status_st);
 	json_decref(doc);
 }
 
@@ -1262,7 +1216,7 @@ static void xsession_running(struct xsession *s)
 	log_info("session %s: pid %d running in %s", s->sid, (int)s->pid,
 		 s->container);
 	if (s->status_st)
-		h2_stream_respond(s->status_st, 200, NULL, 0, false);
+		reply_status(s->status_st, 200, false);
 	for (i = 0; i < 2; i++)
 		out_start(&s->out[i]);
 	in_flush(s);
@@ -1507,7 +1461,7 @@ static const struct h2_stream_cbs status_cbs = {
 static void status_attach(struct xsession *s, struct h2_stream *st)
 {
 	if (s->status_st && !stream_replaces(s->status_st, st)) {
-		respond_error(st, EBUSY, "status is already attached");
+		reply_error(st, EBUSY, "status is already attached");
 		return;
 	}
 	if (s->status_st)
@@ -1522,14 +1476,14 @@ static void status_attach(struct xsession *s, struct h2_stream *st)
 	case XSESSION_SPAWNING:
 		break; /* answered when the start is decided */
 	case XSESSION_RUNNING:
-		h2_stream_respond(st, 200, NULL, 0, false);
+		reply_status(st, 200, false);
 		break;
 	case XSESSION_EXITED:
-		h2_stream_respond(st, 200, NULL, 0, false);
-		status_send_end(s);
+		if (reply_status(st, 200, false) == 0)
+			status_send_end(s);
 		break;
 	case XSESSION_FAILED:
-		respond_error(st, s->err, s->message);
+		reply_error(st, s->err, s->message);
 		break;
 	}
 	xsession_check(s);
@@ -1583,23 +1537,23 @@ void xsession_table_route(struct xsession_table *t, struct h2_stream *st,
 	struct xsession *s;
 
 	if (!session_id_valid(sid)) {
-		respond_error(st, EINVAL, "bad session id");
+		reply_error(st, EINVAL, "bad session id");
 		return;
 	}
 	if (!streamtype) {
-		respond_error(st, EINVAL, "missing streamtype header");
+		reply_error(st, EINVAL, "missing streamtype header");
 		return;
 	}
 	s = xsession_find(t, sid);
 	if (!strcmp(streamtype, EXECFS_ST_STATUS) &&
 	    strcmp(h2_stream_method(st), "GET")) {
 		if (s) {
-			respond_error(st, EEXIST, "session id in use");
+			reply_error(st, EEXIST, "session id in use");
 			return;
 		}
 		s = xsession_new(t, sid);
 		if (!s) {
-			respond_error(st, ENOMEM, "out of memory");
+			reply_error(st, ENOMEM, "out of memory");
 			return;
 		}
 		s->status_st = st;
@@ -1611,7 +1565,7 @@ void xsession_table_route(struct xsession_table *t, struct h2_stream *st,
 		return;
 	}
 	if (!s) {
-		respond_error(st, ENOENT, "no such session");
+		reply_error(st, ENOENT, "no such session");
 		return;
 	}
 	/* Every stream is checked, not only the start: a session's streams
@@ -1621,7 +1575,7 @@ void xsession_table_route(struct xsession_table *t, struct h2_stream *st,
 			"session %s: %s stream from %s refused (started by %s)",
 			s->sid, streamtype, h2_conn_peer(h2_stream_conn(st)),
 			s->identity);
-		respond_error(st, EACCES, "session belongs to another peer");
+		reply_error(st, EACCES, "session belongs to another peer");
 		return;
 	}
 	if (!strcmp(streamtype, EXECFS_ST_STATUS))
@@ -1637,7 +1591,7 @@ void xsession_table_route(struct xsession_table *t, struct h2_stream *st,
 	else if (!strcmp(streamtype, EXECFS_ST_RESIZE))
 		ctl_attach(s, st, CTL_RESIZE);
 	else
-		respond_error(st, EINVAL, "unknown streamtype");
+		reply_error(st, EINVAL, "unknown streamtype");
 }
 
 struct xsession_table *xsession_table_new(struct event_base *base,
