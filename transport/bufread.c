@@ -16,9 +16,13 @@ ssize_t bufread_fd(struct evbuffer *buf, int fd, size_t max)
 	nv = evbuffer_reserve_space(buf, (ev_ssize_t)max, v, 2);
 	if (nv <= 0)
 		return -ENOMEM;
+	/* The space reserved may be larger than asked for (a chain's whole
+	 * free room): read no more than max, which is the caller's cap. */
+	got = max;
 	for (i = 0; i < nv; i++) {
 		iov[i].iov_base = v[i].iov_base;
-		iov[i].iov_len = v[i].iov_len;
+		iov[i].iov_len = got < v[i].iov_len ? got : v[i].iov_len;
+		got -= iov[i].iov_len;
 	}
 	n = readv(fd, iov, nv);
 	if (n <= 0) {
