@@ -21,15 +21,18 @@
  *   REQUEST --request complete, admitted, asked--> SPAWNING
  *   SPAWNING --the launcher started it and execve succeeded--> RUNNING
  *   RUNNING --reaped--> EXITED
- *   REQUEST, SPAWNING --bad request, refused, start failed--> FAILED
+ *   REQUEST --bad or incomplete request, refused--> FAILED
+ *   SPAWNING --the start or the execve failed--> FAILED
  *
- * THE MAY-FREE RULE. A session is freed in one place, xsession_check()
- * (and by its grace timer and by xsession_table_free(), which are not
- * called from the code below). xsession_check(s) frees s when no stream
- * of it is attached (status, stdin, stdout, stderr, signal or resize) and
- * nobody may come back for it: its start failed or its request never
- * completed, or its process ended and no stream was lost and no output is
- * held for a resume. Otherwise it arms or stops the grace timer. So:
+ * THE MAY-FREE RULE. A session is freed by xsession_check(), and besides
+ * only by its grace timer (ended, and nobody came back) and by
+ * xsession_table_free() (the agent's end), which are entry points of
+ * their own, never called from the code below. xsession_check(s) frees s
+ * when no stream of it is attached (status, stdin, stdout, stderr, signal
+ * or resize) and nobody may come back for it: its start failed or its
+ * request never completed, or its process ended and no stream was lost and
+ * no output is held for a resume. Otherwise it arms or stops the grace
+ * timer. So:
  *
  *   1. xsession_check(s) is the last thing its caller does with s: after
  *      it, nothing reads or writes s or anything inside it (s->out[i],
