@@ -38,7 +38,7 @@
  * two lists can be told apart. */
 static char *big_inventory(size_t n, char tag)
 {
-	json_t *list = json_array(), *doc;
+	json_t *list = json_array();
 	char *label = malloc(BIG_LABEL + 1), *text;
 	size_t i;
 
@@ -50,22 +50,10 @@ static char *big_inventory(size_t n, char tag)
 
 		snprintf(id, sizeof(id), "c%zu", i);
 		json_array_append_new(
-			list,
-			json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, "
-				  "s:s, s:s, s:s, s:b, s:{s:s}}",
-				  EXECFS_J_ID, id, EXECFS_J_NAMESPACE,
-				  "default", EXECFS_J_POD, id, EXECFS_J_NAME,
-				  id, EXECFS_J_PID, 1, EXECFS_J_STATE,
-				  "running", EXECFS_J_RUNTIME, "runc",
-				  EXECFS_J_ROOT, "/r", EXECFS_J_BUNDLE, "/b",
-				  EXECFS_J_IMAGE, "", EXECFS_J_CREATED, "",
-				  EXECFS_J_PRIVILEGED, 0, EXECFS_J_LABELS,
-				  "big", label));
+			list, harness_container_json(
+				      id, json_pack("{s:s}", "big", label)));
 	}
-	doc = json_pack("{s:s, s:o}", "node", "n1", EXECFS_J_CONTAINERS, list);
-	text = json_dumps(doc, JSON_COMPACT);
-	assert_non_null(text);
-	json_decref(doc);
+	text = harness_inventory_text(list);
 	free(label);
 	return text;
 }

@@ -33,12 +33,33 @@
 static const char allow_all[] =
 	"{\"rules\": [{\"principals\": [\"*\"], \"actions\": [\"exec\"]}]}";
 
-static const char one_container[] =
-	"{\"node\": \"n1\", \"containers\": [{\"id\": \"" HARNESS_CONTAINER
-	"\", \"namespace\": \"default\", \"pod\": \"p\", \"name\": \"c\", "
-	"\"pid\": 1, \"state\": \"running\", \"runtime\": \"runc\", "
-	"\"root\": \"/run/runc\", \"bundle\": \"/b\", \"image\": \"\", "
-	"\"created\": \"\", \"privileged\": false, \"labels\": {}}]}";
+json_t *harness_container_json(const char *id, json_t *labels)
+{
+	json_t *c = json_pack(
+		"{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:s, "
+		"s:b, s:o, s:s, s:[]}",
+		EXECFS_J_ID, id, EXECFS_J_RUNTIME_ID, id, EXECFS_J_NAMESPACE,
+		"default", EXECFS_J_POD, id, EXECFS_J_NAME, id, EXECFS_J_PID, 1,
+		EXECFS_J_STATE, "running", EXECFS_J_RUNTIME, "runc",
+		EXECFS_J_ROOT, "/run/runc", EXECFS_J_BUNDLE, "/b",
+		EXECFS_J_IMAGE, "", EXECFS_J_CREATED, "", EXECFS_J_PRIVILEGED,
+		0, EXECFS_J_LABELS, labels ? labels : json_object(),
+		EXECFS_J_NAMING, "runtime", EXECFS_J_NAME_SOURCES);
+
+	assert_non_null(c);
+	return c;
+}
+
+char *harness_inventory_text(json_t *containers)
+{
+	json_t *doc = json_pack("{s:s, s:o}", "node", "n1", EXECFS_J_CONTAINERS,
+				containers);
+	char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+
+	assert_non_null(text);
+	json_decref(doc);
+	return text;
+}
 
 /* ---- the fake launcher -------------------------------------------------- */
 
@@ -449,7 +470,7 @@ void harness_drop_client(struct harness *h)
 struct harness *harness_new(const char *inventory)
 {
 	struct harness *h = calloc(1, sizeof(*h));
-	char err[256] = "";
+	char err[256] = "", *one;
 
 	assert_non_null(h);
 	/* EXECFS_TEST_LOG=1: the agent's log, for a test being written. */
@@ -464,13 +485,16 @@ struct harness *harness_new(const char *inventory)
 	assert_non_null(h->base);
 	h->deadline = evtimer_new(h->base, deadline_cb, h);
 	assert_non_null(h->deadline);
+	one = harness_inventory_text(json_pack(
+		"[o]", harness_container_json(HARNESS_CONTAINER, NULL)));
 	if (!inventory)
-		inventory = one_container;
+		inventory = one;
 	h->inv = inventory_mirror_new(NULL, NULL);
 	assert_non_null(h->inv);
 	if (inventory_mirror_load(h->inv, inventory, strlen(inventory), err,
 				  sizeof(err)) < 0)
 		fail_msg("inventory: %s", err);
+	free(one);
 	h->policy =
 		policy_parse(allow_all, strlen(allow_all), err, sizeof(err));
 	if (!h->policy)

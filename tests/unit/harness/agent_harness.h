@@ -14,6 +14,7 @@
 #ifndef EXECFS_TESTS_AGENT_HARNESS_H
 #define EXECFS_TESTS_AGENT_HARNESS_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -87,6 +88,13 @@ struct harness {
 	struct fake_job *jobs; /* newest first */
 	unsigned njobs;
 };
+
+/* One running container as the mirror inventory takes it
+ * (inventory_to_json's form), annotated with labels (taken; NULL: none):
+ * a new reference. */
+json_t *harness_container_json(const char *id, json_t *labels);
+/* The container list document of containers (an array, taken). */
+char *harness_inventory_text(json_t *containers);
 
 /* Everything set up and one client connection established. inventory:
  * the container list (inventory_to_json's form) or NULL for one running
