@@ -31,7 +31,8 @@
 
 /* Every peer may exec: the tests are about streams, not policy. */
 static const char allow_all[] =
-	"{\"rules\": [{\"principals\": [\"*\"], \"actions\": [\"exec\"]}]}";
+	"{\"rules\": [{\"principals\": [\"uid:*\", \"*\"], "
+	"\"actions\": [\"exec\"]}]}";
 
 json_t *harness_container_json(const char *id, json_t *labels)
 {
