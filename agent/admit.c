@@ -114,7 +114,8 @@ void xsession_audit_end(struct xsession *s)
 		e.signame = sigabbrev_np(WTERMSIG(s->wstatus));
 	}
 	e.bytes_in = s->in.delivered;
-	e.bytes_out = s->out[0].sent + s->out[1].sent;
+	e.bytes_out =
+		resume_tx_end(&s->out[0].tx) + resume_tx_end(&s->out[1].tx);
 	e.duration = (double)(now.tv_sec - s->started.tv_sec) +
 		     (double)(now.tv_nsec - s->started.tv_nsec) / 1e9;
 	audit_session_end(s->t->audit, &e);

@@ -81,7 +81,7 @@ bool xsession_holds_output(const struct xsession *s)
 	int i;
 
 	for (i = 0; i < 2; i++)
-		if (s->out[i].held && evbuffer_get_length(s->out[i].held))
+		if (resume_tx_held(&s->out[i].tx) > 0)
 			return true;
 	return false;
 }
@@ -188,19 +188,10 @@ bool xsession_stream_replaces(struct h2_stream *old, struct h2_stream *st)
 	       h2_conn_serial(h2_stream_conn(old));
 }
 
-int xsession_offset_header(struct h2_stream *st, unsigned long long *off)
+int xsession_offset_header(struct h2_stream *st, uint64_t *off)
 {
-	const char *v = h2_stream_header(st, EXECFS_HDR_OFFSET);
-	char *end;
-
-	*off = 0;
-	if (!v)
-		return 0;
-	if (*v < '0' || *v > '9')
-		return -EINVAL;
-	errno = 0;
-	*off = strtoull(v, &end, 10);
-	return errno || *end ? -EINVAL : 0;
+	return resume_offset_parse(h2_stream_header(st, EXECFS_HDR_OFFSET),
+				   off);
 }
 
 /* Best effort (a pty has no such size; the owner's pipe budget may be

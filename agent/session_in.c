@@ -15,6 +15,7 @@
  * buffered from the old stream go first.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <stdio.h>
@@ -138,17 +139,20 @@ static void in_on_data(struct h2_stream *st, const uint8_t *data, size_t len,
 {
 	struct xsession *s = arg;
 	struct xsession_in *in = &s->in;
+	ssize_t k;
 
-	in->received += len;
-	if (in->skip) {
+	k = resume_rx_take(&in->rx, len);
+	if (k < 0) {
+		log_warn("session %s: stdin: over 2^64 bytes: stream reset",
+			 s->sid);
+		h2_stream_reset(st, H2_INTERNAL_ERROR);
+		return;
+	}
+	if (k > 0) {
 		/* A resume re-sent bytes the agent already had: drop them. */
-		size_t k = len < in->skip ? len : in->skip;
-
-		in->received -= k;
-		in->skip -= k;
-		h2_stream_consume(st, k);
+		h2_stream_consume(st, (size_t)k);
 		data += k;
-		len -= k;
+		len -= (size_t)k;
 	}
 	if (len)
 		in->line_start = data[len - 1] == '\n';
@@ -218,6 +222,7 @@ static const struct h2_stream_cbs in_cbs = {
 int xsession_in_init(struct xsession_in *in)
 {
 	in->fd = -1;
+	resume_rx_init(&in->rx);
 	/* Input may arrive before the process exists: nothing sent yet is
 	 * the start of a line. */
 	in->line_start = true;
@@ -253,7 +258,7 @@ void xsession_in_release(struct xsession_in *in)
 void xsession_in_attach(struct xsession *s, struct h2_stream *st)
 {
 	struct xsession_in *in = &s->in;
-	unsigned long long first;
+	uint64_t first;
 	char msg[160];
 
 	if (in->st && !xsession_stream_replaces(in->st, st)) {
@@ -270,10 +275,11 @@ void xsession_in_attach(struct xsession *s, struct h2_stream *st)
 		reply_error(st, EINVAL, "bad " EXECFS_HDR_OFFSET);
 		return;
 	}
-	if (first > in->received) {
+	if (first > resume_rx_received(&in->rx)) {
 		snprintf(msg, sizeof(msg),
-			 "stdin offset %llu is past the %llu bytes received",
-			 first, in->received);
+			 "stdin offset %" PRIu64 " is past the %" PRIu64
+			 " bytes received",
+			 first, resume_rx_received(&in->rx));
 		log_info("session %s: resume refused: %s", s->sid, msg);
 		reply_error(st, ERANGE, msg);
 		return;
@@ -286,10 +292,10 @@ void xsession_in_attach(struct xsession *s, struct h2_stream *st)
 		in->old = evbuffer_get_length(in->buf);
 	}
 	if (first)
-		log_info("session %s: stdin resumed at offset %llu (%llu "
-			 "received)",
-			 s->sid, first, in->received);
-	in->skip = (size_t)(in->received - first);
+		log_info("session %s: stdin resumed at offset %" PRIu64
+			 " (%" PRIu64 " received)",
+			 s->sid, first, resume_rx_received(&in->rx));
+	(void)resume_rx_begin(&in->rx, first); /* checked above */
 	in->end = false;
 	s->lost = false;
 	in->st = st;

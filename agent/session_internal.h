@@ -64,6 +64,7 @@
 #include <unistd.h>
 
 #include "execfs/proto.h"
+#include "execfs/resume.h"
 #include "pty.h"
 #include "session.h"
 
@@ -96,11 +97,10 @@ struct xsession_out {
 	int fd; /* owned; pipe read end, -1 once at EOF */
 	struct event *ev; /* owned; EV_READ on fd */
 	struct h2_stream *st; /* attached client stream, or NULL */
-	unsigned long long sent; /* bytes read from the pipe, in all */
-	/* owned, or NULL: bytes from offset sent - length on, which the
-	 * client may lack: taken back from a stream that was lost. Sent
-	 * before anything more is read from the pipe. */
-	struct evbuffer *held;
+	/* bytes read from the pipe, in all, and those the client may lack,
+	 * taken back from a stream that was lost: sent before anything more
+	 * is read from the pipe (include/execfs/resume.h) */
+	struct resume_tx tx;
 	bool ev_added;
 	bool bulk; /* the pipe filled up once: grown */
 };
@@ -115,8 +115,9 @@ struct xsession_in {
 	bool end; /* client ended stdin */
 	bool line_start; /* tty: the last byte sent was '\n' (or none) */
 	bool bulk; /* the stdin pipe filled up once: grown */
-	unsigned long long received; /* stdin bytes received, in all */
-	size_t skip; /* re-sent stdin bytes still to drop */
+	/* stdin bytes received, in all, and re-sent ones still to drop
+	 * (include/execfs/resume.h) */
+	struct resume_rx rx;
 	size_t old; /* bytes of buf that came on an earlier stream */
 	size_t eof_left; /* tty: VEOF characters still to send */
 	unsigned long long delivered; /* bytes that reached the process */
@@ -235,7 +236,7 @@ bool xsession_stream_replaces(struct h2_stream *old, struct h2_stream *st);
 /* Let go of a stream replaced by a resume: reset, its input dropped. */
 void xsession_stream_drop(struct h2_stream *st);
 /* A resume's offset header: decimal, or absent (0). 0 or -EINVAL. */
-int xsession_offset_header(struct h2_stream *st, unsigned long long *off);
+int xsession_offset_header(struct h2_stream *st, uint64_t *off);
 /* Best effort: give a pipe that filled up the bulk size, once. */
 void xsession_pipe_grow(int fd, bool *grown);
 

@@ -11,6 +11,7 @@
  * took it: nothing is lost, nothing repeated.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <stdio.h>
@@ -30,7 +31,7 @@
 static void out_update(struct xsession_out *o)
 {
 	bool want = o->fd >= 0 && o->st && o->s->state >= XSESSION_RUNNING &&
-		    (!o->held || evbuffer_get_length(o->held) == 0) &&
+		    resume_tx_held(&o->tx) == 0 &&
 		    h2_stream_write_space(o->st) > 0;
 
 	if (want && !o->ev_added) {
@@ -49,20 +50,19 @@ static void out_pump(struct xsession_out *o)
 	if (!o->st || o->s->state < XSESSION_RUNNING ||
 	    o->s->state == XSESSION_FAILED)
 		return;
-	if (o->held && reply_pump(o->st, o->held) < 0)
-		return; /* reset: its on_close detaches it */
-	if (o->fd < 0 && (!o->held || evbuffer_get_length(o->held) == 0))
+	if (!resume_tx_pump(&o->tx, o->st)) {
+		/* Room left with bytes held: a write failed. */
+		if (h2_stream_write_space(o->st) > 0) {
+			log_warn("session %s: %s: resending held bytes failed: "
+				 "stream reset",
+				 o->s->sid, o->name);
+			h2_stream_reset(o->st, H2_INTERNAL_ERROR);
+			return; /* its on_close detaches it */
+		}
+	} else if (o->fd < 0) {
 		h2_stream_end(o->st);
+	}
 	out_update(o);
-}
-
-/* The stream goes: what the client may lack is held for a resume. */
-static int out_take_back(struct xsession_out *o, struct h2_stream *st)
-{
-	if (!o->held && !(o->held = evbuffer_new()))
-		return -ENOMEM;
-	h2_stream_take_unacked(st, o->held);
-	return 0;
 }
 
 static void out_eof(struct xsession_out *o)
@@ -97,7 +97,13 @@ static void out_read_cb(evutil_socket_t fd, short what, void *arg)
 	if (n > 0) {
 		if (n >= XSESSION_PIPE_DEFAULT_BYTES)
 			xsession_pipe_grow(fd, &o->bulk);
-		o->sent += n;
+		if (resume_tx_wrote(&o->tx, (size_t)n) < 0) {
+			log_warn(
+				"session %s: %s: over 2^64 bytes: stream reset",
+				o->s->sid, o->name);
+			h2_stream_reset(o->st, H2_INTERNAL_ERROR);
+			return;
+		}
 		out_update(o);
 		return;
 	}
@@ -127,15 +133,14 @@ static void out_on_close(struct h2_stream *st, uint32_t code, void *arg)
 	struct xsession_out *o = arg;
 
 	if (code == H2_LOST) {
-		if (out_take_back(o, st) < 0)
+		if (resume_tx_lose(&o->tx, st) < 0)
 			log_warn("session %s: %s: out of memory: bytes in "
 				 "flight cannot be resent",
 				 o->s->sid, o->name);
 		xsession_lost_stream(o->s, o->name);
-	} else if (o->held) {
+	} else {
 		/* Reset by the client: nobody reads them any more. */
-		evbuffer_free(o->held);
-		o->held = NULL;
+		resume_tx_drop(&o->tx);
 	}
 	o->st = NULL;
 	out_update(o);
@@ -153,6 +158,7 @@ void xsession_out_init(struct xsession_out *o, struct xsession *s,
 	o->s = s;
 	o->fd = -1;
 	o->name = name;
+	resume_tx_init(&o->tx);
 }
 
 int xsession_out_open(struct xsession_out *o, int fd)
@@ -186,17 +192,16 @@ void xsession_out_release(struct xsession_out *o)
 {
 	ev_free(&o->ev);
 	fd_close(&o->fd);
-	if (o->held)
-		evbuffer_free(o->held);
-	o->held = NULL;
+	resume_tx_release(&o->tx);
 }
 
 /* May free s. */
 void xsession_out_attach(struct xsession *s, struct xsession_out *o,
 			 struct h2_stream *st)
 {
-	unsigned long long off, first;
+	uint64_t off, first;
 	char msg[160];
+	int rc;
 
 	if (o->st && !xsession_stream_replaces(o->st, st)) {
 		reply_error(st, EBUSY,
@@ -210,29 +215,28 @@ void xsession_out_attach(struct xsession *s, struct xsession_out *o,
 	/* The client has everything before off: send from there, which
 	 * must be among the bytes held (with those an older stream of it
 	 * still has) or the next one to read. */
-	first = o->sent - (o->held ? evbuffer_get_length(o->held) : 0) -
-		(o->st ? h2_stream_unacked(o->st) : 0);
-	if (off < first || off > o->sent) {
+	first = resume_tx_first(&o->tx, o->st);
+	rc = resume_tx_seek(&o->tx, off, o->st);
+	if (rc == -ERANGE) {
 		snprintf(msg, sizeof(msg),
-			 "%s offset %llu is not available (the agent has "
-			 "%llu to %llu)",
-			 o->name, off, first, o->sent);
+			 "%s offset %" PRIu64 " is not available (the agent "
+			 "has %" PRIu64 " to %" PRIu64 ")",
+			 o->name, off, first, resume_tx_end(&o->tx));
 		log_info("session %s: resume refused: %s", s->sid, msg);
 		reply_error(st, ERANGE, msg);
 		return;
 	}
+	if (rc < 0) {
+		reply_error(st, -rc, "out of memory");
+		return;
+	}
 	if (o->st) {
-		if (out_take_back(o, o->st) < 0) {
-			reply_error(st, ENOMEM, "out of memory");
-			return;
-		}
+		/* Its unacked bytes were taken back by the seek. */
 		xsession_stream_drop(o->st);
 		o->st = NULL;
 	}
-	if (o->held)
-		evbuffer_drain(o->held, off - first);
 	if (off != 0)
-		log_info("session %s: %s resumed at offset %llu", s->sid,
+		log_info("session %s: %s resumed at offset %" PRIu64, s->sid,
 			 o->name, off);
 	o->st = st;
 	s->lost = false;
