@@ -88,6 +88,25 @@ static int size_field(const json_t *o, const char *key, unsigned short *out,
 	return 0;
 }
 
+/* An optional integer lo..hi: *has says whether it was there. */
+static int int_field(const json_t *o, const char *key, int lo, int hi,
+		     bool *has, int *out, char *err, size_t errlen)
+{
+	const json_t *v = json_object_get(o, key);
+
+	if (!v)
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) < lo ||
+	    json_integer_value(v) > hi) {
+		snprintf(err, errlen, "\"%s\" must be an integer %d..%d", key,
+			 lo, hi);
+		return -EINVAL;
+	}
+	*has = true;
+	*out = (int)json_integer_value(v);
+	return 0;
+}
+
 static int bool_field(const json_t *o, const char *key, bool *out, char *err,
 		      size_t errlen)
 {
@@ -154,6 +173,10 @@ int exec_spec_from_json(const char *buf, size_t len, struct exec_spec *req,
 		rc = size_field(o, EXECFS_J_COLS, &req->cols, err, errlen);
 	if (!rc)
 		rc = size_field(o, EXECFS_J_ROWS, &req->rows, err, errlen);
+	if (!rc)
+		rc = int_field(o, EXECFS_J_NICE, EXECFS_NICE_MIN,
+			       EXECFS_NICE_MAX, &req->has_nice, &req->nice, err,
+			       errlen);
 	if (rc == -ENOMEM)
 		snprintf(err, errlen, "out of memory");
 out:

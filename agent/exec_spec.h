@@ -32,6 +32,10 @@ struct exec_spec {
 	bool tty;
 	unsigned short cols, rows;
 	bool merge_stderr; /* stderr into stdout (a tty does it anyway) */
+	/* The process's nice value (EXECFS_NICE_MIN..MAX), set with the
+	 * container's privileges just before execve; unset: inherited. */
+	bool has_nice;
+	int nice;
 };
 
 /*

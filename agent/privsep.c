@@ -5,6 +5,7 @@
  * datagrams and fds over the socketpair from the event loop.
  */
 #include "privsep.h"
+#include "execfs/proto.h"
 #include "strv.h"
 
 #include <errno.h>
@@ -144,6 +145,8 @@ int privsep_encode_spawn(uint64_t id, const struct exec_spec *req,
 	w_u32(&w, flags);
 	w_u32(&w, req->cols);
 	w_u32(&w, req->rows);
+	w_u32(&w, req->has_nice);
+	w_i32(&w, req->nice);
 	return w_end(&w, out, outlen);
 }
 
@@ -347,7 +350,8 @@ static void decode_spawn(struct rbuf *r, struct privsep_msg *m)
 			       PRIVSEP_SPAWN_HAS_ENV | PRIVSEP_SPAWN_HAS_CWD |
 			       PRIVSEP_SPAWN_HAS_USER;
 	struct exec_spec *sp = &m->spec;
-	uint32_t cols, rows;
+	uint32_t cols, rows, has_nice;
+	int32_t nice;
 	size_t envn;
 
 	m->id = r_u64(r, "spawn id");
@@ -359,6 +363,8 @@ static void decode_spawn(struct rbuf *r, struct privsep_msg *m)
 	m->flags = r_u32(r, "spawn flags");
 	cols = r_u32(r, "cols");
 	rows = r_u32(r, "rows");
+	has_nice = r_u32(r, "has nice");
+	nice = r_i32(r, "nice");
 	if (r->bad)
 		return;
 	for (envn = 0; sp->env[envn]; envn++)
@@ -369,6 +375,9 @@ static void decode_spawn(struct rbuf *r, struct privsep_msg *m)
 		r->bad = "container";
 	else if (cols > 65535 || rows > 65535)
 		r->bad = "terminal size";
+	else if (has_nice > 1 || (!has_nice && nice) ||
+		 nice < EXECFS_NICE_MIN || nice > EXECFS_NICE_MAX)
+		r->bad = "nice";
 	else if (!(m->flags & PRIVSEP_SPAWN_HAS_ENV) && envn)
 		r->bad = "env";
 	else if (!(m->flags & PRIVSEP_SPAWN_HAS_CWD) && sp->cwd[0])
@@ -381,6 +390,8 @@ static void decode_spawn(struct rbuf *r, struct privsep_msg *m)
 	sp->merge_stderr = m->flags & PRIVSEP_SPAWN_MERGE;
 	sp->cols = (unsigned short)cols;
 	sp->rows = (unsigned short)rows;
+	sp->has_nice = has_nice;
+	sp->nice = nice;
 	/* Absent is NULL, as in the decoded request. */
 	if (!(m->flags & PRIVSEP_SPAWN_HAS_ENV)) {
 		strv_free(sp->env);

@@ -90,7 +90,9 @@
  *      ambient capabilities.
  *   B14 [slot: AppArmor exec profile (process.apparmorProfile), if not
  *      at B3]
- *      umask 022 [slot: process.user.umask]; signal mask emptied
+ *      umask 022 [slot: process.user.umask]; the request's nice value,
+ *      with the container's privileges (lowering it needs its
+ *      CAP_SYS_NICE, as `nice -n -5` inside would); signal mask emptied
  *      [slot: seccomp with no_new_privs: last before execve, as runc,
  *      so that the fewest syscalls run under the container's filter]
  *   B15 execve of each PATH candidate; the failure is reported.
@@ -556,6 +558,8 @@ static _Noreturn void b_exec(const struct spawn_plan *p)
 
 	/* [slot: AppArmor exec profile] */
 	umask(022); /* [slot: process.user.umask] */
+	if (p->has_nice && setpriority(PRIO_PROCESS, 0, p->nice) < 0)
+		child_fail(p, STAGE_NICE, errno, NULL, 127);
 	sigprocmask(SIG_SETMASK, &p->empty_mask, NULL);
 	/* [slot: seccomp with no_new_privs: nothing but execve after it] */
 

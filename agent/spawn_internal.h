@@ -65,6 +65,7 @@ enum spawn_stage {
 	STAGE_UID,
 	STAGE_NNP,
 	STAGE_CWD,
+	STAGE_NICE,
 	STAGE_EXEC,
 	STAGE_COUNT,
 };
@@ -120,6 +121,8 @@ struct spawn_plan {
 	char home_env[5 + USERDB_HOME_MAX]; /* B's "HOME=..." */
 	bool tty;
 	struct winsize ws;
+	bool has_nice; /* the request's nice value, set at B14 */
+	int nice;
 	const struct initpin *pin; /* the init, its namespaces, cgroups */
 	int nsflags; /* pin's, for A's setns */
 	/* B's v2 cgroup: with clone3, the directory (CLONE_INTO_CGROUP);

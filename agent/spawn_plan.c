@@ -344,6 +344,8 @@ static int plan_build(struct spawner *sp, struct spawn_plan *p,
 	p->groups = c->groups;
 	p->ngroups = c->ngroups;
 	p->tty = req->tty;
+	p->has_nice = req->has_nice;
+	p->nice = req->nice;
 	p->ws.ws_col = req->cols ? req->cols : SPAWN_TTY_COLS;
 	p->ws.ws_row = req->rows ? req->rows : SPAWN_TTY_ROWS;
 	p->nsflags = p->pin->nsflags;

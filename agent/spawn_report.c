@@ -38,6 +38,7 @@ static const char *const stage_names[STAGE_COUNT] = {
 	[STAGE_UID] = "setuid",
 	[STAGE_NNP] = "no_new_privs",
 	[STAGE_CWD] = "cwd",
+	[STAGE_NICE] = "nice",
 	[STAGE_EXEC] = "exec",
 };
 

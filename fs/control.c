@@ -186,6 +186,7 @@ static const char *state_reason(int rc, enum ctl_verb verb)
 		case CTL_CWD:
 		case CTL_USER:
 		case CTL_MERGE:
+		case CTL_NICE:
 			return "the session has started already: pre-exec verbs and exec come before the start";
 		case CTL_FORGET:
 			return "the session has not ended: only ended sessions can be forgotten";
@@ -229,6 +230,7 @@ static int op_apply(struct ctl_op *op, struct ctl_cmd *cmd)
 	case CTL_CWD:
 	case CTL_USER:
 	case CTL_MERGE:
+	case CTL_NICE:
 		rc = op_setup_target(op, &s);
 		if (rc < 0)
 			return rc;
@@ -255,6 +257,8 @@ static int op_apply(struct ctl_op *op, struct ctl_cmd *cmd)
 		return session_set_user(s, cmd->argv[0]);
 	case CTL_MERGE:
 		return session_set_merge(s);
+	case CTL_NICE:
+		return session_set_nice(s, cmd->nice);
 	case CTL_EXEC:
 		rc = session_start(s, ct ? ctdir_node(ct) : NULL, cmd->argv,
 				   cmd->argc, op_async_done, op);

@@ -27,6 +27,7 @@ static const struct {
 	{ "cwd", CTL_CWD, 1, 1 },
 	{ "user", CTL_USER, 1, 1 },
 	{ "merge", CTL_MERGE, 0, 0 },
+	{ "nice", CTL_NICE, 1, 1 },
 	{ "signal", CTL_SIGNAL, 1, 1 },
 	{ "kill", CTL_KILL, 0, 0 },
 	{ "resize", CTL_RESIZE, 2, 2 },
@@ -226,6 +227,33 @@ out_bad:
 	return -EINVAL;
 }
 
+/* nice N: an integer EXECFS_NICE_MIN..MAX, sign allowed, nothing else. */
+static int parse_nice(struct ctl_cmd *cmd, const char *a)
+{
+	const char *p = a[0] == '-' || a[0] == '+' ? a + 1 : a;
+	long v = 0;
+
+	if (!*p || strlen(p) > 2)
+		goto out_bad;
+	for (; *p; p++) {
+		if (*p < '0' || *p > '9')
+			goto out_bad;
+		v = v * 10 + (*p - '0');
+	}
+	if (a[0] == '-')
+		v = -v;
+	if (v < EXECFS_NICE_MIN || v > EXECFS_NICE_MAX)
+		goto out_bad;
+	cmd->nice = (int)v;
+	return 0;
+
+out_bad:
+	snprintf(cmd->error, sizeof(cmd->error),
+		 "nice: want a number from %d to %d, got \"%.40s\"",
+		 EXECFS_NICE_MIN, EXECFS_NICE_MAX, a);
+	return -EINVAL;
+}
+
 static bool user_valid(const char *u)
 {
 	const char *colon = strchr(u, ':');
@@ -274,6 +302,8 @@ static int ctl_check_args(struct ctl_cmd *cmd)
 			return -EINVAL;
 		}
 		return 0;
+	case CTL_NICE:
+		return parse_nice(cmd, a);
 	case CTL_SIGNAL:
 		cmd->signo = ctl_signal_parse(a);
 		if (cmd->signo < 0) {

@@ -7,7 +7,7 @@
  * The struct is opaque; session_internal.h is what session*.c share.
  *
  * State machine (input -> transition), one switch per input:
- *   NEW      --pre-exec verbs-->  NEW       (tty, env, cwd, user, merge)
+ *   NEW      --pre-exec verbs-->  NEW       (tty, env, cwd, user, merge, nice)
  *   NEW      --start-->         STARTING  (the starter's done() pending)
  *   STARTING --200-->           RUNNING   (done(0))
  *   STARTING --error doc-->     FAILED    (done(its errno))
@@ -97,6 +97,8 @@ int session_add_env(struct session *s, const char *name_value);
 int session_set_cwd(struct session *s, const char *cwd);
 int session_set_user(struct session *s, const char *user);
 int session_set_merge(struct session *s);
+/* The process's nice value (ctl's nice verb, already checked). */
+int session_set_nice(struct session *s, int nice);
 
 /*
  * Start argv in the session on node's connection (-ENOTCONN when it has

@@ -33,6 +33,8 @@ struct session_opts {
 	char *cwd; /* owned, or NULL */
 	char *user; /* owned, or NULL */
 	bool merge; /* stderr into stdout */
+	bool has_nice; /* nice: the process's nice value */
+	int nice;
 };
 
 struct session {

@@ -1,6 +1,6 @@
 /*
  * What a session is started with (see session.h): the pre-exec settings
- * (tty, env, cwd, user, merge), each accepted only while the session is
+ * (tty, env, cwd, user, merge, nice), each accepted only while the session is
  * NEW, and the exec request they become on the status stream
  * (docs/PROTOCOL.md).
  */
@@ -49,6 +49,9 @@ static int session_opts_to_json(const struct session_opts *o, json_t *doc)
 	if (o->user)
 		rc |= json_object_set_new(doc, EXECFS_J_USER,
 					  json_string(o->user));
+	if (o->has_nice)
+		rc |= json_object_set_new(doc, EXECFS_J_NICE,
+					  json_integer(o->nice));
 	return rc ? -ENOMEM : 0;
 }
 
@@ -149,5 +152,14 @@ int session_set_merge(struct session *s)
 	if (s->state != SESSION_NEW)
 		return -EBUSY;
 	s->opts.merge = true;
+	return 0;
+}
+
+int session_set_nice(struct session *s, int nice)
+{
+	if (s->state != SESSION_NEW)
+		return -EBUSY;
+	s->opts.has_nice = true;
+	s->opts.nice = nice;
 	return 0;
 }

@@ -19,6 +19,7 @@ enum ctl_verb {
 	CTL_CWD,
 	CTL_USER,
 	CTL_MERGE,
+	CTL_NICE,
 	CTL_SIGNAL,
 	CTL_KILL,
 	CTL_RESIZE,
@@ -37,6 +38,7 @@ struct ctl_cmd {
 	char **argv; /* owned: ctl_cmd_release() frees it */
 	unsigned cols, rows; /* CTL_TTY (0 0: not given), CTL_RESIZE */
 	int signo; /* CTL_SIGNAL, CTL_KILL */
+	int nice; /* CTL_NICE */
 	char error[160]; /* why ctl_parse() failed, for the user */
 };
 
@@ -55,7 +57,8 @@ void ctl_argv_free(char **argv);
  * Parse one line (without its newline) into cmd and check the verb's
  * arguments: tty [COLS ROWS] and resize COLS ROWS (1..65535), env
  * NAME=VALUE (NAME not empty, no '='), cwd /ABSOLUTE, user NAME|UID[:GID]
- * (no blanks, ':' only between two parts), signal NAME|SIGNAME|NUMBER.
+ * (no blanks, ':' only between two parts), nice N (EXECFS_NICE_MIN..MAX),
+ * signal NAME|SIGNAME|NUMBER.
  * 0, or -EINVAL (with cmd->error saying why), -E2BIG, -ENOMEM.
  */
 int ctl_parse(const char *line, size_t len, struct ctl_cmd *cmd);

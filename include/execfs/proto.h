@@ -73,6 +73,10 @@
 #define EXECFS_J_TTY "tty"
 #define EXECFS_J_COLS "cols"
 #define EXECFS_J_ROWS "rows"
+#define EXECFS_J_NICE "nice"
+/* The nice values a request may ask for (setpriority(2)). */
+#define EXECFS_NICE_MIN (-20)
+#define EXECFS_NICE_MAX 19
 #define EXECFS_J_ENV "env"
 #define EXECFS_J_CWD "cwd"
 #define EXECFS_J_USER "user"

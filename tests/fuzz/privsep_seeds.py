@@ -22,9 +22,9 @@ def msg(nfds, mtype, payload):
 seeds = {
     "spawn": msg(0, 1, struct.pack("<Q", 7) + s(b"3f2a")
                  + sv([b"sh", b"-c", b"echo hi"]) + sv([b"TERM=xterm"])
-                 + s(b"/srv") + s(b"app") + struct.pack("<III", 0x1D, 80, 24)),
+                 + s(b"/srv") + s(b"app") + struct.pack("<IIIIi", 0x1D, 80, 24, 1, -5)),
     "spawn-bare": msg(0, 1, struct.pack("<Q", 8) + s(b"c") + sv([b"true"])
-                      + sv([]) + s(b"") + s(b"") + struct.pack("<III", 0, 0, 0)),
+                      + sv([]) + s(b"") + s(b"") + struct.pack("<IIIIi", 0, 0, 0, 0, 0)),
     "signal": msg(0, 2, struct.pack("<QQiI", 1, 2, 15, 1)),
     "inventory": msg(0, 16, struct.pack("<II", 1, 13) + b'{"node":"n1"}'),
     "policy": msg(0, 17, struct.pack("<II", 0, 2) + b"{}"),

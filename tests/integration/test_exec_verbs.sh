@@ -1,8 +1,9 @@
 #!/bin/bash
-# ctl verbs that need the agent's side (issue 4), through the files alone:
-# tty with its size applied before the program starts, resize, env, cwd,
-# user (names from the container's own /etc/passwd), merge, signal TERM and
-# kill ending a process with `killed SIG...` in wait, eof.
+# ctl verbs that need the agent's side, through the files alone: tty with
+# its size applied before the program starts, resize, env, cwd, user (names
+# from the container's own /etc/passwd), merge, nice (raised freely, lowered
+# only with the container's CAP_SYS_NICE), signal TERM and kill ending a
+# process with `killed SIG...` in wait, eof.
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 # shellcheck source=lib/fsenv.sh
@@ -71,6 +72,23 @@ assert_eq "a
 b
 c" "$(read_file "$C/$n/stdout")" "merge: stdout"
 assert_eq "" "$(read_file "$C/$n/stderr")" "merge: stderr empty"
+
+# nice: the process starts with it (field 19 of /proc/PID/stat).
+n=$(read_file "$C/clone")
+printf 'nice 7\nexec cat /proc/self/stat\n' >"$C/$n/ctl" || fail "nice 7: $(read_file "$C/$n/ctl" 60)"
+assert_eq "exited 0" "$(read_file "$C/$n/wait" 60)" "nice 7 session"
+assert_eq "7" "$(cut -d' ' -f19 "$C/$n/stdout")" "nice 7: the process's nice value"
+# Lowering it needs CAP_SYS_NICE, which this container's processes lack:
+# the start fails as `nice -n -5` inside would, and nothing runs.
+n=$(read_file "$C/clone")
+ctl_write "$C/$n/ctl" "nice -5" || fail "nice -5 (pre-exec): $(read_file "$C/$n/ctl" 60)"
+assert_eq "Permission denied" "$(errno_of_ctl "$C/$n/ctl" "touch /tmp/niced")" "exec under nice -5"
+assert_match "nice" "$(read_file "$C/$n/status" 60)" "status of the refused nice -5"
+assert_eq "Invalid argument" "$(errno_of_ctl "$C/$(read_file "$C/clone")/ctl" "nice 20")" "nice 20"
+n=$(read_file "$C/clone")
+ctl_write "$C/$n/ctl" "ls /tmp/niced" 2>/dev/null || true
+assert_eq "exited 1" "$(read_file "$C/$n/wait" 60)" "nothing ran under the refused nice -5"
+log "nice 7 applied; nice -5 refused without CAP_SYS_NICE; nice 20 invalid"
 
 # signal by number, to a process that traps it; eof ends cat.
 n=$(read_file "$C/clone")

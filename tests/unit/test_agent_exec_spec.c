@@ -49,6 +49,15 @@ static void test_full_request(void **state)
 			       &req, err),
 			 0);
 	assert_true(req.merge_stderr);
+	assert_false(req.has_nice);
+	exec_spec_release(&req);
+
+	assert_int_equal(parse("{\"container\":\"c1\",\"argv\":[\"a\"],"
+			       "\"nice\":-20}",
+			       &req, err),
+			 0);
+	assert_true(req.has_nice);
+	assert_int_equal(req.nice, -20);
 	exec_spec_release(&req);
 }
 
@@ -85,6 +94,10 @@ static void test_bad_requests(void **state)
 		"{\"container\":\"c\",\"argv\":[\"a\"],\"merge_stderr\":\"yes\"}",
 		"{\"container\":\"c\",\"argv\":[\"a\"],\"cols\":-1}",
 		"{\"container\":\"c\",\"argv\":[\"a\"],\"rows\":70000}",
+		"{\"container\":\"c\",\"argv\":[\"a\"],\"nice\":20}",
+		"{\"container\":\"c\",\"argv\":[\"a\"],\"nice\":-21}",
+		"{\"container\":\"c\",\"argv\":[\"a\"],\"nice\":1.5}",
+		"{\"container\":\"c\",\"argv\":[\"a\"],\"nice\":\"5\"}",
 		"{\"container\":\"c\",\"container\":\"d\",\"argv\":[\"a\"]}",
 	};
 	struct exec_spec req;

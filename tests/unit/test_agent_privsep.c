@@ -46,6 +46,8 @@ static void encode_full_spawn(uint8_t **buf, size_t *len)
 		.tty = true,
 		.cols = 132,
 		.rows = 43,
+		.has_nice = true,
+		.nice = -3,
 	};
 
 	assert_int_equal(privsep_encode_spawn(7, &req, buf, len), 0);
@@ -77,6 +79,8 @@ static void test_spawn_round_trip(void **state)
 	assert_false(m.flags & PRIVSEP_SPAWN_MERGE);
 	assert_int_equal(m.spec.cols, 132);
 	assert_int_equal(m.spec.rows, 43);
+	assert_true(m.spec.has_nice);
+	assert_int_equal(m.spec.nice, -3);
 	privsep_msg_release(&m);
 	free(buf);
 
@@ -87,6 +91,35 @@ static void test_spawn_round_trip(void **state)
 	assert_null(m.spec.cwd);
 	assert_null(m.spec.user);
 	assert_string_equal(m.spec.argv[0], "true");
+	assert_false(m.spec.has_nice);
+	privsep_msg_release(&m);
+	free(buf);
+}
+
+/* A worker taken over sends what the decoder must refuse: a nice value
+ * out of range, a has_nice that is no boolean, a value without it. */
+static void test_spawn_bad_nice(void **state)
+{
+	static const int32_t tail[][2] = {
+		{ 1, 20 }, { 1, -21 }, { 2, 0 }, { 0, 5 }
+	};
+	struct privsep_msg m;
+	uint8_t *buf;
+	size_t len, i;
+
+	(void)state;
+	for (i = 0; i < sizeof(tail) / sizeof(tail[0]); i++) {
+		encode_full_spawn(&buf, &len);
+		/* The message ends with has_nice (u32) and nice (i32). */
+		memcpy(buf + len - 8, &tail[i][0], 4);
+		memcpy(buf + len - 4, &tail[i][1], 4);
+		assert_int_equal(decode(buf, len, 0, &m), -EINVAL);
+		free(buf);
+	}
+	encode_full_spawn(&buf, &len);
+	memcpy(buf + len - 4, &(int32_t){ 19 }, 4);
+	assert_int_equal(decode(buf, len, 0, &m), 0);
+	assert_int_equal(m.spec.nice, 19);
 	privsep_msg_release(&m);
 	free(buf);
 }
@@ -240,6 +273,8 @@ static int raw_end_spawn(struct raw *r, uint32_t flags)
 	raw_u32(r, flags);
 	raw_u32(r, 80);
 	raw_u32(r, 24);
+	raw_u32(r, 0); /* no nice */
+	raw_u32(r, 0);
 	plen = (uint32_t)(r->n - PRIVSEP_HDR_LEN);
 	memcpy(r->b + 4, &plen, 4);
 	rc = decode(r->b, r->n, 0, &m);
@@ -511,6 +546,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_spawn_round_trip),
+		cmocka_unit_test(test_spawn_bad_nice),
 		cmocka_unit_test(test_other_round_trips),
 		cmocka_unit_test(test_truncations),
 		cmocka_unit_test(test_oversize),

@@ -175,6 +175,26 @@ static void test_parse_args_checked(void **state)
 	assert_int_equal(ctl_parse("merge", 5, &cmd), 0);
 	assert_int_equal(cmd.verb, CTL_MERGE);
 	ctl_cmd_release(&cmd);
+	assert_int_equal(ctl_parse("nice 19", 7, &cmd), 0);
+	assert_int_equal(cmd.verb, CTL_NICE);
+	assert_int_equal(cmd.nice, 19);
+	ctl_cmd_release(&cmd);
+	assert_int_equal(ctl_parse("nice -20", 8, &cmd), 0);
+	assert_int_equal(cmd.nice, -20);
+	ctl_cmd_release(&cmd);
+	assert_int_equal(ctl_parse("nice +3", 7, &cmd), 0);
+	assert_int_equal(cmd.nice, 3);
+	ctl_cmd_release(&cmd);
+	assert_int_equal(ctl_parse("nice 20", 7, &cmd), -EINVAL);
+	assert_string_equal(cmd.error,
+			    "nice: want a number from -20 to 19, got \"20\"");
+	ctl_cmd_release(&cmd);
+	assert_int_equal(ctl_parse("nice -", 6, &cmd), -EINVAL);
+	ctl_cmd_release(&cmd);
+	assert_int_equal(ctl_parse("nice 0x1", 8, &cmd), -EINVAL);
+	ctl_cmd_release(&cmd);
+	assert_int_equal(ctl_parse("nice 007", 8, &cmd), -EINVAL);
+	ctl_cmd_release(&cmd);
 	assert_int_equal(ctl_parse("kill", 4, &cmd), 0);
 	assert_int_equal(cmd.signo, 9);
 	ctl_cmd_release(&cmd);
