@@ -63,11 +63,18 @@ wait_for "[ -S '$run/notify/sock' ]" 60 || fail "no notify listener"
 CONTAINER_NO_NEW_PRIVS=0 container_start web default web-1 nginx
 c_web=default/web-1/nginx
 
+# The agent runs from a copy under $run, as an installed one runs from
+# /usr/sbin: a build tree under /tmp (a clone there) vanishes with
+# PrivateTmp=.
+mkdir "$run/bin"
+cp "$B/execfs-agent" "$run/bin/"
+
 # hardened MODES [AGENT ARGS...]: the agent (its socket $run/rt/agent.sock,
 # as /run/execfs; --log in $run/logs, as /var/log/execfs) under MODES.
 hardened() {
 	local modes=$1
 	shift
+	AGENT_BIN=$run/bin/execfs-agent
 	AGENT_SOCK=$run/rt/agent.sock
 	AGENT_PREFIX=(env "NOTIFY_SOCKET=$run/notify/sock" unshare --mount --propagation slave
 		bash "$EXECFS_LIB_DIR/hardening.sh" "$modes" "$run/rt" "$run/logs" --)
