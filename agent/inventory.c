@@ -24,6 +24,7 @@
 #include "inventory.h"
 
 #include "crunstate.h"
+#include "hostentry.h"
 #include "naming.h"
 #include "ocistate.h"
 #include "procstat.h"
@@ -104,7 +105,17 @@ struct inventory {
 	struct event *ino_ev, *timer_ev;
 
 	json_t *mirror; /* a mirror: the document view borrows from */
+	struct oci_record node; /* the node's entry (hostentry.h) */
+	bool has_node; /* node is loaded and listed */
 };
+
+/* --host-exec (inventory_set_host_exec). */
+static bool inventory_host_exec;
+
+void inventory_set_host_exec(bool on)
+{
+	inventory_host_exec = on;
+}
 
 /* A list of records under construction. */
 struct rec_list {
@@ -629,6 +640,10 @@ static bool container_equal(const struct container *a,
 	       str_eq(a->image, b->image) && str_eq(a->created, b->created) &&
 	       a->pid == b->pid && a->start_time == b->start_time &&
 	       a->state == b->state && a->privileged == b->privileged &&
+	       a->host == b->host &&
+	       (a->privileged_reason == b->privileged_reason ||
+		(a->privileged_reason && b->privileged_reason &&
+		 !strcmp(a->privileged_reason, b->privileged_reason))) &&
 	       (a->labels == b->labels || json_equal(a->labels, b->labels));
 }
 
@@ -765,8 +780,9 @@ static int keys_assign(struct rec_list *recs)
 	return 0;
 }
 
-static int view_build(struct rec_list *recs, struct container **pview,
-		      size_t *pn, size_t **pby_id)
+/* The visible records and, when host is not NULL, the node's entry. */
+static int view_build(struct rec_list *recs, const struct oci_record *host,
+		      struct container **pview, size_t *pn, size_t **pby_id)
 {
 	struct container *view;
 	struct inv_rec *rec;
@@ -776,9 +792,18 @@ static int view_build(struct rec_list *recs, struct container **pview,
 	rc = keys_assign(recs);
 	if (rc < 0)
 		return rc;
-	view = calloc(recs->n ? recs->n : 1, sizeof(*view));
+	view = calloc(recs->n + 1, sizeof(*view));
 	if (!view)
 		return -ENOMEM;
+	/* No record can take its names or id: scan_root skips dot names,
+	 * naming refuses a dot namespace. */
+	if (host) {
+		view[n] = host->c;
+		view[n].state = host_entry_state(host);
+		if (view[n].state == CONTAINER_STOPPED)
+			view[n].pid = 0;
+		n++;
+	}
 	for (i = 0; i < recs->n; i++) {
 		rec = recs->v[i];
 		if (!rec_visible(rec) || !rec->key)
@@ -824,7 +849,8 @@ int inventory_rescan(struct inventory *inv)
 		inv->over_cap = false;
 	if (recs.n)
 		qsort(recs.v, recs.n, sizeof(*recs.v), rec_sort_cmp);
-	rc = view_build(&recs, &view, &nview, &by_id);
+	rc = view_build(&recs, inv->has_node ? &inv->node : NULL, &view, &nview,
+			&by_id);
 	if (rc < 0)
 		goto out_drop;
 
@@ -951,6 +977,16 @@ struct inventory *inventory_new(struct event_base *base,
 	if (!inv->naming)
 		goto out_free;
 	oci_host_ns_init(&inv->host);
+	if (inventory_host_exec) {
+		rc = host_entry_load(&inv->node, HOST_ENTRY_INIT);
+		if (rc == -ENOMEM)
+			goto out_free;
+		if (rc < 0)
+			log_warn("--host-exec: pid %d: %s: the node is not "
+				 "offered",
+				 HOST_ENTRY_INIT, strerror(-rc));
+		inv->has_node = rc == 0;
+	}
 	/* Without a loop (tests) the caller scans by hand. */
 	if (base && inventory_watch(inv) < 0)
 		goto out_free;
@@ -995,6 +1031,8 @@ void inventory_free(struct inventory *inv)
 	free(inv->parents);
 	rootset_free(inv->rootset);
 	naming_free(inv->naming);
+	if (inv->has_node)
+		oci_record_release(&inv->node);
 	free(inv);
 }
 
@@ -1065,20 +1103,34 @@ static json_t *container_to_json(const struct container *c)
 {
 	json_t *sources = c->name_sources ? json_incref(c->name_sources) :
 					    json_array();
+	json_t *o;
 
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, "
-			 "s:s, s:s, s:b, s:O, s:s, s:o}",
-			 EXECFS_J_ID, c->id, EXECFS_J_RUNTIME_ID,
-			 c->runtime_id ? c->runtime_id : c->id,
-			 EXECFS_J_NAMESPACE, c->namespace, EXECFS_J_POD, c->pod,
-			 EXECFS_J_NAME, c->name, EXECFS_J_PID, (int)c->pid,
-			 EXECFS_J_STATE, container_state_name(c->state),
-			 EXECFS_J_RUNTIME, c->runtime, EXECFS_J_ROOT, c->root,
-			 EXECFS_J_BUNDLE, c->bundle, EXECFS_J_IMAGE, c->image,
-			 EXECFS_J_CREATED, c->created, EXECFS_J_PRIVILEGED,
-			 (int)c->privileged, EXECFS_J_LABELS, c->labels,
-			 EXECFS_J_NAMING, c->naming ? c->naming : "runtime",
-			 EXECFS_J_NAME_SOURCES, sources);
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, "
+		      "s:s, s:s, s:b, s:O, s:s, s:o}",
+		      EXECFS_J_ID, c->id, EXECFS_J_RUNTIME_ID,
+		      c->runtime_id ? c->runtime_id : c->id, EXECFS_J_NAMESPACE,
+		      c->namespace, EXECFS_J_POD, c->pod, EXECFS_J_NAME,
+		      c->name, EXECFS_J_PID, (int)c->pid, EXECFS_J_STATE,
+		      container_state_name(c->state), EXECFS_J_RUNTIME,
+		      c->runtime, EXECFS_J_ROOT, c->root, EXECFS_J_BUNDLE,
+		      c->bundle, EXECFS_J_IMAGE, c->image, EXECFS_J_CREATED,
+		      c->created, EXECFS_J_PRIVILEGED, (int)c->privileged,
+		      EXECFS_J_LABELS, c->labels, EXECFS_J_NAMING,
+		      c->naming ? c->naming : "runtime", EXECFS_J_NAME_SOURCES,
+		      sources);
+	/* Only when they say something, so the common entry stays short. */
+	if (o && c->privileged && c->privileged_reason &&
+	    json_object_set_new(o, EXECFS_J_PRIVILEGED_REASON,
+				json_string(c->privileged_reason))) {
+		json_decref(o);
+		return NULL;
+	}
+	if (o && c->host &&
+	    json_object_set_new(o, EXECFS_J_HOST, json_true())) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
 json_t *inventory_to_json(const struct inventory *inv, const char *node)
@@ -1132,14 +1184,14 @@ static int mirror_state(const char *name, enum container_state *out)
 static int mirror_container(json_t *o, struct container *c)
 {
 	const char *id, *ns, *pod, *name, *state, *runtime, *root, *bundle;
-	const char *image, *created, *runtime_id, *naming;
+	const char *image, *created, *runtime_id, *naming, *reason = NULL;
 	json_t *labels, *sources;
 	json_int_t pid;
-	int priv;
+	int priv, host = 0;
 
 	if (json_unpack(o,
 			"{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:s, "
-			"s:s, s:s, s:b, s:o, s:s, s:o}",
+			"s:s, s:s, s:b, s:o, s:s, s:o, s?s, s?b}",
 			EXECFS_J_ID, &id, EXECFS_J_RUNTIME_ID, &runtime_id,
 			EXECFS_J_NAMESPACE, &ns, EXECFS_J_POD, &pod,
 			EXECFS_J_NAME, &name, EXECFS_J_PID, &pid,
@@ -1148,7 +1200,8 @@ static int mirror_container(json_t *o, struct container *c)
 			EXECFS_J_IMAGE, &image, EXECFS_J_CREATED, &created,
 			EXECFS_J_PRIVILEGED, &priv, EXECFS_J_LABELS, &labels,
 			EXECFS_J_NAMING, &naming, EXECFS_J_NAME_SOURCES,
-			&sources) < 0 ||
+			&sources, EXECFS_J_PRIVILEGED_REASON, &reason,
+			EXECFS_J_HOST, &host) < 0 ||
 	    !json_is_object(labels) || !json_is_array(sources) || pid < 0 ||
 	    pid > INT32_MAX || mirror_state(state, &c->state) < 0)
 		return -EINVAL;
@@ -1168,6 +1221,8 @@ static int mirror_container(json_t *o, struct container *c)
 	c->created = (char *)created;
 	c->pid = (pid_t)pid;
 	c->privileged = priv;
+	c->privileged_reason = reason;
+	c->host = host;
 	c->labels = labels;
 	return 0;
 }

@@ -47,6 +47,7 @@ struct container {
 					     field 22 of /proc/PID/stat) */
 	enum container_state state;
 	bool privileged;
+	bool host; /* the node itself (hostentry.h), never a runtime's */
 	json_t *labels; /* object: every OCI annotation; owned */
 
 	/* What a process entering the container needs (from the OCI config). */
@@ -82,6 +83,11 @@ struct container {
 };
 
 typedef void inventory_change_fn(void *arg);
+
+/* Offer the node itself as a container (execfs-agent --host-exec,
+ * hostentry.h): set once from the command line before any inventory
+ * exists; inventories made afterwards list it. Off by default. */
+void inventory_set_host_exec(bool on);
 
 /* Watch these state roots (patterns, see roots.h; missing ones are fine:
  * they may appear later). on_change runs from the loop whenever the list

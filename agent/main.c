@@ -67,6 +67,7 @@ struct agent_opts {
 	size_t nroots;
 	const char *node;
 	const char *docker_root;
+	bool host_exec; /* offer the node itself, EXECFS_HOST_ID */
 	const char *cert, *key, *client_ca, *crl;
 	const char *log, *pidfile;
 	const char *policy, *audit;
@@ -113,6 +114,10 @@ static void usage(FILE *f)
 		"                     namespace, Docker). --runc-root is the same\n"
 		"  --docker-root DIR  Docker's data root, where Docker's names and\n"
 		"                     labels are read (default /var/lib/docker)\n"
+		"  --host-exec        offer the node itself as <node>/.host: a session\n"
+		"                     there runs in the namespaces of pid 1 (the host's,\n"
+		"                     with hostPID) as root or the requested user, not\n"
+		"                     confined; the policy's exec_node action allows it\n"
 		"  --policy FILE      the exec policy (JSON, default deny; see\n"
 		"                     docs/SECURITY.md), reloaded on SIGHUP. Without it\n"
 		"                     only root on the Unix socket (uid:0) may exec\n"
@@ -170,6 +175,7 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 		O_NODE,
 		O_ROOT,
 		O_DOCKER_ROOT,
+		O_HOST_EXEC,
 		O_LOG,
 		O_PIDFILE,
 		O_POLICY,
@@ -198,6 +204,7 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 		{ "state-root", required_argument, NULL, O_ROOT },
 		{ "runc-root", required_argument, NULL, O_ROOT },
 		{ "docker-root", required_argument, NULL, O_DOCKER_ROOT },
+		{ "host-exec", no_argument, NULL, O_HOST_EXEC },
 		{ "log", required_argument, NULL, O_LOG },
 		{ "pidfile", required_argument, NULL, O_PIDFILE },
 		{ "policy", required_argument, NULL, O_POLICY },
@@ -247,6 +254,9 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 			break;
 		case O_DOCKER_ROOT:
 			o->docker_root = optarg;
+			break;
+		case O_HOST_EXEC:
+			o->host_exec = true;
 			break;
 		case O_CERT:
 			o->cert = optarg;
@@ -386,6 +396,7 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 		o->roots[o->nroots++] = "/run/docker/runtime-*/moby";
 	}
 	naming_set_docker_root(o->docker_root);
+	inventory_set_host_exec(o->host_exec);
 	return 0;
 }
 
@@ -445,6 +456,7 @@ static int agent_set_policy(struct agent *a, struct policy *p, const char *err)
 		return -EINVAL;
 	}
 	xsession_table_set_policy(a->sessions, p);
+	server_set_policy(a->srv, p);
 	policy_free(a->policy);
 	a->policy = p;
 	log_info("policy: %s",

@@ -112,11 +112,20 @@ static int pick_name(char **dst, const char *want, const char *dflt,
 int naming_set(struct oci_record *rec, const struct name_choice *ch)
 {
 	struct container *c = &rec->c;
-	const char *id = c->runtime_id;
+	const char *id = c->runtime_id, *ns = ch->ns;
 	int rc;
 
 	rec->hidden = ch->hidden;
-	rc = pick_name(&c->namespace, ch->ns,
+	/* A dot namespace is the mount's own (.status, the node's .host):
+	 * no orchestrator makes one (Kubernetes, containerd and Nomad
+	 * namespaces, Compose projects start with a letter or digit). */
+	if (ch->ns && ch->ns[0] == '.') {
+		log_warn("%s: reserved namespace name %s, using \"%s\"", id,
+			 ch->ns,
+			 ch->ns_fallback ? ch->ns_fallback : DEFAULT_NAMESPACE);
+		ns = NULL;
+	}
+	rc = pick_name(&c->namespace, ns,
 		       ch->ns_fallback ? ch->ns_fallback : DEFAULT_NAMESPACE,
 		       id, "namespace");
 	if (!rc)

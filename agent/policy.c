@@ -55,6 +55,16 @@ static const struct {
 	{ "exec_node", ACT_EXEC_NODE },
 };
 
+static const char *policy_action_name(unsigned bit)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(action_names) / sizeof(action_names[0]); i++)
+		if (action_names[i].bit == bit)
+			return action_names[i].name;
+	return "?";
+}
+
 static int globs_check(json_t *a, const char *what, size_t i, char *err,
 		       size_t errlen)
 {
@@ -503,14 +513,9 @@ void policy_run_as_free(char **patterns)
 	free(patterns);
 }
 
-int policy_check(const struct policy *p, const struct policy_query *q,
-		 char *why, size_t whylen)
-{
-	return policy_decide(p, q, NULL, why, whylen);
-}
-
-int policy_decide(const struct policy *p, const struct policy_query *q,
-		  char ***run_as, char *why, size_t whylen)
+/* listing: policy_may_list(). */
+static int decide(const struct policy *p, const struct policy_query *q,
+		  bool listing, char ***run_as, char *why, size_t whylen)
 {
 	const struct container *c = q->c;
 	const char *off;
@@ -530,7 +535,10 @@ int policy_decide(const struct policy *p, const struct policy_query *q,
 			 POLICY_DISABLE_ANNOTATION);
 		return -EACCES;
 	}
-	need = c->privileged ? ACT_EXEC_PRIVILEGED : ACT_EXEC;
+	/* The node itself needs exec_node, whatever else a rule grants. */
+	need = c->host	     ? ACT_EXEC_NODE :
+	       c->privileged ? ACT_EXEC_PRIVILEGED :
+			       ACT_EXEC;
 	for (i = 0; i < p->nrules; i++) {
 		const struct rule *r = &p->rules[i];
 
@@ -543,6 +551,8 @@ int policy_decide(const struct policy *p, const struct policy_query *q,
 		matched = true;
 		if (!(r->actions & need))
 			continue;
+		if (listing)
+			return 0;
 		if (r->run_as &&
 		    !run_as_name_match(r->run_as,
 				       q->run_as ? q->run_as : "default"))
@@ -563,10 +573,8 @@ int policy_decide(const struct policy *p, const struct policy_query *q,
 	}
 	if (matched)
 		snprintf(why, whylen, "%s may not %s in %s/%s/%s%s%s",
-			 q->principal,
-			 need == ACT_EXEC_PRIVILEGED ? "exec_privileged" :
-						       "exec",
-			 c->namespace, c->pod, c->name, q->run_as ? " as " : "",
+			 q->principal, policy_action_name(need), c->namespace,
+			 c->pod, c->name, q->run_as ? " as " : "",
 			 q->run_as ? q->run_as : "");
 	else
 		snprintf(why, whylen, "no rule allows %s in %s/%s/%s",
@@ -574,6 +582,27 @@ int policy_decide(const struct policy *p, const struct policy_query *q,
 					   "an unidentified peer",
 			 c->namespace, c->pod, c->name);
 	return -EACCES;
+}
+
+int policy_check(const struct policy *p, const struct policy_query *q,
+		 char *why, size_t whylen)
+{
+	return decide(p, q, false, NULL, why, whylen);
+}
+
+int policy_decide(const struct policy *p, const struct policy_query *q,
+		  char ***run_as, char *why, size_t whylen)
+{
+	return decide(p, q, false, run_as, why, whylen);
+}
+
+bool policy_may_list(const struct policy *p, const char *principal,
+		     const struct container *c)
+{
+	struct policy_query q = { principal, c, NULL, 0 };
+	char why[256];
+
+	return decide(p, &q, true, NULL, why, sizeof(why)) == 0;
 }
 
 /* Is name all digits (a uid given as a number, or "uid:gid")? */

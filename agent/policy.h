@@ -3,7 +3,9 @@
  * Default deny. Rules match principals (the peer's verified identity) to
  * containers by namespace, pod and container name globs and by labels,
  * and grant actions: exec, exec_privileged (containers that are privileged
- * or share a host namespace), exec_node (the host pseudo-container). A
+ * or share a host namespace), exec_node (the node itself, EXECFS_HOST_ID:
+ * only exec_node reaches it, and the node is listed only to principals a
+ * rule grants it). A
  * switch turns exec off for the whole node, an annotation for one
  * container. Decisions use the container's metadata as the runtime
  * reports it, never what a request claims.
@@ -11,6 +13,7 @@
 #ifndef EXECFS_AGENT_POLICY_H
 #define EXECFS_AGENT_POLICY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -63,6 +66,12 @@ struct policy_query {
 /* 0: allowed. -EACCES: denied, with a readable reason in why. */
 int policy_check(const struct policy *p, const struct policy_query *q,
 		 char *why, size_t whylen);
+
+/* May principal see c listed? Whether a rule grants it the action c
+ * needs (run_as and max_sessions are the start's business). The node's
+ * own entry is listed only then. */
+bool policy_may_list(const struct policy *p, const char *principal,
+		     const struct container *c);
 
 /*
  * The same, and when allowed, *run_as: a malloc'ed NULL-terminated copy

@@ -15,6 +15,7 @@
 #include "execfs/log.h"
 #include "execfs/proto.h"
 #include "inventory.h"
+#include "policy.h"
 #include "reply.h"
 #include "server.h"
 #include "session.h"
@@ -32,6 +33,7 @@ struct server {
 	char *node; /* owned */
 	struct inventory *inv; /* not owned */
 	struct xsession_table *sessions; /* not owned */
+	const struct policy *policy; /* not owned; NULL: none */
 	struct watcher *watchers;
 };
 
@@ -41,10 +43,34 @@ static void watcher_free(struct watcher *w)
 	free(w);
 }
 
-static char *snapshot(struct server *srv)
+/* The node's own entry leaves the list of an identity that may not use
+ * it: only those the policy grants exec_node see <node>/.host. */
+static void snapshot_hide_host(const struct server *srv, json_t *doc,
+			       const char *identity)
+{
+	const struct container *host = inventory_find(srv->inv, EXECFS_HOST_ID);
+	json_t *list = json_object_get(doc, EXECFS_J_CONTAINERS);
+	size_t i;
+
+	if (!host || !host->host ||
+	    (srv->policy && policy_may_list(srv->policy, identity, host)))
+		return;
+	for (i = 0; i < json_array_size(list); i++)
+		if (json_is_true(json_object_get(json_array_get(list, i),
+						 EXECFS_J_HOST))) {
+			json_array_remove(list, i);
+			return;
+		}
+}
+
+static char *snapshot(struct server *srv, const char *identity)
 {
 	json_t *doc = inventory_to_json(srv->inv, srv->node);
-	char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+	char *text;
+
+	if (doc)
+		snapshot_hide_host(srv, doc, identity);
+	text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
 
 	json_decref(doc);
 	return text;
@@ -74,7 +100,7 @@ static void watcher_send(struct watcher *w)
 		h2_stream_notify_drained(w->st);
 		return;
 	}
-	text = snapshot(w->srv);
+	text = snapshot(w->srv, h2_conn_peer(h2_stream_conn(w->st)));
 	if (!text)
 		return;
 	w->stale = false;
@@ -151,6 +177,12 @@ static void watch_start(struct server *srv, struct h2_stream *st)
 	watcher_send(w);
 }
 
+void server_set_policy(struct server *srv, const struct policy *policy)
+{
+	srv->policy = policy;
+	server_inventory_changed(srv);
+}
+
 void server_inventory_changed(struct server *srv)
 {
 	struct watcher *w;
@@ -188,7 +220,7 @@ static void on_request(struct h2_conn *c, struct h2_stream *st, void *arg)
 			watch_start(srv, st);
 			return;
 		}
-		text = snapshot(srv);
+		text = snapshot(srv, h2_conn_peer(c));
 		if (!text) {
 			respond_status(st, 500, "out of memory");
 			return;

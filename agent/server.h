@@ -10,6 +10,7 @@ struct inventory;
 struct xsession_table;
 struct server;
 struct h2_conn_cbs;
+struct policy;
 
 struct server *server_new(struct event_base *base, const char *node,
 			  struct inventory *inv,
@@ -18,6 +19,11 @@ void server_free(struct server *srv);
 
 /* The callbacks listeners hand to their connections (arg: the server). */
 const struct h2_conn_cbs *server_conn_cbs(void);
+
+/* The policy the list is shown by (not owned; NULL: none): the node's
+ * own entry (--host-exec) is listed only to an identity it grants
+ * exec_node. Watchers get a fresh line. */
+void server_set_policy(struct server *srv, const struct policy *policy);
 
 /* The inventory changed: tell every watcher. */
 void server_inventory_changed(struct server *srv);

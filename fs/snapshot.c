@@ -49,9 +49,16 @@ static char *info_text(json_t *c, size_t *len)
 
 static int snapshot_ct_fill(struct snapshot_ct *ct, json_t *c, const char *id)
 {
+	const char *ns = json_name(c, EXECFS_J_NAMESPACE, "default");
+
+	ct->host = json_is_true(json_object_get(c, EXECFS_J_HOST)) &&
+		   !strcmp(id, EXECFS_HOST_ID);
+	/* Dot names under a node are the mount's (.status, .host). */
+	if (ns[0] == '.' && !ct->host)
+		ns = "default";
 	ct->id = strdup(id);
 	/* The agent lists bad names under the id already; be as strict. */
-	ct->ns = strdup(json_name(c, EXECFS_J_NAMESPACE, "default"));
+	ct->ns = strdup(ns);
 	ct->pod = strdup(json_name(c, EXECFS_J_POD, id));
 	ct->name = strdup(json_name(c, EXECFS_J_NAME, id));
 	ct->info = info_text(c, &ct->info_len);

@@ -637,12 +637,30 @@ static struct inode *tree_find_ctdir(struct inode *ndir, const char *id)
 	return NULL;
 }
 
+/* The node's own entry: a container directory right under the node's,
+ * <node>/.host. */
+static struct inode *tree_host_dir(struct tree *t, struct inode *ndir,
+				   struct node *n, const char *id)
+{
+	struct inode *ci = inode_child(ndir, EXECFS_HOST_ID);
+
+	if (ci)
+		return ci->kind == INODE_CONTAINER ? ci : NULL;
+	return ctdir_new(t, ndir, EXECFS_HOST_ID, id, n);
+}
+
 static void tree_snapshot_one(struct tree *t, struct inode *ndir,
 			      struct node *n, struct snapshot_ct *c)
 {
 	const char *name = c->name;
 	struct inode *ci, *nsdir, *poddir;
 
+	if (c->host) {
+		ci = tree_host_dir(t, ndir, n, c->id);
+		if (!ci)
+			return;
+		goto out_info;
+	}
 	ci = tree_find_ctdir(ndir, c->id);
 	if (ci && !(strcmp(ci->name, name) == 0 &&
 		    strcmp(ci->parent->name, c->pod) == 0 &&
@@ -667,6 +685,7 @@ static void tree_snapshot_one(struct tree *t, struct inode *ndir,
 		if (!ci)
 			return;
 	}
+out_info:
 	ci->seen = true;
 	free(ci->u.ct->info);
 	ci->u.ct->info = c->info; /* taken: owned by the container */
@@ -686,6 +705,9 @@ void tree_snapshot(struct tree *t, struct node *n, const char *name,
 	for (a = ndir->children.next; a != &ndir->children; a = a->next) {
 		struct inode *ns = list_entry(a, struct inode, sibling);
 
+		ns->seen = false; /* the node's .host */
+		if (ns->kind != INODE_NS)
+			continue;
 		for (b = ns->children.next; b != &ns->children; b = b->next) {
 			struct inode *pod =
 				list_entry(b, struct inode, sibling);
@@ -703,6 +725,11 @@ void tree_snapshot(struct tree *t, struct node *n, const char *name,
 	list_for_each_safe(a, atmp, &ndir->children) {
 		struct inode *ns = list_entry(a, struct inode, sibling);
 
+		if (ns->kind == INODE_CONTAINER) { /* the node's .host */
+			if (!ns->seen)
+				inode_unlink(t, ns, true); /* may free ns */
+			continue;
+		}
 		if (ns->kind != INODE_NS)
 			continue;
 		list_for_each_safe(b, btmp, &ns->children) {

@@ -47,6 +47,11 @@
 #define EXECFS_MAX_NAME_LEN 253
 #define EXECFS_MAX_ARGS 4096
 
+/* The node itself (execfs-agent --host-exec): its id in the container list
+ * and its directory, /exec/<node>/.host. A dot name: no Kubernetes
+ * namespace and no runtime's container id can take it. */
+#define EXECFS_HOST_ID ".host"
+
 /* JSON fields: the container list. */
 #define EXECFS_J_NODE "node"
 #define EXECFS_J_CONTAINERS "containers"
@@ -66,6 +71,8 @@
 #define EXECFS_J_CREATED "created"
 #define EXECFS_J_PRIVILEGED "privileged"
 #define EXECFS_J_LABELS "labels"
+#define EXECFS_J_PRIVILEGED_REASON "privileged_reason" /* when privileged */
+#define EXECFS_J_HOST "host" /* true: the node itself (EXECFS_HOST_ID) */
 
 /* JSON fields: the exec request (body of the status stream). */
 #define EXECFS_J_CONTAINER "container"

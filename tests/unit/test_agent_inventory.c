@@ -447,6 +447,107 @@ static void test_privileged(void **state)
 	inventory_free(inv);
 }
 
+/* --host-exec: the node's entry, with the reserved id and names no
+ * runtime's container can take (a state directory named .host is not
+ * read, a dot namespace is replaced); its JSON and a mirror's copy say
+ * what it is, and a privileged container's why. */
+static void test_host_entry(void **state)
+{
+	struct fixture *fx = *state;
+	const struct container *c;
+	struct inventory *inv, *mirror;
+	json_t *doc, *item;
+	char err[256], *text;
+	unsigned long long start;
+	char st;
+
+	add_container(fx, &(struct fake){ .id = ".host", .start = -1 });
+	add_container(fx, &(struct fake){ .id = "dot",
+					  .start = -1,
+					  .annotations = cri(".host", "web-1",
+							     "nginx") });
+	add_container(fx, &(struct fake){ .id = "p-cap",
+					  .start = -1,
+					  .sys_admin = true });
+	inventory_set_host_exec(true);
+	inv = scan(fx);
+	inventory_set_host_exec(false);
+	assert_int_equal(inventory_count(inv), 3);
+	c = inventory_find(inv, ".host");
+	assert_non_null(c);
+	assert_ptr_equal(c, inventory_at(inv, 0));
+	assert_true(c->host);
+	assert_int_equal(c->pid, 1);
+	assert_int_equal(proc_stat_read(1, &st, &start), 0);
+	assert_int_equal(c->start_time, start);
+	assert_int_equal(c->state, CONTAINER_RUNNING);
+	assert_string_equal(c->namespace, ".host");
+	assert_string_equal(c->pod, ".host");
+	assert_string_equal(c->name, ".host");
+	assert_string_equal(c->naming, "node");
+	assert_true(c->privileged);
+	assert_non_null(c->privileged_reason);
+	assert_int_equal(c->uid, 0);
+	assert_string_equal(c->cwd, "/");
+	assert_non_null(strstr(c->env[0], "PATH=/usr/local/sbin:"));
+	assert_null(c->env[1]);
+	assert_non_null(c->cgroups);
+	assert_false(c->has_caps);
+	assert_false(c->no_new_privs);
+	assert_null(c->confine);
+	assert_null(c->seccomp);
+	assert_null(c->entry_error);
+	c = inventory_find(inv, "dot");
+	assert_false(c->host);
+	assert_string_equal(c->namespace, "default");
+	assert_true(inventory_find(inv, "p-cap")->privileged);
+
+	doc = inventory_to_json(inv, "n1");
+	item = json_array_get(json_object_get(doc, "containers"), 0);
+	assert_true(json_is_true(json_object_get(item, "host")));
+	assert_string_equal(json_string_value(json_object_get(item, "id")),
+			    ".host");
+	assert_non_null(json_object_get(item, "privileged_reason"));
+	/* (default/p-cap/p-cap, then default/web-1/nginx) */
+	item = json_array_get(json_object_get(doc, "containers"), 1);
+	assert_string_equal(json_string_value(json_object_get(item, "id")),
+			    "p-cap");
+	assert_null(json_object_get(item, "host"));
+	assert_string_equal(
+		json_string_value(json_object_get(item, "privileged_reason")),
+		inventory_find(inv, "p-cap")->privileged_reason);
+	item = json_array_get(json_object_get(doc, "containers"), 2);
+	assert_string_equal(json_string_value(json_object_get(item, "id")),
+			    "dot");
+	assert_null(json_object_get(item, "privileged_reason"));
+
+	text = json_dumps(doc, JSON_COMPACT);
+	assert_non_null(text);
+	mirror = inventory_mirror_new(NULL, NULL);
+	assert_non_null(mirror);
+	assert_int_equal(inventory_mirror_load(mirror, text, strlen(text), err,
+					       sizeof(err)),
+			 0);
+	c = inventory_find(mirror, ".host");
+	assert_non_null(c);
+	assert_true(c->host);
+	assert_non_null(c->privileged_reason);
+	assert_false(inventory_find(mirror, "dot")->host);
+	assert_null(inventory_find(mirror, "dot")->privileged_reason);
+	assert_string_equal(inventory_find(mirror, "p-cap")->privileged_reason,
+			    inventory_find(inv, "p-cap")->privileged_reason);
+	inventory_free(mirror);
+	free(text);
+	json_decref(doc);
+	inventory_free(inv);
+
+	/* Without --host-exec, no entry. */
+	inv = scan(fx);
+	assert_null(inventory_find(inv, ".host"));
+	assert_int_equal(inventory_count(inv), 2);
+	inventory_free(inv);
+}
+
 static void test_same_names(void **state)
 {
 	struct fixture *fx = *state;
@@ -648,6 +749,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_states, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_privileged, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_host_entry, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_same_names, setup,
 						teardown),

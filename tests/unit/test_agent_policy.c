@@ -3,7 +3,7 @@
  * default deny, privileged containers, the node switch, the per-container
  * annotation, run_as and session limits, typed principals (a CN never
  * passes for a SAN), run_as checked against the resolved ids, and strict
- * parsing.
+ * parsing, and the node itself (exec_node, listing).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -284,6 +284,53 @@ static void test_default_policy(void **state)
 	json_decref(priv.labels);
 }
 
+/* The node itself (--host-exec): only exec_node reaches it, whatever else
+ * a rule grants; a rule's names must match its .host names; listing asks
+ * only for the action, run_as and limits being the start's. */
+static void test_exec_node(void **state)
+{
+	struct policy *p = parse(
+		"{\"rules\": ["
+		" {\"principals\": [\"ops\"], \"actions\": [\"exec\", "
+		"\"exec_privileged\"]},"
+		" {\"principals\": [\"team\"], \"namespaces\": [\"prod\"], "
+		"\"actions\": [\"exec\", \"exec_node\"]},"
+		" {\"principals\": [\"root*\"], \"namespaces\": [\".host\"], "
+		"\"run_as\": [\"daemon\"], \"max_sessions\": 1, "
+		"\"actions\": [\"exec_node\"]}]}");
+	struct container host = make(".host", ".host", true);
+	struct container plain = make("default", "web-1", true);
+	char why[256];
+
+	(void)state;
+	assert_non_null(p);
+	host.id = ".host";
+	host.name = ".host";
+	host.host = true;
+	/* exec and exec_privileged never reach the node. */
+	assert_int_equal(check(p, "dns:ops", &plain, NULL, 0, why), 0);
+	assert_int_equal(check(p, "dns:ops", &host, NULL, 0, why), -EACCES);
+	assert_non_null(
+		strstr(why, "dns:ops may not exec_node in .host/.host/.host"));
+	assert_false(policy_may_list(p, "dns:ops", &host));
+	assert_true(policy_may_list(p, "dns:ops", &plain));
+	/* exec_node in a rule for namespace prod is not the node's. */
+	assert_int_equal(check(p, "dns:team", &host, NULL, 0, why), -EACCES);
+	assert_false(policy_may_list(p, "dns:team", &host));
+	/* A rule for .host: listed whatever the user and the count; a start
+	 * as another user, or beyond the limit, refused. */
+	assert_true(policy_may_list(p, "dns:root-1", &host));
+	assert_int_equal(check(p, "dns:root-1", &host, "daemon", 0, why), 0);
+	assert_int_equal(check(p, "dns:root-1", &host, NULL, 0, why), -EACCES);
+	assert_int_equal(check(p, "dns:root-1", &host, "daemon", 1, why),
+			 -EACCES);
+	assert_non_null(strstr(why, "rule 2 allows 1"));
+	assert_false(policy_may_list(p, "dns:nobody", &host));
+	policy_free(p);
+	json_decref(host.labels);
+	json_decref(plain.labels);
+}
+
 static void test_strict_parsing(void **state)
 {
 	static const char *const bad[] = {
@@ -329,6 +376,7 @@ int main(void)
 		cmocka_unit_test(test_typed_principals),
 		cmocka_unit_test(test_run_as_resolved),
 		cmocka_unit_test(test_default_policy),
+		cmocka_unit_test(test_exec_node),
 		cmocka_unit_test(test_strict_parsing),
 	};
 

@@ -2,7 +2,7 @@
  * Unit tests for session directories in the tree (fs/tree.c): clone-style
  * creation with numbers from 1, the bound on ended sessions (oldest
  * forgotten first, the current one always kept), forget's EBUSY/ENOENT,
- * and which session a file speaks for. No FUSE session: the tree runs with
+ * and which session a file speaks for; the node's own entry, .host. No FUSE session: the tree runs with
  * `unmounting` set, so it sends no kernel notifications.
  */
 #include <errno.h>
@@ -110,6 +110,70 @@ static void test_numbers_and_files(void **state)
 	assert_string_equal(ctdir_id(inode_ctdir(out)), "c1");
 }
 
+/* Feed one snapshot line for node n1. */
+static void feed(struct fixture *f, const char *line)
+{
+	struct snapshot snap;
+	char why[64];
+
+	assert_int_equal(
+		snapshot_parse(line, strlen(line), &snap, why, sizeof(why)), 0);
+	tree_snapshot(f->fs.tree, (struct node *)f, "n1", &snap);
+	snapshot_release(&snap);
+}
+
+/* The node's own entry is <node>/.host, a container directory; only the
+ * entry marked "host" with the id .host goes there (another claiming a
+ * dot namespace shows under default), and it goes when it leaves the
+ * list. */
+static void test_host_dir(void **state)
+{
+	struct fixture *f = *state;
+	struct inode *n = inode_child(tree_root(f->fs.tree), "n1"), *h;
+	const struct inode *c = NULL;
+	size_t files = 0;
+
+	feed(f, "{\"node\": \"n1\", \"containers\": ["
+		"{\"id\": \".host\", \"host\": true, \"namespace\": "
+		"\".host\", \"pod\": \".host\", \"name\": \".host\"},"
+		"{\"id\": \"c2\", \"host\": true, \"namespace\": "
+		"\".host\", \"pod\": \"p\", \"name\": \"x\"},"
+		"{\"id\": \"c1\", \"namespace\": \"default\", "
+		"\"pod\": \"web-1\", \"name\": \"box\"}]}");
+	h = inode_child(n, ".host");
+	assert_non_null(h);
+	assert_int_equal(inode_kind(h), INODE_CONTAINER);
+	assert_string_equal(ctdir_id(inode_ctdir(h)), ".host");
+	while ((c = inode_next_child(h, c)))
+		files += inode_kind(c) == INODE_FILE;
+	assert_int_equal(files, FILE_CONTAINER_NKINDS);
+	assert_non_null(inode_child(h, "ctl"));
+	assert_non_null(
+		inode_child(inode_child(inode_child(n, "default"), "p"), "x"));
+	assert_ptr_equal(
+		inode_child(inode_child(inode_child(n, "default"), "web-1"),
+			    "box"),
+		f->ctdir);
+	/* Listed again: the same directory. */
+	feed(f, "{\"node\": \"n1\", \"containers\": ["
+		"{\"id\": \".host\", \"host\": true},"
+		"{\"id\": \"c1\", \"namespace\": \"default\", "
+		"\"pod\": \"web-1\", \"name\": \"box\"}]}");
+	assert_ptr_equal(inode_child(n, ".host"), h);
+	assert_null(inode_child(inode_child(n, "default"), "p"));
+	/* Without "host", .host is an ordinary id; gone from the list, the
+	 * node's directory goes. */
+	feed(f, "{\"node\": \"n1\", \"containers\": ["
+		"{\"id\": \".host\", \"namespace\": \"default\", "
+		"\"pod\": \"a\", \"name\": \"b\"},"
+		"{\"id\": \"c1\", \"namespace\": \"default\", "
+		"\"pod\": \"web-1\", \"name\": \"box\"}]}");
+	assert_null(inode_child(n, ".host"));
+	assert_non_null(
+		inode_child(inode_child(inode_child(n, "default"), "a"), "b"));
+	assert_non_null(inode_child(n, ".status"));
+}
+
 static void test_forget(void **state)
 {
 	struct fixture *f = *state;
@@ -167,6 +231,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_numbers_and_files, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_forget, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_host_dir, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ended_bounded, setup,
 						teardown),
 	};
