@@ -40,7 +40,7 @@
 #include "hostns.h"
 #include "inventory.h"
 #include "launch.h"
-#include "logchan.h"
+#include "filewatch.h"
 #include "monitor.h"
 #include "naming.h"
 #include "policy.h"
@@ -50,6 +50,7 @@
 #include "server.h"
 #include "session.h"
 #include "spawn.h"
+#include "tlsfiles.h"
 #include "worker.h"
 
 /* The worker's own user, which the installer creates; nobody (shared with
@@ -81,7 +82,6 @@ struct agent_opts {
 	const char *host_cgroupns; /* hostns.h; "none": stay in ours */
 	bool no_privsep;
 	int worker_fd; /* --privsep-worker: this is the worker; else -1 */
-	int log_chan; /* --privsep-log: the worker's end of logchan.h; or -1 */
 	bool debug;
 };
 
@@ -189,7 +189,6 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 		O_HOST_CGROUPNS,
 		O_NO_PRIVSEP,
 		O_WORKER,
-		O_LOG_CHAN,
 		O_DEBUG,
 		O_HELP,
 		O_VERSION
@@ -218,7 +217,6 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 		{ "host-cgroupns", required_argument, NULL, O_HOST_CGROUPNS },
 		{ "no-privsep", no_argument, NULL, O_NO_PRIVSEP },
 		{ "privsep-worker", required_argument, NULL, O_WORKER },
-		{ "privsep-log", required_argument, NULL, O_LOG_CHAN },
 		{ "debug", no_argument, NULL, O_DEBUG },
 		{ "help", no_argument, NULL, O_HELP },
 		{ "version", no_argument, NULL, O_VERSION },
@@ -344,8 +342,7 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 		case O_NO_PRIVSEP:
 			o->no_privsep = true;
 			break;
-		case O_WORKER:
-		case O_LOG_CHAN: {
+		case O_WORKER: {
 			char *end;
 			long fd;
 
@@ -354,14 +351,10 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 			fd = strtol(optarg, &end, 10);
 			if (errno || *end || fd < 3 || fd > 1024) {
 				fprintf(stderr,
-					"execfs-agent: bad --privsep-%s\n",
-					ch == O_WORKER ? "worker" : "log");
+					"execfs-agent: bad --privsep-worker\n");
 				return -1;
 			}
-			if (ch == O_WORKER)
-				o->worker_fd = (int)fd;
-			else
-				o->log_chan = (int)fd;
+			o->worker_fd = (int)fd;
 			break;
 		}
 		case O_DEBUG:
@@ -430,13 +423,13 @@ struct agent {
 	struct launcher *launcher;
 	struct xsession_table *sessions;
 	struct server *srv;
-	SSL_CTX *tls;
+	SSL_CTX *tls; /* owned; replaced by a reload */
+	struct filewatch *tls_watch; /* --no-privsep with TLS; owned */
 	struct h2_listener *listeners[MAX_LISTEN];
 	size_t nlisteners;
 	struct policy *policy; /* owned; replaced on SIGHUP */
 	const char *policy_path; /* NULL: the built-in policy */
 	struct audit *audit; /* owned; NULL without --audit */
-	struct logchan *logchan; /* owned; worker with --log only */
 	const struct agent_opts *o;
 	bool worker; /* privilege-separated: the monitor is the peer */
 	bool ready; /* serving: systemd was told READY=1 */
@@ -474,11 +467,72 @@ static int agent_load_policy(struct agent *a)
 		a, policy_load(a->policy_path, err, sizeof(err)), err);
 }
 
+/* New TLS files (tlsfiles.h's blob): the listeners take the context they
+ * make for new connections; connections already made keep theirs (each
+ * holds a reference to its context), and so does every session. A blob
+ * that does not make a context keeps the one in force. */
+static int agent_set_tls(struct agent *a, const uint8_t *blob, size_t len)
+{
+	char err[512], desc[512];
+	long long not_after = 0;
+	SSL_CTX *ctx;
+	size_t i;
+
+	ctx = tls_files_ctx(blob, len, desc, sizeof(desc), &not_after, err,
+			    sizeof(err));
+	if (!ctx) {
+		log_error("TLS files: the certificate in use stays: %s", err);
+		return -EINVAL;
+	}
+	for (i = 0; i < a->nlisteners; i++)
+		if (is_tcp(a->o->listen[i]))
+			h2_listener_set_tls(a->listeners[i], ctx);
+	tls_ctx_free(a->tls);
+	a->tls = ctx;
+	log_info("TLS: new connections get the certificate %s", desc);
+	return 0;
+}
+
+/* --no-privsep: this process reads the files itself. */
+static void agent_reload_tls(struct agent *a)
+{
+	const struct tls_paths p = { a->o->cert, a->o->key, a->o->client_ca,
+				     a->o->crl };
+	char err[512];
+	uint8_t *blob;
+	size_t len;
+
+	if (!a->tls)
+		return;
+	if (tls_files_read(&p, &blob, &len, err, sizeof(err)) < 0) {
+		log_error("TLS files: the certificate in use stays: %s", err);
+		return;
+	}
+	agent_set_tls(a, blob, len);
+	tls_files_free(blob, len);
+}
+
+static void on_tls_files_changed(void *arg)
+{
+	agent_reload_tls(arg);
+}
+
 static void on_hup_signal(evutil_socket_t sig, short what, void *arg)
 {
 	(void)sig;
 	(void)what;
+	agent_reload_tls(arg);
 	agent_load_policy(arg);
+}
+
+/* --no-privsep: SIGUSR1 reopens --log (the monitor does it otherwise). */
+static void on_usr1_signal(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	(void)arg;
+	if (log_file_fd() >= 0 && log_reopen() == 0)
+		log_info("log file reopened");
 }
 
 /* Tell systemd (sdnotify.h) state, followed by a STATUS line. */
@@ -550,9 +604,36 @@ static void worker_on_lost(void *arg, const char *why)
 	event_base_loopexit(a->base, NULL);
 }
 
+static void worker_on_tls(void *arg, const uint8_t *blob, size_t len)
+{
+	agent_set_tls(arg, blob, len);
+}
+
+static void worker_on_logfile(void *arg, int fd)
+{
+	int rc;
+
+	(void)arg;
+	rc = log_adopt_fd(fd);
+	if (rc < 0)
+		log_error("cannot switch to the reopened log: %s",
+			  strerror(-rc));
+	else
+		log_info("log file reopened");
+}
+
+static void worker_on_pong(void *arg, uint64_t id)
+{
+	(void)arg;
+	(void)id;
+}
+
 static const struct worker_cbs worker_cbs = {
 	.on_inventory = worker_on_inventory,
 	.on_policy = worker_on_policy,
+	.on_tls = worker_on_tls,
+	.on_logfile = worker_on_logfile,
+	.on_pong = worker_on_pong,
 	.on_lost = worker_on_lost,
 };
 
@@ -618,7 +699,7 @@ static void agent_release(struct agent *a)
 	launcher_free(a->launcher);
 	policy_free(a->policy);
 	audit_close(a->audit);
-	logchan_free(a->logchan);
+	filewatch_free(a->tls_watch);
 	inventory_free(a->inv);
 	spawner_free(a->sp);
 	tls_ctx_free(a->tls);
@@ -639,7 +720,7 @@ static void agent_release(struct agent *a)
 static int agent_serve(struct agent_opts *o, int fd)
 {
 	struct agent a = { 0 };
-	struct event *sigs[3] = { NULL, NULL, NULL };
+	struct event *sigs[4] = { NULL, NULL, NULL, NULL };
 	char *policy_text = NULL;
 	size_t policy_len = 0;
 	char err[512];
@@ -664,14 +745,6 @@ static int agent_serve(struct agent_opts *o, int fd)
 		goto out;
 	}
 	if (a.worker) {
-		/* The monitor gets SIGUSR1 and hands us the reopened log;
-		 * `systemctl kill -s USR1` (every process) must not end us. */
-		signal(SIGUSR1, SIG_IGN);
-		if (o->log_chan >= 0) {
-			a.logchan = logchan_new(a.base, o->log_chan);
-			if (!a.logchan)
-				goto out;
-		}
 		a.inv = inventory_mirror_new(on_inventory_change, &a);
 		a.launcher = worker_launcher_new(
 			a.base, fd, xsession_launch_cbs(), &worker_cbs, &a);
@@ -751,14 +824,28 @@ static int agent_serve(struct agent_opts *o, int fd)
 	}
 	sigs[0] = evsignal_new(a.base, SIGTERM, on_stop_signal, &a);
 	sigs[1] = evsignal_new(a.base, SIGINT, on_stop_signal, &a);
-	/* The worker's policy comes from the monitor, which gets SIGHUP. */
-	sigs[2] = a.worker ? NULL :
-			     evsignal_new(a.base, SIGHUP, on_hup_signal, &a);
-	if (a.worker)
-		signal(SIGHUP, SIG_IGN);
-	for (i = 0; i < (a.worker ? 2 : 3); i++)
+	/* The worker's policy, TLS files and log come from the monitor,
+	 * which gets SIGHUP and SIGUSR1 (main() ignores them here:
+	 * `systemctl kill -s USR1` reaches every process). */
+	if (!a.worker) {
+		sigs[2] = evsignal_new(a.base, SIGHUP, on_hup_signal, &a);
+		sigs[3] = evsignal_new(a.base, SIGUSR1, on_usr1_signal, &a);
+	}
+	for (i = 0; i < (a.worker ? 2 : 4); i++)
 		if (!sigs[i] || event_add(sigs[i], NULL) < 0)
 			goto out;
+	if (!a.worker && a.tls) {
+		const char *const paths[4] = { o->cert, o->key, o->client_ca,
+					       o->crl };
+
+		a.tls_watch = filewatch_new(a.base, paths, 4,
+					    on_tls_files_changed, &a, err,
+					    sizeof(err));
+		if (!a.tls_watch)
+			log_warn("%s: the TLS files are reloaded on SIGHUP "
+				 "only",
+				 err);
+	}
 	if (!a.worker && o->pidfile) {
 		FILE *f = fopen(o->pidfile, "we");
 
@@ -780,7 +867,7 @@ static int agent_serve(struct agent_opts *o, int fd)
 	if (!a.worker && o->pidfile)
 		unlink(o->pidfile);
 out:
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < 4; i++)
 		if (sigs[i])
 			event_free(sigs[i]);
 	free(policy_text);
@@ -789,28 +876,27 @@ out:
 	return rc;
 }
 
-/* fd moved to a number >= 5 (close-on-exec), so that dup2()s onto 3 and 4
- * in the worker's child cannot overwrite it; -1 with errno on failure. */
-static int fd_above_4(int fd)
+/* fd moved to a number >= 4 (close-on-exec), so that the dup2() onto 3 in
+ * the worker's child cannot overwrite it; -1 with errno on failure. */
+static int fd_above_3(int fd)
 {
 	int moved;
 
-	if (fd > 4)
+	if (fd > 3)
 		return fd;
-	moved = fcntl(fd, F_DUPFD_CLOEXEC, 5);
+	moved = fcntl(fd, F_DUPFD_CLOEXEC, 4);
 	close(fd);
 	return moved;
 }
 
 /*
- * Start the worker: this binary again, with the channel on fd 3 and, with
- * logfd >= 0, its end of logchan.h on fd 4. Both must be above 4. argv was
- * built before the fork; the child only dup2()s (which clears close-on-exec
- * on the copies) and execs.
+ * Start the worker: this binary again, with the channel on fd 3 (fd must
+ * be above 3). argv was built before the fork; the child only dup2()s
+ * (which clears close-on-exec on the copy) and execs.
  */
-static pid_t worker_start(int argc, char **argv, int fd, int logfd)
+static pid_t worker_start(int argc, char **argv, int fd)
 {
-	char **wargv = calloc((size_t)argc + 5, sizeof(*wargv));
+	char **wargv = calloc((size_t)argc + 3, sizeof(*wargv));
 	pid_t pid;
 	int i;
 
@@ -820,13 +906,9 @@ static pid_t worker_start(int argc, char **argv, int fd, int logfd)
 		wargv[i] = argv[i];
 	wargv[argc] = "--privsep-worker";
 	wargv[argc + 1] = "3";
-	if (logfd >= 0) {
-		wargv[argc + 2] = "--privsep-log";
-		wargv[argc + 3] = "4";
-	}
 	pid = fork();
 	if (pid == 0) {
-		if (dup2(fd, 3) < 0 || (logfd >= 0 && dup2(logfd, 4) < 0))
+		if (dup2(fd, 3) < 0)
 			_exit(127);
 		execv("/proc/self/exe", wargv);
 		_exit(127);
@@ -838,42 +920,30 @@ static pid_t worker_start(int argc, char **argv, int fd, int logfd)
 static int agent_privsep(int argc, char **argv, struct agent_opts *o)
 {
 	struct monitor_opts mo = { 0 };
-	int fds[2], lfds[2] = { -1, -1 }, rc;
+	int fds[2], rc;
+	size_t i;
 
 	rc = privsep_socketpair(fds);
 	if (rc < 0) {
 		log_error("socketpair: %s", strerror(-rc));
 		return 1;
 	}
-	/* Only a log file needs handing over; stderr is the worker's too. */
-	if (o->log && (rc = logchan_pair(lfds)) < 0) {
-		log_error("socketpair: %s", strerror(-rc));
-		close(fds[0]);
-		close(fds[1]);
-		return 1;
-	}
-	fds[1] = fd_above_4(fds[1]);
-	if (lfds[1] >= 0)
-		lfds[1] = fd_above_4(lfds[1]);
-	mo.worker = fds[1] < 0 || (o->log && lfds[1] < 0) ?
-			    -1 :
-			    worker_start(argc, argv, fds[1], lfds[1]);
+	fds[1] = fd_above_3(fds[1]);
+	mo.worker = fds[1] < 0 ? -1 : worker_start(argc, argv, fds[1]);
 	if (fds[1] >= 0)
 		close(fds[1]);
-	if (lfds[1] >= 0)
-		close(lfds[1]);
 	if (mo.worker < 0) {
 		log_error("cannot start the worker: %s", strerror(errno));
 		close(fds[0]);
-		if (lfds[0] >= 0)
-			close(lfds[0]);
 		return 1;
 	}
-	/* From here on SIGUSR1 reopens our log and hands it to the worker
-	 * (the end lfds[0] lives as long as the monitor). */
-	rc = logchan_reopen_on_sigusr1(lfds[0]);
-	if (rc < 0)
-		log_warn("SIGUSR1: %s", strerror(-rc));
+	for (i = 0; i < o->nlisten; i++)
+		if (is_tcp(o->listen[i])) {
+			mo.tls.cert = o->cert;
+			mo.tls.key = o->key;
+			mo.tls.client_ca = o->client_ca;
+			mo.tls.crl = o->crl;
+		}
 	mo.node = o->node;
 	mo.roots = (const char *const *)o->roots;
 	mo.nroots = o->nroots;
@@ -888,7 +958,6 @@ static int agent_privsep(int argc, char **argv, struct agent_opts *o)
 int main(int argc, char **argv)
 {
 	struct agent_opts o = { .worker_fd = -1,
-				.log_chan = -1,
 				.heartbeat = -1,
 				.spin_us = evloop_spin_default() };
 	const char *prog = "execfs-agent";
@@ -933,13 +1002,12 @@ int main(int argc, char **argv)
 			log_info("joined the cgroup namespace of %s",
 				 o.host_cgroupns);
 	}
-	/* SIGUSR1 reopens --log from the start (the monitor hands the worker
-	 * its copy once it exists, agent_privsep()); the worker ignores it. */
-	if (o.worker_fd < 0) {
-		rc = logchan_reopen_on_sigusr1(-1);
-		if (rc < 0)
-			log_warn("SIGUSR1: %s", strerror(-rc));
-	}
+	/* SIGHUP and SIGUSR1 are handled on the loop (the monitor's, or the
+	 * one process's with --no-privsep); until it runs they must not end
+	 * the agent, and the worker never acts on them: the monitor hands
+	 * it what they bring (a reopened log, the policy and TLS files). */
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGUSR1, SIG_IGN);
 	if (!o.user) {
 		o.user = getpwnam(AGENT_USER) ? AGENT_USER : "nobody";
 		/* Said once, by the process that becomes that user. */
@@ -962,11 +1030,8 @@ int main(int argc, char **argv)
 		log_warn("cannot raise the open-file limit: %s", strerror(-rc));
 	if (o.heartbeat >= 0)
 		h2_set_heartbeat((unsigned)o.heartbeat);
-	if (o.worker_fd >= 0) {
-		if (o.log_chan >= 0)
-			fcntl(o.log_chan, F_SETFD, FD_CLOEXEC);
+	if (o.worker_fd >= 0)
 		return agent_serve(&o, o.worker_fd);
-	}
 	if (o.no_privsep)
 		return agent_serve(&o, -1);
 	return agent_privsep(argc, argv, &o);

@@ -112,6 +112,14 @@ struct tls_server_pem {
 SSL_CTX *tls_server_ctx_from_pem(const struct tls_server_pem *pem, char *err,
 				 size_t errlen);
 /*
+ * The certificate a server context presents, for a log line and for
+ * metrics: "serial HEX, subject ..., not after ..." in buf, and its
+ * notAfter as a Unix time in *not_after (may be NULL). 0, or -ENOENT when
+ * the context holds no certificate. -EKEYEXPIRED when it has expired
+ * (buf is filled all the same): a reload refuses such a certificate.
+ */
+int tls_ctx_describe(SSL_CTX *ctx, char *buf, size_t len, long long *not_after);
+/*
  * Load the CRLs of a PEM file (or text) into ctx's verify store and check
  * the peer's certificate against them from then on (X509_V_FLAG_CRL_CHECK):
  * a certificate revoked by its issuer is refused, and so is one whose
