@@ -40,6 +40,8 @@
 #include "hostns.h"
 #include "inventory.h"
 #include "launch.h"
+#include "metrics.h"
+#include "metrics_http.h"
 #include "filewatch.h"
 #include "monitor.h"
 #include "naming.h"
@@ -71,6 +73,7 @@ struct agent_opts {
 	bool host_exec; /* offer the node itself, EXECFS_HOST_ID */
 	const char *cert, *key, *client_ca, *crl;
 	const char *log, *pidfile;
+	const char *metrics; /* --metrics ADDR; NULL: none */
 	const char *policy, *audit;
 	size_t max_sessions;
 	unsigned grace; /* seconds; 0: XSESSION_GRACE_SECONDS */
@@ -139,6 +142,10 @@ static void usage(FILE *f)
 		"  --log FILE         log to FILE instead of standard error (reopened\n"
 		"                     on SIGUSR1, for logrotate)\n"
 		"  --pidfile FILE     write the agent's pid to FILE (removed at exit)\n"
+		"  --metrics ADDR     serve GET /healthz, /readyz and /metrics (the\n"
+		"                     Prometheus text format) over plain HTTP/1.1 on\n"
+		"                     ADDR: 127.0.0.1:PORT, [::1]:PORT or unix:PATH\n"
+		"                     (loopback only: it has no authentication)\n"
 		"  --user NAME|UID    the unprivileged user the network-facing worker\n"
 		"                     runs as (default: " AGENT_USER
 		" when that user exists,\n"
@@ -155,7 +162,10 @@ static void usage(FILE *f)
 		"\n"
 		"Signals (to the agent's main process, the privileged monitor): SIGTERM\n"
 		"and SIGINT stop the agent; running sessions are killed. SIGHUP reloads\n"
-		"--policy (a bad file keeps the old policy). SIGUSR1 reopens --log.\n"
+		"--policy and the TLS files (a bad file keeps the old one in force; the\n"
+		"TLS files are also reloaded when their directory changes, as a\n"
+		"Kubernetes Secret volume does; new connections get the new\n"
+		"certificate, open ones and their sessions go on). SIGUSR1 reopens --log.\n"
 		"\n"
 		"Under systemd (Type=notify, NotifyAccess=all) the agent reports\n"
 		"READY=1 once it listens and its policy is in force, and a STATUS line.\n"
@@ -178,6 +188,7 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 		O_HOST_EXEC,
 		O_LOG,
 		O_PIDFILE,
+		O_METRICS,
 		O_POLICY,
 		O_AUDIT,
 		O_REDACT,
@@ -206,6 +217,7 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 		{ "host-exec", no_argument, NULL, O_HOST_EXEC },
 		{ "log", required_argument, NULL, O_LOG },
 		{ "pidfile", required_argument, NULL, O_PIDFILE },
+		{ "metrics", required_argument, NULL, O_METRICS },
 		{ "policy", required_argument, NULL, O_POLICY },
 		{ "audit", required_argument, NULL, O_AUDIT },
 		{ "audit-redact", required_argument, NULL, O_REDACT },
@@ -276,6 +288,9 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 			break;
 		case O_PIDFILE:
 			o->pidfile = optarg;
+			break;
+		case O_METRICS:
+			o->metrics = optarg;
 			break;
 		case O_POLICY:
 			o->policy = optarg;
@@ -415,6 +430,11 @@ static void make_socket_dir(const char *addr)
 		log_warn("mkdir %s: %s", dir, strerror(errno));
 }
 
+/* The worker PINGs the monitor this often; /healthz fails once no answer
+ * came for HEALTH_STALE_SECONDS. */
+#define HEALTH_PING_SECONDS 1
+#define HEALTH_STALE_SECONDS 5
+
 /* The serving side: the worker, or the whole agent with --no-privsep. */
 struct agent {
 	struct event_base *base;
@@ -430,11 +450,17 @@ struct agent {
 	struct policy *policy; /* owned; replaced on SIGHUP */
 	const char *policy_path; /* NULL: the built-in policy */
 	struct audit *audit; /* owned; NULL without --audit */
+	struct metrics_http *metrics; /* owned; NULL without --metrics */
+	struct event *ping_ev; /* owned; the worker's health PING */
+	uint64_t ping_id;
+	struct timespec pong; /* CLOCK_MONOTONIC of the last PONG */
+	long long cert_not_after; /* of a->tls's certificate */
 	const struct agent_opts *o;
 	bool worker; /* privilege-separated: the monitor is the peer */
 	bool ready; /* serving: systemd was told READY=1 */
 	bool have_inventory; /* worker: the first list arrived */
 	bool lost; /* worker: the monitor is gone */
+	bool stopping; /* SIGTERM came: /readyz fails */
 };
 
 /* Install a parsed policy, or say why a text is bad. At start a bad one is
@@ -446,10 +472,14 @@ static int agent_set_policy(struct agent *a, struct policy *p, const char *err)
 		log_error("policy %s: %s", a->policy_path,
 			  a->policy ? "keeping the old policy" : "invalid");
 		log_error("%s", err);
+		if (a->policy)
+			metrics_inc(METRIC_POLICY_RELOAD_FAILURES);
 		return -EINVAL;
 	}
 	xsession_table_set_policy(a->sessions, p);
 	server_set_policy(a->srv, p);
+	if (a->policy)
+		metrics_inc(METRIC_POLICY_RELOADS);
 	policy_free(a->policy);
 	a->policy = p;
 	log_info("policy: %s",
@@ -482,8 +512,11 @@ static int agent_set_tls(struct agent *a, const uint8_t *blob, size_t len)
 			    sizeof(err));
 	if (!ctx) {
 		log_error("TLS files: the certificate in use stays: %s", err);
+		metrics_inc(METRIC_CERT_RELOAD_FAILURES);
 		return -EINVAL;
 	}
+	metrics_inc(METRIC_CERT_RELOADS);
+	a->cert_not_after = not_after;
 	for (i = 0; i < a->nlisteners; i++)
 		if (is_tcp(a->o->listen[i]))
 			h2_listener_set_tls(a->listeners[i], ctx);
@@ -567,6 +600,7 @@ static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
 
 	(void)what;
 	log_info("signal %d: stopping", (int)sig);
+	a->stopping = true;
 	rc = sdnotify("STOPPING=1\nSTATUS=stopping: ending every session");
 	if (rc < 0)
 		log_warn("$NOTIFY_SOCKET: %s", strerror(-rc));
@@ -624,8 +658,37 @@ static void worker_on_logfile(void *arg, int fd)
 
 static void worker_on_pong(void *arg, uint64_t id)
 {
-	(void)arg;
-	(void)id;
+	struct agent *a = arg;
+
+	if (id == a->ping_id)
+		clock_gettime(CLOCK_MONOTONIC, &a->pong);
+}
+
+static void on_ping_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct agent *a = arg;
+	int rc;
+
+	(void)fd;
+	(void)what;
+	rc = worker_ping(a->launcher, ++a->ping_id);
+	if (rc < 0 && rc != -EPIPE)
+		log_warn("health ping: %s", strerror(-rc));
+}
+
+/* What /healthz, /readyz and /metrics report, now. */
+static void agent_gauges(void *arg, struct metrics_gauges *g)
+{
+	struct agent *a = arg;
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	g->containers = inventory_count(a->inv);
+	g->cert_not_after = a->tls ? a->cert_not_after : 0;
+	/* Without privsep this loop answering is the whole health. */
+	g->healthy = !a->worker || (!a->lost && now.tv_sec - a->pong.tv_sec <=
+							HEALTH_STALE_SECONDS);
+	g->ready = a->ready && !a->stopping;
 }
 
 static const struct worker_cbs worker_cbs = {
@@ -700,6 +763,9 @@ static void agent_release(struct agent *a)
 	policy_free(a->policy);
 	audit_close(a->audit);
 	filewatch_free(a->tls_watch);
+	metrics_http_free(a->metrics);
+	if (a->ping_ev)
+		event_free(a->ping_ev);
 	inventory_free(a->inv);
 	spawner_free(a->sp);
 	tls_ctx_free(a->tls);
@@ -797,6 +863,28 @@ static int agent_serve(struct agent_opts *o, int fd)
 	xsession_table_set_grace(a.sessions, o->grace);
 	if (agent_listen(&a, o) < 0)
 		goto out;
+	if (a.tls && tls_ctx_describe(a.tls, err, sizeof(err),
+				      &a.cert_not_after) == -EKEYEXPIRED)
+		log_warn("TLS: the certificate has expired: %s", err);
+	/* Bound now, like the listeners (the drop follows). */
+	if (o->metrics) {
+		a.metrics = metrics_http_new(a.base, o->metrics, agent_gauges,
+					     &a, err, sizeof(err));
+		if (!a.metrics) {
+			log_error("%s", err);
+			goto out;
+		}
+		log_info("metrics on %s", o->metrics);
+	}
+	if (a.worker) {
+		struct timeval tv = { HEALTH_PING_SECONDS, 0 };
+
+		clock_gettime(CLOCK_MONOTONIC, &a.pong);
+		a.ping_ev =
+			event_new(a.base, -1, EV_PERSIST, on_ping_timer, &a);
+		if (!a.ping_ev || event_add(a.ping_ev, &tv) < 0)
+			goto out;
+	}
 	/* Like the listeners: made now, for a worker that will not make
 	 * sockets once it is in its sandbox (sandbox.h). */
 	i = sdnotify_prepare();
@@ -949,6 +1037,7 @@ static int agent_privsep(int argc, char **argv, struct agent_opts *o)
 	mo.nroots = o->nroots;
 	mo.policy = o->policy;
 	mo.pidfile = o->pidfile;
+	mo.metrics = o->metrics;
 	mo.listen = (const char *const *)o->listen;
 	mo.nlisten = o->nlisten;
 	mo.fd = fds[0];

@@ -470,6 +470,9 @@ static void unlink_sockets(const struct monitor_opts *o)
 		if (!strncmp(o->listen[i], "unix:", 5) &&
 		    !lstat(o->listen[i] + 5, &sb) && S_ISSOCK(sb.st_mode))
 			unlink(o->listen[i] + 5);
+	if (o->metrics && !strncmp(o->metrics, "unix:", 5) &&
+	    !lstat(o->metrics + 5, &sb) && S_ISSOCK(sb.st_mode))
+		unlink(o->metrics + 5);
 }
 
 int monitor_run(const struct monitor_opts *o)

@@ -29,6 +29,7 @@ struct monitor_opts {
 	 * monitor does. */
 	const char *const *listen;
 	size_t nlisten;
+	const char *metrics; /* --metrics, likewise; NULL: none */
 	pid_t worker; /* the worker process (our child) */
 	int fd; /* our end of the channel; owned */
 };

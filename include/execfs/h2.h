@@ -197,6 +197,14 @@ int h2_conn_peer_has_name(const struct h2_conn *c, const char *name);
  * process: a later one has a larger serial. */
 uint64_t h2_conn_serial(const struct h2_conn *c);
 
+/* What the listeners of this process saw, for metrics: connections
+ * accepted and still open, TLS handshakes completed (a client with a
+ * usable identity) and failed. */
+struct h2_server_stats {
+	uint64_t accepted, open, handshakes, handshake_failures;
+};
+void h2_server_stats_get(struct h2_server_stats *out);
+
 /* ---- streams (h2.c) ------------------------------------------------------ */
 
 /* Client: open a request stream. extra headers follow :method/:path. With
