@@ -70,7 +70,9 @@ struct monitor {
 	bool stopped; /* the worker is gone (reaped); the loop ends */
 	int rc;
 	struct event *stop_timer;
-	struct filewatch *tls_watch; /* NULL without TLS */
+	struct filewatch *watch; /* the TLS and policy files' directories */
+	char *policy_sent; /* owned: the policy text the worker has */
+	size_t policy_sent_len;
 	uint8_t *tls_sent; /* owned: the TLS files the worker has (or
 			      refused); wiped when replaced */
 	size_t tls_sent_len;
@@ -402,19 +404,45 @@ static void tls_reload(struct monitor *m, bool quiet)
 	m->tls_sent_len = len;
 }
 
-static void on_tls_files_changed(void *arg)
-{
-	tls_reload(arg, true);
-}
-
 /* The policy is read here (the file may be root's only) and parsed by the
- * worker, where JSON is parsed; the TLS files likewise. */
-static void on_hup_signal(evutil_socket_t sig, short what, void *arg)
+ * worker, where JSON is parsed. On SIGHUP it is sent whatever it holds (the
+ * operator asked); when its directory changed, only if it changed. */
+static void policy_reload(struct monitor *m, bool changed_only)
 {
-	struct monitor *m = arg;
 	char err[512];
 	char *text;
 	size_t len;
+
+	if (policy_read(m->o->policy, &text, &len, err, sizeof(err)) < 0) {
+		log_error("policy %s: keeping the old policy: %s", m->o->policy,
+			  err);
+		return;
+	}
+	if (changed_only && m->policy_sent && len == m->policy_sent_len &&
+	    !memcmp(text, m->policy_sent, len)) {
+		free(text);
+		return;
+	}
+	log_info("policy %s: %zu bytes sent to the worker", m->o->policy, len);
+	send_text(m, PRIVSEP_POLICY, text, len);
+	free(m->policy_sent);
+	m->policy_sent = text;
+	m->policy_sent_len = len;
+}
+
+static void on_files_changed(void *arg)
+{
+	struct monitor *m = arg;
+
+	if (m->o->tls.cert)
+		tls_reload(m, true);
+	if (m->o->policy)
+		policy_reload(m, true);
+}
+
+static void on_hup_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct monitor *m = arg;
 
 	(void)sig;
 	(void)what;
@@ -424,14 +452,7 @@ static void on_hup_signal(evutil_socket_t sig, short what, void *arg)
 		log_info("SIGHUP: no --policy file; the built-in one stays");
 		return;
 	}
-	if (policy_read(m->o->policy, &text, &len, err, sizeof(err)) < 0) {
-		log_error("policy %s: keeping the old policy: %s", m->o->policy,
-			  err);
-		return;
-	}
-	log_info("policy %s: %zu bytes sent to the worker", m->o->policy, len);
-	send_text(m, PRIVSEP_POLICY, text, len);
-	free(text);
+	policy_reload(m, false);
 }
 
 /* Reopened here, where the log's directory is writable; the worker (which
@@ -509,20 +530,25 @@ int monitor_run(const struct monitor_opts *o)
 	for (i = 0; i < 4; i++)
 		if (!sigs[i] || event_add(sigs[i], NULL) < 0)
 			goto out;
-	if (o->tls.cert) {
-		const char *const paths[4] = { o->tls.cert, o->tls.key,
-					       o->tls.client_ca, o->tls.crl };
+	if (o->tls.cert || o->policy) {
+		const char *const paths[5] = { o->tls.cert, o->tls.key,
+					       o->tls.client_ca, o->tls.crl,
+					       o->policy };
 
 		/* What the worker loaded at its start, to tell a change. */
-		if (tls_files_read(&o->tls, &m.tls_sent, &m.tls_sent_len, err,
+		if (o->tls.cert &&
+		    tls_files_read(&o->tls, &m.tls_sent, &m.tls_sent_len, err,
 				   sizeof(err)) < 0)
 			log_warn("TLS files: %s", err);
-		m.tls_watch = filewatch_new(m.base, paths, 4,
-					    on_tls_files_changed, &m, err,
-					    sizeof(err));
-		if (!m.tls_watch)
-			log_warn("%s: the TLS files are reloaded on SIGHUP "
-				 "only",
+		if (o->policy &&
+		    policy_read(o->policy, &m.policy_sent, &m.policy_sent_len,
+				err, sizeof(err)) < 0)
+			log_warn("policy %s: %s", o->policy, err);
+		m.watch = filewatch_new(m.base, paths, 5, on_files_changed, &m,
+					err, sizeof(err));
+		if (!m.watch)
+			log_warn("%s: the TLS and policy files are reloaded on "
+				 "SIGHUP only",
 				 err);
 	}
 	if (o->pidfile) {
@@ -551,8 +577,9 @@ out:
 	for (i = 0; i < 4; i++)
 		if (sigs[i])
 			event_free(sigs[i]);
-	filewatch_free(m.tls_watch);
+	filewatch_free(m.watch);
 	tls_files_free(m.tls_sent, m.tls_sent_len);
+	free(m.policy_sent);
 	/* Kills every process still running: no session outlives the
 	 * worker that carried it. */
 	launcher_free(m.launcher);

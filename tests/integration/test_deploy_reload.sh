@@ -10,6 +10,8 @@
 #   - a broken certificate, a key of another certificate and a missing file,
 #     swapped in or with SIGHUP: the certificate in use stays, the log says
 #     why;
+#   - the policy file replaced (a rename, as a ConfigMap volume does), no
+#     signal: in force for new sessions; a bad one changes nothing;
 #   - a second mount connects with the new certificate; the session's output
 #     arrives whole (checksum), it exits 0, and its connection was never lost.
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh
@@ -131,6 +133,32 @@ kill -HUP "$AGENT_PID"
 wait_for "grep -q 'TLS files unchanged' '$alog'" 60 || fail "SIGHUP with the files in force said nothing"
 assert_eq "$(serial_of agent3)" "$(served_serial)" "the certificate in use at the end"
 log "bad files: the certificate in use stays, the log says why"
+
+# The policy, as a ConfigMap volume changes it: renamed in, no signal.
+# policy_set JSON: the file replaced whole, and the worker took it (or, for
+# a bad one, the monitor's or worker's refusal was logged).
+policy_set() {
+	local n
+	n=$(grep -cE 'agent_set_policy: policy: |policy .*: (invalid|keeping the old policy)' "$alog")
+	printf '%s\n' "$1" >"$TESTDIR/policy.json.new"
+	mv "$TESTDIR/policy.json.new" "$TESTDIR/policy.json"
+	wait_for "[ \$(grep -cE 'agent_set_policy: policy: |policy .*: (invalid|keeping the old policy)' '$alog') -gt $n ]" 60 ||
+		fail "the policy file's change was not noticed"
+}
+# starts: does a new session start on the mount?
+starts() {
+	local m
+	m=$(read_file "$c/clone")
+	echo true 2>/dev/null >"$c/$m/ctl" && [ "$(read_file "$c/$m/wait")" = "exited 0" ]
+}
+policy_set '{"rules": [{"principals": ["uid:0"], "actions": ["exec"]}]}'
+starts && fail "the new policy (uid:0 only) let the client start a session"
+policy_set '{"rules": ['
+grep -q 'keeping the old policy' "$alog" || fail "no log line for the bad policy"
+starts && fail "a bad policy file changed the policy in force"
+policy_set '{"rules": [{"principals": ["spiffe://execfs.test/client"], "actions": ["exec"]}]}'
+starts || fail "the client's policy back: no session starts"
+log "the policy file replaced: in force without a signal; a bad one changes nothing"
 
 # New connections work with the new certificate: a second mount.
 MOUNT_NODE=n1 mount_start "$TESTDIR/mnt2" --config "$TESTDIR/execfs.json"
