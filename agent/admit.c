@@ -17,6 +17,7 @@
 #include "audit.h"
 #include "exec_spec.h"
 #include "inventory.h"
+#include "metrics.h"
 #include "policy.h"
 #include "session_internal.h"
 
@@ -41,6 +42,7 @@ static int admit_refuse(struct xsession *s, const struct audit_start *a,
 			int err, const char *why)
 {
 	log_warn("session %s: denied: %s", s->sid, why);
+	metrics_session_denied(err == EAGAIN ? "limit" : "policy");
 	audit_session_denied(s->t->audit, a, why);
 	xsession_fail(s, err, why);
 	return -err;
@@ -83,6 +85,7 @@ int xsession_admit(struct xsession *s, const struct exec_spec *spec)
 	rc = inventory_find_running(s->t->inv, spec->container, &c, err,
 				    sizeof(err));
 	if (rc < 0) {
+		metrics_session_denied("container");
 		xsession_fail(s, -rc, err);
 		return rc;
 	}

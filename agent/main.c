@@ -40,7 +40,9 @@
 #include "hostns.h"
 #include "inventory.h"
 #include "launch.h"
-#include "logchan.h"
+#include "metrics.h"
+#include "metrics_http.h"
+#include "filewatch.h"
 #include "monitor.h"
 #include "naming.h"
 #include "policy.h"
@@ -50,6 +52,7 @@
 #include "server.h"
 #include "session.h"
 #include "spawn.h"
+#include "tlsfiles.h"
 #include "worker.h"
 
 /* The worker's own user, which the installer creates; nobody (shared with
@@ -70,6 +73,7 @@ struct agent_opts {
 	bool host_exec; /* offer the node itself, EXECFS_HOST_ID */
 	const char *cert, *key, *client_ca, *crl;
 	const char *log, *pidfile;
+	const char *metrics; /* --metrics ADDR; NULL: none */
 	const char *policy, *audit;
 	size_t max_sessions;
 	unsigned grace; /* seconds; 0: XSESSION_GRACE_SECONDS */
@@ -81,7 +85,6 @@ struct agent_opts {
 	const char *host_cgroupns; /* hostns.h; "none": stay in ours */
 	bool no_privsep;
 	int worker_fd; /* --privsep-worker: this is the worker; else -1 */
-	int log_chan; /* --privsep-log: the worker's end of logchan.h; or -1 */
 	bool debug;
 };
 
@@ -119,7 +122,8 @@ static void usage(FILE *f)
 		"                     with hostPID) as root or the requested user, not\n"
 		"                     confined; the policy's exec_node action allows it\n"
 		"  --policy FILE      the exec policy (JSON, default deny; see\n"
-		"                     docs/SECURITY.md), reloaded on SIGHUP. Without it\n"
+		"                     docs/SECURITY.md), reloaded on SIGHUP and when\n"
+		"                     the file is replaced. Without it\n"
 		"                     only root on the Unix socket (uid:0) may exec\n"
 		"  --audit FILE       append a JSON line per session start and end\n"
 		"  --audit-redact RE  write arguments matching the POSIX extended\n"
@@ -139,6 +143,10 @@ static void usage(FILE *f)
 		"  --log FILE         log to FILE instead of standard error (reopened\n"
 		"                     on SIGUSR1, for logrotate)\n"
 		"  --pidfile FILE     write the agent's pid to FILE (removed at exit)\n"
+		"  --metrics ADDR     serve GET /healthz, /readyz and /metrics (the\n"
+		"                     Prometheus text format) over plain HTTP/1.1 on\n"
+		"                     ADDR: 127.0.0.1:PORT, [::1]:PORT or unix:PATH\n"
+		"                     (loopback only: it has no authentication)\n"
 		"  --user NAME|UID    the unprivileged user the network-facing worker\n"
 		"                     runs as (default: " AGENT_USER
 		" when that user exists,\n"
@@ -155,7 +163,10 @@ static void usage(FILE *f)
 		"\n"
 		"Signals (to the agent's main process, the privileged monitor): SIGTERM\n"
 		"and SIGINT stop the agent; running sessions are killed. SIGHUP reloads\n"
-		"--policy (a bad file keeps the old policy). SIGUSR1 reopens --log.\n"
+		"--policy and the TLS files (a bad file keeps the old one in force; the\n"
+		"TLS files are also reloaded when their directory changes, as a\n"
+		"Kubernetes Secret volume does; new connections get the new\n"
+		"certificate, open ones and their sessions go on). SIGUSR1 reopens --log.\n"
 		"\n"
 		"Under systemd (Type=notify, NotifyAccess=all) the agent reports\n"
 		"READY=1 once it listens and its policy is in force, and a STATUS line.\n"
@@ -178,6 +189,7 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 		O_HOST_EXEC,
 		O_LOG,
 		O_PIDFILE,
+		O_METRICS,
 		O_POLICY,
 		O_AUDIT,
 		O_REDACT,
@@ -189,7 +201,6 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 		O_HOST_CGROUPNS,
 		O_NO_PRIVSEP,
 		O_WORKER,
-		O_LOG_CHAN,
 		O_DEBUG,
 		O_HELP,
 		O_VERSION
@@ -207,6 +218,7 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 		{ "host-exec", no_argument, NULL, O_HOST_EXEC },
 		{ "log", required_argument, NULL, O_LOG },
 		{ "pidfile", required_argument, NULL, O_PIDFILE },
+		{ "metrics", required_argument, NULL, O_METRICS },
 		{ "policy", required_argument, NULL, O_POLICY },
 		{ "audit", required_argument, NULL, O_AUDIT },
 		{ "audit-redact", required_argument, NULL, O_REDACT },
@@ -218,7 +230,6 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 		{ "host-cgroupns", required_argument, NULL, O_HOST_CGROUPNS },
 		{ "no-privsep", no_argument, NULL, O_NO_PRIVSEP },
 		{ "privsep-worker", required_argument, NULL, O_WORKER },
-		{ "privsep-log", required_argument, NULL, O_LOG_CHAN },
 		{ "debug", no_argument, NULL, O_DEBUG },
 		{ "help", no_argument, NULL, O_HELP },
 		{ "version", no_argument, NULL, O_VERSION },
@@ -278,6 +289,9 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 			break;
 		case O_PIDFILE:
 			o->pidfile = optarg;
+			break;
+		case O_METRICS:
+			o->metrics = optarg;
 			break;
 		case O_POLICY:
 			o->policy = optarg;
@@ -344,8 +358,7 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 		case O_NO_PRIVSEP:
 			o->no_privsep = true;
 			break;
-		case O_WORKER:
-		case O_LOG_CHAN: {
+		case O_WORKER: {
 			char *end;
 			long fd;
 
@@ -354,14 +367,10 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 			fd = strtol(optarg, &end, 10);
 			if (errno || *end || fd < 3 || fd > 1024) {
 				fprintf(stderr,
-					"execfs-agent: bad --privsep-%s\n",
-					ch == O_WORKER ? "worker" : "log");
+					"execfs-agent: bad --privsep-worker\n");
 				return -1;
 			}
-			if (ch == O_WORKER)
-				o->worker_fd = (int)fd;
-			else
-				o->log_chan = (int)fd;
+			o->worker_fd = (int)fd;
 			break;
 		}
 		case O_DEBUG:
@@ -422,6 +431,11 @@ static void make_socket_dir(const char *addr)
 		log_warn("mkdir %s: %s", dir, strerror(errno));
 }
 
+/* The worker PINGs the monitor this often; /healthz fails once no answer
+ * came for HEALTH_STALE_SECONDS. */
+#define HEALTH_PING_SECONDS 1
+#define HEALTH_STALE_SECONDS 5
+
 /* The serving side: the worker, or the whole agent with --no-privsep. */
 struct agent {
 	struct event_base *base;
@@ -430,18 +444,24 @@ struct agent {
 	struct launcher *launcher;
 	struct xsession_table *sessions;
 	struct server *srv;
-	SSL_CTX *tls;
+	SSL_CTX *tls; /* owned; replaced by a reload */
+	struct filewatch *tls_watch; /* --no-privsep with TLS; owned */
 	struct h2_listener *listeners[MAX_LISTEN];
 	size_t nlisteners;
 	struct policy *policy; /* owned; replaced on SIGHUP */
 	const char *policy_path; /* NULL: the built-in policy */
 	struct audit *audit; /* owned; NULL without --audit */
-	struct logchan *logchan; /* owned; worker with --log only */
+	struct metrics_http *metrics; /* owned; NULL without --metrics */
+	struct event *ping_ev; /* owned; the worker's health PING */
+	uint64_t ping_id;
+	struct timespec pong; /* CLOCK_MONOTONIC of the last PONG */
+	long long cert_not_after; /* of a->tls's certificate */
 	const struct agent_opts *o;
 	bool worker; /* privilege-separated: the monitor is the peer */
 	bool ready; /* serving: systemd was told READY=1 */
 	bool have_inventory; /* worker: the first list arrived */
 	bool lost; /* worker: the monitor is gone */
+	bool stopping; /* SIGTERM came: /readyz fails */
 };
 
 /* Install a parsed policy, or say why a text is bad. At start a bad one is
@@ -453,10 +473,14 @@ static int agent_set_policy(struct agent *a, struct policy *p, const char *err)
 		log_error("policy %s: %s", a->policy_path,
 			  a->policy ? "keeping the old policy" : "invalid");
 		log_error("%s", err);
+		if (a->policy)
+			metrics_inc(METRIC_POLICY_RELOAD_FAILURES);
 		return -EINVAL;
 	}
 	xsession_table_set_policy(a->sessions, p);
 	server_set_policy(a->srv, p);
+	if (a->policy)
+		metrics_inc(METRIC_POLICY_RELOADS);
 	policy_free(a->policy);
 	a->policy = p;
 	log_info("policy: %s",
@@ -474,11 +498,75 @@ static int agent_load_policy(struct agent *a)
 		a, policy_load(a->policy_path, err, sizeof(err)), err);
 }
 
+/* New TLS files (tlsfiles.h's blob): the listeners take the context they
+ * make for new connections; connections already made keep theirs (each
+ * holds a reference to its context), and so does every session. A blob
+ * that does not make a context keeps the one in force. */
+static int agent_set_tls(struct agent *a, const uint8_t *blob, size_t len)
+{
+	char err[512], desc[512];
+	long long not_after = 0;
+	SSL_CTX *ctx;
+	size_t i;
+
+	ctx = tls_files_ctx(blob, len, desc, sizeof(desc), &not_after, err,
+			    sizeof(err));
+	if (!ctx) {
+		log_error("TLS files: the certificate in use stays: %s", err);
+		metrics_inc(METRIC_CERT_RELOAD_FAILURES);
+		return -EINVAL;
+	}
+	metrics_inc(METRIC_CERT_RELOADS);
+	a->cert_not_after = not_after;
+	for (i = 0; i < a->nlisteners; i++)
+		if (is_tcp(a->o->listen[i]))
+			h2_listener_set_tls(a->listeners[i], ctx);
+	tls_ctx_free(a->tls);
+	a->tls = ctx;
+	log_info("TLS: new connections get the certificate %s", desc);
+	return 0;
+}
+
+/* --no-privsep: this process reads the files itself. */
+static void agent_reload_tls(struct agent *a)
+{
+	const struct tls_paths p = { a->o->cert, a->o->key, a->o->client_ca,
+				     a->o->crl };
+	char err[512];
+	uint8_t *blob;
+	size_t len;
+
+	if (!a->tls)
+		return;
+	if (tls_files_read(&p, &blob, &len, err, sizeof(err)) < 0) {
+		log_error("TLS files: the certificate in use stays: %s", err);
+		return;
+	}
+	agent_set_tls(a, blob, len);
+	tls_files_free(blob, len);
+}
+
+static void on_tls_files_changed(void *arg)
+{
+	agent_reload_tls(arg);
+}
+
 static void on_hup_signal(evutil_socket_t sig, short what, void *arg)
 {
 	(void)sig;
 	(void)what;
+	agent_reload_tls(arg);
 	agent_load_policy(arg);
+}
+
+/* --no-privsep: SIGUSR1 reopens --log (the monitor does it otherwise). */
+static void on_usr1_signal(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	(void)arg;
+	if (log_file_fd() >= 0 && log_reopen() == 0)
+		log_info("log file reopened");
 }
 
 /* Tell systemd (sdnotify.h) state, followed by a STATUS line. */
@@ -513,6 +601,7 @@ static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
 
 	(void)what;
 	log_info("signal %d: stopping", (int)sig);
+	a->stopping = true;
 	rc = sdnotify("STOPPING=1\nSTATUS=stopping: ending every session");
 	if (rc < 0)
 		log_warn("$NOTIFY_SOCKET: %s", strerror(-rc));
@@ -550,9 +639,65 @@ static void worker_on_lost(void *arg, const char *why)
 	event_base_loopexit(a->base, NULL);
 }
 
+static void worker_on_tls(void *arg, const uint8_t *blob, size_t len)
+{
+	agent_set_tls(arg, blob, len);
+}
+
+static void worker_on_logfile(void *arg, int fd)
+{
+	int rc;
+
+	(void)arg;
+	rc = log_adopt_fd(fd);
+	if (rc < 0)
+		log_error("cannot switch to the reopened log: %s",
+			  strerror(-rc));
+	else
+		log_info("log file reopened");
+}
+
+static void worker_on_pong(void *arg, uint64_t id)
+{
+	struct agent *a = arg;
+
+	if (id == a->ping_id)
+		clock_gettime(CLOCK_MONOTONIC, &a->pong);
+}
+
+static void on_ping_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct agent *a = arg;
+	int rc;
+
+	(void)fd;
+	(void)what;
+	rc = worker_ping(a->launcher, ++a->ping_id);
+	if (rc < 0 && rc != -EPIPE)
+		log_warn("health ping: %s", strerror(-rc));
+}
+
+/* What /healthz, /readyz and /metrics report, now. */
+static void agent_gauges(void *arg, struct metrics_gauges *g)
+{
+	struct agent *a = arg;
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	g->containers = inventory_count(a->inv);
+	g->cert_not_after = a->tls ? a->cert_not_after : 0;
+	/* Without privsep this loop answering is the whole health. */
+	g->healthy = !a->worker || (!a->lost && now.tv_sec - a->pong.tv_sec <=
+							HEALTH_STALE_SECONDS);
+	g->ready = a->ready && !a->stopping;
+}
+
 static const struct worker_cbs worker_cbs = {
 	.on_inventory = worker_on_inventory,
 	.on_policy = worker_on_policy,
+	.on_tls = worker_on_tls,
+	.on_logfile = worker_on_logfile,
+	.on_pong = worker_on_pong,
 	.on_lost = worker_on_lost,
 };
 
@@ -618,7 +763,10 @@ static void agent_release(struct agent *a)
 	launcher_free(a->launcher);
 	policy_free(a->policy);
 	audit_close(a->audit);
-	logchan_free(a->logchan);
+	filewatch_free(a->tls_watch);
+	metrics_http_free(a->metrics);
+	if (a->ping_ev)
+		event_free(a->ping_ev);
 	inventory_free(a->inv);
 	spawner_free(a->sp);
 	tls_ctx_free(a->tls);
@@ -639,7 +787,7 @@ static void agent_release(struct agent *a)
 static int agent_serve(struct agent_opts *o, int fd)
 {
 	struct agent a = { 0 };
-	struct event *sigs[3] = { NULL, NULL, NULL };
+	struct event *sigs[4] = { NULL, NULL, NULL, NULL };
 	char *policy_text = NULL;
 	size_t policy_len = 0;
 	char err[512];
@@ -664,14 +812,6 @@ static int agent_serve(struct agent_opts *o, int fd)
 		goto out;
 	}
 	if (a.worker) {
-		/* The monitor gets SIGUSR1 and hands us the reopened log;
-		 * `systemctl kill -s USR1` (every process) must not end us. */
-		signal(SIGUSR1, SIG_IGN);
-		if (o->log_chan >= 0) {
-			a.logchan = logchan_new(a.base, o->log_chan);
-			if (!a.logchan)
-				goto out;
-		}
 		a.inv = inventory_mirror_new(on_inventory_change, &a);
 		a.launcher = worker_launcher_new(
 			a.base, fd, xsession_launch_cbs(), &worker_cbs, &a);
@@ -724,6 +864,28 @@ static int agent_serve(struct agent_opts *o, int fd)
 	xsession_table_set_grace(a.sessions, o->grace);
 	if (agent_listen(&a, o) < 0)
 		goto out;
+	if (a.tls && tls_ctx_describe(a.tls, err, sizeof(err),
+				      &a.cert_not_after) == -EKEYEXPIRED)
+		log_warn("TLS: the certificate has expired: %s", err);
+	/* Bound now, like the listeners (the drop follows). */
+	if (o->metrics) {
+		a.metrics = metrics_http_new(a.base, o->metrics, agent_gauges,
+					     &a, err, sizeof(err));
+		if (!a.metrics) {
+			log_error("%s", err);
+			goto out;
+		}
+		log_info("metrics on %s", o->metrics);
+	}
+	if (a.worker) {
+		struct timeval tv = { HEALTH_PING_SECONDS, 0 };
+
+		clock_gettime(CLOCK_MONOTONIC, &a.pong);
+		a.ping_ev =
+			event_new(a.base, -1, EV_PERSIST, on_ping_timer, &a);
+		if (!a.ping_ev || event_add(a.ping_ev, &tv) < 0)
+			goto out;
+	}
 	/* Like the listeners: made now, for a worker that will not make
 	 * sockets once it is in its sandbox (sandbox.h). */
 	i = sdnotify_prepare();
@@ -751,14 +913,28 @@ static int agent_serve(struct agent_opts *o, int fd)
 	}
 	sigs[0] = evsignal_new(a.base, SIGTERM, on_stop_signal, &a);
 	sigs[1] = evsignal_new(a.base, SIGINT, on_stop_signal, &a);
-	/* The worker's policy comes from the monitor, which gets SIGHUP. */
-	sigs[2] = a.worker ? NULL :
-			     evsignal_new(a.base, SIGHUP, on_hup_signal, &a);
-	if (a.worker)
-		signal(SIGHUP, SIG_IGN);
-	for (i = 0; i < (a.worker ? 2 : 3); i++)
+	/* The worker's policy, TLS files and log come from the monitor,
+	 * which gets SIGHUP and SIGUSR1 (main() ignores them here:
+	 * `systemctl kill -s USR1` reaches every process). */
+	if (!a.worker) {
+		sigs[2] = evsignal_new(a.base, SIGHUP, on_hup_signal, &a);
+		sigs[3] = evsignal_new(a.base, SIGUSR1, on_usr1_signal, &a);
+	}
+	for (i = 0; i < (a.worker ? 2 : 4); i++)
 		if (!sigs[i] || event_add(sigs[i], NULL) < 0)
 			goto out;
+	if (!a.worker && a.tls) {
+		const char *const paths[4] = { o->cert, o->key, o->client_ca,
+					       o->crl };
+
+		a.tls_watch = filewatch_new(a.base, paths, 4,
+					    on_tls_files_changed, &a, err,
+					    sizeof(err));
+		if (!a.tls_watch)
+			log_warn("%s: the TLS files are reloaded on SIGHUP "
+				 "only",
+				 err);
+	}
 	if (!a.worker && o->pidfile) {
 		FILE *f = fopen(o->pidfile, "we");
 
@@ -780,7 +956,7 @@ static int agent_serve(struct agent_opts *o, int fd)
 	if (!a.worker && o->pidfile)
 		unlink(o->pidfile);
 out:
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < 4; i++)
 		if (sigs[i])
 			event_free(sigs[i]);
 	free(policy_text);
@@ -789,28 +965,27 @@ out:
 	return rc;
 }
 
-/* fd moved to a number >= 5 (close-on-exec), so that dup2()s onto 3 and 4
- * in the worker's child cannot overwrite it; -1 with errno on failure. */
-static int fd_above_4(int fd)
+/* fd moved to a number >= 4 (close-on-exec), so that the dup2() onto 3 in
+ * the worker's child cannot overwrite it; -1 with errno on failure. */
+static int fd_above_3(int fd)
 {
 	int moved;
 
-	if (fd > 4)
+	if (fd > 3)
 		return fd;
-	moved = fcntl(fd, F_DUPFD_CLOEXEC, 5);
+	moved = fcntl(fd, F_DUPFD_CLOEXEC, 4);
 	close(fd);
 	return moved;
 }
 
 /*
- * Start the worker: this binary again, with the channel on fd 3 and, with
- * logfd >= 0, its end of logchan.h on fd 4. Both must be above 4. argv was
- * built before the fork; the child only dup2()s (which clears close-on-exec
- * on the copies) and execs.
+ * Start the worker: this binary again, with the channel on fd 3 (fd must
+ * be above 3). argv was built before the fork; the child only dup2()s
+ * (which clears close-on-exec on the copy) and execs.
  */
-static pid_t worker_start(int argc, char **argv, int fd, int logfd)
+static pid_t worker_start(int argc, char **argv, int fd)
 {
-	char **wargv = calloc((size_t)argc + 5, sizeof(*wargv));
+	char **wargv = calloc((size_t)argc + 3, sizeof(*wargv));
 	pid_t pid;
 	int i;
 
@@ -820,13 +995,9 @@ static pid_t worker_start(int argc, char **argv, int fd, int logfd)
 		wargv[i] = argv[i];
 	wargv[argc] = "--privsep-worker";
 	wargv[argc + 1] = "3";
-	if (logfd >= 0) {
-		wargv[argc + 2] = "--privsep-log";
-		wargv[argc + 3] = "4";
-	}
 	pid = fork();
 	if (pid == 0) {
-		if (dup2(fd, 3) < 0 || (logfd >= 0 && dup2(logfd, 4) < 0))
+		if (dup2(fd, 3) < 0)
 			_exit(127);
 		execv("/proc/self/exe", wargv);
 		_exit(127);
@@ -838,47 +1009,36 @@ static pid_t worker_start(int argc, char **argv, int fd, int logfd)
 static int agent_privsep(int argc, char **argv, struct agent_opts *o)
 {
 	struct monitor_opts mo = { 0 };
-	int fds[2], lfds[2] = { -1, -1 }, rc;
+	int fds[2], rc;
+	size_t i;
 
 	rc = privsep_socketpair(fds);
 	if (rc < 0) {
 		log_error("socketpair: %s", strerror(-rc));
 		return 1;
 	}
-	/* Only a log file needs handing over; stderr is the worker's too. */
-	if (o->log && (rc = logchan_pair(lfds)) < 0) {
-		log_error("socketpair: %s", strerror(-rc));
-		close(fds[0]);
-		close(fds[1]);
-		return 1;
-	}
-	fds[1] = fd_above_4(fds[1]);
-	if (lfds[1] >= 0)
-		lfds[1] = fd_above_4(lfds[1]);
-	mo.worker = fds[1] < 0 || (o->log && lfds[1] < 0) ?
-			    -1 :
-			    worker_start(argc, argv, fds[1], lfds[1]);
+	fds[1] = fd_above_3(fds[1]);
+	mo.worker = fds[1] < 0 ? -1 : worker_start(argc, argv, fds[1]);
 	if (fds[1] >= 0)
 		close(fds[1]);
-	if (lfds[1] >= 0)
-		close(lfds[1]);
 	if (mo.worker < 0) {
 		log_error("cannot start the worker: %s", strerror(errno));
 		close(fds[0]);
-		if (lfds[0] >= 0)
-			close(lfds[0]);
 		return 1;
 	}
-	/* From here on SIGUSR1 reopens our log and hands it to the worker
-	 * (the end lfds[0] lives as long as the monitor). */
-	rc = logchan_reopen_on_sigusr1(lfds[0]);
-	if (rc < 0)
-		log_warn("SIGUSR1: %s", strerror(-rc));
+	for (i = 0; i < o->nlisten; i++)
+		if (is_tcp(o->listen[i])) {
+			mo.tls.cert = o->cert;
+			mo.tls.key = o->key;
+			mo.tls.client_ca = o->client_ca;
+			mo.tls.crl = o->crl;
+		}
 	mo.node = o->node;
 	mo.roots = (const char *const *)o->roots;
 	mo.nroots = o->nroots;
 	mo.policy = o->policy;
 	mo.pidfile = o->pidfile;
+	mo.metrics = o->metrics;
 	mo.listen = (const char *const *)o->listen;
 	mo.nlisten = o->nlisten;
 	mo.fd = fds[0];
@@ -888,7 +1048,6 @@ static int agent_privsep(int argc, char **argv, struct agent_opts *o)
 int main(int argc, char **argv)
 {
 	struct agent_opts o = { .worker_fd = -1,
-				.log_chan = -1,
 				.heartbeat = -1,
 				.spin_us = evloop_spin_default() };
 	const char *prog = "execfs-agent";
@@ -933,13 +1092,12 @@ int main(int argc, char **argv)
 			log_info("joined the cgroup namespace of %s",
 				 o.host_cgroupns);
 	}
-	/* SIGUSR1 reopens --log from the start (the monitor hands the worker
-	 * its copy once it exists, agent_privsep()); the worker ignores it. */
-	if (o.worker_fd < 0) {
-		rc = logchan_reopen_on_sigusr1(-1);
-		if (rc < 0)
-			log_warn("SIGUSR1: %s", strerror(-rc));
-	}
+	/* SIGHUP and SIGUSR1 are handled on the loop (the monitor's, or the
+	 * one process's with --no-privsep); until it runs they must not end
+	 * the agent, and the worker never acts on them: the monitor hands
+	 * it what they bring (a reopened log, the policy and TLS files). */
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGUSR1, SIG_IGN);
 	if (!o.user) {
 		o.user = getpwnam(AGENT_USER) ? AGENT_USER : "nobody";
 		/* Said once, by the process that becomes that user. */
@@ -962,11 +1120,8 @@ int main(int argc, char **argv)
 		log_warn("cannot raise the open-file limit: %s", strerror(-rc));
 	if (o.heartbeat >= 0)
 		h2_set_heartbeat((unsigned)o.heartbeat);
-	if (o.worker_fd >= 0) {
-		if (o.log_chan >= 0)
-			fcntl(o.log_chan, F_SETFD, FD_CLOEXEC);
+	if (o.worker_fd >= 0)
 		return agent_serve(&o, o.worker_fd);
-	}
 	if (o.no_privsep)
 		return agent_serve(&o, -1);
 	return agent_privsep(argc, argv, &o);

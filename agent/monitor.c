@@ -3,7 +3,10 @@
  * is privsep.h: it accepts only SPAWN and SIGNAL, each decoded and bounded
  * before use; it answers with the start's outcome and the process's fds,
  * the exit status, and the signal's outcome, and it pushes the container
- * list and (on SIGHUP) the policy file's bytes. A SPAWN names a container by
+ * list, (on SIGHUP) the policy file's bytes, the TLS files' bytes (on SIGHUP
+ * and when they change: the worker cannot read a root-only key once it
+ * dropped root), the log file reopened on SIGUSR1, and PONG to the
+ * worker's health PING. A SPAWN names a container by
  * id: the monitor looks it up in its own inventory and checks it is
  * running at that moment. A SIGNAL names a token the monitor handed out:
  * only a process it started and has not reaped can be signalled, never a
@@ -18,6 +21,7 @@
 
 #include <errno.h>
 #include <event2/event.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,6 +32,7 @@
 #include <unistd.h>
 
 #include "execfs/log.h"
+#include "filewatch.h"
 #include "inventory.h"
 #include "launch.h"
 #include "policy.h"
@@ -65,6 +70,12 @@ struct monitor {
 	bool stopped; /* the worker is gone (reaped); the loop ends */
 	int rc;
 	struct event *stop_timer;
+	struct filewatch *watch; /* the TLS and policy files' directories */
+	char *policy_sent; /* owned: the policy text the worker has */
+	size_t policy_sent_len;
+	uint8_t *tls_sent; /* owned: the TLS files the worker has (or
+			      refused); wiped when replaced */
+	size_t tls_sent_len;
 };
 
 static void monitor_stop(struct monitor *m, int rc, const char *why)
@@ -289,6 +300,16 @@ static void on_signal(struct monitor *m, const struct privsep_msg *msg)
 	launcher_signal(j->job, msg->num, msg->flags, msg->id);
 }
 
+static void on_ping(struct monitor *m, const struct privsep_msg *msg)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	rc = privsep_encode_ping(PRIVSEP_PONG, msg->id, &buf, &len);
+	send_msg(m, rc, buf, len, NULL, 0);
+}
+
 static void chan_on_msg(struct privsep_chan *ch, struct privsep_msg *msg,
 			void *arg)
 {
@@ -303,6 +324,8 @@ static void chan_on_msg(struct privsep_chan *ch, struct privsep_msg *msg,
 	}
 	if (msg->type == PRIVSEP_SPAWN)
 		on_spawn(m, msg);
+	else if (msg->type == PRIVSEP_PING)
+		on_ping(m, msg);
 	else
 		on_signal(m, msg);
 }
@@ -350,29 +373,112 @@ static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
 	evtimer_add(m->stop_timer, &tv);
 }
 
-/* The policy is read here (the file may be root's only) and parsed by the
- * worker, where JSON is parsed. */
-static void on_hup_signal(evutil_socket_t sig, short what, void *arg)
+/* The TLS files, read here and built into a context by the worker, if
+ * they differ from what it has. quiet: the files' directory changed (it
+ * holds other files too), so "unchanged" is not worth a line. */
+static void tls_reload(struct monitor *m, bool quiet)
 {
-	struct monitor *m = arg;
+	char err[512];
+	uint8_t *blob;
+	size_t len;
+	int rc;
+
+	rc = tls_files_read(&m->o->tls, &blob, &len, err, sizeof(err));
+	if (rc < 0) {
+		/* Half way through a replacement, or a real mistake: the
+		 * worker keeps its certificate either way. */
+		log_error("TLS files: the certificate in use stays: %s", err);
+		return;
+	}
+	if (m->tls_sent && len == m->tls_sent_len &&
+	    !memcmp(blob, m->tls_sent, len)) {
+		if (!quiet)
+			log_info("TLS files unchanged");
+		tls_files_free(blob, len);
+		return;
+	}
+	log_info("TLS files changed: %zu bytes sent to the worker", len);
+	send_text(m, PRIVSEP_TLS, (const char *)blob, len);
+	tls_files_free(m->tls_sent, m->tls_sent_len);
+	m->tls_sent = blob;
+	m->tls_sent_len = len;
+}
+
+/* The policy is read here (the file may be root's only) and parsed by the
+ * worker, where JSON is parsed. On SIGHUP it is sent whatever it holds (the
+ * operator asked); when its directory changed, only if it changed. */
+static void policy_reload(struct monitor *m, bool changed_only)
+{
 	char err[512];
 	char *text;
 	size_t len;
 
-	(void)sig;
-	(void)what;
-	if (!m->o->policy) {
-		log_info("SIGHUP: no --policy file; the built-in one stays");
-		return;
-	}
 	if (policy_read(m->o->policy, &text, &len, err, sizeof(err)) < 0) {
 		log_error("policy %s: keeping the old policy: %s", m->o->policy,
 			  err);
 		return;
 	}
+	if (changed_only && m->policy_sent && len == m->policy_sent_len &&
+	    !memcmp(text, m->policy_sent, len)) {
+		free(text);
+		return;
+	}
 	log_info("policy %s: %zu bytes sent to the worker", m->o->policy, len);
 	send_text(m, PRIVSEP_POLICY, text, len);
-	free(text);
+	free(m->policy_sent);
+	m->policy_sent = text;
+	m->policy_sent_len = len;
+}
+
+static void on_files_changed(void *arg)
+{
+	struct monitor *m = arg;
+
+	if (m->o->tls.cert)
+		tls_reload(m, true);
+	if (m->o->policy)
+		policy_reload(m, true);
+}
+
+static void on_hup_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct monitor *m = arg;
+
+	(void)sig;
+	(void)what;
+	if (m->o->tls.cert)
+		tls_reload(m, false);
+	if (!m->o->policy) {
+		log_info("SIGHUP: no --policy file; the built-in one stays");
+		return;
+	}
+	policy_reload(m, false);
+}
+
+/* Reopened here, where the log's directory is writable; the worker (which
+ * may not open it) gets the new file. */
+static void on_usr1_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct monitor *m = arg;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int fd, rc;
+
+	(void)sig;
+	(void)what;
+	if (log_file_fd() < 0)
+		return; /* stderr: nothing to reopen */
+	if (log_reopen() < 0)
+		return; /* the next line says why; both keep the old file */
+	log_info("log file reopened");
+	fd = fcntl(log_file_fd(), F_DUPFD_CLOEXEC, 3);
+	if (fd < 0) {
+		log_error("cannot hand the log to the worker: %s",
+			  strerror(errno));
+		return;
+	}
+	rc = privsep_encode_logfile(&buf, &len);
+	send_msg(m, rc, buf, len, &fd, 1); /* fd goes with it, or closed */
 }
 
 /* After the worker ended: its Unix sockets (only sockets). */
@@ -385,12 +491,16 @@ static void unlink_sockets(const struct monitor_opts *o)
 		if (!strncmp(o->listen[i], "unix:", 5) &&
 		    !lstat(o->listen[i] + 5, &sb) && S_ISSOCK(sb.st_mode))
 			unlink(o->listen[i] + 5);
+	if (o->metrics && !strncmp(o->metrics, "unix:", 5) &&
+	    !lstat(o->metrics + 5, &sb) && S_ISSOCK(sb.st_mode))
+		unlink(o->metrics + 5);
 }
 
 int monitor_run(const struct monitor_opts *o)
 {
 	struct monitor m = { .o = o, .rc = 1 };
-	struct event *sigs[3] = { NULL, NULL, NULL };
+	struct event *sigs[4] = { NULL, NULL, NULL, NULL };
+	char err[512];
 	int fd = o->fd, i;
 
 	m.base = event_base_new();
@@ -416,9 +526,31 @@ int monitor_run(const struct monitor_opts *o)
 	sigs[0] = evsignal_new(m.base, SIGTERM, on_stop_signal, &m);
 	sigs[1] = evsignal_new(m.base, SIGINT, on_stop_signal, &m);
 	sigs[2] = evsignal_new(m.base, SIGHUP, on_hup_signal, &m);
-	for (i = 0; i < 3; i++)
+	sigs[3] = evsignal_new(m.base, SIGUSR1, on_usr1_signal, &m);
+	for (i = 0; i < 4; i++)
 		if (!sigs[i] || event_add(sigs[i], NULL) < 0)
 			goto out;
+	if (o->tls.cert || o->policy) {
+		const char *const paths[5] = { o->tls.cert, o->tls.key,
+					       o->tls.client_ca, o->tls.crl,
+					       o->policy };
+
+		/* What the worker loaded at its start, to tell a change. */
+		if (o->tls.cert &&
+		    tls_files_read(&o->tls, &m.tls_sent, &m.tls_sent_len, err,
+				   sizeof(err)) < 0)
+			log_warn("TLS files: %s", err);
+		if (o->policy &&
+		    policy_read(o->policy, &m.policy_sent, &m.policy_sent_len,
+				err, sizeof(err)) < 0)
+			log_warn("policy %s: %s", o->policy, err);
+		m.watch = filewatch_new(m.base, paths, 5, on_files_changed, &m,
+					err, sizeof(err));
+		if (!m.watch)
+			log_warn("%s: the TLS and policy files are reloaded on "
+				 "SIGHUP only",
+				 err);
+	}
 	if (o->pidfile) {
 		FILE *f = fopen(o->pidfile, "we");
 
@@ -442,9 +574,12 @@ out:
 	monitor_stop(&m, 1, "the monitor cannot run");
 	privsep_chan_free(m.ch);
 	unlink_sockets(o);
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < 4; i++)
 		if (sigs[i])
 			event_free(sigs[i]);
+	filewatch_free(m.watch);
+	tls_files_free(m.tls_sent, m.tls_sent_len);
+	free(m.policy_sent);
 	/* Kills every process still running: no session outlives the
 	 * worker that carried it. */
 	launcher_free(m.launcher);

@@ -12,21 +12,30 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "tlsfiles.h"
+
 struct monitor_opts {
 	const char *node;
 	const char *const *roots;
 	size_t nroots;
 	const char *policy; /* re-read on SIGHUP and sent; NULL: built in */
 	const char *pidfile; /* the monitor's pid, removed at exit */
+	/* With a TCP listener: the TLS files, read here (the key may be
+	 * root's alone) on SIGHUP and when their directories change, and
+	 * sent to the worker when they changed. cert NULL: no TLS. */
+	struct tls_paths tls;
 	/* The --listen addresses: the worker binds them, but cannot remove
 	 * its Unix sockets at the end (their directory is root's); the
 	 * monitor does. */
 	const char *const *listen;
 	size_t nlisten;
+	const char *metrics; /* --metrics, likewise; NULL: none */
 	pid_t worker; /* the worker process (our child) */
 	int fd; /* our end of the channel; owned */
 };
 
+/* SIGUSR1 reopens the log (log_reopen()) and hands the worker the new
+ * file. */
 /* Runs until SIGTERM/SIGINT (forwarded to the worker; 0 once it ended) or
  * until the worker ends or misbehaves (1). Every session is killed before
  * it returns. */

@@ -215,6 +215,27 @@ int privsep_encode_exited(uint64_t token, int wstatus, uint8_t **out,
 	return w_end(&w, out, outlen);
 }
 
+int privsep_encode_ping(uint32_t type, uint64_t id, uint8_t **out,
+			size_t *outlen)
+{
+	struct wbuf w;
+
+	w_begin(&w, type);
+	if (type != PRIVSEP_PING && type != PRIVSEP_PONG)
+		w.err = -EINVAL;
+	w_u64(&w, id);
+	return w_end(&w, out, outlen);
+}
+
+int privsep_encode_logfile(uint8_t **out, size_t *outlen)
+{
+	struct wbuf w;
+
+	w_begin(&w, PRIVSEP_LOGFILE);
+	w_u32(&w, 0);
+	return w_end(&w, out, outlen);
+}
+
 int privsep_encode_signaled(uint64_t id, uint64_t token, int err, pid_t target,
 			    bool foreground, uint8_t **out, size_t *outlen)
 {
@@ -332,7 +353,8 @@ static char **r_strv(struct rbuf *r, size_t min, const char *what)
 
 bool privsep_from_worker(uint32_t type)
 {
-	return type == PRIVSEP_SPAWN || type == PRIVSEP_SIGNAL;
+	return type == PRIVSEP_SPAWN || type == PRIVSEP_SIGNAL ||
+	       type == PRIVSEP_PING;
 }
 
 static size_t popcount5(uint32_t bits)
@@ -471,9 +493,20 @@ static int msg_decode(const uint8_t *buf, size_t len, const int *fds,
 			       (m->flags & ~LAUNCH_SIG_FOREGROUND)))
 			r.bad = "signal";
 		break;
+	case PRIVSEP_PING:
+	case PRIVSEP_PONG:
+		m->id = r_u64(&r, "ping id");
+		break;
 	case PRIVSEP_INVENTORY:
 	case PRIVSEP_POLICY:
+	case PRIVSEP_TLS:
 		decode_chunk(&r, m);
+		break;
+	case PRIVSEP_LOGFILE:
+		m->flags = r_u32(&r, "logfile flags");
+		if (!r.bad && m->flags)
+			r.bad = "logfile flags";
+		want_fds = 1;
 		break;
 	case PRIVSEP_SPAWNED:
 		m->id = r_u64(&r, "spawned id");

@@ -19,9 +19,17 @@
  *                  u32 rows
  *     SIGNAL       u64 id (cookie, 0: no answer); u64 token; i32 signal;
  *                  u32 flags (LAUNCH_SIG_FOREGROUND)
+ *     PING         u64 id: the monitor answers PONG with it (the health
+ *                  check: is the monitor's loop turning?)
  *   monitor -> worker
  *     INVENTORY    u32 flags (last chunk); bytes (a chunk of the JSON text)
  *     POLICY       u32 flags (last chunk); bytes (a chunk of the file)
+ *     TLS          u32 flags (last chunk); bytes (a chunk of tlsfiles.h's
+ *                  blob: certificate, key, client CAs, CRL), on SIGHUP
+ *                  and when the files change
+ *     LOGFILE      u32 flags (0) + one fd: the log file, reopened on
+ *                  SIGUSR1, to write to from now on
+ *     PONG         u64 id of the PING
  *     SPAWNED      u64 id; u64 token; i32 pid; u32 fds (which follow:
  *                  stdin, stdout, stderr, tty, report) + those fds
  *     SPAWN_FAILED u64 id; i32 errno; str message
@@ -45,19 +53,23 @@ struct privsep_chan;
 enum privsep_type {
 	PRIVSEP_SPAWN = 1,
 	PRIVSEP_SIGNAL,
+	PRIVSEP_PING,
 	PRIVSEP_INVENTORY = 16,
 	PRIVSEP_POLICY,
 	PRIVSEP_SPAWNED,
 	PRIVSEP_SPAWN_FAILED,
 	PRIVSEP_EXITED,
 	PRIVSEP_SIGNALED,
+	PRIVSEP_TLS,
+	PRIVSEP_LOGFILE,
+	PRIVSEP_PONG,
 };
 
 #define PRIVSEP_HDR_LEN 8
 /* The largest datagram: a SPAWN at its limits (64 KiB of arguments and
  * 64 KiB of environment plus their length prefixes) fits. */
 #define PRIVSEP_MSG_MAX (192 * 1024)
-#define PRIVSEP_CHUNK_MAX (64 * 1024) /* INVENTORY and POLICY chunks */
+#define PRIVSEP_CHUNK_MAX (64 * 1024) /* INVENTORY, POLICY, TLS chunks */
 #define PRIVSEP_STRV_MAX 4096 /* entries of argv or env */
 #define PRIVSEP_STRV_BYTES (64 * 1024) /* their bytes in all */
 #define PRIVSEP_STR_MAX 4096 /* container, cwd, user */
@@ -71,7 +83,7 @@ enum privsep_type {
 #define PRIVSEP_SPAWN_HAS_ENV 0x04u
 #define PRIVSEP_SPAWN_HAS_CWD 0x08u
 #define PRIVSEP_SPAWN_HAS_USER 0x10u
-/* INVENTORY, POLICY flags. */
+/* INVENTORY, POLICY, TLS flags. */
 #define PRIVSEP_LAST 0x01u
 /* SPAWNED fd bits, in the order the fds are sent. */
 #define PRIVSEP_FD_STDIN 0x01u
@@ -86,7 +98,7 @@ enum privsep_type {
  * so are fds, until the handler takes one (sets it to -1). */
 struct privsep_msg {
 	uint32_t type;
-	uint64_t id;
+	uint64_t id; /* also PING, PONG */
 	uint64_t token;
 	int32_t num; /* SIGNAL: signal; SPAWNED: pid; SPAWN_FAILED, SIGNALED:
 			errno; EXITED: wait status */
@@ -94,9 +106,10 @@ struct privsep_msg {
 	uint32_t flags;
 	struct exec_spec spec; /* SPAWN */
 	char *message; /* SPAWN_FAILED */
-	uint8_t *data; /* INVENTORY, POLICY */
+	uint8_t *data; /* INVENTORY, POLICY, TLS */
 	size_t len;
-	int fds[PRIVSEP_MAX_FDS]; /* SPAWNED: in PRIVSEP_FD_* order; -1 */
+	int fds[PRIVSEP_MAX_FDS]; /* SPAWNED: in PRIVSEP_FD_* order;
+				     LOGFILE: [0]; -1 */
 	size_t nfds;
 	/* The message was sent with fds that did not arrive (the receiver
 	 * was out of fd slots): fds are all -1. Only for a type that
@@ -141,6 +154,11 @@ int privsep_encode_exited(uint64_t token, int wstatus, uint8_t **out,
 			  size_t *outlen);
 int privsep_encode_signaled(uint64_t id, uint64_t token, int err, pid_t target,
 			    bool foreground, uint8_t **out, size_t *outlen);
+/* PING or PONG. */
+int privsep_encode_ping(uint32_t type, uint64_t id, uint8_t **out,
+			size_t *outlen);
+/* LOGFILE: the fd goes with privsep_chan_send(). */
+int privsep_encode_logfile(uint8_t **out, size_t *outlen);
 
 /* ---- the channel ---- */
 

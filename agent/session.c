@@ -35,6 +35,7 @@
 #include "execfs/proto.h"
 #include "exec_spec.h"
 #include "launch.h"
+#include "metrics.h"
 #include "reply.h"
 #include "session_internal.h"
 #include "spawn.h"
@@ -214,6 +215,8 @@ void xsession_fail(struct xsession *s, int err, const char *message)
 	s->err = err;
 	snprintf(s->message, sizeof(s->message), "%s", message);
 	log_info("session %s: start failed: %s", s->sid, message);
+	if (s->audited) /* admitted: not a denial */
+		metrics_session_failed(err);
 	xsession_audit_end(s);
 	xsession_status_failed(s);
 	for (i = 0; i < 2; i++)
@@ -252,6 +255,7 @@ static void xsession_exited(struct xsession *s)
 		return;
 	}
 	s->state = XSESSION_EXITED;
+	metrics_session_ended();
 	xsession_audit_end(s);
 	doc = xsession_status_doc(s);
 	log_info("session %s: pid %d ended: %s", s->sid, (int)s->pid,
@@ -281,6 +285,7 @@ static void xsession_running(struct xsession *s)
 	int i;
 
 	s->state = XSESSION_RUNNING;
+	metrics_session_started(&s->started);
 	log_info("session %s: pid %d running in %s", s->sid, (int)s->pid,
 		 s->container);
 	xsession_status_started(s);

@@ -26,6 +26,7 @@
 #include "execfs/log.h"
 #include "execfs/proto.h"
 #include "pty.h"
+#include "metrics.h"
 #include "reply.h"
 #include "session_internal.h"
 
@@ -78,6 +79,7 @@ static void in_consumed(struct xsession_in *in, struct h2_stream *st, size_t n)
 
 	in->old -= old;
 	in->delivered += n;
+	metrics_add(METRIC_BYTES_IN, n);
 	if (!st)
 		return;
 	h2_stream_consume(st, n - old);

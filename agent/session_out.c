@@ -20,6 +20,7 @@
 #include "execfs/h2.h"
 #include "execfs/log.h"
 #include "execfs/proto.h"
+#include "metrics.h"
 #include "reply.h"
 #include "session_internal.h"
 
@@ -104,6 +105,7 @@ static void out_read_cb(evutil_socket_t fd, short what, void *arg)
 			h2_stream_reset(o->st, H2_INTERNAL_ERROR);
 			return;
 		}
+		metrics_add(METRIC_BYTES_OUT, (uint64_t)n);
 		out_update(o);
 		return;
 	}

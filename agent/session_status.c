@@ -17,6 +17,7 @@
 #include "execfs/log.h"
 #include "execfs/proto.h"
 #include "exec_spec.h"
+#include "metrics.h"
 #include "reply.h"
 #include "session_internal.h"
 #include "signame.h"
@@ -157,6 +158,7 @@ void xsession_status_attach(struct xsession *s, struct h2_stream *st)
 	xsession_status_open(s, st);
 	s->lost = false;
 	log_info("session %s: status resumed by %s", s->sid, s->identity);
+	metrics_inc(METRIC_RESUMES);
 	switch (s->state) {
 	case XSESSION_REQUEST:
 	case XSESSION_SPAWNING:

@@ -12,6 +12,7 @@
 #include <event2/buffer.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <openssl/crypto.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,6 +25,7 @@
 #include "launch.h"
 #include "privsep.h"
 #include "readfile.h"
+#include "tlsfiles.h"
 
 /* The largest texts the monitor may send: the container list of
  * INVENTORY_MAX_CONTAINERS containers, and a policy file. */
@@ -48,6 +50,10 @@ struct remote_launcher {
 	uint64_t next_id;
 	struct remote_job *jobs;
 	struct evbuffer *inventory, *policy; /* owned; chunks so far */
+	/* TLS chunks so far: a key, so a buffer wiped whenever it is
+	 * dropped or moved, not an evbuffer. Owned. */
+	uint8_t *tls;
+	size_t tls_len, tls_cap;
 	bool lost;
 };
 
@@ -172,6 +178,7 @@ static void remote_free(struct launcher *l)
 		evbuffer_free(rl->inventory);
 	if (rl->policy)
 		evbuffer_free(rl->policy);
+	tls_files_free(rl->tls, rl->tls_cap);
 	free(rl);
 }
 
@@ -288,6 +295,41 @@ static void on_chunk(struct remote_launcher *rl, struct privsep_msg *m)
 	evbuffer_drain(b, len);
 }
 
+/* TLS chunks: the blob grows by copies, each old one wiped. */
+static void on_tls_chunk(struct remote_launcher *rl, struct privsep_msg *m)
+{
+	size_t need = rl->tls_len + m->len, cap;
+	uint8_t *b;
+
+	if (need > TLS_FILES_BLOB_MAX) {
+		lost(rl, "TLS files too large");
+		return;
+	}
+	if (need > rl->tls_cap) {
+		cap = need < 64 * 1024 ? 64 * 1024 : need * 2;
+		if (cap > TLS_FILES_BLOB_MAX)
+			cap = TLS_FILES_BLOB_MAX;
+		b = malloc(cap);
+		if (!b) {
+			lost(rl, "out of memory");
+			return;
+		}
+		if (rl->tls_len)
+			memcpy(b, rl->tls, rl->tls_len);
+		tls_files_free(rl->tls, rl->tls_cap);
+		rl->tls = b;
+		rl->tls_cap = cap;
+	}
+	memcpy(rl->tls + rl->tls_len, m->data, m->len);
+	rl->tls_len = need;
+	OPENSSL_cleanse(m->data, m->len);
+	if (!(m->flags & PRIVSEP_LAST))
+		return;
+	rl->wcbs->on_tls(rl->arg, rl->tls, rl->tls_len);
+	OPENSSL_cleanse(rl->tls, rl->tls_len);
+	rl->tls_len = 0;
+}
+
 static void chan_on_msg(struct privsep_chan *ch, struct privsep_msg *m,
 			void *arg)
 {
@@ -310,6 +352,16 @@ static void chan_on_msg(struct privsep_chan *ch, struct privsep_msg *m,
 	case PRIVSEP_INVENTORY:
 	case PRIVSEP_POLICY:
 		on_chunk(rl, m);
+		break;
+	case PRIVSEP_TLS:
+		on_tls_chunk(rl, m);
+		break;
+	case PRIVSEP_LOGFILE:
+		rl->wcbs->on_logfile(rl->arg, m->fds[0]);
+		m->fds[0] = -1;
+		break;
+	case PRIVSEP_PONG:
+		rl->wcbs->on_pong(rl->arg, m->id);
 		break;
 	default:
 		lost(rl, "the monitor sent a worker's message");
@@ -350,6 +402,21 @@ struct launcher *worker_launcher_new(struct event_base *base, int fd,
 		return NULL;
 	}
 	return &rl->base;
+}
+
+int worker_ping(struct launcher *l, uint64_t id)
+{
+	struct remote_launcher *rl = (struct remote_launcher *)l;
+	uint8_t *buf;
+	size_t len;
+	int rc;
+
+	if (rl->lost)
+		return -EPIPE;
+	rc = privsep_encode_ping(PRIVSEP_PING, id, &buf, &len);
+	if (!rc)
+		rc = privsep_chan_send(rl->ch, buf, len, NULL, 0);
+	return rc;
 }
 
 void worker_launcher_flush(struct launcher *l)

@@ -8,6 +8,7 @@
 #define EXECFS_AGENT_WORKER_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct event_base;
@@ -19,6 +20,12 @@ struct worker_cbs {
 	 * (inventory_to_json) or the policy file's bytes on SIGHUP. */
 	void (*on_inventory)(void *arg, const char *text, size_t len);
 	void (*on_policy)(void *arg, const char *text, size_t len);
+	/* tlsfiles.h's blob (wiped after the call). */
+	void (*on_tls)(void *arg, const uint8_t *blob, size_t len);
+	/* The reopened log file (owned by the callee). */
+	void (*on_logfile)(void *arg, int fd);
+	/* The monitor answered worker_ping(id). */
+	void (*on_pong)(void *arg, uint64_t id);
 	/* The channel is gone or broke: the worker cannot go on. */
 	void (*on_lost)(void *arg, const char *why);
 };
@@ -28,6 +35,9 @@ struct worker_cbs {
 struct launcher *worker_launcher_new(struct event_base *base, int fd,
 				     const struct launch_cbs *cbs,
 				     const struct worker_cbs *wcbs, void *arg);
+
+/* Ask the monitor to answer (on_pong with id). 0 or -errno. */
+int worker_ping(struct launcher *l, uint64_t id);
 
 /* Send what is queued for the monitor, waiting (at the end). */
 void worker_launcher_flush(struct launcher *l);

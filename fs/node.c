@@ -26,6 +26,7 @@
 #include "execfs/h2.h"
 #include "execfs/log.h"
 #include "execfs/proto.h"
+#include "metrics.h"
 #include "session.h"
 #include "snapshot.h"
 #include "tree.h"
@@ -458,6 +459,7 @@ static void node_on_ready(struct h2_conn *c, void *arg)
 {
 	struct node *n = arg;
 
+	fs_metrics_inc(FSM_CONNECTS);
 	switch (n->state) {
 	case NODE_CONNECTING:
 		/* The watch only, until its first snapshot says who the
@@ -485,6 +487,8 @@ static void node_on_close(struct h2_conn *c, const char *reason, void *arg)
 {
 	struct node *n = arg;
 
+	fs_metrics_inc(n->working ? FSM_CONNECTIONS_LOST :
+				    FSM_CONNECT_FAILURES);
 	n->conn = NULL;
 	n->watch = NULL;
 	n->stale = n->listed != 0;

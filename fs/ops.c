@@ -19,6 +19,7 @@
 #include "control.h"
 #include "execfs/log.h"
 #include "fleet.h"
+#include "metrics.h"
 #include "node.h"
 #include "park.h"
 #include "session.h"
@@ -69,6 +70,7 @@ static mode_t file_mode(enum file_kind k)
 	case FILE_INFO:
 	case FILE_NODE_STATUS:
 	case FILE_MOUNT_STATUS:
+	case FILE_MOUNT_METRICS:
 	case FILE_NKINDS:
 		break;
 	}
@@ -148,6 +150,10 @@ static void inode_stat(const struct execfs *fs, const struct inode *i,
 			break;
 		case FILE_MOUNT_STATUS:
 			free(fleet_status_text(fs->fleet, fs, &len));
+			st->st_size = (off_t)len;
+			break;
+		case FILE_MOUNT_METRICS:
+			free(fs_metrics_text(&len));
 			st->st_size = (off_t)len;
 			break;
 		case FILE_STDIN:
@@ -440,6 +446,7 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	case FILE_INFO:
 	case FILE_NODE_STATUS:
 	case FILE_MOUNT_STATUS:
+	case FILE_MOUNT_METRICS:
 	case FILE_NKINDS:
 		break;
 	}
@@ -554,10 +561,13 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 					    sizeof(line)));
 		break;
 	case FILE_MOUNT_STATUS:
+	case FILE_MOUNT_METRICS:
 		/* Built at the first read; later offsets read that text. */
-		if (off == 0 || !h->text)
+		if ((off == 0 || !h->text) && h->kind == FILE_MOUNT_STATUS)
 			text = fleet_status_text(req_fs(req)->fleet,
 						 req_fs(req), &len);
+		else if (off == 0 || !h->text)
+			text = fs_metrics_text(&len);
 		reply_text(req, h, size, off, text ? text : "",
 			   text	   ? (int)len :
 			   h->text ? 0 :
@@ -613,6 +623,7 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	case FILE_INFO:
 	case FILE_NODE_STATUS:
 	case FILE_MOUNT_STATUS:
+	case FILE_MOUNT_METRICS:
 	case FILE_NKINDS:
 		fuse_reply_err(req, EBADF);
 		break;
@@ -663,6 +674,7 @@ static void fs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 	case FILE_INFO:
 	case FILE_NODE_STATUS:
 	case FILE_MOUNT_STATUS:
+	case FILE_MOUNT_METRICS:
 	case FILE_NKINDS:
 		revents = poll_ready(ph) | POLLOUT | POLLWRNORM;
 		break;

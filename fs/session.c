@@ -18,6 +18,7 @@
 #include "execfs/ctl.h"
 #include "execfs/h2.h"
 #include "execfs/log.h"
+#include "metrics.h"
 #include "node.h"
 #include "park.h"
 #include "session_internal.h"
@@ -420,12 +421,14 @@ void session_set_lost(struct session *s)
 {
 	session_streams_give_up(s);
 	s->state = SESSION_LOST;
+	fs_metrics_inc(FSM_SESSIONS_LOST);
 	session_start_answer(s, ENOTCONN);
 	session_ended_wake(s);
 }
 
 static void session_set_failed(struct session *s, int err, const char *msg)
 {
+	fs_metrics_inc(FSM_SESSIONS_FAILED);
 	s->state = SESSION_FAILED;
 	s->err = err;
 	session_touch(s);
@@ -525,6 +528,7 @@ int session_start(struct session *s, struct node *node, char *const *argv,
 	s->node = node;
 	node_get(node); /* released with s */
 	s->state = SESSION_STARTING;
+	clock_gettime(CLOCK_MONOTONIC, &s->start_sent);
 	session_touch(s);
 	s->start_done = done;
 	s->start_arg = arg;
@@ -552,10 +556,12 @@ static void session_parse_status(struct session *s)
 	session_touch(s);
 	switch (d.state) {
 	case STATUSDOC_EXITED:
+		fs_metrics_inc(FSM_SESSIONS_ENDED);
 		s->state = SESSION_EXITED;
 		s->code = d.code;
 		break;
 	case STATUSDOC_KILLED:
+		fs_metrics_inc(FSM_SESSIONS_ENDED);
 		s->state = SESSION_KILLED;
 		s->signo = d.signo;
 		snprintf(s->signame, sizeof(s->signame), "%s", d.signame);
@@ -583,6 +589,7 @@ static void status_on_response(struct h2_stream *st, int status, void *arg)
 	switch (s->state) {
 	case SESSION_STARTING:
 		if (status == 200) {
+			fs_metrics_started(&s->start_sent);
 			s->state = SESSION_RUNNING;
 			session_touch(s);
 			session_start_answer(s, 0);

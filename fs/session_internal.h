@@ -60,6 +60,7 @@ struct session {
 	void *start_arg;
 	struct h2_stream *resize_st; /* tty sessions while running */
 	struct timespec mtime; /* last state change */
+	struct timespec start_sent; /* CLOCK_MONOTONIC: the exec flight */
 	char *ctl_error; /* owned: why the last write to N/ctl failed */
 	struct out_stream *out[2]; /* owned: stdout, stderr */
 	struct in_stream *in; /* owned */

@@ -14,6 +14,7 @@
 
 #include "execfs/h2.h"
 #include "execfs/log.h"
+#include "metrics.h"
 #include "node.h"
 #include "session_internal.h"
 #include "stdin.h"
@@ -174,6 +175,7 @@ static void session_resume(struct session *s, struct h2_conn *c)
 			session_get(s); /* until resize_on_close */
 	}
 	log_info("session %s: resuming on the new connection", s->sid);
+	fs_metrics_inc(FSM_RESUMES);
 	session_resume_done(s);
 	if (rc < 0) {
 		session_give_up(s, "could not open its streams again");

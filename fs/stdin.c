@@ -19,6 +19,7 @@
 #include "execfs/log.h"
 #include "execfs/proto.h"
 #include "execfs/resume.h"
+#include "metrics.h"
 #include "park.h"
 #include "stream_parent.h"
 
@@ -93,7 +94,11 @@ static bool in_held(const struct in_stream *in)
 /* User bytes into the stream, counted. */
 static int in_put(struct in_stream *in, const void *buf, size_t len)
 {
-	return resume_tx_write(&in->tx, in->st, buf, len);
+	int rc = resume_tx_write(&in->tx, in->st, buf, len);
+
+	if (rc >= 0)
+		fs_metrics_add(FSM_BYTES_IN, len);
+	return rc;
 }
 
 static void in_write_fail_all(struct in_stream *in, int err)

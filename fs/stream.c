@@ -17,6 +17,7 @@
 #include "execfs/log.h"
 #include "execfs/proto.h"
 #include "execfs/resume.h"
+#include "metrics.h"
 #include "stream_parent.h"
 
 enum out_state {
@@ -560,6 +561,7 @@ static void out_stream_on_data(struct h2_stream *st, const uint8_t *data,
 			return;
 		}
 		clock_gettime(CLOCK_REALTIME, &os->mtime);
+		fs_metrics_add(FSM_BYTES_OUT, len);
 		if (os->echo)
 			echo_wait_output(os->echo);
 		if (os->wake_ev) {

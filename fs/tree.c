@@ -66,6 +66,7 @@ static const char *const file_names[FILE_NKINDS] = {
 	[FILE_INFO] = "info",
 	[FILE_NODE_STATUS] = ".status",
 	[FILE_MOUNT_STATUS] = ".status",
+	[FILE_MOUNT_METRICS] = ".metrics",
 };
 
 const char *file_kind_name(enum file_kind k)
@@ -197,6 +198,12 @@ struct tree *tree_new(struct execfs *fs)
 		return NULL;
 	}
 	f->file = FILE_MOUNT_STATUS;
+	f = inode_new(t, t->root, INODE_FILE, file_names[FILE_MOUNT_METRICS]);
+	if (!f) {
+		tree_free(t);
+		return NULL;
+	}
+	f->file = FILE_MOUNT_METRICS;
 	return t;
 }
 

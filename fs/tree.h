@@ -62,6 +62,7 @@ enum file_kind {
 	FILE_INFO,
 	FILE_NODE_STATUS, /* a node directory's .status */
 	FILE_MOUNT_STATUS, /* the root's .status: every node and DNS name */
+	FILE_MOUNT_METRICS, /* the root's .metrics: fs/metrics.h */
 	FILE_NKINDS,
 };
 /* The files of a container directory are the kinds before this. */

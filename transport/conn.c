@@ -116,12 +116,21 @@ void h2_conn_schedule_flush(struct h2_conn *c)
 		event_active(c->flush_ev, EV_TIMEOUT, 0);
 }
 
+/* One process, one loop: plain counters (h2_server_stats_get). */
+static struct h2_server_stats server_stats;
+
+void h2_server_stats_get(struct h2_server_stats *out)
+{
+	*out = server_stats;
+}
+
 static void listener_unlink(struct h2_conn *c)
 {
 	struct h2_listener *l = c->listener;
 
 	if (!l)
 		return;
+	server_stats.open--;
 	if (c->lprev)
 		c->lprev->lnext = c->lnext;
 	else
@@ -254,11 +263,14 @@ static void conn_established(struct h2_conn *c)
 		 * server never serves one without an identity. */
 		if (tls_peer_identity(ssl, c->peer, sizeof(c->peer)) < 0 &&
 		    c->server) {
+			server_stats.handshake_failures++;
 			h2_conn_die(
 				c,
 				"TLS: the client's certificate names no usable identity");
 			return;
 		}
+		if (c->server)
+			server_stats.handshakes++;
 	} else {
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
@@ -302,6 +314,10 @@ static void conn_on_drain(void *arg)
 
 static void conn_on_down(void *arg, const char *why)
 {
+	struct h2_conn *c = arg;
+
+	if (c->server && !c->ready && wire_ssl(c->wire))
+		server_stats.handshake_failures++;
 	h2_conn_die(arg, "%s", why);
 }
 
@@ -442,6 +458,8 @@ static void listener_accept_cb(struct evconnlistener *el, evutil_socket_t fd,
 	if (l->conns)
 		l->conns->lprev = c;
 	l->conns = c;
+	server_stats.accepted++;
+	server_stats.open++;
 	/* A plain socket is up now; TLS is after its handshake (on_up). */
 	if (!ssl)
 		conn_established(c);

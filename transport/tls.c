@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "execfs/h2.h"
 #include "execfs/log.h"
@@ -373,6 +374,41 @@ SSL_CTX *tls_client_ctx_new(const char *ca, const char *cert, const char *key,
 out_free:
 	SSL_CTX_free(ctx);
 	return NULL;
+}
+
+int tls_ctx_describe(SSL_CTX *ctx, char *buf, size_t len, long long *not_after)
+{
+	X509 *x = SSL_CTX_get0_certificate(ctx);
+	const ASN1_TIME *end;
+	char *serial = NULL, subject[256] = "", when[64] = "?";
+	BIGNUM *bn = NULL;
+	BIO *bio = NULL;
+	struct tm tm;
+	int n;
+
+	if (!x) {
+		snprintf(buf, len, "no certificate");
+		return -ENOENT;
+	}
+	bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+	serial = bn ? BN_bn2hex(bn) : NULL;
+	X509_NAME_oneline(X509_get_subject_name(x), subject, sizeof(subject));
+	end = X509_get0_notAfter(x);
+	bio = BIO_new(BIO_s_mem());
+	if (bio && ASN1_TIME_print(bio, end) == 1) {
+		n = BIO_read(bio, when, sizeof(when) - 1);
+		when[n > 0 ? n : 0] = 0;
+	}
+	BIO_free(bio);
+	snprintf(buf, len, "serial %s, subject %s, not after %s",
+		 serial ? serial : "?", subject, when);
+	OPENSSL_free(serial);
+	BN_free(bn);
+	if (not_after)
+		*not_after = ASN1_TIME_to_tm(end, &tm) == 1 ?
+				     (long long)timegm(&tm) :
+				     0;
+	return X509_cmp_current_time(end) < 0 ? -EKEYEXPIRED : 0;
 }
 
 void tls_ctx_free(SSL_CTX *ctx)

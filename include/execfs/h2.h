@@ -112,6 +112,14 @@ struct tls_server_pem {
 SSL_CTX *tls_server_ctx_from_pem(const struct tls_server_pem *pem, char *err,
 				 size_t errlen);
 /*
+ * The certificate a server context presents, for a log line and for
+ * metrics: "serial HEX, subject ..., not after ..." in buf, and its
+ * notAfter as a Unix time in *not_after (may be NULL). 0, or -ENOENT when
+ * the context holds no certificate. -EKEYEXPIRED when it has expired
+ * (buf is filled all the same): a reload refuses such a certificate.
+ */
+int tls_ctx_describe(SSL_CTX *ctx, char *buf, size_t len, long long *not_after);
+/*
  * Load the CRLs of a PEM file (or text) into ctx's verify store and check
  * the peer's certificate against them from then on (X509_V_FLAG_CRL_CHECK):
  * a certificate revoked by its issuer is refused, and so is one whose
@@ -188,6 +196,14 @@ int h2_conn_peer_has_name(const struct h2_conn *c, const char *name);
 /* The order connections were made (accepted or connected) in this
  * process: a later one has a larger serial. */
 uint64_t h2_conn_serial(const struct h2_conn *c);
+
+/* What the listeners of this process saw, for metrics: connections
+ * accepted and still open, TLS handshakes completed (a client with a
+ * usable identity) and failed. */
+struct h2_server_stats {
+	uint64_t accepted, open, handshakes, handshake_failures;
+};
+void h2_server_stats_get(struct h2_server_stats *out);
 
 /* ---- streams (h2.c) ------------------------------------------------------ */
 

@@ -22,8 +22,14 @@ static int reencode(const struct privsep_msg *m, uint8_t **out, size_t *len)
 	case PRIVSEP_SIGNAL:
 		return privsep_encode_signal(m->id, m->token, m->num, m->flags,
 					     out, len);
+	case PRIVSEP_PING:
+	case PRIVSEP_PONG:
+		return privsep_encode_ping(m->type, m->id, out, len);
+	case PRIVSEP_LOGFILE:
+		return privsep_encode_logfile(out, len);
 	case PRIVSEP_INVENTORY:
 	case PRIVSEP_POLICY:
+	case PRIVSEP_TLS:
 		return privsep_encode_chunk(m->type, m->data, m->len,
 					    m->flags & PRIVSEP_LAST, out, len);
 	case PRIVSEP_SPAWNED:

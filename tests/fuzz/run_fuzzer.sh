@@ -16,6 +16,11 @@ mkdir -p "$corpus"
 case $(basename "$bin") in
 fuzz_agent_h2) python3 "$here/h2_seeds.py" "$corpus" ;;
 fuzz_agent_privsep) python3 "$here/privsep_seeds.py" "$corpus" ;;
+fuzz_agent_metrics_http)
+	printf 'GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n' >"$corpus/seed-get"
+	printf 'HEAD /healthz?x=1 HTTP/1.0\n\n' >"$corpus/seed-head"
+	printf 'POST /readyz HTTP/1.1\r\n\r\n' >"$corpus/seed-post"
+	;;
 fuzz_agent_seccomp) python3 "$here/confine_seeds.py" seccomp "$corpus" ;;
 fuzz_agent_confine) python3 "$here/confine_seeds.py" confine "$corpus" ;;
 fuzz_fs_ctl)

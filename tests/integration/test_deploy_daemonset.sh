@@ -40,15 +40,9 @@ for f in hostPID=True hostNetwork=True priorityClassName=system-node-critical \
 done
 grep -q -- "--listen=$HOST_IP:$(fact service_port)" <(tr '\0' '\n' <"$T/plan/argv") ||
 	fail "the agent does not listen on the Service's port at HOST_IP"
-if "$B/execfs-agent" --help | grep -q -- '--metrics'; then
-	probes=1
-else
-	# The health endpoint is not built yet: the probes cannot be checked.
-	probes=0
-	log "NOTE: this agent has no --metrics: the argument is left out and the probes ($(tr '\n' ' ' <"$T/plan/probes")) are not checked"
-	tr '\0' '\n' <"$T/plan/argv" | grep -v '^--metrics' | tr '\n' '\0' >"$T/plan/argv.new"
-	mv "$T/plan/argv.new" "$T/plan/argv"
-fi
+grep -q -- "--metrics=127.0.0.1:" <(tr '\0' '\n' <"$T/plan/argv") ||
+	fail "the agent serves no loopback --metrics for its probes"
+[ "$(wc -l <"$T/plan/probes")" = 2 ] || fail "not two probes: $(cat "$T/plan/probes")"
 log "pod: $(tr '\0' ' ' <"$T/plan/argv")"
 log "env: $(tr '\0' ' ' <"$T/plan/env")"
 
@@ -152,17 +146,17 @@ assert_eq "0::/" "$(nsenter -t "$pod" -C cat "/proc/$pod/cgroup" | grep '^0::')"
 	"the agent's own view of its cgroup (v2)"
 log "pod: agent pid $pod in its own cgroup and mount namespaces, listening on $HOST_IP"
 
-if [ "$probes" = 1 ]; then
-	while read -r kind path port; do
-		code=$(python3 -c 'import sys, urllib.request
+# As the kubelet probes: from the node's network (the pod's, with
+# hostNetwork), at the probe's host.
+while read -r kind path port host; do
+	code=$(nsenter -t "$pod" -n python3 -c 'import sys, urllib.request
 try:
     print(urllib.request.urlopen(sys.argv[1], timeout=5).status)
 except Exception as e:
-    print(getattr(e, "code", e))' "http://$HOST_IP:$port$path")
-		assert_eq 200 "$code" "$kind $path"
-	done <"$T/plan/probes"
-	log "probes answer 200"
-fi
+    print(getattr(e, "code", e))' "http://$host:$port$path")
+	assert_eq 200 "$code" "$kind $path"
+done <"$T/plan/probes"
+log "probes answer 200"
 
 # ---- a client from outside: the admin certificate, the Service's name -------------
 python3 - "$T/execfs.json" "$NODE" "$HOST_IP:$(fact service_port)" \

@@ -190,6 +190,33 @@ static void test_other_round_trips(void **state)
 	assert_true(m.flags & PRIVSEP_LAST);
 	privsep_msg_release(&m);
 	free(buf);
+
+	/* The TLS files come in chunks like the policy. */
+	assert_int_equal(privsep_encode_chunk(PRIVSEP_TLS, "PEM", 3, false,
+					      &buf, &len),
+			 0);
+	assert_int_equal(decode(buf, len, 0, &m), 0);
+	assert_int_equal(m.type, PRIVSEP_TLS);
+	assert_false(privsep_from_worker(m.type));
+	assert_false(m.flags & PRIVSEP_LAST);
+	privsep_msg_release(&m);
+	free(buf);
+
+	/* PING is the worker's, PONG the monitor's answer. */
+	assert_int_equal(privsep_encode_ping(PRIVSEP_PING, 11, &buf, &len), 0);
+	assert_int_equal(decode(buf, len, 0, &m), 0);
+	assert_true(privsep_from_worker(m.type));
+	assert_int_equal(m.id, 11);
+	privsep_msg_release(&m);
+	free(buf);
+	assert_int_equal(privsep_encode_ping(PRIVSEP_PONG, 12, &buf, &len), 0);
+	assert_int_equal(decode(buf, len, 0, &m), 0);
+	assert_false(privsep_from_worker(m.type));
+	assert_int_equal(m.id, 12);
+	privsep_msg_release(&m);
+	free(buf);
+	assert_int_equal(privsep_encode_ping(PRIVSEP_SPAWN, 1, &buf, &len),
+			 -EINVAL);
 }
 
 /* Every prefix is refused, whether the header's length is left as it was
@@ -410,6 +437,19 @@ static void test_fd_counts(void **state)
 						&len),
 			 0);
 	assert_int_equal(decode(buf, len, 1, &m), -EINVAL);
+	free(buf);
+	/* LOGFILE carries exactly its one fd. */
+	assert_int_equal(privsep_encode_logfile(&buf, &len), 0);
+	for (n = 0; n <= 2; n++) {
+		int rc = decode(buf, len, n, &m);
+
+		assert_int_equal(rc, n == 1 ? 0 : -EINVAL);
+		if (!rc) {
+			assert_int_equal(m.type, PRIVSEP_LOGFILE);
+			assert_false(privsep_from_worker(m.type));
+			privsep_msg_release(&m);
+		}
+	}
 	free(buf);
 	/* A message that carries none may not come with one. */
 	assert_int_equal(privsep_encode_signal(1, 2, SIGINT, 0, &buf, &len), 0);

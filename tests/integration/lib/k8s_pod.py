@@ -10,7 +10,8 @@
 #   mounts        one line per volume mount: KIND SOURCE MOUNTPATH RO
 #                 KIND hostPath (SOURCE: the node's path) or files (SOURCE: a
 #                 directory written here: a Secret or a ConfigMap)
-#   probes        one line per probe: KIND PATH PORT (the port resolved)
+#   probes        one line per probe: KIND PATH PORT HOST (the port resolved;
+#                 HOST the probe's host, else the pod's IP: HOST_IP)
 #   server_name   the first DNS name of the agents' certificate
 #   client/       tls.crt tls.key ca.crt of the first client certificate
 #   facts         KEY=VALUE lines about the pod spec (hostPID, ...)
@@ -188,7 +189,8 @@ with open(os.path.join(out, "probes"), "w") as f:
         p = agent.get(kind, {}).get("httpGet")
         if p:
             port = ports.get(p["port"], p["port"])
-            f.write("%s %s %s\n" % (kind, p["path"], port))
+            f.write("%s %s %s %s\n" % (kind, p["path"], port,
+                                        p.get("host", host_ip)))
 servers = [c for c in certs if "server auth" in c["spec"].get("usages", [])]
 clients = [c for c in certs if "client auth" in c["spec"].get("usages", [])]
 with open(os.path.join(out, "server_name"), "w") as f:
