@@ -67,6 +67,11 @@ enum spawn_stage {
 	STAGE_CWD,
 	STAGE_NICE,
 	STAGE_EXEC,
+	STAGE_OOM, /* B: oom_score_adj (subject: the file) */
+	STAGE_RLIMIT, /* B: a resource limit (subject: RLIMIT_*) */
+	STAGE_LSM, /* B: an LSM exec label (subject: the file) */
+	STAGE_PERSONALITY,
+	STAGE_SECCOMP, /* B: the container's seccomp filter */
 	STAGE_COUNT,
 };
 
@@ -136,6 +141,12 @@ struct spawn_plan {
 	int null_fd; /* the host's /dev/null (the spawner's): B's 0-2 until
 			it has its own */
 	char oom[16]; /* init's oom_score_adj, "" if unknown */
+	/* The container's confinement (ociconfine.h): cf is NULL when the
+	 * runtime recorded none; seccomp is its filter, compiled here before
+	 * the fork (owned by the container's profile), NULL: no filter. */
+	const struct confine *cf;
+	const struct seccomp_prog *seccomp;
+	int attr_fd; /* B's: its attr directory in the host's /proc */
 	int child_fd[3]; /* B's 0-2 without a tty */
 	int report_w; /* the children's end of the report socket */
 	int keep[SPAWN_MAX_KEEP]; /* the fds above, sorted: A keeps these */

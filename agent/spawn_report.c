@@ -40,6 +40,11 @@ static const char *const stage_names[STAGE_COUNT] = {
 	[STAGE_CWD] = "cwd",
 	[STAGE_NICE] = "nice",
 	[STAGE_EXEC] = "exec",
+	[STAGE_OOM] = "oom score",
+	[STAGE_RLIMIT] = "rlimit",
+	[STAGE_LSM] = "lsm label",
+	[STAGE_PERSONALITY] = "personality",
+	[STAGE_SECCOMP] = "seccomp filter",
 };
 
 /* ---- the children's side: async-signal-safe --------------------------- */
