@@ -45,6 +45,7 @@
 #include "naming.h"
 #include "policy.h"
 #include "privsep.h"
+#include "sandbox.h"
 #include "sdnotify.h"
 #include "selfexe.h"
 #include "server.h"
@@ -759,6 +760,11 @@ static int agent_serve(struct agent_opts *o, int fd)
 	for (i = 0; i < (a.worker ? 2 : 3); i++)
 		if (!sigs[i] || event_add(sigs[i], NULL) < 0)
 			goto out;
+	/* Everything the worker opens or makes is made by now. */
+	if (a.worker && sandbox_worker_enter(err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		goto out;
+	}
 	if (!a.worker && o->pidfile) {
 		FILE *f = fopen(o->pidfile, "we");
 
