@@ -135,6 +135,8 @@ int privsep_encode_spawn(uint64_t id, const struct exec_spec *req,
 		flags |= PRIVSEP_SPAWN_HAS_CWD;
 	if (req->user)
 		flags |= PRIVSEP_SPAWN_HAS_USER;
+	if (req->run_as)
+		flags |= PRIVSEP_SPAWN_HAS_RUN_AS;
 	w_begin(&w, PRIVSEP_SPAWN);
 	w_u64(&w, id);
 	w_str(&w, req->container, PRIVSEP_STR_MAX);
@@ -145,6 +147,8 @@ int privsep_encode_spawn(uint64_t id, const struct exec_spec *req,
 	w_u32(&w, flags);
 	w_u32(&w, req->cols);
 	w_u32(&w, req->rows);
+	w_strv(&w, req->run_as);
+	/* Last, where the tests of its bounds find it. */
 	w_u32(&w, req->has_nice);
 	w_i32(&w, req->nice);
 	return w_end(&w, out, outlen);
@@ -348,7 +352,8 @@ static void decode_spawn(struct rbuf *r, struct privsep_msg *m)
 {
 	const uint32_t known = PRIVSEP_SPAWN_TTY | PRIVSEP_SPAWN_MERGE |
 			       PRIVSEP_SPAWN_HAS_ENV | PRIVSEP_SPAWN_HAS_CWD |
-			       PRIVSEP_SPAWN_HAS_USER;
+			       PRIVSEP_SPAWN_HAS_USER |
+			       PRIVSEP_SPAWN_HAS_RUN_AS;
 	struct exec_spec *sp = &m->spec;
 	uint32_t cols, rows, has_nice;
 	int32_t nice;
@@ -363,6 +368,7 @@ static void decode_spawn(struct rbuf *r, struct privsep_msg *m)
 	m->flags = r_u32(r, "spawn flags");
 	cols = r_u32(r, "cols");
 	rows = r_u32(r, "rows");
+	sp->run_as = r_strv(r, 0, "run_as");
 	has_nice = r_u32(r, "has nice");
 	nice = r_i32(r, "nice");
 	if (r->bad)
@@ -384,6 +390,8 @@ static void decode_spawn(struct rbuf *r, struct privsep_msg *m)
 		r->bad = "cwd";
 	else if (!(m->flags & PRIVSEP_SPAWN_HAS_USER) && sp->user[0])
 		r->bad = "user";
+	else if (!(m->flags & PRIVSEP_SPAWN_HAS_RUN_AS) && sp->run_as[0])
+		r->bad = "run_as";
 	if (r->bad)
 		return;
 	sp->tty = m->flags & PRIVSEP_SPAWN_TTY;
@@ -404,6 +412,10 @@ static void decode_spawn(struct rbuf *r, struct privsep_msg *m)
 	if (!(m->flags & PRIVSEP_SPAWN_HAS_USER)) {
 		free(sp->user);
 		sp->user = NULL;
+	}
+	if (!(m->flags & PRIVSEP_SPAWN_HAS_RUN_AS)) {
+		strv_free(sp->run_as);
+		sp->run_as = NULL;
 	}
 }
 

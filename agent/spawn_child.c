@@ -78,7 +78,8 @@
  *      HOME: the container's /etc/passwd and /etc/group through
  *      ctrfile.h, parsed by userdb.h; then the creds, and HOME as runc
  *      sets it (the user's passwd home when the env has none, "/" when
- *      there is no entry).
+ *      there is no entry). The policy's run_as id ranges checked against
+ *      the uid and gid the user is in the container (policy.h).
  *   B11 setsid; the slave becomes the controlling terminal, owned by the
  *      user; stdio dup2()ed onto 0-2; every fd but 0-2 and the report
  *      socket and the attr directory (close-on-exec) closed.
@@ -699,6 +700,12 @@ static _Noreturn void b_main(struct spawn_plan *p)
 	}
 	if (p->has_user || p->need_home)
 		b_users(p, &root, pwbuf, grbuf);
+	/* The rule that allowed the start may bound the ids: what the
+	 * container's files made of the name must be inside them. */
+	if (policy_run_as_ids_check(&p->run_as, p->run_as_name, p->uid,
+				    p->gid) != POLICY_RUN_AS_OK)
+		child_fail(p, STAGE_RUN_AS, EACCES,
+			   p->run_as_name ? p->run_as_name : "default", 127);
 	ctrfile_root_close(&root);
 	if (pwbuf)
 		munmap(pwbuf, USERDB_MAX_FILE + 1);

@@ -12,6 +12,7 @@
 #ifndef EXECFS_AGENT_SPAWN_INTERNAL_H
 #define EXECFS_AGENT_SPAWN_INTERNAL_H
 
+#include "policy.h"
 #include "spawn.h"
 #include "userdb.h"
 
@@ -72,6 +73,7 @@ enum spawn_stage {
 	STAGE_LSM, /* B: an LSM exec label (subject: the file) */
 	STAGE_PERSONALITY,
 	STAGE_SECCOMP, /* B: the container's seccomp filter */
+	STAGE_RUN_AS, /* B: the policy's run_as (subject: the user) */
 	STAGE_COUNT,
 };
 
@@ -124,6 +126,11 @@ struct spawn_plan {
 	struct userdb_spec user;
 	struct user_creds creds; /* B's lookup */
 	char home_env[5 + USERDB_HOME_MAX]; /* B's "HOME=..." */
+	/* The policy's run_as (exec_spec.h), checked by B against the ids
+	 * the user resolved to; run_as_name: the requested user, NULL for
+	 * the container's own. */
+	struct policy_run_as_ids run_as;
+	const char *run_as_name;
 	bool tty;
 	struct winsize ws;
 	bool has_nice; /* the request's nice value, set at B14 */

@@ -431,6 +431,14 @@ int spawn_start(struct spawner *sp, const struct container *c,
 		rc = -EINVAL;
 		goto out;
 	}
+	p->run_as_name = req->user;
+	if (policy_run_as_compile((const char *const *)req->run_as,
+				  &p->run_as) < 0) {
+		snprintf(err, errlen, "run_as: over %d id ranges",
+			 POLICY_RUN_AS_RANGES);
+		rc = -EINVAL;
+		goto out;
+	}
 	/* The init pinned and checked to be the one runc started (see
 	 * initpin.h), with its namespaces and cgroups. */
 	rc = initpin_get(sp->pins, c, &p->pin, err, errlen);
