@@ -18,6 +18,7 @@
 #   - under a profile that refuses sendmsg, a failed execve is still
 #     reported (the filter is in force by then; the report falls back to
 #     write);
+#   - the network worker itself runs under its seccomp sandbox;
 #   - a container whose profile asks for SCMP_ACT_NOTIFY (which the agent
 #     cannot reproduce: it runs no seccomp agent) is refused, saying why,
 #     and the agent logs it.
@@ -26,6 +27,8 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 # shellcheck source=lib/runtimes.sh
 . "$EXECFS_LIB_DIR/runtimes.sh"
+# shellcheck source=lib/tlsnode.sh
+. "$EXECFS_LIB_DIR/tlsnode.sh"
 
 R=(runc --root "$RUNC_ROOT")
 export AGENT_NODE=n1
@@ -69,15 +72,9 @@ CONTAINER_SPEC_PATCH='{"linux": {"seccomp": {
 	container_start notify default notify-1 app
 NOTIFY=$CONTAINER_ID
 
-port=$(free_port)
-printf '{"rules": [{"principals": ["spiffe://execfs.test/client"], "actions": ["exec"]}]}\n' \
-	>"$TESTDIR/policy.json"
-agent_start --listen "127.0.0.1:$port" --cert "$CERT_DIR/agent.pem" \
-	--key "$CERT_DIR/agent.key" --client-ca "$CERT_DIR/ca.pem" \
-	--policy "$TESTDIR/policy.json"
-tls_config_write "$TESTDIR/execfs.json" "$port"
-mnt=$TESTDIR/mnt
-mount_start "$mnt" --config "$TESTDIR/execfs.json"
+tls_agent_mount '{"rules": [{"principals": ["spiffe://execfs.test/client"], "actions": ["exec"]}]}'
+# The network worker serves from inside its own seccomp sandbox.
+assert_eq 2 "$(awk '$1 == "Seccomp:" {print $2}' "/proc/$(agent_worker_pid)/status")" "the worker's Seccomp"
 
 # parity NAME ID: the probe through execfs and through runc exec, the same
 # but for the limits, which are the init's.
