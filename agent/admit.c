@@ -19,6 +19,7 @@
 #include "inventory.h"
 #include "policy.h"
 #include "session_internal.h"
+#include "startgate.h"
 #include "strv.h"
 
 /* The sessions of identity that count against its limit. */
@@ -73,6 +74,9 @@ static int admit_check(struct xsession *s, const struct container *c,
 	if (!s->t->policy || policy_decide(s->t->policy, &q, &spec->run_as, why,
 					   sizeof(why)) < 0)
 		return admit_refuse(s, &a, EACCES, why);
+	/* The monitor starts it only in this very instance (startgate.h). */
+	if (start_gate_bind(spec, c) < 0)
+		return admit_refuse(s, &a, ENOMEM, "out of memory");
 	audit_session_start(s->t->audit, &a);
 	s->audited = true;
 	clock_gettime(CLOCK_MONOTONIC, &s->started);

@@ -41,6 +41,12 @@ struct exec_spec {
 	 * the spawn to check against the uid and gid the user resolves to
 	 * in the container. */
 	char **run_as;
+	/* Never the client's: the container instance the worker decided on
+	 * (startgate.h), its init pid (0: not bound), the runtime's creation
+	 * time (owned) and privileged flag. */
+	int seen_pid;
+	char *seen_created;
+	bool seen_privileged;
 };
 
 /*

@@ -513,17 +513,12 @@ void policy_run_as_free(char **patterns)
 	free(patterns);
 }
 
-/* listing: policy_may_list(). */
-static int decide(const struct policy *p, const struct policy_query *q,
-		  bool listing, char ***run_as, char *why, size_t whylen)
+int policy_node_check(bool exec_enabled, const struct container *c, char *why,
+		      size_t whylen)
 {
-	const struct container *c = q->c;
 	const char *off;
-	unsigned need;
-	bool matched = false;
-	size_t i;
 
-	if (!p->exec_enabled) {
+	if (!exec_enabled) {
 		snprintf(why, whylen, "remote exec is disabled on this node");
 		return -EACCES;
 	}
@@ -535,6 +530,35 @@ static int decide(const struct policy *p, const struct policy_query *q,
 			 POLICY_DISABLE_ANNOTATION);
 		return -EACCES;
 	}
+	return 0;
+}
+
+void policy_node_gates(const struct policy *p, bool *exec_enabled,
+		       bool *privileged, bool *node)
+{
+	size_t i;
+
+	*exec_enabled = p->exec_enabled;
+	*privileged = *node = false;
+	for (i = 0; i < p->nrules; i++) {
+		if (p->rules[i].actions & ACT_EXEC_PRIVILEGED)
+			*privileged = true;
+		if (p->rules[i].actions & ACT_EXEC_NODE)
+			*node = true;
+	}
+}
+
+/* listing: policy_may_list(). */
+static int decide(const struct policy *p, const struct policy_query *q,
+		  bool listing, char ***run_as, char *why, size_t whylen)
+{
+	const struct container *c = q->c;
+	unsigned need;
+	bool matched = false;
+	size_t i;
+
+	if (policy_node_check(p->exec_enabled, c, why, whylen) < 0)
+		return -EACCES;
 	/* The node itself needs exec_node, whatever else a rule grants. */
 	need = c->host	     ? ACT_EXEC_NODE :
 	       c->privileged ? ACT_EXEC_PRIVILEGED :

@@ -40,6 +40,17 @@ struct policy *policy_parse(const char *text, size_t len, char *err,
 			    size_t errlen);
 void policy_free(struct policy *p);
 
+/* The node-level gates the privileged monitor re-checks on every start,
+ * whatever the worker decided (startgate.h): is exec on at all, does any
+ * rule grant exec_privileged (without one, nobody may enter a privileged
+ * container), and exec_node (without one, nobody may enter the node). */
+void policy_node_gates(const struct policy *p, bool *exec_enabled,
+		       bool *privileged, bool *node);
+/* The node-level refusals for container c: exec off, or the container's
+ * POLICY_DISABLE_ANNOTATION. 0, or -EACCES with the reason in why. */
+int policy_node_check(bool exec_enabled, const struct container *c, char *why,
+		      size_t whylen);
+
 struct policy_query {
 	const char *principal; /* "uid:0", "ops", ... */
 	const struct container *c;

@@ -50,6 +50,9 @@ static void encode_full_spawn(uint8_t **buf, size_t *len)
 		.has_nice = true,
 		.nice = -3,
 		.run_as = run_as,
+		.seen_pid = 4242,
+		.seen_created = "2026-12-07T15:00:00.123456789Z",
+		.seen_privileged = true,
 	};
 
 	assert_int_equal(privsep_encode_spawn(7, &req, buf, len), 0);
@@ -86,6 +89,10 @@ static void test_spawn_round_trip(void **state)
 	assert_string_equal(m.spec.run_as[0], "app");
 	assert_string_equal(m.spec.run_as[1], "uid:1000-1999");
 	assert_null(m.spec.run_as[2]);
+	assert_int_equal(m.spec.seen_pid, 4242);
+	assert_string_equal(m.spec.seen_created,
+			    "2026-12-07T15:00:00.123456789Z");
+	assert_true(m.spec.seen_privileged);
 	privsep_msg_release(&m);
 	free(buf);
 
@@ -96,6 +103,8 @@ static void test_spawn_round_trip(void **state)
 	assert_null(m.spec.cwd);
 	assert_null(m.spec.user);
 	assert_null(m.spec.run_as);
+	assert_int_equal(m.spec.seen_pid, 0);
+	assert_false(m.spec.seen_privileged);
 	assert_string_equal(m.spec.argv[0], "true");
 	assert_false(m.spec.has_nice);
 	privsep_msg_release(&m);
@@ -280,6 +289,8 @@ static int raw_end_spawn(struct raw *r, uint32_t flags)
 	raw_u32(r, 80);
 	raw_u32(r, 24);
 	raw_u32(r, 0); /* no run_as */
+	raw_u32(r, 0); /* no instance */
+	raw_str(r, "", 0);
 	raw_u32(r, 0); /* no nice */
 	raw_u32(r, 0);
 	plen = (uint32_t)(r->n - PRIVSEP_HDR_LEN);
