@@ -81,6 +81,18 @@ static void test_gates(void **state)
 		    "\"actions\": [\"exec_privileged\"]}]}");
 	assert_int_equal(start_gate_check(&g, &c, &spec, why, sizeof(why)), 0);
 
+	/* The node itself needs a rule granting exec_node, whatever else. */
+	c.host = true;
+	assert_int_equal(start_gate_bind(&spec, &c), 0);
+	assert_int_equal(start_gate_check(&g, &c, &spec, why, sizeof(why)),
+			 -EACCES);
+	assert_string_equal(
+		why, "c1 is the node itself and no rule grants exec_node");
+	gate_of(&g, "{\"rules\": [{\"principals\": [\"uid:0\"], "
+		    "\"actions\": [\"exec_node\"]}]}");
+	assert_int_equal(start_gate_check(&g, &c, &spec, why, sizeof(why)), 0);
+	c.host = false;
+
 	/* No policy: closed. */
 	start_gate_from_policy(&g, NULL);
 	assert_int_equal(start_gate_check(&g, &c, &spec, why, sizeof(why)),
@@ -94,7 +106,7 @@ static void test_instance(void **state)
 	struct container seen = { .id = "c1", .pid = 100, .created = "t1" };
 	struct container now = seen;
 	struct exec_spec spec = { 0 };
-	struct start_gate g = { true, true };
+	struct start_gate g = { true, true, true };
 	char why[256];
 
 	(void)state;
