@@ -20,6 +20,8 @@
 #include "metrics.h"
 #include "policy.h"
 #include "session_internal.h"
+#include "startgate.h"
+#include "strv.h"
 
 /* The sessions of identity that count against its limit. */
 static size_t admit_running_of(const struct xsession_table *t,
@@ -51,7 +53,7 @@ static int admit_refuse(struct xsession *s, const struct audit_start *a,
 /* The policy decides, on the container as the runtime describes it. An
  * allowed start is audited here, before anything runs. */
 static int admit_check(struct xsession *s, const struct container *c,
-		       const struct exec_spec *spec)
+		       struct exec_spec *spec)
 {
 	struct policy_query q = { s->identity, c, spec->user,
 				  admit_running_of(s->t, s->identity) };
@@ -67,16 +69,23 @@ static int admit_check(struct xsession *s, const struct container *c,
 			 s->identity, q.sessions);
 		return admit_refuse(s, &a, EAGAIN, why);
 	}
-	if (!s->t->policy ||
-	    policy_check(s->t->policy, &q, why, sizeof(why)) < 0)
+	/* The rule's run_as goes with the start: the spawn checks it against
+	 * the ids the user resolves to in the container. */
+	strv_free(spec->run_as);
+	spec->run_as = NULL;
+	if (!s->t->policy || policy_decide(s->t->policy, &q, &spec->run_as, why,
+					   sizeof(why)) < 0)
 		return admit_refuse(s, &a, EACCES, why);
+	/* The monitor starts it only in this very instance (startgate.h). */
+	if (start_gate_bind(spec, c) < 0)
+		return admit_refuse(s, &a, ENOMEM, "out of memory");
 	audit_session_start(s->t->audit, &a);
 	s->audited = true;
 	clock_gettime(CLOCK_MONOTONIC, &s->started);
 	return 0;
 }
 
-int xsession_admit(struct xsession *s, const struct exec_spec *spec)
+int xsession_admit(struct xsession *s, struct exec_spec *spec)
 {
 	const struct container *c;
 	char err[512] = "";

@@ -473,19 +473,31 @@ int confine_apply_personality(const struct confine *cf, const char **what)
 	return 0;
 }
 
-int confine_apply_selinux(const struct confine *cf, int proc_fd,
+int confine_open_attr(const struct confine *cf, int proc_fd, int *attr_fd,
+		      const char **what)
+{
+	*attr_fd = -1;
+	if (!cf->selinux_label[0] && !cf->apparmor_exec[0])
+		return 0;
+	*attr_fd = openat(proc_fd, "thread-self/attr",
+			  O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (*attr_fd < 0) {
+		*what = "/proc/thread-self/attr";
+		return -errno;
+	}
+	return 0;
+}
+
+int confine_apply_selinux(const struct confine *cf, int attr_fd,
 			  const char **what)
 {
-	int rc;
-
 	if (!cf->selinux_label[0])
 		return 0;
 	*what = "/proc/thread-self/attr/exec";
-	rc = write_attr(proc_fd, "thread-self/attr/exec", cf->selinux_label);
-	return rc;
+	return write_attr(attr_fd, "exec", cf->selinux_label);
 }
 
-int confine_apply_apparmor(const struct confine *cf, int proc_fd,
+int confine_apply_apparmor(const struct confine *cf, int attr_fd,
 			   const char **what)
 {
 	int rc;
@@ -495,12 +507,10 @@ int confine_apply_apparmor(const struct confine *cf, int proc_fd,
 	/* Since Linux 5.8 each LSM has its own directory; before, and with
 	 * no AppArmor directory, the shared file. */
 	*what = "/proc/thread-self/attr/apparmor/exec";
-	rc = write_attr(proc_fd, "thread-self/attr/apparmor/exec",
-			cf->apparmor_exec);
+	rc = write_attr(attr_fd, "apparmor/exec", cf->apparmor_exec);
 	if (rc == -ENOENT) {
 		*what = "/proc/thread-self/attr/exec";
-		rc = write_attr(proc_fd, "thread-self/attr/exec",
-				cf->apparmor_exec);
+		rc = write_attr(attr_fd, "exec", cf->apparmor_exec);
 	}
 	return rc;
 }

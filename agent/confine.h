@@ -131,13 +131,25 @@ int confine_apply_rlimits(const struct confine *cf, const char **what);
 int confine_apply_oom(const struct confine *cf, int proc_fd, const char **what);
 void confine_apply_umask(const struct confine *cf);
 int confine_apply_personality(const struct confine *cf, const char **what);
-/* "thread-self/attr/exec" under proc_fd (the host's /proc, opened before
- * entering the container, whose own /proc it may have mounted over). */
-int confine_apply_selinux(const struct confine *cf, int proc_fd,
+/*
+ * The LSM labels are written through attr_fd, the calling thread's
+ * /proc/thread-self/attr directory in the HOST's /proc (O_PATH), opened
+ * with confine_open_attr() before entering the container, whose own /proc
+ * it may have mounted over; only that directory is kept, not the host's
+ * /proc: a thread may write only its own attr files (the kernel refuses
+ * any other writer), so the fd gives nothing to whoever else would hold
+ * it. The label applies at the next execve, wherever it is written.
+ */
+/* 0 and *attr_fd (-1 when cf sets no label: nothing is opened), or
+ * -errno with *what set. */
+int confine_open_attr(const struct confine *cf, int proc_fd, int *attr_fd,
+		      const char **what);
+/* "exec" under attr_fd. */
+int confine_apply_selinux(const struct confine *cf, int attr_fd,
 			  const char **what);
-/* "thread-self/attr/apparmor/exec", or "thread-self/attr/exec" where the
- * kernel has no per-LSM directory, as libapparmor's aa_change_onexec. */
-int confine_apply_apparmor(const struct confine *cf, int proc_fd,
+/* "apparmor/exec", or "exec" where the kernel has no per-LSM directory,
+ * as libapparmor's aa_change_onexec. */
+int confine_apply_apparmor(const struct confine *cf, int attr_fd,
 			   const char **what);
 
 /* The name of an RLIMIT_* value ("RLIMIT_NOFILE"), NULL if unknown. */

@@ -193,6 +193,8 @@ void exec_spec_release(struct exec_spec *req)
 	strv_free(req->env);
 	free(req->cwd);
 	free(req->user);
+	strv_free(req->run_as);
+	free(req->seen_created);
 	memset(req, 0, sizeof(*req));
 }
 

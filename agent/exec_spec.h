@@ -36,6 +36,17 @@ struct exec_spec {
 	 * container's privileges just before execve; unset: inherited. */
 	bool has_nice;
 	int nice;
+	/* owned, or NULL: any user. Never the client's: the run_as entries
+	 * of the policy rule that allowed the start (policy_decide()), for
+	 * the spawn to check against the uid and gid the user resolves to
+	 * in the container. */
+	char **run_as;
+	/* Never the client's: the container instance the worker decided on
+	 * (startgate.h), its init pid (0: not bound), the runtime's creation
+	 * time (owned) and privileged flag. */
+	int seen_pid;
+	char *seen_created;
+	bool seen_privileged;
 };
 
 /*

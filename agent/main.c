@@ -47,6 +47,7 @@
 #include "naming.h"
 #include "policy.h"
 #include "privsep.h"
+#include "sandbox.h"
 #include "sdnotify.h"
 #include "selfexe.h"
 #include "server.h"
@@ -934,6 +935,11 @@ static int agent_serve(struct agent_opts *o, int fd)
 			log_warn("%s: the TLS files are reloaded on SIGHUP "
 				 "only",
 				 err);
+	}
+	/* Everything the worker opens or makes is made by now. */
+	if (a.worker && sandbox_worker_enter(err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		goto out;
 	}
 	if (!a.worker && o->pidfile) {
 		FILE *f = fopen(o->pidfile, "we");

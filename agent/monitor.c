@@ -8,7 +8,10 @@
  * dropped root), the log file reopened on SIGUSR1, and PONG to the
  * worker's health PING. A SPAWN names a container by
  * id: the monitor looks it up in its own inventory and checks it is
- * running at that moment. A SIGNAL names a token the monitor handed out:
+ * running at that moment, then re-checks what the node decides whatever
+ * the worker says (startgate.h: exec on, the container's annotation,
+ * exec_privileged for a privileged container, the same instance the worker
+ * decided on). A SIGNAL names a token the monitor handed out:
  * only a process it started and has not reaped can be signalled, never a
  * pid of the worker's choosing.
  *
@@ -38,6 +41,7 @@
 #include "policy.h"
 #include "privsep.h"
 #include "spawn.h"
+#include "startgate.h"
 
 /* Processes the worker may have started at once (the agent's per-identity
  * cap is per identity; this bounds the monitor's own table). */
@@ -66,6 +70,7 @@ struct monitor {
 	struct mjob *jobs;
 	size_t njobs;
 	uint64_t next_token;
+	struct start_gate gate; /* the policy's node-level gates */
 	bool stopping; /* SIGTERM came: the worker's end is expected */
 	bool stopped; /* the worker is gone (reaped); the loop ends */
 	int rc;
@@ -154,6 +159,8 @@ static void on_inventory_change(void *arg)
 {
 	struct monitor *m = arg;
 
+	log_info("inventory changed: %zu container(s)",
+		 inventory_count(m->inv));
 	/* A container that stopped: its pinned init goes, and with it the
 	 * fds kept for it. */
 	spawner_prune(m->sp);
@@ -247,12 +254,58 @@ static const struct launch_cbs job_cbs = {
 
 /* ---- the worker's requests ---------------------------------------------- */
 
+/* The gates, from the policy file (root's: read and parsed here too, as
+ * the worker parses its copy), or the built-in policy. A file that does
+ * not parse leaves them as they were, as the worker keeps its policy:
+ * closed (every start refused) until one did. */
+static void load_gate(struct monitor *m, const char *text, size_t len)
+{
+	struct policy *p;
+	char err[512];
+
+	p = text ? policy_parse(text, len, err, sizeof(err)) : policy_default();
+	if (!p) {
+		log_error("policy %s: %s: the node's gates stay as they were",
+			  m->o->policy, text ? err : "out of memory");
+		return;
+	}
+	start_gate_from_policy(&m->gate, p);
+	policy_free(p);
+}
+
+/* 0: the start may go on; else refused, the worker told. */
+static int check_spawn(struct monitor *m, const struct privsep_msg *msg)
+{
+	const struct container *c;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	char why[512];
+	int rc;
+
+	/* A container the inventory does not have is the launcher's to
+	 * refuse, with its usual reason. */
+	c = inventory_find(m->inv, msg->spec.container);
+	if (!c)
+		return 0;
+	rc = start_gate_check(&m->gate, c, &msg->spec, why, sizeof(why));
+	if (!rc)
+		return 0;
+	log_warn("request %llu: start refused: %s", (unsigned long long)msg->id,
+		 why);
+	rc = privsep_encode_spawn_failed(msg->id, -rc, why, &buf, &len);
+	send_msg(m, rc, buf, len, NULL, 0);
+	return -1;
+}
+
 static void on_spawn(struct monitor *m, const struct privsep_msg *msg)
 {
 	struct mjob *j = NULL;
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	int err = EAGAIN, rc;
+
+	if (check_spawn(m, msg) < 0)
+		return;
 
 	if (m->njobs < MONITOR_MAX_JOBS)
 		j = calloc(1, sizeof(*j));
@@ -424,6 +477,7 @@ static void policy_reload(struct monitor *m, bool changed_only)
 		return;
 	}
 	log_info("policy %s: %zu bytes sent to the worker", m->o->policy, len);
+	load_gate(m, text, len);
 	send_text(m, PRIVSEP_POLICY, text, len);
 	free(m->policy_sent);
 	m->policy_sent = text;
@@ -559,6 +613,19 @@ int monitor_run(const struct monitor_opts *o)
 				  strerror(errno));
 			goto out;
 		}
+	}
+	if (o->policy) {
+		char err[512], *text;
+		size_t len;
+
+		if (policy_read(o->policy, &text, &len, err, sizeof(err)) < 0) {
+			log_error("policy %s: %s", o->policy, err);
+			goto out;
+		}
+		load_gate(&m, text, len);
+		free(text);
+	} else {
+		load_gate(&m, NULL, 0);
 	}
 	log_info("worker pid %d; %zu container(s) on node %s", (int)o->worker,
 		 inventory_count(m.inv), o->node);

@@ -513,17 +513,12 @@ void policy_run_as_free(char **patterns)
 	free(patterns);
 }
 
-/* listing: policy_may_list(). */
-static int decide(const struct policy *p, const struct policy_query *q,
-		  bool listing, char ***run_as, char *why, size_t whylen)
+int policy_node_check(bool exec_enabled, const struct container *c, char *why,
+		      size_t whylen)
 {
-	const struct container *c = q->c;
 	const char *off;
-	unsigned need;
-	bool matched = false;
-	size_t i;
 
-	if (!p->exec_enabled) {
+	if (!exec_enabled) {
 		snprintf(why, whylen, "remote exec is disabled on this node");
 		return -EACCES;
 	}
@@ -535,6 +530,35 @@ static int decide(const struct policy *p, const struct policy_query *q,
 			 POLICY_DISABLE_ANNOTATION);
 		return -EACCES;
 	}
+	return 0;
+}
+
+void policy_node_gates(const struct policy *p, bool *exec_enabled,
+		       bool *privileged, bool *node)
+{
+	size_t i;
+
+	*exec_enabled = p->exec_enabled;
+	*privileged = *node = false;
+	for (i = 0; i < p->nrules; i++) {
+		if (p->rules[i].actions & ACT_EXEC_PRIVILEGED)
+			*privileged = true;
+		if (p->rules[i].actions & ACT_EXEC_NODE)
+			*node = true;
+	}
+}
+
+/* listing: policy_may_list(). */
+static int decide(const struct policy *p, const struct policy_query *q,
+		  bool listing, char ***run_as, char *why, size_t whylen)
+{
+	const struct container *c = q->c;
+	unsigned need;
+	bool matched = false;
+	size_t i;
+
+	if (policy_node_check(p->exec_enabled, c, why, whylen) < 0)
+		return -EACCES;
 	/* The node itself needs exec_node, whatever else a rule grants. */
 	need = c->host	     ? ACT_EXEC_NODE :
 	       c->privileged ? ACT_EXEC_PRIVILEGED :
@@ -618,12 +642,98 @@ static bool numeric_user(const char *name)
 	return true;
 }
 
+int policy_run_as_compile(const char *const *patterns,
+			  struct policy_run_as_ids *ids)
+{
+	uintmax_t lo, hi;
+	size_t i;
+
+	memset(ids, 0, sizeof(*ids));
+	ids->any = !patterns;
+	for (i = 0; patterns && patterns[i]; i++) {
+		if (id_range(patterns[i], "uid:", &lo, &hi) == 0) {
+			if (ids->nuid == POLICY_RUN_AS_RANGES)
+				return -E2BIG;
+			ids->uid[ids->nuid].lo = lo;
+			ids->uid[ids->nuid++].hi = hi;
+		} else if (id_range(patterns[i], "gid:", &lo, &hi) == 0) {
+			if (ids->ngid == POLICY_RUN_AS_RANGES)
+				return -E2BIG;
+			ids->gid[ids->ngid].lo = lo;
+			ids->gid[ids->ngid++].hi = hi;
+		}
+		/* A malformed uid:/gid: the parser refused; names are
+		 * policy_run_as_allows()'s. */
+	}
+	return 0;
+}
+
+static bool in_ranges(const struct policy_run_as_range *r, size_t n,
+		      uint32_t id)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (id >= r[i].lo && id <= r[i].hi)
+			return true;
+	return false;
+}
+
+enum policy_run_as_verdict
+policy_run_as_ids_check(const struct policy_run_as_ids *ids, const char *name,
+			uid_t uid, gid_t gid)
+{
+	if (ids->any)
+		return POLICY_RUN_AS_OK;
+	if (!name)
+		name = "default";
+	if (ids->nuid && !in_ranges(ids->uid, ids->nuid, uid))
+		return POLICY_RUN_AS_UID;
+	if (ids->ngid && !in_ranges(ids->gid, ids->ngid, gid))
+		return POLICY_RUN_AS_GID;
+	/* A name the container's own files turn into root: only when the
+	 * rule says uid 0 in so many words, or asked for root by name. */
+	if (uid == 0 && !ids->nuid && strcmp(name, "root") &&
+	    strcmp(name, "default") && !numeric_user(name))
+		return POLICY_RUN_AS_ROOT;
+	return POLICY_RUN_AS_OK;
+}
+
+int policy_run_as_why(enum policy_run_as_verdict v, const char *name, uid_t uid,
+		      gid_t gid, char *why, size_t whylen)
+{
+	if (!name)
+		name = "default";
+	switch (v) {
+	case POLICY_RUN_AS_OK:
+		return 0;
+	case POLICY_RUN_AS_UID:
+		snprintf(
+			why, whylen,
+			"run_as does not allow uid %u (user %s in the container)",
+			(unsigned)uid, name);
+		break;
+	case POLICY_RUN_AS_GID:
+		snprintf(
+			why, whylen,
+			"run_as does not allow gid %u (user %s in the container)",
+			(unsigned)gid, name);
+		break;
+	case POLICY_RUN_AS_ROOT:
+		snprintf(
+			why, whylen,
+			"user %s is uid 0 in the container; run_as names no uid:0",
+			name);
+		break;
+	}
+	return -EACCES;
+}
+
 int policy_run_as_allows(const char *const *patterns, const char *name,
 			 uid_t uid, gid_t gid, char *why, size_t whylen)
 {
-	bool uid_rules = false, gid_rules = false, uid_ok = false,
-	     gid_ok = false, named = false, name_ok = false;
-	uintmax_t lo, hi;
+	struct policy_run_as_ids ids;
+	bool named = false, name_ok = false;
 	size_t i;
 
 	if (!name)
@@ -631,47 +741,21 @@ int policy_run_as_allows(const char *const *patterns, const char *name,
 	if (!patterns)
 		return 0;
 	for (i = 0; patterns[i]; i++) {
-		if (id_range(patterns[i], "uid:", &lo, &hi) == 0) {
-			uid_rules = true;
-			uid_ok |= uid >= lo && uid <= hi;
-		} else if (id_range(patterns[i], "gid:", &lo, &hi) == 0) {
-			gid_rules = true;
-			gid_ok |= gid >= lo && gid <= hi;
-		} else if (!strncmp(patterns[i], "uid:", 4) ||
-			   !strncmp(patterns[i], "gid:", 4)) {
-			continue; /* malformed: the parser refused it */
-		} else {
-			named = true;
-			name_ok |= fnmatch(patterns[i], name, 0) == 0;
-		}
+		if (!strncmp(patterns[i], "uid:", 4) ||
+		    !strncmp(patterns[i], "gid:", 4))
+			continue;
+		named = true;
+		name_ok |= fnmatch(patterns[i], name, 0) == 0;
 	}
 	if (named && !name_ok) {
 		snprintf(why, whylen, "run_as does not allow user %s", name);
 		return -EACCES;
 	}
-	if (uid_rules && !uid_ok) {
-		snprintf(
-			why, whylen,
-			"run_as does not allow uid %u (user %s in the container)",
-			(unsigned)uid, name);
+	if (policy_run_as_compile(patterns, &ids) < 0) {
+		snprintf(why, whylen, "run_as has over %d id ranges",
+			 POLICY_RUN_AS_RANGES);
 		return -EACCES;
 	}
-	if (gid_rules && !gid_ok) {
-		snprintf(
-			why, whylen,
-			"run_as does not allow gid %u (user %s in the container)",
-			(unsigned)gid, name);
-		return -EACCES;
-	}
-	/* A name the container's own files turn into root: only when the
-	 * rule says uid 0 in so many words, or asked for root by name. */
-	if (uid == 0 && !uid_rules && strcmp(name, "root") &&
-	    strcmp(name, "default") && !numeric_user(name)) {
-		snprintf(
-			why, whylen,
-			"user %s is uid 0 in the container; run_as names no uid:0",
-			name);
-		return -EACCES;
-	}
-	return 0;
+	return policy_run_as_why(policy_run_as_ids_check(&ids, name, uid, gid),
+				 name, uid, gid, why, whylen);
 }

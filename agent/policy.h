@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct container;
@@ -38,6 +39,17 @@ struct policy *policy_load(const char *path, char *err, size_t errlen);
 struct policy *policy_parse(const char *text, size_t len, char *err,
 			    size_t errlen);
 void policy_free(struct policy *p);
+
+/* The node-level gates the privileged monitor re-checks on every start,
+ * whatever the worker decided (startgate.h): is exec on at all, does any
+ * rule grant exec_privileged (without one, nobody may enter a privileged
+ * container), and exec_node (without one, nobody may enter the node). */
+void policy_node_gates(const struct policy *p, bool *exec_enabled,
+		       bool *privileged, bool *node);
+/* The node-level refusals for container c: exec off, or the container's
+ * POLICY_DISABLE_ANNOTATION. 0, or -EACCES with the reason in why. */
+int policy_node_check(bool exec_enabled, const struct container *c, char *why,
+		      size_t whylen);
 
 struct policy_query {
 	const char *principal; /* "uid:0", "ops", ... */
@@ -94,5 +106,44 @@ void policy_run_as_free(char **patterns);
  */
 int policy_run_as_allows(const char *const *patterns, const char *name,
 			 uid_t uid, gid_t gid, char *why, size_t whylen);
+
+/*
+ * The id half of the same check, for a process about to execve that may
+ * not allocate or format (spawn_child.c): run_as's uid and gid ranges
+ * compiled before the fork into plain data, then checked with integer
+ * comparisons. Name globs are not here: policy_decide() matched the
+ * requested name already, and the name does not change.
+ */
+#define POLICY_RUN_AS_RANGES 64
+
+struct policy_run_as_range {
+	uint32_t lo, hi;
+};
+
+struct policy_run_as_ids {
+	bool any; /* no run_as: every user */
+	size_t nuid, ngid;
+	struct policy_run_as_range uid[POLICY_RUN_AS_RANGES];
+	struct policy_run_as_range gid[POLICY_RUN_AS_RANGES];
+};
+
+enum policy_run_as_verdict {
+	POLICY_RUN_AS_OK = 0,
+	POLICY_RUN_AS_UID, /* the uid is outside every uid: range */
+	POLICY_RUN_AS_GID, /* the gid is outside every gid: range */
+	POLICY_RUN_AS_ROOT, /* a name the container makes uid 0 */
+};
+
+/* patterns NULL: any user. 0, or -E2BIG: over POLICY_RUN_AS_RANGES of a
+ * kind. */
+int policy_run_as_compile(const char *const *patterns,
+			  struct policy_run_as_ids *ids);
+/* Async-signal-safe. name: the requested user, NULL: "default". */
+enum policy_run_as_verdict
+policy_run_as_ids_check(const struct policy_run_as_ids *ids, const char *name,
+			uid_t uid, gid_t gid);
+/* The reason for a verdict: 0 for POLICY_RUN_AS_OK, else -EACCES. */
+int policy_run_as_why(enum policy_run_as_verdict v, const char *name, uid_t uid,
+		      gid_t gid, char *why, size_t whylen);
 
 #endif

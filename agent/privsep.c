@@ -135,6 +135,10 @@ int privsep_encode_spawn(uint64_t id, const struct exec_spec *req,
 		flags |= PRIVSEP_SPAWN_HAS_CWD;
 	if (req->user)
 		flags |= PRIVSEP_SPAWN_HAS_USER;
+	if (req->run_as)
+		flags |= PRIVSEP_SPAWN_HAS_RUN_AS;
+	if (req->seen_privileged)
+		flags |= PRIVSEP_SPAWN_SEEN_PRIVILEGED;
 	w_begin(&w, PRIVSEP_SPAWN);
 	w_u64(&w, id);
 	w_str(&w, req->container, PRIVSEP_STR_MAX);
@@ -145,6 +149,10 @@ int privsep_encode_spawn(uint64_t id, const struct exec_spec *req,
 	w_u32(&w, flags);
 	w_u32(&w, req->cols);
 	w_u32(&w, req->rows);
+	w_strv(&w, req->run_as);
+	w_u32(&w, req->seen_pid > 0 ? (uint32_t)req->seen_pid : 0);
+	w_str(&w, req->seen_created, PRIVSEP_STR_MAX);
+	/* Last, where the tests of its bounds find it. */
 	w_u32(&w, req->has_nice);
 	w_i32(&w, req->nice);
 	return w_end(&w, out, outlen);
@@ -370,9 +378,11 @@ static void decode_spawn(struct rbuf *r, struct privsep_msg *m)
 {
 	const uint32_t known = PRIVSEP_SPAWN_TTY | PRIVSEP_SPAWN_MERGE |
 			       PRIVSEP_SPAWN_HAS_ENV | PRIVSEP_SPAWN_HAS_CWD |
-			       PRIVSEP_SPAWN_HAS_USER;
+			       PRIVSEP_SPAWN_HAS_USER |
+			       PRIVSEP_SPAWN_HAS_RUN_AS |
+			       PRIVSEP_SPAWN_SEEN_PRIVILEGED;
 	struct exec_spec *sp = &m->spec;
-	uint32_t cols, rows, has_nice;
+	uint32_t cols, rows, has_nice, seen_pid;
 	int32_t nice;
 	size_t envn;
 
@@ -385,6 +395,9 @@ static void decode_spawn(struct rbuf *r, struct privsep_msg *m)
 	m->flags = r_u32(r, "spawn flags");
 	cols = r_u32(r, "cols");
 	rows = r_u32(r, "rows");
+	sp->run_as = r_strv(r, 0, "run_as");
+	seen_pid = r_u32(r, "seen pid");
+	sp->seen_created = r_str(r, PRIVSEP_STR_MAX, NULL, "seen created");
 	has_nice = r_u32(r, "has nice");
 	nice = r_i32(r, "nice");
 	if (r->bad)
@@ -400,12 +413,16 @@ static void decode_spawn(struct rbuf *r, struct privsep_msg *m)
 	else if (has_nice > 1 || (!has_nice && nice) ||
 		 nice < EXECFS_NICE_MIN || nice > EXECFS_NICE_MAX)
 		r->bad = "nice";
+	else if (seen_pid > INT32_MAX)
+		r->bad = "seen pid";
 	else if (!(m->flags & PRIVSEP_SPAWN_HAS_ENV) && envn)
 		r->bad = "env";
 	else if (!(m->flags & PRIVSEP_SPAWN_HAS_CWD) && sp->cwd[0])
 		r->bad = "cwd";
 	else if (!(m->flags & PRIVSEP_SPAWN_HAS_USER) && sp->user[0])
 		r->bad = "user";
+	else if (!(m->flags & PRIVSEP_SPAWN_HAS_RUN_AS) && sp->run_as[0])
+		r->bad = "run_as";
 	if (r->bad)
 		return;
 	sp->tty = m->flags & PRIVSEP_SPAWN_TTY;
@@ -414,6 +431,8 @@ static void decode_spawn(struct rbuf *r, struct privsep_msg *m)
 	sp->rows = (unsigned short)rows;
 	sp->has_nice = has_nice;
 	sp->nice = nice;
+	sp->seen_pid = (int)seen_pid;
+	sp->seen_privileged = m->flags & PRIVSEP_SPAWN_SEEN_PRIVILEGED;
 	/* Absent is NULL, as in the decoded request. */
 	if (!(m->flags & PRIVSEP_SPAWN_HAS_ENV)) {
 		strv_free(sp->env);
@@ -426,6 +445,10 @@ static void decode_spawn(struct rbuf *r, struct privsep_msg *m)
 	if (!(m->flags & PRIVSEP_SPAWN_HAS_USER)) {
 		free(sp->user);
 		sp->user = NULL;
+	}
+	if (!(m->flags & PRIVSEP_SPAWN_HAS_RUN_AS)) {
+		strv_free(sp->run_as);
+		sp->run_as = NULL;
 	}
 }
 

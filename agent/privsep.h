@@ -83,6 +83,8 @@ enum privsep_type {
 #define PRIVSEP_SPAWN_HAS_ENV 0x04u
 #define PRIVSEP_SPAWN_HAS_CWD 0x08u
 #define PRIVSEP_SPAWN_HAS_USER 0x10u
+#define PRIVSEP_SPAWN_HAS_RUN_AS 0x20u
+#define PRIVSEP_SPAWN_SEEN_PRIVILEGED 0x40u
 /* INVENTORY, POLICY, TLS flags. */
 #define PRIVSEP_LAST 0x01u
 /* SPAWNED fd bits, in the order the fds are sent. */

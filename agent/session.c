@@ -225,7 +225,7 @@ void xsession_fail(struct xsession *s, int err, const char *message)
 	xsession_ctl_update(s);
 }
 
-void xsession_start(struct xsession *s, const struct exec_spec *spec)
+void xsession_start(struct xsession *s, struct exec_spec *spec)
 {
 	char err[512];
 	int e;

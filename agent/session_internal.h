@@ -224,7 +224,7 @@ void xsession_lost_stream(struct xsession *s, const char *what);
 void xsession_fail(struct xsession *s, int err, const char *message);
 /* The exec request is complete: admit it and ask the launcher (the
  * outcome comes from the launcher's callbacks). Does not free s. */
-void xsession_start(struct xsession *s, const struct exec_spec *spec);
+void xsession_start(struct xsession *s, struct exec_spec *spec);
 
 /* What a stream of a session whose start failed is told (ENOENT). */
 #define XSESSION_NOT_STARTED "session failed to start"
@@ -303,7 +303,7 @@ void xsession_tty_resize(struct xsession *s, unsigned short cols,
 /* May s start spec? 0, with the start audited and s->container set; or
  * -errno, with s failed (xsession_fail) and the refusal logged and
  * audited. */
-int xsession_admit(struct xsession *s, const struct exec_spec *spec);
+int xsession_admit(struct xsession *s, struct exec_spec *spec);
 /* The audit line of the end of an admitted session (once). */
 void xsession_audit_end(struct xsession *s);
 

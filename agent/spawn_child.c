@@ -46,22 +46,24 @@
  *      without the global lock), closes it. B, not A: a frozen freezer
  *      cgroup would freeze the writer, and A's writer is the agent.
  *                          holds: /dev/null, report, stdio, pidfd, /proc
- *   B3 the host's /proc: B's own oom_score_adj is written (the init's;
- *      [slot: the config's oomScoreAdj]), through the host's /proc
- *      because the container's is the container's to fake
- *      [slot: the LSM's exec attribute file, opened (or written: it
- *      applies at the next execve only) through the same /proc]; closed.
- *                                    holds: 0-2, report, stdio, pidfd
+ *   B3 the host's /proc: B's own oom_score_adj is written (the
+ *      config's oomScoreAdj, which must succeed, as in runc; without
+ *      one, the init's, best effort), through the host's /proc because
+ *      the container's is the container's to fake; when the config sets
+ *      an LSM label, B's own attr directory is opened there (O_PATH: a
+ *      thread may write only its own attr files, so it gives nothing to
+ *      anyone else); the host's /proc closed.
+ *                            holds: 0-2, report, stdio, pidfd, [attr]
  *   B4 the buffers of the user database mapped, if B will read it: from
  *      here on its address space does not grow, whatever RLIMIT_AS says.
- *   B5 RLIMIT_NOFILE back to what the agent started with (fdlimit.h)
- *      [slot: process.rlimits]
- *      [slot: personality (linux.personality)]
+ *   B5 RLIMIT_NOFILE back to what the agent started with (fdlimit.h),
+ *      then the container's rlimits (confine.h: the config's exactly,
+ *      or the init's), as the host's root.
  *   B6 setns(pidfd, CLONE_NEWUSER | CLONE_NEWCGROUP), what of them the
  *      init has that we do not (the kernel joins the user namespace
  *      first); pidfd closed. B now holds nothing of the host's but
  *      /dev/null on 0-2, the report socket and the pipes that will be its
- *      stdio.                                holds: 0-2, report, stdio
+ *      stdio.                        holds: 0-2, report, stdio, [attr]
  *   B7 with a tty: a pseudo-terminal from the container's own devpts
  *      (its ptmx opened through ctrfile.h: O_PATH, checked to be the
  *      ptmx device, reopened), sized, the slave through TIOCGPTPEER.
@@ -76,32 +78,36 @@
  *      HOME: the container's /etc/passwd and /etc/group through
  *      ctrfile.h, parsed by userdb.h; then the creds, and HOME as runc
  *      sets it (the user's passwd home when the env has none, "/" when
- *      there is no entry).
+ *      there is no entry). The policy's run_as id ranges checked against
+ *      the uid and gid the user is in the container (policy.h).
  *   B11 setsid; the slave becomes the controlling terminal, owned by the
  *      user; stdio dup2()ed onto 0-2; every fd but 0-2 and the report
- *      socket (close-on-exec) closed.          holds: 0-2, report
+ *      socket and the attr directory (close-on-exec) closed.
+ *                                              holds: 0-2, report, [attr]
  *   B12 no_new_privs when the config sets it (runc sets it first, before
- *      the LSM label and the credentials)
- *      [slot: SELinux exec label (process.selinuxLabel), if not at B3]
- *      [slot: seccomp when the config does not set no_new_privs: loading
- *      a filter then needs CAP_SYS_ADMIN, which B still has]
+ *      the LSM label and the credentials); umask (the config's, else
+ *      0022); the SELinux exec label; the seccomp filter when the config
+ *      does not set no_new_privs: loading a filter then needs
+ *      CAP_SYS_ADMIN, which B still has.
  *   B13 cwd tried as root; bounding set; keepcaps; setgroups, setresgid,
  *      setresuid; cwd again as the user if root could not; capset;
  *      ambient capabilities.
- *   B14 [slot: AppArmor exec profile (process.apparmorProfile), if not
- *      at B3]
- *      umask 022 [slot: process.user.umask]; the request's nice value,
- *      with the container's privileges (lowering it needs its
- *      CAP_SYS_NICE, as `nice -n -5` inside would); signal mask emptied
- *      [slot: seccomp with no_new_privs: last before execve, as runc,
- *      so that the fewest syscalls run under the container's filter]
+ *   B14 the AppArmor exec profile (after the user change, as runc);
+ *      the attr directory closed; personality; the request's nice
+ *      value, with the container's privileges (lowering it needs its
+ *      CAP_SYS_NICE, as `nice -n -5` inside would); signal mask emptied;
+ *      the seccomp filter with no_new_privs: last before execve, as runc,
+ *      so that the fewest syscalls run under the container's filter.
+ *                                                   holds: 0-2, report
  *   B15 execve of each PATH candidate; the failure is reported.
  */
 #include "spawn_internal.h"
 
+#include "confine.h"
 #include "ctrfile.h"
 #include "initpin.h"
 #include "inventory.h"
+#include "seccomp_profile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -278,11 +284,25 @@ static void b_cgroups(struct spawn_plan *p)
 }
 
 /* B3. The agent may protect itself from the OOM killer; B gets the
- * container's score instead. */
+ * container's score instead: the config's, as runc writes it (a failure
+ * fails the start, as in runc), or else the init's, best effort. */
 static void b_host_proc(struct spawn_plan *p)
 {
-	int fd;
+	const char *what = NULL;
+	int fd, rc;
 
+	if (p->cf && p->cf->has_oom) {
+		rc = confine_apply_oom(p->cf, p->proc_fd, &what);
+		if (rc < 0)
+			child_fail(p, STAGE_OOM, -rc, what, 127);
+	}
+	/* Only the attr directory stays: B writes its labels where runc
+	 * does (B12, B14), long after it closed the host's /proc. */
+	if (p->cf) {
+		rc = confine_open_attr(p->cf, p->proc_fd, &p->attr_fd, &what);
+		if (rc < 0)
+			child_fail(p, STAGE_LSM, -rc, what, 127);
+	}
 	if (p->proc_fd < 0)
 		return;
 	if (p->oom[0]) {
@@ -296,7 +316,6 @@ static void b_host_proc(struct spawn_plan *p)
 			close(fd);
 		}
 	}
-	/* [slot: the LSM's exec attribute, through p->proc_fd] */
 	close_fd(&p->proc_fd);
 }
 
@@ -315,15 +334,22 @@ static char *b_db_buffer(const struct spawn_plan *p, const char *path)
 /* B5 */
 static void b_limits(const struct spawn_plan *p)
 {
+	const char *what = NULL;
+	int rc;
+
 	/* The agent's raised fd limit is its own (fdlimit.h). Lowering the
 	 * soft limit needs no privilege; a failure keeps the raised one. */
 	if (setrlimit(RLIMIT_NOFILE, &p->nofile) < 0) {
 		/* best effort */
 	}
-	/* [slot: process.rlimits: set here, while B is the host's root
-	 * (raising a hard limit needs CAP_SYS_RESOURCE over the host's user
-	 * namespace); what B execs inherits them] */
-	/* [slot: linux.personality] */
+	/* The container's limits, here while B is the host's root (raising
+	 * a hard limit needs CAP_SYS_RESOURCE over the host's user
+	 * namespace); what B execs inherits them. */
+	if (p->cf) {
+		rc = confine_apply_rlimits(p->cf, &what);
+		if (rc < 0)
+			child_fail(p, STAGE_RLIMIT, -rc, what, 127);
+	}
 }
 
 /* B6 */
@@ -499,7 +525,7 @@ static void b_caps_apply(const struct spawn_plan *p)
 /* B11 */
 static void b_session(const struct spawn_plan *p, int slave)
 {
-	int i;
+	int i, keep[2];
 
 	if (setsid() < 0)
 		child_fail(p, STAGE_SETSID, errno, NULL, 127);
@@ -519,19 +545,54 @@ static void b_session(const struct spawn_plan *p, int slave)
 		if (dup2(p->tty ? slave : p->child_fd[i], i) < 0)
 			child_fail(p, STAGE_STDIO, errno, NULL, 127);
 	/* Only 0-2 reach the container; the report socket (close-on-exec)
-	 * stays until execve tells the agent by closing it. */
-	close_all_but(3, &p->report_w, 1, p->max_fd);
+	 * stays until execve tells the agent by closing it, the attr
+	 * directory (close-on-exec) until B14 wrote the labels. */
+	keep[0] = p->report_w;
+	keep[1] = p->attr_fd;
+	if (keep[1] >= 0 && keep[1] < keep[0]) {
+		keep[1] = keep[0];
+		keep[0] = p->attr_fd;
+	}
+	close_all_but(3, keep, p->attr_fd >= 0 ? 2 : 1, p->max_fd);
+}
+
+static void b_seccomp(const struct spawn_plan *p)
+{
+	int rc;
+
+	if (!p->seccomp)
+		return;
+	rc = seccomp_prog_install(p->seccomp);
+	if (rc < 0)
+		child_fail(p, STAGE_SECCOMP, -rc, NULL, 127);
 }
 
 /* B12, B13 */
 static void b_credentials(const struct spawn_plan *p)
 {
-	int cwd_err;
+	const char *what = NULL;
+	int cwd_err, rc;
 
 	if (p->c->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		child_fail(p, STAGE_NNP, errno, NULL, 127);
-	/* [slot: SELinux exec label] */
-	/* [slot: seccomp without no_new_privs] */
+	/* The config's umask, or runc's own 0022 when it has none. */
+	umask(022);
+	if (p->cf)
+		confine_apply_umask(p->cf);
+	if (p->cf) {
+		rc = confine_apply_selinux(p->cf, p->attr_fd, &what);
+		if (rc < 0)
+			child_fail(p, STAGE_LSM, -rc, what, 127);
+	}
+	/* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, which
+	 * B has until the capset below: load it now, as runc does. Every
+	 * call from here to execve then runs under the container's filter:
+	 * a profile that refuses one of them (setgroups, setresuid, capset,
+	 * chdir, prctl) fails the start at that stage, as it fails runc
+	 * exec, and a profile that refuses sendmsg and write loses the
+	 * report (the start then ends as a process exiting 127). */
+	if (!p->c->no_new_privs)
+		b_seccomp(p);
 
 	/* Root may reach a cwd the user cannot: try first as root, and again
 	 * as the user (as runc does). */
@@ -556,12 +617,28 @@ static _Noreturn void b_exec(const struct spawn_plan *p)
 	int i, err = ENOENT;
 	bool eacces = false;
 
-	/* [slot: AppArmor exec profile] */
-	umask(022); /* [slot: process.user.umask] */
+	const char *what = NULL;
+	int rc;
+
+	/* After the user change, as runc writes it. */
+	if (p->cf) {
+		rc = confine_apply_apparmor(p->cf, p->attr_fd, &what);
+		if (rc < 0)
+			child_fail(p, STAGE_LSM, -rc, what, 127);
+		if (p->attr_fd >= 0)
+			close(p->attr_fd);
+		rc = confine_apply_personality(p->cf, &what);
+		if (rc < 0)
+			child_fail(p, STAGE_PERSONALITY, -rc, what, 127);
+	}
 	if (p->has_nice && setpriority(PRIO_PROCESS, 0, p->nice) < 0)
 		child_fail(p, STAGE_NICE, errno, NULL, 127);
 	sigprocmask(SIG_SETMASK, &p->empty_mask, NULL);
-	/* [slot: seccomp with no_new_privs: nothing but execve after it] */
+	/* With no_new_privs the filter comes last, so that the fewest of
+	 * our own calls run under it: only execve (one per PATH candidate)
+	 * and, when they all fail, the report and _exit. */
+	if (p->c->no_new_privs)
+		b_seccomp(p);
 
 	/* execvp's search, by hand: the container's PATH, inside its root. */
 	for (i = 0; p->paths[i]; i++) {
@@ -623,6 +700,12 @@ static _Noreturn void b_main(struct spawn_plan *p)
 	}
 	if (p->has_user || p->need_home)
 		b_users(p, &root, pwbuf, grbuf);
+	/* The rule that allowed the start may bound the ids: what the
+	 * container's files made of the name must be inside them. */
+	if (policy_run_as_ids_check(&p->run_as, p->run_as_name, p->uid,
+				    p->gid) != POLICY_RUN_AS_OK)
+		child_fail(p, STAGE_RUN_AS, EACCES,
+			   p->run_as_name ? p->run_as_name : "default", 127);
 	ctrfile_root_close(&root);
 	if (pwbuf)
 		munmap(pwbuf, USERDB_MAX_FILE + 1);

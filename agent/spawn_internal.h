@@ -12,6 +12,7 @@
 #ifndef EXECFS_AGENT_SPAWN_INTERNAL_H
 #define EXECFS_AGENT_SPAWN_INTERNAL_H
 
+#include "policy.h"
 #include "spawn.h"
 #include "userdb.h"
 
@@ -67,6 +68,12 @@ enum spawn_stage {
 	STAGE_CWD,
 	STAGE_NICE,
 	STAGE_EXEC,
+	STAGE_OOM, /* B: oom_score_adj (subject: the file) */
+	STAGE_RLIMIT, /* B: a resource limit (subject: RLIMIT_*) */
+	STAGE_LSM, /* B: an LSM exec label (subject: the file) */
+	STAGE_PERSONALITY,
+	STAGE_SECCOMP, /* B: the container's seccomp filter */
+	STAGE_RUN_AS, /* B: the policy's run_as (subject: the user) */
 	STAGE_COUNT,
 };
 
@@ -119,6 +126,11 @@ struct spawn_plan {
 	struct userdb_spec user;
 	struct user_creds creds; /* B's lookup */
 	char home_env[5 + USERDB_HOME_MAX]; /* B's "HOME=..." */
+	/* The policy's run_as (exec_spec.h), checked by B against the ids
+	 * the user resolved to; run_as_name: the requested user, NULL for
+	 * the container's own. */
+	struct policy_run_as_ids run_as;
+	const char *run_as_name;
 	bool tty;
 	struct winsize ws;
 	bool has_nice; /* the request's nice value, set at B14 */
@@ -136,6 +148,12 @@ struct spawn_plan {
 	int null_fd; /* the host's /dev/null (the spawner's): B's 0-2 until
 			it has its own */
 	char oom[16]; /* init's oom_score_adj, "" if unknown */
+	/* The container's confinement (ociconfine.h): cf is NULL when the
+	 * runtime recorded none; seccomp is its filter, compiled here before
+	 * the fork (owned by the container's profile), NULL: no filter. */
+	const struct confine *cf;
+	const struct seccomp_prog *seccomp;
+	int attr_fd; /* B's: its attr directory in the host's /proc */
 	int child_fd[3]; /* B's 0-2 without a tty */
 	int report_w; /* the children's end of the report socket */
 	int keep[SPAWN_MAX_KEEP]; /* the fds above, sorted: A keeps these */

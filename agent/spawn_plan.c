@@ -24,11 +24,14 @@
  */
 #include "spawn_internal.h"
 
+#include "confine.h"
 #include "exec_spec.h"
+#include "execfs/log.h"
 #include "fdlimit.h"
 #include "initpin.h"
 #include "inventory.h"
 #include "readfile.h"
+#include "seccomp_profile.h"
 #include "strv.h"
 
 #include <errno.h>
@@ -363,7 +366,18 @@ static int plan_build(struct spawner *sp, struct spawn_plan *p,
 		snprintf(err, errlen, "out of memory");
 	if (rc < 0)
 		return rc;
-	read_oom(p, c->pid);
+	/* The config's score replaces the init's (B3). */
+	p->cf = c->confine;
+	if (!p->cf || !p->cf->has_oom)
+		read_oom(p, c->pid);
+	/* Compiled once per container and kept in its profile; B gets the
+	 * program in its copy of our memory and only installs it. */
+	if (c->seccomp) {
+		rc = seccomp_profile_program(c->seccomp, &p->seccomp, err,
+					     errlen);
+		if (rc < 0)
+			return rc;
+	}
 	return plan_cgroup2(p, sp->clone3, err, errlen);
 }
 
@@ -392,9 +406,20 @@ int spawn_start(struct spawner *sp, const struct container *c,
 	e->tty = req->tty;
 	p->cgroup2_fd = p->cgroup2_procs_fd = -1;
 	p->child_fd[0] = p->child_fd[1] = p->child_fd[2] = -1;
+	p->attr_fd = -1;
 	if (!c || !req->argv || !req->argv[0]) {
 		snprintf(err, errlen, "no command");
 		rc = -EINVAL;
+		goto out;
+	}
+	/* The container's config asks for a confinement the agent cannot
+	 * reproduce (ociconfine.h): no process enters it unconfined. */
+	if (c->entry_error) {
+		log_warn("container %s: start refused: %s", c->id,
+			 c->entry_error);
+		snprintf(err, errlen, "unsupported container config: %s",
+			 c->entry_error);
+		rc = -ENOTSUP;
 		goto out;
 	}
 	/* The request's user is looked up by B; only its form is ours. */
@@ -403,6 +428,14 @@ int spawn_start(struct spawner *sp, const struct container *c,
 		snprintf(err, errlen,
 			 "user %s: not NAME, UID, NAME:GROUP or UID:GID",
 			 req->user);
+		rc = -EINVAL;
+		goto out;
+	}
+	p->run_as_name = req->user;
+	if (policy_run_as_compile((const char *const *)req->run_as,
+				  &p->run_as) < 0) {
+		snprintf(err, errlen, "run_as: over %d id ranges",
+			 POLICY_RUN_AS_RANGES);
 		rc = -EINVAL;
 		goto out;
 	}

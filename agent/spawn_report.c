@@ -40,6 +40,12 @@ static const char *const stage_names[STAGE_COUNT] = {
 	[STAGE_CWD] = "cwd",
 	[STAGE_NICE] = "nice",
 	[STAGE_EXEC] = "exec",
+	[STAGE_OOM] = "oom score",
+	[STAGE_RLIMIT] = "rlimit",
+	[STAGE_LSM] = "lsm label",
+	[STAGE_PERSONALITY] = "personality",
+	[STAGE_SECCOMP] = "seccomp filter",
+	[STAGE_RUN_AS] = "run_as",
 };
 
 /* ---- the children's side: async-signal-safe --------------------------- */
@@ -156,6 +162,13 @@ void spawn_msg_format(const struct spawn_msg *m, char *err, size_t errlen)
 		snprintf(err, errlen,
 			 "group %.*s: no such group in the container", n,
 			 m->subject);
+		return;
+	case STAGE_RUN_AS:
+		snprintf(
+			err, errlen,
+			"user %.*s: run_as does not allow the uid:gid it is in "
+			"the container",
+			n, m->subject);
 		return;
 	case STAGE_FILE:
 	case STAGE_PTY:

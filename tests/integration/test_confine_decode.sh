@@ -43,20 +43,8 @@ exec_sleeper() {
 }
 
 # ---- 1. the issue's container --------------------------------------------
-caps='["CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_SETUID", "CAP_SETGID"]'
-export CONTAINER_SPEC_PATCH='{
-  "process": {
-    "user": {"uid": 1000, "gid": 1000, "additionalGids": [5, 6], "umask": 23},
-    "rlimits": [{"type": "RLIMIT_NOFILE", "soft": 256, "hard": 512},
-                {"type": "RLIMIT_NPROC", "soft": 77, "hard": 77}],
-    "oomScoreAdj": 500,
-    "capabilities": {"bounding": '"$caps"', "effective": '"$caps"',
-                     "permitted": '"$caps"', "inheritable": [], "ambient": []}},
-  "linux": {"seccomp": {
-    "defaultAction": "SCMP_ACT_ALLOW",
-    "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
-    "syscalls": [{"names": ["unshare", "mount"], "action": "SCMP_ACT_ERRNO",
-                  "errnoRet": 1}]}}}'
+CONTAINER_SPEC_PATCH=$(container_confined_patch true)
+export CONTAINER_SPEC_PATCH
 container_start conf default conf-1 conf
 unset CONTAINER_SPEC_PATCH
 CID=$CONTAINER_ID

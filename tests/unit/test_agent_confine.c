@@ -493,14 +493,17 @@ static void test_lsm_fake_proc(void **state)
 	const char *what = NULL;
 	struct confine cf;
 	char *dir;
-	int fd;
+	int fd, fd2, proc;
 
 	(void)state;
 	must_decode(false, runc_config, &cf);
 
 	/* A kernel with a per-LSM directory: AppArmor's own file. */
 	dir = fake_proc(true);
-	fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	proc = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	assert_int_equal(confine_open_attr(&cf, proc, &fd, &what), 0);
+	assert_true(fd >= 0);
+	close(proc);
 	assert_int_equal(confine_apply_apparmor(&cf, fd, &what), 0);
 	expect_file(dir, "thread-self/attr/apparmor/exec",
 		    "exec docker-default");
@@ -513,13 +516,18 @@ static void test_lsm_fake_proc(void **state)
 
 	/* Before Linux 5.8 (or no AppArmor directory): the shared file. */
 	dir = fake_proc(false);
-	fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	proc = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	assert_int_equal(confine_open_attr(&cf, proc, &fd, &what), 0);
+	assert_true(fd >= 0);
 	assert_int_equal(confine_apply_apparmor(&cf, fd, &what), 0);
 	expect_file(dir, "thread-self/attr/exec", "exec docker-default");
 
 	/* Nothing set: nothing written, not even a missing file noticed. */
 	memset(&cf, 0, sizeof(cf));
 	what = NULL;
+	assert_int_equal(confine_open_attr(&cf, proc, &fd2, &what), 0);
+	assert_int_equal(fd2, -1);
+	close(proc);
 	assert_int_equal(confine_apply_apparmor(&cf, -1, &what), 0);
 	assert_int_equal(confine_apply_selinux(&cf, -1, &what), 0);
 	assert_null(what);
@@ -528,6 +536,11 @@ static void test_lsm_fake_proc(void **state)
 
 	/* A file that is not there fails, naming it. */
 	must_decode(false, "{\"process_label\": \"x\"}", &cf);
+	proc = open("/tmp", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	assert_int_equal(confine_open_attr(&cf, proc, &fd2, &what), -ENOENT);
+	assert_int_equal(fd2, -1);
+	assert_string_equal(what, "/proc/thread-self/attr");
+	close(proc);
 	fd = open("/tmp", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	assert_int_equal(confine_apply_selinux(&cf, fd, &what), -ENOENT);
 	assert_string_equal(what, "/proc/thread-self/attr/exec");
@@ -539,10 +552,13 @@ static int real_lsm_child(void *arg)
 {
 	const struct confine *cf = arg;
 	const char *what = NULL;
-	int proc, rc;
+	int proc, attr, rc;
 
 	proc = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	rc = confine_apply_apparmor(cf, proc, &what);
+	if (confine_open_attr(cf, proc, &attr, &what) < 0)
+		return 1;
+	close(proc);
+	rc = confine_apply_apparmor(cf, attr, &what);
 	if (rc == -EINVAL && what &&
 	    !strcmp(what, "/proc/thread-self/attr/exec"))
 		return 0;

@@ -269,6 +269,66 @@ static void test_run_as_resolved(void **state)
 	json_decref(c.labels);
 }
 
+/* The compiled id ranges a spawning process checks without allocating. */
+static void test_run_as_compiled(void **state)
+{
+	static const char *const ranges[] = { "app", "uid:1000-1999", "uid:33",
+					      "gid:1000", NULL };
+	static const char *const names[] = { "app", "web*", NULL };
+	const char *many[2 * POLICY_RUN_AS_RANGES + 2];
+	char buf[POLICY_RUN_AS_RANGES + 1][16], why[256];
+	struct policy_run_as_ids ids;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(policy_run_as_compile(ranges, &ids), 0);
+	assert_false(ids.any);
+	assert_int_equal(ids.nuid, 2);
+	assert_int_equal(ids.ngid, 1);
+	assert_int_equal(policy_run_as_ids_check(&ids, "app", 1000, 1000),
+			 POLICY_RUN_AS_OK);
+	assert_int_equal(policy_run_as_ids_check(&ids, "app", 33, 1000),
+			 POLICY_RUN_AS_OK);
+	/* "app" made uid 0 (or 5000) by the container's /etc/passwd. */
+	assert_int_equal(policy_run_as_ids_check(&ids, "app", 0, 1000),
+			 POLICY_RUN_AS_UID);
+	assert_int_equal(policy_run_as_ids_check(&ids, "app", 5000, 1000),
+			 POLICY_RUN_AS_UID);
+	assert_int_equal(policy_run_as_ids_check(&ids, "app", 1000, 0),
+			 POLICY_RUN_AS_GID);
+	assert_int_equal(policy_run_as_why(POLICY_RUN_AS_UID, "app", 0, 1000,
+					   why, sizeof(why)),
+			 -EACCES);
+	assert_string_equal(
+		why, "run_as does not allow uid 0 (user app in the container)");
+
+	/* Names only: a disguised root is refused, a named or default one
+	 * is not. */
+	assert_int_equal(policy_run_as_compile(names, &ids), 0);
+	assert_int_equal(policy_run_as_ids_check(&ids, "app", 0, 0),
+			 POLICY_RUN_AS_ROOT);
+	assert_int_equal(policy_run_as_ids_check(&ids, "app", 1000, 0),
+			 POLICY_RUN_AS_OK);
+	assert_int_equal(policy_run_as_ids_check(&ids, NULL, 0, 0),
+			 POLICY_RUN_AS_OK);
+	assert_int_equal(policy_run_as_ids_check(&ids, "0:0", 0, 0),
+			 POLICY_RUN_AS_OK);
+
+	/* No run_as: anyone, root by any name included. */
+	assert_int_equal(policy_run_as_compile(NULL, &ids), 0);
+	assert_true(ids.any);
+	assert_int_equal(policy_run_as_ids_check(&ids, "app", 0, 0),
+			 POLICY_RUN_AS_OK);
+
+	/* More ranges than the compiled form holds: refused, not cut. */
+	for (i = 0; i <= POLICY_RUN_AS_RANGES; i++) {
+		snprintf(buf[i], sizeof(buf[i]), "uid:%zu", i);
+		many[i] = buf[i];
+	}
+	many[i] = NULL;
+	assert_int_equal(policy_run_as_compile(many, &ids), -E2BIG);
+}
+
 static void test_default_policy(void **state)
 {
 	struct policy *p = policy_default();
@@ -375,6 +435,7 @@ int main(void)
 		cmocka_unit_test(test_run_as_labels_limits),
 		cmocka_unit_test(test_typed_principals),
 		cmocka_unit_test(test_run_as_resolved),
+		cmocka_unit_test(test_run_as_compiled),
 		cmocka_unit_test(test_default_policy),
 		cmocka_unit_test(test_exec_node),
 		cmocka_unit_test(test_strict_parsing),

@@ -37,6 +37,7 @@ static void encode_full_spawn(uint8_t **buf, size_t *len)
 {
 	static char *argv[] = { "sh", "-c", "echo hi", NULL };
 	static char *env[] = { "TERM=xterm", "A=", NULL };
+	static char *run_as[] = { "app", "uid:1000-1999", NULL };
 	struct exec_spec req = {
 		.container = "3f2a",
 		.argv = argv,
@@ -48,6 +49,10 @@ static void encode_full_spawn(uint8_t **buf, size_t *len)
 		.rows = 43,
 		.has_nice = true,
 		.nice = -3,
+		.run_as = run_as,
+		.seen_pid = 4242,
+		.seen_created = "2026-12-07T15:00:00.123456789Z",
+		.seen_privileged = true,
 	};
 
 	assert_int_equal(privsep_encode_spawn(7, &req, buf, len), 0);
@@ -81,6 +86,13 @@ static void test_spawn_round_trip(void **state)
 	assert_int_equal(m.spec.rows, 43);
 	assert_true(m.spec.has_nice);
 	assert_int_equal(m.spec.nice, -3);
+	assert_string_equal(m.spec.run_as[0], "app");
+	assert_string_equal(m.spec.run_as[1], "uid:1000-1999");
+	assert_null(m.spec.run_as[2]);
+	assert_int_equal(m.spec.seen_pid, 4242);
+	assert_string_equal(m.spec.seen_created,
+			    "2026-12-07T15:00:00.123456789Z");
+	assert_true(m.spec.seen_privileged);
 	privsep_msg_release(&m);
 	free(buf);
 
@@ -90,6 +102,9 @@ static void test_spawn_round_trip(void **state)
 	assert_null(m.spec.env);
 	assert_null(m.spec.cwd);
 	assert_null(m.spec.user);
+	assert_null(m.spec.run_as);
+	assert_int_equal(m.spec.seen_pid, 0);
+	assert_false(m.spec.seen_privileged);
 	assert_string_equal(m.spec.argv[0], "true");
 	assert_false(m.spec.has_nice);
 	privsep_msg_release(&m);
@@ -287,7 +302,7 @@ static void raw_begin_spawn(struct raw *r)
 	raw_str(r, "c", 1);
 }
 
-/* env, cwd, user, flags, cols, rows: all absent. */
+/* env, cwd, user, flags, cols, rows, run_as: all absent. */
 static int raw_end_spawn(struct raw *r, uint32_t flags)
 {
 	struct privsep_msg m;
@@ -300,6 +315,9 @@ static int raw_end_spawn(struct raw *r, uint32_t flags)
 	raw_u32(r, flags);
 	raw_u32(r, 80);
 	raw_u32(r, 24);
+	raw_u32(r, 0); /* no run_as */
+	raw_u32(r, 0); /* no instance */
+	raw_str(r, "", 0);
 	raw_u32(r, 0); /* no nice */
 	raw_u32(r, 0);
 	plen = (uint32_t)(r->n - PRIVSEP_HDR_LEN);

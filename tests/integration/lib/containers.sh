@@ -16,6 +16,12 @@
 #       hostname POD; extra annotations as KEY=VALUE. Deleted at exit.
 #   container_start_sandbox ID NAMESPACE POD [KEY=VALUE...]
 #       likewise, annotated as the pod's sandbox (pause), which execfs hides.
+#   container_confined_patch NNP
+#       print a CONTAINER_SPEC_PATCH that confines the process as the
+#       confinement tests need: a seccomp profile (unshare and mount: EPERM),
+#       rlimits (NOFILE 256/512, NPROC 77), oomScoreAdj 500, umask 0027,
+#       user 1000:1000 with groups 5 and 6, five capabilities, and
+#       noNewPrivileges NNP (true or false).
 #   container_delete ID     runc delete -f it now.
 #   container_id ID         print the full id.
 #   container_pid ID        print its init pid.
@@ -89,6 +95,24 @@ container_start_sandbox() {
 		"io.kubernetes.cri.sandbox-name=$pod" \
 		"io.kubernetes.cri.sandbox-id=$CONTAINER_PREFIX$id" \
 		"$@"
+}
+
+container_confined_patch() {
+	local caps='["CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_SETUID", "CAP_SETGID"]'
+	printf '%s\n' '{
+  "process": {
+    "noNewPrivileges": '"$1"',
+    "user": {"uid": 1000, "gid": 1000, "additionalGids": [5, 6], "umask": 23},
+    "rlimits": [{"type": "RLIMIT_NOFILE", "soft": 256, "hard": 512},
+                {"type": "RLIMIT_NPROC", "soft": 77, "hard": 77}],
+    "oomScoreAdj": 500,
+    "capabilities": {"bounding": '"$caps"', "effective": '"$caps"',
+                     "permitted": '"$caps"', "inheritable": [], "ambient": []}},
+  "linux": {"seccomp": {
+    "defaultAction": "SCMP_ACT_ALLOW",
+    "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+    "syscalls": [{"names": ["unshare", "mount"], "action": "SCMP_ACT_ERRNO",
+                  "errnoRet": 1}]}}}'
 }
 
 container_delete() {

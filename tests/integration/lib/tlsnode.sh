@@ -8,6 +8,10 @@
 #                    port ($port; its arguments in agent_args, for a
 #                    restart), $TESTDIR/execfs.json, and the mount $mnt
 #                    (-o heartbeat=1); web is the container's directory.
+#   tls_agent_mount POLICY_JSON
+#                    the agent of node n1 (certificates made first with
+#                    certs_make n1) on a free port ($port) with that policy,
+#                    and the mount $mnt over mutual TLS as the test client.
 
 port=
 agent_args=()
@@ -32,3 +36,14 @@ tls_node_start() {
 	wait_for "[ -d '$web' ]" 60 || fail "the container did not appear"
 }
 
+
+tls_agent_mount() {
+	port=$(free_port)
+	printf '%s\n' "$1" >"$TESTDIR/policy.json"
+	agent_start --listen "127.0.0.1:$port" --cert "$CERT_DIR/agent.pem" \
+		--key "$CERT_DIR/agent.key" --client-ca "$CERT_DIR/ca.pem" \
+		--policy "$TESTDIR/policy.json"
+	tls_config_write "$TESTDIR/execfs.json" "$port"
+	mnt=$TESTDIR/mnt
+	mount_start "$mnt" --config "$TESTDIR/execfs.json"
+}
