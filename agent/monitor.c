@@ -615,7 +615,7 @@ int monitor_run(const struct monitor_opts *o)
 		}
 	}
 	if (o->policy) {
-		char err[512], *text;
+		char *text;
 		size_t len;
 
 		if (policy_read(o->policy, &text, &len, err, sizeof(err)) < 0) {
