@@ -71,6 +71,7 @@ struct agent_opts {
 	const char *cert, *key, *client_ca, *crl;
 	const char *log, *pidfile;
 	const char *policy, *audit;
+	bool audit_required; /* a start whose audit line is lost fails */
 	size_t max_sessions;
 	unsigned grace; /* seconds; 0: XSESSION_GRACE_SECONDS */
 	long heartbeat; /* seconds; -1: the transport's default */
@@ -122,6 +123,8 @@ static void usage(FILE *f)
 		"                     docs/SECURITY.md), reloaded on SIGHUP. Without it\n"
 		"                     only root on the Unix socket (uid:0) may exec\n"
 		"  --audit FILE       append a JSON line per session start and end\n"
+		"  --audit-required   a start whose audit line cannot be written\n"
+		"                     (a full disk, an I/O error) fails with EIO\n"
 		"  --audit-redact RE  write arguments matching the POSIX extended\n"
 		"                     regex RE as [REDACTED]; repeatable\n"
 		"  --max-sessions N   running sessions allowed per peer identity\n"
@@ -181,6 +184,7 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 		O_POLICY,
 		O_AUDIT,
 		O_REDACT,
+		O_AUDIT_REQUIRED,
 		O_MAX_SESSIONS,
 		O_GRACE,
 		O_HEARTBEAT,
@@ -210,6 +214,7 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 		{ "policy", required_argument, NULL, O_POLICY },
 		{ "audit", required_argument, NULL, O_AUDIT },
 		{ "audit-redact", required_argument, NULL, O_REDACT },
+		{ "audit-required", no_argument, NULL, O_AUDIT_REQUIRED },
 		{ "max-sessions", required_argument, NULL, O_MAX_SESSIONS },
 		{ "grace", required_argument, NULL, O_GRACE },
 		{ "heartbeat", required_argument, NULL, O_HEARTBEAT },
@@ -281,6 +286,9 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 			break;
 		case O_POLICY:
 			o->policy = optarg;
+			break;
+		case O_AUDIT_REQUIRED:
+			o->audit_required = true;
 			break;
 		case O_MAX_SESSIONS: {
 			char *end;
@@ -382,6 +390,11 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 	if (optind < argc) {
 		fprintf(stderr, "execfs-agent: unexpected argument '%s'\n",
 			argv[optind]);
+		return -1;
+	}
+	if (o->audit_required && !o->audit) {
+		fprintf(stderr,
+			"execfs-agent: --audit-required needs --audit FILE\n");
 		return -1;
 	}
 	if (!o->host_cgroupns)
@@ -719,6 +732,7 @@ static int agent_serve(struct agent_opts *o, int fd)
 			log_error("%s", err);
 			goto out;
 		}
+	audit_set_required(a.audit, o->audit_required);
 	xsession_table_set_audit(a.sessions, a.audit, o->node);
 	xsession_table_set_limit(a.sessions, o->max_sessions);
 	xsession_table_set_grace(a.sessions, o->grace);

@@ -95,4 +95,17 @@ void policy_run_as_free(char **patterns);
 int policy_run_as_allows(const char *const *patterns, const char *name,
 			 uid_t uid, gid_t gid, char *why, size_t whylen);
 
+/*
+ * Does some rule let principal exec into c (the action c needs: exec,
+ * exec_privileged for a privileged container, exec_node for the node's own
+ * entry)? Only such containers are
+ * shown to it (the container list, the watch) and may be named by its
+ * requests: others do not exist for it. The rules alone decide, not the
+ * node's exec_enabled, the container's disable annotation, run_as or
+ * max_sessions: those refuse a start of a container the peer may know of,
+ * with their reason. p NULL: false.
+ */
+bool policy_visible(const struct policy *p, const char *principal,
+		    const struct container *c);
+
 #endif

@@ -270,6 +270,7 @@ size_t h2_stream_unacked(const struct h2_stream *st);
 #define H2_PROTOCOL_ERROR 0x1
 #define H2_CANCEL 0x8
 #define H2_REFUSED_STREAM 0x7
+#define H2_ENHANCE_YOUR_CALM 0xb
 /* on_close only, never on the wire: the connection ended under the
  * stream (lost, or closed by either side), not a reset of the stream. */
 #define H2_LOST 0x100
