@@ -57,12 +57,22 @@ void xsession_audit_refused(struct xsession_table *t, const char *sid,
 int xsession_admit_new(struct xsession_table *t, const char *sid,
 		       const char *identity, char *why, size_t whylen)
 {
-	size_t n = admit_held_by(t, identity, NULL);
+	size_t n = admit_held_by(t, identity, NULL), coming = 0;
+	const struct xsession *o;
 
-	if (n < t->per_identity)
+	for (o = t->head; o; o = o->next)
+		coming += o->state == XSESSION_REQUEST &&
+			  !strcmp(o->identity, identity);
+	if (n < t->per_identity && coming < XSESSION_REQUESTS_PER_IDENTITY)
 		return 0;
-	snprintf(why, whylen, "%s has %zu sessions, the agent's limit",
-		 identity, n);
+	if (n >= t->per_identity)
+		snprintf(why, whylen, "%s has %zu sessions, the agent's limit",
+			 identity, n);
+	else
+		snprintf(why, whylen,
+			 "%s has %zu exec requests under way, the agent's "
+			 "limit",
+			 identity, coming);
 	log_warn("session %s: refused: %s", sid, why);
 	xsession_audit_refused(t, sid, identity, NULL, AUDIT_OVER_LIMIT, why);
 	return -EAGAIN;

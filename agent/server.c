@@ -9,6 +9,10 @@
  * exec into (policy_visible()): the list and every line of its watch are
  * made for its identity, and again for every watcher when the policy
  * changes. Another container does not exist for it.
+ *
+ * A watcher holds up to a whole list (megabytes on a large node) while its
+ * reader does not read, so a connection may have SERVER_WATCHES_PER_CONN
+ * watches (a client needs one); more are answered 503.
  */
 #include <errno.h>
 #include <event2/buffer.h>
@@ -24,6 +28,8 @@
 #include "reply.h"
 #include "server.h"
 #include "session.h"
+
+#define SERVER_WATCHES_PER_CONN 2
 
 struct watcher {
 	struct server *srv;
@@ -148,8 +154,21 @@ static void watch_start(struct server *srv, struct h2_stream *st)
 	static const struct h2_header ct[] = {
 		{ "content-type", "application/x-ndjson" },
 	};
-	struct watcher *w = calloc(1, sizeof(*w));
+	struct h2_conn *c = h2_stream_conn(st);
+	struct watcher *w;
+	unsigned n = 0;
 	int rc;
+
+	for (w = srv->watchers; w; w = w->next)
+		n += h2_stream_conn(w->st) == c;
+	if (n >= SERVER_WATCHES_PER_CONN) {
+		log_warn("watcher %s: %u watches on one connection, the limit: "
+			 "refused",
+			 h2_conn_peer(c), n);
+		reply_error(st, EAGAIN, "too many watches on this connection");
+		return;
+	}
+	w = calloc(1, sizeof(*w));
 
 	if (!w || !(w->line = evbuffer_new())) {
 		free(w);

@@ -303,9 +303,14 @@ void xsession_tty_resize(struct xsession *s, unsigned short cols,
 
 /* ---- admit.c ------------------------------------------------------------ */
 
+/* An exec request holds up to EXECFS_MAX_REQUEST_BYTES until it is
+ * complete: at most this many of one identity at a time (16 MiB). */
+#define XSESSION_REQUESTS_PER_IDENTITY 256
+
 /* May identity create session sid (its status stream came)? 0, or
  * -EAGAIN with the reason in why (logged and audited): it holds its limit
- * of sessions, counted from their first stream. */
+ * of sessions, counted from their first stream, or of requests still
+ * coming. */
 int xsession_admit_new(struct xsession_table *t, const char *sid,
 		       const char *identity, char *why, size_t whylen);
 /* Audit a request refused before or instead of a start (sid, container:

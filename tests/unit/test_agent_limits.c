@@ -13,7 +13,11 @@
  *     limit, and one that goes frees its place;
  *   - a stdin re-attached from new connections, for a process that does
  *     not read, cannot grow the agent's buffer past its cap: the stream
- *     is reset.
+ *     is reset;
+ *   - the listener's caps (transport/limits.c): connections of one peer
+ *     beyond the cap are closed, streams beyond it reset with
+ *     REFUSED_STREAM, and a place frees when one goes; watches per
+ *     connection and exec requests under way per identity are capped.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -279,6 +283,106 @@ static void test_stdin_resume_bounded(void **state)
 	assert_true(offset <= cap + 1024 * 1024 + 2 * H2_BULK_WINDOW);
 }
 
+struct raw_client {
+	bool closed;
+};
+
+static void raw_on_close(struct h2_conn *c, const char *reason, void *arg)
+{
+	struct raw_client *r = arg;
+
+	(void)c;
+	(void)reason;
+	r->closed = true;
+}
+
+static const struct h2_conn_cbs raw_cbs = { .on_close = raw_on_close };
+
+static void test_conns_per_peer(void **state)
+{
+	struct harness *h = *state;
+	struct h2_limits lim = { .conns_per_peer = 2 };
+	struct raw_client r = { false };
+	struct h2_conn *third;
+	struct hstream *st;
+	char err[256];
+
+	h2_listener_set_limits(h->l, &lim);
+	harness_connect(h); /* the second */
+	third = h2_connect(h->base, NULL, h->addr, NULL, NULL, &raw_cbs, &r,
+			   err, sizeof(err));
+	assert_non_null(third);
+	HARNESS_UNTIL(h, r.closed);
+	/* The two are served. */
+	st = harness_open(h, "GET", EXECFS_PATH_CONTAINERS, NULL, NULL, -1,
+			  true);
+	HARNESS_UNTIL(h, st->ended);
+	assert_int_equal(st->status, 200);
+	/* One goes: another may come. */
+	harness_drop_client(h);
+	harness_settle(h);
+	harness_connect(h);
+	st = harness_open(h, "GET", EXECFS_PATH_CONTAINERS, NULL, NULL, -1,
+			  true);
+	HARNESS_UNTIL(h, st->ended);
+	assert_int_equal(st->status, 200);
+}
+
+static void test_streams_per_peer(void **state)
+{
+	struct harness *h = *state;
+	struct h2_limits lim = { .streams_per_peer = 3 };
+	struct hstream *st[3], *over, *again;
+	char sid[EXECFS_SID_LEN + 1];
+	unsigned i;
+
+	h2_listener_set_limits(h->l, &lim);
+	for (i = 0; i < 3; i++) {
+		sid_of(i, sid);
+		st[i] = harness_open(h, "POST", NULL, sid, EXECFS_ST_STATUS, -1,
+				     false);
+	}
+	harness_settle(h);
+	over = harness_open(h, "GET", EXECFS_PATH_CONTAINERS, NULL, NULL, -1,
+			    true);
+	HARNESS_UNTIL(h, over->closed);
+	assert_int_equal(over->code, H2_REFUSED_STREAM);
+	assert_int_equal(over->status, 0);
+	h2_stream_reset(st[0]->st, H2_CANCEL);
+	HARNESS_UNTIL(h, st[0]->closed);
+	again = harness_open(h, "GET", EXECFS_PATH_CONTAINERS, NULL, NULL, -1,
+			     true);
+	HARNESS_UNTIL(h, again->ended);
+	assert_int_equal(again->status, 200);
+}
+
+static void test_watches_and_requests(void **state)
+{
+	struct harness *h = *state;
+	struct hstream *w[3], *st = NULL;
+	char sid[EXECFS_SID_LEN + 1];
+	unsigned i;
+
+	for (i = 0; i < 3; i++)
+		w[i] = harness_open(h, "GET", EXECFS_PATH_WATCH, NULL, NULL, -1,
+				    true);
+	HARNESS_UNTIL(h, w[2]->closed);
+	assert_int_equal(w[2]->status, 503);
+	assert_int_equal(w[0]->status, 200);
+	assert_int_equal(w[1]->status, 200);
+
+	/* Requests that never complete: at most 256 at a time. */
+	for (i = 0; i < 257; i++) {
+		sid_of(i, sid);
+		st = harness_open(h, "POST", NULL, sid, EXECFS_ST_STATUS, -1,
+				  false);
+		hstream_send(st, "{", 1);
+	}
+	HARNESS_UNTIL(h, st->ended || st->closed);
+	assert_int_equal(st->status, 503);
+	assert_non_null(strstr(hstream_text(st), "requests under way"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -289,6 +393,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_limit_from_first_stream,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stdin_resume_bounded,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_conns_per_peer, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_streams_per_peer, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_watches_and_requests,
 						setup, teardown),
 	};
 
