@@ -30,6 +30,7 @@
 #include <event2/event.h>
 #include <getopt.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -337,6 +338,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	g = &s;
+	/* The agent closes connections over its caps: a write to one must be
+	 * an error, not the end of this process. */
+	signal(SIGPIPE, SIG_IGN);
 	s.address = argv[optind];
 	s.base = event_base_new();
 	h2_set_heartbeat(0);
