@@ -136,8 +136,10 @@ int xsession_admit(struct xsession *s, const struct exec_spec *spec)
 	int rc;
 
 	/* A container the identity may not see is answered as one that
-	 * does not exist: its state is nobody else's business either. */
-	if (c && !policy_visible(s->t->policy, s->identity, c)) {
+	 * does not exist: its state is nobody else's business either. The
+	 * node's own entry (--host-exec) is the node's configuration, not a
+	 * secret: the policy refuses it with its reason. */
+	if (c && !c->host && !policy_visible(s->t->policy, s->identity, c)) {
 		snprintf(err, sizeof(err), "no container %s on this node",
 			 spec->container);
 		log_warn("session %s: %s may not see container %s: refused as "
