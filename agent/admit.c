@@ -1,13 +1,20 @@
 /*
- * Whether a session's start may happen, and its audit lines
- * (docs/SECURITY.md). A start is admitted when the container it names is
- * running (the inventory decides, as the runtime describes it), its peer
- * identity is below the agent's limit of running sessions, and the policy
- * allows the identity to exec there as the requested user. Every refusal
- * is logged and audited; an admitted start gets its audit start line
- * before anything runs, and its end line when it ends or fails.
+ * Whether a session may exist and start, and its audit lines
+ * (docs/SECURITY.md). A session counts against its peer identity's limit
+ * from its first stream (the status POST that creates it), while its
+ * request is still coming, not only once it runs: a peer that opens
+ * status streams and never finishes them holds at most its limit of
+ * sessions. A start is admitted when the container it names is one the
+ * identity may see (policy_visible(): another container does not exist
+ * for it) and is running (the inventory decides, as the runtime describes
+ * it), and the policy allows the identity to exec there as the requested
+ * user. Every refusal is logged and audited; an admitted start gets its
+ * audit start line before anything runs (with --audit-required, a start
+ * whose line cannot be written is refused), and its end line when it
+ * ends or fails.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -23,29 +30,69 @@
 #include "startgate.h"
 #include "strv.h"
 
-/* The sessions of identity that count against its limit. */
-static size_t admit_running_of(const struct xsession_table *t,
-			       const char *identity)
+/* The sessions of identity, but except, that count against its limit:
+ * every one but those that are over (ended, and no client may come back
+ * for them). Ended ones kept for a resume count too: they hold output. */
+static size_t admit_held_by(const struct xsession_table *t,
+			    const char *identity, const struct xsession *except)
 {
 	const struct xsession *o;
 	size_t n = 0;
 
-	/* Ended ones kept for a resume count too: they hold output. */
 	for (o = t->head; o; o = o->next)
-		if ((o->state == XSESSION_SPAWNING ||
-		     o->state == XSESSION_RUNNING || o->lost ||
-		     xsession_holds_output(o)) &&
-		    !strcmp(o->identity, identity))
+		if (o != except && !strcmp(o->identity, identity) &&
+		    !(o->state == XSESSION_FAILED && !o->lost) &&
+		    !(o->state == XSESSION_EXITED && !o->lost &&
+		      !xsession_holds_output(o)))
 			n++;
 	return n;
+}
+
+void xsession_audit_refused(struct xsession_table *t, const char *sid,
+			    const char *identity, const char *container,
+			    enum audit_refusal kind, const char *reason)
+{
+	struct audit_who w = { sid, identity, t->node, container };
+
+	audit_refused(t->audit, &w, kind, reason);
+}
+
+int xsession_admit_new(struct xsession_table *t, const char *sid,
+		       const char *identity, char *why, size_t whylen)
+{
+	size_t n = admit_held_by(t, identity, NULL), coming = 0;
+	const struct xsession *o;
+
+	for (o = t->head; o; o = o->next)
+		coming += o->state == XSESSION_REQUEST &&
+			  !strcmp(o->identity, identity);
+	if (n < t->per_identity && coming < XSESSION_REQUESTS_PER_IDENTITY)
+		return 0;
+	if (n >= t->per_identity)
+		snprintf(why, whylen, "%s has %zu sessions, the agent's limit",
+			 identity, n);
+	else
+		snprintf(why, whylen,
+			 "%s has %zu exec requests under way, the agent's "
+			 "limit",
+			 identity, coming);
+	log_warn("session %s: refused: %s", sid, why);
+	xsession_audit_refused(t, sid, identity, NULL, AUDIT_OVER_LIMIT, why);
+	return -EAGAIN;
 }
 
 static int admit_refuse(struct xsession *s, const struct audit_start *a,
 			int err, const char *why)
 {
 	log_warn("session %s: denied: %s", s->sid, why);
-	metrics_session_denied(err == EAGAIN ? "limit" : "policy");
-	audit_session_denied(s->t->audit, a, why);
+	if (err == EAGAIN) {
+		metrics_session_denied("limit");
+		xsession_audit_refused(s->t, s->sid, s->identity, a->c->id,
+				       AUDIT_OVER_LIMIT, why);
+	} else {
+		metrics_session_denied("policy");
+		audit_session_denied(s->t->audit, a, why);
+	}
 	xsession_fail(s, err, why);
 	return -err;
 }
@@ -56,17 +103,18 @@ static int admit_check(struct xsession *s, const struct container *c,
 		       struct exec_spec *spec)
 {
 	struct policy_query q = { s->identity, c, spec->user,
-				  admit_running_of(s->t, s->identity) };
+				  admit_held_by(s->t, s->identity, s) };
 	struct audit_start a = {
 		s->sid,	    s->identity, s->t->node, c,
 		spec->argv, spec->tty,	 spec->user, spec->cwd
 	};
 	char why[512] = "no policy";
+	int rc;
 
 	if (q.sessions >= s->t->per_identity) {
 		snprintf(why, sizeof(why),
-			 "%s has %zu running sessions, the agent's limit",
-			 s->identity, q.sessions);
+			 "%s has %zu sessions, the agent's limit", s->identity,
+			 q.sessions);
 		return admit_refuse(s, &a, EAGAIN, why);
 	}
 	/* The rule's run_as goes with the start: the spawn checks it against
@@ -79,7 +127,16 @@ static int admit_check(struct xsession *s, const struct container *c,
 	/* The monitor starts it only in this very instance (startgate.h). */
 	if (start_gate_bind(spec, c) < 0)
 		return admit_refuse(s, &a, ENOMEM, "out of memory");
-	audit_session_start(s->t->audit, &a);
+	rc = audit_session_start_env(s->t->audit, &a, spec->env);
+	if (rc < 0) {
+		/* --audit-required: what is not recorded does not run. */
+		snprintf(why, sizeof(why),
+			 "the audit line could not be written: %s",
+			 strerror(-rc));
+		log_error("session %s: start refused: %s", s->sid, why);
+		xsession_fail(s, EIO, why);
+		return -EIO;
+	}
 	s->audited = true;
 	clock_gettime(CLOCK_MONOTONIC, &s->started);
 	return 0;
@@ -87,14 +144,31 @@ static int admit_check(struct xsession *s, const struct container *c,
 
 int xsession_admit(struct xsession *s, struct exec_spec *spec)
 {
-	const struct container *c;
+	const struct container *c = inventory_find(s->t->inv, spec->container);
 	char err[512] = "";
 	int rc;
 
-	rc = inventory_find_running(s->t->inv, spec->container, &c, err,
-				    sizeof(err));
+	/* A container the identity may not see is answered as one that
+	 * does not exist: its state is nobody else's business either. The
+	 * node's own entry (--host-exec) is the node's configuration, not a
+	 * secret: the policy refuses it with its reason. */
+	if (c && !c->host && !policy_visible(s->t->policy, s->identity, c)) {
+		snprintf(err, sizeof(err), "no container %s on this node",
+			 spec->container);
+		log_warn("session %s: %s may not see container %s: refused as "
+			 "unknown",
+			 s->sid, s->identity, c->id);
+		rc = -ENOENT;
+	} else {
+		rc = inventory_find_running(s->t->inv, spec->container, &c, err,
+					    sizeof(err));
+	}
 	if (rc < 0) {
 		metrics_session_denied("container");
+		if (rc == -ENOENT)
+			xsession_audit_refused(s->t, s->sid, s->identity,
+					       spec->container,
+					       AUDIT_UNKNOWN_CONTAINER, err);
 		xsession_fail(s, -rc, err);
 		return rc;
 	}
@@ -131,4 +205,46 @@ void xsession_audit_end(struct xsession *s)
 	e.duration = (double)(now.tv_sec - s->started.tv_sec) +
 		     (double)(now.tv_nsec - s->started.tv_nsec) / 1e9;
 	audit_session_end(s->t->audit, &e);
+}
+
+static void admit_who(const struct xsession *s, struct audit_who *w)
+{
+	w->session = s->sid;
+	w->identity = s->identity;
+	w->node = s->t->node;
+	w->container_id = s->container[0] ? s->container : NULL;
+}
+
+void xsession_audit_resume(struct xsession *s, struct h2_stream *st,
+			   const char *streamtype)
+{
+	uint64_t off = 0;
+	struct audit_who w;
+
+	admit_who(s, &w);
+	(void)xsession_offset_header(st, &off); /* a bad one is refused */
+	audit_session_resume(s->t->audit, &w, streamtype,
+			     (unsigned long long)off);
+}
+
+void xsession_audit_signal(struct xsession *s, const char *signame, int err)
+{
+	struct audit_who w;
+
+	admit_who(s, &w);
+	audit_session_signal(s->t->audit, &w, signame, err);
+}
+
+void xsession_audit_resize(struct xsession *s, unsigned short cols,
+			   unsigned short rows)
+{
+	struct audit_who w;
+
+	/* A client that repeats a size does not grow the trail. */
+	if (s->audit_cols == cols && s->audit_rows == rows)
+		return;
+	s->audit_cols = cols;
+	s->audit_rows = rows;
+	admit_who(s, &w);
+	audit_session_resize(s->t->audit, &w, cols, rows);
 }

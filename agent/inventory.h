@@ -130,6 +130,10 @@ const struct container *inventory_at(const struct inventory *inv, size_t i);
 /* {"node": node, "containers": [...]} as docs/PROTOCOL.md says; a new
  * reference. Pod sandboxes are not in it. */
 json_t *inventory_to_json(const struct inventory *inv, const char *node);
+/* The same with only the containers keep(c, arg) is true for. */
+typedef bool inventory_keep_fn(const struct container *c, void *arg);
+json_t *inventory_to_json_only(const struct inventory *inv, const char *node,
+			       inventory_keep_fn *keep, void *arg);
 
 const char *container_state_name(enum container_state s);
 

@@ -64,6 +64,12 @@ static json_t *container_to_json(const struct container *c)
 
 json_t *inventory_to_json(const struct inventory *inv, const char *node)
 {
+	return inventory_to_json_only(inv, node, NULL, NULL);
+}
+
+json_t *inventory_to_json_only(const struct inventory *inv, const char *node,
+			       inventory_keep_fn *keep, void *arg)
+{
 	json_t *doc, *list, *item;
 	size_t i;
 
@@ -71,6 +77,8 @@ json_t *inventory_to_json(const struct inventory *inv, const char *node)
 	if (!list)
 		return NULL;
 	for (i = 0; i < inv->nview; i++) {
+		if (keep && !keep(&inv->view[i], arg))
+			continue;
 		item = container_to_json(&inv->view[i]);
 		if (!item || json_array_append_new(list, item)) {
 			json_decref(list);

@@ -76,6 +76,8 @@ struct agent_opts {
 	const char *log, *pidfile;
 	const char *metrics; /* --metrics ADDR; NULL: none */
 	const char *policy, *audit;
+	bool audit_required; /* a start whose audit line is lost fails */
+	struct h2_limits caps; /* per listener; see h2_listener_set_limits */
 	size_t max_sessions;
 	unsigned grace; /* seconds; 0: XSESSION_GRACE_SECONDS */
 	long heartbeat; /* seconds; -1: the transport's default */
@@ -127,11 +129,22 @@ static void usage(FILE *f)
 		"                     the file is replaced. Without it\n"
 		"                     only root on the Unix socket (uid:0) may exec\n"
 		"  --audit FILE       append a JSON line per session start and end\n"
+		"  --audit-required   a start whose audit line cannot be written\n"
+		"                     (a full disk, an I/O error) fails with EIO\n"
 		"  --audit-redact RE  write arguments matching the POSIX extended\n"
 		"                     regex RE as [REDACTED]; repeatable\n"
 		"  --max-sessions N   running sessions allowed per peer identity\n"
 		"                     (ended ones kept for a resume count too),\n"
 		"                     whatever the policy says (default 4096)\n"
+		"  --max-handshakes N TLS handshakes under way at once, per listener;\n"
+		"                     more connections are closed at accept\n"
+		"                     (default 256)\n"
+		"  --max-conns-per-peer N  connections of one peer identity, per\n"
+		"                     listener; more are closed after the\n"
+		"                     handshake (default 128)\n"
+		"  --max-streams-per-peer N  streams open on all connections of one\n"
+		"                     peer identity; more are refused\n"
+		"                     (REFUSED_STREAM; default 32768)\n"
 		"  --grace SECS       keep a running session whose client went away\n"
 		"                     for SECS (1..86400), then kill its processes\n"
 		"                     (default 60)\n"
@@ -194,6 +207,10 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 		O_POLICY,
 		O_AUDIT,
 		O_REDACT,
+		O_AUDIT_REQUIRED,
+		O_MAX_HANDSHAKES,
+		O_MAX_CONNS,
+		O_MAX_STREAMS,
 		O_MAX_SESSIONS,
 		O_GRACE,
 		O_HEARTBEAT,
@@ -223,6 +240,11 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 		{ "policy", required_argument, NULL, O_POLICY },
 		{ "audit", required_argument, NULL, O_AUDIT },
 		{ "audit-redact", required_argument, NULL, O_REDACT },
+		{ "audit-required", no_argument, NULL, O_AUDIT_REQUIRED },
+		{ "max-handshakes", required_argument, NULL, O_MAX_HANDSHAKES },
+		{ "max-conns-per-peer", required_argument, NULL, O_MAX_CONNS },
+		{ "max-streams-per-peer", required_argument, NULL,
+		  O_MAX_STREAMS },
 		{ "max-sessions", required_argument, NULL, O_MAX_SESSIONS },
 		{ "grace", required_argument, NULL, O_GRACE },
 		{ "heartbeat", required_argument, NULL, O_HEARTBEAT },
@@ -297,6 +319,24 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 		case O_POLICY:
 			o->policy = optarg;
 			break;
+		case O_AUDIT_REQUIRED:
+			o->audit_required = true;
+			break;
+		case O_MAX_HANDSHAKES:
+		case O_MAX_CONNS:
+		case O_MAX_STREAMS: {
+			unsigned *v =
+				ch == O_MAX_HANDSHAKES ? &o->caps.handshakes :
+				ch == O_MAX_CONNS ? &o->caps.conns_per_peer :
+						    &o->caps.streams_per_peer;
+
+			if (num_parse_unsigned(optarg, 1000000, v) < 0 || !*v) {
+				fprintf(stderr,
+					"execfs-agent: --max-handshakes, --max-conns-per-peer and --max-streams-per-peer want 1..1000000\n");
+				return -1;
+			}
+			break;
+		}
 		case O_MAX_SESSIONS: {
 			char *end;
 
@@ -392,6 +432,11 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 	if (optind < argc) {
 		fprintf(stderr, "execfs-agent: unexpected argument '%s'\n",
 			argv[optind]);
+		return -1;
+	}
+	if (o->audit_required && !o->audit) {
+		fprintf(stderr,
+			"execfs-agent: --audit-required needs --audit FILE\n");
 		return -1;
 	}
 	if (!o->host_cgroupns)
@@ -741,6 +786,7 @@ static int agent_listen(struct agent *a, const struct agent_opts *o)
 			log_error("%s", err);
 			return -EINVAL;
 		}
+		h2_listener_set_limits(a->listeners[a->nlisteners], &o->caps);
 		a->nlisteners++;
 		log_info("listening on %s%s", o->listen[i],
 			 ctx ? " (TLS, client certificates required)" : "");
@@ -860,6 +906,7 @@ static int agent_serve(struct agent_opts *o, int fd)
 			log_error("%s", err);
 			goto out;
 		}
+	audit_set_required(a.audit, o->audit_required);
 	xsession_table_set_audit(a.sessions, a.audit, o->node);
 	xsession_table_set_limit(a.sessions, o->max_sessions);
 	xsession_table_set_grace(a.sessions, o->grace);
@@ -1053,7 +1100,8 @@ static int agent_privsep(int argc, char **argv, struct agent_opts *o)
 
 int main(int argc, char **argv)
 {
-	struct agent_opts o = { .worker_fd = -1,
+	struct agent_opts o = { .caps = { 256, 128, 32768 },
+				.worker_fd = -1,
 				.heartbeat = -1,
 				.spin_us = evloop_spin_default() };
 	const char *prog = "execfs-agent";

@@ -759,3 +759,28 @@ int policy_run_as_allows(const char *const *patterns, const char *name,
 	return policy_run_as_why(policy_run_as_ids_check(&ids, name, uid, gid),
 				 name, uid, gid, why, whylen);
 }
+
+bool policy_visible(const struct policy *p, const char *principal,
+		    const struct container *c)
+{
+	unsigned need = c->host	      ? ACT_EXEC_NODE :
+			c->privileged ? ACT_EXEC_PRIVILEGED :
+					ACT_EXEC;
+	size_t i;
+
+	/* The rules alone: exec_enabled, the annotation, run_as and
+	 * max_sessions say when, not where, and a refused start names
+	 * them. */
+	for (i = 0; p && i < p->nrules; i++) {
+		const struct rule *r = &p->rules[i];
+
+		if ((r->actions & need) &&
+		    principals_match(r->principals, principal) &&
+		    globs_match(r->namespaces, c->namespace) &&
+		    globs_match(r->pods, c->pod) &&
+		    globs_match(r->containers, c->name) &&
+		    labels_match(r->labels, c->labels))
+			return true;
+	}
+	return false;
+}

@@ -146,4 +146,17 @@ policy_run_as_ids_check(const struct policy_run_as_ids *ids, const char *name,
 int policy_run_as_why(enum policy_run_as_verdict v, const char *name, uid_t uid,
 		      gid_t gid, char *why, size_t whylen);
 
+/*
+ * Does some rule let principal exec into c (the action c needs: exec,
+ * exec_privileged for a privileged container, exec_node for the node's own
+ * entry)? Only such containers are
+ * shown to it (the container list, the watch) and may be named by its
+ * requests: others do not exist for it. The rules alone decide, not the
+ * node's exec_enabled, the container's disable annotation, run_as or
+ * max_sessions: those refuse a start of a container the peer may know of,
+ * with their reason. p NULL: false.
+ */
+bool policy_visible(const struct policy *p, const char *principal,
+		    const struct container *c);
+
 #endif

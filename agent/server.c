@@ -4,6 +4,15 @@
  * container list get a fresh snapshot line after every change; a watcher
  * that does not read is sent only the newest snapshot once it drains, so
  * a stalled client costs one buffer, not a growing queue.
+ *
+ * A peer is shown only the containers some rule of the policy lets it
+ * exec into (policy_visible()): the list and every line of its watch are
+ * made for its identity, and again for every watcher when the policy
+ * changes. Another container does not exist for it.
+ *
+ * A watcher holds up to a whole list (megabytes on a large node) while its
+ * reader does not read, so a connection may have SERVER_WATCHES_PER_CONN
+ * watches (a client needs one); more are answered 503.
  */
 #include <errno.h>
 #include <event2/buffer.h>
@@ -19,6 +28,8 @@
 #include "reply.h"
 #include "server.h"
 #include "session.h"
+
+#define SERVER_WATCHES_PER_CONN 2
 
 struct watcher {
 	struct server *srv;
@@ -43,34 +54,25 @@ static void watcher_free(struct watcher *w)
 	free(w);
 }
 
-/* The node's own entry leaves the list of an identity that may not use
- * it: only those the policy grants exec_node see <node>/.host. */
-static void snapshot_hide_host(const struct server *srv, json_t *doc,
-			       const char *identity)
-{
-	const struct container *host = inventory_find(srv->inv, EXECFS_HOST_ID);
-	json_t *list = json_object_get(doc, EXECFS_J_CONTAINERS);
-	size_t i;
+struct visible_to {
+	const struct policy *policy;
+	const char *peer;
+};
 
-	if (!host || !host->host ||
-	    (srv->policy && policy_may_list(srv->policy, identity, host)))
-		return;
-	for (i = 0; i < json_array_size(list); i++)
-		if (json_is_true(json_object_get(json_array_get(list, i),
-						 EXECFS_J_HOST))) {
-			json_array_remove(list, i);
-			return;
-		}
+static bool visible(const struct container *c, void *arg)
+{
+	const struct visible_to *v = arg;
+
+	return policy_visible(v->policy, v->peer, c);
 }
 
-static char *snapshot(struct server *srv, const char *identity)
+/* The container list as peer may see it (the node's own entry, with
+ * --host-exec, only when a rule grants it exec_node). */
+static char *snapshot(struct server *srv, const char *peer)
 {
-	json_t *doc = inventory_to_json(srv->inv, srv->node);
-	char *text;
-
-	if (doc)
-		snapshot_hide_host(srv, doc, identity);
-	text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+	struct visible_to v = { srv->policy, peer };
+	json_t *doc = inventory_to_json_only(srv->inv, srv->node, visible, &v);
+	char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
 
 	json_decref(doc);
 	return text;
@@ -152,8 +154,21 @@ static void watch_start(struct server *srv, struct h2_stream *st)
 	static const struct h2_header ct[] = {
 		{ "content-type", "application/x-ndjson" },
 	};
-	struct watcher *w = calloc(1, sizeof(*w));
+	struct h2_conn *c = h2_stream_conn(st);
+	struct watcher *w;
+	unsigned n = 0;
 	int rc;
+
+	for (w = srv->watchers; w; w = w->next)
+		n += h2_stream_conn(w->st) == c;
+	if (n >= SERVER_WATCHES_PER_CONN) {
+		log_warn("watcher %s: %u watches on one connection, the limit: "
+			 "refused",
+			 h2_conn_peer(c), n);
+		reply_error(st, EAGAIN, "too many watches on this connection");
+		return;
+	}
+	w = calloc(1, sizeof(*w));
 
 	if (!w || !(w->line = evbuffer_new())) {
 		free(w);

@@ -20,12 +20,13 @@ void server_free(struct server *srv);
 /* The callbacks listeners hand to their connections (arg: the server). */
 const struct h2_conn_cbs *server_conn_cbs(void);
 
-/* The policy the list is shown by (not owned; NULL: none): the node's
- * own entry (--host-exec) is listed only to an identity it grants
- * exec_node. Watchers get a fresh line. */
+/* The policy the list is shown by (not owned; NULL: none): a peer sees
+ * only the containers a rule lets it exec into (policy_visible()), the
+ * node's own entry (--host-exec) only with exec_node. Watchers get a
+ * fresh line. */
 void server_set_policy(struct server *srv, const struct policy *policy);
 
-/* The inventory changed: tell every watcher. */
+/* The inventory changed: every watcher gets the list it may see now. */
 void server_inventory_changed(struct server *srv);
 
 #endif

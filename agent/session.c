@@ -416,14 +416,17 @@ static struct xsession *xsession_new(struct xsession_table *t, const char *sid)
 void xsession_table_route(struct xsession_table *t, struct h2_stream *st,
 			  const char *sid, const char *streamtype)
 {
+	const char *peer = h2_conn_peer(h2_stream_conn(st));
 	struct xsession *s;
+	char why[512];
 
-	if (!session_id_valid(sid)) {
-		reply_error(st, EINVAL, "bad session id");
-		return;
-	}
-	if (!streamtype) {
-		reply_error(st, EINVAL, "missing streamtype header");
+	if (!session_id_valid(sid) || !streamtype) {
+		snprintf(why, sizeof(why), "%s",
+			 streamtype ? "bad session id" :
+				      "missing streamtype header");
+		xsession_audit_refused(t, NULL, peer, NULL,
+				       AUDIT_MALFORMED_REQUEST, why);
+		reply_error(st, EINVAL, why);
 		return;
 	}
 	s = xsession_find(t, sid);
@@ -433,13 +436,19 @@ void xsession_table_route(struct xsession_table *t, struct h2_stream *st,
 			reply_error(st, EEXIST, "session id in use");
 			return;
 		}
+		/* It counts against the limit from here, while its request
+		 * is still coming. */
+		if (xsession_admit_new(t, sid, peer, why, sizeof(why)) < 0) {
+			reply_error(st, EAGAIN, why);
+			return;
+		}
 		s = xsession_new(t, sid);
 		if (!s) {
 			reply_error(st, ENOMEM, "out of memory");
 			return;
 		}
-		snprintf(s->identity, sizeof(s->identity), "%s",
-			 h2_conn_peer(h2_stream_conn(st)));
+		snprintf(s->identity, sizeof(s->identity), "%s", peer);
+		s->conn_serial = h2_conn_serial(h2_stream_conn(st));
 		xsession_status_open(s, st);
 		return;
 	}
@@ -449,14 +458,19 @@ void xsession_table_route(struct xsession_table *t, struct h2_stream *st,
 	}
 	/* Every stream is checked, not only the start: a session's streams
 	 * belong to the peer that started it. */
-	if (strcmp(h2_conn_peer(h2_stream_conn(st)), s->identity)) {
-		log_warn(
-			"session %s: %s stream from %s refused (started by %s)",
-			s->sid, streamtype, h2_conn_peer(h2_stream_conn(st)),
-			s->identity);
+	if (strcmp(peer, s->identity)) {
+		snprintf(why, sizeof(why), "%s stream from %s (started by %s)",
+			 streamtype, peer, s->identity);
+		log_warn("session %s: %s refused", s->sid, why);
+		xsession_audit_refused(t, s->sid, peer,
+				       s->container[0] ? s->container : NULL,
+				       AUDIT_CROSS_IDENTITY, why);
 		reply_error(st, EACCES, "session belongs to another peer");
 		return;
 	}
+	/* A stream from another connection than the start's: a resume. */
+	if (h2_conn_serial(h2_stream_conn(st)) != s->conn_serial)
+		xsession_audit_resume(s, st, streamtype);
 	/* Each may free s: the last use of it here. */
 	if (!strcmp(streamtype, EXECFS_ST_STATUS))
 		xsession_status_attach(s, st);

@@ -87,6 +87,7 @@ static void signal_decide(struct xsession_ctl *k)
 		snprintf(msg, sizeof(msg), "signal %.*s: no such signal",
 			 (int)k->len, k->buf);
 		log_info("session %s: %s", s->sid, msg);
+		xsession_audit_signal(s, msg, EINVAL);
 		ctl_refuse(k, EINVAL, msg);
 		return;
 	}
@@ -99,6 +100,7 @@ static void signal_decide(struct xsession_ctl *k)
 		snprintf(msg, sizeof(msg), "signal %s: the process has ended",
 			 name);
 		log_info("session %s: %s", s->sid, msg);
+		xsession_audit_signal(s, name, ESRCH);
 		ctl_refuse(k, ESRCH, msg);
 		return;
 	}
@@ -130,11 +132,13 @@ void xsession_ctl_signal_answered(struct xsession *s, uint64_t cookie, int err,
 		snprintf(msg, sizeof(msg), "signal %s to process group %d: %s",
 			 name, (int)pg, strerror(err));
 		log_warn("session %s: %s", s->sid, msg);
+		xsession_audit_signal(s, name, err);
 		ctl_refuse(k, err, msg);
 		return;
 	}
 	log_info("session %s: signal %s sent to %sprocess group %d", s->sid,
 		 name, fg ? "the terminal's foreground " : "", (int)pg);
+	xsession_audit_signal(s, name, 0);
 	k->answered = k->dead = true;
 	reply_status(k->st, 200, true);
 }
@@ -179,6 +183,8 @@ void xsession_tty_resize(struct xsession *s, unsigned short cols,
 {
 	int rc = pty_resize(s->tty_fd, cols, rows);
 
+	if (rc == 0)
+		xsession_audit_resize(s, cols, rows);
 	if (rc < 0)
 		log_warn("session %s: resize %ux%u: %s", s->sid, cols, rows,
 			 strerror(-rc));

@@ -30,6 +30,13 @@
 #include "reply.h"
 #include "session_internal.h"
 
+/* The most stdin a session buffers: what one stream's window lets through
+ * and what an earlier stream left (both grown). A client cannot send past
+ * its stream's window, but each stream re-attached from a new connection
+ * starts with a fresh one: without this, reconnecting while the process
+ * does not read would grow the buffer by a window each time. */
+#define IN_BUF_MAX (2 * (H2_BULK_WINDOW + 256 * 1024))
+
 /* Stdin bytes that must have reached the process before its stream gets
  * the bulk window: more than a grown pipe holds, so the process reads. */
 #define IN_GROW_AFTER (2 * XSESSION_PIPE_BULK_BYTES)
@@ -176,7 +183,16 @@ static void in_on_data(struct h2_stream *st, const uint8_t *data, size_t len,
 		len -= (size_t)n;
 	}
 	/* Bounded by the stream window: the client cannot send more than it
-	 * was granted, and we grant only what reached the pipe. */
+	 * was granted, and we grant only what reached the pipe; and, over
+	 * re-attached streams, by IN_BUF_MAX. */
+	if (len && evbuffer_get_length(in->buf) + len > IN_BUF_MAX) {
+		log_warn("session %s: stdin: %zu bytes wait for a process that "
+			 "does not read, the most a session holds: stream "
+			 "reset, stdin closed",
+			 s->sid, evbuffer_get_length(in->buf));
+		h2_stream_reset(st, H2_ENHANCE_YOUR_CALM);
+		return;
+	}
 	if (len && evbuffer_add(in->buf, data, len) < 0) {
 		log_warn("session %s: stdin: out of memory: stream reset",
 			 s->sid);

@@ -63,6 +63,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "execfs/proto.h"
 #include "execfs/resume.h"
 #include "pty.h"
@@ -173,6 +174,8 @@ struct xsession {
 		      client to come back (grace), ended or not */
 
 	char identity[256]; /* the peer that started it */
+	uint64_t conn_serial; /* the connection it was started on */
+	unsigned short audit_cols, audit_rows; /* the last size audited */
 	bool audited; /* a start line was written; an end line is owed */
 	struct timespec started; /* CLOCK_MONOTONIC at the start */
 	struct xsession *next;
@@ -300,10 +303,34 @@ void xsession_tty_resize(struct xsession *s, unsigned short cols,
 
 /* ---- admit.c ------------------------------------------------------------ */
 
+/* An exec request holds up to EXECFS_MAX_REQUEST_BYTES until it is
+ * complete: at most this many of one identity at a time (16 MiB). */
+#define XSESSION_REQUESTS_PER_IDENTITY 256
+
+/* May identity create session sid (its status stream came)? 0, or
+ * -EAGAIN with the reason in why (logged and audited): it holds its limit
+ * of sessions, counted from their first stream, or of requests still
+ * coming. */
+int xsession_admit_new(struct xsession_table *t, const char *sid,
+		       const char *identity, char *why, size_t whylen);
+/* Audit a request refused before or instead of a start (sid, container:
+ * NULL when not known). */
+void xsession_audit_refused(struct xsession_table *t, const char *sid,
+			    const char *identity, const char *container,
+			    enum audit_refusal kind, const char *reason);
+
 /* May s start spec? 0, with the start audited and s->container set; or
  * -errno, with s failed (xsession_fail) and the refusal logged and
  * audited. */
 int xsession_admit(struct xsession *s, struct exec_spec *spec);
+/* A stream of s attached from another connection than its start's. */
+void xsession_audit_resume(struct xsession *s, struct h2_stream *st,
+			   const char *streamtype);
+/* A signal asked for: sent (err 0) or refused (positive errno). */
+void xsession_audit_signal(struct xsession *s, const char *signame, int err);
+/* A size applied to the terminal (a repeated size is not audited again). */
+void xsession_audit_resize(struct xsession *s, unsigned short cols,
+			   unsigned short rows);
 /* The audit line of the end of an admitted session (once). */
 void xsession_audit_end(struct xsession *s);
 

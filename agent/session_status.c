@@ -77,6 +77,9 @@ static void status_stream_on_data(struct h2_stream *st, const uint8_t *data,
 	if (s->state != XSESSION_REQUEST)
 		return; /* nothing more is expected; ignore */
 	if (evbuffer_get_length(s->req) + len > EXECFS_MAX_REQUEST_BYTES) {
+		xsession_audit_refused(s->t, s->sid, s->identity, NULL,
+				       AUDIT_MALFORMED_REQUEST,
+				       "exec request too large");
 		xsession_fail(s, EINVAL, "exec request too large");
 		return;
 	}
@@ -100,6 +103,9 @@ static void status_stream_on_end(struct h2_stream *st, void *arg)
 	evbuffer_free(s->req);
 	s->req = NULL;
 	if (rc < 0) {
+		if (rc == -EINVAL)
+			xsession_audit_refused(s->t, s->sid, s->identity, NULL,
+					       AUDIT_MALFORMED_REQUEST, err);
 		xsession_fail(s, -rc, err);
 		return;
 	}

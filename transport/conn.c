@@ -41,6 +41,7 @@ struct h2_listener {
 	char *unix_path; /* owned; unlinked on free */
 	struct h2_conn *conns; /* accepted, still open */
 	struct event *resume_ev; /* owned; accepting again after a pause */
+	struct listener_limits limits; /* limits.c */
 };
 
 /* How long a listener stops accepting after accept(2) failed for want of
@@ -131,6 +132,8 @@ static void listener_unlink(struct h2_conn *c)
 	if (!l)
 		return;
 	server_stats.open--;
+	limits_conn_gone(&l->limits, c);
+	c->limits = NULL;
 	if (c->lprev)
 		c->lprev->lnext = c->lnext;
 	else
@@ -283,6 +286,10 @@ static void conn_established(struct h2_conn *c)
 			snprintf(c->peer, sizeof(c->peer), "uid:%u",
 				 (unsigned)cred.uid);
 	}
+	if (c->limits && limits_conn_up(c->limits, c) < 0) {
+		h2_conn_die(c, "%s is at its limit of connections", c->peer);
+		return;
+	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->ready = true;
 	if (!c->server && c->cbs->on_ready)
@@ -434,6 +441,11 @@ static void listener_accept_cb(struct evconnlistener *el, evutil_socket_t fd,
 	(void)sa;
 	(void)salen;
 	c = conn_alloc(l->base, true, l->cbs, l->arg);
+	if (c && l->ctx && !limits_accept(&l->limits, c)) {
+		evutil_closesocket(fd);
+		conn_release(c);
+		return;
+	}
 	if (l->ctx) {
 		ssl = SSL_new(l->ctx);
 		if (ssl)
@@ -454,6 +466,7 @@ static void listener_accept_cb(struct evconnlistener *el, evutil_socket_t fd,
 		return;
 	}
 	c->listener = l;
+	c->limits = &l->limits;
 	c->lnext = l->conns;
 	if (l->conns)
 		l->conns->lprev = c;
@@ -616,6 +629,11 @@ out_free:
 	return NULL;
 }
 
+void h2_listener_set_limits(struct h2_listener *l, const struct h2_limits *lim)
+{
+	l->limits.lim = *lim;
+}
+
 void h2_listener_set_tls(struct h2_listener *l, SSL_CTX *ctx)
 {
 	l->ctx = ctx;
@@ -633,6 +651,7 @@ void h2_listener_free(struct h2_listener *l)
 		event_free(l->resume_ev);
 	if (l->unix_path)
 		unlink(l->unix_path);
+	limits_release(&l->limits);
 	free(l->unix_path);
 	free(l);
 }

@@ -9,6 +9,7 @@
 #include <nghttp2/nghttp2.h>
 #include <openssl/ssl.h>
 #include <stdbool.h>
+#include <time.h>
 
 #include "execfs/h2.h"
 #include "execfs/list.h"
@@ -52,6 +53,19 @@ struct wire;
 /* Seconds between heartbeat checks unless h2_set_heartbeat() says. */
 #define H2_HEARTBEAT_DEFAULT 5
 
+/* limits.c: what one listener's connections may hold (h2_limits). */
+struct limits_log {
+	time_t last; /* CLOCK_MONOTONIC seconds of the last line; 0: none */
+	unsigned skipped; /* refusals since, not logged */
+};
+struct peer_load;
+struct listener_limits {
+	struct h2_limits lim;
+	unsigned pending; /* accepted connections still in their handshake */
+	struct peer_load *loads; /* owned; one per peer with a connection */
+	struct limits_log log; /* of handshake refusals */
+};
+
 struct h2_conn {
 	struct event_base *base;
 	struct wire *wire; /* owned; NULL until the connect started */
@@ -73,6 +87,9 @@ struct h2_conn {
 	struct list streams; /* every live stream (h2_stream.link) */
 	struct list writable; /* streams owed on_writable (.wlink) */
 	struct h2_listener *listener; /* server conns: who accepted us */
+	struct listener_limits *limits; /* the listener's, while linked */
+	struct peer_load *load; /* counted in limits, once established */
+	bool handshaking; /* counted in limits->pending */
 	struct h2_conn *lnext, *lprev; /* listener's list */
 	struct event *beat_ev; /* owned; heartbeat.c, NULL when off */
 	unsigned beat_interval; /* seconds, as when the connection began */
@@ -101,6 +118,20 @@ void h2_conn_flush(struct h2_conn *c);
 /* Fail every stream (on_close with error_code) and free them. */
 void h2_conn_drop_streams(struct h2_conn *c, uint32_t error_code);
 bool h2_conn_finished(const struct h2_conn *c);
+
+/* limits.c. May a new connection begin (a handshake)? false: close it
+ * (logged). */
+bool limits_accept(struct listener_limits *ll, struct h2_conn *c);
+void limits_handshake_done(struct listener_limits *ll, struct h2_conn *c);
+/* c is established and knows its peer: 0, or -EMFILE when the peer is at
+ * its cap of connections (logged; c must die), -ENOMEM. */
+int limits_conn_up(struct listener_limits *ll, struct h2_conn *c);
+void limits_conn_gone(struct listener_limits *ll, struct h2_conn *c);
+/* A request stream of c begins: counted; false when its peer is over its
+ * cap (logged): refuse it. */
+bool limits_stream_begin(struct h2_conn *c, struct h2_stream *st);
+void limits_stream_end(struct h2_conn *c, struct h2_stream *st);
+void limits_release(struct listener_limits *ll);
 
 /* conn.c */
 void h2_conn_schedule_flush(struct h2_conn *c);

@@ -67,6 +67,7 @@ void h2_stream_closed(struct h2_stream *st, uint32_t error_code)
 	struct h2_conn *c = st->c;
 
 	stream_unlink(st);
+	limits_stream_end(c, st);
 	st->closed = true;
 	if (st->grown)
 		c->grown--;
@@ -452,6 +453,7 @@ static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *frame,
 	st = stream_new(c);
 	if (!st)
 		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+	st->over_limit = !limits_stream_begin(c, st);
 	st->id = frame->hd.stream_id;
 	nghttp2_session_set_stream_user_data(ng, st->id, st);
 	return 0;
@@ -545,6 +547,10 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame,
 			st->request_done = true;
 			if (!st->method || !st->path) {
 				h2_stream_reset(st, NGHTTP2_PROTOCOL_ERROR);
+				return 0;
+			}
+			if (st->over_limit) {
+				h2_stream_reset(st, NGHTTP2_REFUSED_STREAM);
 				return 0;
 			}
 			if (c->cbs->on_request)

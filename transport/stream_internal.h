@@ -32,6 +32,8 @@ struct h2_stream {
 	bool want_drained; /* h2_stream_notify_drained(): owed when empty */
 	bool closed; /* nghttp2 closed it; on_close ran */
 	bool request_done; /* server: on_request delivered */
+	bool counted; /* in its peer's streams (limits.c) */
+	bool over_limit; /* its peer was over its cap: refused */
 	size_t unconsumed; /* received bytes not yet consumed */
 	bool grown; /* h2_stream_grow_window() ran */
 	/* h2_stream_keep_sent(): owned; bytes sent that the peer may not

@@ -161,6 +161,23 @@ struct h2_listener *h2_listen(struct event_base *base, const char *address,
 			      SSL_CTX *ctx, const struct h2_conn_cbs *cbs,
 			      void *arg, char *err, size_t errlen);
 void h2_listener_free(struct h2_listener *l);
+/*
+ * Caps on what the connections of a listener hold; 0: no cap (the
+ * default). handshakes: accepted connections whose TLS handshake is not
+ * done, in all (more are closed at accept). conns_per_peer: established
+ * connections of one peer identity (h2_conn_peer(); one more is closed
+ * after its handshake). streams_per_peer: request streams open on every
+ * connection of one peer (one more is reset with REFUSED_STREAM before
+ * on_request). Each refusal is logged (at most a line every 10 s per cause
+ * and peer, with the count of the others). For connections made after the
+ * call.
+ */
+struct h2_limits {
+	unsigned handshakes;
+	unsigned conns_per_peer;
+	unsigned streams_per_peer;
+};
+void h2_listener_set_limits(struct h2_listener *l, const struct h2_limits *lim);
 /* New connections of a TLS listener use ctx from now on (not owned, as at
  * h2_listen()); connections already made keep theirs (each holds a
  * reference), so the old context may be freed right after. */
@@ -286,6 +303,7 @@ size_t h2_stream_unacked(const struct h2_stream *st);
 #define H2_PROTOCOL_ERROR 0x1
 #define H2_CANCEL 0x8
 #define H2_REFUSED_STREAM 0x7
+#define H2_ENHANCE_YOUR_CALM 0xb
 /* on_close only, never on the wire: the connection ended under the
  * stream (lost, or closed by either side), not a reset of the stream. */
 #define H2_LOST 0x100

@@ -20,7 +20,7 @@ if out=$(echo true 2>&1 >"$web/ctl"); then
 	fail "a third running session was allowed"
 fi
 assert_match 'Resource temporarily unavailable' "$out" "error of the third start"
-assert_match "running sessions, the agent's limit" "$(read_file "$web/status")" \
+assert_match "has 2 sessions, the agent's limit" "$(read_file "$web/status")" \
 	"status of the refused start"
 echo kill >"$web/$second/ctl"
 assert_eq "killed SIGKILL" "$(read_file "$web/$second/wait")" "the second session's end"

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "agent_harness.h"
+#include "audit.h"
 #include "exec_spec.h"
 #include "execfs/h2.h"
 #include "execfs/log.h"
@@ -459,6 +460,31 @@ void harness_connect(struct harness *h)
 	HARNESS_UNTIL(h, h->ready);
 }
 
+void harness_set_policy(struct harness *h, const char *text)
+{
+	char err[256] = "";
+	struct policy *p = policy_parse(text, strlen(text), err, sizeof(err));
+
+	if (!p)
+		fail_msg("policy: %s", err);
+	xsession_table_set_policy(h->table, p);
+	server_set_policy(h->srv, p);
+	policy_free(h->policy);
+	h->policy = p;
+}
+
+void harness_set_audit(struct harness *h, const char *path, bool required)
+{
+	char err[256] = "";
+
+	audit_close(h->audit);
+	h->audit = audit_open(path, err, sizeof(err));
+	if (!h->audit)
+		fail_msg("audit %s: %s", path, err);
+	audit_set_required(h->audit, required);
+	xsession_table_set_audit(h->table, h->audit, "n1");
+}
+
 void harness_drop_client(struct harness *h)
 {
 	struct h2_conn *c = h->client;
@@ -507,6 +533,7 @@ struct harness *harness_new(const char *inventory)
 	xsession_table_set_policy(h->table, h->policy);
 	h->srv = server_new(h->base, "n1", h->inv, h->table);
 	assert_non_null(h->srv);
+	server_set_policy(h->srv, h->policy);
 	h->l = h2_listen(h->base, h->addr, NULL, server_conn_cbs(), h->srv, err,
 			 sizeof(err));
 	if (!h->l)
@@ -546,6 +573,7 @@ void harness_free(struct harness *h)
 		fake_job_free(j);
 	}
 	policy_free(h->policy);
+	audit_close(h->audit);
 	inventory_free(h->inv);
 	event_free(h->deadline);
 	event_base_free(h->base);

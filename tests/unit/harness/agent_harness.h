@@ -75,6 +75,7 @@ struct harness {
 	char addr[128];
 	struct inventory *inv;
 	struct policy *policy;
+	struct audit *audit; /* owned; NULL: none */
 	struct launcher launcher; /* the fake one */
 	struct xsession_table *table;
 	struct server *srv;
@@ -101,6 +102,13 @@ char *harness_inventory_text(json_t *containers);
  * container HARNESS_CONTAINER. */
 struct harness *harness_new(const char *inventory);
 void harness_free(struct harness *h);
+
+/* Replace the policy (a JSON text; the test fails on a bad one) and tell
+ * the watchers, as the agent does on a reload. */
+void harness_set_policy(struct harness *h, const char *text);
+/* Audit to path from now on (opened by the harness, closed at its end);
+ * required: --audit-required. */
+void harness_set_audit(struct harness *h, const char *path, bool required);
 
 /* A new client connection, which becomes h->client. The older one is
  * left as it is (a client that resumes has given it up). */
