@@ -20,7 +20,9 @@ certs_make n1
 port=$(free_port)
 mport=$(free_port)
 container_start web default web-1 nginx
-printf '{"rules": [{"principals": ["spiffe://execfs.test/client"], "actions": ["exec"]}]}\n' \
+# Root over the Unix socket sees the containers (a rule names it) but may
+# only run as nobody: its start as the default user is denied.
+printf '{"rules": [{"principals": ["spiffe://execfs.test/client"], "actions": ["exec"]}, {"principals": ["uid:0"], "actions": ["exec"], "run_as": ["nobody"]}]}\n' \
 	>"$TESTDIR/policy.json"
 
 if timeout 60 "$EXECFS_BUILD_DIR/execfs-agent" --runc-root "$RUNC_ROOT" \
@@ -65,7 +67,7 @@ n=$(read_file "$c/clone")
 rc=0
 echo "/no/such/program" 2>/dev/null >"$c/$n/ctl" || rc=$?
 [ "$rc" != 0 ] || fail "a missing program started"
-# Root over the Unix socket: the policy names only the TLS client.
+# Root over the Unix socket: its rule allows only user nobody.
 MOUNT_NODE=n1 mount_start "$TESTDIR/local" --agent "unix:$AGENT_SOCK"
 lc=$TESTDIR/local/n1/default/web-1/nginx
 wait_for "[ -d '$lc' ]" 60 || fail "the local mount lists nothing"

@@ -151,8 +151,11 @@ starts() {
 	m=$(read_file "$c/clone")
 	echo true 2>/dev/null >"$c/$m/ctl" && [ "$(read_file "$c/$m/wait")" = "exited 0" ]
 }
-policy_set '{"rules": [{"principals": ["uid:0"], "actions": ["exec"]}]}'
-starts && fail "the new policy (uid:0 only) let the client start a session"
+# Exec turned off: the client still sees its containers (the rules show
+# them; a rule that no longer named it would hide them, and the mount would
+# drop the streaming session's directory) but may start nothing.
+policy_set '{"exec_enabled": false, "rules": [{"principals": ["spiffe://execfs.test/client"], "actions": ["exec"]}]}'
+starts && fail "the new policy (exec_enabled false) let the client start a session"
 policy_set '{"rules": ['
 grep -q 'keeping the old policy' "$alog" || fail "no log line for the bad policy"
 starts && fail "a bad policy file changed the policy in force"
