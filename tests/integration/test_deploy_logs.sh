@@ -30,7 +30,7 @@ log "both programs: version $v_fs"
 
 # ---- --help lists every option ---------------------------------------------
 help=$("$B/execfs-agent" --help)
-opts=$(sed -n '/longopts\[\] = {/,/};/p' "$EXECFS_SOURCE_DIR/agent/main.c" |
+opts=$(sed -n '/longopts\[\] = {/,/};/p' "$EXECFS_SOURCE_DIR/agent/options.c" |
 	grep -o '{ "[a-z-]*"' | cut -d'"' -f2 | grep -v '^privsep-')
 [ "$(wc -l <<<"$opts")" -gt 15 ] || fail "could not read the agent's options"
 for o in $opts; do
