@@ -67,7 +67,7 @@ assert_eq "killed SIGKILL" "$(read_file "$web/$sid/wait")" "the session's end"
 audit_count() { # EVENT [FILTER]: lines of EVENT matching FILTER (a regex)
 	grep "\"event\":\"$1\"" "$TESTDIR/audit.log" | grep -c -- "${2:-.}" || true
 }
-wait_for "[ \$(audit_count end) -ge 1 ]" 30 || fail "no end line"
+wait_for "[ \$(audit_count end) -ge 1 ]" 60 || fail "no end line"
 assert_eq 1 "$(audit_count start '"env":\["A=1"\]')" "start line with env"
 assert_eq 1 "$(audit_count signal '"signal":"KILL","sent":true')" "signal line"
 mount_stop "$TESTDIR/mnt"
@@ -99,8 +99,8 @@ grep -q "dns:norules.execfs.test has 4 connections, the limit" "$TESTDIR/agent.l
 storm norules --raw 40 --hold "$TESTDIR/hold" >"$TESTDIR/raw.out" 2>&1 &
 raw=$!
 cleanup_push "rm -f '$TESTDIR/hold'; kill $raw 2>/dev/null || true"
-wait_for "[ -e '$TESTDIR/hold' ]" 30 || fail "h2storm --raw did not connect"
-wait_for "grep -q 'TLS handshakes under way, the limit' '$TESTDIR/agent.log'" 30 ||
+wait_for "[ -e '$TESTDIR/hold' ]" 60 || fail "h2storm --raw did not connect"
+wait_for "grep -q 'TLS handshakes under way, the limit' '$TESTDIR/agent.log'" 60 ||
 	fail "no log line for the handshake cap"
 if tls_client_accepted 127.0.0.1 "$port" "$CERT_DIR/ca.pem" \
 	"$CERT_DIR/client.pem" "$CERT_DIR/client.key" >/dev/null; then

@@ -43,7 +43,7 @@ stallfs_pid=$!
 exec 8<>"$T/stall.ctl"
 cleanup_push "exec 8>&-"
 cleanup_push "printf r >&8; fusermount3 -u -z '$T/rootfs-held/stall' 2>/dev/null; stop_pid $stallfs_pid stallfs"
-wait_for "mountpoint -q '$T/rootfs-held/stall'" 20 || fail "stallfs did not mount"
+wait_for "mountpoint -q '$T/rootfs-held/stall'" 60 || fail "stallfs did not mount"
 
 # With CAP_SYS_PTRACE, which a process of the container needs to look at
 # B's /proc files (B is not dumpable); runc's default set besides.
@@ -77,7 +77,7 @@ started_pids() {
 sidY=$(new_sid)
 exec_json "$T/y.req" container="\"$FREE\"" argv='["sleep","1000"]'
 h2req --timeout 200 --exec "$T/y.req" "$sidY" >"$T/y.rep" &
-wait_for "grep -qx 'status 200' '$T/y.rep'" 30 || fail "session Y did not start: $(cat "$T/y.rep")"
+wait_for "grep -qx 'status 200' '$T/y.rep'" 60 || fail "session Y did not start: $(cat "$T/y.rep")"
 nstarted=$(started_pids | wc -l)
 
 printf h >&8
@@ -87,11 +87,11 @@ exec_json "$T/x.req" container="\"$HELD\"" user='"app"' \
 	argv='["sh","-c","echo $(id -u) $(id -g) $(id -G) $HOME"]'
 h2req --timeout 200 --exec "$T/x.req" --stdout "$T/x.out" "$sidX" >"$T/x.rep" &
 xreq=$!
-wait_for "[ \$(started_pids | wc -l) -gt $nstarted ]" 30 ||
+wait_for "[ \$(started_pids | wc -l) -gt $nstarted ]" 60 ||
 	fail "the held start's process was not reported started"
 B=$(started_pids | tail -n 1)
 # B reads /etc/passwd through the FUSE file system and waits there.
-wait_for "ls -l /proc/$B/fd 2>/dev/null | grep -q /stall/file" 30 ||
+wait_for "ls -l /proc/$B/fd 2>/dev/null | grep -q /stall/file" 60 ||
 	fail "B ($B) never opened the container's /etc/passwd: $(ls -l "/proc/$B/fd" 2>&1)"
 log "start X held in its process $B, which reads the container's /etc/passwd"
 
@@ -118,7 +118,7 @@ done
 timeout 60 "$H2REQ" --signal TERM "unix:$AGENT_SOCK" "$sidY" >"$T/ysig.rep" ||
 	fail "signal to Y while X is held: $(cat "$T/ysig.rep")"
 grep -qx 'signal 200' "$T/ysig.rep" || fail "signal to Y not answered 200: $(cat "$T/ysig.rep")"
-wait_for "grep -q '^status body' '$T/y.rep'" 30 || fail "Y's exit did not come while X is held"
+wait_for "grep -q '^status body' '$T/y.rep'" 60 || fail "Y's exit did not come while X is held"
 assert_eq '{"state":"killed","signal":15,"signame":"TERM"}' "$(report_body "$T/y.rep" status)" "Y's status"
 sidZ=$(new_sid)
 exec_json "$T/z.req" container="\"$FREE\"" argv='["echo","another start"]'
@@ -180,7 +180,7 @@ mkfifo "$T/rootfs-planted/etc/passwd"
 bash -c 'echo released >"$1"' _ "$T/rootfs-planted/etc/passwd" &
 writer=$!
 cleanup_push "kill $writer 2>/dev/null"
-wait_for "[ \"\$(cat /proc/$writer/wchan)\" = wait_for_partner ]" 30 ||
+wait_for "[ \"\$(cat /proc/$writer/wchan)\" = wait_for_partner ]" 60 ||
 	fail "the FIFO's writer does not wait"
 run_planted fifo user='"app"' argv='["id"]'
 grep -qx 'status 400' "$T/fifo.rep" || fail "a FIFO passwd: $(cat "$T/fifo.rep")"
@@ -221,7 +221,7 @@ log "env, HOME included, as runc exec's"
 # ---- a handle on B's exe, kept past the agent ------------------------------------
 agent_stop
 echo go >"/proc/$HELD_INIT/root/tmp/go"
-wait_for "[ -s /proc/$HELD_INIT/root/tmp/result ]" 30 || fail "the kept handle was not tried"
+wait_for "[ -s /proc/$HELD_INIT/root/tmp/result ]" 60 || fail "the kept handle was not tried"
 assert_eq refused "$(cat "/proc/$HELD_INIT/root/tmp/result")" "a write through the kept handle"
 assert_eq "$sum_before" "$(sha256sum <"$T/bin/execfs-agent")" "the agent's binary"
 log "a handle on B's exe kept past the agent cannot write; the binary is unchanged"

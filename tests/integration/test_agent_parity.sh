@@ -64,7 +64,7 @@ while True:
 PY
 listener_pid=$!
 cleanup_push "kill $listener_pid 2>/dev/null"
-wait_for "[ -e '$TESTDIR/listener.ready' ]" 30 || fail "the seccomp listener did not start"
+wait_for "[ -e '$TESTDIR/listener.ready' ]" 60 || fail "the seccomp listener did not start"
 CONTAINER_SPEC_PATCH='{"linux": {"seccomp": {
     "defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "'"$listener"'",
     "architectures": ["SCMP_ARCH_X86_64"],
@@ -119,7 +119,7 @@ wait_for "[ -d '$dir' ]" 60 || fail "nosend: $dir not shown"
 assert_eq ok "$(exec_probe "$dir" sh -c 'echo ok')" "a start under a filter refusing sendmsg"
 n=$(read_file "$dir/clone")
 (printf 'exec /nosuch\n' >"$dir/$n/ctl") 2>/dev/null || true
-wait_for "grep -q . '$dir/$n/status'" 30 || fail "nosend: no status"
+wait_for "grep -q . '$dir/$n/status'" 60 || fail "nosend: no status"
 st=$(cat "$dir/$n/status")
 assert_match '^failed: exec /nosuch: No such file or directory' "$st" "a failed execve under a filter refusing sendmsg"
 
@@ -132,7 +132,7 @@ if (printf 'exec true\n' >"$dir/$n/ctl") 2>"$TESTDIR/notify.err"; then
 	fail "a container with SCMP_ACT_NOTIFY was entered: $st"
 fi
 log "notify: refused: $(cat "$TESTDIR/notify.err")"
-wait_for "grep -q 'container $NOTIFY: start refused: seccomp: .*SCMP_ACT_NOTIFY' '$TESTDIR/agent.log'" 30 ||
+wait_for "grep -q 'container $NOTIFY: start refused: seccomp: .*SCMP_ACT_NOTIFY' '$TESTDIR/agent.log'" 60 ||
 	fail "no log line for the refused start"
 st=$(cat "$dir/$n/status")
 assert_match '^failed: unsupported container config: seccomp: .*SCMP_ACT_NOTIFY' "$st" "the failed start's status"

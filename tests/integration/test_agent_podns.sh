@@ -65,14 +65,14 @@ same_cgroups() {
 	exec_json "$T/cg.req" container="\"$1\"" \
 		argv='["sh","-c","cat /proc/self/cgroup; echo ==; cat /proc/1/cgroup; echo ==; exec sleep 1000"]'
 	h2req --timeout 120 --exec "$T/cg.req" --stdout "$T/cg.out" "$sid" >"$T/cg.rep" &
-	wait_for "[ \$(grep -c '^==' '$T/cg.out') = 2 ]" 30 ||
+	wait_for "[ \$(grep -c '^==' '$T/cg.out') = 2 ]" 60 ||
 		fail "the session did not start: $(cat "$T/cg.rep" "$T/cg.out" "$T/agent.log")"
 	out=$(sed '$d' "$T/cg.out")
 	assert_eq "${out#*==$'\n'}" "${out%$'\n'==*}" "the session's cgroups inside"
 	b=$(sed -n 's/.*request [0-9]*: pid \([0-9]*\) started.*/\1/p' "$T/agent.log" | sed -n "$((n + 1))p")
 	assert_eq "$(cat "/proc/$2/cgroup")" "$(cat "/proc/$b/cgroup")" "the session's cgroups from the host"
 	h2req --signal KILL "$sid" >/dev/null
-	wait_for "grep -q '^status body' '$T/cg.rep'" 30 || fail "the session did not end"
+	wait_for "grep -q '^status body' '$T/cg.rep'" 60 || fail "the session did not end"
 	nsdelegate_on
 }
 
@@ -123,7 +123,7 @@ grep -q 'clone3 is not available (Function not implemented)' "$T/agent.log" ||
 unshare -m --propagation private sleep infinity &
 V2NS=$!
 cleanup_push "kill $V2NS"
-wait_for "[ \"\$(readlink /proc/$V2NS/ns/mnt)\" != \"\$(readlink /proc/self/ns/mnt)\" ]" 10 ||
+wait_for "[ \"\$(readlink /proc/$V2NS/ns/mnt)\" != \"\$(readlink /proc/self/ns/mnt)\" ]" 60 ||
 	fail "no private mount namespace"
 nsenter -t "$V2NS" -m mount -t cgroup2 -o nsdelegate none /sys/fs/cgroup
 RUNC_ROOT_V2=$T/runc-v2

@@ -34,7 +34,7 @@ sh -c 'printf "exec sh -c \"echo ran >/tmp/mark\"\n" >"$1/ctl"; echo $? >"$2"' \
 	_ "$dir/$n" "$TESTDIR/ctl.rc" 2>"$TESTDIR/ctl.err" &
 # In the worker's socket before the monitor can push the new list to it:
 # the worker, woken, reads them in that order.
-wait_for "ss -Htn state established '( sport = :$port )' | awk '\$1 > 0 {f = 1} END {exit !f}'" 30 ||
+wait_for "ss -Htn state established '( sport = :$port )' | awk '\$1 > 0 {f = 1} END {exit !f}'" 60 ||
 	fail "the request did not reach the worker's socket"
 before=$(changes)
 runc --root "$RUNC_ROOT" delete -f "$ID"
@@ -44,10 +44,10 @@ _container_run web web-1 io.kubernetes.cri.container-type=container \
 new_pid=$(container_pid web)
 [ "$new_pid" != "$old_pid" ] || fail "the new init has the old pid"
 # The monitor has the new instance (its last change lists it).
-wait_for "[ \$(changes) -gt $before ] && runc --root '$RUNC_ROOT' state '$ID' >/dev/null 2>&1 && tail -n 50 '$TESTDIR/agent.log' | grep 'inventory changed' | tail -1 | grep -q ': 1 container'" 30 ||
+wait_for "[ \$(changes) -gt $before ] && runc --root '$RUNC_ROOT' state '$ID' >/dev/null 2>&1 && tail -n 50 '$TESTDIR/agent.log' | grep 'inventory changed' | tail -1 | grep -q ': 1 container'" 60 ||
 	fail "the monitor did not see the replaced container"
 kill -CONT "$worker"
-wait_for "[ -s '$TESTDIR/ctl.rc' ]" 30 || fail "the exec write did not return"
+wait_for "[ -s '$TESTDIR/ctl.rc' ]" 60 || fail "the exec write did not return"
 [ "$(cat "$TESTDIR/ctl.rc")" != 0 ] || fail "the start in a replaced container succeeded"
 log "replaced: the exec write failed: $(cat "$TESTDIR/ctl.err")"
 # The monitor's refusal, and the reason the session failed with (its

@@ -30,7 +30,7 @@ sid=$(new_sid)
 exec_json "$T/req" container="\"$CID\"" tty=true argv='["pgrp_tool","steal","/tmp/ctl"]'
 h2req --timeout 200 --exec "$T/req" --stdout "$T/out" "$sid" >"$T/rep" &
 main=$!
-wait_for "grep -q 'zombie [0-9]' '$T/out'" 30 || fail "no stolen foreground: $(cat "$T/out" "$T/rep")"
+wait_for "grep -q 'zombie [0-9]' '$T/out'" 60 || fail "no stolen foreground: $(cat "$T/out" "$T/rep")"
 B=$(sed -n 's/.*request [0-9]*: pid \([0-9]*\) started.*/\1/p' "$T/agent.log" | tail -n 1)
 [ -n "$B" ] || fail "no session pid in the log"
 
@@ -39,10 +39,10 @@ B=$(sed -n 's/.*request [0-9]*: pid \([0-9]*\) started.*/\1/p' "$T/agent.log" | 
 held=
 for try in 1 2 3 4 5; do
 	# The zombie (not reaped yet) shows its number on the host.
-	wait_for "[ -n \"\$(cat /proc/$B/task/$B/children)\" ]" 30 || fail "no zombie child of $B"
+	wait_for "[ -n \"\$(cat /proc/$B/task/$B/children)\" ]" 60 || fail "no zombie child of $B"
 	stale=$(tr -d ' ' <"/proc/$B/task/$B/children")
 	echo go >"/proc/$INIT/root/tmp/ctl"
-	wait_for "[ \$(grep -c reaped '$T/out') -ge $try ]" 30 || fail "the child was not reaped"
+	wait_for "[ \$(grep -c reaped '$T/out') -ge $try ]" 60 || fail "the child was not reaped"
 	rc=0
 	"$TOOL" hold "$stale" >"$T/hold" || rc=$?
 	if [ $rc = 0 ]; then
@@ -53,7 +53,7 @@ for try in 1 2 3 4 5; do
 	[ $rc = 3 ] || fail "pgrp_tool hold $stale: status $rc"
 	log "pid $stale was taken by someone else: again"
 	echo again >"/proc/$INIT/root/tmp/ctl"
-	wait_for "[ \$(grep -c zombie '$T/out') -gt $try ]" 30 || fail "no new zombie"
+	wait_for "[ \$(grep -c zombie '$T/out') -gt $try ]" 60 || fail "no new zombie"
 done
 [ -n "$held" ] || fail "could not take an emptied group's number in 5 tries"
 assert_eq "held $held" "$(cat "$T/hold")" "the host's process"

@@ -37,7 +37,7 @@ exec_sleeper() {
 	local pidfile=$TESTDIR/exec-$1.pid
 	"${R[@]}" exec -d --pid-file "$pidfile" "$1" /bin/sleep 1000 \
 		</dev/null >/dev/null 2>&1
-	wait_for "[ -s '$pidfile' ]" 30 || fail "runc exec wrote no pid file"
+	wait_for "[ -s '$pidfile' ]" 60 || fail "runc exec wrote no pid file"
 	SLEEPER=$(cat "$pidfile")
 	cleanup_push "kill $SLEEPER 2>/dev/null"
 }

@@ -43,7 +43,7 @@ tls_config_write "$TESTDIR/execfs.json" "$port"
 mnt=$TESTDIR/mnt
 mount_start "$mnt" --config "$TESTDIR/execfs.json"
 node=$mnt/n1
-wait_for "[ -d '$node/default/priv-1/box' ]" 30 || fail "containers did not appear"
+wait_for "[ -d '$node/default/priv-1/box' ]" 60 || fail "containers did not appear"
 [ -e "$node/.host" ] && fail "$node/.host exists without --host-exec"
 listing=$(ls -a "$node")
 grep -qx .host <<<"$listing" && fail "ls -a lists .host without --host-exec"

@@ -31,10 +31,10 @@ crun_ctr() {
 }
 
 crun_ctr default c1
-wait_for "[ -d '$N/default/c1/c1' ]" 30 ||
+wait_for "[ -d '$N/default/c1/c1' ]" 60 ||
 	fail "default/c1/c1 not shown: $(find "$N" -maxdepth 3 | tr '\n' ' ')"
 crun_ctr team-b c1
-wait_for "[ -d '$N/team-b/c1/c1' ]" 30 ||
+wait_for "[ -d '$N/team-b/c1/c1' ]" 60 ||
 	fail "team-b/c1/c1 not shown: $(find "$N" -maxdepth 3 | tr '\n' ' ')"
 
 a=$(read_file "$N/default/c1/c1/info")
@@ -57,9 +57,9 @@ done
 log "same id in two namespaces ok"
 
 ctr_cmd -n team-b tasks kill -s KILL c1 >/dev/null
-wait_for "ctr_cmd -n team-b tasks delete c1" 20 || fail "ctr tasks delete"
+wait_for "ctr_cmd -n team-b tasks delete c1" 60 || fail "ctr tasks delete"
 ctr_cmd -n team-b containers delete c1 >/dev/null
-wait_for "[ ! -e '$N/team-b' ]" 30 || fail "team-b/c1/c1 still shown after its delete"
+wait_for "[ ! -e '$N/team-b' ]" 60 || fail "team-b/c1/c1 still shown after its delete"
 [ -d "$N/default/c1/c1" ] || fail "default/c1/c1 went with team-b's"
 log "delete followed"
 

@@ -40,7 +40,7 @@ state_of() {
 
 c1=${CONTAINER_PREFIX}c1
 crun_start c1 box1
-wait_for "[ -d '$N/default/$c1/$c1' ]" 30 ||
+wait_for "[ -d '$N/default/$c1/$c1' ]" 60 ||
 	fail "default/$c1/$c1 not shown: $(find "$N" -maxdepth 3 | tr '\n' ' ')"
 d=$N/default/$c1/$c1
 assert_eq "crun" "$(jq -r .runtime "$d/info")" "runtime"
@@ -49,14 +49,14 @@ rt_same_as "$d" "$CRUN" exec "$c1"
 log "crun container ok"
 
 "$CRUN" pause "$c1"
-wait_for "[ \"\$(state_of '$d')\" = paused ]" 30 || fail "pause not seen: $(state_of "$d")"
+wait_for "[ \"\$(state_of '$d')\" = paused ]" 60 || fail "pause not seen: $(state_of "$d")"
 "$CRUN" resume "$c1"
-wait_for "[ \"\$(state_of '$d')\" = running ]" 30 || fail "resume not seen: $(state_of "$d")"
+wait_for "[ \"\$(state_of '$d')\" = running ]" 60 || fail "resume not seen: $(state_of "$d")"
 CRUN_CREATE=1 crun_start c2 box2
 c2=${CONTAINER_PREFIX}c2
-wait_for "[ \"\$(state_of '$N/default/$c2/$c2')\" = created ]" 30 || fail "created not seen"
+wait_for "[ \"\$(state_of '$N/default/$c2/$c2')\" = created ]" 60 || fail "created not seen"
 "$CRUN" start "$c2"
-wait_for "[ \"\$(state_of '$N/default/$c2/$c2')\" = running ]" 30 || fail "start not seen"
+wait_for "[ \"\$(state_of '$N/default/$c2/$c2')\" = running ]" 60 || fail "start not seen"
 log "states ok"
 
 # CRI-O with crun: a pod's container by its Kubernetes names, the sandbox
@@ -66,7 +66,7 @@ crun_start sb web-1 io.kubernetes.cri-o.ContainerType=sandbox \
 crun_start nginx web-1 io.kubernetes.cri-o.ContainerType=container \
 	io.kubernetes.pod.namespace=prod io.kubernetes.pod.name=web-1 \
 	io.kubernetes.container.name=nginx
-wait_for "[ -d '$N/prod/web-1/nginx' ]" 30 ||
+wait_for "[ -d '$N/prod/web-1/nginx' ]" 60 ||
 	fail "prod/web-1/nginx not shown: $(find "$N" -maxdepth 3 | tr '\n' ' ')"
 assert_eq "nginx" "$(ls "$N/prod/web-1")" "containers of prod/web-1 (sandbox hidden)"
 assert_eq "web-1" "$(exec_probe "$N/prod/web-1/nginx" hostname)" "hostname of prod/web-1/nginx"
@@ -79,7 +79,7 @@ container_bundle "$TESTDIR/bundles/runc-$c1" "$ROOTFS" runc-box
 cleanup_push "runc --root '$RUNC_ROOT' delete -f '$c1' >/dev/null 2>&1"
 runc --root "$RUNC_ROOT" run -d --bundle "$TESTDIR/bundles/runc-$c1" "$c1" \
 	</dev/null >"$TESTDIR/runc-$c1.log" 2>&1 || fail "runc run $c1"
-wait_for "[ \$(ls '$N/default/$c1' | wc -l) = 2 ]" 30 ||
+wait_for "[ \$(ls '$N/default/$c1' | wc -l) = 2 ]" 60 ||
 	fail "one id under two roots: $(ls "$N/default/$c1")"
 hosts=$(for d in "$N/default/$c1"/*; do exec_probe "$d" hostname; done | sort | tr '\n' ' ')
 assert_eq "box1 runc-box " "$hosts" "hostnames of the two containers with id $c1"
@@ -87,5 +87,5 @@ grep -q "listing it as $c1@" "$TESTDIR/agent-own.log" || fail "the duplicate id 
 log "one id under two roots ok"
 
 "$CRUN" delete -f "$c2"
-wait_for "[ ! -e '$N/default/$c2' ]" 30 || fail "deleted $c2 still shown"
+wait_for "[ ! -e '$N/default/$c2' ]" 60 || fail "deleted $c2 still shown"
 log "delete followed"

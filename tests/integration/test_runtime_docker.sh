@@ -27,7 +27,7 @@ drun() {
 
 # A plain container, started after the agent: its root did not exist.
 drun --name web execfs/busybox:1 /bin/sleep infinity
-wait_for "[ -d '$N/docker/web/web' ]" 30 ||
+wait_for "[ -d '$N/docker/web/web' ]" 60 ||
 	fail "docker/web/web not shown: $(find "$N" -maxdepth 3 | tr '\n' ' ')"
 rt_same_as "$N/docker/web/web" docker_cmd exec web
 info=$(read_file "$N/docker/web/web/info")
@@ -40,7 +40,7 @@ assert_eq "$DOCKER_DATA/containers/$id/config.v2.json" "$(jq -r '.name_sources[0
 log "docker/web/web ok"
 
 docker_cmd rename web web2
-wait_for "[ -d '$N/docker/web2/web2' ] && [ ! -e '$N/docker/web' ]" 30 ||
+wait_for "[ -d '$N/docker/web2/web2' ] && [ ! -e '$N/docker/web' ]" 60 ||
 	fail "rename not followed: $(ls "$N/docker")"
 log "rename followed"
 
@@ -53,7 +53,7 @@ compose() {
 }
 compose web
 compose db
-wait_for "[ -d '$N/shop/web-1/web' ] && [ -d '$N/shop/db-1/db' ]" 30 ||
+wait_for "[ -d '$N/shop/web-1/web' ] && [ -d '$N/shop/db-1/db' ]" 60 ||
 	fail "compose project not grouped: $(find "$N" -maxdepth 3 | tr '\n' ' ')"
 assert_eq "db-1 web-1" "$(ls "$N/shop" | sort | tr '\n' ' ' | sed 's/ $//')" "pods of shop"
 rt_same_as "$N/shop/db-1/db" docker_cmd exec shop-db-1
@@ -72,7 +72,7 @@ drun --name "redis-$alloc" --label "com.hashicorp.nomad.alloc_id=$alloc" \
 	-e NOMAD_ALLOC_INDEX=2 -e "NOMAD_ALLOC_ID=$alloc" \
 	execfs/busybox:1 /bin/sleep infinity
 nomad_dir="$N/platform/cache.kv[2]/redis"
-wait_for "[ -d '$nomad_dir' ]" 30 ||
+wait_for "[ -d '$nomad_dir' ]" 60 ||
 	fail "nomad allocation not shown: $(find "$N" -maxdepth 3 | tr '\n' ' ')"
 rt_same_as "$nomad_dir" docker_cmd exec "redis-$alloc"
 assert_eq "nomad" "$(jq -r .naming "$nomad_dir/info")" "naming of the allocation"
@@ -82,14 +82,14 @@ drun --name "task-$alloc" --label "com.hashicorp.nomad.alloc_id=$alloc" \
 	--label com.hashicorp.nomad.job_name=batch/dispatch-1688760549-ec1a5470 \
 	--label com.hashicorp.nomad.task_group_name=g --label com.hashicorp.nomad.task_name=t \
 	-e NOMAD_ALLOC_INDEX=0 execfs/busybox:1 /bin/sleep infinity
-wait_for "[ -d '$N/default/${alloc:0:8}/t' ]" 30 ||
+wait_for "[ -d '$N/default/${alloc:0:8}/t' ]" 60 ||
 	fail "dispatched job not shown by its allocation: $(find "$N" -maxdepth 3 | tr '\n' ' ')"
 grep -q 'unsafe pod name' "$TESTDIR/agent-own.log" || fail "the unsafe name was not logged"
 log "nomad ok"
 
 # Gone when removed.
 docker_cmd rm -f web2 shop-web-1 "redis-$alloc" >/dev/null
-wait_for "[ ! -e '$N/docker' ] && [ ! -e '$N/shop/web-1' ] && [ ! -e '$nomad_dir' ]" 30 ||
+wait_for "[ ! -e '$N/docker' ] && [ ! -e '$N/shop/web-1' ] && [ ! -e '$nomad_dir' ]" 60 ||
 	fail "removed containers still shown: $(find "$N" -maxdepth 3 | tr '\n' ' ')"
 [ -d "$N/shop/db-1/db" ] || fail "shop/db-1/db went with the others"
 log "removal followed"

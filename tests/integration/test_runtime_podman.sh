@@ -25,7 +25,7 @@ prun() {
 
 # crun, no pod.
 prun --name web localhost/execfs-busybox:1 /bin/sleep infinity
-wait_for "[ -d '$N/podman/web/web' ]" 30 ||
+wait_for "[ -d '$N/podman/web/web' ]" 60 ||
 	fail "podman/web/web not shown: $(find "$N" -maxdepth 3 | tr '\n' ' ')"
 rt_same_as "$N/podman/web/web" podman_cmd exec web
 info=$(read_file "$N/podman/web/web/info")
@@ -38,7 +38,7 @@ log "crun ok"
 # runc, no pod.
 PODMAN_RUNTIME=$runc_wrapper
 prun --name api localhost/execfs-busybox:1 /bin/sleep infinity
-wait_for "[ -d '$N/podman/api/api' ]" 30 ||
+wait_for "[ -d '$N/podman/api/api' ]" 60 ||
 	fail "podman/api/api not shown: $(find "$N" -maxdepth 3 | tr '\n' ' ')"
 rt_same_as "$N/podman/api/api" podman_cmd exec api
 assert_eq "runc" "$(jq -r .runtime "$N/podman/api/api/info")" "runtime of api"
@@ -48,7 +48,7 @@ log "runc ok"
 PODMAN_RUNTIME=$crun_wrapper
 podman_cmd pod create --name shop --network none >/dev/null || fail "podman pod create"
 prun --pod shop --name shop-api localhost/execfs-busybox:1 /bin/sleep infinity
-wait_for "[ -d '$N/podman/shop/shop-api' ]" 30 ||
+wait_for "[ -d '$N/podman/shop/shop-api' ]" 60 ||
 	fail "podman/shop/shop-api not shown: $(find "$N" -maxdepth 3 | tr '\n' ' ')"
 [ "$(podman_cmd pod inspect shop --format '{{.NumContainers}}')" = 2 ] ||
 	fail "the pod should hold its infra container and shop-api"
@@ -61,7 +61,7 @@ log "pod ok"
 
 podman_cmd rm -f -t 0 web >/dev/null
 podman_cmd pod rm -f -t 0 shop >/dev/null
-wait_for "[ ! -e '$N/podman/web' ] && [ ! -e '$N/podman/shop' ]" 30 ||
+wait_for "[ ! -e '$N/podman/web' ] && [ ! -e '$N/podman/shop' ]" 60 ||
 	fail "removed containers still shown: $(find "$N" -maxdepth 3 | tr '\n' ' ')"
 [ -d "$N/podman/api/api" ] || fail "podman/api/api went with the others"
 log "removal followed"

@@ -98,7 +98,7 @@ try_exec() {
 	tls_config_write "$cfg" "$port" "$CERT_DIR/$1.pem" "$CERT_DIR/$1.key"
 	mount_start "$mnt" --config "$cfg"
 	dir=$mnt/n1/default/web-1/nginx
-	wait_for "[ -d '$dir' ]" 10 || fail "$1: the container did not appear"
+	wait_for "[ -d '$dir' ]" 60 || fail "$1: the container did not appear"
 	echo 'echo hi' >"$dir/ctl" 2>/dev/null || true
 	read_file "$dir/$2" >"$TESTDIR/status-$1"
 	mount_stop "$mnt"
@@ -109,7 +109,7 @@ assert_match '^exited 0' "$(cat "$TESTDIR/status-dnsonly")" \
 # No rule names cn:client.execfs.test: it is shown no container at all.
 tls_config_write "$TESTDIR/cnonly.json" "$port" "$CERT_DIR/cnonly.pem" "$CERT_DIR/cnonly.key"
 mount_start "$TESTDIR/mnt-cnonly" --config "$TESTDIR/cnonly.json"
-wait_for "grep -q '^connected' '$TESTDIR/mnt-cnonly/n1/.status'" 30 ||
+wait_for "grep -q '^connected' '$TESTDIR/mnt-cnonly/n1/.status'" 60 ||
 	fail "cnonly: the mount did not connect"
 assert_eq "" "$(ls "$TESTDIR/mnt-cnonly/n1")" "what the CN-only certificate sees"
 mount_stop "$TESTDIR/mnt-cnonly"

@@ -244,7 +244,7 @@ docker_stop() {
 	[ -z "$ids" ] || docker_cmd rm -f $ids >/dev/null 2>&1 || true
 	stop_pid "$DOCKER_PID" dockerd
 	# Its containerd ends with it; wait for the shims too.
-	wait_for "! pgrep -f 'containerd-shim.*$DOCKER_EXEC' >/dev/null" 20 ||
+	wait_for "! pgrep -f 'containerd-shim.*$DOCKER_EXEC' >/dev/null" 60 ||
 		log "docker: shims still running"
 	DOCKER_PID=
 	rt_cgroup_cleanup
@@ -354,7 +354,7 @@ containerd_stop() {
 			ctr_cmd -n "$ns" tasks kill -s KILL "$t" >/dev/null 2>&1
 		done
 		for t in $(ctr_cmd -n "$ns" tasks ls -q 2>/dev/null); do
-			wait_for "ctr_cmd -n '$ns' tasks delete '$t'" 10 || true
+			wait_for "ctr_cmd -n '$ns' tasks delete '$t'" 60 || true
 		done
 		for c in $(ctr_cmd -n "$ns" containers ls -q 2>/dev/null); do
 			ctr_cmd -n "$ns" containers delete "$c" >/dev/null 2>&1
@@ -362,7 +362,7 @@ containerd_stop() {
 	done
 	stop_pid "$CTRD_PID" containerd
 	CTRD_PID=
-	wait_for "! pgrep -f 'containerd-shim.*$CTRD_SOCK' >/dev/null" 20 ||
+	wait_for "! pgrep -f 'containerd-shim.*$CTRD_SOCK' >/dev/null" 60 ||
 		log "containerd: shims still running"
 	ip link del "exfs$$" 2>/dev/null || true
 	rt_cgroup_cleanup
@@ -454,7 +454,7 @@ podman_stop() {
 	podman_cmd rm -a -f -t 0 >/dev/null 2>&1 || true
 	# conmon runs `podman container cleanup` once a container exited,
 	# which may mount the store again: let those finish first.
-	wait_for "! pgrep -f -- '--root $PODMAN_DIR/root' >/dev/null" 30 ||
+	wait_for "! pgrep -f -- '--root $PODMAN_DIR/root' >/dev/null" 60 ||
 		log "podman: cleanup processes still running"
 	# c/storage keeps its overlay directory bind-mounted on itself (once
 	# per runtime it was used with, here).
