@@ -685,18 +685,24 @@ policy_run_as_ids_check(const struct policy_run_as_ids *ids, const char *name,
 {
 	if (ids->any)
 		return POLICY_RUN_AS_OK;
-	if (!name)
-		name = "default";
 	if (ids->nuid && !in_ranges(ids->uid, ids->nuid, uid))
 		return POLICY_RUN_AS_UID;
 	if (ids->ngid && !in_ranges(ids->gid, ids->ngid, gid))
 		return POLICY_RUN_AS_GID;
 	/* A name the container's own files turn into root: only when the
-	 * rule says uid 0 in so many words, or asked for root by name. */
-	if (uid == 0 && !ids->nuid && strcmp(name, "root") &&
-	    strcmp(name, "default") && !numeric_user(name))
+	 * rule says uid 0 in so many words, or asked for root by name. The
+	 * container's configured user (no name asked for) is its own
+	 * config; a user asked for by the name "default" is a name like any
+	 * other, looked up in files the container controls. */
+	if (uid == 0 && !ids->nuid && name && strcmp(name, "root") &&
+	    !numeric_user(name))
 		return POLICY_RUN_AS_ROOT;
 	return POLICY_RUN_AS_OK;
+}
+
+bool policy_run_as_gid_allowed(const struct policy_run_as_ids *ids, gid_t gid)
+{
+	return ids->any || !ids->ngid || in_ranges(ids->gid, ids->ngid, gid);
 }
 
 int policy_run_as_why(enum policy_run_as_verdict v, const char *name, uid_t uid,
@@ -733,11 +739,10 @@ int policy_run_as_allows(const char *const *patterns, const char *name,
 			 uid_t uid, gid_t gid, char *why, size_t whylen)
 {
 	struct policy_run_as_ids ids;
+	const char *shown = name ? name : "default";
 	bool named = false, name_ok = false;
 	size_t i;
 
-	if (!name)
-		name = "default";
 	if (!patterns)
 		return 0;
 	for (i = 0; patterns[i]; i++) {
@@ -745,10 +750,10 @@ int policy_run_as_allows(const char *const *patterns, const char *name,
 		    !strncmp(patterns[i], "gid:", 4))
 			continue;
 		named = true;
-		name_ok |= fnmatch(patterns[i], name, 0) == 0;
+		name_ok |= fnmatch(patterns[i], shown, 0) == 0;
 	}
 	if (named && !name_ok) {
-		snprintf(why, whylen, "run_as does not allow user %s", name);
+		snprintf(why, whylen, "run_as does not allow user %s", shown);
 		return -EACCES;
 	}
 	if (policy_run_as_compile(patterns, &ids) < 0) {

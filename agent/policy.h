@@ -138,10 +138,14 @@ enum policy_run_as_verdict {
  * kind. */
 int policy_run_as_compile(const char *const *patterns,
 			  struct policy_run_as_ids *ids);
-/* Async-signal-safe. name: the requested user, NULL: "default". */
+/* Async-signal-safe. name: the requested user, NULL: none asked for (the
+ * container's configured user, which may be root without a uid range). */
 enum policy_run_as_verdict
 policy_run_as_ids_check(const struct policy_run_as_ids *ids, const char *name,
 			uid_t uid, gid_t gid);
+/* Async-signal-safe: is gid (a supplementary group too) inside the gid
+ * ranges, when there are any? */
+bool policy_run_as_gid_allowed(const struct policy_run_as_ids *ids, gid_t gid);
 /* The reason for a verdict: 0 for POLICY_RUN_AS_OK, else -EACCES. */
 int policy_run_as_why(enum policy_run_as_verdict v, const char *name, uid_t uid,
 		      gid_t gid, char *why, size_t whylen);

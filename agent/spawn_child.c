@@ -706,6 +706,13 @@ static _Noreturn void b_main(struct spawn_plan *p)
 				    p->gid) != POLICY_RUN_AS_OK)
 		child_fail(p, STAGE_RUN_AS, EACCES,
 			   p->run_as_name ? p->run_as_name : "default", 127);
+	/* gid ranges bound the supplementary groups too: /etc/group is the
+	 * container's, and may list the user in group 0 or disk. */
+	for (i = 0; i < (int)p->ngroups; i++)
+		if (!policy_run_as_gid_allowed(&p->run_as, p->groups[i]))
+			child_fail(p, STAGE_RUN_AS, EACCES,
+				   p->run_as_name ? p->run_as_name : "default",
+				   127);
 	ctrfile_root_close(&root);
 	if (pwbuf)
 		munmap(pwbuf, USERDB_MAX_FILE + 1);

@@ -296,6 +296,9 @@ static void test_run_as_compiled(void **state)
 			 POLICY_RUN_AS_UID);
 	assert_int_equal(policy_run_as_ids_check(&ids, "app", 1000, 0),
 			 POLICY_RUN_AS_GID);
+	/* The gid ranges bound supplementary groups too. */
+	assert_true(policy_run_as_gid_allowed(&ids, 1000));
+	assert_false(policy_run_as_gid_allowed(&ids, 0));
 	assert_int_equal(policy_run_as_why(POLICY_RUN_AS_UID, "app", 0, 1000,
 					   why, sizeof(why)),
 			 -EACCES);
@@ -313,6 +316,14 @@ static void test_run_as_compiled(void **state)
 			 POLICY_RUN_AS_OK);
 	assert_int_equal(policy_run_as_ids_check(&ids, "0:0", 0, 0),
 			 POLICY_RUN_AS_OK);
+	/* "default" asked for by name is a name the container's passwd
+	 * resolves, not the container's configured user. */
+	assert_int_equal(policy_run_as_ids_check(&ids, "default", 0, 0),
+			 POLICY_RUN_AS_ROOT);
+	assert_int_equal(policy_run_as_ids_check(&ids, "root", 0, 0),
+			 POLICY_RUN_AS_OK);
+	/* Without gid ranges every supplementary group is allowed. */
+	assert_true(policy_run_as_gid_allowed(&ids, 0));
 
 	/* No run_as: anyone, root by any name included. */
 	assert_int_equal(policy_run_as_compile(NULL, &ids), 0);
