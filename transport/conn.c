@@ -162,6 +162,8 @@ static void conn_release(struct h2_conn *c)
 		event_free(c->die_ev);
 	if (c->beat_ev)
 		event_free(c->beat_ev);
+	if (c->hs_ev)
+		event_free(c->hs_ev);
 	free(c->verify_name);
 	free(c);
 }
@@ -253,6 +255,10 @@ static void conn_established(struct h2_conn *c)
 	int fd = wire_fd(c->wire);
 	int one = 1;
 
+	if (c->hs_ev) {
+		event_free(c->hs_ev);
+		c->hs_ev = NULL;
+	}
 	if (ssl) {
 		const unsigned char *alpn = NULL;
 		unsigned int alen = 0;
@@ -430,6 +436,20 @@ struct h2_conn *h2_connect(struct event_base *base, struct evdns_base *dns,
 
 /* ---- server ------------------------------------------------------------- */
 
+/* An accepted TLS connection that has not finished its handshake in
+ * conn_handshake_seconds(): a peer holding one of the listener's
+ * handshake slots (--max-handshakes) without finishing, slowly or never. */
+static void conn_handshake_late_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct h2_conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	if (!c->dying)
+		h2_conn_die(c, "TLS handshake not done in %u s",
+			    conn_handshake_seconds());
+}
+
 static void listener_accept_cb(struct evconnlistener *el, evutil_socket_t fd,
 			       struct sockaddr *sa, int salen, void *arg)
 {
@@ -451,19 +471,30 @@ static void listener_accept_cb(struct evconnlistener *el, evutil_socket_t fd,
 		if (ssl)
 			SSL_set_accept_state(ssl);
 	}
-	if (!c || (l->ctx && !ssl)) {
+	if (c && ssl)
+		c->hs_ev = evtimer_new(l->base, conn_handshake_late_cb, c);
+	if (!c || (l->ctx && (!ssl || !c->hs_ev))) {
 		log_warn("out of memory, dropping a connection");
 		evutil_closesocket(fd);
 		SSL_free(ssl);
-		if (c)
+		if (c) {
+			/* Not linked yet: its handshake slot by hand. */
+			limits_handshake_done(&l->limits, c);
 			conn_release(c);
+		}
 		return;
 	}
 	c->wire = wire_new(l->base, fd, ssl, &conn_wire_cbs, c);
 	if (!c->wire) {
 		log_warn("out of memory, dropping a connection");
+		limits_handshake_done(&l->limits, c);
 		conn_release(c);
 		return;
+	}
+	if (c->hs_ev) {
+		struct timeval tv = { (time_t)conn_handshake_seconds(), 0 };
+
+		evtimer_add(c->hs_ev, &tv);
 	}
 	c->listener = l;
 	c->limits = &l->limits;

@@ -52,6 +52,9 @@ struct wire;
 #define H2_MAX_CONTINUATIONS 8
 /* Seconds between heartbeat checks unless h2_set_heartbeat() says. */
 #define H2_HEARTBEAT_DEFAULT 5
+/* With the heartbeat off, an accepted TLS connection must still finish
+ * its handshake within this many seconds (conn_handshake_seconds). */
+#define H2_HANDSHAKE_SECONDS 15
 
 /* limits.c: what one listener's connections may hold (h2_limits). */
 struct limits_log {
@@ -90,6 +93,10 @@ struct h2_conn {
 	struct listener_limits *limits; /* the listener's, while linked */
 	struct peer_load *load; /* counted in limits, once established */
 	bool handshaking; /* counted in limits->pending */
+	/* owned; accepted TLS: the handshake's deadline, whatever the
+	 * heartbeat says (bytes trickling in do not extend it); NULL once
+	 * established */
+	struct event *hs_ev;
 	struct h2_conn *lnext, *lprev; /* listener's list */
 	struct event *beat_ev; /* owned; heartbeat.c, NULL when off */
 	unsigned beat_interval; /* seconds, as when the connection began */
@@ -108,6 +115,11 @@ struct h2_conn {
  * connect and handshake included). 0 or -ENOMEM. Received bytes set
  * c->beat_heard. */
 int conn_heartbeat_start(struct h2_conn *c);
+/* heartbeat.c: the seconds an accepted TLS connection has to finish its
+ * handshake: three heartbeat intervals, as silence would give it, but
+ * not extended by bytes trickling in; H2_HANDSHAKE_SECONDS with the
+ * heartbeat off. */
+unsigned conn_handshake_seconds(void);
 
 /* h2.c */
 int h2_conn_session_init(struct h2_conn *c);

@@ -77,6 +77,12 @@ static void beat_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+unsigned conn_handshake_seconds(void)
+{
+	return heartbeat_interval ? HEARTBEAT_SILENT_MAX * heartbeat_interval :
+				    H2_HANDSHAKE_SECONDS;
+}
+
 int conn_heartbeat_start(struct h2_conn *c)
 {
 	struct timeval tv = { .tv_sec = (time_t)heartbeat_interval };

@@ -40,7 +40,7 @@ agent_start --listen "127.0.0.1:$port" --cert "$CERT_DIR/agent.pem" \
 	--key "$CERT_DIR/agent.key" --client-ca "$CERT_DIR/ca.pem" \
 	--policy "$TESTDIR/policy.json" --audit "$TESTDIR/audit.log" \
 	--max-sessions 20 --max-streams-per-peer 100 --max-conns-per-peer 4 \
-	--max-handshakes 16
+	--max-handshakes 16 --heartbeat 60
 
 # ---- what each certificate sees ------------------------------------------
 tls_config_write "$TESTDIR/client.json" "$port"
@@ -112,6 +112,27 @@ wait_for "tls_client_accepted 127.0.0.1 $port '$CERT_DIR/ca.pem' '$CERT_DIR/clie
 	fail "handshakes still refused once the bare connections closed"
 kill -0 "$AGENT_PID" || fail "the agent died"
 log "caps: sessions, streams, connections, handshakes"
+agent_stop
+
+# ---- a handshake has a deadline ------------------------------------------
+# Bare connections held open give their slots back after three heartbeat
+# intervals (here 3 s): silent ones by the heartbeat, ones trickling bytes
+# by the handshake's own deadline. An outsider without a certificate
+# cannot keep --max-handshakes full.
+agent_start --listen "127.0.0.1:$port" --cert "$CERT_DIR/agent.pem" \
+	--key "$CERT_DIR/agent.key" --client-ca "$CERT_DIR/ca.pem" \
+	--policy "$TESTDIR/policy.json" --max-handshakes 4 --heartbeat 1
+storm norules --raw 4 --hold "$TESTDIR/hold2" >"$TESTDIR/raw2.out" 2>&1 &
+raw=$!
+cleanup_push "rm -f '$TESTDIR/hold2'; kill $raw 2>/dev/null || true"
+wait_for "[ -e '$TESTDIR/hold2' ]" 60 || fail "h2storm --raw did not connect"
+wait_for "[ \$(grep -cE 'TLS handshake not done in 3 s|no answer in 3 s' '$TESTDIR/agent.log') -ge 4 ]" 60 ||
+	fail "bare connections were not closed at their handshake's deadline"
+wait_for "tls_client_accepted 127.0.0.1 $port '$CERT_DIR/ca.pem' '$CERT_DIR/client.pem' '$CERT_DIR/client.key' >/dev/null" 60 ||
+	fail "handshakes refused while the bare connections are still open"
+rm -f "$TESTDIR/hold2"
+wait "$raw" || true
+log "a TLS handshake not done in three heartbeats is closed, its slot given back"
 agent_stop
 
 # ---- a start whose audit line cannot be written ----------------------------
