@@ -204,6 +204,24 @@ static void client_event(struct bufferevent *bev, short what, void *arg)
 	client_free(arg);
 }
 
+/* Full: the oldest client still to send its request makes room, so that
+ * idle connections (anyone on the node can open them) never keep a probe
+ * out. The list is newest first. */
+static void evict_oldest_idle(struct metrics_http *h)
+{
+	struct mclient *c, *oldest = NULL;
+
+	for (c = h->clients; c; c = c->next)
+		if (!c->answered)
+			oldest = c;
+	if (oldest) {
+		log_info("metrics: %d clients at once: the oldest idle one "
+			 "closed",
+			 METRICS_HTTP_CLIENTS);
+		client_free(oldest);
+	}
+}
+
 static void on_accept(struct evconnlistener *el, evutil_socket_t fd,
 		      struct sockaddr *sa, int salen, void *arg)
 {
@@ -213,6 +231,8 @@ static void on_accept(struct evconnlistener *el, evutil_socket_t fd,
 
 	(void)sa;
 	(void)salen;
+	if (h->nclients >= METRICS_HTTP_CLIENTS)
+		evict_oldest_idle(h);
 	c = h->nclients < METRICS_HTTP_CLIENTS ? calloc(1, sizeof(*c)) : NULL;
 	if (c)
 		c->bev = bufferevent_socket_new(evconnlistener_get_base(el), fd,

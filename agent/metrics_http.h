@@ -13,8 +13,10 @@
  *
  * One request per connection (the answer closes it), a request head of at
  * most METRICS_HTTP_HEAD_MAX bytes, METRICS_HTTP_CLIENTS connections at
- * once, each given METRICS_HTTP_TIMEOUT seconds. Nothing it reads reaches
- * anything but the path comparison.
+ * once, each given METRICS_HTTP_TIMEOUT seconds; a connection beyond them
+ * closes the oldest one still to send its request, so idle connections
+ * cannot keep a probe out. Nothing it reads reaches anything but the path
+ * comparison.
  */
 #ifndef EXECFS_AGENT_METRICS_HTTP_H
 #define EXECFS_AGENT_METRICS_HTTP_H

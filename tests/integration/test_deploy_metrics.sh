@@ -52,6 +52,17 @@ assert_eq 400 "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 \
 exec 7<>"/dev/tcp/127.0.0.1/$mport"
 assert_eq 200 "$(code /healthz)" "/healthz next to a silent client"
 exec 7>&-
+# More silent clients than it serves at once (16): the oldest make room,
+# so anyone on the node holding connections cannot fail the probes.
+silent=()
+for _ in $(seq 20); do
+	exec {fd}<>"/dev/tcp/127.0.0.1/$mport"
+	silent+=("$fd")
+done
+wait_for "grep -q 'the oldest idle one closed' '$TESTDIR/agent.log'" 60 ||
+	fail "no log line for a silent client closed to make room"
+assert_eq 200 "$(code /healthz)" "/healthz next to 20 silent clients"
+for fd in "${silent[@]}"; do exec {fd}>&-; done
 
 # What happens, counted: over TLS, one that runs and one that cannot exec.
 tls_config_write "$TESTDIR/execfs.json" "$port"
