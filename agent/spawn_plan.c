@@ -164,7 +164,9 @@ out_nomem:
 	return -ENOMEM;
 }
 
-/* The init's score, from the host's /proc. */
+/* The init's score, from the host's /proc. Read by pid number, so it
+ * counts only if the pinned init is still alive afterwards: then the pid
+ * was never another process's in between. */
 static void read_oom(struct spawn_plan *p, pid_t pid)
 {
 	char path[64], *buf;
@@ -173,6 +175,11 @@ static void read_oom(struct spawn_plan *p, pid_t pid)
 	snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", (int)pid);
 	if (read_file_at(AT_FDCWD, path, sizeof(p->oom) - 1, &buf, &len, NULL))
 		return;
+	if (p->pin->pidfd >= 0 &&
+	    syscall(SYS_pidfd_send_signal, p->pin->pidfd, 0, NULL, 0) < 0) {
+		free(buf); /* the init is gone: B's join fails anyway */
+		return;
+	}
 	while (len && (buf[len - 1] == '\n' || buf[len - 1] == ' '))
 		len--;
 	memcpy(p->oom, buf, len);
