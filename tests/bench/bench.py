@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The cases of the execfs benchmark (issue 6, DESIGN.md section 7).
+"""The cases of the execfs benchmark.
 
 Run by tests/bench/run.sh, which sets up the container, the agent, both mounts
 and the sshd, and hands this script their paths in a JSON file. Each case runs

@@ -1,5 +1,5 @@
 #!/bin/bash
-# The benchmark of issue 6 / DESIGN.md §7: execfs against ssh, runc exec and
+# The benchmark: execfs against ssh, runc exec and
 # nsenter, all on this machine's loopback, in one run, so that only ratios
 # of the same run are compared (never absolute timings, never in tests).
 #

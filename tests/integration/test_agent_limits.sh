@@ -1,5 +1,5 @@
 #!/bin/bash
-# Sessions per identity (issue 5): with --max-sessions 2, a third running
+# Sessions per identity: with --max-sessions 2, a third running
 # session of the same peer is refused with EAGAIN and a readable reason,
 # and a slot frees when a session ends.
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh

@@ -1,5 +1,5 @@
 #!/bin/bash
-# A node connection that goes away (DESIGN.md §6), over mutual TLS with a
+# A node connection that goes away, over mutual TLS with a
 # real container, the agent and the mount both run with 1 s heartbeats:
 #   - agent frozen (SIGSTOP: the socket stays open, nothing answers): the
 #     mount finds it by its PINGs within seconds; the running session says

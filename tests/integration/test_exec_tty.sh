@@ -1,5 +1,5 @@
 #!/bin/bash
-# `execfs exec -it` under tmux (issue 4): a shell on a /dev/pts terminal
+# `execfs exec -it` under tmux: a shell on a /dev/pts terminal
 # sized as the tmux window, resizing the window resizes it (SIGWINCH ->
 # resize), keys go through raw mode (Ctrl-C interrupts the remote command,
 # not the client), `~.` closes, `exit 4` ends the client with status 4, and

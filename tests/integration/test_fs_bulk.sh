@@ -1,5 +1,5 @@
 #!/bin/bash
-# Bulk data and flow control (issue 3): 1 GiB of random data through
+# Bulk data and flow control: 1 GiB of random data through
 # stdin -> cat -> stdout arrives with an equal checksum; so do 20 parallel
 # sessions of 16 MiB; with nobody reading, a 1 GiB `dd` in the container is
 # held back by flow control (both daemons stay small) and a reader that

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Editors save into stdin and read stdout (issue 3, DESIGN.md "FUSE facts"):
+# Editors save into stdin and read stdout:
 # vim scripted (-es) and full-screen with swap and backup files on, nano and
 # emacs each write a buffer into N/stdin; the remote side (md5sum or cat)
 # gets exactly the text. vim -es and less read stdout.

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Sessions through the files (DESIGN.md section 2, docs/FILES.md): clone and
+# Sessions through the files (docs/FILES.md): clone and
 # N/ directories, the container's current session, ctl verbs and their
 # errors (EINVAL, EBUSY, ESRCH, ENOTTY, ENOENT) with the reason readable in
 # ctl, forget, the bounded number of ended sessions, listings and stat that

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Output streams as Unix files (issue 3): every reader gets everything,
+# Output streams as Unix files: every reader gets everything,
 # re-reads work, O_NONBLOCK gives EAGAIN, poll wakes when output comes,
 # Ctrl-C ends a blocked reader at once, tail -f follows, and stdin opened
 # O_NONBLOCK never parks a writer.

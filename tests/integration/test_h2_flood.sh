@@ -1,5 +1,5 @@
 #!/bin/bash
-# HTTP/2 abuse (issue 5): floods of PINGs, SETTINGS, stream resets, huge
+# HTTP/2 abuse: floods of PINGs, SETTINGS, stream resets, huge
 # and endless header blocks, and thousands of open streams from a hostile
 # client leave the agent alive, serving a normal mount, with bounded memory.
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Privilege separation (issue 5, item 4): the process that holds the
+# Privilege separation: the process that holds the
 # listening sockets (TLS and Unix) and parses network input runs as an
 # unprivileged user with no capabilities and no_new_privs; the root monitor
 # holds no listening socket. Sessions still work end to end through a

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Security (issue 5) through a real mount over mutual TLS: the policy
+# Security through a real mount over mutual TLS: the policy
 # decides per session on the container's real metadata (namespace,
 # privileged, the disable annotation), SIGHUP reloads it without dropping
 # running sessions and a bad file keeps the old one; the audit file gets a
