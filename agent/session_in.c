@@ -293,7 +293,8 @@ void xsession_in_attach(struct xsession *s, struct h2_stream *st)
 		reply_error(st, EINVAL, "bad " EXECFS_HDR_OFFSET);
 		return;
 	}
-	if (first > resume_rx_received(&in->rx)) {
+	/* From here on the new stream's re-sent bytes are dropped. */
+	if (resume_rx_begin(&in->rx, first) < 0) {
 		snprintf(msg, sizeof(msg),
 			 "stdin offset %" PRIu64 " is past the %" PRIu64
 			 " bytes received",
@@ -313,7 +314,6 @@ void xsession_in_attach(struct xsession *s, struct h2_stream *st)
 		log_info("session %s: stdin resumed at offset %" PRIu64
 			 " (%" PRIu64 " received)",
 			 s->sid, first, resume_rx_received(&in->rx));
-	(void)resume_rx_begin(&in->rx, first); /* checked above */
 	in->end = false;
 	s->lost = false;
 	in->st = st;

@@ -15,6 +15,7 @@
 
 #include "execfs/proto.h"
 #include "execfs/ctl.h"
+#include "execfs/numparse.h"
 
 static const struct {
 	const char *name;
@@ -231,20 +232,16 @@ out_bad:
 static int parse_nice(struct ctl_cmd *cmd, const char *a)
 {
 	const char *p = a[0] == '-' || a[0] == '+' ? a + 1 : a;
-	long v = 0;
+	unsigned mag;
+	int v;
 
-	if (!*p || strlen(p) > 2)
+	/* Two digits at most: no leading zeros, nothing a typo hides. */
+	if (strlen(p) > 2 || num_parse_unsigned(p, 20, &mag) < 0)
 		goto out_bad;
-	for (; *p; p++) {
-		if (*p < '0' || *p > '9')
-			goto out_bad;
-		v = v * 10 + (*p - '0');
-	}
-	if (a[0] == '-')
-		v = -v;
+	v = a[0] == '-' ? -(int)mag : (int)mag;
 	if (v < EXECFS_NICE_MIN || v > EXECFS_NICE_MAX)
 		goto out_bad;
-	cmd->nice = (int)v;
+	cmd->nice = v;
 	return 0;
 
 out_bad:
