@@ -116,9 +116,9 @@ agent_stop
 
 # ---- a handshake has a deadline ------------------------------------------
 # Bare connections held open give their slots back after three heartbeat
-# intervals (here 3 s): silent ones by the heartbeat, ones trickling bytes
-# by the handshake's own deadline. An outsider without a certificate
-# cannot keep --max-handshakes full.
+# intervals (here 3 s; bytes of an unfinished handshake do not count as
+# heard). An outsider without a certificate cannot keep --max-handshakes
+# full.
 agent_start --listen "127.0.0.1:$port" --cert "$CERT_DIR/agent.pem" \
 	--key "$CERT_DIR/agent.key" --client-ca "$CERT_DIR/ca.pem" \
 	--policy "$TESTDIR/policy.json" --max-handshakes 4 --heartbeat 1
@@ -132,7 +132,23 @@ wait_for "tls_client_accepted 127.0.0.1 $port '$CERT_DIR/ca.pem' '$CERT_DIR/clie
 	fail "handshakes refused while the bare connections are still open"
 rm -f "$TESTDIR/hold2"
 wait "$raw" || true
-log "a TLS handshake not done in three heartbeats is closed, its slot given back"
+agent_stop
+# With the heartbeat off nothing else ends a handshake: its own deadline
+# (15 s then) closes a client that never finishes one.
+agent_start --listen "127.0.0.1:$port" --cert "$CERT_DIR/agent.pem" \
+	--key "$CERT_DIR/agent.key" --client-ca "$CERT_DIR/ca.pem" \
+	--policy "$TESTDIR/policy.json" --heartbeat 0
+(
+	exec 3<>"/dev/tcp/127.0.0.1/$port"
+	printf '\x16\x03\x01\x02\x00' >&3 # a record header, then nothing
+	cat <&3 >/dev/null                     # until the agent closes it
+) &
+silent=$!
+cleanup_push "kill $silent 2>/dev/null || true"
+wait_for "grep -q 'TLS handshake not done in 15 s' '$TESTDIR/agent.log'" 60 ||
+	fail "with --heartbeat 0 a handshake that never finishes was not closed"
+wait_for "! kill -0 $silent 2>/dev/null" 60 || fail "the silent client's connection is still open"
+log "a TLS handshake not done in three heartbeats (15 s without them) is closed, its slot given back"
 agent_stop
 
 # ---- a start whose audit line cannot be written ----------------------------
