@@ -37,16 +37,18 @@ agent_start --listen "127.0.0.1:$port" --cert "$CERT_DIR/agent.pem" \
 	--policy "$TESTDIR/policy.json" --metrics "127.0.0.1:$mport"
 url=http://127.0.0.1:$mport
 # code PATH: the HTTP status, or 000 when nothing answered in 3 s
-code() { curl -s -o /dev/null --max-time 3 -w '%{http_code}' "$url$1" || true; }
+# code PATH [SECS]: the status of GET PATH; 000 if no answer within SECS
+# (default 60: only a stopped worker, below, is meant to run into it).
+code() { curl -s -o /dev/null --max-time "${2:-60}" -w '%{http_code}' "$url$1" || true; }
 # metric NAME_AND_LABELS [URL]: its value in /metrics
 metric() {
-	curl -sf --max-time 10 "$url/metrics" | awk -v k="$1" '$1 == k {print $2}'
+	curl -sf --max-time 60 "$url/metrics" | awk -v k="$1" '$1 == k {print $2}'
 }
 assert_eq 200 "$(code /healthz)" "/healthz"
 assert_eq 200 "$(code /readyz)" "/readyz"
 assert_eq 404 "$(code /nope)" "an unknown path"
 assert_eq 405 "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$url/metrics")" "POST"
-assert_eq 400 "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 \
+assert_eq 400 "$(curl -s -o /dev/null -w '%{http_code}' --max-time 60 \
 	--request-target 'x y' "$url/" || true)" "a malformed request line"
 # A client that says nothing holds one slot, not the endpoint.
 exec 7<>"/dev/tcp/127.0.0.1/$mport"
@@ -115,7 +117,7 @@ log ".metrics: promtool accepts it; the mount counts its side"
 worker=$(agent_worker_pid)
 kill -STOP "$worker"
 cleanup_push "kill -CONT $worker 2>/dev/null"
-assert_eq 000 "$(code /healthz)" "/healthz of a stopped worker"
+assert_eq 000 "$(code /healthz 3)" "/healthz of a stopped worker (a probe's 3 s timeout)"
 kill -CONT "$worker"
 assert_eq 200 "$(code /healthz)" "/healthz of the worker continued"
 kill -STOP "$AGENT_PID"
