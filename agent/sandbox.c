@@ -110,13 +110,23 @@ static const char *const allowed[] = {
 	"exit",
 	"exit_group",
 #ifdef SB_SANITIZER
-	/* The sanitizers' runtime: LeakSanitizer stops the world at exit
-	 * (clone, ptrace, wait4, /proc/self/task and maps); reports read
-	 * /proc/self/exe. Test builds only. */
+	/* The sanitizers' runtime: LeakSanitizer stops the world at exit.
+	 * It makes the process dumpable again (prctl), clones a tracer task
+	 * (clone) that checks its parent (getppid), lists /proc/self/task
+	 * (open, getdents: the old call on x86_64), attaches to each thread
+	 * (ptrace, wait4) and reads the maps; reports read /proc/self/exe.
+	 * The tracer runs with every signal blocked: a call of its outside
+	 * this list kills it with SIGSYS without the handler's log line, and
+	 * the worker then spins in sched_yield() waiting for it for ever, a
+	 * worker outliving its monitor that only SIGKILL ends
+	 * (tests/unit/test_agent_sandbox.c exits through the check). Test
+	 * builds only. */
 	"clone",
+	"getppid",
 	"ptrace",
 	"wait4",
 	"prctl",
+	"getdents",
 	"getdents64",
 	"readlink",
 	"readlinkat",
