@@ -36,6 +36,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 _cleanup_stack=()
 _cleanup_done=0
+_cleanup_failed=0
 _final_rc=0
 _logs=()
 _watchdog_pid=
@@ -48,6 +49,15 @@ log() {
 fail() {
 	printf 'FAIL: %s: %s\n' "$TEST_NAME" "$*" >&2
 	exit 1
+}
+
+# cleanup_fail MSG...: fail from a cleanup helper: in the test's body, as
+# fail; while the cleanup runs, the test fails at its end, and the rest of
+# the cleanup still runs.
+cleanup_fail() {
+	[ "$_cleanup_done" = 1 ] || fail "$@"
+	printf 'FAIL: %s: %s\n' "$TEST_NAME" "$*" >&2
+	_cleanup_failed=1
 }
 
 # skip MSG...: the test cannot run here (ctest reports it as skipped).
@@ -165,7 +175,7 @@ _cleanup_run() {
 		eval "${_cleanup_stack[i]}" </dev/null
 	done
 	_fusectl_release
-	if _sanitizer_findings; then
+	if _sanitizer_findings || [ "$_cleanup_failed" = 1 ]; then
 		[ "$rc" -ne 0 ] || rc=1
 	fi
 	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
