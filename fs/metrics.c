@@ -1,6 +1,9 @@
 /*
- * The mount's counters and their text (metrics.h), in the format the
- * agent's /metrics uses (include/execfs/promtext.h).
+ * The mount's counters, its running-sessions gauge and their text
+ * (metrics.h), in the format the agent's /metrics uses
+ * (include/execfs/promtext.h). The gauges counted at a read come in
+ * struct fs_metrics_gauges, so the rendering needs no mount (unit test:
+ * tests/unit/test_fs_metrics.c).
  */
 #include "metrics.h"
 
@@ -13,6 +16,7 @@
 
 static struct {
 	uint64_t c[FSM_COUNT];
+	uint64_t running;
 	struct prom_hist latency;
 } m;
 
@@ -31,6 +35,14 @@ void fs_metrics_started(const struct timespec *sent)
 	prom_hist_observe(&m.latency,
 			  (double)(now.tv_sec - sent->tv_sec) +
 				  (double)(now.tv_nsec - sent->tv_nsec) / 1e9);
+}
+
+void fs_metrics_running(int delta)
+{
+	if (delta > 0)
+		m.running++;
+	else if (m.running)
+		m.running--;
 }
 
 static const struct {
@@ -59,7 +71,14 @@ static const struct {
 	  "Working connections to agents that ended." },
 };
 
-char *fs_metrics_text(size_t *len)
+static void gauge(struct evbuffer *b, const char *name, const char *help,
+		  uint64_t v)
+{
+	prom_family(b, name, "gauge", help);
+	prom_sample_u64(b, name, NULL, v);
+}
+
+char *fs_metrics_text(const struct fs_metrics_gauges *g, size_t *len)
 {
 	struct evbuffer *b = evbuffer_new();
 	char *text = NULL;
@@ -71,6 +90,21 @@ char *fs_metrics_text(size_t *len)
 		    "The mount's version (always 1).");
 	evbuffer_add_printf(b, "execfs_mount_build_info{version=\"%s\"} 1\n",
 			    EXECFS_VERSION);
+	gauge(b, "execfs_mount_sessions_running",
+	      "Sessions started and not ended (resuming ones included).",
+	      m.running);
+	prom_family(b, "execfs_mount_nodes", "gauge",
+		    "Nodes by connection state (as their .status says).");
+	prom_sample_u64(b, "execfs_mount_nodes", "state=\"connected\"",
+			g->nodes_connected);
+	prom_sample_u64(b, "execfs_mount_nodes", "state=\"connecting\"",
+			g->nodes_connecting);
+	prom_sample_u64(b, "execfs_mount_nodes", "state=\"unreachable\"",
+			g->nodes_unreachable);
+	gauge(b, "execfs_mount_containers",
+	      "Containers in the nodes' last listings (a disconnected "
+	      "node's last-known one included).",
+	      g->containers);
 	for (i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
 		if (counters[i].help)
 			prom_family(b, counters[i].name, "counter",

@@ -1,8 +1,10 @@
 /*
  * The mount's own figures, read from MOUNTPOINT/.metrics in the Prometheus
  * text format (docs/FILES.md): counters bumped where things happen, one
- * call each, rendered whole at each read from offset 0. Plain globals:
- * one loop per mount.
+ * call each, the running sessions kept by their state changes, and the
+ * gauges the caller counts at each read (nodes by connection state,
+ * containers listed), rendered whole at each read from offset 0. Plain
+ * globals: one loop per mount.
  */
 #ifndef EXECFS_FS_METRICS_H
 #define EXECFS_FS_METRICS_H
@@ -30,9 +32,21 @@ void fs_metrics_add(enum fs_metric m, uint64_t n);
 /* A start the agent answered 200: counted, and its latency from sent
  * (CLOCK_MONOTONIC) observed. */
 void fs_metrics_started(const struct timespec *sent);
+/* A session's process began (+1) or stopped (-1) being one that runs as
+ * far as the mount knows (resuming ones included): the running gauge. */
+void fs_metrics_running(int delta);
 
-/* The text, malloc'ed (*len bytes, NUL-terminated); NULL when out of
- * memory. */
-char *fs_metrics_text(size_t *len);
+/* What the caller counts when .metrics is read. */
+struct fs_metrics_gauges {
+	/* Attached nodes by the first word of their .status: connected;
+	 * connecting (no error yet); error (unreachable: the last attempt
+	 * or connection failed, it retries). */
+	unsigned nodes_connected, nodes_connecting, nodes_unreachable;
+	size_t containers; /* in the nodes' last listings */
+};
+
+/* The text with g's gauges, malloc'ed (*len bytes, NUL-terminated); NULL
+ * when out of memory. */
+char *fs_metrics_text(const struct fs_metrics_gauges *g, size_t *len);
 
 #endif

@@ -69,6 +69,7 @@ struct node {
 	char *claimed; /* owned: the name refused to it (another has it) */
 	char *leaving; /* owned: why it leaves, or NULL */
 	time_t listed; /* the last snapshot taken into the tree, or 0 */
+	size_t containers; /* in that snapshot (the node's .host not) */
 	bool stale; /* the tree is the last-known one: not connected */
 	bool refused; /* we closed the connection; error says why */
 };
@@ -224,16 +225,55 @@ bool node_in_use(const struct node *n)
 
 /* ---- status ------------------------------------------------------------- */
 
+/* The first word of its status; .metrics counts nodes by it. */
+enum node_word { WORD_REMOVED, WORD_CONNECTED, WORD_ERROR, WORD_CONNECTING };
+
+static enum node_word state_word(const struct node *n)
+{
+	if (n->state == NODE_REMOVED)
+		return WORD_REMOVED;
+	if (n->state == NODE_READY && n->working)
+		return WORD_CONNECTED;
+	return n->error[0] ? WORD_ERROR : WORD_CONNECTING;
+}
+
 /* The first line's words: "connected ADDR", "error ADDR: why", ... */
 static int state_text(const struct node *n, char *buf, size_t len)
 {
-	if (n->state == NODE_REMOVED)
+	switch (state_word(n)) {
+	case WORD_REMOVED:
 		return snprintf(buf, len, "removed %s", n->address);
-	if (n->state == NODE_READY && n->working)
+	case WORD_CONNECTED:
 		return snprintf(buf, len, "connected %s", n->address);
-	if (n->error[0])
+	case WORD_ERROR:
 		return snprintf(buf, len, "error %s: %s", n->address, n->error);
+	case WORD_CONNECTING:
+		break;
+	}
 	return snprintf(buf, len, "connecting %s", n->address);
+}
+
+void nodes_count(const struct execfs *fs, struct fs_metrics_gauges *g)
+{
+	const struct node *n = NULL;
+
+	while ((n = node_next(fs, n))) {
+		switch (state_word(n)) {
+		case WORD_CONNECTED:
+			g->nodes_connected++;
+			break;
+		case WORD_ERROR:
+			g->nodes_unreachable++;
+			break;
+		case WORD_CONNECTING:
+			g->nodes_connecting++;
+			break;
+		case WORD_REMOVED: /* not attached: not listed */
+			break;
+		}
+		if (n->has_dir)
+			g->containers += n->containers;
+	}
 }
 
 static int clock_text(time_t t, char *buf, size_t len)
@@ -626,6 +666,7 @@ static void node_snapshot(struct node *n, const char *line, size_t len)
 	struct snapshot snap;
 	char why[160];
 	unsigned k;
+	size_t i;
 
 	if (snapshot_parse(line, len, &snap, why, sizeof(why)) < 0) {
 		log_warn("node %s: %s", node_name(n), why);
@@ -667,6 +708,9 @@ static void node_snapshot(struct node *n, const char *line, size_t len)
 	}
 	tree_snapshot(n->fs->tree, n, n->name, &snap);
 	n->listed = time(NULL);
+	n->containers = 0;
+	for (i = 0; i < snap.n; i++)
+		n->containers += !snap.cts[i].host;
 	n->stale = false;
 	log_debug("node %s: %zu containers", node_name(n), snap.n);
 out:

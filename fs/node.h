@@ -26,6 +26,7 @@
 
 #include "fs.h"
 
+struct fs_metrics_gauges;
 struct h2_conn;
 typedef struct ssl_ctx_st SSL_CTX;
 struct node;
@@ -101,6 +102,9 @@ const char *node_address(const struct node *n);
 int node_status_text(const struct node *n, char *buf, size_t len);
 /* One line for the mount's `.status`: NAME (or -) STATE ADDRESS ... */
 int node_status_line(const struct node *n, char *buf, size_t len);
+/* fs's nodes by their state word (connected, connecting, error) and the
+ * containers of their listings, into g's node and container gauges. */
+void nodes_count(const struct execfs *fs, struct fs_metrics_gauges *g);
 
 /* The sessions that lost their streams with the connection wait here
  * for the next one (session.h); the node owns it and gives them up when

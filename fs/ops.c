@@ -56,6 +56,15 @@ static struct inode *req_inode(fuse_req_t req, fuse_ino_t ino)
 	return tree_get(req_fs(req)->tree, ino);
 }
 
+/* .metrics: the counters with the gauges counted now. */
+static char *metrics_text(const struct execfs *fs, size_t *len)
+{
+	struct fs_metrics_gauges g = { 0 };
+
+	nodes_count(fs, &g);
+	return fs_metrics_text(&g, len);
+}
+
 static mode_t file_mode(enum file_kind k)
 {
 	switch (k) {
@@ -153,7 +162,7 @@ static void inode_stat(const struct execfs *fs, const struct inode *i,
 			st->st_size = (off_t)len;
 			break;
 		case FILE_MOUNT_METRICS:
-			free(fs_metrics_text(&len));
+			free(metrics_text(fs, &len));
 			st->st_size = (off_t)len;
 			break;
 		case FILE_STDIN:
@@ -567,7 +576,7 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			text = fleet_status_text(req_fs(req)->fleet,
 						 req_fs(req), &len);
 		else if (off == 0 || !h->text)
-			text = fs_metrics_text(&len);
+			text = metrics_text(req_fs(req), &len);
 		reply_text(req, h, size, off, text ? text : "",
 			   text	   ? (int)len :
 			   h->text ? 0 :

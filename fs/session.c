@@ -69,6 +69,14 @@ static void parent_lost(void *arg)
 	session_lost(arg);
 }
 
+/* Every change of state after NEW; the mount's running gauge follows. */
+static void session_set_state(struct session *s, enum session_state st)
+{
+	if ((s->state == SESSION_RUNNING) != (st == SESSION_RUNNING))
+		fs_metrics_running(st == SESSION_RUNNING ? 1 : -1);
+	s->state = st;
+}
+
 struct session *session_new(const char *container, unsigned num,
 			    size_t history_cap, struct event_base *base)
 {
@@ -161,6 +169,8 @@ void session_put(struct session *s)
 {
 	if (!s || --s->refs > 0)
 		return;
+	if (s->state == SESSION_RUNNING) /* the mount goes: .metrics */
+		fs_metrics_running(-1);
 	/* Every HTTP/2 stream held a reference, so all are closed here. */
 	park_fail_all(&s->waiters, EIO);
 	poller_wake_all(&s->pollers);
@@ -420,7 +430,7 @@ void session_streams_give_up(struct session *s)
 void session_set_lost(struct session *s)
 {
 	session_streams_give_up(s);
-	s->state = SESSION_LOST;
+	session_set_state(s, SESSION_LOST);
 	fs_metrics_inc(FSM_SESSIONS_LOST);
 	session_start_answer(s, ENOTCONN);
 	session_ended_wake(s);
@@ -429,7 +439,7 @@ void session_set_lost(struct session *s)
 static void session_set_failed(struct session *s, int err, const char *msg)
 {
 	fs_metrics_inc(FSM_SESSIONS_FAILED);
-	s->state = SESSION_FAILED;
+	session_set_state(s, SESSION_FAILED);
 	s->err = err;
 	session_touch(s);
 	free(s->message);
@@ -527,7 +537,7 @@ int session_start(struct session *s, struct node *node, char *const *argv,
 	free(body);
 	s->node = node;
 	node_get(node); /* released with s */
-	s->state = SESSION_STARTING;
+	session_set_state(s, SESSION_STARTING);
 	clock_gettime(CLOCK_MONOTONIC, &s->start_sent);
 	session_touch(s);
 	s->start_done = done;
@@ -557,12 +567,12 @@ static void session_parse_status(struct session *s)
 	switch (d.state) {
 	case STATUSDOC_EXITED:
 		fs_metrics_inc(FSM_SESSIONS_ENDED);
-		s->state = SESSION_EXITED;
+		session_set_state(s, SESSION_EXITED);
 		s->code = d.code;
 		break;
 	case STATUSDOC_KILLED:
 		fs_metrics_inc(FSM_SESSIONS_ENDED);
-		s->state = SESSION_KILLED;
+		session_set_state(s, SESSION_KILLED);
 		s->signo = d.signo;
 		snprintf(s->signame, sizeof(s->signame), "%s", d.signame);
 		break;
@@ -590,7 +600,7 @@ static void status_on_response(struct h2_stream *st, int status, void *arg)
 	case SESSION_STARTING:
 		if (status == 200) {
 			fs_metrics_started(&s->start_sent);
-			s->state = SESSION_RUNNING;
+			session_set_state(s, SESSION_RUNNING);
 			session_touch(s);
 			session_start_answer(s, 0);
 		}

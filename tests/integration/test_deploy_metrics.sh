@@ -4,7 +4,10 @@
 #     metrics` accepts, and its figures follow what happened: a session
 #     that ran over TLS, one the policy denied (root over the Unix socket),
 #     one whose program does not exist, a policy reload, the handshakes;
-#   - the mount's .metrics says the same from its side (promtool too);
+#   - the mount's .metrics says the same from its side (promtool too), and
+#     its gauges move: a running session makes sessions_running 1 and its
+#     end 0; the node counts as connected, and as unreachable once its
+#     agent is gone (its last listing's containers still counted);
 #   - a client that connects and says nothing does not stop others; bad
 #     requests get 400 and 405, unknown paths 404; a non-loopback address
 #     is refused at start;
@@ -111,7 +114,25 @@ assert_eq 1 "$(mm execfs_mount_sessions_failed_total)" "the mount's failed"
 assert_eq 1 "$(mm execfs_mount_sessions_ended_total)" "the mount's ended"
 assert_eq 100000 "$(mm 'execfs_mount_session_bytes_total{direction="out"}')" "the mount's bytes out"
 assert_eq 1 "$(mm 'execfs_mount_connections_total{result="ok"}')" "the mount's connections"
+assert_eq 0 "$(mm execfs_mount_sessions_running)" "the mount's running sessions"
+assert_eq 1 "$(mm 'execfs_mount_nodes{state="connected"}')" "connected nodes"
+assert_eq 0 "$(mm 'execfs_mount_nodes{state="connecting"}')" "connecting nodes"
+assert_eq 0 "$(mm 'execfs_mount_nodes{state="unreachable"}')" "unreachable nodes"
+assert_eq 1 "$(mm execfs_mount_containers)" "the mount's containers"
 log ".metrics: promtool accepts it; the mount counts its side"
+
+# mm_now NAME_AND_LABELS: its value in .metrics read now.
+mm_now() { read_file "$mnt/.metrics" | awk -v k="$1" '$1 == k {print $2}'; }
+n=$(read_file "$c/clone")
+echo "sleep 1000" >"$c/$n/ctl"
+assert_eq 1 "$(mm_now execfs_mount_sessions_running)" "the mount's running sessions, one running"
+assert_eq 1 "$(metric execfs_agent_sessions_running)" "the agent's running sessions, one running"
+read_file "$mnt/.metrics" >"$TESTDIR/mount-running.metrics"
+promtool check metrics <"$TESTDIR/mount-running.metrics" || fail "promtool refuses .metrics with a session running"
+echo kill >"$c/$n/ctl"
+assert_eq "killed SIGKILL" "$(read_file "$c/$n/wait")" "the running session's end"
+assert_eq 0 "$(mm_now execfs_mount_sessions_running)" "the mount's running sessions, after its end"
+log ".metrics: sessions_running was 1 while a session ran, 0 after its end"
 
 # Health follows the processes.
 worker=$(agent_worker_pid)
@@ -127,3 +148,11 @@ assert_eq 503 "$(code /readyz)" "/readyz with the monitor stopped"
 kill -CONT "$AGENT_PID"
 wait_for "[ \"\$(code /healthz)\" = 200 ]" 60 || fail "/healthz did not come back"
 log "/healthz: no answer from a stopped worker, 503 from a worker whose monitor stopped"
+
+# The node goes away: the mount's node gauges follow, its last listing stays.
+agent_stop
+wait_for "[ \"\$(mm_now 'execfs_mount_nodes{state=\"unreachable\"}')\" = 1 ]" 60 ||
+	fail "the stopped agent's node is not counted unreachable: $(read_file "$mnt/.metrics" | grep nodes)"
+assert_eq 0 "$(mm_now 'execfs_mount_nodes{state="connected"}')" "connected nodes, the agent stopped"
+assert_eq 1 "$(mm_now execfs_mount_containers)" "the last listing's containers, the agent stopped"
+log ".metrics: the node of a stopped agent counts as unreachable"
