@@ -26,6 +26,9 @@
 #               for A/B runs of one change; and fleet (never by default:
 #               50 agents with 200 containers, one TLS mount over them,
 #               against pdsh and ssh to 50 loopback sshd; tests/bench/fleet.sh)
+#               and appear (never by default: how fast a new container of
+#               Docker, ctr, Podman, crun and runc shows in a mount and goes;
+#               run first, on its own daemons; tests/bench/appear.sh)
 #   --profile   instead of the cases: perf record/stat the agent and the
 #               client during throughput runs; reports in DIR/profile/
 #   --hold      instead of the cases: keep everything up, print the paths
@@ -111,6 +114,17 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 
 export EXECFS_BUILD_DIR=$build
+
+# The appear case brings its own runtimes, agent and mount: run on its own,
+# first.
+if [[ ",$cases," == *,appear,* ]]; then
+	appear_reps=$reps
+	[ "$quick" = 0 ] || appear_reps=${reps:-2}
+	"$bench_dir/appear.sh" --out "$out" ${appear_reps:+--reps "$appear_reps"}
+	cases=$(tr , '\n' <<<"$cases" | grep -vx appear | paste -sd, -) || true
+	[ -n "$cases" ] || exit 0
+fi
+
 # The shared harness's watchdog: generous, the full run takes minutes.
 export EXECFS_TEST_TIMEOUT=${EXECFS_TEST_TIMEOUT:-2400}
 # shellcheck source=../integration/lib/common.sh
