@@ -115,8 +115,11 @@ fuse_blocked "$READER_PID" || fail "the stdout reader ended during the loss"
 kill -CONT "${frozen[@]}"
 wait_for "[ \"\$(cat '$web/status')\" = running ]" 60 ||
 	fail "the session did not resume: $(cat "$web/status")"
+# Each write in a subshell of its own: the kill ends `execfs exec`, whose
+# subshell's end (SIGCHLD) would interrupt a write this shell still waits
+# in (a parked ctl write answers EINTR when interrupted).
 for d in "$web"/[0-9]*; do
-	[ "$(cat "$d/status")" != running ] || echo kill >"$d/ctl"
+	[ "$(cat "$d/status")" != running ] || (echo kill >"$d/ctl")
 done
 ended_by_kill "resumed after the agent thawed"
 wait_for "[ -s '$TESTDIR/exec.rc' ]" 60 || fail "execfs exec still running"
