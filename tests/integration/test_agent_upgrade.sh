@@ -7,7 +7,10 @@
 #     a file that is not executable, and by a root-owned script that does
 #     not answer --handover-check: each is refused with a log line, the same
 #     worker goes on serving;
-#   - then, during sessions, the path replaced by a fresh copy of the build
+#   - during sessions, a root-owned script that answers --handover-check
+#     but cannot be executed from a descriptor: the handover runs, the exec
+#     fails, the running image executes itself again and keeps them all;
+#   - then, during the same sessions, the path replaced by a fresh copy of the build
 #     output (another file) and SIGUSR2:
 #       A  output written before and after (the generator waits on a FIFO
 #          in the container until the new image runs): its reader, blocked
@@ -42,7 +45,7 @@ alog=$TESTDIR/agent.log
 mlog=$TESTDIR/execfs-mnt.log
 out=$TESTDIR/out
 mkdir -p "$out"
-monitor=$AGENT_PID
+monitor=$AGENT_PID # set by agent_start
 worker=$(agent_worker_pid)
 
 new_session() {
@@ -94,6 +97,7 @@ go() {
 	runc --root "$RUNC_ROOT" exec "$CID" sh -c "echo go >/tmp/$1" ||
 		fail "cannot release $1 in the container"
 }
+# shellcheck disable=SC2016 # expanded in the container
 runc --root "$RUNC_ROOT" exec "$CID" sh -c \
 	'for f in go-A go-D; do rm -f /tmp/$f; mkfifo /tmp/$f; done' ||
 	fail "cannot make the FIFOs in the container"
@@ -129,6 +133,21 @@ sidT=$(grep -o 'session [0-9a-f]*: pid [0-9]* running' "$alog" | tail -1 | cut -
 wait_for "[ \$(wc -l <'$out/A.got') -ge 30000 ]" 60 || fail "A: the first half did not arrive"
 wait_for "[ -e '$out/C.half' ]" 60 || fail "C: the first half was not written"
 
+# A file that passes the checks but cannot be executed from its descriptor
+# (a script, whose interpreter cannot open it there): the handover runs,
+# the exec fails, and the running image executes itself again with the
+# sessions. The sessions cross this handover and the next.
+printf '#!/bin/sh\necho execfs-agent handover 1\n' >"$bin.new"
+chmod 755 "$bin.new"
+mv -f "$bin.new" "$bin"
+kill -USR2 "$monitor"
+wait_for "grep -q 'upgraded in place' '$alog'" 60 || fail "the running image did not take its sessions back"
+grep -q 'cannot execute the new binary' "$alog" || fail "no log line for the failed exec"
+wait_for "! kill -0 $worker" 60 || fail "the first worker (pid $worker) is still there"
+wait_for "[ -n \"\$(agent_worker_pid)\" ]" 60 || fail "no worker listens after the failed exec"
+worker=$(agent_worker_pid)
+log "a binary that cannot be executed: the running image kept the sessions (worker $worker)"
+
 # The upgrade: another file at the path, then SIGUSR2.
 install -m 755 "$EXECFS_BUILD_DIR/execfs-agent" "$bin.new"
 mv -f "$bin.new" "$bin"
@@ -136,7 +155,7 @@ ino=$(stat -c %i "$bin")
 kill -USR2 "$monitor"
 : >"$out/signalled"
 go go-D
-wait_for "grep -q 'upgraded in place' '$alog'" 60 || fail "the new image did not start"
+wait_for "[ \$(grep -c 'upgraded in place' '$alog') -ge 2 ]" 60 || fail "the new image did not start"
 kill -0 "$monitor" || fail "the monitor is gone"
 assert_match "^/memfd:$bin" "$(readlink "/proc/$monitor/exe")" "the monitor's image"
 wait_for "! kill -0 $worker" 60 || fail "the old worker (pid $worker) is still there"
