@@ -52,6 +52,9 @@
 #define MONITOR_MAX_JOBS 65536
 /* After SIGTERM the worker gets this long to end its sessions. */
 #define MONITOR_STOP_SECONDS 10
+/* An upgrade's starts under way must be decided, and the worker's
+ * sessions handed over, within this long. */
+#define MONITOR_UPGRADE_SECONDS 60
 
 struct monitor;
 
@@ -99,6 +102,7 @@ struct monitor {
 	enum upgrade_phase upgrade;
 	int exe_fd; /* owned during an upgrade: the new binary, or -1 */
 	struct upgrade_probe *probe; /* owned */
+	struct event *upgrade_timer; /* owned */
 	struct handover_rx rx; /* what the worker handed over so far */
 };
 
@@ -288,6 +292,7 @@ static const struct launch_cbs job_cbs = {
 static void upgrade_abort(struct monitor *m, const char *why)
 {
 	log_error("upgrade refused: %s; this agent goes on", why);
+	evtimer_del(m->upgrade_timer);
 	upgrade_probe_free(m->probe);
 	m->probe = NULL;
 	if (m->exe_fd >= 0)
@@ -394,9 +399,28 @@ static void upgrade_drained(struct monitor *m)
 	send_msg(m, rc, buf, len, NULL, 0);
 }
 
+/* Starts that never finish: the upgrade is given up, starts go on. A
+ * worker that never hands its sessions over: it may have written them
+ * already, so nothing can be trusted to go on (as for a worker that
+ * breaks the protocol). */
+static void upgrade_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct monitor *m = arg;
+
+	(void)fd;
+	(void)what;
+	if (m->upgrade == UPGRADE_DRAINING)
+		upgrade_abort(m, "starts under way did not finish in time");
+	else if (m->upgrade == UPGRADE_COLLECTING)
+		monitor_stop(
+			m, 1,
+			"the worker did not hand its sessions over in time");
+}
+
 static void upgrade_probed(void *arg, bool ok, const char *why)
 {
 	struct monitor *m = arg;
+	struct timeval tv = { MONITOR_UPGRADE_SECONDS, 0 };
 
 	upgrade_probe_free(m->probe);
 	m->probe = NULL;
@@ -410,6 +434,7 @@ static void upgrade_probed(void *arg, bool ok, const char *why)
 	log_info("upgrade: %s answers --handover-check; new starts wait",
 		 m->o->exe_path);
 	m->upgrade = UPGRADE_DRAINING;
+	evtimer_add(m->upgrade_timer, &tv);
 	upgrade_drained(m);
 }
 
@@ -839,7 +864,8 @@ int monitor_run(const struct monitor_opts *o)
 			     launcher_local_new(m.base, m.inv, m.sp, &job_cbs) :
 			     NULL;
 	m.stop_timer = evtimer_new(m.base, on_stop_timer, &m);
-	if (!m.launcher || !m.stop_timer) {
+	m.upgrade_timer = evtimer_new(m.base, upgrade_timer_cb, &m);
+	if (!m.launcher || !m.stop_timer || !m.upgrade_timer) {
 		log_error("cannot set up the monitor (out of memory?)");
 		goto out;
 	}
@@ -937,6 +963,8 @@ out:
 	spawner_free(m.sp);
 	if (m.stop_timer)
 		event_free(m.stop_timer);
+	if (m.upgrade_timer)
+		event_free(m.upgrade_timer);
 	if (m.base)
 		event_base_free(m.base);
 	log_info("stopped");
