@@ -40,7 +40,7 @@ def monitor_state():
 
 def main():
     out = sys.argv[1]
-    running = session(b"0123456789abcdef0123456789abcdef", 2, 0x15, 7,
+    running = session(b"0123456789abcdef0123456789abcdef", 2, 0x14, 7,
                       (0, -1, -1, 1, 2))
     tty = session(b"fedcba9876543210fedcba9876543210", 2, 0x11, 8,
                   (3, 4, -1, 5, -1))
