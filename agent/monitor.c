@@ -683,7 +683,9 @@ static void chan_on_error(struct privsep_chan *ch, const char *why, void *arg)
 
 	(void)ch;
 	if (m->upgrade == UPGRADE_COLLECTING) {
-		monitor_stop(m, 1, "the worker ended during the handover");
+		snprintf(line, sizeof(line),
+			 "the worker ended during the handover: %s", why);
+		monitor_stop(m, 1, line);
 		return;
 	}
 	if (m->stopping) {

@@ -960,6 +960,19 @@ void privsep_chan_flush(struct privsep_chan *ch)
 	}
 }
 
+void privsep_chan_wait_close(struct privsep_chan *ch)
+{
+	uint8_t buf[256];
+	ssize_t n;
+
+	if (!ch || fcntl(ch->fd, F_SETFL, 0) < 0)
+		return;
+	/* Whatever still comes is dropped (fds too: no room for them). */
+	do
+		n = recv(ch->fd, buf, sizeof(buf), MSG_TRUNC);
+	while (n > 0 || (n < 0 && errno == EINTR));
+}
+
 int privsep_socketpair(int fds[2])
 {
 	int size = PRIVSEP_MSG_MAX * 2, i;

@@ -210,6 +210,12 @@ int privsep_chan_send(struct privsep_chan *ch, uint8_t *buf, size_t len,
  * than the queue's cap). */
 void privsep_chan_flush(struct privsep_chan *ch);
 
+/* Block until the peer closed its end, dropping whatever it still sends.
+ * For a process about to exit whose last messages must all be read: a
+ * socket closed with unread datagrams in its queue makes the peer's next
+ * read fail (ECONNRESET) before it read the ones queued for it. */
+void privsep_chan_wait_close(struct privsep_chan *ch);
+
 /* A socketpair for the channel: SOCK_SEQPACKET, close-on-exec, with send
  * buffers that hold PRIVSEP_MSG_MAX. */
 int privsep_socketpair(int fds[2]);

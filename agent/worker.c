@@ -459,6 +459,10 @@ int worker_handover_send(struct launcher *l, const uint8_t *doc, size_t len,
 	rc = handover_chan_send(rl->ch, doc, len, fds, nfds);
 	privsep_chan_flush(rl->ch);
 	rl->handed_over = true;
+	/* Not gone before the monitor read it all (it kills this process
+	 * once it did, or closes the channel). */
+	if (!rc)
+		privsep_chan_wait_close(rl->ch);
 	return rc;
 }
 

@@ -47,8 +47,10 @@ struct launcher *worker_launcher_new(struct event_base *base, int fd,
 int worker_ping(struct launcher *l, uint64_t id);
 
 /* The handover: doc and its fds (taken) to the monitor, waiting until
- * they are sent; from then on nothing more goes to the monitor (a job
- * dropped by the worker's end is not killed). 0 or -errno. */
+ * they are sent and the monitor closed the channel (it kills this
+ * process once it read them); from then on nothing more goes to the
+ * monitor (a job dropped by the worker's end is not killed). 0 or
+ * -errno. */
 int worker_handover_send(struct launcher *l, const uint8_t *doc, size_t len,
 			 int *fds, size_t nfds);
 /* A job for a process the worker before this one started (token: the

@@ -17,13 +17,15 @@
 #          across the upgrade, gets every line once, in order;
 #       C  stdin written before and during the upgrade: md5sum inside the
 #          container sees exactly the bytes written;
-#       D  a process released as the signal is sent (it ends while the
-#          handover runs, or just before or after it): its exit status is
-#          kept;
+#       D  a process released once the monitor asked the (stopped) worker
+#          for its sessions: it ends and is reaped while the handover runs;
+#          its exit status is kept for the next worker;
 #       T  a tty session: a line typed after the upgrade reaches it;
 #     the monitor keeps its pid, the old worker is gone, the new image says
-#     so in the log, the listening port never closed (a second mount
-#     connects), a new session starts;
+#     so in the log, a TLS connection made while the handover runs (the
+#     old worker held by SIGSTOP) is served by the new worker (the
+#     listening socket is handed over, never closed), a second mount
+#     connects, a new session starts;
 #   - another identity (root over the Unix socket) cannot signal a session
 #     handed over: its owner is carried with it.
 # The container's processes and the writers wait for the test at the points
@@ -152,9 +154,34 @@ log "a binary that cannot be executed: the running image kept the sessions (work
 install -m 755 "$EXECFS_BUILD_DIR/execfs-agent" "$bin.new"
 mv -f "$bin.new" "$bin"
 ino=$(stat -c %i "$bin")
+# The old worker is held (SIGSTOP) until the monitor asked it for its
+# sessions: meanwhile D ends (the monitor reaps it and keeps its status for
+# the next worker) and a TLS client connects (it waits in the listening
+# socket's backlog; the new worker must accept it).
+dpid=$(pgrep -f 'read g </tmp/go-D') || fail "D's process not found"
+kill -STOP "$worker"
+cleanup_push "kill -CONT $worker 2>/dev/null"
 kill -USR2 "$monitor"
 : >"$out/signalled"
+wait_for "[ \$(grep -c 'asking the worker for its sessions' '$alog') -ge 2 ]" 60 ||
+	fail "the monitor did not ask the worker for its sessions"
 go go-D
+wait_for "! kill -0 $dpid" 60 || fail "D's process was not reaped during the handover"
+python3 - "$port" "$CERT_DIR" "$out/queued" >"$out/queued.out" 2>&1 <<'PY' &
+import socket, ssl, sys
+port, certs, marker = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+s = socket.create_connection(("127.0.0.1", port), timeout=120)
+open(marker, "w").close()
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.load_verify_locations(certs + "/ca.pem")
+ctx.load_cert_chain(certs + "/client.pem", certs + "/client.key")
+ctx.set_alpn_protocols(["h2"])
+t = ctx.wrap_socket(s, server_hostname="localhost")
+print("handshake", t.selected_alpn_protocol())
+PY
+queued=$!
+wait_for "[ -e '$out/queued' ]" 60 || fail "a connect during the upgrade was not accepted: $(cat "$out/queued.out")"
+kill -CONT "$worker"
 wait_for "[ \$(grep -c 'upgraded in place' '$alog') -ge 2 ]" 60 || fail "the new image did not start"
 kill -0 "$monitor" || fail "the monitor is gone"
 assert_match "^/memfd:$bin" "$(readlink "/proc/$monitor/exe")" "the monitor's image"
@@ -193,6 +220,11 @@ echo hello >"$T/stdin"
 wait_for "grep -q 'T-got hello' '$T/stdout'" 60 || fail "T: the typed line did not arrive: $(cat "$T/stdout")"
 assert_eq 'exited 0' "$(read_file "$T/wait")" "T's end"
 log "T: a tty session across the upgrade, its owner kept"
+
+# The connection made during the upgrade was served by the new worker.
+wait "$queued" || fail "the connection made during the upgrade: $(cat "$out/queued.out")"
+assert_eq "handshake h2" "$(cat "$out/queued.out")" "the connection made during the upgrade"
+log "a connection made during the upgrade was served by the new image"
 
 # New connections and new sessions.
 starts || fail "no session starts after the upgrade"
