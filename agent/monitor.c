@@ -376,7 +376,10 @@ static void on_handover_part(struct monitor *m, struct privsep_msg *msg)
 		monitor_stop(m, 1, why);
 		return;
 	}
-	if (rc == 1)
+	if (rc == 1 && m->stopping)
+		/* SIGTERM came meanwhile: a stop, not an upgrade. */
+		monitor_stop(m, 0, "stopped during an upgrade");
+	else if (rc == 1)
 		upgrade_exec_now(m);
 }
 
@@ -424,6 +427,10 @@ static void upgrade_probed(void *arg, bool ok, const char *why)
 
 	upgrade_probe_free(m->probe);
 	m->probe = NULL;
+	if (ok && m->stopping) {
+		upgrade_abort(m, "the agent is stopping");
+		return;
+	}
 	if (!ok) {
 		char line[512];
 
