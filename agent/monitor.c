@@ -91,6 +91,7 @@ struct monitor {
 	struct start_gate gate; /* the policy's node-level gates */
 	bool stopping; /* SIGTERM came: the worker's end is expected */
 	bool stopped; /* the worker is gone (reaped); the loop ends */
+	bool worker_reaped; /* its pid is no longer ours to signal */
 	int rc;
 	struct event *stop_timer;
 	struct filewatch *watch; /* the TLS and policy files' directories */
@@ -119,9 +120,12 @@ static void monitor_stop(struct monitor *m, int rc, const char *why)
 	 * callbacks); nothing more is read from it or sent on it. The
 	 * worker's end of the channel is closed only when it exits (or
 	 * it broke the protocol): make sure, then collect it. */
-	kill(m->o->worker, SIGKILL);
-	while (waitpid(m->o->worker, NULL, 0) < 0 && errno == EINTR)
-		;
+	if (!m->worker_reaped) {
+		kill(m->o->worker, SIGKILL);
+		while (waitpid(m->o->worker, NULL, 0) < 0 && errno == EINTR)
+			;
+		m->worker_reaped = true;
+	}
 	m->rc = rc;
 	if (m->base)
 		event_base_loopexit(m->base, NULL);
@@ -316,6 +320,7 @@ static void upgrade_exec_now(struct monitor *m)
 	kill(m->o->worker, SIGKILL);
 	while (waitpid(m->o->worker, NULL, 0) < 0 && errno == EINTR)
 		;
+	m->worker_reaped = true;
 	st.jobs = calloc(m->njobs + 1, sizeof(*st.jobs));
 	st.fds = calloc(m->rx.nfds + 1, sizeof(*st.fds));
 	if (!st.jobs || !st.fds) {
