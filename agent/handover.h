@@ -1,6 +1,6 @@
 /*
  * The agent's state as it crosses an upgrade in place (docs/DEPLOY.md,
- * "Upgrading"): one encoder and one decoder for each of the two documents
+ * "Upgrades"): one encoder and one decoder for each of the two documents
  * an upgrade writes.
  *
  *   the worker's   every session the old worker carried (its streams'

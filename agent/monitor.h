@@ -34,7 +34,7 @@ struct monitor_opts {
 	const char *metrics; /* --metrics, likewise; NULL: none */
 	pid_t worker; /* the worker process (our child) */
 	int fd; /* our end of the channel; owned */
-	/* SIGUSR2, an upgrade in place (docs/DEPLOY.md, "Upgrading"): the
+	/* SIGUSR2, an upgrade in place (docs/DEPLOY.md, "Upgrades"): the
 	 * binary at exe_path (NULL: no upgrade; the path the agent was
 	 * started from) is executed with argv (the agent's own). */
 	const char *exe_path;

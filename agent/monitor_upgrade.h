@@ -1,5 +1,5 @@
 /*
- * The monitor's side of an upgrade in place (docs/DEPLOY.md, "Upgrading";
+ * The monitor's side of an upgrade in place (docs/DEPLOY.md, "Upgrades";
  * monitor.c drives the sequence): which binary, whether it may be run,
  * and the execve() that replaces this image with it, carrying the
  * handover state (handover.h) across.

@@ -21,7 +21,7 @@
  *                  u32 flags (LAUNCH_SIG_FOREGROUND)
  *     PING         u64 id: the monitor answers PONG with it (the health
  *                  check: is the monitor's loop turning?)
- *   both ways, during an upgrade (docs/DEPLOY.md, "Upgrading"); the
+ *   both ways, during an upgrade (docs/DEPLOY.md, "Upgrades"); the
  *   monitor accepts them from the worker only after it sent HANDOVER
  *     HANDOVER_FDS u32 count (1..5) + that many fds: the next fds of the
  *                  handover, in order

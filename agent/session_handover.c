@@ -1,7 +1,7 @@
 /*
  * Every session to handover.h's worker document and back: the old
  * worker's half of an upgrade in place (export) and the new worker's
- * (import). docs/DEPLOY.md, "Upgrading", tells the whole sequence.
+ * (import). docs/DEPLOY.md, "Upgrades", tells the whole sequence.
  *
  * Export takes back what every attached output stream's client may lack
  * (as a lost connection does: resume_tx_lose), so that the bytes held, the
