@@ -3,7 +3,8 @@
  * state round-trip; every truncation, a wrong magic or version, an fd
  * index out of range or used twice, inconsistent fields and bytes left
  * over are refused; and agent/handover_chan.c carries a document and its
- * fds across a privsep channel in order.
+ * fds across a privsep channel in order, and refuses fds after the data,
+ * fds lost on the way and messages of another type.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -327,6 +328,41 @@ static void test_channel(void **state)
 	free(doc);
 }
 
+/* The gathering side refuses fds after data, lost fds and other types. */
+static void test_rx_order(void **state)
+{
+	struct handover_rx rx = { 0 };
+	struct privsep_msg m;
+	uint8_t data[4] = { 1, 2, 3, 4 };
+
+	(void)state;
+	memset(&m, 0, sizeof(m));
+	m.type = PRIVSEP_HANDOVER_DATA;
+	m.data = data;
+	m.len = sizeof(data);
+	assert_int_equal(handover_rx_add(&rx, &m), 0); /* not the last */
+	memset(&m, 0, sizeof(m));
+	m.type = PRIVSEP_HANDOVER_FDS;
+	m.nfds = 1;
+	m.fds[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	assert_int_equal(handover_rx_add(&rx, &m), -EPROTO);
+	close(m.fds[0]);
+	handover_rx_release(&rx);
+	memset(&m, 0, sizeof(m));
+	m.type = PRIVSEP_HANDOVER_FDS;
+	m.fds_lost = true;
+	assert_int_equal(handover_rx_add(&rx, &m), -EBADF);
+	m.type = PRIVSEP_SPAWN;
+	assert_int_equal(handover_rx_add(&rx, &m), -EPROTO);
+	m.type = PRIVSEP_HANDOVER_DATA;
+	m.data = data;
+	m.len = sizeof(data);
+	m.flags = PRIVSEP_LAST;
+	assert_int_equal(handover_rx_add(&rx, &m), 1);
+	assert_int_equal(rx.len, sizeof(data));
+	handover_rx_release(&rx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -336,6 +372,7 @@ int main(void)
 		cmocka_unit_test(test_inconsistent),
 		cmocka_unit_test(test_monitor_state),
 		cmocka_unit_test(test_channel),
+		cmocka_unit_test(test_rx_order),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
