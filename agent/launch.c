@@ -351,6 +351,52 @@ struct launcher *launcher_local_new(struct event_base *base,
 	return &ll->base;
 }
 
+struct launch_job *launcher_local_adopt(struct launcher *l, pid_t pid,
+					int pidfd, int tty_fd, void *arg)
+{
+	struct local_launcher *ll = (struct local_launcher *)l;
+	struct local_job *j = calloc(1, sizeof(*j));
+
+	if (!j)
+		return NULL;
+	j->base.l = l;
+	j->base.arg = arg;
+	j->ll = ll;
+	j->pid = pid;
+	j->pidfd = pidfd;
+	j->tty_fd = tty_fd;
+	/* Readable at once for a process that ended meanwhile (a zombie of
+	 * ours still): its status is reaped from the loop. */
+	j->ev = event_new(ll->evb, pidfd, EV_READ | EV_PERSIST, exit_cb, j);
+	if (!j->ev || event_add(j->ev, NULL) < 0) {
+		if (j->ev)
+			event_free(j->ev);
+		free(j);
+		return NULL;
+	}
+	j->next = ll->jobs;
+	ll->jobs = j;
+	return &j->base;
+}
+
+int launcher_local_job_fds(const struct launch_job *base, pid_t *pid,
+			   int *pidfd, int *tty_fd)
+{
+	const struct local_job *j = (const struct local_job *)base;
+
+	if (j->entry || j->pid <= 0 || j->pidfd < 0)
+		return -EBUSY;
+	*pid = j->pid;
+	*pidfd = j->pidfd;
+	*tty_fd = j->tty_fd;
+	return 0;
+}
+
+bool launcher_local_entering(const struct launch_job *base)
+{
+	return ((const struct local_job *)base)->pid <= 0;
+}
+
 void launcher_signal(struct launch_job *j, int sig, unsigned flags,
 		     uint64_t cookie)
 {

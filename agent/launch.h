@@ -136,4 +136,19 @@ struct launcher *launcher_local_new(struct event_base *base,
 				    struct inventory *inv, struct spawner *sp,
 				    const struct launch_cbs *cbs);
 
+/*
+ * For an upgrade in place (monitor_upgrade.c). launcher_local_adopt(): a
+ * job for a process of ours that an earlier image of this process started
+ * (pid, its pidfd and the terminal's dup, all taken), running: on_exit
+ * comes as for any other, at once for one that ended meanwhile.
+ * launcher_local_job_fds(): a running job's pid and the fds it holds
+ * (still the job's), or -EBUSY while it is entering. launcher_local_
+ * entering(): whether its start is still undecided.
+ */
+struct launch_job *launcher_local_adopt(struct launcher *l, pid_t pid,
+					int pidfd, int tty_fd, void *arg);
+int launcher_local_job_fds(const struct launch_job *j, pid_t *pid, int *pidfd,
+			   int *tty_fd);
+bool launcher_local_entering(const struct launch_job *j);
+
 #endif

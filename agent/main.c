@@ -43,7 +43,9 @@
 #include "metrics.h"
 #include "metrics_http.h"
 #include "filewatch.h"
+#include "handover.h"
 #include "monitor.h"
+#include "monitor_upgrade.h"
 #include "naming.h"
 #include "options.h"
 #include "policy.h"
@@ -53,6 +55,7 @@
 #include "selfexe.h"
 #include "server.h"
 #include "session.h"
+#include "session_handover.h"
 #include "spawn.h"
 #include "tlsfiles.h"
 #include "worker.h"
@@ -96,6 +99,9 @@ struct agent {
 	struct filewatch *tls_watch; /* --no-privsep with TLS; owned */
 	struct h2_listener *listeners[MAX_LISTEN];
 	size_t nlisteners;
+	/* owned: the listening sockets the worker before this one handed
+	 * over (an upgrade), by --listen index; -1 none */
+	int inherited[MAX_LISTEN];
 	struct policy *policy; /* owned; replaced on SIGHUP */
 	const char *policy_path; /* NULL: the built-in policy */
 	struct audit *audit; /* owned; NULL without --audit */
@@ -325,6 +331,96 @@ static void on_ping_timer(evutil_socket_t fd, short what, void *arg)
 		log_warn("health ping: %s", strerror(-rc));
 }
 
+/* The monitor asks for every session (an upgrade in place): they go to it
+ * with their fds and the listening sockets, and this process exits at
+ * once, before the loop could read another byte from a client or a pipe
+ * (the bytes handed over must be all there is). */
+static void worker_on_handover(void *arg)
+{
+	struct agent *a = arg;
+	struct handover_doc d = { 0 };
+	struct handover_listener ls[MAX_LISTEN];
+	uint8_t *doc = NULL;
+	size_t nfds = 0, len = 0, i;
+	int *fds = NULL, *bigger;
+	int rc;
+
+	rc = xsession_table_export(a->sessions, &d, &fds, &nfds);
+	bigger = rc ? NULL :
+		      realloc(fds, (nfds + a->nlisteners + 1) * sizeof(*fds));
+	if (bigger) {
+		fds = bigger;
+		for (i = 0; i < a->nlisteners; i++) {
+			snprintf(ls[i].address, sizeof(ls[i].address), "%s",
+				 a->o->listen[i]);
+			fds[nfds] = fcntl(h2_listener_fd(a->listeners[i]),
+					  F_DUPFD_CLOEXEC, 3);
+			if (fds[nfds] < 0)
+				rc = -errno;
+			ls[i].fd = (int32_t)nfds++;
+		}
+		d.listeners = ls;
+		d.nlisteners = a->nlisteners;
+	} else if (!rc) {
+		rc = -ENOMEM;
+	}
+	if (!rc)
+		rc = handover_encode(&d, nfds, &doc, &len);
+	d.listeners = NULL;
+	d.nlisteners = 0;
+	if (!rc) {
+		log_info("handover: %zu session(s), %zu listener(s): %zu "
+			 "bytes and %zu fds to the monitor; exiting",
+			 d.nsessions, a->nlisteners, len, nfds);
+		rc = worker_handover_send(a->launcher, doc, len, fds, nfds);
+		nfds = 0; /* sent or closed */
+	}
+	if (rc < 0)
+		log_error("handover: %s: the monitor ends every session",
+			  strerror(-rc));
+	for (i = 0; i < nfds; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	free(fds);
+	free(doc);
+	handover_doc_release(&d);
+	/* Nothing is freed on the way out: freeing the sessions would
+	 * signal their processes, which are the next worker's now. */
+	_exit(rc < 0 ? 1 : 0);
+}
+
+/* The sessions and listening sockets of the worker before this one. */
+static void worker_on_adopt(void *arg, const uint8_t *doc, size_t len, int *fds,
+			    size_t nfds)
+{
+	struct agent *a = arg;
+	struct handover_doc d;
+	size_t i, k, n = 0;
+	char err[256];
+
+	if (handover_decode(doc, len, nfds, &d, err, sizeof(err)) < 0) {
+		log_error("%s: no session is taken over", err);
+		goto out;
+	}
+	for (i = 0; i < d.nlisteners; i++)
+		for (k = 0; k < a->o->nlisten; k++)
+			if (!strcmp(d.listeners[i].address, a->o->listen[k]) &&
+			    a->inherited[k] < 0) {
+				a->inherited[k] = fds[d.listeners[i].fd];
+				fds[d.listeners[i].fd] = -1;
+			}
+	for (i = 0; i < d.nsessions; i++)
+		if (xsession_table_import(a->sessions, &d.sessions[i], fds) ==
+		    0)
+			n++;
+	log_info("handover: %zu of %zu session(s) taken over", n, d.nsessions);
+	handover_doc_release(&d);
+out:
+	for (i = 0; i < nfds; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+
 /* What /healthz, /readyz and /metrics report, now. */
 static void agent_gauges(void *arg, struct metrics_gauges *g)
 {
@@ -347,6 +443,8 @@ static const struct worker_cbs worker_cbs = {
 	.on_logfile = worker_on_logfile,
 	.on_pong = worker_on_pong,
 	.on_lost = worker_on_lost,
+	.on_handover = worker_on_handover,
+	.on_adopt = worker_on_adopt,
 };
 
 static int agent_listen(struct agent *a, const struct agent_opts *o)
@@ -381,13 +479,17 @@ static int agent_listen(struct agent *a, const struct agent_opts *o)
 			make_socket_dir(o->listen[i]);
 		}
 		err[0] = 0;
-		a->listeners[a->nlisteners] =
-			h2_listen(a->base, o->listen[i], ctx, server_conn_cbs(),
-				  a->srv, err, sizeof(err));
+		a->listeners[a->nlisteners] = h2_listen_fd(
+			a->base, o->listen[i], a->inherited[i], ctx,
+			server_conn_cbs(), a->srv, err, sizeof(err));
 		if (!a->listeners[a->nlisteners]) {
 			log_error("%s", err);
 			return -EINVAL;
 		}
+		if (a->inherited[i] >= 0)
+			log_info("%s: the socket handed over is kept",
+				 o->listen[i]);
+		a->inherited[i] = -1; /* the listener's */
 		h2_listener_set_limits(a->listeners[a->nlisteners], &o->caps);
 		a->nlisteners++;
 		log_info("listening on %s%s", o->listen[i],
@@ -403,6 +505,9 @@ static void agent_release(struct agent *a)
 	/* Connections first: their streams point into sessions. */
 	for (i = 0; i < a->nlisteners; i++)
 		h2_listener_free(a->listeners[i]);
+	for (i = 0; i < MAX_LISTEN; i++)
+		if (a->inherited[i] >= 0)
+			close(a->inherited[i]);
 	server_free(a->srv);
 	xsession_table_free(a->sessions);
 	/* The kills of the sessions just ended go out before the monitor
@@ -447,6 +552,8 @@ static int agent_serve(struct agent_opts *o, int fd)
 	a.worker = fd >= 0;
 	a.policy_path = o->policy;
 	a.o = o;
+	for (i = 0; i < MAX_LISTEN; i++)
+		a.inherited[i] = -1;
 	if (a.worker &&
 	    worker_user_resolve(o->user, &uid, &gid, err, sizeof(err)) < 0) {
 		log_error("%s", err);
@@ -664,8 +771,24 @@ static pid_t worker_start(int argc, char **argv, int fd)
 static int agent_privsep(int argc, char **argv, struct agent_opts *o)
 {
 	struct monitor_opts mo = { 0 };
+	struct handover_monitor adopt;
+	char exe[4096], err[512];
 	int fds[2], rc;
 	size_t i;
+
+	/* An upgrade in place started this image: its state first (an fd
+	 * it names must not be taken for anything else). */
+	if (o->handover_fd >= 0) {
+		if (upgrade_state_load(o->handover_fd, &adopt, err,
+				       sizeof(err)) < 0) {
+			log_error("%s: the handed over sessions are lost", err);
+			return 1;
+		}
+		mo.adopt = &adopt;
+	}
+	if (upgrade_origin_path(exe, sizeof(exe)) == 0)
+		mo.exe_path = exe;
+	mo.argv = argv;
 
 	rc = privsep_socketpair(fds);
 	if (rc < 0) {
@@ -679,6 +802,8 @@ static int agent_privsep(int argc, char **argv, struct agent_opts *o)
 	if (mo.worker < 0) {
 		log_error("cannot start the worker: %s", strerror(errno));
 		close(fds[0]);
+		if (mo.adopt)
+			handover_monitor_release(&adopt);
 		return 1;
 	}
 	for (i = 0; i < o->nlisten; i++)
@@ -697,13 +822,17 @@ static int agent_privsep(int argc, char **argv, struct agent_opts *o)
 	mo.listen = (const char *const *)o->listen;
 	mo.nlisten = o->nlisten;
 	mo.fd = fds[0];
-	return monitor_run(&mo);
+	rc = monitor_run(&mo);
+	if (mo.adopt)
+		handover_monitor_release(&adopt);
+	return rc;
 }
 
 int main(int argc, char **argv)
 {
 	struct agent_opts o = { .caps = { 256, 128, 32768 },
 				.worker_fd = -1,
+				.handover_fd = -1,
 				.heartbeat = -1,
 				.spin_us = evloop_spin_default() };
 	const char *prog = "execfs-agent";
@@ -754,6 +883,7 @@ int main(int argc, char **argv)
 	 * it what they bring (a reopened log, the policy and TLS files). */
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGUSR1, SIG_IGN);
+	signal(SIGUSR2, SIG_IGN);
 	if (!o.user) {
 		o.user = getpwnam(AGENT_USER) ? AGENT_USER : "nobody";
 		/* Said once, by the process that becomes that user. */

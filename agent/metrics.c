@@ -74,6 +74,11 @@ void metrics_session_started(const struct timespec *admitted)
 					  1e9);
 }
 
+void metrics_session_adopted(void)
+{
+	m.running++;
+}
+
 void metrics_session_ended(void)
 {
 	if (m.running)

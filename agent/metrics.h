@@ -40,6 +40,9 @@ void metrics_session_failed(int err);
 void metrics_session_started(const struct timespec *admitted);
 /* A running session's process ended. */
 void metrics_session_ended(void);
+/* A running session handed over by the worker before this one (an
+ * upgrade): running again, not started again. */
+void metrics_session_adopted(void);
 
 struct metrics_gauges {
 	size_t containers;

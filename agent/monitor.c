@@ -36,10 +36,14 @@
 
 #include "execfs/log.h"
 #include "filewatch.h"
+#include "handover.h"
+#include "handover_chan.h"
 #include "inventory.h"
 #include "launch.h"
+#include "monitor_upgrade.h"
 #include "policy.h"
 #include "privsep.h"
+#include "sdnotify.h"
 #include "spawn.h"
 #include "startgate.h"
 
@@ -48,6 +52,9 @@
 #define MONITOR_MAX_JOBS 65536
 /* After SIGTERM the worker gets this long to end its sessions. */
 #define MONITOR_STOP_SECONDS 10
+/* An upgrade's starts under way must be decided, and the worker's
+ * sessions handed over, within this long. */
+#define MONITOR_UPGRADE_SECONDS 60
 
 struct monitor;
 
@@ -57,7 +64,18 @@ struct mjob {
 	uint64_t id; /* the worker's request id */
 	uint64_t token; /* ours, once started; 0 before */
 	struct launch_job *job; /* NULL once reaped or failed */
+	bool exited; /* reaped during a handover: wstatus kept for the next
+			worker */
+	int wstatus;
 	struct mjob *next;
+};
+
+/* An upgrade in place, step by step (SIGUSR2). */
+enum upgrade_phase {
+	UPGRADE_NONE,
+	UPGRADE_PROBING, /* the new binary answers --handover-check */
+	UPGRADE_DRAINING, /* starts refused; those under way finish */
+	UPGRADE_COLLECTING, /* HANDOVER sent: the worker's sessions come */
 };
 
 struct monitor {
@@ -73,6 +91,7 @@ struct monitor {
 	struct start_gate gate; /* the policy's node-level gates */
 	bool stopping; /* SIGTERM came: the worker's end is expected */
 	bool stopped; /* the worker is gone (reaped); the loop ends */
+	bool worker_reaped; /* its pid is no longer ours to signal */
 	int rc;
 	struct event *stop_timer;
 	struct filewatch *watch; /* the TLS and policy files' directories */
@@ -81,6 +100,11 @@ struct monitor {
 	uint8_t *tls_sent; /* owned: the TLS files the worker has (or
 			      refused); wiped when replaced */
 	size_t tls_sent_len;
+	enum upgrade_phase upgrade;
+	int exe_fd; /* owned during an upgrade: the new binary, or -1 */
+	struct upgrade_probe *probe; /* owned */
+	struct event *upgrade_timer; /* owned */
+	struct handover_rx rx; /* what the worker handed over so far */
 };
 
 static void monitor_stop(struct monitor *m, int rc, const char *why)
@@ -96,9 +120,12 @@ static void monitor_stop(struct monitor *m, int rc, const char *why)
 	 * callbacks); nothing more is read from it or sent on it. The
 	 * worker's end of the channel is closed only when it exits (or
 	 * it broke the protocol): make sure, then collect it. */
-	kill(m->o->worker, SIGKILL);
-	while (waitpid(m->o->worker, NULL, 0) < 0 && errno == EINTR)
-		;
+	if (!m->worker_reaped) {
+		kill(m->o->worker, SIGKILL);
+		while (waitpid(m->o->worker, NULL, 0) < 0 && errno == EINTR)
+			;
+		m->worker_reaped = true;
+	}
 	m->rc = rc;
 	if (m->base)
 		event_base_loopexit(m->base, NULL);
@@ -182,6 +209,8 @@ static void mjob_free(struct mjob *j)
 
 /* ---- the local launcher's answers, forwarded ---------------------------- */
 
+static void upgrade_drained(struct monitor *m);
+
 static void job_on_start(void *arg, int err, const char *message,
 			 const struct launch_started *st)
 {
@@ -205,6 +234,7 @@ static void job_on_start(void *arg, int err, const char *message,
 						 &len);
 		mjob_free(j);
 		send_msg(m, rc, buf, len, NULL, 0);
+		upgrade_drained(m);
 		return;
 	}
 	for (i = 0; i < PRIVSEP_MAX_FDS; i++)
@@ -218,6 +248,7 @@ static void job_on_start(void *arg, int err, const char *message,
 		 (unsigned long long)j->token);
 	rc = privsep_encode_spawned(j->id, j->token, st->pid, bits, &buf, &len);
 	send_msg(m, rc, buf, len, fds, n); /* the fds go with it */
+	upgrade_drained(m);
 }
 
 static void job_on_exit(void *arg, int wstatus)
@@ -228,6 +259,14 @@ static void job_on_exit(void *arg, int wstatus)
 	size_t len = 0;
 	int rc;
 
+	if (m->upgrade == UPGRADE_COLLECTING) {
+		/* The worker may have written its sessions already: the
+		 * status goes to the next one. */
+		j->job = NULL;
+		j->exited = true;
+		j->wstatus = wstatus;
+		return;
+	}
 	rc = privsep_encode_exited(j->token, wstatus, &buf, &len);
 	mjob_free(j);
 	send_msg(m, rc, buf, len, NULL, 0);
@@ -251,6 +290,261 @@ static const struct launch_cbs job_cbs = {
 	.on_exit = job_on_exit,
 	.on_signal = job_on_signal,
 };
+
+/* ---- an upgrade in place (SIGUSR2) ------------------------------------ */
+
+static void upgrade_abort(struct monitor *m, const char *why)
+{
+	log_error("upgrade refused: %s; this agent goes on", why);
+	evtimer_del(m->upgrade_timer);
+	upgrade_probe_free(m->probe);
+	m->probe = NULL;
+	if (m->exe_fd >= 0)
+		close(m->exe_fd);
+	m->exe_fd = -1;
+	m->upgrade = UPGRADE_NONE;
+}
+
+/* Everything came: the worker goes, this image is replaced. Returns only
+ * when nothing could be executed (then every session ends). */
+static void upgrade_exec_now(struct monitor *m)
+{
+	struct handover_monitor st = { .next_token = m->next_token };
+	struct mjob *j;
+	char err[512];
+	size_t i = 0;
+
+	/* It exits by itself once it sent everything; it must be gone (and
+	 * collected) before the exec, or it would be a child the next image
+	 * does not know. */
+	kill(m->o->worker, SIGKILL);
+	while (waitpid(m->o->worker, NULL, 0) < 0 && errno == EINTR)
+		;
+	m->worker_reaped = true;
+	st.jobs = calloc(m->njobs + 1, sizeof(*st.jobs));
+	st.fds = calloc(m->rx.nfds + 1, sizeof(*st.fds));
+	if (!st.jobs || !st.fds) {
+		snprintf(err, sizeof(err), "out of memory");
+		goto fail;
+	}
+	for (j = m->jobs; j; j = j->next) {
+		struct handover_job *h = &st.jobs[i];
+		int pidfd, tty;
+		pid_t pid;
+
+		h->token = j->token;
+		h->pidfd = h->tty_fd = -1;
+		if (j->exited) {
+			h->exited = true;
+			h->wstatus = j->wstatus;
+			h->pid = 1; /* not used */
+		} else if (j->job && !launcher_local_job_fds(j->job, &pid,
+							     &pidfd, &tty)) {
+			h->pid = pid;
+			h->pidfd = pidfd;
+			h->tty_fd = tty;
+		} else {
+			continue; /* cannot happen: drained */
+		}
+		i++;
+	}
+	st.njobs = i;
+	for (i = 0; i < m->rx.nfds; i++)
+		st.fds[i] = m->rx.fds[i];
+	st.nfds = m->rx.nfds;
+	st.doc = m->rx.doc;
+	st.doc_len = m->rx.len;
+	log_info("upgrade: %zu process(es), %zu fds and %zu bytes of "
+		 "sessions; executing %s",
+		 st.njobs, st.nfds, st.doc_len, m->o->exe_path);
+	sdnotify("RELOADING=1\nSTATUS=upgrading in place");
+	upgrade_exec(m->exe_fd, m->o->argv, &st, err, sizeof(err));
+fail:
+	st.doc = NULL; /* the rx's */
+	handover_monitor_release(&st);
+	monitor_stop(m, 1, err);
+}
+
+static void on_handover_part(struct monitor *m, struct privsep_msg *msg)
+{
+	char why[128];
+	int rc;
+
+	if (m->upgrade != UPGRADE_COLLECTING) {
+		monitor_stop(m, 1, "the worker sent a handover unasked");
+		return;
+	}
+	rc = handover_rx_add(&m->rx, msg);
+	if (rc < 0) {
+		snprintf(why, sizeof(why), "the worker's handover: %s",
+			 strerror(-rc));
+		monitor_stop(m, 1, why);
+		return;
+	}
+	if (rc == 1 && m->stopping)
+		/* SIGTERM came meanwhile: a stop, not an upgrade. */
+		monitor_stop(m, 0, "stopped during an upgrade");
+	else if (rc == 1)
+		upgrade_exec_now(m);
+}
+
+/* Draining: once no start is under way, the worker is asked. */
+static void upgrade_drained(struct monitor *m)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	struct mjob *j;
+	int rc;
+
+	if (m->upgrade != UPGRADE_DRAINING || m->stopped)
+		return;
+	for (j = m->jobs; j; j = j->next)
+		if (j->job && launcher_local_entering(j->job))
+			return;
+	log_info("upgrade: asking the worker for its sessions");
+	m->upgrade = UPGRADE_COLLECTING;
+	rc = privsep_encode_handover(&buf, &len);
+	send_msg(m, rc, buf, len, NULL, 0);
+}
+
+/* Starts that never finish: the upgrade is given up, starts go on. A
+ * worker that never hands its sessions over: it may have written them
+ * already, so nothing can be trusted to go on (as for a worker that
+ * breaks the protocol). */
+static void upgrade_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct monitor *m = arg;
+
+	(void)fd;
+	(void)what;
+	if (m->upgrade == UPGRADE_DRAINING)
+		upgrade_abort(m, "starts under way did not finish in time");
+	else if (m->upgrade == UPGRADE_COLLECTING)
+		monitor_stop(
+			m, 1,
+			"the worker did not hand its sessions over in time");
+}
+
+static void upgrade_probed(void *arg, bool ok, const char *why)
+{
+	struct monitor *m = arg;
+	struct timeval tv = { MONITOR_UPGRADE_SECONDS, 0 };
+
+	upgrade_probe_free(m->probe);
+	m->probe = NULL;
+	if (ok && m->stopping) {
+		upgrade_abort(m, "the agent is stopping");
+		return;
+	}
+	if (!ok) {
+		char line[512];
+
+		snprintf(line, sizeof(line), "%s: %s", m->o->exe_path, why);
+		upgrade_abort(m, line);
+		return;
+	}
+	log_info("upgrade: %s answers --handover-check; new starts wait",
+		 m->o->exe_path);
+	m->upgrade = UPGRADE_DRAINING;
+	evtimer_add(m->upgrade_timer, &tv);
+	upgrade_drained(m);
+}
+
+static void on_usr2_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct monitor *m = arg;
+	char err[512];
+
+	(void)sig;
+	(void)what;
+	if (!m->o->exe_path) {
+		log_error("SIGUSR2: the agent's own path is not known: no "
+			  "upgrade in place");
+		return;
+	}
+	if (m->upgrade != UPGRADE_NONE || m->stopping) {
+		log_warn("SIGUSR2: an upgrade or a stop is under way");
+		return;
+	}
+	log_info("SIGUSR2: upgrading in place to %s", m->o->exe_path);
+	if (upgrade_open_binary(m->o->exe_path, &m->exe_fd, err, sizeof(err)) <
+	    0) {
+		upgrade_abort(m, err);
+		return;
+	}
+	m->upgrade = UPGRADE_PROBING;
+	m->probe = upgrade_probe_start(m->base, m->exe_fd, upgrade_probed, m);
+	if (!m->probe) {
+		snprintf(err, sizeof(err), "cannot run %s: %s", m->o->exe_path,
+			 strerror(errno));
+		upgrade_abort(m, err);
+	}
+}
+
+/* The processes and sessions an earlier image of this process handed
+ * over: the jobs are ours again, the worker gets the sessions (before
+ * anything else, so it serves no client before it has them), then the
+ * statuses reaped while the handover ran. */
+static int adopt_state(struct monitor *m, struct handover_monitor *st)
+{
+	struct mjob *j, *held = NULL;
+	uint8_t *buf = NULL;
+	size_t len = 0, i, n = 0;
+	int *fds = NULL, rc = 0;
+
+	m->next_token = st->next_token;
+	for (i = 0; i < st->njobs; i++) {
+		j = calloc(1, sizeof(*j));
+		if (!j)
+			return -ENOMEM;
+		j->m = m;
+		j->token = st->jobs[i].token;
+		if (st->jobs[i].exited) {
+			j->exited = true;
+			j->wstatus = st->jobs[i].wstatus;
+			j->next = held;
+			held = j;
+			continue;
+		}
+		j->job = launcher_local_adopt(m->launcher, st->jobs[i].pid,
+					      st->jobs[i].pidfd,
+					      st->jobs[i].tty_fd, j);
+		if (!j->job) {
+			free(j);
+			return -ENOMEM;
+		}
+		st->jobs[i].pidfd = st->jobs[i].tty_fd = -1; /* the job's */
+		j->next = m->jobs;
+		m->jobs = j;
+		m->njobs++;
+		n++;
+	}
+	fds = calloc(st->nfds + 1, sizeof(*fds));
+	if (!fds)
+		rc = -ENOMEM;
+	for (i = 0; fds && i < st->nfds; i++) {
+		fds[i] = st->fds[i];
+		st->fds[i] = -1;
+	}
+	if (!rc)
+		rc = handover_chan_send(m->ch, st->doc, st->doc_len, fds,
+					st->nfds);
+	free(fds);
+	log_info("upgraded in place: %zu process(es) taken back, %zu "
+		 "fds and %zu bytes of sessions to the worker",
+		 n, st->nfds, st->doc_len);
+	while (held) {
+		j = held;
+		held = j->next;
+		if (!rc)
+			rc = privsep_encode_exited(j->token, j->wstatus, &buf,
+						   &len);
+		if (!rc)
+			rc = privsep_chan_send(m->ch, buf, len, NULL, 0);
+		free(j);
+	}
+	return rc;
+}
 
 /* ---- the worker's requests ---------------------------------------------- */
 
@@ -306,6 +600,14 @@ static void on_spawn(struct monitor *m, const struct privsep_msg *msg)
 
 	if (check_spawn(m, msg) < 0)
 		return;
+	if (m->upgrade >= UPGRADE_DRAINING) {
+		rc = privsep_encode_spawn_failed(
+			msg->id, EAGAIN,
+			"the agent is upgrading: start again in a moment", &buf,
+			&len);
+		send_msg(m, rc, buf, len, NULL, 0);
+		return;
+	}
 
 	if (m->njobs < MONITOR_MAX_JOBS)
 		j = calloc(1, sizeof(*j));
@@ -375,7 +677,10 @@ static void chan_on_msg(struct privsep_chan *ch, struct privsep_msg *msg,
 		monitor_stop(m, 1, "the worker sent a monitor's message");
 		return;
 	}
-	if (msg->type == PRIVSEP_SPAWN)
+	if (msg->type == PRIVSEP_HANDOVER_FDS ||
+	    msg->type == PRIVSEP_HANDOVER_DATA)
+		on_handover_part(m, msg);
+	else if (msg->type == PRIVSEP_SPAWN)
 		on_spawn(m, msg);
 	else if (msg->type == PRIVSEP_PING)
 		on_ping(m, msg);
@@ -389,6 +694,12 @@ static void chan_on_error(struct privsep_chan *ch, const char *why, void *arg)
 	char line[300];
 
 	(void)ch;
+	if (m->upgrade == UPGRADE_COLLECTING) {
+		snprintf(line, sizeof(line),
+			 "the worker ended during the handover: %s", why);
+		monitor_stop(m, 1, line);
+		return;
+	}
 	if (m->stopping) {
 		monitor_stop(m, 0, "the worker ended");
 		return;
@@ -552,8 +863,8 @@ static void unlink_sockets(const struct monitor_opts *o)
 
 int monitor_run(const struct monitor_opts *o)
 {
-	struct monitor m = { .o = o, .rc = 1 };
-	struct event *sigs[4] = { NULL, NULL, NULL, NULL };
+	struct monitor m = { .o = o, .rc = 1, .exe_fd = -1 };
+	struct event *sigs[5] = { NULL, NULL, NULL, NULL, NULL };
 	char err[512];
 	int fd = o->fd, i;
 
@@ -567,7 +878,8 @@ int monitor_run(const struct monitor_opts *o)
 			     launcher_local_new(m.base, m.inv, m.sp, &job_cbs) :
 			     NULL;
 	m.stop_timer = evtimer_new(m.base, on_stop_timer, &m);
-	if (!m.launcher || !m.stop_timer) {
+	m.upgrade_timer = evtimer_new(m.base, upgrade_timer_cb, &m);
+	if (!m.launcher || !m.stop_timer || !m.upgrade_timer) {
 		log_error("cannot set up the monitor (out of memory?)");
 		goto out;
 	}
@@ -581,7 +893,8 @@ int monitor_run(const struct monitor_opts *o)
 	sigs[1] = evsignal_new(m.base, SIGINT, on_stop_signal, &m);
 	sigs[2] = evsignal_new(m.base, SIGHUP, on_hup_signal, &m);
 	sigs[3] = evsignal_new(m.base, SIGUSR1, on_usr1_signal, &m);
-	for (i = 0; i < 4; i++)
+	sigs[4] = evsignal_new(m.base, SIGUSR2, on_usr2_signal, &m);
+	for (i = 0; i < 5; i++)
 		if (!sigs[i] || event_add(sigs[i], NULL) < 0)
 			goto out;
 	if (o->tls.cert || o->policy) {
@@ -629,6 +942,10 @@ int monitor_run(const struct monitor_opts *o)
 	}
 	log_info("worker pid %d; %zu container(s) on node %s", (int)o->worker,
 		 inventory_count(m.inv), o->node);
+	if (o->adopt && adopt_state(&m, o->adopt) < 0) {
+		log_error("cannot take the handed over sessions back");
+		goto out;
+	}
 	send_inventory(&m);
 	event_base_dispatch(m.base);
 	if (o->pidfile)
@@ -641,9 +958,13 @@ out:
 	monitor_stop(&m, 1, "the monitor cannot run");
 	privsep_chan_free(m.ch);
 	unlink_sockets(o);
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < 5; i++)
 		if (sigs[i])
 			event_free(sigs[i]);
+	upgrade_probe_free(m.probe);
+	if (m.exe_fd >= 0)
+		close(m.exe_fd);
+	handover_rx_release(&m.rx);
 	filewatch_free(m.watch);
 	tls_files_free(m.tls_sent, m.tls_sent_len);
 	free(m.policy_sent);
@@ -656,6 +977,8 @@ out:
 	spawner_free(m.sp);
 	if (m.stop_timer)
 		event_free(m.stop_timer);
+	if (m.upgrade_timer)
+		event_free(m.upgrade_timer);
 	if (m.base)
 		event_base_free(m.base);
 	log_info("stopped");

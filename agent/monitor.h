@@ -14,6 +14,8 @@
 
 #include "tlsfiles.h"
 
+struct handover_monitor;
+
 struct monitor_opts {
 	const char *node;
 	const char *const *roots;
@@ -32,10 +34,21 @@ struct monitor_opts {
 	const char *metrics; /* --metrics, likewise; NULL: none */
 	pid_t worker; /* the worker process (our child) */
 	int fd; /* our end of the channel; owned */
+	/* SIGUSR2, an upgrade in place (docs/DEPLOY.md, "Upgrades"): the
+	 * binary at exe_path (NULL: no upgrade; the path the agent was
+	 * started from) is executed with argv (the agent's own). */
+	const char *exe_path;
+	char *const *argv;
+	/* The state an earlier image handed over (upgrade_state_load), or
+	 * NULL: its jobs are taken back and the worker gets its sessions.
+	 * Emptied by monitor_run (its fds taken). */
+	struct handover_monitor *adopt;
 };
 
 /* SIGUSR1 reopens the log (log_reopen()) and hands the worker the new
- * file. */
+ * file. SIGUSR2 upgrades in place: the worker hands every session over,
+ * and this process execve()s the binary at exe_path, keeping its pid and
+ * with it every session's process (monitor_upgrade.h). */
 /* Runs until SIGTERM/SIGINT (forwarded to the worker; 0 once it ended) or
  * until the worker ends or misbehaves (1). Every session is killed before
  * it returns. */

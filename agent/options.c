@@ -11,12 +11,14 @@
 #include "execfs/numparse.h"
 #include "execfs/proto.h"
 #include "execfs/version.h"
+#include "handover.h"
 #include "inventory.h"
 #include "naming.h"
 #include "session.h"
 
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -110,6 +112,13 @@ static void usage(FILE *f)
 		"TLS files are also reloaded when their directory changes, as a\n"
 		"Kubernetes Secret volume does; new connections get the new\n"
 		"certificate, open ones and their sessions go on). SIGUSR1 reopens --log.\n"
+		"SIGUSR2 upgrades in place: the binary now at the agent's path (a\n"
+		"regular file owned by root, writable by root only, that answers\n"
+		"--handover-check) replaces the running one in the same process,\n"
+		"which keeps every session, its bytes and its listening sockets;\n"
+		"clients resume on their own. A binary that fails those checks is\n"
+		"refused with a log line and the agent goes on (docs/DEPLOY.md).\n"
+		"  --handover-check   print the handover version this binary speaks\n"
 		"\n"
 		"Under systemd (Type=notify, NotifyAccess=all) the agent reports\n"
 		"READY=1 once it listens and its policy is in force, and a STATUS line.\n"
@@ -148,6 +157,8 @@ int agent_opts_parse(int argc, char **argv, struct agent_opts *o)
 		O_HOST_CGROUPNS,
 		O_NO_PRIVSEP,
 		O_WORKER,
+		O_HANDOVER_FD,
+		O_HANDOVER_CHECK,
 		O_DEBUG,
 		O_HELP,
 		O_VERSION
@@ -182,6 +193,8 @@ int agent_opts_parse(int argc, char **argv, struct agent_opts *o)
 		{ "host-cgroupns", required_argument, NULL, O_HOST_CGROUPNS },
 		{ "no-privsep", no_argument, NULL, O_NO_PRIVSEP },
 		{ "privsep-worker", required_argument, NULL, O_WORKER },
+		{ "handover-fd", required_argument, NULL, O_HANDOVER_FD },
+		{ "handover-check", no_argument, NULL, O_HANDOVER_CHECK },
 		{ "debug", no_argument, NULL, O_DEBUG },
 		{ "help", no_argument, NULL, O_HELP },
 		{ "version", no_argument, NULL, O_VERSION },
@@ -343,6 +356,25 @@ int agent_opts_parse(int argc, char **argv, struct agent_opts *o)
 			o->worker_fd = (int)fd;
 			break;
 		}
+		case O_HANDOVER_FD: {
+			char *end;
+			long fd;
+
+			/* Internal: how an upgrade in place starts the new
+			 * image (monitor_upgrade.h). */
+			errno = 0;
+			fd = strtol(optarg, &end, 10);
+			if (errno || *end || fd < 3 || fd > INT_MAX) {
+				fprintf(stderr,
+					"execfs-agent: bad --handover-fd\n");
+				return -1;
+			}
+			o->handover_fd = (int)fd;
+			break;
+		}
+		case O_HANDOVER_CHECK:
+			fputs(HANDOVER_CHECK_LINE, stdout);
+			exit(0);
 		case O_DEBUG:
 			o->debug = true;
 			break;

@@ -44,6 +44,7 @@ struct agent_opts {
 	const char *host_cgroupns; /* hostns.h; "none": stay in ours */
 	bool no_privsep;
 	int worker_fd; /* --privsep-worker: this is the worker; else -1 */
+	int handover_fd; /* --handover-fd: an upgrade's state; else -1 */
 	bool debug;
 };
 

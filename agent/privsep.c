@@ -235,6 +235,26 @@ int privsep_encode_ping(uint32_t type, uint64_t id, uint8_t **out,
 	return w_end(&w, out, outlen);
 }
 
+int privsep_encode_handover(uint8_t **out, size_t *outlen)
+{
+	struct wbuf w;
+
+	w_begin(&w, PRIVSEP_HANDOVER);
+	w_u32(&w, 0);
+	return w_end(&w, out, outlen);
+}
+
+int privsep_encode_handover_fds(size_t nfds, uint8_t **out, size_t *outlen)
+{
+	struct wbuf w;
+
+	if (nfds < 1 || nfds > PRIVSEP_MAX_FDS)
+		return -EINVAL;
+	w_begin(&w, PRIVSEP_HANDOVER_FDS);
+	w_u32(&w, (uint32_t)nfds);
+	return w_end(&w, out, outlen);
+}
+
 int privsep_encode_logfile(uint8_t **out, size_t *outlen)
 {
 	struct wbuf w;
@@ -362,7 +382,8 @@ static char **r_strv(struct rbuf *r, size_t min, const char *what)
 bool privsep_from_worker(uint32_t type)
 {
 	return type == PRIVSEP_SPAWN || type == PRIVSEP_SIGNAL ||
-	       type == PRIVSEP_PING;
+	       type == PRIVSEP_PING || type == PRIVSEP_HANDOVER_FDS ||
+	       type == PRIVSEP_HANDOVER_DATA;
 }
 
 static size_t popcount5(uint32_t bits)
@@ -523,7 +544,19 @@ static int msg_decode(const uint8_t *buf, size_t len, const int *fds,
 	case PRIVSEP_INVENTORY:
 	case PRIVSEP_POLICY:
 	case PRIVSEP_TLS:
+	case PRIVSEP_HANDOVER_DATA:
 		decode_chunk(&r, m);
+		break;
+	case PRIVSEP_HANDOVER:
+		m->flags = r_u32(&r, "handover flags");
+		if (!r.bad && m->flags)
+			r.bad = "handover flags";
+		break;
+	case PRIVSEP_HANDOVER_FDS:
+		m->flags = r_u32(&r, "handover fds");
+		if (!r.bad && (m->flags < 1 || m->flags > PRIVSEP_MAX_FDS))
+			r.bad = "handover fds";
+		want_fds = r.bad ? 0 : m->flags;
 		break;
 	case PRIVSEP_LOGFILE:
 		m->flags = r_u32(&r, "logfile flags");
@@ -921,8 +954,23 @@ void privsep_chan_flush(struct privsep_chan *ch)
 {
 	if (!ch || ch->failed || !ch->head)
 		return;
-	if (fcntl(ch->fd, F_SETFL, 0) == 0)
+	if (fcntl(ch->fd, F_SETFL, 0) == 0) {
 		chan_write(ch);
+		fcntl(ch->fd, F_SETFL, O_NONBLOCK);
+	}
+}
+
+void privsep_chan_wait_close(struct privsep_chan *ch)
+{
+	uint8_t buf[256];
+	ssize_t n;
+
+	if (!ch || fcntl(ch->fd, F_SETFL, 0) < 0)
+		return;
+	/* Whatever still comes is dropped (fds too: no room for them). */
+	do
+		n = recv(ch->fd, buf, sizeof(buf), MSG_TRUNC);
+	while (n > 0 || (n < 0 && errno == EINTR));
 }
 
 int privsep_socketpair(int fds[2])

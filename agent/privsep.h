@@ -21,6 +21,12 @@
  *                  u32 flags (LAUNCH_SIG_FOREGROUND)
  *     PING         u64 id: the monitor answers PONG with it (the health
  *                  check: is the monitor's loop turning?)
+ *   both ways, during an upgrade (docs/DEPLOY.md, "Upgrades"); the
+ *   monitor accepts them from the worker only after it sent HANDOVER
+ *     HANDOVER_FDS u32 count (1..5) + that many fds: the next fds of the
+ *                  handover, in order
+ *     HANDOVER_DATA u32 flags (last chunk); bytes (a chunk of handover.h's
+ *                  worker document, after every HANDOVER_FDS)
  *   monitor -> worker
  *     INVENTORY    u32 flags (last chunk); bytes (a chunk of the JSON text)
  *     POLICY       u32 flags (last chunk); bytes (a chunk of the file)
@@ -36,6 +42,7 @@
  *     EXITED       u64 token; i32 wait status
  *     SIGNALED     u64 id; u64 token; i32 errno (0: sent); i32 target;
  *                  u32 flags (foreground)
+ *     HANDOVER     u32 flags (0): hand every session over and exit
  */
 #ifndef EXECFS_AGENT_PRIVSEP_H
 #define EXECFS_AGENT_PRIVSEP_H
@@ -54,6 +61,8 @@ enum privsep_type {
 	PRIVSEP_SPAWN = 1,
 	PRIVSEP_SIGNAL,
 	PRIVSEP_PING,
+	PRIVSEP_HANDOVER_FDS, /* both ways, during an upgrade only */
+	PRIVSEP_HANDOVER_DATA,
 	PRIVSEP_INVENTORY = 16,
 	PRIVSEP_POLICY,
 	PRIVSEP_SPAWNED,
@@ -63,6 +72,7 @@ enum privsep_type {
 	PRIVSEP_TLS,
 	PRIVSEP_LOGFILE,
 	PRIVSEP_PONG,
+	PRIVSEP_HANDOVER,
 };
 
 #define PRIVSEP_HDR_LEN 8
@@ -108,10 +118,11 @@ struct privsep_msg {
 	uint32_t flags;
 	struct exec_spec spec; /* SPAWN */
 	char *message; /* SPAWN_FAILED */
-	uint8_t *data; /* INVENTORY, POLICY, TLS */
+	uint8_t *data; /* INVENTORY, POLICY, TLS, HANDOVER_DATA */
 	size_t len;
 	int fds[PRIVSEP_MAX_FDS]; /* SPAWNED: in PRIVSEP_FD_* order;
-				     LOGFILE: [0]; -1 */
+				     LOGFILE: [0]; HANDOVER_FDS: in
+				     order; -1 */
 	size_t nfds;
 	/* The message was sent with fds that did not arrive (the receiver
 	 * was out of fd slots): fds are all -1. Only for a type that
@@ -156,6 +167,10 @@ int privsep_encode_exited(uint64_t token, int wstatus, uint8_t **out,
 			  size_t *outlen);
 int privsep_encode_signaled(uint64_t id, uint64_t token, int err, pid_t target,
 			    bool foreground, uint8_t **out, size_t *outlen);
+/* HANDOVER (monitor to worker); HANDOVER_FDS for nfds fds (which go with
+ * privsep_chan_send()). */
+int privsep_encode_handover(uint8_t **out, size_t *outlen);
+int privsep_encode_handover_fds(size_t nfds, uint8_t **out, size_t *outlen);
 /* PING or PONG. */
 int privsep_encode_ping(uint32_t type, uint64_t id, uint8_t **out,
 			size_t *outlen);
@@ -191,8 +206,15 @@ int privsep_chan_send(struct privsep_chan *ch, uint8_t *buf, size_t len,
 		      int *fds, size_t nfds);
 
 /* Send every queued datagram now, waiting as long as it takes (at the
- * end, before the process exits). */
+ * end, before the process exits, and for a handover, which may hold more
+ * than the queue's cap). */
 void privsep_chan_flush(struct privsep_chan *ch);
+
+/* Block until the peer closed its end, dropping whatever it still sends.
+ * For a process about to exit whose last messages must all be read: a
+ * socket closed with unread datagrams in its queue makes the peer's next
+ * read fail (ECONNRESET) before it read the ones queued for it. */
+void privsep_chan_wait_close(struct privsep_chan *ch);
 
 /* A socketpair for the channel: SOCK_SEQPACKET, close-on-exec, with send
  * buffers that hold PRIVSEP_MSG_MAX. */

@@ -315,6 +315,12 @@ static void report_cb(evutil_socket_t fd, short what, void *arg)
 		xsession_exited(s);
 }
 
+struct event *xsession_report_event(struct xsession *s)
+{
+	return event_new(s->t->base, s->report_fd, EV_READ | EV_PERSIST,
+			 report_cb, s);
+}
+
 /* The launcher decided the start: the process runs (its execve may still
  * fail: report_fd says), or it never did. May free s. */
 static void launch_on_start(void *arg, int err, const char *message,
@@ -334,8 +340,7 @@ static void launch_on_start(void *arg, int err, const char *message,
 	s->pid = st->pid;
 	s->tty_fd = st->tty_fd;
 	s->report_fd = st->report_fd;
-	s->report_ev = event_new(s->t->base, s->report_fd, EV_READ | EV_PERSIST,
-				 report_cb, s);
+	s->report_ev = xsession_report_event(s);
 	/* Each takes its fd, whatever it returns. */
 	rc = xsession_in_open(s, st->stdin_fd);
 	for (i = 0; i < 2; i++)
@@ -379,7 +384,7 @@ const struct launch_cbs *xsession_launch_cbs(void)
 
 /* ---- the table ---------------------------------------------------------- */
 
-static struct xsession *xsession_find(struct xsession_table *t, const char *sid)
+struct xsession *xsession_find(struct xsession_table *t, const char *sid)
 {
 	struct xsession *s;
 
@@ -389,7 +394,7 @@ static struct xsession *xsession_find(struct xsession_table *t, const char *sid)
 	return NULL;
 }
 
-static struct xsession *xsession_new(struct xsession_table *t, const char *sid)
+struct xsession *xsession_new(struct xsession_table *t, const char *sid)
 {
 	struct xsession *s = calloc(1, sizeof(*s));
 	int i;

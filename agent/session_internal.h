@@ -13,6 +13,8 @@
  *                     the pipe, re-sent bytes of a resume skipped;
  *   session_ctl.c     signal and resize streams, queued until the start is
  *                     decided;
+ *   session_handover.c every session to handover.h's document and back
+ *                     (an upgrade in place);
  *   admit.c           whether a start may happen (the container, the limit
  *                     per identity, the policy) and its audit lines.
  *
@@ -212,6 +214,13 @@ static inline void fd_close(int *fd)
 		*fd = -1;
 	}
 }
+
+/* The session sid of t, or NULL. */
+struct xsession *xsession_find(struct xsession_table *t, const char *sid);
+/* A new session in REQUEST, in t; NULL when out of memory. */
+struct xsession *xsession_new(struct xsession_table *t, const char *sid);
+/* The event (not added) that reads s->report_fd: the execve's report. */
+struct event *xsession_report_event(struct xsession *s);
 
 /* Frees s, or keeps it for a client that may come back: see THE MAY-FREE
  * RULE above. May free s. */

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "execfs/log.h"
+#include "handover_chan.h"
 #include "launch.h"
 #include "privsep.h"
 #include "readfile.h"
@@ -54,7 +55,9 @@ struct remote_launcher {
 	 * dropped or moved, not an evbuffer. Owned. */
 	uint8_t *tls;
 	size_t tls_len, tls_cap;
+	struct handover_rx adopt; /* the previous worker's sessions so far */
 	bool lost;
+	bool handed_over; /* every session went to the monitor: silent */
 };
 
 static void job_free(struct remote_job *j)
@@ -105,6 +108,8 @@ static int send_signal(struct remote_launcher *rl, uint64_t cookie,
 	size_t len;
 	int rc;
 
+	if (rl->handed_over)
+		return -EPIPE;
 	rc = privsep_encode_signal(cookie, token, sig, flags, &buf, &len);
 	if (!rc)
 		rc = privsep_chan_send(rl->ch, buf, len, NULL, 0);
@@ -120,7 +125,7 @@ static struct launch_job *remote_start(struct launcher *l,
 	size_t len;
 	int rc;
 
-	if (rl->lost) {
+	if (rl->lost || rl->handed_over) {
 		errno = EPIPE;
 		return NULL;
 	}
@@ -179,6 +184,7 @@ static void remote_free(struct launcher *l)
 	if (rl->policy)
 		evbuffer_free(rl->policy);
 	tls_files_free(rl->tls, rl->tls_cap);
+	handover_rx_release(&rl->adopt);
 	free(rl);
 }
 
@@ -330,6 +336,24 @@ static void on_tls_chunk(struct remote_launcher *rl, struct privsep_msg *m)
 	rl->tls_len = 0;
 }
 
+/* The sessions of the worker before this one, from the monitor. */
+static void on_adopt_part(struct remote_launcher *rl, struct privsep_msg *m)
+{
+	int rc = handover_rx_add(&rl->adopt, m);
+
+	if (rc < 0) {
+		log_error("handover from the monitor: %s", strerror(-rc));
+		lost(rl, "bad handover");
+		return;
+	}
+	if (rc == 0)
+		return;
+	rl->wcbs->on_adopt(rl->arg, rl->adopt.doc, rl->adopt.len, rl->adopt.fds,
+			   rl->adopt.nfds);
+	rl->adopt.nfds = 0; /* the callee's now */
+	handover_rx_release(&rl->adopt);
+}
+
 static void chan_on_msg(struct privsep_chan *ch, struct privsep_msg *m,
 			void *arg)
 {
@@ -362,6 +386,13 @@ static void chan_on_msg(struct privsep_chan *ch, struct privsep_msg *m,
 		break;
 	case PRIVSEP_PONG:
 		rl->wcbs->on_pong(rl->arg, m->id);
+		break;
+	case PRIVSEP_HANDOVER:
+		rl->wcbs->on_handover(rl->arg);
+		break;
+	case PRIVSEP_HANDOVER_FDS:
+	case PRIVSEP_HANDOVER_DATA:
+		on_adopt_part(rl, m);
 		break;
 	default:
 		lost(rl, "the monitor sent a worker's message");
@@ -417,6 +448,44 @@ int worker_ping(struct launcher *l, uint64_t id)
 	if (!rc)
 		rc = privsep_chan_send(rl->ch, buf, len, NULL, 0);
 	return rc;
+}
+
+int worker_handover_send(struct launcher *l, const uint8_t *doc, size_t len,
+			 int *fds, size_t nfds)
+{
+	struct remote_launcher *rl = (struct remote_launcher *)l;
+	int rc;
+
+	rc = handover_chan_send(rl->ch, doc, len, fds, nfds);
+	privsep_chan_flush(rl->ch);
+	rl->handed_over = true;
+	/* Not gone before the monitor read it all (it kills this process
+	 * once it did, or closes the channel). */
+	if (!rc)
+		privsep_chan_wait_close(rl->ch);
+	return rc;
+}
+
+struct launch_job *worker_launcher_adopt(struct launcher *l, uint64_t token,
+					 void *arg)
+{
+	struct remote_launcher *rl = (struct remote_launcher *)l;
+	struct remote_job *j = calloc(1, sizeof(*j));
+
+	if (!j)
+		return NULL;
+	j->base.l = l;
+	j->base.arg = arg;
+	j->rl = rl;
+	j->token = token;
+	j->next = rl->jobs;
+	rl->jobs = j;
+	return &j->base;
+}
+
+uint64_t worker_job_token(const struct launch_job *j)
+{
+	return ((const struct remote_job *)j)->token;
 }
 
 void worker_launcher_flush(struct launcher *l)

@@ -28,6 +28,13 @@ struct worker_cbs {
 	void (*on_pong)(void *arg, uint64_t id);
 	/* The channel is gone or broke: the worker cannot go on. */
 	void (*on_lost)(void *arg, const char *why);
+	/* The monitor asks for every session (an upgrade in place): the
+	 * callee sends them with worker_handover_send() and exits. */
+	void (*on_handover)(void *arg);
+	/* The sessions of the worker before this one: handover.h's worker
+	 * document and its fds (owned by the callee, each closed or kept). */
+	void (*on_adopt)(void *arg, const uint8_t *doc, size_t len, int *fds,
+			 size_t nfds);
 };
 
 /* The remote launcher over the channel fd (owned). NULL when out of
@@ -39,6 +46,20 @@ struct launcher *worker_launcher_new(struct event_base *base, int fd,
 /* Ask the monitor to answer (on_pong with id). 0 or -errno. */
 int worker_ping(struct launcher *l, uint64_t id);
 
+/* The handover: doc and its fds (taken) to the monitor, waiting until
+ * they are sent and the monitor closed the channel (it kills this
+ * process once it read them); from then on nothing more goes to the
+ * monitor (a job dropped by the worker's end is not killed). 0 or
+ * -errno. */
+int worker_handover_send(struct launcher *l, const uint8_t *doc, size_t len,
+			 int *fds, size_t nfds);
+/* A job for a process the worker before this one started (token: the
+ * monitor's name for it), as if this worker had started it; arg as
+ * launcher_start()'s. NULL when out of memory. */
+struct launch_job *worker_launcher_adopt(struct launcher *l, uint64_t token,
+					 void *arg);
+/* The token of a job this launcher started (0 before SPAWNED). */
+uint64_t worker_job_token(const struct launch_job *j);
 /* Send what is queued for the monitor, waiting (at the end). */
 void worker_launcher_flush(struct launcher *l);
 

@@ -588,6 +588,33 @@ struct h2_listener *h2_listen(struct event_base *base, const char *address,
 			      SSL_CTX *ctx, const struct h2_conn_cbs *cbs,
 			      void *arg, char *err, size_t errlen)
 {
+	return h2_listen_fd(base, address, -1, ctx, cbs, arg, err, errlen);
+}
+
+/* A socket handed over: listening, and of the address's family. */
+static int inherited_ok(int fd, const struct addr *a, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int on = 0;
+	socklen_t olen = sizeof(on);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &olen) < 0 || !on ||
+	    getsockname(fd, (struct sockaddr *)&ss, &len) < 0 ||
+	    (ss.ss_family == AF_UNIX) != a->is_unix) {
+		snprintf(err, errlen,
+			 "listen: the socket handed over is not a listening "
+			 "socket of that address");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+struct h2_listener *h2_listen_fd(struct event_base *base, const char *address,
+				 int fd, SSL_CTX *ctx,
+				 const struct h2_conn_cbs *cbs, void *arg,
+				 char *err, size_t errlen)
+{
 	const unsigned flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC |
 			       LEV_OPT_REUSEABLE;
 	struct h2_listener *l;
@@ -606,9 +633,16 @@ struct h2_listener *h2_listen(struct event_base *base, const char *address,
 	l->ctx = ctx;
 	l->cbs = cbs;
 	l->arg = arg;
-	if (a.is_unix) {
-		evutil_socket_t fd = unix_listen_fd(a.path, err, errlen);
-
+	if (fd >= 0) {
+		if (inherited_ok(fd, &a, err, errlen) < 0 ||
+		    evutil_make_socket_nonblocking(fd) < 0)
+			goto out_free;
+		if (a.is_unix)
+			l->unix_path = strdup(a.path);
+		l->el = evconnlistener_new(base, listener_accept_cb, l, flags,
+					   -1, fd);
+	} else if (a.is_unix) {
+		fd = unix_listen_fd(a.path, err, errlen);
 		if (fd < 0)
 			goto out_free;
 		l->unix_path = strdup(a.path);
@@ -658,6 +692,11 @@ out_free:
 	free(l->unix_path);
 	free(l);
 	return NULL;
+}
+
+int h2_listener_fd(const struct h2_listener *l)
+{
+	return evconnlistener_get_fd(l->el);
 }
 
 void h2_listener_set_limits(struct h2_listener *l, const struct h2_limits *lim)

@@ -137,6 +137,30 @@ int resume_tx_lose(struct resume_tx *tx, struct h2_stream *st)
 	return 0;
 }
 
+int resume_tx_restore(struct resume_tx *tx, uint64_t end, const void *held,
+		      size_t len)
+{
+	if (len > end)
+		return -EINVAL;
+	resume_tx_drop(tx);
+	if (len &&
+	    (held_alloc(tx) < 0 || evbuffer_add(tx->held, held, len) < 0))
+		return -ENOMEM;
+	tx->end = end;
+	return 0;
+}
+
+int resume_tx_copy_held(const struct resume_tx *tx, void *buf, size_t len)
+{
+	size_t n = resume_tx_held(tx);
+
+	if (len != n)
+		return -EINVAL;
+	if (n && evbuffer_copyout(tx->held, buf, n) != (ev_ssize_t)n)
+		return -EIO;
+	return 0;
+}
+
 uint64_t resume_tx_first(const struct resume_tx *tx,
 			 const struct h2_stream *attached)
 {
@@ -171,6 +195,12 @@ int resume_tx_seek(struct resume_tx *tx, uint64_t off,
 void resume_rx_init(struct resume_rx *rx)
 {
 	rx->received = 0;
+	rx->skip = 0;
+}
+
+void resume_rx_restore(struct resume_rx *rx, uint64_t received)
+{
+	rx->received = received;
 	rx->skip = 0;
 }
 

@@ -160,6 +160,17 @@ struct h2_conn *h2_connect(struct event_base *base, struct evdns_base *dns,
 struct h2_listener *h2_listen(struct event_base *base, const char *address,
 			      SSL_CTX *ctx, const struct h2_conn_cbs *cbs,
 			      void *arg, char *err, size_t errlen);
+/* The same with a listening socket fd that another process made (an
+ * upgrade hands it over), checked to be listening and of the address's
+ * family; taken on success (closed by h2_listener_free(), which also
+ * removes a Unix socket's file), still the caller's on failure. fd -1: as
+ * h2_listen(). */
+struct h2_listener *h2_listen_fd(struct event_base *base, const char *address,
+				 int fd, SSL_CTX *ctx,
+				 const struct h2_conn_cbs *cbs, void *arg,
+				 char *err, size_t errlen);
+/* The listening socket (still the listener's). */
+int h2_listener_fd(const struct h2_listener *l);
 void h2_listener_free(struct h2_listener *l);
 /*
  * Caps on what the connections of a listener hold; 0: no cap (the

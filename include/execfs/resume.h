@@ -93,6 +93,14 @@ bool resume_tx_pump(struct resume_tx *tx, struct h2_stream *st);
 int resume_tx_lose(struct resume_tx *tx, struct h2_stream *st);
 /* Nobody will resume: forget what is held. */
 void resume_tx_drop(struct resume_tx *tx);
+/* The state of a sender carried over from another process (an agent's
+ * upgrade): end bytes sent in all, the last len of them (held) held. 0,
+ * -EINVAL (len > end) or -ENOMEM; what was held before is dropped. */
+int resume_tx_restore(struct resume_tx *tx, uint64_t end, const void *held,
+		      size_t len);
+/* Copy what is held (exactly resume_tx_held() bytes) into buf. 0, or
+ * -EINVAL when len is not that. */
+int resume_tx_copy_held(const struct resume_tx *tx, void *buf, size_t len);
 
 /* The oldest offset a resume may start at, with attached the stream still
  * carrying the bytes (its unacked bytes count as held), or NULL. */
@@ -116,6 +124,9 @@ struct resume_rx {
 };
 
 void resume_rx_init(struct resume_rx *rx);
+/* A receiver carried over from another process that had received bytes
+ * in all, between streams. */
+void resume_rx_restore(struct resume_rx *rx, uint64_t received);
 /* Bytes had, in all: the offset to ask a resumed stream for. */
 uint64_t resume_rx_received(const struct resume_rx *rx);
 /* A stream whose body starts at offset first takes over. 0, or -ERANGE

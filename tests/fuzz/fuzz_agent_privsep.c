@@ -27,6 +27,11 @@ static int reencode(const struct privsep_msg *m, uint8_t **out, size_t *len)
 		return privsep_encode_ping(m->type, m->id, out, len);
 	case PRIVSEP_LOGFILE:
 		return privsep_encode_logfile(out, len);
+	case PRIVSEP_HANDOVER:
+		return privsep_encode_handover(out, len);
+	case PRIVSEP_HANDOVER_FDS:
+		return privsep_encode_handover_fds(m->flags, out, len);
+	case PRIVSEP_HANDOVER_DATA:
 	case PRIVSEP_INVENTORY:
 	case PRIVSEP_POLICY:
 	case PRIVSEP_TLS:

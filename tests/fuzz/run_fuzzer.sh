@@ -3,7 +3,8 @@
 # Usage: run_fuzzer.sh BINARY SECONDS
 # The corpus lives next to the binary (BINARY.corpus/) and grows across
 # runs; seeds come from h2_seeds.py for the HTTP/2 target,
-# privsep_seeds.py for the privsep messages, bolt_seeds.py for BoltDB
+# privsep_seeds.py for the privsep messages, handover_seeds.py for an
+# upgrade's documents, bolt_seeds.py for BoltDB
 # files and confine_seeds.py for a container's seccomp profile and
 # confinement. Crash inputs are
 # kept as BINARY.crash-* for reproduction (run BINARY on the file).
@@ -16,6 +17,7 @@ mkdir -p "$corpus"
 case $(basename "$bin") in
 fuzz_agent_h2) python3 "$here/h2_seeds.py" "$corpus" ;;
 fuzz_agent_privsep) python3 "$here/privsep_seeds.py" "$corpus" ;;
+fuzz_agent_handover) python3 "$here/handover_seeds.py" "$corpus" ;;
 fuzz_agent_metrics_http)
 	printf 'GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n' >"$corpus/seed-get"
 	printf 'HEAD /healthz?x=1 HTTP/1.0\n\n' >"$corpus/seed-head"
