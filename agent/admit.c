@@ -27,6 +27,7 @@
 #include "metrics.h"
 #include "policy.h"
 #include "session_internal.h"
+#include "spawn_report.h"
 #include "startgate.h"
 #include "strv.h"
 
@@ -205,6 +206,32 @@ void xsession_audit_end(struct xsession *s)
 	e.duration = (double)(now.tv_sec - s->started.tv_sec) +
 		     (double)(now.tv_nsec - s->started.tv_nsec) / 1e9;
 	audit_session_end(s->t->audit, &e);
+}
+
+void xsession_audit_spawned(struct xsession *s)
+{
+	const struct container *c = inventory_find(s->t->inv, s->container);
+	struct audit_spawned a = { 0 };
+
+	a.session = s->sid;
+	a.identity = s->identity;
+	a.node = s->t->node;
+	a.container_id = s->container;
+	a.pid = s->pid;
+	/* The instance the monitor bound the start to, as the inventory
+	 * has it now: a container replaced since has another init. */
+	if (c) {
+		a.init_pid = c->pid;
+		a.created = c->created;
+	}
+	if (s->ids && s->ids->known) {
+		a.ids_known = true;
+		a.uid = s->ids->uid;
+		a.gid = s->ids->gid;
+		a.groups = s->ids->groups;
+		a.ngroups = s->ids->ngroups;
+	}
+	audit_session_spawned(s->t->audit, &a);
 }
 
 static void admit_who(const struct xsession *s, struct audit_who *w)

@@ -257,6 +257,17 @@ int audit_session_spawned(struct audit *a, const struct audit_spawned *s)
 	line = who_json("spawned", s->session, s->identity, s->node);
 	json_object_set_new(line, "container", json_string(s->container_id));
 	json_object_set_new(line, "pid", json_integer(s->pid));
+	if (s->init_pid > 0)
+		json_object_set_new(line, "init_pid",
+				    json_integer(s->init_pid));
+	if (s->created)
+		json_object_set_new(line, "created", json_string(s->created));
+	if (!s->ids_known) {
+		/* A start that B won the race against A's report for
+		 * (spawn_report.h): what ran is in the start line's user. */
+		json_object_set_new(line, "ids", json_string("unreported"));
+		return audit_emit(a, line);
+	}
 	json_object_set_new(line, "uid", json_integer(s->uid));
 	json_object_set_new(line, "gid", json_integer(s->gid));
 	groups = json_array();

@@ -50,6 +50,11 @@ struct audit_spawned {
 	const char *node;
 	const char *container_id;
 	pid_t pid; /* in the agent's pid namespace */
+	/* The instance it ran in: its init (agent's pid namespace) and the
+	 * runtime's creation time (NULL: not known). */
+	pid_t init_pid;
+	const char *created;
+	bool ids_known; /* false: the process did not report its ids */
 	uid_t uid;
 	gid_t gid;
 	const gid_t *groups;

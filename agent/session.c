@@ -39,6 +39,7 @@
 #include "reply.h"
 #include "session_internal.h"
 #include "spawn.h"
+#include "spawn_report.h"
 
 /* ---- lifetime ----------------------------------------------------------- */
 
@@ -70,6 +71,7 @@ static void xsession_free(struct xsession *s)
 	launcher_job_drop(s->job);
 	ev_free(&s->report_ev);
 	fd_close(&s->report_fd);
+	free(s->ids);
 	ev_free(&s->grace_ev);
 	fd_close(&s->tty_fd);
 	if (s->req)
@@ -302,11 +304,15 @@ static void report_cb(evutil_socket_t fd, short what, void *arg)
 	int rc;
 
 	(void)what;
-	rc = spawn_report_read(fd, msg, sizeof(msg));
+	rc = spawn_report_read_ids(fd, s->pid, s->ids, msg, sizeof(msg));
 	if (rc == -EAGAIN)
 		return;
 	ev_free(&s->report_ev);
 	fd_close(&s->report_fd);
+	if (rc == 0)
+		xsession_audit_spawned(s);
+	free(s->ids);
+	s->ids = NULL;
 	if (rc == 0)
 		xsession_running(s);
 	else
@@ -341,6 +347,7 @@ static void launch_on_start(void *arg, int err, const char *message,
 	s->tty_fd = st->tty_fd;
 	s->report_fd = st->report_fd;
 	s->report_ev = xsession_report_event(s);
+	s->ids = calloc(1, sizeof(*s->ids)); /* NULL: the ids go unaudited */
 	/* Each takes its fd, whatever it returns. */
 	rc = xsession_in_open(s, st->stdin_fd);
 	for (i = 0; i < 2; i++)

@@ -74,6 +74,7 @@
 struct evbuffer;
 struct exec_spec;
 struct h2_stream;
+struct spawn_ids;
 
 /* A pipe starts with 64 KiB of room. One that fills up is given the most
  * an unprivileged process may ask for (fs.pipe-max-size, 1 MiB by
@@ -165,6 +166,7 @@ struct xsession {
 	pid_t pid; /* 0 until the launcher reported the start */
 	struct launch_job *job; /* until reaped or failed (then NULL) */
 	int report_fd; /* owned; spawn report pipe */
+	struct spawn_ids *ids; /* owned; what the report said B runs as */
 	struct event *report_ev; /* owned */
 	int wstatus;
 	bool reaped; /* wstatus is valid */
@@ -342,5 +344,8 @@ void xsession_audit_resize(struct xsession *s, unsigned short cols,
 			   unsigned short rows);
 /* The audit line of the end of an admitted session (once). */
 void xsession_audit_end(struct xsession *s);
+/* The process runs (its execve succeeded): the ids it ran as, the
+ * container instance. */
+void xsession_audit_spawned(struct xsession *s);
 
 #endif

@@ -713,6 +713,8 @@ static _Noreturn void b_main(struct spawn_plan *p)
 			child_fail(p, STAGE_RUN_AS, EACCES,
 				   p->run_as_name ? p->run_as_name : "default",
 				   127);
+	/* What the process will run as, for the audit (spawn_report.h). */
+	spawn_ids_send(p->report_w, p->uid, p->gid, p->groups, p->ngroups);
 	ctrfile_root_close(&root);
 	if (pwbuf)
 		munmap(pwbuf, USERDB_MAX_FILE + 1);

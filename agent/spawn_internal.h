@@ -45,6 +45,9 @@ enum spawn_msg_type {
 	SPAWN_MSG_PID = 1, /* from A when it forked: B's pid (ours) */
 	SPAWN_MSG_READY, /* from B: entered; with a tty, the master rides */
 	SPAWN_MSG_ERROR, /* from A or B: a stage failed */
+	/* from B, once its user is resolved and before it takes those ids:
+	 * struct spawn_ids_msg below */
+	SPAWN_MSG_IDS,
 };
 
 enum spawn_stage {
@@ -88,6 +91,15 @@ struct spawn_msg {
 	char subject[236]; /* what the stage worked on: a path, argv[0] */
 };
 
+/* SPAWN_MSG_IDS: the header (pid and subject unused), then the ids. A
+ * reader of sizeof(struct spawn_msg) gets the header alone (the datagram
+ * is cut), which it may take as a report it has no use for. */
+struct spawn_ids_msg {
+	struct spawn_msg hdr;
+	uint32_t uid, gid, ngroups;
+	uint32_t groups[USERDB_MAX_GROUPS];
+};
+
 /* Child side (async-signal-safe): one message, with fd attached when it
  * is >= 0. Errors are ignored: an agent that gave up is no reason to
  * stop, and the exit tells it anyway. */
@@ -100,6 +112,9 @@ void spawn_msg_send(int sock, uint32_t type, int stage, int err,
  * returned: 0 at EOF, -1 with errno. */
 ssize_t spawn_msg_recv(int sock, struct spawn_msg *m, int *fd, pid_t *sender);
 bool spawn_msg_valid(const struct spawn_msg *m);
+/* B's SPAWN_MSG_IDS (async-signal-safe; errors ignored, as above). */
+void spawn_ids_send(int sock, uid_t uid, gid_t gid, const gid_t *groups,
+		    size_t ngroups);
 /* The reason for an ERROR message, and the errno to fail with. */
 void spawn_msg_format(const struct spawn_msg *m, char *err, size_t errlen);
 int spawn_msg_errno(const struct spawn_msg *m);

@@ -4,7 +4,10 @@
  * (spawn_msg_send, async-signal-safe); the agent reads it, first while
  * the start is an entry (spawner.c: A's PID, B's READY with the pty
  * master), then, once the start was handed over, whoever holds report_fd
- * (spawn_report_read: B's failure, or EOF when its execve closed B's end).
+ * (spawn_report_read: B's failure, or EOF when its execve closed B's end;
+ * spawn_report_read_ids: also the ids B resolved for the user, which it
+ * reports once they are decided and checked against run_as, before it
+ * takes them).
  *
  * The agent's end has SO_PASSCRED: each message arrives with its sender's
  * pid as the kernel saw it, so a PID report is taken only from A, which
@@ -12,6 +15,7 @@
  * (B is in its pid namespace until execve) cannot claim another pid.
  */
 #include "spawn_internal.h"
+#include "spawn_report.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -96,16 +100,40 @@ void spawn_msg_send(int sock, uint32_t type, int stage, int err,
 		while (n < 0 && errno == EINTR);
 }
 
+void spawn_ids_send(int sock, uid_t uid, gid_t gid, const gid_t *groups,
+		    size_t ngroups)
+{
+	struct spawn_ids_msg m;
+	size_t i;
+	ssize_t n;
+
+	memset(&m, 0, sizeof(m));
+	m.hdr.magic = SPAWN_MSG_MAGIC;
+	m.hdr.type = SPAWN_MSG_IDS;
+	m.uid = uid;
+	m.gid = gid;
+	if (ngroups > USERDB_MAX_GROUPS)
+		ngroups = USERDB_MAX_GROUPS; /* userdb never finds more */
+	m.ngroups = (uint32_t)ngroups;
+	for (i = 0; i < ngroups; i++)
+		m.groups[i] = groups[i];
+	do
+		n = send(sock, &m, sizeof(m), MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+}
+
 /* ---- the agent's side ------------------------------------------------- */
 
-ssize_t spawn_msg_recv(int sock, struct spawn_msg *m, int *fd, pid_t *sender)
+/* One datagram of up to len bytes into buf, with its fd and sender. */
+static ssize_t report_recv(int sock, void *buf, size_t len, int *fd,
+			   pid_t *sender)
 {
 	union {
 		struct cmsghdr hdr;
 		char buf[CMSG_SPACE(sizeof(int)) +
 			 CMSG_SPACE(sizeof(struct ucred))];
 	} ctl;
-	struct iovec iov = { m, sizeof(*m) };
+	struct iovec iov = { buf, len };
 	struct msghdr mh = { .msg_iov = &iov,
 			     .msg_iovlen = 1,
 			     .msg_control = ctl.buf,
@@ -139,10 +167,15 @@ ssize_t spawn_msg_recv(int sock, struct spawn_msg *m, int *fd, pid_t *sender)
 	return n;
 }
 
+ssize_t spawn_msg_recv(int sock, struct spawn_msg *m, int *fd, pid_t *sender)
+{
+	return report_recv(sock, m, sizeof(*m), fd, sender);
+}
+
 bool spawn_msg_valid(const struct spawn_msg *m)
 {
 	return m->magic == SPAWN_MSG_MAGIC && m->type >= SPAWN_MSG_PID &&
-	       m->type <= SPAWN_MSG_ERROR && m->stage >= 0 &&
+	       m->type <= SPAWN_MSG_IDS && m->stage >= 0 &&
 	       m->stage < STAGE_COUNT &&
 	       m->subject[sizeof(m->subject) - 1] == '\0';
 }
@@ -209,26 +242,61 @@ int spawn_msg_errno(const struct spawn_msg *m)
 	return m->err > 0 ? m->err : EIO;
 }
 
-int spawn_report_read(int report_fd, char *err, size_t errlen)
+/* B's ids, if this report is them, from pid, and the first. */
+static void take_ids(const struct spawn_ids_msg *m, size_t n, pid_t from,
+		     pid_t pid, struct spawn_ids *ids)
 {
-	struct spawn_msg m;
-	ssize_t n;
+	size_t i;
 
-	n = read(report_fd, &m, sizeof(m));
+	if (!ids || ids->known || n != sizeof(*m) || from <= 0 || from != pid ||
+	    m->ngroups > USERDB_MAX_GROUPS)
+		return;
+	ids->uid = m->uid;
+	ids->gid = m->gid;
+	ids->ngroups = m->ngroups;
+	for (i = 0; i < m->ngroups; i++)
+		ids->groups[i] = m->groups[i];
+	ids->known = true;
+}
+
+int spawn_report_read_ids(int report_fd, pid_t pid, struct spawn_ids *ids,
+			  char *err, size_t errlen)
+{
+	union {
+		struct spawn_msg m;
+		struct spawn_ids_msg ids;
+	} u;
+	pid_t from;
+	ssize_t n;
+	int fd;
+
+	n = report_recv(report_fd, &u, sizeof(u), &fd, &from);
+	if (fd >= 0)
+		close(fd); /* no report of B's carries one now */
 	if (n < 0) {
-		if (errno == EAGAIN || errno == EINTR)
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
 			return -EAGAIN;
 		snprintf(err, errlen, "report: %s", strerror(errno));
 		return -EIO;
 	}
 	if (n == 0)
 		return 0; /* B's copy closed at execve */
-	if (n != sizeof(m) || !spawn_msg_valid(&m)) {
+	if ((size_t)n < sizeof(u.m) || !spawn_msg_valid(&u.m) ||
+	    (u.m.type != SPAWN_MSG_IDS && (size_t)n != sizeof(u.m))) {
 		snprintf(err, errlen, "report: malformed");
 		return -EIO;
 	}
-	if (m.type != SPAWN_MSG_ERROR)
+	if (u.m.type == SPAWN_MSG_IDS) {
+		take_ids(&u.ids, (size_t)n, from, pid, ids);
 		return -EAGAIN;
-	spawn_msg_format(&m, err, errlen);
-	return -spawn_msg_errno(&m);
+	}
+	if (u.m.type != SPAWN_MSG_ERROR)
+		return -EAGAIN;
+	spawn_msg_format(&u.m, err, errlen);
+	return -spawn_msg_errno(&u.m);
+}
+
+int spawn_report_read(int report_fd, char *err, size_t errlen)
+{
+	return spawn_report_read_ids(report_fd, 0, NULL, err, errlen);
 }

@@ -269,6 +269,15 @@ static int entry_take(struct spawn_entry *e, const struct spawn_msg *m, int fd,
 			return 1; /* B is still to be reaped */
 		}
 		return -EIO;
+	case SPAWN_MSG_IDS:
+		/* B's ids, read here only when B got that far before A's
+		 * PID was read (cut to its header): the holder of
+		 * report_fd then has no ids to audit. */
+		if (early ? !from : from != e->pid)
+			break;
+		if (fd >= 0)
+			close(fd);
+		return 1;
 	}
 	if (fd >= 0)
 		close(fd);

@@ -14,6 +14,10 @@
  *     --resize FILE   open a resize stream and send FILE (likewise)
  *     --signal SIG    open a signal stream with SIG as its body
  *     --timeout SEC   give up after SEC seconds (default 30)
+ *     --ca FILE       over TLS (ADDRESS is host:port), verifying the agent
+ *                     against FILE
+ *     --cert FILE     with --ca: the client certificate to present
+ *     --key FILE      and its key
  *
  * Streams are opened in one flight, in the order above (status first).
  * Events are reported on stdout, a line each, flushed at once:
@@ -373,16 +377,20 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: h2req [--exec FILE] [--stdout FILE] [--stderr FILE] [--stdin FILE]\n"
-		"             [--resize FILE] [--signal SIG] [--timeout SEC] ADDRESS SID\n");
+		"             [--resize FILE] [--signal SIG] [--timeout SEC]\n"
+		"             [--ca FILE [--cert FILE --key FILE]] ADDRESS SID\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
-	const char *opt[7] = { 0 }; /* exec stdout stderr stdin resize signal */
-	static const char *const names[] = { "--exec",	 "--stdout", "--stderr",
-					     "--stdin",	 "--resize", "--signal",
-					     "--timeout" };
+	/* exec stdout stderr stdin resize signal timeout ca cert key */
+	const char *opt[10] = { 0 };
+	static const char *const names[] = {
+		"--exec",   "--stdout",	 "--stderr", "--stdin", "--resize",
+		"--signal", "--timeout", "--ca",     "--cert",	"--key"
+	};
+	SSL_CTX *ctx = NULL;
 	struct timeval tv = { 30, 0 };
 	struct event *timer;
 	struct h2_conn *c;
@@ -394,9 +402,9 @@ int main(int argc, char **argv)
 
 	memset(&r, 0, sizeof(r));
 	for (i = 1; i + 1 < argc && !strncmp(argv[i], "--", 2); i += 2) {
-		for (k = 0; k < 7 && strcmp(argv[i], names[k]); k++)
+		for (k = 0; k < 10 && strcmp(argv[i], names[k]); k++)
 			;
-		if (k == 7)
+		if (k == 10)
 			usage();
 		opt[k] = argv[i + 1];
 	}
@@ -435,7 +443,15 @@ int main(int argc, char **argv)
 	timer = evtimer_new(r.base, timeout_cb, &r);
 	if (!timer || evtimer_add(timer, &tv))
 		return 1;
-	c = h2_connect(r.base, NULL, argv[i], NULL, NULL, &conn_cbs, &r, err,
+	if (opt[7]) {
+		ctx = tls_client_ctx_new(opt[7], opt[8], opt[9], err,
+					 sizeof(err));
+		if (!ctx) {
+			fprintf(stderr, "h2req: TLS: %s\n", err);
+			return 1;
+		}
+	}
+	c = h2_connect(r.base, NULL, argv[i], ctx, NULL, &conn_cbs, &r, err,
 		       sizeof(err));
 	if (!c) {
 		fprintf(stderr, "h2req: %s: %s\n", argv[i], err);
@@ -456,5 +472,6 @@ int main(int argc, char **argv)
 	if (opt[0])
 		free((char *)r.s[0].body);
 	event_base_free(r.base);
+	tls_ctx_free(ctx);
 	return r.rc;
 }

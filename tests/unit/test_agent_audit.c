@@ -28,9 +28,11 @@ static char path[] = "/tmp/execfs-audit-XXXXXX";
 
 static int setup(void **state)
 {
-	int fd = mkstemp(path);
+	int fd;
 
 	(void)state;
+	memcpy(path + sizeof(path) - 7, "XXXXXX", 6); /* a new name each */
+	fd = mkstemp(path);
 	assert_true(fd >= 0);
 	close(fd);
 	return 0;
@@ -98,8 +100,18 @@ static void test_lines(void **state)
 	struct audit_start s = { "s1", "dns:ops", "n1",	 &c,
 				 argv, true,	  "app", "/srv" };
 	const gid_t groups[] = { 5, 6 };
-	struct audit_spawned sp = { "s1", "dns:ops", "n1",   "c1", 4242,
-				    1000, 1000,	     groups, 2 };
+	struct audit_spawned sp = { .session = "s1",
+				    .identity = "dns:ops",
+				    .node = "n1",
+				    .container_id = "c1",
+				    .pid = 4242,
+				    .init_pid = 77,
+				    .created = "2026-01-02T03:04:05Z",
+				    .ids_known = true,
+				    .uid = 1000,
+				    .gid = 1000,
+				    .groups = groups,
+				    .ngroups = 2 };
 	struct audit_who w = { "s1", "dns:ops", "n1", "c1" };
 	struct audit_who anon = { NULL, "cn:x", "n1", NULL };
 	char err[256];
@@ -151,7 +163,11 @@ static void test_lines(void **state)
 
 	l = line_at(1);
 	assert_string_equal(str(l, "event"), "spawned");
+	assert_string_equal(str(l, "container"), "c1");
 	assert_int_equal(num(l, "pid"), 4242);
+	assert_int_equal(num(l, "init_pid"), 77);
+	assert_string_equal(str(l, "created"), "2026-01-02T03:04:05Z");
+	assert_null(json_object_get(l, "ids"));
 	assert_int_equal(num(l, "uid"), 1000);
 	assert_int_equal(num(l, "gid"), 1000);
 	v = json_object_get(l, "groups");
@@ -237,10 +253,38 @@ static void test_required(void **state)
 	assert_int_equal(audit_refused(NULL, &w, AUDIT_OVER_LIMIT, "x"), 0);
 }
 
+/* A process whose ids never reached the reader says so, and claims none. */
+static void test_spawned_unreported(void **state)
+{
+	struct audit_spawned sp = { .session = "s2",
+				    .identity = "dns:ops",
+				    .node = "n1",
+				    .container_id = "c1",
+				    .pid = 99 };
+	char err[256];
+	struct audit *a;
+	json_t *l;
+
+	(void)state;
+	a = audit_open(path, err, sizeof(err));
+	assert_non_null(a);
+	assert_int_equal(audit_session_spawned(a, &sp), 0);
+	audit_close(a);
+	l = line_at(0);
+	assert_string_equal(str(l, "event"), "spawned");
+	assert_string_equal(str(l, "ids"), "unreported");
+	assert_null(json_object_get(l, "uid"));
+	assert_null(json_object_get(l, "groups"));
+	assert_null(json_object_get(l, "init_pid"));
+	json_decref(l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_lines, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_spawned_unreported, setup,
+						teardown),
 		cmocka_unit_test(test_required),
 	};
 

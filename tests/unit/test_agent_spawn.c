@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -104,7 +105,10 @@ static void test_report_read(void **state)
 	char err[128];
 	int p[2];
 
-	assert_int_equal(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
+	assert_int_equal(
+		socketpair(AF_UNIX,
+			   SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, p),
+		0);
 	assert_int_equal(spawn_report_read(p[0], err, sizeof(err)), -EAGAIN);
 	assert_int_equal(write(p[1], "abc", 3), 3);
 	assert_int_equal(spawn_report_read(p[0], err, sizeof(err)), -EIO);

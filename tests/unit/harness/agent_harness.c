@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "agent_harness.h"
@@ -187,7 +188,11 @@ void fake_job_start(struct fake_job *j)
 		st.stderr_fd = p[0];
 		j->err_wr = p[1];
 	}
-	fake_pipe(p, true);
+	/* The report is a socket, as spawn.h's (its reader uses recvmsg). */
+	assert_int_equal(
+		socketpair(AF_UNIX,
+			   SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, p),
+		0);
 	st.report_fd = p[0];
 	j->report_wr = p[1];
 	assert_non_null(j->base.arg);

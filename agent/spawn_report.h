@@ -1,0 +1,34 @@
+/*
+ * What the holder of a start's report_fd (spawn.h) learns from it besides
+ * the outcome: the ids process B resolved for the user inside the
+ * container (uid, gid, supplementary groups), reported by B itself just
+ * before it takes them, so that the audit can say what actually ran.
+ */
+#ifndef EXECFS_AGENT_SPAWN_REPORT_H
+#define EXECFS_AGENT_SPAWN_REPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "userdb.h"
+
+struct spawn_ids {
+	bool known; /* B reported them (the first report of B's counts) */
+	uid_t uid;
+	gid_t gid;
+	gid_t groups[USERDB_MAX_GROUPS];
+	size_t ngroups;
+};
+
+/*
+ * spawn_report_read() that also takes B's ids into *ids when the report
+ * carries them and was sent by pid (the process the start made, in the
+ * reader's pid namespace; the kernel says who sent it). A report of ids
+ * from another sender, a second one, or one that is malformed is ignored
+ * (-EAGAIN, as for any report that decides nothing). ids NULL: ignored.
+ */
+int spawn_report_read_ids(int report_fd, pid_t pid, struct spawn_ids *ids,
+			  char *err, size_t errlen);
+
+#endif
