@@ -14,6 +14,7 @@
  * ends or fails.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include <time.h>
 
 #include "execfs/log.h"
+#include "execfs/lograte.h"
 #include "audit.h"
 #include "exec_spec.h"
 #include "inventory.h"
@@ -47,6 +49,28 @@ static size_t admit_held_by(const struct xsession_table *t,
 		      !xsession_holds_output(o)))
 			n++;
 	return n;
+}
+
+void xsession_log_refused(int kind, const char *fmt, ...)
+{
+	/* One process, one table of sessions: the buckets are the
+	 * process's. */
+	static struct log_rate rates[XSESSION_LOG_KINDS];
+	unsigned skipped;
+	char line[1024];
+	va_list ap;
+
+	if (kind < 0 || kind >= XSESSION_LOG_KINDS ||
+	    !log_rate_due(&rates[kind], XSESSION_LOG_BURST,
+			  XSESSION_LOG_SECONDS, &skipped))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (skipped)
+		log_warn("%s (%u similar lines suppressed)", line, skipped);
+	else
+		log_warn("%s", line);
 }
 
 void xsession_audit_refused(struct xsession_table *t, const char *sid,
@@ -77,7 +101,8 @@ int xsession_admit_new(struct xsession_table *t, const char *sid,
 			 "%s has %zu exec requests under way, the agent's "
 			 "limit",
 			 identity, coming);
-	log_warn("session %s: refused: %s", sid, why);
+	xsession_log_refused(AUDIT_OVER_LIMIT, "session %s: refused: %s", sid,
+			     why);
 	xsession_audit_refused(t, sid, identity, NULL, AUDIT_OVER_LIMIT, why);
 	return -EAGAIN;
 }
@@ -85,7 +110,9 @@ int xsession_admit_new(struct xsession_table *t, const char *sid,
 static int admit_refuse(struct xsession *s, const struct audit_start *a,
 			int err, const char *why)
 {
-	log_warn("session %s: denied: %s", s->sid, why);
+	xsession_log_refused(err == EAGAIN ? AUDIT_OVER_LIMIT :
+					     XSESSION_LOG_DENIED,
+			     "session %s: denied: %s", s->sid, why);
 	if (err == EAGAIN) {
 		metrics_session_denied("limit");
 		xsession_audit_refused(s->t, s->sid, s->identity, a->c->id,
@@ -156,9 +183,10 @@ int xsession_admit(struct xsession *s, struct exec_spec *spec)
 	if (c && !c->host && !policy_visible(s->t->policy, s->identity, c)) {
 		snprintf(err, sizeof(err), "no container %s on this node",
 			 spec->container);
-		log_warn("session %s: %s may not see container %s: refused as "
-			 "unknown",
-			 s->sid, s->identity, c->id);
+		xsession_log_refused(AUDIT_UNKNOWN_CONTAINER,
+				     "session %s: %s may not see container %s: "
+				     "refused as unknown",
+				     s->sid, s->identity, c->id);
 		rc = -ENOENT;
 	} else {
 		rc = inventory_find_running(s->t->inv, spec->container, &c, err,

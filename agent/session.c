@@ -473,7 +473,8 @@ void xsession_table_route(struct xsession_table *t, struct h2_stream *st,
 	if (strcmp(peer, s->identity)) {
 		snprintf(why, sizeof(why), "%s stream from %s (started by %s)",
 			 streamtype, peer, s->identity);
-		log_warn("session %s: %s refused", s->sid, why);
+		xsession_log_refused(AUDIT_CROSS_IDENTITY,
+				     "session %s: %s refused", s->sid, why);
 		xsession_audit_refused(t, s->sid, peer,
 				       s->container[0] ? s->container : NULL,
 				       AUDIT_CROSS_IDENTITY, why);

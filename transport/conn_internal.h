@@ -13,6 +13,7 @@
 
 #include "execfs/h2.h"
 #include "execfs/list.h"
+#include "execfs/lograte.h"
 
 struct event;
 struct evdns_getaddrinfo_request;
@@ -57,16 +58,12 @@ struct wire;
 #define H2_HANDSHAKE_SECONDS 15
 
 /* limits.c: what one listener's connections may hold (h2_limits). */
-struct limits_log {
-	time_t last; /* CLOCK_MONOTONIC seconds of the last line; 0: none */
-	unsigned skipped; /* refusals since, not logged */
-};
 struct peer_load;
 struct listener_limits {
 	struct h2_limits lim;
 	unsigned pending; /* accepted connections still in their handshake */
 	struct peer_load *loads; /* owned; one per peer with a connection */
-	struct limits_log log; /* of handshake refusals */
+	struct log_rate log; /* of handshake refusals */
 };
 
 struct h2_conn {

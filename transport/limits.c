@@ -24,24 +24,15 @@
 struct peer_load {
 	char peer[256];
 	unsigned conns, streams;
-	struct limits_log log;
+	struct log_rate log;
 	struct peer_load *next;
 };
 
-/* Log now, or count the refusal for the next line? */
-static bool limits_log_due(struct limits_log *lg, unsigned *skipped)
+/* Log now, or count the refusal for the next line? One line per cause
+ * every LIMITS_LOG_SECONDS. */
+static bool limits_log_due(struct log_rate *lg, unsigned *skipped)
 {
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (lg->last && now.tv_sec - lg->last < LIMITS_LOG_SECONDS) {
-		lg->skipped++;
-		return false;
-	}
-	lg->last = now.tv_sec ? now.tv_sec : 1;
-	*skipped = lg->skipped;
-	lg->skipped = 0;
-	return true;
+	return log_rate_due(lg, 1, LIMITS_LOG_SECONDS, skipped);
 }
 
 bool limits_accept(struct listener_limits *ll, struct h2_conn *c)
