@@ -114,6 +114,12 @@ struct agent {
 	bool worker; /* privilege-separated: the monitor is the peer */
 	bool ready; /* serving: systemd was told READY=1 */
 	bool have_inventory; /* worker: the first list arrived */
+	/* worker: the policy text the monitor read at its start (owned;
+	 * parsed after the privilege drop), and whether it came */
+	char *start_policy;
+	size_t start_policy_len;
+	bool have_policy;
+	bool dropped; /* worker: privileges dropped; policies apply now */
 	bool lost; /* worker: the monitor is gone */
 	bool stopping; /* SIGTERM came: /readyz fails */
 };
@@ -276,11 +282,27 @@ static void worker_on_inventory(void *arg, const char *text, size_t len)
 	a->have_inventory = true;
 }
 
+static void worker_on_lost(void *arg, const char *why);
+
 static void worker_on_policy(void *arg, const char *text, size_t len)
 {
 	struct agent *a = arg;
 	char err[512];
 
+	/* The first one, at start: the monitor's own reading of the file,
+	 * parsed once privileges are dropped. */
+	if (a->worker && !a->dropped) {
+		free(a->start_policy);
+		a->start_policy = malloc(len ? len : 1);
+		if (!a->start_policy) {
+			worker_on_lost(a, "out of memory");
+			return;
+		}
+		memcpy(a->start_policy, text, len);
+		a->start_policy_len = len;
+		a->have_policy = true;
+		return;
+	}
 	agent_set_policy(a, policy_parse(text, len, err, sizeof(err)), err);
 }
 
@@ -542,8 +564,6 @@ static int agent_serve(struct agent_opts *o, int fd)
 {
 	struct agent a = { 0 };
 	struct event *sigs[4] = { NULL, NULL, NULL, NULL };
-	char *policy_text = NULL;
-	size_t policy_len = 0;
 	char err[512];
 	uid_t uid = 0;
 	gid_t gid = 0;
@@ -589,19 +609,16 @@ static int agent_serve(struct agent_opts *o, int fd)
 		log_error("cannot set up the agent (out of memory?)");
 		goto out;
 	}
-	/* The worker serves nobody before it knows the containers. */
-	while (a.worker && !a.have_inventory && !a.lost)
+	/* The worker serves nobody before it knows the containers, and the
+	 * policy: the monitor reads the file once and hands the same text
+	 * to its own gates and to the worker. */
+	while (a.worker &&
+	       (!a.have_inventory || (a.policy_path && !a.have_policy)) &&
+	       !a.lost)
 		if (event_base_loop(a.base, EVLOOP_ONCE) < 0)
 			goto out;
 	if (a.lost)
 		goto out;
-	if (a.worker && a.policy_path &&
-	    policy_read(a.policy_path, &policy_text, &policy_len, err,
-			sizeof(err)) < 0) {
-		log_error("policy %s: invalid", a.policy_path);
-		log_error("%s", err);
-		goto out;
-	}
 	if (o->audit) {
 		a.audit = audit_open(o->audit, err, sizeof(err));
 		if (!a.audit) {
@@ -657,14 +674,17 @@ static int agent_serve(struct agent_opts *o, int fd)
 			"running as uid %d gid %d (--user %s), no capabilities",
 			(int)uid, (int)gid, o->user);
 		/* JSON is parsed here, after the drop. */
+		a.dropped = true;
 		if (agent_set_policy(&a,
 				     a.policy_path ?
-					     policy_parse(policy_text,
-							  policy_len, err,
-							  sizeof(err)) :
+					     policy_parse(a.start_policy,
+							  a.start_policy_len,
+							  err, sizeof(err)) :
 					     policy_default(),
 				     err) < 0)
 			goto out;
+		free(a.start_policy);
+		a.start_policy = NULL;
 	} else if (agent_load_policy(&a) < 0) {
 		goto out;
 	}
@@ -721,7 +741,7 @@ out:
 	for (i = 0; i < 4; i++)
 		if (sigs[i])
 			event_free(sigs[i]);
-	free(policy_text);
+	free(a.start_policy);
 	agent_release(&a);
 	log_info("stopped");
 	return rc;

@@ -3,7 +3,9 @@
  * is privsep.h: it accepts only SPAWN and SIGNAL, each decoded and bounded
  * before use; it answers with the start's outcome and the process's fds,
  * the exit status, and the signal's outcome, and it pushes the container
- * list, (on SIGHUP) the policy file's bytes, the TLS files' bytes (on SIGHUP
+ * list, the policy file's bytes (read once at start for its gates and the
+ * worker's alike, then on SIGHUP and when the file changes), the TLS files'
+ * bytes (on SIGHUP
  * and when they change: the worker cannot read a root-only key once it
  * dropped root), the log file reopened on SIGUSR1, and PONG to the
  * worker's health PING. A SPAWN names a container by
@@ -907,10 +909,6 @@ int monitor_run(const struct monitor_opts *o)
 		    tls_files_read(&o->tls, &m.tls_sent, &m.tls_sent_len, err,
 				   sizeof(err)) < 0)
 			log_warn("TLS files: %s", err);
-		if (o->policy &&
-		    policy_read(o->policy, &m.policy_sent, &m.policy_sent_len,
-				err, sizeof(err)) < 0)
-			log_warn("policy %s: %s", o->policy, err);
 		m.watch = filewatch_new(m.base, paths, 5, on_files_changed, &m,
 					err, sizeof(err));
 		if (!m.watch)
@@ -927,19 +925,17 @@ int monitor_run(const struct monitor_opts *o)
 			goto out;
 		}
 	}
-	if (o->policy) {
-		char *text;
-		size_t len;
-
-		if (policy_read(o->policy, &text, &len, err, sizeof(err)) < 0) {
-			log_error("policy %s: %s", o->policy, err);
-			goto out;
-		}
-		load_gate(&m, text, len);
-		free(text);
-	} else {
-		load_gate(&m, NULL, 0);
+	/* Read once (after the watch is set: a change from now on is
+	 * seen): the same text makes the gates here and, sent, the worker's
+	 * policy, so a file replaced during the start cannot leave the two
+	 * with different ones. */
+	if (o->policy &&
+	    policy_read(o->policy, &m.policy_sent, &m.policy_sent_len, err,
+			sizeof(err)) < 0) {
+		log_error("policy %s: %s", o->policy, err);
+		goto out;
 	}
+	load_gate(&m, m.policy_sent, m.policy_sent_len);
 	log_info("worker pid %d; %zu container(s) on node %s", (int)o->worker,
 		 inventory_count(m.inv), o->node);
 	if (o->adopt && adopt_state(&m, o->adopt) < 0) {
@@ -947,6 +943,8 @@ int monitor_run(const struct monitor_opts *o)
 		goto out;
 	}
 	send_inventory(&m);
+	if (m.policy_sent)
+		send_text(&m, PRIVSEP_POLICY, m.policy_sent, m.policy_sent_len);
 	event_base_dispatch(m.base);
 	if (o->pidfile)
 		unlink(o->pidfile);

@@ -17,6 +17,8 @@
 #     refused; nothing ran in any container (no marker file), and the
 #     monitor still answers a ping afterwards. One start the gates allow
 #     runs, so the refusals are not the tool's failure.
+#   - the monitor hands the worker the policy text it read for its own
+#     gates (read once at start).
 #   - malformed messages (a SPAWN cut short, six fds, an unknown type, a
 #     type only the monitor sends): the monitor fails closed, as designed:
 #     it logs why, kills the worker (and every session) and exits 1; the
@@ -70,6 +72,10 @@ expect_log gates "signal 9 for token 999999 refused: no such process"
 # The tool's worker ended after its steps: the monitor ends with it.
 assert_eq 1 "$(cat "$T/gates.rc")" "the monitor's exit once the worker ended"
 log "gates: each forged start refused with a log line; the monitor kept serving"
+
+# The monitor read the policy once and handed the worker that very text.
+rogue policy policy
+assert_eq "policy: $(cat "$T/policy.json")" "$(cat "$T/policy.out")" "the policy the worker got"
 
 rogue host --host-exec "spawn:.host" ping
 expect host "spawn 1 refused EACCES: .host is the node itself and no rule grants exec_node"

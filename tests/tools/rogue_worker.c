@@ -30,6 +30,9 @@
  *   signal          a SIGNAL for a token the monitor never handed out:
  *                   "signal refused ERRNO".
  *   ping            "pong" (the monitor still serves).
+ *   policy          "policy: " and the policy text the monitor handed
+ *                   over at its start (it reads the file once, for its
+ *                   gates and the worker alike).
  *   truncated | fds | unknown | monitor-msg
  *                   a malformed datagram (a SPAWN cut short, a PING with
  *                   six fds, an unknown type, a type only the monitor
@@ -61,6 +64,9 @@
 static struct inventory *mirror;
 static char *inv_text;
 static size_t inv_len;
+static char *pol_text; /* the policy the monitor handed over */
+static size_t pol_len;
+static bool pol_done; /* its last chunk came */
 
 /* One datagram from the monitor, decoded; its fds closed. 0 at EOF. */
 static int recv_msg(int fd, struct privsep_msg *m)
@@ -105,8 +111,18 @@ static bool take_push(struct privsep_msg *m)
 {
 	char err[256];
 
+	if (m->type == PRIVSEP_POLICY) {
+		pol_text = realloc(pol_text, pol_len + m->len + 1);
+		if (!pol_text)
+			exit(1);
+		memcpy(pol_text + pol_len, m->data, m->len);
+		pol_len += m->len;
+		pol_text[pol_len] = '\0';
+		pol_done = m->flags & PRIVSEP_LAST;
+		return true;
+	}
 	if (m->type != PRIVSEP_INVENTORY)
-		return m->type == PRIVSEP_POLICY || m->type == PRIVSEP_TLS;
+		return m->type == PRIVSEP_TLS;
 	inv_text = realloc(inv_text, inv_len + m->len + 1);
 	if (!inv_text)
 		exit(1);
@@ -279,6 +295,22 @@ static void step_ping(int fd)
 	privsep_msg_release(&m);
 }
 
+/* The policy comes after the container list: wait for its last chunk. */
+static void step_policy(int fd)
+{
+	struct privsep_msg m;
+
+	while (!pol_done) {
+		if (!recv_msg(fd, &m)) {
+			printf("the monitor closed the channel\n");
+			exit(1);
+		}
+		take_push(&m);
+		privsep_msg_release(&m);
+	}
+	printf("policy: %s", pol_text);
+}
+
 /* A malformed datagram; the monitor must end us. */
 static void step_malformed(int fd, const char *what)
 {
@@ -351,6 +383,8 @@ static _Noreturn void worker(int fd, int nsteps, char **steps)
 			step_signal(fd);
 		else if (!strcmp(steps[i], "ping"))
 			step_ping(fd);
+		else if (!strcmp(steps[i], "policy"))
+			step_policy(fd);
 		else
 			step_malformed(fd, steps[i]);
 	}
