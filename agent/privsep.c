@@ -666,6 +666,7 @@ struct privsep_chan {
 	void *arg;
 	struct qmsg *head, **tail;
 	size_t queued; /* bytes in the queue */
+	size_t queued_fds; /* fds in the queue, open here */
 	bool failed; /* on_error was called */
 	uint8_t rbuf[PRIVSEP_MSG_MAX + 1];
 };
@@ -740,6 +741,7 @@ static void chan_write(struct privsep_chan *ch)
 		if (!ch->head)
 			ch->tail = &ch->head;
 		ch->queued -= q->len;
+		ch->queued_fds -= q->nfds;
 		qmsg_free(q);
 	}
 	event_del(ch->wev);
@@ -916,7 +918,8 @@ int privsep_chan_send(struct privsep_chan *ch, uint8_t *buf, size_t len,
 		rc = -EINVAL;
 		goto out_free;
 	}
-	if (ch->queued + len > PRIVSEP_QUEUE_MAX) {
+	if (ch->queued + len > PRIVSEP_QUEUE_MAX ||
+	    ch->queued_fds + nfds > PRIVSEP_QUEUE_FDS_MAX) {
 		rc = -ENOBUFS;
 		goto out_free;
 	}
@@ -936,6 +939,7 @@ int privsep_chan_send(struct privsep_chan *ch, uint8_t *buf, size_t len,
 	*ch->tail = q;
 	ch->tail = &q->next;
 	ch->queued += len;
+	ch->queued_fds += nfds;
 	if (ch->head == q)
 		chan_write(ch);
 	return 0;

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -581,6 +582,69 @@ static void test_channel(void **state)
 }
 
 /* Garbage straight on the socket, as a hostile worker would write it. */
+/* Fds open in this process. */
+static int open_fds(void)
+{
+	int n = 0, fd;
+
+	/* The test's limit: no fd is above it. */
+	for (fd = 0; fd < 2 * PRIVSEP_QUEUE_FDS_MAX; fd++)
+		n += fcntl(fd, F_GETFD) >= 0;
+	return n;
+}
+
+/* A peer that never reads: the sender's queue stops taking fds at its
+ * cap (-ENOBUFS), so it never holds more than PRIVSEP_QUEUE_FDS_MAX of
+ * them open, whatever the messages' bytes. */
+static void test_channel_fd_cap(void **state)
+{
+	struct event_base *base = event_base_new();
+	struct sink k = { base, 0, -1, "" };
+	struct privsep_chan *ch;
+	struct rlimit rl;
+	int sp[2], fds[PRIVSEP_MAX_FDS], before, i, n, rc = 0;
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	if (rl.rlim_max < 2 * PRIVSEP_QUEUE_FDS_MAX) {
+		skip();
+		return;
+	}
+	rl.rlim_cur = 2 * PRIVSEP_QUEUE_FDS_MAX;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	assert_int_equal(privsep_socketpair(sp), 0);
+	ch = privsep_chan_new(base, sp[0], &sink_cbs, &k);
+	assert_non_null(ch);
+	before = open_fds();
+	for (n = 0; n < 100000 && rc == 0; n++) {
+		for (i = 0; i < PRIVSEP_MAX_FDS; i++) {
+			fds[i] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+			assert_true(fds[i] >= 0);
+		}
+		assert_int_equal(privsep_encode_spawned(
+					 (uint64_t)n, (uint64_t)n, 1,
+					 PRIVSEP_FD_STDIN | PRIVSEP_FD_STDOUT |
+						 PRIVSEP_FD_STDERR |
+						 PRIVSEP_FD_TTY |
+						 PRIVSEP_FD_REPORT,
+					 &buf, &len),
+				 0);
+		rc = privsep_chan_send(ch, buf, len, fds, PRIVSEP_MAX_FDS);
+		assert_true(open_fds() <= before + PRIVSEP_QUEUE_FDS_MAX);
+	}
+	assert_int_equal(rc, -ENOBUFS);
+	/* The refused message's fds were closed, not kept. */
+	for (i = 0; i < PRIVSEP_MAX_FDS; i++)
+		assert_int_equal(fds[i], -1);
+	privsep_chan_free(ch);
+	close(sp[1]);
+	/* Nothing is left but what was open before the channel's two ends. */
+	assert_int_equal(open_fds(), before - 2);
+	event_base_free(base);
+}
+
 static void test_channel_garbage(void **state)
 {
 	struct event_base *base = event_base_new();
@@ -611,6 +675,7 @@ int main(void)
 		cmocka_unit_test(test_fd_counts),
 		cmocka_unit_test(test_channel),
 		cmocka_unit_test(test_channel_garbage),
+		cmocka_unit_test(test_channel_fd_cap),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
