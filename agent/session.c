@@ -216,7 +216,14 @@ void xsession_fail(struct xsession *s, int err, const char *message)
 	s->state = XSESSION_FAILED;
 	s->err = err;
 	snprintf(s->message, sizeof(s->message), "%s", message);
-	log_info("session %s: start failed: %s", s->sid, message);
+	/* One that was never admitted is a client's doing (a refusal, a bad
+	 * request): rate-limited like the refusal lines. */
+	if (s->audited)
+		log_info("session %s: start failed: %s", s->sid, message);
+	else
+		xsession_log_refused(XSESSION_LOG_UNADMITTED,
+				     "session %s: start failed: %s", s->sid,
+				     message);
 	if (s->audited) /* admitted: not a denial */
 		metrics_session_failed(err);
 	xsession_audit_end(s);

@@ -325,13 +325,15 @@ void xsession_tty_resize(struct xsession *s, unsigned short cols,
 int xsession_admit_new(struct xsession_table *t, const char *sid,
 		       const char *identity, char *why, size_t whylen);
 /*
- * Log a refusal a client can cause at will (kind: an audit_refusal, or
- * XSESSION_LOG_DENIED for the policy's): a burst of lines per kind, then
+ * Log a refusal a client can cause at will (kind: an audit_refusal,
+ * XSESSION_LOG_DENIED for the policy's, XSESSION_LOG_UNADMITTED for the
+ * failure of a start that was never admitted): a burst of lines per kind, then
  * one every few seconds that says how many similar lines it left out
  * (lograte.h). The audit, not this, records every one.
  */
 #define XSESSION_LOG_DENIED (AUDIT_CROSS_IDENTITY + 1)
-#define XSESSION_LOG_KINDS (XSESSION_LOG_DENIED + 1)
+#define XSESSION_LOG_UNADMITTED (AUDIT_CROSS_IDENTITY + 2) /* its failure */
+#define XSESSION_LOG_KINDS (XSESSION_LOG_UNADMITTED + 1)
 #define XSESSION_LOG_BURST 10
 #define XSESSION_LOG_SECONDS 10
 void xsession_log_refused(int kind, const char *fmt, ...)

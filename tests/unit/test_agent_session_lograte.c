@@ -61,6 +61,9 @@ static void test_refusals_flood(void **state)
 	}
 	assert_int_equal(count_lines(logpath, "refused as unknown"),
 			 XSESSION_LOG_BURST);
+	/* Each refused start's failure line too. */
+	assert_int_equal(count_lines(logpath, "start failed"),
+			 XSESSION_LOG_BURST);
 	assert_int_equal(count_lines(audit, "\"unknown_container\""), FLOOD);
 	log_open("lograte", NULL);
 	unlink(logpath);
