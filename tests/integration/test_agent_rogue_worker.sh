@@ -7,7 +7,8 @@
 # that forges what the steps say (see the tool's header for why a test
 # program and not an agent option: the agent has no test-only way in).
 # With real runc containers:
-#   - forged starts into a container whose annotation disables exec, a
+#   - forged starts on a node whose policy says exec_enabled false, into a
+#     container whose annotation disables exec, a
 #     privileged container with no exec_privileged rule, .host without
 #     --host-exec and with it but no exec_node rule, a start bound to
 #     another instance (another init pid, none at all, the privileged flag
@@ -51,6 +52,16 @@ expect() { grep -qx -- "$2" "$T/$1.out" || fail "$1: no line '$2': $(cat "$T/$1.
 expect_log() { grep -q -- "$2" "$T/$1.log" || fail "$1: no log line '$2': $(cat "$T/$1.log")"; }
 
 # ---- the gates ---------------------------------------------------------------------
+# exec_enabled false: the node's switch, whatever the rules say.
+printf '%s\n' '{"exec_enabled": false, "rules": [{"principals": ["*"], "actions": ["exec", "exec_privileged"]}]}' \
+	>"$T/policy-off.json"
+rogue off --policy "$T/policy-off.json" "spawn:$OK" ping
+expect off "spawn 1 refused EACCES: .*"
+expect off "pong"
+expect_log off "request 1: start refused: remote exec is disabled on this node"
+runc --root "$RUNC_ROOT" exec "$OK" ls /tmp >"$T/ls" 2>&1 || fail "ls /tmp: $(cat "$T/ls")"
+assert_eq "" "$(cat "$T/ls")" "the markers after exec_enabled false"
+
 rogue gates "spawn:$OK" "spawn:$OFF" "spawn:$PRIV" "spawn:.host" \
 	"spawn:$OK:stale" "spawn:$OK:unbound" "spawn:$OK:unpriv" "spawn:$OK:runas" \
 	signal ping
