@@ -32,10 +32,15 @@
  *      lock only for reading; a write to cgroup.procs would wait 7-15 ms
  *      for the global one, see docs/BENCHMARKS.md).
  *   A5 B's pid into the plan the agent reads (shared memory), or a PID
- *      report when A forked; exit.
+ *      report when A forked; exit. When A forked, it opened a pidfd of
+ *      itself before A4, which B waits on first (B0): A's PID report is
+ *      then on the socket before anything of B's, so the agent hands the
+ *      start over before B's reports (B's ids, for the audit, among them)
+ *      and their reader gets them.
  *
  * B (born in the container's pid namespace, still the host's root; holds
- * keep). Until B6 it is the host's root on purpose: a write to
+ * keep). B0 (when A forked) A's exit awaited on A's pidfd, closed.
+ * Until B6 it is the host's root on purpose: a write to
  * cgroup.procs, a lowered oom_score_adj and a raised hard rlimit are all
  * checked against the host's user namespace.
  *   B1 v2 cgroup: born in it (the directory fd is closed), or, without
@@ -111,6 +116,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <linux/capability.h>
 #include <sched.h>
 #include <signal.h>
@@ -218,6 +224,10 @@ static pid_t a_clone(const struct spawn_plan *p)
 
 static _Noreturn void b_main(struct spawn_plan *p);
 
+/* A forked (not sharing the agent's memory): a pidfd of A, for B0. Set
+ * in A's own copy only, so the agent's stays -1. */
+static int a_pidfd = -1;
+
 _Noreturn void spawn_helper_main(struct spawn_plan *p)
 {
 	int i, nsflags;
@@ -239,6 +249,10 @@ _Noreturn void spawn_helper_main(struct spawn_plan *p)
 	nsflags = p->nsflags & ~(CLONE_NEWUSER | CLONE_NEWCGROUP);
 	if (nsflags && setns(p->pin->pidfd, nsflags) < 0)
 		a_fail(p, STAGE_SETNS, errno);
+	/* For B0; without it (an old kernel) B's reports may come first, as
+	 * before: the agent copes, the audit then lacks B's ids. */
+	if (!p->shared)
+		a_pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
 	/* A4 */
 	pid = a_clone(p);
 	if (pid < 0)
@@ -670,6 +684,14 @@ static _Noreturn void b_main(struct spawn_plan *p)
 	char *pwbuf = NULL, *grbuf = NULL;
 	int master = -1, slave = -1, i, rc;
 
+	/* B0: A's PID report first (A exits right after sending it). */
+	if (a_pidfd >= 0) {
+		struct pollfd pf = { .fd = a_pidfd, .events = POLLIN };
+
+		while (poll(&pf, 1, -1) < 0 && errno == EINTR)
+			;
+		close_fd(&a_pidfd);
+	}
 	b_cgroups(p);
 	b_host_proc(p);
 	if (b_needs_passwd(p))
