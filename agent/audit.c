@@ -263,8 +263,9 @@ int audit_session_spawned(struct audit *a, const struct audit_spawned *s)
 	if (s->created)
 		json_object_set_new(line, "created", json_string(s->created));
 	if (!s->ids_known) {
-		/* A start that B won the race against A's report for
-		 * (spawn_report.h): what ran is in the start line's user. */
+		/* B's report of them was read by the monitor before the
+		 * handover (a kernel without pidfd_open, spawn_child.c B0):
+		 * the start line's user says what was asked for. */
 		json_object_set_new(line, "ids", json_string("unreported"));
 		return audit_emit(a, line);
 	}
