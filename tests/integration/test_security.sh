@@ -38,7 +38,7 @@ tls_config_write "$TESTDIR/execfs.json" "$port"
 mnt=$TESTDIR/mnt
 mount_start "$mnt" --config "$TESTDIR/execfs.json"
 wait_for "[ -d '$mnt/n1/default/locked-1/box' ] &&
-	[ -d '$mnt/n1/default/userns-1/box' ]" 10 ||
+	[ -d '$mnt/n1/default/userns-1/box' ]" 60 ||
 	fail "containers did not appear"
 web=$mnt/n1/default/web-1/nginx
 api=$mnt/n1/prod/api-7/app
