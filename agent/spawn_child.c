@@ -30,7 +30,10 @@
  *      can hold a pidfd for it and reap it), into the container's v2
  *      cgroup when clone3 is there (CLONE_INTO_CGROUP takes the cgroup
  *      lock only for reading; a write to cgroup.procs would wait 7-15 ms
- *      for the global one, see docs/BENCHMARKS.md).
+ *      for the global one, see docs/BENCHMARKS.md). B is born with a
+ *      private copy of the agent's memory but its malloc heap, which the
+ *      agent leaves out for the clone (spawn_copy.c): A and B run on a
+ *      copy of the plan, and B reads nothing of the heap.
  *   A5 B's pid into the plan the agent reads (shared memory), or a PID
  *      report when A forked; exit. When A forked, it opened a pidfd of
  *      itself before A4, which B waits on first (B0): A's PID report is
@@ -500,11 +503,10 @@ static void b_users(struct spawn_plan *p, const struct ctrfile_root *r,
 
 static void b_caps_bounding(const struct spawn_plan *p)
 {
-	const struct container *c = p->c;
 	int cap;
 
 	for (cap = 0; cap <= p->last_cap; cap++) {
-		if (c->cap_bounding & (1ULL << cap))
+		if (p->cap_bounding & (1ULL << cap))
 			continue;
 		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
 			child_fail(p, STAGE_CAPS, errno, "bounding set", 127);
@@ -516,23 +518,22 @@ static void b_caps_bounding(const struct spawn_plan *p)
 
 static void b_caps_apply(const struct spawn_plan *p)
 {
-	const struct container *c = p->c;
 	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3,
 						0 };
 	struct __user_cap_data_struct data[2];
 	int cap;
 
-	data[0].effective = c->cap_effective;
-	data[1].effective = c->cap_effective >> 32;
-	data[0].permitted = c->cap_permitted;
-	data[1].permitted = c->cap_permitted >> 32;
-	data[0].inheritable = c->cap_inheritable;
-	data[1].inheritable = c->cap_inheritable >> 32;
+	data[0].effective = p->cap_effective;
+	data[1].effective = p->cap_effective >> 32;
+	data[0].permitted = p->cap_permitted;
+	data[1].permitted = p->cap_permitted >> 32;
+	data[0].inheritable = p->cap_inheritable;
+	data[1].inheritable = p->cap_inheritable >> 32;
 	if (syscall(SYS_capset, &hdr, data) < 0)
 		child_fail(p, STAGE_CAPS, errno, "capset", 127);
 	/* As runc: an ambient capability that cannot be raised is skipped. */
 	for (cap = 0; cap <= p->last_cap; cap++)
-		if (c->cap_ambient & (1ULL << cap))
+		if (p->cap_ambient & (1ULL << cap))
 			prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0);
 }
 
@@ -587,7 +588,7 @@ static void b_credentials(const struct spawn_plan *p)
 	const char *what = NULL;
 	int cwd_err, rc;
 
-	if (p->c->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+	if (p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		child_fail(p, STAGE_NNP, errno, NULL, 127);
 	/* The config's umask, or runc's own 0022 when it has none. */
 	umask(022);
@@ -605,13 +606,13 @@ static void b_credentials(const struct spawn_plan *p)
 	 * chdir, prctl) fails the start at that stage, as it fails runc
 	 * exec, and a profile that refuses sendmsg and write loses the
 	 * report (the start then ends as a process exiting 127). */
-	if (!p->c->no_new_privs)
+	if (!p->no_new_privs)
 		b_seccomp(p);
 
 	/* Root may reach a cwd the user cannot: try first as root, and again
 	 * as the user (as runc does). */
 	cwd_err = chdir(p->cwd) < 0 ? errno : 0;
-	if (p->c->has_caps)
+	if (p->has_caps)
 		b_caps_bounding(p);
 	if (syscall(SYS_setgroups, p->ngroups, p->groups) < 0)
 		child_fail(p, STAGE_GROUPS, errno, NULL, 127);
@@ -621,7 +622,7 @@ static void b_credentials(const struct spawn_plan *p)
 		child_fail(p, STAGE_UID, errno, NULL, 127);
 	if (cwd_err && chdir(p->cwd) < 0)
 		child_fail(p, STAGE_CWD, errno, p->cwd, 127);
-	if (p->c->has_caps)
+	if (p->has_caps)
 		b_caps_apply(p);
 }
 
@@ -651,7 +652,7 @@ static _Noreturn void b_exec(const struct spawn_plan *p)
 	/* With no_new_privs the filter comes last, so that the fewest of
 	 * our own calls run under it: only execve (one per PATH candidate)
 	 * and, when they all fail, the report and _exit. */
-	if (p->c->no_new_privs)
+	if (p->no_new_privs)
 		b_seccomp(p);
 
 	/* execvp's search, by hand: the container's PATH, inside its root. */

@@ -6,6 +6,8 @@
  *   spawn_child.c   helper A and process B: from fork to execve, only
  *                   async-signal-safe calls
  *   spawn_report.c  the report socket's messages, both sides
+ *   spawn_copy.c    the plan's copy that B is born with, and the heap
+ *                   left out of B
  *   spawner.c       the spawner (reaping, A's stack, the init cache) and
  *                   a start in progress (struct spawn_entry) until READY
  */
@@ -124,7 +126,10 @@ int spawn_msg_errno(const struct spawn_msg *m);
 /* Everything A and B need, prepared before fork. B runs on a copy of it
  * and writes only its own copy (the creds it looks up, HOME). */
 struct spawn_plan {
-	const struct container *c; /* caps, no_new_privs */
+	/* The container's capability sets and no_new_privs (inventory.h). */
+	bool has_caps, no_new_privs;
+	uint64_t cap_bounding, cap_effective, cap_permitted, cap_inheritable,
+		cap_ambient;
 	char *const *argv;
 	char **envp; /* borrowed strings; room for HOME at home_slot */
 	size_t home_slot; /* HOME's slot: an empty HOME=, or the end */
@@ -184,6 +189,31 @@ struct spawn_plan {
 	int a_stage, a_err;
 };
 
+/* ---- the plan's copy (spawn_copy.c) --------------------------------------- */
+
+/* One mapping of the spawner's, reused by every start, that holds the
+ * copy of the plan A and B run on. */
+struct spawn_arena {
+	char *base; /* owned mmap; NULL until the first start */
+	size_t size, used;
+};
+
+/* The agent's malloc heap, left out of B's memory while A clones it. */
+struct spawn_heap {
+	char *lo; /* where the heap starts; NULL: unknown, never left out */
+	size_t len; /* left out now: this many bytes from lo */
+};
+
+/* Copy p, and everything it points to that A and B read, into a (the
+ * previous copy is gone): *out is the copy. 0, -ENOMEM or -E2BIG. */
+int spawn_plan_copy(struct spawn_arena *a, const struct spawn_plan *p,
+		    struct spawn_plan **out);
+void spawn_arena_free(struct spawn_arena *a);
+/* The start of the [heap] mapping, NULL if there is none. */
+char *spawn_heap_start(void);
+int spawn_heap_exclude(struct spawn_heap *h);
+void spawn_heap_restore(struct spawn_heap *h);
+
 /* A, in spawn_child.c: the entry point for clone(CLONE_VM) and for a
  * plain fork. */
 int spawn_helper_shared(void *plan);
@@ -205,6 +235,10 @@ struct spawner {
 	/* Owned mmap: A's stack when it shares our memory (guard page at
 	 * the low end); NULL: every start forks. */
 	char *stack;
+	/* With that stack: the copy of the plan A and B run on, and the
+	 * heap they do without (spawn_copy.c). */
+	struct spawn_arena arena;
+	struct spawn_heap heap;
 	struct initpin_cache *pins; /* owned */
 	struct spawn_entry *abandoned; /* waiting for A's report */
 };

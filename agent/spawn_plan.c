@@ -10,7 +10,8 @@
  *
  * A is started the way posix_spawn starts its child: clone(CLONE_VM |
  * CLONE_VFORK) on a stack of the spawner's, so the agent's page tables are
- * copied once (for B) instead of twice, and the agent sleeps only while A
+ * copied once (for B, without the heap: spawn_copy.c) instead of twice, and
+ * the agent sleeps only while A
  * runs, which is a few kernel calls that no container can stall (A opens
  * nothing, joins no cgroup, waits on nothing of the container's). A plain
  * fork, whose outcome comes back as a report on the loop, is used under
@@ -305,15 +306,25 @@ static void plan_keep(struct spawn_plan *p)
 /*
  * Start A, sharing our memory when it can (see the top of the file), else
  * as a fork. -1 with errno when neither worked. When it shared, A is done
- * by the time this returns: its answer is in the plan.
+ * by the time this returns: its answer is in the plan *pp, which is then
+ * the copy A and B ran on (spawn_copy.c).
  */
-static pid_t helper_start(struct spawner *sp, struct spawn_plan *p)
+static pid_t helper_start(struct spawner *sp, struct spawn_plan **pp)
 {
+	struct spawn_plan *p = *pp;
 	sigset_t all, old;
 	int dumpable = -1, saved;
+	bool heap_out;
 	pid_t pid;
 
 	p->shared = sp->stack && !(p->nsflags & CLONE_NEWTIME);
+	/* A and B run on a copy of the plan that lives off the heap, so
+	 * that B's copy of our memory can go without the heap. */
+	if (p->shared && spawn_plan_copy(&sp->arena, p, pp) < 0) {
+		errno = ENOMEM;
+		return -1;
+	}
+	p = *pp;
 	/* No agent signal handler may run in the children before B resets
 	 * the dispositions (libevent's would write to the agent's socket,
 	 * and, in A, run on our memory). */
@@ -321,9 +332,13 @@ static pid_t helper_start(struct spawner *sp, struct spawn_plan *p)
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	if (p->shared) {
 		dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+		/* Best effort: with the heap in, B is only slower to make. */
+		heap_out = spawn_heap_exclude(&sp->heap) == 0;
 		pid = clone(spawn_helper_shared, sp->stack + SPAWN_STACK_SIZE,
 			    CLONE_VM | CLONE_VFORK | SIGCHLD, p);
 		saved = errno;
+		if (heap_out)
+			spawn_heap_restore(&sp->heap);
 		/* A made the mm non-dumpable for B's copy; ours again. */
 		if (dumpable == 1)
 			prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
@@ -346,7 +361,13 @@ static int plan_build(struct spawner *sp, struct spawn_plan *p,
 {
 	int rc;
 
-	p->c = c;
+	p->has_caps = c->has_caps;
+	p->no_new_privs = c->no_new_privs;
+	p->cap_bounding = c->cap_bounding;
+	p->cap_effective = c->cap_effective;
+	p->cap_permitted = c->cap_permitted;
+	p->cap_inheritable = c->cap_inheritable;
+	p->cap_ambient = c->cap_ambient;
 	p->argv = req->argv;
 	p->cwd = req->cwd ? req->cwd : c->cwd ? c->cwd : "/";
 	p->uid = c->uid;
@@ -392,7 +413,7 @@ int spawn_start(struct spawner *sp, const struct container *c,
 		const struct exec_spec *req, struct spawn_entry **out,
 		char *err, size_t errlen)
 {
-	struct spawn_plan *p = calloc(1, sizeof(*p));
+	struct spawn_plan *p = calloc(1, sizeof(*p)), *ran;
 	struct spawn_entry *e = calloc(1, sizeof(*e));
 	int in[2] = { -1, -1 }, outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
 	int rep[2] = { -1, -1 };
@@ -476,7 +497,8 @@ int spawn_start(struct spawner *sp, const struct container *c,
 	p->report_w = rep[1];
 	plan_keep(p);
 
-	helper = helper_start(sp, p);
+	ran = p;
+	helper = helper_start(sp, &ran);
 	if (helper < 0) {
 		rc = -errno;
 		snprintf(err, errlen, "fork: %s", strerror(-rc));
@@ -485,17 +507,17 @@ int spawn_start(struct spawner *sp, const struct container *c,
 	/* A exits at once; the spawner reaps it (SIGCHLD). */
 	if (spawner_track(sp, helper) < 0)
 		kill(helper, SIGKILL); /* and it stays a zombie */
-	if (p->shared && p->a_err) {
+	if (ran->shared && ran->a_err) {
 		memset(&m, 0, sizeof(m));
-		m.stage = p->a_stage;
-		m.err = p->a_err;
+		m.stage = ran->a_stage;
+		m.err = ran->a_err;
 		spawn_msg_format(&m, err, errlen);
 		rc = -spawn_msg_errno(&m);
 		goto out;
 	}
-	if (p->shared) {
+	if (ran->shared) {
 		/* B is our unreaped child: its pid cannot be reused yet. */
-		e->pid = p->child;
+		e->pid = ran->child;
 		e->pidfd = syscall(SYS_pidfd_open, e->pid, 0);
 		if (e->pidfd < 0) {
 			rc = -errno;

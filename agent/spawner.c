@@ -476,6 +476,8 @@ struct spawner *spawner_new(struct event_base *base)
 		return NULL;
 	}
 	sp->stack = spawner_stack_new();
+	if (sp->stack)
+		sp->heap.lo = spawn_heap_start();
 	if (!read_file_at(AT_FDCWD, "/proc/sys/kernel/cap_last_cap", 64, &buf,
 			  NULL, NULL)) {
 		v = strtol(buf, NULL, 10);
@@ -518,6 +520,7 @@ void spawner_free(struct spawner *sp)
 		close(sp->null_fd);
 	if (sp->stack)
 		munmap(sp->stack, SPAWN_STACK_SIZE);
+	spawn_arena_free(&sp->arena);
 	initpin_cache_free(sp->pins);
 	free(sp);
 }
