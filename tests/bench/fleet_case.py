@@ -27,6 +27,7 @@ and the targets as MET / NOT MET; nothing is asserted.
 """
 import json
 import os
+import resource
 import shlex
 import signal
 import statistics
@@ -71,6 +72,7 @@ class Fleet:
         self.values = {}  # figure -> [seconds]
         self.commands = {}
         self.rss = {}
+        self.cpu = {}  # fan-out label -> part -> [CPU seconds per fan-out]
         self.notes = []
         self.scale = None
         self.frozen = self.nodes[9] if len(self.nodes) > 9 else self.nodes[-1]
@@ -164,11 +166,32 @@ class Fleet:
             self.proc.wait()
         self.proc = None
 
-    def cpu_s(self, pid):
-        """utime + stime of pid, seconds."""
+    def cpu_s(self, pid, children=False):
+        """utime + stime of pid (with children: cutime + cstime, what it
+        reaped), seconds."""
         with open("/proc/%d/stat" % pid) as f:
             fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        k = 13 if children else 11
+        return (int(fields[k]) + int(fields[k + 1])) / os.sysconf("SC_CLK_TCK")
+
+    def cpu_split(self):
+        """CPU seconds so far, by part: the commands this script ran (bash
+        and `execfs exec --all`), the mount, the agents' monitors, what
+        the monitors reaped (helper A, process B and the command of each
+        start), the agents' workers."""
+        ch = resource.getrusage(resource.RUSAGE_CHILDREN)
+        out = {"client": ch.ru_utime + ch.ru_stime,
+               "mount": self.cpu_s(self.proc.pid),
+               "monitors": 0.0, "starts": 0.0, "workers": 0.0}
+        for pid in self.cfg["agent_pids"]:
+            try:
+                out["monitors"] += self.cpu_s(pid)
+                out["starts"] += self.cpu_s(pid, children=True)
+                for w in agent_tree(pid)[1:]:
+                    out["workers"] += self.cpu_s(w)
+            except OSError:
+                pass
+        return out
 
     def scale_inputs(self):
         """What docs/SCALE.md scales from: the mount's fds, RSS and CPU at
@@ -230,8 +253,14 @@ class Fleet:
         for r in range(rounds):
             k = r % len(names)
             for name in names[k:] + names[:k]:
+                before = self.cpu_split() if name.startswith("execfs") else None
                 dt, _ = self.sh(cons[name])
                 self.record("%s: %s" % (label, name), dt)
+                if before:
+                    after = self.cpu_split()
+                    for part in after:
+                        self.cpu.setdefault(label, {}).setdefault(part, []).append(
+                            after[part] - before[part])
 
     def check_uname(self):
         """One fan-out of uname -n whose output is checked line by line."""
@@ -401,6 +430,13 @@ class Fleet:
               % (self.rss["client"] / 1024, self.rss["agent_mean"] / 1024,
                  self.rss["agent_max"] / 1024, self.rss["agents_total"] / 1024,
                  len(self.nodes)))
+        for label, parts in self.cpu.items():
+            med = {k: statistics.median(v) for k, v in parts.items()}
+            w("- CPU of one `execfs exec --all` of `%s` to %d (median of %d; s, and ms per "
+              "target): %s; all %.2f s" % (
+                  label, n, len(parts["client"]),
+                  ", ".join("%s %.2f (%.2f)" % (k, v, v * 1000 / n) for k, v in med.items()),
+                  sum(med.values())))
         for note in self.notes:
             w("- " + note)
         sc = getattr(self, "scale", None)
