@@ -265,7 +265,8 @@ char *spawn_heap_start(void)
 
 /* Leave the heap out of the children cloned from now on (MADV_DONTFORK
  * over [h->lo, the break rounded up to a page)), until
- * spawn_heap_restore(). 0 or -errno (nothing was changed). */
+ * spawn_heap_restore(), which is due even when this failed: a failed
+ * madvise may have changed part of the range. 0 or -errno. */
 int spawn_heap_exclude(struct spawn_heap *h)
 {
 	uintptr_t page = (uintptr_t)getpagesize(),
@@ -274,9 +275,9 @@ int spawn_heap_exclude(struct spawn_heap *h)
 	h->len = 0;
 	if (!h->lo || hi <= (uintptr_t)h->lo)
 		return -ENOENT;
-	if (madvise(h->lo, hi - (uintptr_t)h->lo, MADV_DONTFORK))
-		return -errno;
 	h->len = hi - (uintptr_t)h->lo;
+	if (madvise(h->lo, h->len, MADV_DONTFORK))
+		return -errno;
 	return 0;
 }
 

@@ -314,7 +314,6 @@ static pid_t helper_start(struct spawner *sp, struct spawn_plan **pp)
 	struct spawn_plan *p = *pp;
 	sigset_t all, old;
 	int dumpable = -1, saved;
-	bool heap_out;
 	pid_t pid;
 
 	p->shared = sp->stack && !(p->nsflags & CLONE_NEWTIME);
@@ -332,13 +331,14 @@ static pid_t helper_start(struct spawner *sp, struct spawn_plan **pp)
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	if (p->shared) {
 		dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
-		/* Best effort: with the heap in, B is only slower to make. */
-		heap_out = spawn_heap_exclude(&sp->heap) == 0;
+		/* Best effort: B reads nothing of the heap, so whether all,
+		 * part or none of it was left out changes only how fast B
+		 * is made. Restored whatever the outcome. */
+		spawn_heap_exclude(&sp->heap);
 		pid = clone(spawn_helper_shared, sp->stack + SPAWN_STACK_SIZE,
 			    CLONE_VM | CLONE_VFORK | SIGCHLD, p);
 		saved = errno;
-		if (heap_out)
-			spawn_heap_restore(&sp->heap);
+		spawn_heap_restore(&sp->heap);
 		/* A made the mm non-dumpable for B's copy; ours again. */
 		if (dumpable == 1)
 			prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
