@@ -158,7 +158,11 @@ ino=$(stat -c %i "$bin")
 # sessions: meanwhile D ends (the monitor reaps it and keeps its status for
 # the next worker) and a TLS client connects (it waits in the listening
 # socket's backlog; the new worker must accept it).
-dpid=$(pgrep -f 'read g </tmp/go-D') || fail "D's process not found"
+# (Looked for in this container's pid namespace only: another test's
+# container may run the same command.)
+init=$(runc --root "$RUNC_ROOT" state "$CID" | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')
+dpid=$(pgrep --ns "$init" --nslist pid -f 'read g </tmp/go-D') || fail "D's process not found"
+[ "$(printf '%s\n' "$dpid" | wc -l)" = 1 ] || fail "more than one D: $dpid"
 kill -STOP "$worker"
 cleanup_push "kill -CONT $worker 2>/dev/null"
 kill -USR2 "$monitor"
