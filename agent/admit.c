@@ -51,18 +51,66 @@ static size_t admit_held_by(const struct xsession_table *t,
 	return n;
 }
 
-void xsession_log_refused(int kind, const char *fmt, ...)
+/* A bucket of the refusal log: one per kind and identity, so one peer's
+ * flood never hides another's refusals. The table is small and fixed: a
+ * peer new to it takes a free slot or the one used longest ago, whose
+ * suppressed count is written out first, so no count is lost. */
+struct refusal_rate {
+	bool in_use;
+	int kind;
+	char identity[256];
+	unsigned long long last; /* the log's turn it was last used at */
+	struct log_rate rate;
+};
+#define REFUSAL_RATE_SLOTS 64
+
+static struct refusal_rate *refusal_rate_slot(int kind, const char *identity)
 {
 	/* One process, one table of sessions: the buckets are the
 	 * process's. */
-	static struct log_rate rates[XSESSION_LOG_KINDS];
+	static struct refusal_rate slots[REFUSAL_RATE_SLOTS];
+	static unsigned long long turn;
+	struct refusal_rate *r, *pick = NULL;
+	size_t i;
+
+	turn++;
+	for (i = 0; i < REFUSAL_RATE_SLOTS; i++) {
+		r = &slots[i];
+		if (r->in_use && r->kind == kind &&
+		    !strncmp(r->identity, identity, sizeof(r->identity) - 1)) {
+			r->last = turn;
+			return r;
+		}
+		if (!r->in_use) {
+			if (!pick || pick->in_use)
+				pick = r; /* a free slot before any used one */
+		} else if (!pick || (pick->in_use && r->last < pick->last)) {
+			pick = r;
+		}
+	}
+	if (pick->in_use && pick->rate.skipped)
+		log_warn("refusals of %s: %u similar lines suppressed",
+			 pick->identity, pick->rate.skipped);
+	memset(pick, 0, sizeof(*pick));
+	pick->in_use = true;
+	pick->kind = kind;
+	snprintf(pick->identity, sizeof(pick->identity), "%s", identity);
+	pick->last = turn;
+	return pick;
+}
+
+void xsession_log_refused(int kind, const char *identity, const char *fmt, ...)
+{
+	struct refusal_rate *r;
 	unsigned skipped;
 	char line[1024];
 	va_list ap;
 
-	if (kind < 0 || kind >= XSESSION_LOG_KINDS ||
-	    !log_rate_due(&rates[kind], XSESSION_LOG_BURST,
-			  XSESSION_LOG_SECONDS, &skipped))
+	if (kind < 0 || kind >= XSESSION_LOG_KINDS)
+		return;
+	r = refusal_rate_slot(kind, identity ? identity : "");
+	if (!log_rate_due(&r->rate, XSESSION_LOG_BURST, XSESSION_LOG_SECONDS,
+			  &skipped))
 		return;
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
@@ -101,8 +149,8 @@ int xsession_admit_new(struct xsession_table *t, const char *sid,
 			 "%s has %zu exec requests under way, the agent's "
 			 "limit",
 			 identity, coming);
-	xsession_log_refused(AUDIT_OVER_LIMIT, "session %s: refused: %s", sid,
-			     why);
+	xsession_log_refused(AUDIT_OVER_LIMIT, identity,
+			     "session %s: refused: %s", sid, why);
 	xsession_audit_refused(t, sid, identity, NULL, AUDIT_OVER_LIMIT, why);
 	return -EAGAIN;
 }
@@ -110,9 +158,9 @@ int xsession_admit_new(struct xsession_table *t, const char *sid,
 static int admit_refuse(struct xsession *s, const struct audit_start *a,
 			int err, const char *why)
 {
-	xsession_log_refused(err == EAGAIN ? AUDIT_OVER_LIMIT :
-					     XSESSION_LOG_DENIED,
-			     "session %s: denied: %s", s->sid, why);
+	xsession_log_refused(
+		err == EAGAIN ? AUDIT_OVER_LIMIT : XSESSION_LOG_DENIED,
+		s->identity, "session %s: denied: %s", s->sid, why);
 	if (err == EAGAIN) {
 		metrics_session_denied("limit");
 		xsession_audit_refused(s->t, s->sid, s->identity, a->c->id,
@@ -183,7 +231,7 @@ int xsession_admit(struct xsession *s, struct exec_spec *spec)
 	if (c && !c->host && !policy_visible(s->t->policy, s->identity, c)) {
 		snprintf(err, sizeof(err), "no container %s on this node",
 			 spec->container);
-		xsession_log_refused(AUDIT_UNKNOWN_CONTAINER,
+		xsession_log_refused(AUDIT_UNKNOWN_CONTAINER, s->identity,
 				     "session %s: %s may not see container %s: "
 				     "refused as unknown",
 				     s->sid, s->identity, c->id);

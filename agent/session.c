@@ -221,7 +221,7 @@ void xsession_fail(struct xsession *s, int err, const char *message)
 	if (s->audited)
 		log_info("session %s: start failed: %s", s->sid, message);
 	else
-		xsession_log_refused(XSESSION_LOG_UNADMITTED,
+		xsession_log_refused(XSESSION_LOG_UNADMITTED, s->identity,
 				     "session %s: start failed: %s", s->sid,
 				     message);
 	if (s->audited) /* admitted: not a denial */
@@ -480,7 +480,7 @@ void xsession_table_route(struct xsession_table *t, struct h2_stream *st,
 	if (strcmp(peer, s->identity)) {
 		snprintf(why, sizeof(why), "%s stream from %s (started by %s)",
 			 streamtype, peer, s->identity);
-		xsession_log_refused(AUDIT_CROSS_IDENTITY,
+		xsession_log_refused(AUDIT_CROSS_IDENTITY, peer,
 				     "session %s: %s refused", s->sid, why);
 		xsession_audit_refused(t, s->sid, peer,
 				       s->container[0] ? s->container : NULL,

@@ -327,17 +327,18 @@ int xsession_admit_new(struct xsession_table *t, const char *sid,
 /*
  * Log a refusal a client can cause at will (kind: an audit_refusal,
  * XSESSION_LOG_DENIED for the policy's, XSESSION_LOG_UNADMITTED for the
- * failure of a start that was never admitted): a burst of lines per kind, then
- * one every few seconds that says how many similar lines it left out
- * (lograte.h). The audit, not this, records every one.
+ * failure of a start that was never admitted) by identity: a burst of lines
+ * per kind and identity, then one every few seconds that says how many
+ * similar lines it left out (lograte.h), so one peer's flood never hides
+ * another's refusals. The audit, not this, records every one.
  */
 #define XSESSION_LOG_DENIED (AUDIT_CROSS_IDENTITY + 1)
 #define XSESSION_LOG_UNADMITTED (AUDIT_CROSS_IDENTITY + 2) /* its failure */
 #define XSESSION_LOG_KINDS (XSESSION_LOG_UNADMITTED + 1)
 #define XSESSION_LOG_BURST 10
 #define XSESSION_LOG_SECONDS 10
-void xsession_log_refused(int kind, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+void xsession_log_refused(int kind, const char *identity, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 /* Audit a request refused before or instead of a start (sid, container:
  * NULL when not known). */
 void xsession_audit_refused(struct xsession_table *t, const char *sid,

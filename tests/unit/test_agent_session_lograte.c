@@ -4,6 +4,9 @@
  * sends start after start into a container no rule lets it see (refused
  * as unknown) gets XSESSION_LOG_BURST log
  * lines, not one each, while the audit still has a line for every one.
+ * The buckets are per identity: another peer's first refusal is written
+ * whatever the first one did, and a peer pushed out of the small table
+ * has its suppressed count written then.
  * (The bucket's later lines, with their "N similar lines suppressed",
  * are test_common_lograte's: no test here waits for a period.)
  */
@@ -71,10 +74,45 @@ static void test_refusals_flood(void **state)
 	harness_free(h);
 }
 
+/* One identity's flood leaves another's refusal in the log; a table full
+ * of other identities pushes the first out with its count. */
+static void test_refusals_per_identity(void **state)
+{
+	char logpath[] = "/tmp/execfs-lograte-XXXXXX";
+	char who[64];
+	int fd, i;
+
+	(void)state;
+	fd = mkstemp(logpath);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(log_open("lograte", logpath), 0);
+	log_set_level(LOG_LVL_WARN);
+	for (i = 0; i < FLOOD; i++)
+		xsession_log_refused(XSESSION_LOG_DENIED, "uri:flooder",
+				     "flooder refusal %d", i);
+	xsession_log_refused(XSESSION_LOG_DENIED, "uri:other", "other refusal");
+	assert_int_equal(count_lines(logpath, "flooder refusal"),
+			 XSESSION_LOG_BURST);
+	assert_int_equal(count_lines(logpath, "other refusal"), 1);
+	/* 64 more identities: the flooder's slot is the oldest. */
+	for (i = 0; i < 64; i++) {
+		snprintf(who, sizeof(who), "uri:peer-%d", i);
+		xsession_log_refused(XSESSION_LOG_DENIED, who, "peer refusal");
+	}
+	assert_int_equal(count_lines(logpath, "refusals of uri:flooder: 30 "
+					      "similar lines suppressed"),
+			 1);
+	assert_int_equal(count_lines(logpath, "peer refusal"), 64);
+	log_open("lograte", NULL);
+	unlink(logpath);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_refusals_flood),
+		cmocka_unit_test(test_refusals_per_identity),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
