@@ -15,7 +15,9 @@
 #          reaches the process through the relay (its trap exits 3);
 #     the old worker is gone, the listening socket is served by the new
 #     agent, a new session is the new agent's (its monitor's child);
-#   - the old agent (the relay) exits once its last process ended.
+#   - the relay ignores SIGTERM (its pod ending) and exits once its last
+#     process ended;
+#   - --take-over with nobody listening: a fresh start.
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 # shellcheck source=lib/tlsnode.sh
@@ -92,6 +94,11 @@ assert_eq 'exited 7' "$(read_file "$D/wait")" "D: a status the relay reaped"
 assert_eq 'D-end' "$(cat "$D/stdout")" "D's output"
 log "D: ended while the relay held it, its status forwarded"
 kill -0 "$old" || fail "the relay ended before its last process"
+# The old pod's SIGTERM in a rolling update: the relay stays.
+kill -TERM "$old"
+wait_for "grep -q 'relaying [0-9]* process(es) still' '$alog'" 60 ||
+	fail "no log line for the relay's SIGTERM"
+kill -0 "$old" || fail "the relay ended on SIGTERM while it held a process"
 (printf "signal TERM" >"$S/ctl") || fail "signal TERM refused"
 assert_eq 'exited 3' "$(read_file "$S/wait")" "S: a signal through the relay"
 grep -q S-term "$S/stdout" || fail "S: the trap did not run: $(cat "$S/stdout")"
@@ -111,3 +118,17 @@ grep -q 'request [0-9]*: pid [0-9]* started' "$blog" ||
 [ -S "$AGENT_SOCK" ] || fail "the relay removed the new agent's socket"
 wait_for "[ -S '$hs' ]" 60 || fail "the new agent does not listen on $hs"
 log "new sessions on the new agent (session $sid)"
+
+# The first agent on a node: nothing to take over, a fresh start.
+flog=$TESTDIR/agent3.log
+"$EXECFS_BUILD_DIR/execfs-agent" --runc-root "$RUNC_ROOT" --node n1 \
+	--listen "unix:$TESTDIR/fresh.sock" --take-over "$TESTDIR/none.sock" \
+	</dev/null >>"$flog" 2>&1 &
+fresh=$!
+cleanup_push "stop_pid $fresh agent3"
+wait_for "! kill -0 $fresh || unix_socket_open '$TESTDIR/fresh.sock'" 60 ||
+	fail "a --take-over with nobody to take over does not start: $(tail -3 "$flog")"
+kill -0 "$fresh" || fail "a --take-over with nobody to take over exited: $(tail -3 "$flog")"
+grep -q 'no agent to take over; starting afresh' "$flog" || fail "no log line for the fresh start"
+stop_pid "$fresh" agent3
+log "nobody to take over: a fresh start"
