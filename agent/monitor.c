@@ -436,7 +436,8 @@ static void takeover_send(struct monitor *m)
 		fds[nfds] = st.fds[i];
 		st.fds[i] = (int32_t)nfds++;
 	}
-	m->rx.nfds = 0; /* in fds now */
+	if (!rc)
+		m->rx.nfds = 0; /* in fds now */
 	for (i = 0; !rc && i < st.njobs; i++) {
 		if (st.jobs[i].exited)
 			continue;
