@@ -90,6 +90,7 @@ refused "a binary of another handover version" 'not this agent.s handover versio
 # A and C (lib/handover.sh); C's second half is written once $out/signalled
 # exists.
 handover_streams signalled
+CID=$CONTAINER_ID
 # D: ends when released, as the upgrade runs.
 D=$(new_session "sh -c 'read g </tmp/go-D; echo D-end; exit 7'")
 # T: a terminal; a line typed after the upgrade.
