@@ -8,6 +8,10 @@
  *   remote (worker.c):   the unprivileged worker's side: every start and
  *                        signal is a message to the monitor (privsep.h),
  *                        whose local launcher does the work.
+ *   relay  (launch_relay.c): after a take-over (takeover.h), the jobs
+ *                        the old agent's monitor still holds: it starts
+ *                        nothing; signals and exit statuses cross the
+ *                        take-over socket.
  *
  * Everything is asynchronous: launcher_start() returns a job at once and
  * the outcome comes later from the loop, never from inside the call that
@@ -150,5 +154,23 @@ struct launch_job *launcher_local_adopt(struct launcher *l, pid_t pid,
 int launcher_local_job_fds(const struct launch_job *j, pid_t *pid, int *pidfd,
 			   int *tty_fd);
 bool launcher_local_entering(const struct launch_job *j);
+
+/*
+ * The relay launcher (launch_relay.c) on fd, the connected take-over
+ * socket (owned, closed on failure too). on_state(arg, rx) comes once:
+ * the relay's handover state as it arrived (its fds and document are the
+ * callee's to take; the rx is released after), or NULL when the relay
+ * refused or broke before it was complete. launcher_relay_adopt(): a job
+ * the relay holds under token (pid and its pidfd, taken, -1 for none: used
+ * only to kill it should the relay be lost). launcher_relay_count(): the
+ * jobs it still holds.
+ */
+struct handover_rx;
+struct launcher *launcher_relay_new(
+	struct event_base *base, int fd, const struct launch_cbs *cbs,
+	void (*on_state)(void *arg, struct handover_rx *rx), void *arg);
+struct launch_job *launcher_relay_adopt(struct launcher *l, uint64_t token,
+					pid_t pid, int pidfd, void *arg);
+size_t launcher_relay_count(const struct launcher *l);
 
 #endif

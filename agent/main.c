@@ -56,6 +56,7 @@
 #include "server.h"
 #include "session.h"
 #include "session_handover.h"
+#include "takeover.h"
 #include "spawn.h"
 #include "tlsfiles.h"
 #include "worker.h"
@@ -809,10 +810,33 @@ static int agent_privsep(int argc, char **argv, struct agent_opts *o)
 	if (upgrade_origin_path(exe, sizeof(exe)) == 0)
 		mo.exe_path = exe;
 	mo.argv = argv;
+	mo.handover_socket = o->handover_socket;
+	mo.takeover_fd = -1;
+	/* A take-over: connected before anything else, so that an agent
+	 * that is not there (or refuses) is told before a worker starts. */
+	if (o->take_over && !mo.adopt) {
+		mo.takeover_fd =
+			takeover_connect(o->take_over, err, sizeof(err));
+		if (mo.takeover_fd == -ENOENT ||
+		    mo.takeover_fd == -ECONNREFUSED) {
+			/* The first pod on the node: nobody to take over. */
+			log_info("--take-over: %s: no agent to take over; "
+				 "starting afresh",
+				 err);
+			mo.takeover_fd = -1;
+		} else if (mo.takeover_fd < 0) {
+			log_error("--take-over: %s", err);
+			return 1;
+		} else {
+			log_info("take-over: connected to %s", o->take_over);
+		}
+	}
 
 	rc = privsep_socketpair(fds);
 	if (rc < 0) {
 		log_error("socketpair: %s", strerror(-rc));
+		if (mo.takeover_fd >= 0)
+			close(mo.takeover_fd);
 		return 1;
 	}
 	fds[1] = fd_above_3(fds[1]);
@@ -822,6 +846,8 @@ static int agent_privsep(int argc, char **argv, struct agent_opts *o)
 	if (mo.worker < 0) {
 		log_error("cannot start the worker: %s", strerror(errno));
 		close(fds[0]);
+		if (mo.takeover_fd >= 0)
+			close(mo.takeover_fd);
 		if (mo.adopt)
 			handover_monitor_release(&adopt);
 		return 1;

@@ -48,6 +48,7 @@
 #include "sdnotify.h"
 #include "spawn.h"
 #include "startgate.h"
+#include "takeover.h"
 
 /* Processes the worker may have started at once (the agent's per-identity
  * cap is per identity; this bounds the monitor's own table). */
@@ -107,6 +108,19 @@ struct monitor {
 	struct upgrade_probe *probe; /* owned */
 	struct event *upgrade_timer; /* owned */
 	struct handover_rx rx; /* what the worker handed over so far */
+	/* A take-over, the old agent's side: the socket, and the new
+	 * agent's channel while the handover runs (it becomes m->ch once
+	 * this monitor is its relay). */
+	int hs_fd; /* owned; -1 none */
+	struct event *hs_ev; /* owned */
+	struct privsep_chan *peer; /* owned */
+	struct privsep_chan *worker_ch; /* owned: the old worker's, once
+					   relaying (m->ch is the peer's) */
+	bool relaying; /* the worker and its sessions are the peer's; only
+			  the processes are left, and their statuses */
+	/* The new agent's side: the old monitor's jobs (NULL: none). */
+	struct launcher *relay;
+	bool taken; /* the relay's state came (or never will) */
 };
 
 static void monitor_stop(struct monitor *m, int rc, const char *why)
@@ -161,6 +175,8 @@ static void send_text(struct monitor *m, uint32_t type, const char *text,
 	uint8_t *buf = NULL;
 	int rc;
 
+	if (m->relaying)
+		return; /* the peer has its own files and containers */
 	do {
 		n = len - off > PRIVSEP_CHUNK_MAX ? PRIVSEP_CHUNK_MAX :
 						    len - off;
@@ -272,6 +288,10 @@ static void job_on_exit(void *arg, int wstatus)
 	rc = privsep_encode_exited(j->token, wstatus, &buf, &len);
 	mjob_free(j);
 	send_msg(m, rc, buf, len, NULL, 0);
+	if (m->relaying && !m->njobs) {
+		privsep_chan_flush(m->ch);
+		monitor_stop(m, 0, "relay: the last process was reaped");
+	}
 }
 
 static void job_on_signal(void *arg, uint64_t cookie, int err, pid_t target,
@@ -305,32 +325,31 @@ static void upgrade_abort(struct monitor *m, const char *why)
 		close(m->exe_fd);
 	m->exe_fd = -1;
 	m->upgrade = UPGRADE_NONE;
+	/* A new agent waiting for a take-over sees its socket close. */
+	privsep_chan_free(m->peer);
+	m->peer = NULL;
 }
 
-/* Everything came: the worker goes, this image is replaced. Returns only
- * when nothing could be executed (then every session ends). */
-static void upgrade_exec_now(struct monitor *m)
+/* Everything came: the worker goes (it exits by itself once it sent
+ * everything; it must be gone, and collected, before its sessions are
+ * anyone else's), and the state is gathered into st (the job table, and
+ * the worker's document and fds, still m->rx's). */
+static int upgrade_state(struct monitor *m, struct handover_monitor *st)
 {
-	struct handover_monitor st = { .next_token = m->next_token };
 	struct mjob *j;
-	char err[512];
 	size_t i = 0;
 
-	/* It exits by itself once it sent everything; it must be gone (and
-	 * collected) before the exec, or it would be a child the next image
-	 * does not know. */
 	kill(m->o->worker, SIGKILL);
 	while (waitpid(m->o->worker, NULL, 0) < 0 && errno == EINTR)
 		;
 	m->worker_reaped = true;
-	st.jobs = calloc(m->njobs + 1, sizeof(*st.jobs));
-	st.fds = calloc(m->rx.nfds + 1, sizeof(*st.fds));
-	if (!st.jobs || !st.fds) {
-		snprintf(err, sizeof(err), "out of memory");
-		goto fail;
-	}
+	st->next_token = m->next_token;
+	st->jobs = calloc(m->njobs + 1, sizeof(*st->jobs));
+	st->fds = calloc(m->rx.nfds + 1, sizeof(*st->fds));
+	if (!st->jobs || !st->fds)
+		return -ENOMEM;
 	for (j = m->jobs; j; j = j->next) {
-		struct handover_job *h = &st.jobs[i];
+		struct handover_job *h = &st->jobs[i];
 		int pidfd, tty;
 		pid_t pid;
 
@@ -350,12 +369,26 @@ static void upgrade_exec_now(struct monitor *m)
 		}
 		i++;
 	}
-	st.njobs = i;
+	st->njobs = i;
 	for (i = 0; i < m->rx.nfds; i++)
-		st.fds[i] = m->rx.fds[i];
-	st.nfds = m->rx.nfds;
-	st.doc = m->rx.doc;
-	st.doc_len = m->rx.len;
+		st->fds[i] = m->rx.fds[i];
+	st->nfds = m->rx.nfds;
+	st->doc = m->rx.doc;
+	st->doc_len = m->rx.len;
+	return 0;
+}
+
+/* This image is replaced. Returns only when nothing could be executed
+ * (then every session ends). */
+static void upgrade_exec_now(struct monitor *m)
+{
+	struct handover_monitor st = { 0 };
+	char err[512];
+
+	if (upgrade_state(m, &st) < 0) {
+		snprintf(err, sizeof(err), "out of memory");
+		goto fail;
+	}
 	log_info("upgrade: %zu process(es), %zu fds and %zu bytes of "
 		 "sessions; executing %s",
 		 st.njobs, st.nfds, st.doc_len, m->o->exe_path);
@@ -365,6 +398,106 @@ fail:
 	st.doc = NULL; /* the rx's */
 	handover_monitor_release(&st);
 	monitor_stop(m, 1, err);
+}
+
+/* Index of a dup of fd appended to fds (-1 for -1). */
+static int32_t takeover_fd_add(int *fds, size_t *n, int fd)
+{
+	if (fd < 0)
+		return -1;
+	fds[*n] = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (fds[*n] < 0)
+		return -2;
+	return (int32_t)(*n)++;
+}
+
+/*
+ * A take-over: the same state goes to the new agent, every fd by its
+ * index in the list sent with it (the worker's, then a dup of each job's
+ * pidfd and terminal: the jobs keep theirs), and this monitor stays the
+ * parent of its processes, as their relay: m->ch is the new agent's
+ * channel from here on.
+ */
+static void takeover_send(struct monitor *m)
+{
+	struct handover_monitor st = { 0 };
+	uint8_t *doc = NULL;
+	size_t len = 0, nfds = 0, i;
+	int *fds = NULL, rc;
+	struct mjob *j, *next;
+	struct stat sb;
+
+	rc = upgrade_state(m, &st);
+	if (!rc)
+		fds = calloc(st.nfds + 2 * st.njobs + 1, sizeof(*fds));
+	if (!rc && !fds)
+		rc = -ENOMEM;
+	for (i = 0; !rc && i < st.nfds; i++) {
+		fds[nfds] = st.fds[i];
+		st.fds[i] = (int32_t)nfds++;
+	}
+	if (!rc)
+		m->rx.nfds = 0; /* in fds now */
+	for (i = 0; !rc && i < st.njobs; i++) {
+		if (st.jobs[i].exited)
+			continue;
+		st.jobs[i].pidfd =
+			takeover_fd_add(fds, &nfds, st.jobs[i].pidfd);
+		st.jobs[i].tty_fd =
+			takeover_fd_add(fds, &nfds, st.jobs[i].tty_fd);
+		if (st.jobs[i].pidfd < 0 || st.jobs[i].tty_fd < -1)
+			rc = errno ? -errno : -EMFILE;
+	}
+	if (!rc)
+		rc = handover_monitor_encode(&st, &doc, &len);
+	if (!rc) {
+		log_info("take-over: %zu process(es), %zu fds and %zu bytes of "
+			 "sessions to the new agent; relaying",
+			 st.njobs, nfds, len);
+		/* Nobody else takes over from here on. */
+		if (!lstat(m->o->handover_socket, &sb) && S_ISSOCK(sb.st_mode))
+			unlink(m->o->handover_socket);
+		rc = handover_chan_send(m->peer, doc, len, fds, nfds);
+		nfds = 0;
+	}
+	for (i = 0; i < nfds; i++)
+		close(fds[i]);
+	free(fds);
+	free(doc);
+	st.doc = NULL; /* the rx's */
+	st.nfds = 0; /* indices now, or the rx's */
+	for (i = 0; i < st.njobs; i++)
+		st.jobs[i].pidfd = st.jobs[i].tty_fd = -1; /* the jobs' */
+	handover_monitor_release(&st);
+	if (rc < 0) {
+		char why[128];
+
+		snprintf(why, sizeof(why), "take-over: %s", strerror(-rc));
+		monitor_stop(m, 1, why);
+		return;
+	}
+	/* The statuses reaped meanwhile went with the state. */
+	for (j = m->jobs; j; j = next) {
+		next = j->next;
+		if (j->exited)
+			mjob_free(j);
+	}
+	evtimer_del(m->upgrade_timer);
+	if (m->exe_fd >= 0)
+		close(m->exe_fd);
+	m->exe_fd = -1;
+	event_del(m->hs_ev);
+	close(m->hs_fd);
+	m->hs_fd = -1;
+	/* Freed at the end: this runs inside its callback. */
+	m->worker_ch = m->ch;
+	m->ch = m->peer;
+	m->peer = NULL;
+	m->relaying = true;
+	m->upgrade = UPGRADE_NONE;
+	sdnotify("STATUS=relaying for the agent that took over");
+	if (!m->njobs)
+		monitor_stop(m, 0, "take-over: no process left to relay");
 }
 
 static void on_handover_part(struct monitor *m, struct privsep_msg *msg)
@@ -386,6 +519,8 @@ static void on_handover_part(struct monitor *m, struct privsep_msg *msg)
 	if (rc == 1 && m->stopping)
 		/* SIGTERM came meanwhile: a stop, not an upgrade. */
 		monitor_stop(m, 0, "stopped during an upgrade");
+	else if (rc == 1 && m->peer)
+		takeover_send(m);
 	else if (rc == 1)
 		upgrade_exec_now(m);
 }
@@ -441,12 +576,14 @@ static void upgrade_probed(void *arg, bool ok, const char *why)
 	if (!ok) {
 		char line[512];
 
-		snprintf(line, sizeof(line), "%s: %s", m->o->exe_path, why);
+		snprintf(line, sizeof(line), "%s: %s",
+			 m->peer ? "the agent taking over" : m->o->exe_path,
+			 why);
 		upgrade_abort(m, line);
 		return;
 	}
 	log_info("upgrade: %s answers --handover-check; new starts wait",
-		 m->o->exe_path);
+		 m->peer ? "the agent taking over" : m->o->exe_path);
 	m->upgrade = UPGRADE_DRAINING;
 	evtimer_add(m->upgrade_timer, &tv);
 	upgrade_drained(m);
@@ -464,8 +601,14 @@ static void on_usr2_signal(evutil_socket_t sig, short what, void *arg)
 			  "upgrade in place");
 		return;
 	}
-	if (m->upgrade != UPGRADE_NONE || m->stopping) {
+	if (m->upgrade != UPGRADE_NONE || m->stopping || m->relaying) {
 		log_warn("SIGUSR2: an upgrade or a stop is under way");
+		return;
+	}
+	if (m->relay && launcher_relay_count(m->relay)) {
+		log_error("upgrade refused: %zu process(es) are still held by "
+			  "the agent this one took over from",
+			  launcher_relay_count(m->relay));
 		return;
 	}
 	log_info("SIGUSR2: upgrading in place to %s", m->o->exe_path);
@@ -483,11 +626,123 @@ static void on_usr2_signal(evutil_socket_t sig, short what, void *arg)
 	}
 }
 
-/* The processes and sessions an earlier image of this process handed
- * over: the jobs are ours again, the worker gets the sessions (before
- * anything else, so it serves no client before it has them), then the
- * statuses reaped while the handover ran. */
-static int adopt_state(struct monitor *m, struct handover_monitor *st)
+/* ---- a take-over, the old agent's side ---------------------------------- */
+
+/* The new agent's channel: nothing comes from it before the state went;
+ * then, as the relay's peer, only SIGNAL for the jobs it holds. */
+static void on_signal(struct monitor *m, const struct privsep_msg *msg);
+
+static void peer_on_msg(struct privsep_chan *ch, struct privsep_msg *msg,
+			void *arg)
+{
+	struct monitor *m = arg;
+
+	(void)ch;
+	if (m->stopped)
+		return;
+	if (m->relaying && msg->type == PRIVSEP_SIGNAL)
+		on_signal(m, msg);
+	else if (m->relaying)
+		monitor_stop(m, 1,
+			     "relay: the new agent sent a message out "
+			     "of turn");
+	else if (m->upgrade == UPGRADE_COLLECTING)
+		monitor_stop(m, 1,
+			     "take-over: the new agent spoke out of turn "
+			     "during the handover");
+	else
+		upgrade_abort(m, "the agent taking over spoke out of turn");
+}
+
+static void peer_on_error(struct privsep_chan *ch, const char *why, void *arg)
+{
+	struct monitor *m = arg;
+	char line[300];
+
+	(void)ch;
+	if (m->relaying) {
+		snprintf(line, sizeof(line),
+			 "relay: the agent that took over is gone (%s)", why);
+		monitor_stop(m, 1, line);
+	} else if (m->upgrade == UPGRADE_COLLECTING) {
+		/* The worker may have handed its sessions over already. */
+		monitor_stop(m, 1,
+			     "take-over: the new agent left during the "
+			     "handover");
+	} else {
+		snprintf(line, sizeof(line), "the agent taking over left: %s",
+			 why);
+		upgrade_abort(m, line);
+	}
+}
+
+static const struct privsep_chan_cbs peer_cbs = {
+	.on_msg = peer_on_msg,
+	.on_error = peer_on_error,
+};
+
+/* A connection on --handover-socket: a root process running a binary that
+ * answers --handover-check takes every session, as an upgrade in place
+ * would; anyone else is refused, logged. */
+static void hs_accept_cb(evutil_socket_t lfd, short what, void *arg)
+{
+	struct monitor *m = arg;
+	char err[256];
+	pid_t pid = 0;
+	int fd, exe;
+
+	(void)what;
+	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (takeover_peer_check(fd, &pid, err, sizeof(err)) < 0) {
+		log_warn("take-over refused: %s", err);
+		close(fd);
+		return;
+	}
+	if (m->upgrade != UPGRADE_NONE || m->stopping || m->relaying ||
+	    (m->relay && launcher_relay_count(m->relay))) {
+		log_warn("take-over by pid %d refused: an upgrade, a stop or a "
+			 "relay is under way",
+			 (int)pid);
+		close(fd);
+		return;
+	}
+	exe = takeover_peer_exe(pid);
+	if (exe < 0) {
+		log_warn("take-over by pid %d refused: its binary: %s",
+			 (int)pid, strerror(-exe));
+		close(fd);
+		return;
+	}
+	log_info("take-over: pid %d (root) connected; checking its binary",
+		 (int)pid);
+	m->exe_fd = exe;
+	m->peer = privsep_chan_new(m->base, fd, &peer_cbs, m);
+	if (!m->peer) {
+		upgrade_abort(m, "out of memory");
+		return;
+	}
+	m->upgrade = UPGRADE_PROBING;
+	m->probe = upgrade_probe_start(m->base, m->exe_fd, upgrade_probed, m);
+	if (!m->probe) {
+		snprintf(err, sizeof(err), "cannot run its binary: %s",
+			 strerror(errno));
+		upgrade_abort(m, err);
+	}
+}
+
+/* ---- taking the state back, or over ------------------------------------- */
+
+/*
+ * The processes and sessions handed over: by an earlier image of this
+ * process (relay NULL: the jobs are ours again), or by the agent this one
+ * takes over from (its monitor stays their parent: they are relay's). The
+ * worker gets the sessions (before anything else, so it serves no client
+ * before it has them), then the statuses reaped while the handover ran.
+ */
+static int adopt_state(struct monitor *m, struct handover_monitor *st,
+		       struct launcher *relay)
 {
 	struct mjob *j, *held = NULL;
 	uint8_t *buf = NULL;
@@ -508,9 +763,19 @@ static int adopt_state(struct monitor *m, struct handover_monitor *st)
 			held = j;
 			continue;
 		}
-		j->job = launcher_local_adopt(m->launcher, st->jobs[i].pid,
-					      st->jobs[i].pidfd,
-					      st->jobs[i].tty_fd, j);
+		if (relay) {
+			j->job = launcher_relay_adopt(relay, j->token,
+						      st->jobs[i].pid,
+						      st->jobs[i].pidfd, j);
+			/* Signals go through the relay, which has its own. */
+			if (j->job && st->jobs[i].tty_fd >= 0)
+				close(st->jobs[i].tty_fd);
+		} else {
+			j->job = launcher_local_adopt(m->launcher,
+						      st->jobs[i].pid,
+						      st->jobs[i].pidfd,
+						      st->jobs[i].tty_fd, j);
+		}
 		if (!j->job) {
 			free(j);
 			return -ENOMEM;
@@ -532,9 +797,11 @@ static int adopt_state(struct monitor *m, struct handover_monitor *st)
 		rc = handover_chan_send(m->ch, st->doc, st->doc_len, fds,
 					st->nfds);
 	free(fds);
-	log_info("upgraded in place: %zu process(es) taken back, %zu "
-		 "fds and %zu bytes of sessions to the worker",
-		 n, st->nfds, st->doc_len);
+	log_info("%s: %zu process(es) %s, %zu fds and %zu bytes of sessions "
+		 "to the worker",
+		 relay ? "took over" : "upgraded in place", n,
+		 relay ? "held by the relay" : "taken back", st->nfds,
+		 st->doc_len);
 	while (held) {
 		j = held;
 		held = j->next;
@@ -546,6 +813,61 @@ static int adopt_state(struct monitor *m, struct handover_monitor *st)
 		free(j);
 	}
 	return rc;
+}
+
+/* *x, an index into the fds that came (or -1), becomes that fd (taken from
+ * rx); 1 and -1 for an index out of range or used before. */
+static int take_fd(struct handover_rx *rx, int32_t *x)
+{
+	int k = *x;
+
+	if (k < 0)
+		return 0;
+	if ((size_t)k >= rx->nfds || rx->fds[k] < 0) {
+		*x = -1;
+		return 1;
+	}
+	*x = rx->fds[k];
+	rx->fds[k] = -1;
+	return 0;
+}
+
+/* The relay's state (launcher_relay_new): every fd it names is an index
+ * into those that came with it, each used once. */
+static void on_relay_state(void *arg, struct handover_rx *rx)
+{
+	struct monitor *m = arg;
+	struct handover_monitor st;
+	char err[256];
+	size_t i;
+	int rc;
+
+	m->taken = true;
+	if (!rx) {
+		monitor_stop(m, 1, "take-over refused or broken");
+		return;
+	}
+	rc = handover_monitor_decode(rx->doc, rx->len, &st, err, sizeof(err));
+	if (rc < 0) {
+		log_error("take-over: %s", err);
+		monitor_stop(m, 1, "take-over: a bad state");
+		return;
+	}
+	for (i = 0; i < st.nfds; i++)
+		rc |= take_fd(rx, &st.fds[i]);
+	for (i = 0; i < st.njobs; i++)
+		if (!st.jobs[i].exited)
+			rc |= take_fd(rx, &st.jobs[i].pidfd) |
+			      take_fd(rx, &st.jobs[i].tty_fd);
+	if (rc) {
+		log_error("take-over: the state names fds that did not come");
+		handover_monitor_release(&st);
+		monitor_stop(m, 1, "take-over: a bad state");
+		return;
+	}
+	if (adopt_state(m, &st, m->relay) < 0)
+		monitor_stop(m, 1, "cannot take the handed over sessions");
+	handover_monitor_release(&st);
 }
 
 /* ---- the worker's requests ---------------------------------------------- */
@@ -673,7 +995,7 @@ static void chan_on_msg(struct privsep_chan *ch, struct privsep_msg *msg,
 	struct monitor *m = arg;
 
 	(void)ch;
-	if (m->stopped)
+	if (m->stopped || m->relaying)
 		return;
 	if (!privsep_from_worker(msg->type)) {
 		monitor_stop(m, 1, "the worker sent a monitor's message");
@@ -696,6 +1018,8 @@ static void chan_on_error(struct privsep_chan *ch, const char *why, void *arg)
 	char line[300];
 
 	(void)ch;
+	if (m->relaying)
+		return; /* the worker that handed its sessions over */
 	if (m->upgrade == UPGRADE_COLLECTING) {
 		snprintf(line, sizeof(line),
 			 "the worker ended during the handover: %s", why);
@@ -730,6 +1054,14 @@ static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
 	struct timeval tv = { MONITOR_STOP_SECONDS, 0 };
 
 	(void)what;
+	if (m->relaying) {
+		/* The old pod's SIGTERM in a rolling update: its sessions are
+		 * the new agent's, their processes still ours to reap. */
+		log_info("signal %d: relaying %zu process(es) still; exiting "
+			 "after the last",
+			 (int)sig, m->njobs);
+		return;
+	}
 	if (m->stopping)
 		return;
 	log_info("signal %d: stopping the worker (pid %d)", (int)sig,
@@ -835,6 +1167,10 @@ static void on_usr1_signal(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	if (log_file_fd() < 0)
 		return; /* stderr: nothing to reopen */
+	if (m->relaying) {
+		log_reopen();
+		return;
+	}
 	if (log_reopen() < 0)
 		return; /* the next line says why; both keep the old file */
 	log_info("log file reopened");
@@ -865,7 +1201,7 @@ static void unlink_sockets(const struct monitor_opts *o)
 
 int monitor_run(const struct monitor_opts *o)
 {
-	struct monitor m = { .o = o, .rc = 1, .exe_fd = -1 };
+	struct monitor m = { .o = o, .rc = 1, .exe_fd = -1, .hs_fd = -1 };
 	struct event *sigs[5] = { NULL, NULL, NULL, NULL, NULL };
 	char err[512];
 	int fd = o->fd, i;
@@ -890,6 +1226,14 @@ int monitor_run(const struct monitor_opts *o)
 	if (!m.ch) {
 		log_error("cannot set up the channel to the worker");
 		goto out;
+	}
+	if (o->takeover_fd >= 0) {
+		m.relay = launcher_relay_new(m.base, o->takeover_fd, &job_cbs,
+					     on_relay_state, &m);
+		if (!m.relay) {
+			log_error("cannot set up the take-over");
+			goto out;
+		}
 	}
 	sigs[0] = evsignal_new(m.base, SIGTERM, on_stop_signal, &m);
 	sigs[1] = evsignal_new(m.base, SIGINT, on_stop_signal, &m);
@@ -938,16 +1282,35 @@ int monitor_run(const struct monitor_opts *o)
 	load_gate(&m, m.policy_sent, m.policy_sent_len);
 	log_info("worker pid %d; %zu container(s) on node %s", (int)o->worker,
 		 inventory_count(m.inv), o->node);
-	if (o->adopt && adopt_state(&m, o->adopt) < 0) {
+	if (o->adopt && adopt_state(&m, o->adopt, NULL) < 0) {
 		log_error("cannot take the handed over sessions back");
 		goto out;
+	}
+	/* The state of the agent taken over from comes first, as an
+	 * earlier image's would. */
+	while (m.relay && !m.taken && !m.stopped)
+		if (event_base_loop(m.base, EVLOOP_ONCE) < 0)
+			goto out;
+	if (m.stopped)
+		goto out;
+	if (o->handover_socket) {
+		m.hs_fd = takeover_listen(o->handover_socket, err, sizeof(err));
+		if (m.hs_fd < 0) {
+			log_error("--handover-socket: %s", err);
+			goto out;
+		}
+		m.hs_ev = event_new(m.base, m.hs_fd, EV_READ | EV_PERSIST,
+				    hs_accept_cb, &m);
+		if (!m.hs_ev || event_add(m.hs_ev, NULL) < 0)
+			goto out;
+		log_info("take-over socket %s", o->handover_socket);
 	}
 	send_inventory(&m);
 	if (m.policy_sent)
 		send_text(&m, PRIVSEP_POLICY, m.policy_sent, m.policy_sent_len);
 	event_base_dispatch(m.base);
-	if (o->pidfile)
-		unlink(o->pidfile);
+	if (o->pidfile && !m.relaying)
+		unlink(o->pidfile); /* a relay's was taken over */
 
 out:
 	if (fd >= 0)
@@ -955,7 +1318,19 @@ out:
 	/* Set-up failed half way: the worker must go too. */
 	monitor_stop(&m, 1, "the monitor cannot run");
 	privsep_chan_free(m.ch);
-	unlink_sockets(o);
+	privsep_chan_free(m.peer);
+	privsep_chan_free(m.worker_ch);
+	if (!m.relaying)
+		unlink_sockets(o); /* else the new agent's */
+	if (m.hs_ev)
+		event_free(m.hs_ev);
+	if (m.hs_fd >= 0) {
+		struct stat sb;
+
+		close(m.hs_fd);
+		if (!lstat(o->handover_socket, &sb) && S_ISSOCK(sb.st_mode))
+			unlink(o->handover_socket);
+	}
 	for (i = 0; i < 5; i++)
 		if (sigs[i])
 			event_free(sigs[i]);
@@ -969,6 +1344,7 @@ out:
 	/* Kills every process still running: no session outlives the
 	 * worker that carried it. */
 	launcher_free(m.launcher);
+	launcher_free(m.relay);
 	while (m.jobs)
 		mjob_free(m.jobs);
 	inventory_free(m.inv);

@@ -43,6 +43,12 @@ struct monitor_opts {
 	 * NULL: its jobs are taken back and the worker gets its sessions.
 	 * Emptied by monitor_run (its fds taken). */
 	struct handover_monitor *adopt;
+	/* A take-over (takeover.h, docs/DEPLOY.md "Upgrades"):
+	 * handover_socket, where a new agent may connect and take every
+	 * session (NULL: none); takeover_fd, connected to an older agent's
+	 * socket, whose sessions this one takes (owned; -1: none). */
+	const char *handover_socket;
+	int takeover_fd;
 };
 
 /* SIGUSR1 reopens the log (log_reopen()) and hands the worker the new

@@ -119,6 +119,19 @@ static void usage(FILE *f)
 		"clients resume on their own. A binary that fails those checks is\n"
 		"refused with a log line and the agent goes on (docs/DEPLOY.md).\n"
 		"  --handover-check   print the handover version this binary speaks\n"
+		"  --handover-socket PATH  let a new agent, started on its own (a\n"
+		"                     DaemonSet's rolling update), take every session\n"
+		"                     over through this Unix socket (suggested:\n"
+		"                     /run/execfs/handover.sock; its directory is made\n"
+		"                     0700): only a root process whose binary answers\n"
+		"                     --handover-check is let in. This agent then stays\n"
+		"                     the parent of its sessions' processes, relaying\n"
+		"                     their exit statuses and signals, and exits after\n"
+		"                     the last one ended\n"
+		"  --take-over PATH   start by taking every session over from the agent\n"
+		"                     listening on PATH (its --handover-socket); give\n"
+		"                     the same --listen addresses. Nobody listening\n"
+		"                     there: a fresh start\n"
 		"\n"
 		"Under systemd (Type=notify, NotifyAccess=all) the agent reports\n"
 		"READY=1 once it listens and its policy is in force, and a STATUS line.\n"
@@ -158,6 +171,8 @@ int agent_opts_parse(int argc, char **argv, struct agent_opts *o)
 		O_NO_PRIVSEP,
 		O_WORKER,
 		O_HANDOVER_FD,
+		O_HANDOVER_SOCKET,
+		O_TAKE_OVER,
 		O_HANDOVER_CHECK,
 		O_DEBUG,
 		O_HELP,
@@ -194,6 +209,9 @@ int agent_opts_parse(int argc, char **argv, struct agent_opts *o)
 		{ "no-privsep", no_argument, NULL, O_NO_PRIVSEP },
 		{ "privsep-worker", required_argument, NULL, O_WORKER },
 		{ "handover-fd", required_argument, NULL, O_HANDOVER_FD },
+		{ "handover-socket", required_argument, NULL,
+		  O_HANDOVER_SOCKET },
+		{ "take-over", required_argument, NULL, O_TAKE_OVER },
 		{ "handover-check", no_argument, NULL, O_HANDOVER_CHECK },
 		{ "debug", no_argument, NULL, O_DEBUG },
 		{ "help", no_argument, NULL, O_HELP },
@@ -372,6 +390,12 @@ int agent_opts_parse(int argc, char **argv, struct agent_opts *o)
 			o->handover_fd = (int)fd;
 			break;
 		}
+		case O_HANDOVER_SOCKET:
+			o->handover_socket = optarg;
+			break;
+		case O_TAKE_OVER:
+			o->take_over = optarg;
+			break;
 		case O_HANDOVER_CHECK:
 			fputs(HANDOVER_CHECK_LINE, stdout);
 			exit(0);
@@ -398,6 +422,12 @@ int agent_opts_parse(int argc, char **argv, struct agent_opts *o)
 	if (o->audit_required && !o->audit) {
 		fprintf(stderr,
 			"execfs-agent: --audit-required needs --audit FILE\n");
+		return -1;
+	}
+	if (o->no_privsep && (o->handover_socket || o->take_over)) {
+		fprintf(stderr,
+			"execfs-agent: --handover-socket and --take-over "
+			"need the monitor (not --no-privsep)\n");
 		return -1;
 	}
 	if (!o->host_cgroupns)

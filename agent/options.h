@@ -45,6 +45,8 @@ struct agent_opts {
 	bool no_privsep;
 	int worker_fd; /* --privsep-worker: this is the worker; else -1 */
 	int handover_fd; /* --handover-fd: an upgrade's state; else -1 */
+	const char *handover_socket; /* --handover-socket; NULL: none */
+	const char *take_over; /* --take-over: the socket to take over */
 	bool debug;
 };
 

@@ -34,6 +34,8 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 # shellcheck source=lib/tlsnode.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib/tlsnode.sh"
+# shellcheck source=lib/handover.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/handover.sh"
 # shellcheck source=lib/h2req.sh
 . "$EXECFS_LIB_DIR/h2req.sh"
 
@@ -49,13 +51,6 @@ out=$TESTDIR/out
 mkdir -p "$out"
 monitor=$AGENT_PID # set by agent_start
 worker=$(agent_worker_pid)
-
-new_session() {
-	local n
-	n=$(read_file "$web/clone")
-	printf '%s\n' "$@" >"$web/$n/ctl"
-	echo "$web/$n"
-}
 
 # starts: a new session runs to its end on the mount.
 starts() {
@@ -92,38 +87,10 @@ chmod 755 "$bin.new"
 mv -f "$bin.new" "$bin"
 refused "a binary of another handover version" 'not this agent.s handover version'
 
-# The container's processes wait on FIFOs the test writes by runc exec
-# (which needs no agent).
+# A and C (lib/handover.sh); C's second half is written once $out/signalled
+# exists.
+handover_streams signalled
 CID=$CONTAINER_ID
-go() {
-	runc --root "$RUNC_ROOT" exec "$CID" sh -c "echo go >/tmp/$1" ||
-		fail "cannot release $1 in the container"
-}
-# shellcheck disable=SC2016 # expanded in the container
-runc --root "$RUNC_ROOT" exec "$CID" sh -c \
-	'for f in go-A go-D; do rm -f /tmp/$f; mkfifo /tmp/$f; done' ||
-	fail "cannot make the FIFOs in the container"
-
-seq 0 59999 >"$out/A.expected"
-for i in $(seq 0 39); do seq $((i * 50000)) $((i * 50000 + 49999)); done >"$out/C.input"
-md5=$(md5sum <"$out/C.input" | cut -d' ' -f1)
-
-# A: 30 batches, a wait for the test, 30 more.
-A=$(new_session "sh -c 'i=0; while [ \$i -lt 60 ]; do seq \$((i*1000)) \$((i*1000+999)); i=\$((i+1)); [ \$i = 30 ] && read g </tmp/go-A; done; exit 0'")
-cat "$A/stdout" >"$out/A.got" 2>"$out/A.err" &
-a_reader=$!
-# C: md5sum of stdin; the second half is written once SIGUSR2 is sent.
-C=$(new_session "md5sum")
-(
-	for i in $(seq 0 39); do
-		seq $((i * 50000)) $((i * 50000 + 49999))
-		if [ "$i" = 19 ]; then
-			: >"$out/C.half"
-			while [ ! -e "$out/signalled" ]; do sleep 0.05; done
-		fi
-	done >"$C/stdin"
-	echo finished >"$out/C.writer"
-) 2>"$out/C.writer.err" &
 # D: ends when released, as the upgrade runs.
 D=$(new_session "sh -c 'read g </tmp/go-D; echo D-end; exit 7'")
 # T: a terminal; a line typed after the upgrade.
@@ -198,18 +165,7 @@ pgrep -P "$monitor" -x execfs-agent | grep -qx "$new_worker" ||
 log "upgraded: monitor $monitor kept, worker $worker -> $new_worker, binary inode $ino"
 
 # Every stream resumes on the new image.
-go go-A
-wait_for "grep -q 'resumed' '$mlog'" 60 || fail "the mount did not resume"
-wait_for "! kill -0 $a_reader" 60 || fail "A's reader still running"
-wait "$a_reader" || fail "A's reader failed: $(cat "$out/A.err")"
-cmp "$out/A.expected" "$out/A.got" ||
-	fail "A: output differs after the upgrade ($(wc -l <"$out/A.got") lines)"
-assert_eq 'exited 0' "$(read_file "$A/wait")" "A's end"
-log "A: 60000 lines across the upgrade, once each, in order"
-wait_for "[ -s '$out/C.writer' ]" 60 || fail "C: the writer did not finish: $(cat "$out/C.writer.err")"
-assert_eq 'exited 0' "$(read_file "$C/wait")" "C's end"
-assert_eq "$md5  -" "$(cat "$C/stdout")" "C: md5 of the stdin written across the upgrade"
-log "C: stdin across the upgrade, nothing lost, nothing twice"
+handover_streams_check "the upgrade"
 assert_eq 'exited 7' "$(read_file "$D/wait")" "D: the status of a session that ended during the upgrade"
 assert_eq 'D-end' "$(cat "$D/stdout")" "D's output"
 log "D: ended during the upgrade, its status kept"

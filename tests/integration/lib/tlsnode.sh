@@ -2,12 +2,14 @@
 # One node over mutual TLS with 1 s heartbeats, for the connection tests.
 # Not sourced by common.sh: tests source it after it.
 #
-#   tls_node_start   certificates, a policy letting the test client (and
+#   tls_node_start [AGENT_ARG...]
+#                    certificates, a policy letting the test client (and
 #                    root on the agent's Unix socket) exec,
 #                    container default/web-1/nginx, the agent on a free
 #                    port ($port; its arguments in agent_args, for a
 #                    restart), $TESTDIR/execfs.json, and the mount $mnt
 #                    (-o heartbeat=1); web is the container's directory.
+#                    AGENT_ARGs go to the agent too (not in agent_args).
 #   tls_agent_mount POLICY_JSON
 #                    the agent of node n1 (certificates made first with
 #                    certs_make n1) on a free port ($port) with that policy,
@@ -18,6 +20,7 @@ agent_args=()
 mnt=
 web=
 
+# shellcheck disable=SC2120 # its arguments are optional
 tls_node_start() {
 	export AGENT_NODE=n1
 	certs_make n1
@@ -28,7 +31,7 @@ tls_node_start() {
 	agent_args=(--listen "127.0.0.1:$port" --cert "$CERT_DIR/agent.pem"
 		--key "$CERT_DIR/agent.key" --client-ca "$CERT_DIR/ca.pem"
 		--policy "$TESTDIR/policy.json" --heartbeat 1)
-	agent_start "${agent_args[@]}"
+	agent_start "${agent_args[@]}" "$@"
 	tls_config_write "$TESTDIR/execfs.json" "$port"
 	mnt=$TESTDIR/mnt
 	mount_start "$mnt" --config "$TESTDIR/execfs.json" -o heartbeat=1
