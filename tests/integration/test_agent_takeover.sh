@@ -17,6 +17,8 @@
 #     agent, a new session is the new agent's (its monitor's child);
 #   - the relay ignores SIGTERM (its pod ending) and exits once its last
 #     process ended;
+#   - a relay killed (SIGKILL) while it holds a process: the agent that
+#     took over kills that process and ends its session (255), logged;
 #   - --take-over with nobody listening: a fresh start.
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
@@ -119,16 +121,44 @@ grep -q 'request [0-9]*: pid [0-9]* started' "$blog" ||
 wait_for "[ -S '$hs' ]" 60 || fail "the new agent does not listen on $hs"
 log "new sessions on the new agent (session $sid)"
 
+# A relay that dies (its pod killed before its last session ended): the
+# agent that took over kills what the relay held, through the pidfds it
+# was sent, and ends those sessions with a log line; it serves on.
+K=$(new_session "sh -c 'echo K-ready; while :; do sleep 1; done'")
+wait_for "grep -q K-ready '$K/stdout'" 60 || fail "K did not start: $(cat "$K/status")"
+init=$(runc --root "$RUNC_ROOT" state "$CONTAINER_ID" | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')
+kpid=$(pgrep --ns "$init" --nslist pid -f 'echo K-ready') || fail "K's process not found"
+[ "$(printf '%s\n' "$kpid" | wc -l)" = 1 ] || fail "more than one K: $kpid"
+clog=$TESTDIR/agent3.log
+"$EXECFS_BUILD_DIR/execfs-agent" --runc-root "$RUNC_ROOT" --node n1 \
+	--listen "unix:$AGENT_SOCK" "${agent_args[@]}" --handover-socket "$hs" \
+	--take-over "$hs" </dev/null >>"$clog" 2>&1 &
+third=$!
+log_register agent3 "$clog"
+cleanup_push "stop_pid $third agent3"
+wait_for "grep -q 'took over: ' '$clog'" 60 || fail "the third agent did not take over: $(tail -5 "$clog")"
+wait_for "grep -q 'relaying' '$blog'" 60 || fail "the second agent does not relay"
+kill -KILL "$new"
+wait_for "grep -q 'relayed pid $kpid (token [0-9]*) lost: killed' '$clog'" 60 ||
+	fail "the relay's death was not seen: $(tail -5 "$clog")"
+wait_for "! kill -0 $kpid" 60 || fail "K's process (pid $kpid) outlived its lost relay"
+assert_eq 'exited 255' "$(read_file "$K/wait")" "K: a session its relay lost"
+n=$(new_session "echo after-relay")
+assert_eq after-relay "$(read_file "$n/stdout")" "a session after the relay died"
+grep -q 'request [0-9]*: pid [0-9]* started' "$clog" ||
+	fail "the session was not started by the third agent's monitor"
+log "a relay killed: its process killed, its session ended 255, the agent serves on"
+
 # The first agent on a node: nothing to take over, a fresh start.
-flog=$TESTDIR/agent3.log
+flog=$TESTDIR/agent4.log
 "$EXECFS_BUILD_DIR/execfs-agent" --runc-root "$RUNC_ROOT" --node n1 \
 	--listen "unix:$TESTDIR/fresh.sock" --take-over "$TESTDIR/none.sock" \
 	</dev/null >>"$flog" 2>&1 &
 fresh=$!
-cleanup_push "stop_pid $fresh agent3"
+cleanup_push "stop_pid $fresh agent4"
 wait_for "! kill -0 $fresh || unix_socket_open '$TESTDIR/fresh.sock'" 60 ||
 	fail "a --take-over with nobody to take over does not start: $(tail -3 "$flog")"
 kill -0 "$fresh" || fail "a --take-over with nobody to take over exited: $(tail -3 "$flog")"
 grep -q 'no agent to take over; starting afresh' "$flog" || fail "no log line for the fresh start"
-stop_pid "$fresh" agent3
+stop_pid "$fresh" agent4
 log "nobody to take over: a fresh start"
