@@ -19,6 +19,8 @@
 #     process ended;
 #   - a relay killed (SIGKILL) while it holds a process: the agent that
 #     took over kills that process and ends its session (255), logged;
+#   - the agent that took over killed while the relay holds a process:
+#     the relay kills it and exits;
 #   - --take-over with nobody listening: a fresh start.
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
@@ -149,16 +151,39 @@ grep -q 'request [0-9]*: pid [0-9]* started' "$clog" ||
 	fail "the session was not started by the third agent's monitor"
 log "a relay killed: its process killed, its session ended 255, the agent serves on"
 
+# The agent that took over dies while the relay holds a process: the
+# relay fails closed (kills what it holds) and exits, never leaving a
+# process nobody can reach.
+L=$(new_session "sh -c 'echo L-ready; while :; do sleep 1; done'")
+wait_for "grep -q L-ready '$L/stdout'" 60 || fail "L did not start: $(cat "$L/status")"
+lpid=$(pgrep --ns "$init" --nslist pid -f 'echo L-ready') || fail "L's process not found"
+[ "$(printf '%s\n' "$lpid" | wc -l)" = 1 ] || fail "more than one L: $lpid"
+dlog=$TESTDIR/agent4.log
+"$EXECFS_BUILD_DIR/execfs-agent" --runc-root "$RUNC_ROOT" --node n1 \
+	--listen "unix:$AGENT_SOCK" "${agent_args[@]}" --handover-socket "$hs" \
+	--take-over "$hs" </dev/null >>"$dlog" 2>&1 &
+fourth=$!
+log_register agent4 "$dlog"
+cleanup_push "stop_pid $fourth agent4"
+wait_for "grep -q 'took over: ' '$dlog'" 60 || fail "the fourth agent did not take over: $(tail -5 "$dlog")"
+wait_for "grep -q 'relaying' '$clog'" 60 || fail "the third agent does not relay"
+kill -KILL "$fourth"
+wait_for "grep -q 'relay: the agent that took over is gone' '$clog'" 60 ||
+	fail "the relay did not see the new agent go: $(tail -5 "$clog")"
+wait_for "! kill -0 $lpid" 60 || fail "L's process (pid $lpid) outlived both agents"
+wait_for "! kill -0 $third" 60 || fail "the relay (pid $third) did not exit"
+log "the new agent killed: the relay killed what it held and exited"
+
 # The first agent on a node: nothing to take over, a fresh start.
-flog=$TESTDIR/agent4.log
+flog=$TESTDIR/agent5.log
 "$EXECFS_BUILD_DIR/execfs-agent" --runc-root "$RUNC_ROOT" --node n1 \
 	--listen "unix:$TESTDIR/fresh.sock" --take-over "$TESTDIR/none.sock" \
 	</dev/null >>"$flog" 2>&1 &
 fresh=$!
-cleanup_push "stop_pid $fresh agent4"
+cleanup_push "stop_pid $fresh agent5"
 wait_for "! kill -0 $fresh || unix_socket_open '$TESTDIR/fresh.sock'" 60 ||
 	fail "a --take-over with nobody to take over does not start: $(tail -3 "$flog")"
 kill -0 "$fresh" || fail "a --take-over with nobody to take over exited: $(tail -3 "$flog")"
 grep -q 'no agent to take over; starting afresh' "$flog" || fail "no log line for the fresh start"
-stop_pid "$fresh" agent4
+stop_pid "$fresh" agent5
 log "nobody to take over: a fresh start"
