@@ -119,6 +119,8 @@ static void usage(FILE *f)
 		"clients resume on their own. A binary that fails those checks is\n"
 		"refused with a log line and the agent goes on (docs/DEPLOY.md).\n"
 		"  --handover-check   print the handover version this binary speaks\n"
+		"  --handover-fd N    (set by the agent itself when it executes the\n"
+		"                     new binary of an upgrade: the state it hands over)\n"
 		"  --handover-socket PATH  let a new agent, started on its own (a\n"
 		"                     DaemonSet's rolling update), take every session\n"
 		"                     over through this Unix socket (suggested:\n"

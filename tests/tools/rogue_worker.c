@@ -444,5 +444,6 @@ int main(int argc, char **argv)
 	mo.roots = roots;
 	mo.nroots = 1;
 	mo.fd = fds[0];
+	mo.takeover_fd = -1; /* no take-over */
 	return monitor_run(&mo);
 }
