@@ -295,6 +295,63 @@ static void get_session(struct hr *r, struct handover_session *s, size_t nfds,
 		r->bad = "tty fd";
 }
 
+/* The header and the listeners, the part of the document a worker takes
+ * before its privilege drop; d->listeners filled, used marks their fds. */
+static void get_head(struct hr *r, size_t nfds, struct handover_doc *d,
+		     uint8_t **used)
+{
+	uint32_t n;
+	size_t i;
+
+	if (hr_u32(r, "magic") != HANDOVER_MAGIC && !r->bad)
+		r->bad = "magic";
+	if (hr_u32(r, "version") != HANDOVER_VERSION && !r->bad)
+		r->bad = "version";
+	if (hr_u32(r, "fds") != nfds && !r->bad)
+		r->bad = "number of fds";
+	if (!r->bad && nfds > HANDOVER_MAX_FDS)
+		r->bad = "number of fds";
+	if (!r->bad && !(*used = calloc(nfds / 8 + 1, 1)))
+		r->bad = "out of memory";
+	n = hr_u32(r, "listeners");
+	if (!r->bad && n > HANDOVER_MAX_LISTENERS)
+		r->bad = "listeners";
+	if (!r->bad && n && !(d->listeners = calloc(n, sizeof(*d->listeners))))
+		r->bad = "out of memory";
+	for (i = 0; !r->bad && i < n; i++) {
+		hr_str(r, d->listeners[i].address, HANDOVER_ADDR_MAX,
+		       "listener address");
+		hr_fd(r, &d->listeners[i].fd, nfds, *used, "listener fd");
+		if (!r->bad &&
+		    (d->listeners[i].fd < 0 || !d->listeners[i].address[0]))
+			r->bad = "listener";
+		d->nlisteners = i + 1;
+	}
+}
+
+static int decode_end(struct hr *r, struct handover_doc *d, uint8_t *used,
+		      char *err, size_t errlen)
+{
+	free(used);
+	if (r->bad) {
+		snprintf(err, errlen, "handover state: malformed: %s", r->bad);
+		handover_doc_release(d);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int handover_decode_listeners(const uint8_t *buf, size_t len, size_t nfds,
+			      struct handover_doc *d, char *err, size_t errlen)
+{
+	struct hr r = { buf, len, NULL };
+	uint8_t *used = NULL;
+
+	memset(d, 0, sizeof(*d));
+	get_head(&r, nfds, d, &used);
+	return decode_end(&r, d, used, err, errlen);
+}
+
 int handover_decode(const uint8_t *buf, size_t len, size_t nfds,
 		    struct handover_doc *d, char *err, size_t errlen)
 {
@@ -304,30 +361,7 @@ int handover_decode(const uint8_t *buf, size_t len, size_t nfds,
 	size_t i;
 
 	memset(d, 0, sizeof(*d));
-	if (hr_u32(&r, "magic") != HANDOVER_MAGIC && !r.bad)
-		r.bad = "magic";
-	if (hr_u32(&r, "version") != HANDOVER_VERSION && !r.bad)
-		r.bad = "version";
-	if (hr_u32(&r, "fds") != nfds && !r.bad)
-		r.bad = "number of fds";
-	if (!r.bad && nfds > HANDOVER_MAX_FDS)
-		r.bad = "number of fds";
-	if (!r.bad && !(used = calloc(nfds / 8 + 1, 1)))
-		r.bad = "out of memory";
-	n = hr_u32(&r, "listeners");
-	if (!r.bad && n > HANDOVER_MAX_LISTENERS)
-		r.bad = "listeners";
-	if (!r.bad && n && !(d->listeners = calloc(n, sizeof(*d->listeners))))
-		r.bad = "out of memory";
-	for (i = 0; !r.bad && i < n; i++) {
-		hr_str(&r, d->listeners[i].address, HANDOVER_ADDR_MAX,
-		       "listener address");
-		hr_fd(&r, &d->listeners[i].fd, nfds, used, "listener fd");
-		if (!r.bad &&
-		    (d->listeners[i].fd < 0 || !d->listeners[i].address[0]))
-			r.bad = "listener";
-		d->nlisteners = i + 1;
-	}
+	get_head(&r, nfds, d, &used);
 	n = hr_u32(&r, "sessions");
 	/* Each session takes far more than 64 bytes: a count the bytes
 	 * cannot hold is refused before anything is allocated. */
@@ -341,13 +375,7 @@ int handover_decode(const uint8_t *buf, size_t len, size_t nfds,
 	}
 	if (!r.bad && r.left)
 		r.bad = "trailing bytes";
-	free(used);
-	if (r.bad) {
-		snprintf(err, errlen, "handover state: malformed: %s", r.bad);
-		handover_doc_release(d);
-		return -EINVAL;
-	}
-	return 0;
+	return decode_end(&r, d, used, err, errlen);
 }
 
 void handover_doc_release(struct handover_doc *d)

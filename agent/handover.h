@@ -8,9 +8,13 @@
  *                  bytes received but not yet in the pipe, the exit
  *                  status of one that ended) and its listening sockets.
  *                  Written by the old worker, carried unread by the
- *                  monitor, decoded by the new worker: a hostile worker
- *                  can only hurt the worker that follows it, which runs
- *                  with the same rights.
+ *                  monitor, read by the new worker in two steps: while
+ *                  still root, only the header and the listeners
+ *                  (handover_decode_listeners: the sockets it must hold
+ *                  before it drops its rights); the sessions only once
+ *                  it runs as --user in its sandbox. A hostile worker
+ *                  can then only hurt the worker that follows it, which
+ *                  runs with the same rights.
  *   the monitor's  the job table (pid, pidfd, terminal, a status reaped
  *   state          while the handover ran) and the worker's document with
  *                  its fds, handed by the monitor to its own next image
@@ -111,6 +115,11 @@ int handover_encode(const struct handover_doc *d, size_t nfds, uint8_t **out,
 /* 0, or -EINVAL with err saying why (d is then empty). */
 int handover_decode(const uint8_t *buf, size_t len, size_t nfds,
 		    struct handover_doc *d, char *err, size_t errlen);
+/* The header and the listeners only (d->nsessions is 0), the few bytes a
+ * worker reads before its privilege drop; what follows is not looked at.
+ * 0, or -EINVAL with err saying why. */
+int handover_decode_listeners(const uint8_t *buf, size_t len, size_t nfds,
+			      struct handover_doc *d, char *err, size_t errlen);
 void handover_doc_release(struct handover_doc *d);
 
 /* ---- the monitor's state across its execve() ---------------------------- */

@@ -44,6 +44,7 @@
 #include "metrics_http.h"
 #include "filewatch.h"
 #include "handover.h"
+#include "handover_chan.h"
 #include "monitor.h"
 #include "monitor_upgrade.h"
 #include "naming.h"
@@ -103,6 +104,12 @@ struct agent {
 	/* owned: the listening sockets the worker before this one handed
 	 * over (an upgrade), by --listen index; -1 none */
 	int inherited[MAX_LISTEN];
+	/* owned: that worker's document and fds (its listeners taken),
+	 * read once this one runs as --user in its sandbox; empty once
+	 * read */
+	struct handover_rx adopt;
+	bool adopt_pending;
+	bool sandboxed; /* worker: in its sandbox (sandbox.h) */
 	struct policy *policy; /* owned; replaced on SIGHUP */
 	const char *policy_path; /* NULL: the built-in policy */
 	struct audit *audit; /* owned; NULL without --audit */
@@ -412,36 +419,83 @@ static void worker_on_handover(void *arg)
 	_exit(rc < 0 ? 1 : 0);
 }
 
-/* The sessions and listening sockets of the worker before this one. */
-static void worker_on_adopt(void *arg, const uint8_t *doc, size_t len, int *fds,
-			    size_t nfds)
+/*
+ * The sessions of the worker before this one, read only now that this one
+ * runs as --user in its sandbox: the document is that worker's, which may
+ * have been hostile. Fails closed: a session that cannot be taken over
+ * (a malformed document, a session id twice, no memory) ends this worker
+ * with a non-zero status, and the monitor ends every session, as for any
+ * worker that fails; none is left running where nobody can reach it.
+ */
+static int agent_adopt_sessions(struct agent *a)
+{
+	struct handover_doc d;
+	size_t i, n = 0;
+	char err[256];
+	int rc;
+
+	if (!a->adopt_pending)
+		return 0;
+	a->adopt_pending = false;
+	rc = handover_decode(a->adopt.doc, a->adopt.len, a->adopt.nfds, &d, err,
+			     sizeof(err));
+	if (rc < 0)
+		log_error("%s", err);
+	for (i = 0; !rc && i < d.nsessions; i++) {
+		rc = xsession_table_import(a->sessions, &d.sessions[i],
+					   a->adopt.fds);
+		n += !rc;
+	}
+	if (rc < 0)
+		log_error("handover: %zu of %zu session(s) taken over: %s: "
+			  "exiting, the monitor ends every session",
+			  n, d.nsessions, strerror(-rc));
+	else
+		log_info("handover: %zu session(s) taken over", n);
+	handover_doc_release(&d);
+	handover_rx_release(&a->adopt); /* closes the fds not taken */
+	worker_launcher_adopt_done(a->launcher);
+	return rc;
+}
+
+/* The listening sockets of the worker before this one, taken now (they
+ * are bound before the privilege drop); of its document only the header
+ * and the listeners are read while this process is root. */
+static void worker_on_adopt(void *arg, struct handover_rx *rx)
 {
 	struct agent *a = arg;
 	struct handover_doc d;
-	size_t i, k, n = 0;
+	size_t i, k;
 	char err[256];
 
-	if (handover_decode(doc, len, nfds, &d, err, sizeof(err)) < 0) {
-		log_error("%s: no session is taken over", err);
-		goto out;
+	if (a->adopt_pending || a->nlisteners) {
+		log_error("handover: a second one, or one after the start");
+		handover_rx_release(rx);
+		goto fail;
+	}
+	a->adopt = *rx; /* ours now */
+	a->adopt_pending = true;
+	if (handover_decode_listeners(a->adopt.doc, a->adopt.len, a->adopt.nfds,
+				      &d, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		goto fail;
 	}
 	for (i = 0; i < d.nlisteners; i++)
 		for (k = 0; k < a->o->nlisten; k++)
 			if (!strcmp(d.listeners[i].address, a->o->listen[k]) &&
 			    a->inherited[k] < 0) {
-				a->inherited[k] = fds[d.listeners[i].fd];
-				fds[d.listeners[i].fd] = -1;
+				a->inherited[k] =
+					a->adopt.fds[d.listeners[i].fd];
+				a->adopt.fds[d.listeners[i].fd] = -1;
 			}
-	for (i = 0; i < d.nsessions; i++)
-		if (xsession_table_import(a->sessions, &d.sessions[i], fds) ==
-		    0)
-			n++;
-	log_info("handover: %zu of %zu session(s) taken over", n, d.nsessions);
 	handover_doc_release(&d);
-out:
-	for (i = 0; i < nfds; i++)
-		if (fds[i] >= 0)
-			close(fds[i]);
+	if (a->sandboxed && agent_adopt_sessions(a) < 0)
+		goto fail;
+	return;
+fail:
+	log_error("handover: exiting, the monitor ends every session");
+	a->lost = true;
+	event_base_loopexit(a->base, NULL);
 }
 
 /* What /healthz, /readyz and /metrics report, now. */
@@ -531,6 +585,7 @@ static void agent_release(struct agent *a)
 	for (i = 0; i < MAX_LISTEN; i++)
 		if (a->inherited[i] >= 0)
 			close(a->inherited[i]);
+	handover_rx_release(&a->adopt);
 	server_free(a->srv);
 	xsession_table_free(a->sessions);
 	/* The kills of the sessions just ended go out before the monitor
@@ -718,6 +773,9 @@ static int agent_serve(struct agent_opts *o, int fd)
 		log_error("%s", err);
 		goto out;
 	}
+	a.sandboxed = a.worker;
+	if (agent_adopt_sessions(&a) < 0)
+		goto out;
 	if (!a.worker && o->pidfile) {
 		FILE *f = fopen(o->pidfile, "we");
 

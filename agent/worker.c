@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "execfs/log.h"
+#include "handover.h"
 #include "handover_chan.h"
 #include "launch.h"
 #include "privsep.h"
@@ -56,6 +57,15 @@ struct remote_launcher {
 	uint8_t *tls;
 	size_t tls_len, tls_cap;
 	struct handover_rx adopt; /* the previous worker's sessions so far */
+	/* From the handover until worker_launcher_adopt_done(): the
+	 * statuses of jobs not adopted yet (their sessions are read after
+	 * the privilege drop), kept for them. Owned. */
+	bool adopting;
+	struct early_exit {
+		uint64_t token;
+		int status;
+	} * early;
+	size_t nearly, early_cap;
 	bool lost;
 	bool handed_over; /* every session went to the monitor: silent */
 };
@@ -185,6 +195,7 @@ static void remote_free(struct launcher *l)
 		evbuffer_free(rl->policy);
 	tls_files_free(rl->tls, rl->tls_cap);
 	handover_rx_release(&rl->adopt);
+	free(rl->early);
 	free(rl);
 }
 
@@ -259,7 +270,26 @@ static void on_spawn_failed(struct remote_launcher *rl, struct privsep_msg *m)
 static void on_exited(struct remote_launcher *rl, struct privsep_msg *m)
 {
 	struct remote_job *j = job_by_token(rl, m->token);
+	struct early_exit *bigger;
 
+	if (!j && rl->adopting) {
+		if (rl->nearly == rl->early_cap) {
+			bigger = rl->nearly < HANDOVER_MAX_SESSIONS ?
+					 reallocarray(rl->early,
+						      rl->early_cap * 2 + 16,
+						      sizeof(*rl->early)) :
+					 NULL;
+			if (!bigger) {
+				lost(rl, "too many exits during the handover");
+				return;
+			}
+			rl->early = bigger;
+			rl->early_cap = rl->early_cap * 2 + 16;
+		}
+		rl->early[rl->nearly].token = m->token;
+		rl->early[rl->nearly++].status = m->num;
+		return;
+	}
 	if (!j)
 		return;
 	if (j->base.arg)
@@ -339,6 +369,7 @@ static void on_tls_chunk(struct remote_launcher *rl, struct privsep_msg *m)
 /* The sessions of the worker before this one, from the monitor. */
 static void on_adopt_part(struct remote_launcher *rl, struct privsep_msg *m)
 {
+	struct handover_rx rx;
 	int rc = handover_rx_add(&rl->adopt, m);
 
 	if (rc < 0) {
@@ -348,10 +379,10 @@ static void on_adopt_part(struct remote_launcher *rl, struct privsep_msg *m)
 	}
 	if (rc == 0)
 		return;
-	rl->wcbs->on_adopt(rl->arg, rl->adopt.doc, rl->adopt.len, rl->adopt.fds,
-			   rl->adopt.nfds);
-	rl->adopt.nfds = 0; /* the callee's now */
-	handover_rx_release(&rl->adopt);
+	rx = rl->adopt;
+	memset(&rl->adopt, 0, sizeof(rl->adopt));
+	rl->adopting = true;
+	rl->wcbs->on_adopt(rl->arg, &rx); /* the callee's now */
 }
 
 static void chan_on_msg(struct privsep_chan *ch, struct privsep_msg *m,
@@ -481,6 +512,26 @@ struct launch_job *worker_launcher_adopt(struct launcher *l, uint64_t token,
 	j->next = rl->jobs;
 	rl->jobs = j;
 	return &j->base;
+}
+
+void worker_launcher_adopt_done(struct launcher *l)
+{
+	struct remote_launcher *rl = (struct remote_launcher *)l;
+	struct remote_job *j;
+	size_t i;
+
+	rl->adopting = false;
+	for (i = 0; i < rl->nearly; i++) {
+		j = job_by_token(rl, rl->early[i].token);
+		if (!j)
+			continue;
+		if (j->base.arg)
+			rl->base.cbs->on_exit(j->base.arg, rl->early[i].status);
+		job_free(j);
+	}
+	free(rl->early);
+	rl->early = NULL;
+	rl->nearly = rl->early_cap = 0;
 }
 
 uint64_t worker_job_token(const struct launch_job *j)

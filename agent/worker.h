@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 struct event_base;
+struct handover_rx;
 struct launcher;
 struct launch_cbs;
 
@@ -32,9 +33,9 @@ struct worker_cbs {
 	 * callee sends them with worker_handover_send() and exits. */
 	void (*on_handover)(void *arg);
 	/* The sessions of the worker before this one: handover.h's worker
-	 * document and its fds (owned by the callee, each closed or kept). */
-	void (*on_adopt)(void *arg, const uint8_t *doc, size_t len, int *fds,
-			 size_t nfds);
+	 * document and its fds, moved into *rx (the callee's, released
+	 * with handover_rx_release()). */
+	void (*on_adopt)(void *arg, struct handover_rx *rx);
 };
 
 /* The remote launcher over the channel fd (owned). NULL when out of
@@ -59,6 +60,9 @@ int worker_handover_send(struct launcher *l, const uint8_t *doc, size_t len,
 struct launch_job *worker_launcher_adopt(struct launcher *l, uint64_t token,
 					 void *arg);
 /* The token of a job this launcher started (0 before SPAWNED). */
+/* The sessions handed over are adopted (or not): the statuses of their
+ * jobs that came before they were go to them now, the rest are dropped. */
+void worker_launcher_adopt_done(struct launcher *l);
 uint64_t worker_job_token(const struct launch_job *j);
 /* Send what is queued for the monitor, waiting (at the end). */
 void worker_launcher_flush(struct launcher *l);

@@ -164,6 +164,15 @@ pgrep -P "$monitor" -x execfs-agent | grep -qx "$new_worker" ||
 	fail "the new worker is not the monitor's child"
 log "upgraded: monitor $monitor kept, worker $worker -> $new_worker, binary inode $ino"
 
+# The new worker read the old one's sessions only as --user in its
+# sandbox: nothing handed over is logged before its "running as uid".
+wait_for "grep -q 'session(s) taken over' '$alog'" 60 || fail "no session taken over logged"
+order=$(awk '/upgraded in place/ { u++ }
+	u >= 2 && !ran && /handed over \(|taken over/ { print "before the drop: " $0 }
+	u >= 2 && /running as uid/ { ran = 1 }
+	u >= 2 && ran && /session\(s\) taken over/ { print "after" }' "$alog")
+assert_eq "after" "$order" "the new worker's import after its privilege drop"
+
 # Every stream resumes on the new image.
 handover_streams_check "the upgrade"
 assert_eq 'exited 7' "$(read_file "$D/wait")" "D: the status of a session that ended during the upgrade"

@@ -118,6 +118,46 @@ static void test_truncated(void **state)
 	free(buf);
 }
 
+/* What a worker reads while root: the header and the listeners, nothing
+ * of the sessions (bytes after the listeners are not looked at). */
+static void test_listeners_only(void **state)
+{
+	struct handover_doc d;
+	uint8_t *buf;
+	size_t len, head = 4 * 4 + 4 + 14 + 4; /* up to the listener's fd */
+	char err[128];
+
+	(void)state;
+	make_doc(&buf, &len);
+	assert_int_equal(handover_decode_listeners(buf, len, 4, &d, err,
+						   sizeof(err)),
+			 0);
+	assert_int_equal(d.nsessions, 0);
+	assert_int_equal(d.nlisteners, 1);
+	assert_string_equal(d.listeners[0].address, "127.0.0.1:9000");
+	assert_int_equal(d.listeners[0].fd, 3);
+	handover_doc_release(&d);
+	/* The sessions cut off or garbled: the listeners still read. */
+	memset(buf + head, 0xff, len - head);
+	assert_int_equal(handover_decode_listeners(buf, head, 4, &d, err,
+						   sizeof(err)),
+			 0);
+	assert_int_equal(d.nlisteners, 1);
+	handover_doc_release(&d);
+	assert_int_equal(handover_decode(buf, len, 4, &d, err, sizeof(err)),
+			 -EINVAL);
+	/* The header or a listener cut short, a wrong count of fds. */
+	assert_int_equal(handover_decode_listeners(buf, head - 1, 4, &d, err,
+						   sizeof(err)),
+			 -EINVAL);
+	assert_int_equal(d.nlisteners, 0);
+	assert_int_equal(handover_decode_listeners(buf, head, 3, &d, err,
+						   sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "malformed"));
+	free(buf);
+}
+
 static void test_refused(void **state)
 {
 	struct handover_doc d;
@@ -368,6 +408,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_truncated),
+		cmocka_unit_test(test_listeners_only),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_inconsistent),
 		cmocka_unit_test(test_monitor_state),
