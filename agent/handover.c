@@ -20,6 +20,7 @@
 struct hw {
 	struct evbuffer *b; /* owned */
 	int err; /* sticky */
+	size_t max; /* the document's bound */
 };
 
 static void hw_put(struct hw *w, const void *data, size_t len)
@@ -28,7 +29,7 @@ static void hw_put(struct hw *w, const void *data, size_t len)
 		return;
 	if (!w->b && !(w->b = evbuffer_new()))
 		w->err = -ENOMEM;
-	else if (evbuffer_get_length(w->b) + len > HANDOVER_DOC_MAX)
+	else if (evbuffer_get_length(w->b) + len > w->max)
 		w->err = -EINVAL;
 	else if (evbuffer_add(w->b, data, len) < 0)
 		w->err = -ENOMEM;
@@ -214,10 +215,16 @@ static void put_session(struct hw *w, const struct handover_session *s,
 	hw_u64(w, s->in_delivered);
 }
 
+uint64_t handover_doc_size(size_t nsessions, uint64_t held)
+{
+	return HANDOVER_HEAD_MAX +
+	       (uint64_t)nsessions * HANDOVER_SESSION_FIXED + held;
+}
+
 int handover_encode(const struct handover_doc *d, size_t nfds, uint8_t **out,
 		    size_t *outlen)
 {
-	struct hw w = { 0 };
+	struct hw w = { .max = HANDOVER_DOC_MAX };
 	size_t i;
 
 	if (d->nsessions > HANDOVER_MAX_SESSIONS ||
@@ -397,7 +404,7 @@ void handover_doc_release(struct handover_doc *d)
 int handover_monitor_encode(const struct handover_monitor *m, uint8_t **out,
 			    size_t *outlen)
 {
-	struct hw w = { 0 };
+	struct hw w = { .max = HANDOVER_STATE_MAX };
 	size_t i;
 
 	if (m->njobs > HANDOVER_MAX_SESSIONS || m->nfds > HANDOVER_MAX_FDS)
@@ -417,7 +424,7 @@ int handover_monitor_encode(const struct handover_monitor *m, uint8_t **out,
 	hw_u32(&w, (uint32_t)m->nfds);
 	for (i = 0; i < m->nfds; i++)
 		hw_i32(&w, m->fds[i]);
-	hw_bytes(&w, m->doc, m->doc_len, HANDOVER_DOC_MAX - 4096);
+	hw_bytes(&w, m->doc, m->doc_len, HANDOVER_DOC_MAX);
 	return hw_end(&w, out, outlen);
 }
 
@@ -467,8 +474,7 @@ int handover_monitor_decode(const uint8_t *buf, size_t len,
 		if (!r.bad && m->fds[i] < 0)
 			r.bad = "fd";
 	}
-	hr_bytes(&r, &m->doc, &m->doc_len, HANDOVER_DOC_MAX - 4096,
-		 "worker state");
+	hr_bytes(&r, &m->doc, &m->doc_len, HANDOVER_DOC_MAX, "worker state");
 	if (!r.bad && r.left)
 		r.bad = "trailing bytes";
 	if (r.bad) {

@@ -49,7 +49,23 @@
 #define HANDOVER_ADDR_MAX 255
 #define HANDOVER_IDENTITY_MAX 255
 #define HANDOVER_HELD_MAX (64u * 1024 * 1024) /* per output or stdin */
-#define HANDOVER_DOC_MAX (1024u * 1024 * 1024)
+/* The worker's document, at most: a worker whose sessions would take more
+ * refuses the handover (PRIVSEP_HANDOVER_REFUSED) and serves on. */
+#define HANDOVER_DOC_MAX (256u * 1024 * 1024)
+/* The bytes of a session in the worker's document, its held bytes aside,
+ * at most: 3 strings at their bounds with their lengths, 120 bytes of
+ * fixed fields. */
+#define HANDOVER_SESSION_FIXED                                 \
+	(120u + 12u + EXECFS_SID_LEN + HANDOVER_IDENTITY_MAX + \
+	 EXECFS_MAX_NAME_LEN)
+/* The header and listeners, at most. */
+#define HANDOVER_HEAD_MAX \
+	(20u + HANDOVER_MAX_LISTENERS * (8u + HANDOVER_ADDR_MAX))
+/* The monitor's state, at most: the worker's document and the jobs and
+ * fds around it. */
+#define HANDOVER_STATE_MAX                                      \
+	(HANDOVER_DOC_MAX + 24u + 28u * HANDOVER_MAX_SESSIONS + \
+	 4u * HANDOVER_MAX_FDS + 4u)
 
 /* A session's state. */
 enum handover_state {
@@ -112,6 +128,10 @@ struct handover_doc {
  * it). */
 int handover_encode(const struct handover_doc *d, size_t nfds, uint8_t **out,
 		    size_t *outlen);
+/* An upper bound of the size of the worker's document for nsessions
+ * sessions holding held bytes (output and stdin) in all: over
+ * HANDOVER_DOC_MAX, the handover is refused before anything is copied. */
+uint64_t handover_doc_size(size_t nsessions, uint64_t held);
 /* 0, or -EINVAL with err saying why (d is then empty). */
 int handover_decode(const uint8_t *buf, size_t len, size_t nfds,
 		    struct handover_doc *d, char *err, size_t errlen);

@@ -373,8 +373,21 @@ static void worker_on_handover(void *arg)
 	uint8_t *doc = NULL;
 	size_t nfds = 0, len = 0, i;
 	int *fds = NULL, *bigger;
+	uint64_t size = xsession_table_export_size(a->sessions);
 	int rc;
 
+	/* Sized before anything is copied or handed back by the streams:
+	 * over the bound, the upgrade is refused and nothing changed. */
+	if (size > HANDOVER_DOC_MAX) {
+		log_error(
+			"handover: the sessions' state would take %llu bytes, "
+			"over %u MiB: upgrade refused, serving on",
+			(unsigned long long)size, HANDOVER_DOC_MAX >> 20);
+		rc = worker_handover_refuse(a->launcher, size);
+		if (rc < 0)
+			log_error("handover: cannot refuse: %s", strerror(-rc));
+		return;
+	}
 	rc = xsession_table_export(a->sessions, &d, &fds, &nfds);
 	bigger = rc ? NULL :
 		      realloc(fds, (nfds + a->nlisteners + 1) * sizeof(*fds));

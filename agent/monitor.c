@@ -525,6 +525,23 @@ static void on_handover_part(struct monitor *m, struct privsep_msg *msg)
 		upgrade_exec_now(m);
 }
 
+/* The worker's sessions would not fit the handover's bound: it serves on,
+ * and so does this image. */
+static void on_handover_refused(struct monitor *m, struct privsep_msg *msg)
+{
+	char why[160];
+
+	if (m->upgrade != UPGRADE_COLLECTING || m->rx.nfds || m->rx.len) {
+		monitor_stop(m, 1, "the worker refused a handover unasked");
+		return;
+	}
+	snprintf(why, sizeof(why),
+		 "the sessions' state would take %llu bytes, over the %u MiB "
+		 "a handover carries",
+		 (unsigned long long)msg->id, HANDOVER_DOC_MAX >> 20);
+	upgrade_abort(m, why);
+}
+
 /* Draining: once no start is under way, the worker is asked. */
 static void upgrade_drained(struct monitor *m)
 {
@@ -1004,6 +1021,8 @@ static void chan_on_msg(struct privsep_chan *ch, struct privsep_msg *msg,
 	if (msg->type == PRIVSEP_HANDOVER_FDS ||
 	    msg->type == PRIVSEP_HANDOVER_DATA)
 		on_handover_part(m, msg);
+	else if (msg->type == PRIVSEP_HANDOVER_REFUSED)
+		on_handover_refused(m, msg);
 	else if (msg->type == PRIVSEP_SPAWN)
 		on_spawn(m, msg);
 	else if (msg->type == PRIVSEP_PING)

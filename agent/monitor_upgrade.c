@@ -345,7 +345,7 @@ int upgrade_state_load(int fd, struct handover_monitor *st, char *err,
 
 	memset(st, 0, sizeof(*st));
 	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_size <= 0 ||
-	    (uint64_t)sb.st_size > HANDOVER_DOC_MAX + 1024 * 1024) {
+	    (uint64_t)sb.st_size > HANDOVER_STATE_MAX) {
 		snprintf(err, errlen, "--handover-fd %d: not a handover state",
 			 fd);
 		close(fd);

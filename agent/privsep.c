@@ -255,6 +255,16 @@ int privsep_encode_handover_fds(size_t nfds, uint8_t **out, size_t *outlen)
 	return w_end(&w, out, outlen);
 }
 
+int privsep_encode_handover_refused(uint64_t bytes, uint8_t **out,
+				    size_t *outlen)
+{
+	struct wbuf w;
+
+	w_begin(&w, PRIVSEP_HANDOVER_REFUSED);
+	w_u64(&w, bytes);
+	return w_end(&w, out, outlen);
+}
+
 int privsep_encode_logfile(uint8_t **out, size_t *outlen)
 {
 	struct wbuf w;
@@ -383,7 +393,8 @@ bool privsep_from_worker(uint32_t type)
 {
 	return type == PRIVSEP_SPAWN || type == PRIVSEP_SIGNAL ||
 	       type == PRIVSEP_PING || type == PRIVSEP_HANDOVER_FDS ||
-	       type == PRIVSEP_HANDOVER_DATA;
+	       type == PRIVSEP_HANDOVER_DATA ||
+	       type == PRIVSEP_HANDOVER_REFUSED;
 }
 
 static size_t popcount5(uint32_t bits)
@@ -551,6 +562,9 @@ static int msg_decode(const uint8_t *buf, size_t len, const int *fds,
 		m->flags = r_u32(&r, "handover flags");
 		if (!r.bad && m->flags)
 			r.bad = "handover flags";
+		break;
+	case PRIVSEP_HANDOVER_REFUSED:
+		m->id = r_u64(&r, "handover size");
 		break;
 	case PRIVSEP_HANDOVER_FDS:
 		m->flags = r_u32(&r, "handover fds");

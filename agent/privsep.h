@@ -43,6 +43,9 @@
  *     SIGNALED     u64 id; u64 token; i32 errno (0: sent); i32 target;
  *                  u32 flags (foreground)
  *     HANDOVER     u32 flags (0): hand every session over and exit
+ *     HANDOVER_REFUSED (worker to monitor) u64 bytes: the sessions' state
+ *                  would take that many, over HANDOVER_DOC_MAX; the
+ *                  worker serves on
  */
 #ifndef EXECFS_AGENT_PRIVSEP_H
 #define EXECFS_AGENT_PRIVSEP_H
@@ -63,6 +66,7 @@ enum privsep_type {
 	PRIVSEP_PING,
 	PRIVSEP_HANDOVER_FDS, /* both ways, during an upgrade only */
 	PRIVSEP_HANDOVER_DATA,
+	PRIVSEP_HANDOVER_REFUSED, /* worker to monitor */
 	PRIVSEP_INVENTORY = 16,
 	PRIVSEP_POLICY,
 	PRIVSEP_SPAWNED,
@@ -175,6 +179,10 @@ int privsep_encode_signaled(uint64_t id, uint64_t token, int err, pid_t target,
  * privsep_chan_send()). */
 int privsep_encode_handover(uint8_t **out, size_t *outlen);
 int privsep_encode_handover_fds(size_t nfds, uint8_t **out, size_t *outlen);
+/* HANDOVER_REFUSED: the worker's answer to HANDOVER when its sessions'
+ * state (bytes) is over the bound. */
+int privsep_encode_handover_refused(uint64_t bytes, uint8_t **out,
+				    size_t *outlen);
 /* PING or PONG. */
 int privsep_encode_ping(uint32_t type, uint64_t id, uint8_t **out,
 			size_t *outlen);

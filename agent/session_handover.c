@@ -153,6 +153,27 @@ static bool exportable(const struct xsession *s)
 	return s->reaped || (s->job && worker_job_token(s->job));
 }
 
+uint64_t xsession_table_export_size(struct xsession_table *t)
+{
+	struct xsession *s;
+	uint64_t held = 0;
+	size_t n = 0;
+	int i;
+
+	for (s = t->head; s; s = s->next) {
+		if (!exportable(s))
+			continue;
+		n++;
+		/* What resume_tx_lose() will hold: the stream's unacked
+		 * bytes too. */
+		for (i = 0; i < 2; i++)
+			held += resume_tx_end(&s->out[i].tx) -
+				resume_tx_first(&s->out[i].tx, s->out[i].st);
+		held += s->in.buf ? evbuffer_get_length(s->in.buf) : 0;
+	}
+	return handover_doc_size(n, held);
+}
+
 int xsession_table_export(struct xsession_table *t, struct handover_doc *d,
 			  int **fds, size_t *nfds)
 {

@@ -8,6 +8,7 @@
 #define EXECFS_AGENT_SESSION_HANDOVER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct handover_doc;
 struct handover_session;
@@ -18,6 +19,9 @@ struct xsession_table;
  * caller, indices as the document says). Attached output streams hand
  * back the bytes their client may lack. 0 or -errno (what was made so far
  * is still the caller's to release). */
+/* An upper bound of the bytes xsession_table_export()'s document would
+ * take (handover_doc_size), computed without copying anything. */
+uint64_t xsession_table_export_size(struct xsession_table *t);
 int xsession_table_export(struct xsession_table *t, struct handover_doc *d,
 			  int **fds, size_t *nfds);
 

@@ -481,6 +481,20 @@ int worker_ping(struct launcher *l, uint64_t id)
 	return rc;
 }
 
+int worker_handover_refuse(struct launcher *l, uint64_t bytes)
+{
+	struct remote_launcher *rl = (struct remote_launcher *)l;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	rc = privsep_encode_handover_refused(bytes, &buf, &len);
+	if (!rc)
+		rc = privsep_chan_send(rl->ch, buf, len, NULL,
+				       0); /* takes buf */
+	return rc;
+}
+
 int worker_handover_send(struct launcher *l, const uint8_t *doc, size_t len,
 			 int *fds, size_t nfds)
 {

@@ -30,7 +30,8 @@ struct worker_cbs {
 	/* The channel is gone or broke: the worker cannot go on. */
 	void (*on_lost)(void *arg, const char *why);
 	/* The monitor asks for every session (an upgrade in place): the
-	 * callee sends them with worker_handover_send() and exits. */
+	 * callee sends them with worker_handover_send() and exits, or refuses
+	 * with worker_handover_refuse() and serves on. */
 	void (*on_handover)(void *arg);
 	/* The sessions of the worker before this one: handover.h's worker
 	 * document and its fds, moved into *rx (the callee's, released
@@ -52,6 +53,10 @@ int worker_ping(struct launcher *l, uint64_t id);
  * process once it read them); from then on nothing more goes to the
  * monitor (a job dropped by the worker's end is not killed). 0 or
  * -errno. */
+/* The answer to a HANDOVER when the sessions' state would take bytes, over
+ * HANDOVER_DOC_MAX: the monitor drops the upgrade and this worker serves
+ * on. 0 or -errno. */
+int worker_handover_refuse(struct launcher *l, uint64_t bytes);
 int worker_handover_send(struct launcher *l, const uint8_t *doc, size_t len,
 			 int *fds, size_t nfds);
 /* A job for a process the worker before this one started (token: the

@@ -31,6 +31,8 @@ static int reencode(const struct privsep_msg *m, uint8_t **out, size_t *len)
 		return privsep_encode_handover(out, len);
 	case PRIVSEP_HANDOVER_FDS:
 		return privsep_encode_handover_fds(m->flags, out, len);
+	case PRIVSEP_HANDOVER_REFUSED:
+		return privsep_encode_handover_refused(m->id, out, len);
 	case PRIVSEP_HANDOVER_DATA:
 	case PRIVSEP_INVENTORY:
 	case PRIVSEP_POLICY:

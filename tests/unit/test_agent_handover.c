@@ -158,6 +158,41 @@ static void test_listeners_only(void **state)
 	free(buf);
 }
 
+/* The size a worker checks before it copies anything: exact for a session
+ * and a listener at their bounds, and over the bound for many sessions
+ * holding their streams' full windows (the upgrade is then refused). */
+static void test_size(void **state)
+{
+	struct handover_session s;
+	struct handover_listener l = { .fd = 0 };
+	struct handover_doc d = { &s, 1, &l, 1 };
+	uint64_t held = sizeof(held0) + sizeof(inbuf);
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	fill(&s, "0123456789abcdef0123456789abcdef", false);
+	memset(s.identity, 'i', HANDOVER_IDENTITY_MAX);
+	s.identity[HANDOVER_IDENTITY_MAX] = 0;
+	memset(s.container, 'c', EXECFS_MAX_NAME_LEN);
+	s.container[EXECFS_MAX_NAME_LEN] = 0;
+	memset(l.address, 'a', HANDOVER_ADDR_MAX);
+	l.address[HANDOVER_ADDR_MAX] = 0;
+	assert_int_equal(handover_encode(&d, 1, &buf, &len), 0);
+	assert_int_equal(len, handover_doc_size(1, held) - HANDOVER_HEAD_MAX +
+				      20 + 8 + HANDOVER_ADDR_MAX);
+	assert_true(len <= handover_doc_size(1, held));
+	free(buf);
+	/* 1000 sessions, two outputs each holding 1 MiB: refused. */
+	assert_true(handover_doc_size(1000, 2000ull << 20) > HANDOVER_DOC_MAX);
+	assert_true(handover_doc_size(1000, 0) < HANDOVER_DOC_MAX);
+	/* The monitor's state around the largest document still fits the
+	 * bound its next image reads. */
+	assert_true(HANDOVER_STATE_MAX > HANDOVER_DOC_MAX + 4 +
+						 28ull * HANDOVER_MAX_SESSIONS +
+						 4ull * HANDOVER_MAX_FDS);
+}
+
 static void test_refused(void **state)
 {
 	struct handover_doc d;
@@ -409,6 +444,7 @@ int main(void)
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_listeners_only),
+		cmocka_unit_test(test_size),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_inconsistent),
 		cmocka_unit_test(test_monitor_state),

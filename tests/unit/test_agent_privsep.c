@@ -470,6 +470,17 @@ static void test_fd_counts(void **state)
 		}
 	}
 	free(buf);
+	/* A worker's refusal of a handover: its size, no fd. */
+	assert_int_equal(
+		privsep_encode_handover_refused(300ull << 20, &buf, &len), 0);
+	assert_int_equal(decode(buf, len, 0, &m), 0);
+	assert_int_equal(m.type, PRIVSEP_HANDOVER_REFUSED);
+	assert_true(m.id == 300ull << 20);
+	assert_true(privsep_from_worker(m.type));
+	privsep_msg_release(&m);
+	assert_int_equal(decode(buf, len, 1, &m), -EINVAL);
+	assert_int_equal(decode(buf, len - 1, 0, &m), -EINVAL);
+	free(buf);
 	/* A message that carries none may not come with one. */
 	assert_int_equal(privsep_encode_signal(1, 2, SIGINT, 0, &buf, &len), 0);
 	assert_int_equal(decode(buf, len, 1, &m), -EINVAL);
