@@ -348,6 +348,34 @@ static int decode_end(struct hr *r, struct handover_doc *d, uint8_t *used,
 	return 0;
 }
 
+static int sid_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Whether a session id comes twice (the second could not be taken over,
+ * and its process would run on unreachable). */
+static const char *sids_unique(const struct handover_doc *d)
+{
+	const char **ids;
+	const char *bad = NULL;
+	size_t i;
+
+	if (d->nsessions < 2)
+		return NULL;
+	ids = calloc(d->nsessions, sizeof(*ids));
+	if (!ids)
+		return "out of memory";
+	for (i = 0; i < d->nsessions; i++)
+		ids[i] = d->sessions[i].sid;
+	qsort(ids, d->nsessions, sizeof(*ids), sid_cmp);
+	for (i = 1; i < d->nsessions && !bad; i++)
+		if (!strcmp(ids[i - 1], ids[i]))
+			bad = "a session id twice";
+	free(ids);
+	return bad;
+}
+
 int handover_decode_listeners(const uint8_t *buf, size_t len, size_t nfds,
 			      struct handover_doc *d, char *err, size_t errlen)
 {
@@ -382,6 +410,8 @@ int handover_decode(const uint8_t *buf, size_t len, size_t nfds,
 	}
 	if (!r.bad && r.left)
 		r.bad = "trailing bytes";
+	if (!r.bad)
+		r.bad = sids_unique(d);
 	return decode_end(&r, d, used, err, errlen);
 }
 

@@ -873,7 +873,9 @@ static int agent_privsep(int argc, char **argv, struct agent_opts *o)
 	if (o->handover_fd >= 0) {
 		if (upgrade_state_load(o->handover_fd, &adopt, err,
 				       sizeof(err)) < 0) {
-			log_error("%s: the handed over sessions are lost", err);
+			log_error("%s: the handed over sessions are lost: "
+				  "%zu process(es) killed",
+				  err, upgrade_kill_orphans(NULL));
 			return 1;
 		}
 		mo.adopt = &adopt;
@@ -908,6 +910,12 @@ static int agent_privsep(int argc, char **argv, struct agent_opts *o)
 		log_error("socketpair: %s", strerror(-rc));
 		if (mo.takeover_fd >= 0)
 			close(mo.takeover_fd);
+		if (mo.adopt) {
+			log_error("the handed over sessions are lost: %zu "
+				  "process(es) killed",
+				  upgrade_kill_orphans(&adopt));
+			handover_monitor_release(&adopt);
+		}
 		return 1;
 	}
 	fds[1] = fd_above_3(fds[1]);
@@ -919,8 +927,12 @@ static int agent_privsep(int argc, char **argv, struct agent_opts *o)
 		close(fds[0]);
 		if (mo.takeover_fd >= 0)
 			close(mo.takeover_fd);
-		if (mo.adopt)
+		if (mo.adopt) {
+			log_error("the handed over sessions are lost: %zu "
+				  "process(es) killed",
+				  upgrade_kill_orphans(&adopt));
 			handover_monitor_release(&adopt);
+		}
 		return 1;
 	}
 	for (i = 0; i < o->nlisten; i++)

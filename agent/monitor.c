@@ -1302,7 +1302,11 @@ int monitor_run(const struct monitor_opts *o)
 	log_info("worker pid %d; %zu container(s) on node %s", (int)o->worker,
 		 inventory_count(m.inv), o->node);
 	if (o->adopt && adopt_state(&m, o->adopt, NULL) < 0) {
-		log_error("cannot take the handed over sessions back");
+		/* Those adopted are killed by the stop below, the rest
+		 * here: none runs on unreachable. */
+		log_error("cannot take the handed over sessions back: %zu "
+			  "process(es) killed",
+			  upgrade_kill_orphans(o->adopt));
 		goto out;
 	}
 	/* The state of the agent taken over from comes first, as an

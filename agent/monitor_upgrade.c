@@ -334,6 +334,37 @@ out:
 	return rc;
 }
 
+size_t upgrade_kill_orphans(const struct handover_monitor *st)
+{
+	char path[64];
+	size_t i, n = 0;
+	FILE *f;
+	int pid;
+
+	for (i = 0; st && i < st->njobs; i++)
+		if (!st->jobs[i].exited && st->jobs[i].pidfd >= 0 &&
+		    syscall(SYS_pidfd_send_signal, st->jobs[i].pidfd, 0, NULL,
+			    0) == 0) {
+			/* Still that process: its group goes too. */
+			kill(-st->jobs[i].pid, SIGKILL);
+			syscall(SYS_pidfd_send_signal, st->jobs[i].pidfd,
+				SIGKILL, NULL, 0);
+			n++;
+		}
+	snprintf(path, sizeof(path), "/proc/self/task/%d/children",
+		 (int)getpid());
+	f = fopen(path, "re");
+	while (f && fscanf(f, "%d", &pid) == 1)
+		if (pid > 1) {
+			kill(-pid, SIGKILL);
+			kill(pid, SIGKILL);
+			n++;
+		}
+	if (f)
+		fclose(f);
+	return n;
+}
+
 int upgrade_state_load(int fd, struct handover_monitor *st, char *err,
 		       size_t errlen)
 {

@@ -53,6 +53,13 @@ void upgrade_probe_free(struct upgrade_probe *p);
 int upgrade_exec(int exe_fd, char *const *argv,
 		 const struct handover_monitor *st, char *err, size_t errlen);
 
+/* The state an earlier image passed cannot be taken back: every job it
+ * names (through its pidfd) and every child of this process (the jobs
+ * are its children, whether st could be decoded or not) is killed with
+ * its process group, so none runs on where nobody can reach it. st may
+ * be NULL. The number of processes signalled. */
+size_t upgrade_kill_orphans(const struct handover_monitor *st);
+
 /* The state an earlier image passed (--handover-fd fd, closed here):
  * decoded into st, every fd it names made close-on-exec again. 0 or
  * -errno with err. */

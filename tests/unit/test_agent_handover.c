@@ -193,6 +193,34 @@ static void test_size(void **state)
 						 4ull * HANDOVER_MAX_FDS);
 }
 
+/* The same session id twice: refused whole (the new worker then exits
+ * and the monitor ends every session), never half taken over. */
+static void test_duplicate_sid(void **state)
+{
+	struct handover_session ss[3];
+	struct handover_doc d = { ss, 3, NULL, 0 };
+	uint8_t *buf;
+	size_t len;
+	char err[128];
+
+	(void)state;
+	fill(&ss[0], "0123456789abcdef0123456789abcdef", true);
+	fill(&ss[1], "fedcba9876543210fedcba9876543210", true);
+	fill(&ss[2], "0123456789abcdef0123456789abcdef", true);
+	assert_int_equal(handover_encode(&d, 0, &buf, &len), 0);
+	assert_int_equal(handover_decode(buf, len, 0, &d, err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "a session id twice"));
+	assert_int_equal(d.nsessions, 0);
+	free(buf);
+	d.sessions = ss;
+	d.nsessions = 2;
+	assert_int_equal(handover_encode(&d, 0, &buf, &len), 0);
+	assert_int_equal(handover_decode(buf, len, 0, &d, err, sizeof(err)), 0);
+	handover_doc_release(&d);
+	free(buf);
+}
+
 static void test_refused(void **state)
 {
 	struct handover_doc d;
@@ -445,6 +473,7 @@ int main(void)
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_listeners_only),
 		cmocka_unit_test(test_size),
+		cmocka_unit_test(test_duplicate_sid),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_inconsistent),
 		cmocka_unit_test(test_monitor_state),
