@@ -1010,9 +1010,17 @@ int main(int argc, char **argv)
 	 * one process's with --no-privsep); until it runs they must not end
 	 * the agent, and the worker never acts on them: the monitor hands
 	 * it what they bring (a reopened log, the policy and TLS files). */
-	signal(SIGHUP, SIG_IGN);
-	signal(SIGUSR1, SIG_IGN);
-	signal(SIGUSR2, SIG_IGN);
+	/* A monitor started by an upgrade has them blocked, maybe pending
+	 * (upgrade_signals_block): ignoring them would drop a pending one;
+	 * blocked, they wait for its loop. The worker unblocks them once
+	 * they are ignored; its loop takes SIGTERM and SIGINT. */
+	if (o.worker_fd >= 0 || o.handover_fd < 0) {
+		signal(SIGHUP, SIG_IGN);
+		signal(SIGUSR1, SIG_IGN);
+		signal(SIGUSR2, SIG_IGN);
+	}
+	if (o.worker_fd >= 0)
+		upgrade_signals_unblock();
 	if (!o.user) {
 		o.user = getpwnam(AGENT_USER) ? AGENT_USER : "nobody";
 		/* Said once, by the process that becomes that user. */

@@ -385,6 +385,10 @@ static void upgrade_exec_now(struct monitor *m)
 	struct handover_monitor st = { 0 };
 	char err[512];
 
+	/* From here a stop or another signal waits for the next image
+	 * (upgrade_signals_block); the stop that came before was seen by
+	 * on_handover_part. */
+	upgrade_signals_block(NULL);
 	if (upgrade_state(m, &st) < 0) {
 		snprintf(err, sizeof(err), "out of memory");
 		goto fail;
@@ -398,6 +402,7 @@ fail:
 	st.doc = NULL; /* the rx's */
 	handover_monitor_release(&st);
 	monitor_stop(m, 1, err);
+	upgrade_signals_unblock();
 }
 
 /* Index of a dup of fd appended to fds (-1 for -1). */
@@ -1262,6 +1267,9 @@ int monitor_run(const struct monitor_opts *o)
 	for (i = 0; i < 5; i++)
 		if (!sigs[i] || event_add(sigs[i], NULL) < 0)
 			goto out;
+	/* Blocked across an upgrade's execve(): what came meanwhile is
+	 * handled now, by these events. */
+	upgrade_signals_unblock();
 	if (o->tls.cert || o->policy) {
 		const char *const paths[5] = { o->tls.cert, o->tls.key,
 					       o->tls.client_ca, o->tls.crl,

@@ -334,6 +334,32 @@ out:
 	return rc;
 }
 
+static void stop_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGUSR1);
+	sigaddset(set, SIGUSR2);
+}
+
+void upgrade_signals_block(sigset_t *old)
+{
+	sigset_t set;
+
+	stop_signals(&set);
+	sigprocmask(SIG_BLOCK, &set, old);
+}
+
+void upgrade_signals_unblock(void)
+{
+	sigset_t set;
+
+	stop_signals(&set);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+}
+
 size_t upgrade_kill_orphans(const struct handover_monitor *st)
 {
 	char path[64];

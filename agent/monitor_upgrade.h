@@ -18,6 +18,7 @@
 #define EXECFS_AGENT_MONITOR_UPGRADE_H
 
 #include <stdbool.h>
+#include <signal.h>
 #include <stddef.h>
 
 struct event_base;
@@ -52,6 +53,16 @@ void upgrade_probe_free(struct upgrade_probe *p);
  */
 int upgrade_exec(int exe_fd, char *const *argv,
 		 const struct handover_monitor *st, char *err, size_t errlen);
+
+/* SIGTERM, SIGINT, SIGHUP, SIGUSR1 and SIGUSR2 blocked (the old mask in
+ * *old, may be NULL) or unblocked. Blocked from the moment the monitor
+ * decides to execute its next image: the mask and what is pending
+ * survive execve(), so a stop, a log rotation or a second upgrade that
+ * comes meanwhile waits for the next image's loop (monitor_run() unblocks
+ * them once its signal events are added) instead of being lost in the old
+ * loop or ending the monitor by their default action. */
+void upgrade_signals_block(sigset_t *old);
+void upgrade_signals_unblock(void);
 
 /* The state an earlier image passed cannot be taken back: every job it
  * names (through its pidfd) and every child of this process (the jobs

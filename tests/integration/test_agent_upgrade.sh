@@ -172,6 +172,13 @@ order=$(awk '/upgraded in place/ { u++ }
 	u >= 2 && /running as uid/ { ran = 1 }
 	u >= 2 && ran && /session\(s\) taken over/ { print "after" }' "$alog")
 assert_eq "after" "$order" "the new worker's import after its privilege drop"
+# SIGTERM, SIGINT, SIGHUP, SIGUSR1 and SIGUSR2 were blocked across the
+# exec (a stop or a log rotation then waits, never lost nor fatal); the
+# new image's loop and its worker take them again.
+for p in "$monitor" "$new_worker"; do
+	blk=$(awk '/^SigBlk:/ { print $2 }' "/proc/$p/status")
+	assert_eq 0 "$(( 0x$blk & 0x4a03 ))" "signals blocked in pid $p after the upgrade (SigBlk $blk)"
+done
 
 # Every stream resumes on the new image.
 handover_streams_check "the upgrade"
