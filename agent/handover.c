@@ -488,9 +488,12 @@ int handover_monitor_decode(const uint8_t *buf, size_t len,
 		exited = hr_u32(&r, "job exited");
 		j->wstatus = hr_i32(&r, "job status");
 		j->exited = exited == 1;
-		if (!r.bad && (!j->token || j->token > m->next_token ||
-			       j->pid <= 0 || exited > 1 ||
-			       (!j->exited && j->pidfd < 0) || j->tty_fd < -1))
+		/* pid 1 would make the kill of its group, kill(-pid),
+		 * everyone's. */
+		if (!r.bad &&
+		    (!j->token || j->token > m->next_token ||
+		     (!j->exited && j->pid <= 1) || j->pid <= 0 || exited > 1 ||
+		     (!j->exited && j->pidfd < 0) || j->tty_fd < -1))
 			r.bad = "job";
 	}
 	n = hr_u32(&r, "fds");

@@ -20,6 +20,7 @@
 
 #include "execfs/log.h"
 #include "handover.h"
+#include "readfile.h"
 
 /* How long `--handover-check` may take. */
 #define PROBE_SECONDS 30
@@ -38,6 +39,8 @@ int upgrade_origin_path(char *buf, size_t len)
 	n = readlink("/proc/self/exe", link, sizeof(link) - 1);
 	if (n < 0)
 		return -errno;
+	if ((size_t)n == sizeof(link) - 1)
+		return -ENAMETOOLONG; /* maybe cut: no path */
 	link[n] = 0;
 	/* A sealed copy is named after the file it was made from. */
 	if (!strncmp(p, memfd, sizeof(memfd) - 1))
@@ -391,6 +394,43 @@ size_t upgrade_kill_orphans(const struct handover_monitor *st)
 	return n;
 }
 
+/* The pid the kernel says pidfd refers to (its fdinfo's "Pid:" line), or
+ * -1. */
+static pid_t pidfd_pid(int pidfd)
+{
+	char path[64], *text, *line;
+	long pid = -1;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
+	if (read_file_at(AT_FDCWD, path, 4096, &text, NULL, NULL) < 0)
+		return -1;
+	line = strstr(text, "\nPid:");
+	if (line)
+		pid = strtol(line + 5, NULL, 10);
+	free(text);
+	return pid > 0 && pid <= INT32_MAX ? (pid_t)pid : -1;
+}
+
+/* Every job not reaped names its process twice, by pid and by pidfd: the
+ * two must agree (a job is killed by its process group, kill(-pid)). */
+static int jobs_check(struct handover_monitor *st, char *err, size_t errlen)
+{
+	size_t i;
+
+	for (i = 0; i < st->njobs; i++) {
+		const struct handover_job *j = &st->jobs[i];
+
+		if (j->exited || pidfd_pid(j->pidfd) == j->pid)
+			continue;
+		snprintf(err, errlen,
+			 "monitor state: job %llu: pid %d is not its pidfd's",
+			 (unsigned long long)j->token, (int)j->pid);
+		handover_monitor_release(st);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int upgrade_state_load(int fd, struct handover_monitor *st, char *err,
 		       size_t errlen)
 {
@@ -429,6 +469,8 @@ int upgrade_state_load(int fd, struct handover_monitor *st, char *err,
 	if (rc == -EIO)
 		snprintf(err, errlen, "--handover-fd %d: short read", fd);
 	free(buf);
+	if (!rc)
+		rc = jobs_check(st, err, errlen);
 	if (!rc)
 		state_fds_cloexec(st, true);
 	return rc;

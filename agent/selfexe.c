@@ -50,7 +50,10 @@ static int sealed_copy(void)
 	int in, fd, rc;
 
 	n = readlink("/proc/self/exe", name, sizeof(name) - 1);
-	if (n > 0) {
+	/* A path maybe cut short is not recorded: the copy then names no
+	 * path, and an upgrade (which reads it back) refuses with a reason
+	 * rather than run another file. */
+	if (n > 0 && (size_t)n < sizeof(name) - 1) {
 		name[n] = '\0';
 		if (n > 10 && !strcmp(name + n - 10, " (deleted)"))
 			name[n - 10] = '\0';

@@ -364,6 +364,15 @@ static void test_monitor_state(void **state)
 						 sizeof(err)),
 			 -EINVAL);
 	free(buf);
+	/* A running job as pid 1: its group's kill would be everyone's. */
+	m.next_token = 5;
+	jobs[0].pid = 1;
+	assert_int_equal(handover_monitor_encode(&m, &buf, &len), 0);
+	assert_int_equal(handover_monitor_decode(buf, len, &got, err,
+						 sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "job"));
+	free(buf);
 }
 
 /* ---- the channel -------------------------------------------------------- */
