@@ -49,6 +49,12 @@ int fdlimit_raise(void)
 	return setrlimit(RLIMIT_NOFILE, &rl) < 0 ? -errno : 0;
 }
 
+void fdlimit_set_original(struct rlimit rl)
+{
+	original = rl;
+	saved = true;
+}
+
 struct rlimit fdlimit_original(void)
 {
 	struct rlimit rl;

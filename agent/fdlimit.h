@@ -17,5 +17,9 @@ int fdlimit_raise(void);
 /* The limit as the agent found it (the current one before
  * fdlimit_raise). */
 struct rlimit fdlimit_original(void);
+/* The limit as it was before an earlier image of this process raised it
+ * (an upgrade in place carries it across execve()): what
+ * fdlimit_original() returns from now on. */
+void fdlimit_set_original(struct rlimit rl);
 
 #endif

@@ -442,6 +442,8 @@ int handover_monitor_encode(const struct handover_monitor *m, uint8_t **out,
 	hw_u32(&w, HANDOVER_MONITOR_MAGIC);
 	hw_u32(&w, HANDOVER_VERSION);
 	hw_u64(&w, m->next_token);
+	hw_u64(&w, m->nofile_cur);
+	hw_u64(&w, m->nofile_max);
 	hw_u32(&w, (uint32_t)m->njobs);
 	for (i = 0; i < m->njobs; i++) {
 		hw_u64(&w, m->jobs[i].token);
@@ -472,6 +474,10 @@ int handover_monitor_decode(const uint8_t *buf, size_t len,
 	if (hr_u32(&r, "version") != HANDOVER_VERSION && !r.bad)
 		r.bad = "version";
 	m->next_token = hr_u64(&r, "token");
+	m->nofile_cur = hr_u64(&r, "file limit");
+	m->nofile_max = hr_u64(&r, "file limit");
+	if (!r.bad && m->nofile_cur > m->nofile_max)
+		r.bad = "file limit";
 	n = hr_u32(&r, "jobs");
 	if (!r.bad && (n > HANDOVER_MAX_SESSIONS || n > r.left / 28))
 		r.bad = "jobs";

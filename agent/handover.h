@@ -38,10 +38,10 @@
 
 #include "execfs/proto.h"
 
-#define HANDOVER_VERSION 1
+#define HANDOVER_VERSION 2
 /* The line `execfs-agent --handover-check` prints: an old agent upgrades
  * only to a binary that prints exactly this. */
-#define HANDOVER_CHECK_LINE "execfs-agent handover 1\n"
+#define HANDOVER_CHECK_LINE "execfs-agent handover 2\n"
 
 #define HANDOVER_MAX_SESSIONS 65536
 #define HANDOVER_MAX_LISTENERS 64
@@ -64,7 +64,7 @@
 /* The monitor's state, at most: the worker's document and the jobs and
  * fds around it. */
 #define HANDOVER_STATE_MAX                                      \
-	(HANDOVER_DOC_MAX + 24u + 28u * HANDOVER_MAX_SESSIONS + \
+	(HANDOVER_DOC_MAX + 40u + 28u * HANDOVER_MAX_SESSIONS + \
 	 4u * HANDOVER_MAX_FDS + 4u)
 
 /* A session's state. */
@@ -155,6 +155,9 @@ struct handover_job {
 
 struct handover_monitor {
 	uint64_t next_token;
+	/* RLIMIT_NOFILE as the first image found it, before it raised it
+	 * (fdlimit.h): what sessions are started with. */
+	uint64_t nofile_cur, nofile_max;
 	struct handover_job *jobs; /* owned */
 	size_t njobs;
 	int32_t *fds; /* owned: the worker's fds, by number, in order */

@@ -879,6 +879,11 @@ static int agent_privsep(int argc, char **argv, struct agent_opts *o)
 			return 1;
 		}
 		mo.adopt = &adopt;
+		/* Sessions start with the limit as the first image found
+		 * it, not as it raised it. */
+		fdlimit_set_original((struct rlimit){
+			.rlim_cur = (rlim_t)adopt.nofile_cur,
+			.rlim_max = (rlim_t)adopt.nofile_max });
 	}
 	if (upgrade_origin_path(exe, sizeof(exe)) == 0)
 		mo.exe_path = exe;

@@ -38,6 +38,7 @@
 
 #include "execfs/log.h"
 #include "filewatch.h"
+#include "fdlimit.h"
 #include "handover.h"
 #include "handover_chan.h"
 #include "inventory.h"
@@ -336,6 +337,7 @@ static void upgrade_abort(struct monitor *m, const char *why)
  * the worker's document and fds, still m->rx's). */
 static int upgrade_state(struct monitor *m, struct handover_monitor *st)
 {
+	struct rlimit nofile = fdlimit_original();
 	struct mjob *j;
 	size_t i = 0;
 
@@ -343,7 +345,10 @@ static int upgrade_state(struct monitor *m, struct handover_monitor *st)
 	while (waitpid(m->o->worker, NULL, 0) < 0 && errno == EINTR)
 		;
 	m->worker_reaped = true;
+	spawner_settle(m->sp);
 	st->next_token = m->next_token;
+	st->nofile_cur = nofile.rlim_cur;
+	st->nofile_max = nofile.rlim_max;
 	st->jobs = calloc(m->njobs + 1, sizeof(*st->jobs));
 	st->fds = calloc(m->rx.nfds + 1, sizeof(*st->fds));
 	if (!st->jobs || !st->fds)

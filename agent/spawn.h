@@ -71,6 +71,11 @@ void spawner_free(struct spawner *sp);
 /* Let go of what is kept about containers whose init has exited (see
  * initpin.h); for when the inventory changed. NULL is a no-op. */
 void spawner_prune(struct spawner *sp);
+/* Before this image is replaced (an upgrade in place): every abandoned
+ * start is finished and killed, and every process the spawner owes a
+ * reap (helpers, abandoned starts) reaped, waiting for them; the next
+ * image would not know them. NULL is a no-op. */
+void spawner_settle(struct spawner *sp);
 
 /*
  * Start spec in container c, which the caller found running in its

@@ -419,6 +419,22 @@ void spawn_entry_abandon(struct spawn_entry *e)
 	abandoned_step(e);
 }
 
+void spawner_settle(struct spawner *sp)
+{
+	struct spawn_entry *e;
+
+	if (!sp)
+		return;
+	/* A reports at once (spawn_entry_abandon): bounded. */
+	while ((e = sp->abandoned)) {
+		if (e->ev)
+			event_del(e->ev);
+		fcntl(e->report, F_SETFL, 0);
+		abandoned_step(e);
+	}
+	spawner_reap(sp, true);
+}
+
 /* ---- the spawner ------------------------------------------------------ */
 
 /* A's stack, with a guard page below it; NULL (every start forks) when

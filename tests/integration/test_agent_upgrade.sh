@@ -106,7 +106,7 @@ wait_for "[ -e '$out/C.half' ]" 60 || fail "C: the first half was not written"
 # (a script, whose interpreter cannot open it there): the handover runs,
 # the exec fails, and the running image executes itself again with the
 # sessions. The sessions cross this handover and the next.
-printf '#!/bin/sh\necho execfs-agent handover 1\n' >"$bin.new"
+printf '#!/bin/sh\necho execfs-agent handover 2\n' >"$bin.new"
 chmod 755 "$bin.new"
 mv -f "$bin.new" "$bin"
 kill -USR2 "$monitor"

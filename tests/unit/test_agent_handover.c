@@ -333,7 +333,15 @@ static void test_monitor_state(void **state)
 	};
 	int32_t fds[3] = { 20, 21, 22 };
 	uint8_t doc[] = "the worker's document";
-	struct handover_monitor m = { 5, jobs, 2, fds, 3, doc, sizeof(doc) };
+	struct handover_monitor m = { .next_token = 5,
+				      .nofile_cur = 1024,
+				      .nofile_max = 4096,
+				      .jobs = jobs,
+				      .njobs = 2,
+				      .fds = fds,
+				      .nfds = 3,
+				      .doc = doc,
+				      .doc_len = sizeof(doc) };
 	struct handover_monitor got;
 	uint8_t *buf;
 	size_t len, i;
@@ -344,6 +352,8 @@ static void test_monitor_state(void **state)
 	assert_int_equal(
 		handover_monitor_decode(buf, len, &got, err, sizeof(err)), 0);
 	assert_int_equal(got.next_token, 5);
+	assert_int_equal(got.nofile_cur, 1024);
+	assert_int_equal(got.nofile_max, 4096);
 	assert_int_equal(got.njobs, 2);
 	assert_int_equal(got.jobs[0].pidfd, 10);
 	assert_true(got.jobs[1].exited);
