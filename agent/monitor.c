@@ -892,6 +892,11 @@ static void on_relay_state(void *arg, struct handover_rx *rx)
 		monitor_stop(m, 1, "take-over: a bad state");
 		return;
 	}
+	if (upgrade_jobs_check(&st, err, sizeof(err)) < 0) {
+		log_error("take-over: %s", err);
+		monitor_stop(m, 1, "take-over: a bad state");
+		return;
+	}
 	if (adopt_state(m, &st, m->relay) < 0)
 		monitor_stop(m, 1, "cannot take the handed over sessions");
 	handover_monitor_release(&st);

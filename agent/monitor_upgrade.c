@@ -411,9 +411,7 @@ static pid_t pidfd_pid(int pidfd)
 	return pid > 0 && pid <= INT32_MAX ? (pid_t)pid : -1;
 }
 
-/* Every job not reaped names its process twice, by pid and by pidfd: the
- * two must agree (a job is killed by its process group, kill(-pid)). */
-static int jobs_check(struct handover_monitor *st, char *err, size_t errlen)
+int upgrade_jobs_check(struct handover_monitor *st, char *err, size_t errlen)
 {
 	size_t i;
 
@@ -470,7 +468,7 @@ int upgrade_state_load(int fd, struct handover_monitor *st, char *err,
 		snprintf(err, errlen, "--handover-fd %d: short read", fd);
 	free(buf);
 	if (!rc)
-		rc = jobs_check(st, err, errlen);
+		rc = upgrade_jobs_check(st, err, errlen);
 	if (!rc)
 		state_fds_cloexec(st, true);
 	return rc;

@@ -64,6 +64,12 @@ int upgrade_exec(int exe_fd, char *const *argv,
 void upgrade_signals_block(sigset_t *old);
 void upgrade_signals_unblock(void);
 
+/* Every job of st not reaped names its process twice, by pid and by
+ * pidfd (an fd of this process): the two must agree, a job being killed
+ * by its process group, kill(-pid). 0, or -EINVAL with err (st is then
+ * released). */
+int upgrade_jobs_check(struct handover_monitor *st, char *err, size_t errlen);
+
 /* The state an earlier image passed cannot be taken back: every job it
  * names (through its pidfd) and every child of this process (the jobs
  * are its children, whether st could be decoded or not) is killed with
