@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -681,6 +682,7 @@ struct privsep_chan {
 	struct qmsg *head, **tail;
 	size_t queued; /* bytes in the queue */
 	size_t queued_fds; /* fds in the queue, open here */
+	size_t fds_max; /* their cap */
 	bool failed; /* on_error was called */
 	uint8_t rbuf[PRIVSEP_MSG_MAX + 1];
 };
@@ -869,11 +871,17 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 			return;
 }
 
+size_t privsep_chan_fds_max(const struct privsep_chan *ch)
+{
+	return ch->fds_max;
+}
+
 struct privsep_chan *privsep_chan_new(struct event_base *base, int fd,
 				      const struct privsep_chan_cbs *cbs,
 				      void *arg)
 {
 	struct privsep_chan *ch = calloc(1, sizeof(*ch));
+	struct rlimit rl;
 
 	if (!ch || fcntl(fd, F_SETFL, O_NONBLOCK) < 0)
 		goto out_free;
@@ -881,6 +889,11 @@ struct privsep_chan *privsep_chan_new(struct event_base *base, int fd,
 	ch->cbs = cbs;
 	ch->arg = arg;
 	ch->tail = &ch->head;
+	ch->fds_max = PRIVSEP_QUEUE_FDS_MIN;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur / 2 > ch->fds_max)
+		ch->fds_max = rl.rlim_cur == RLIM_INFINITY ?
+				      (size_t)1 << 30 :
+				      (size_t)(rl.rlim_cur / 2);
 	ch->rev = event_new(base, fd, EV_READ | EV_PERSIST, on_readable, ch);
 	ch->wev = event_new(base, fd, EV_WRITE | EV_PERSIST, on_writable, ch);
 	if (!ch->rev || !ch->wev || event_add(ch->rev, NULL) < 0)
@@ -933,7 +946,7 @@ int privsep_chan_send(struct privsep_chan *ch, uint8_t *buf, size_t len,
 		goto out_free;
 	}
 	if (ch->queued + len > PRIVSEP_QUEUE_MAX ||
-	    ch->queued_fds + nfds > PRIVSEP_QUEUE_FDS_MAX) {
+	    ch->queued_fds + nfds > ch->fds_max) {
 		rc = -ENOBUFS;
 		goto out_free;
 	}

@@ -90,9 +90,12 @@ enum privsep_type {
 #define PRIVSEP_MESSAGE_MAX 1024 /* SPAWN_FAILED's reason */
 #define PRIVSEP_MAX_FDS 5
 /* Fds a channel's send queue may hold (a peer that does not read makes
- * the sender keep them open): beyond it a send fails with -ENOBUFS, as
- * for bytes. The socket's own buffer holds more, bounded by its size. */
-#define PRIVSEP_QUEUE_FDS_MAX 1024
+ * the sender keep them open): half the process's RLIMIT_NOFILE when the
+ * channel is made, at least this many (some 1600 start replies of 5 fds:
+ * a large fan-out's burst must not read as a peer that does not read).
+ * Beyond it a send fails with -ENOBUFS, as for bytes. The socket's own
+ * buffer holds more, bounded by its size. */
+#define PRIVSEP_QUEUE_FDS_MIN 8192
 #define PRIVSEP_ERRNO_MAX 4095
 
 /* SPAWN flags. */
@@ -205,13 +208,15 @@ struct privsep_chan *privsep_chan_new(struct event_base *base, int fd,
 				      const struct privsep_chan_cbs *cbs,
 				      void *arg);
 void privsep_chan_free(struct privsep_chan *ch);
+/* The fds ch's send queue may hold (PRIVSEP_QUEUE_FDS_MIN). */
+size_t privsep_chan_fds_max(const struct privsep_chan *ch);
 
 /*
  * Queue a datagram (taking buf, malloc'ed) with nfds fds, taken too (each
  * slot of fds is set to -1; closed on failure): no fd is duplicated, so a
  * process short of fds can still hand them on. Sent in order as the socket
  * takes them. -ENOBUFS when the queue would hold more than its cap of
- * bytes or of fds (PRIVSEP_QUEUE_FDS_MAX; the peer is not reading), -EPIPE after an error, -EINVAL for an empty message (the
+ * bytes or of fds (privsep_chan_fds_max(); the peer is not reading), -EPIPE after an error, -EINVAL for an empty message (the
  * peer could not tell it from a close) or more than PRIVSEP_MAX_FDS fds.
  */
 int privsep_chan_send(struct privsep_chan *ch, uint8_t *buf, size_t len,

@@ -599,14 +599,15 @@ static int open_fds(void)
 	int n = 0, fd;
 
 	/* The test's limit: no fd is above it. */
-	for (fd = 0; fd < 2 * PRIVSEP_QUEUE_FDS_MAX; fd++)
+	for (fd = 0; fd < 2 * PRIVSEP_QUEUE_FDS_MIN; fd++)
 		n += fcntl(fd, F_GETFD) >= 0;
 	return n;
 }
 
 /* A peer that never reads: the sender's queue stops taking fds at its
- * cap (-ENOBUFS), so it never holds more than PRIVSEP_QUEUE_FDS_MAX of
- * them open, whatever the messages' bytes. */
+ * cap (-ENOBUFS), so it never holds more than that many open, whatever
+ * the messages' bytes; the cap is half the fd limit, at least
+ * PRIVSEP_QUEUE_FDS_MIN (1000 concurrent starts' replies fit). */
 static void test_channel_fd_cap(void **state)
 {
 	struct event_base *base = event_base_new();
@@ -619,15 +620,31 @@ static void test_channel_fd_cap(void **state)
 
 	(void)state;
 	assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
-	if (rl.rlim_max < 2 * PRIVSEP_QUEUE_FDS_MAX) {
+	if (rl.rlim_max < 2 * PRIVSEP_QUEUE_FDS_MIN) {
 		skip();
 		return;
 	}
-	rl.rlim_cur = 2 * PRIVSEP_QUEUE_FDS_MAX;
+	/* A higher limit, a higher cap: half of it. */
+	if (rl.rlim_max != RLIM_INFINITY &&
+	    rl.rlim_max >= 2 * PRIVSEP_QUEUE_FDS_MIN + 2) {
+		rl.rlim_cur = rl.rlim_max;
+		assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+		assert_int_equal(privsep_socketpair(sp), 0);
+		ch = privsep_chan_new(base, sp[0], &sink_cbs, &k);
+		assert_non_null(ch);
+		assert_int_equal(privsep_chan_fds_max(ch), rl.rlim_max / 2);
+		privsep_chan_free(ch);
+		close(sp[1]);
+	}
+	/* A low limit: the floor. */
+	rl.rlim_cur = 2 * PRIVSEP_QUEUE_FDS_MIN;
 	assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
 	assert_int_equal(privsep_socketpair(sp), 0);
 	ch = privsep_chan_new(base, sp[0], &sink_cbs, &k);
 	assert_non_null(ch);
+	assert_int_equal(privsep_chan_fds_max(ch), PRIVSEP_QUEUE_FDS_MIN);
+	/* 1000 concurrent starts' replies (5 fds each) fit. */
+	assert_true(privsep_chan_fds_max(ch) >= 1000 * PRIVSEP_MAX_FDS);
 	before = open_fds();
 	for (n = 0; n < 100000 && rc == 0; n++) {
 		for (i = 0; i < PRIVSEP_MAX_FDS; i++) {
@@ -643,7 +660,9 @@ static void test_channel_fd_cap(void **state)
 					 &buf, &len),
 				 0);
 		rc = privsep_chan_send(ch, buf, len, fds, PRIVSEP_MAX_FDS);
-		assert_true(open_fds() <= before + PRIVSEP_QUEUE_FDS_MAX);
+		if (n % 64 == 0 || rc)
+			assert_true(open_fds() <=
+				    before + PRIVSEP_QUEUE_FDS_MIN);
 	}
 	assert_int_equal(rc, -ENOBUFS);
 	/* The refused message's fds were closed, not kept. */
