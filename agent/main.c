@@ -860,6 +860,21 @@ static pid_t worker_start(int argc, char **argv, int fd)
 	return pid;
 }
 
+/* The monitor cannot start: the take-over's connection is closed and the
+ * processes of a hand-over, which nobody could reach, are killed. */
+static void start_failed(struct monitor_opts *mo,
+			 struct handover_monitor *adopt)
+{
+	if (mo->takeover_fd >= 0)
+		close(mo->takeover_fd);
+	if (mo->adopt) {
+		log_error("the handed over sessions are lost: %zu "
+			  "process(es) killed",
+			  upgrade_kill_orphans(adopt));
+		handover_monitor_release(adopt);
+	}
+}
+
 static int agent_privsep(int argc, char **argv, struct agent_opts *o)
 {
 	struct monitor_opts mo = { 0 };
@@ -913,14 +928,7 @@ static int agent_privsep(int argc, char **argv, struct agent_opts *o)
 	rc = privsep_socketpair(fds);
 	if (rc < 0) {
 		log_error("socketpair: %s", strerror(-rc));
-		if (mo.takeover_fd >= 0)
-			close(mo.takeover_fd);
-		if (mo.adopt) {
-			log_error("the handed over sessions are lost: %zu "
-				  "process(es) killed",
-				  upgrade_kill_orphans(&adopt));
-			handover_monitor_release(&adopt);
-		}
+		start_failed(&mo, &adopt);
 		return 1;
 	}
 	fds[1] = fd_above_3(fds[1]);
@@ -930,14 +938,7 @@ static int agent_privsep(int argc, char **argv, struct agent_opts *o)
 	if (mo.worker < 0) {
 		log_error("cannot start the worker: %s", strerror(errno));
 		close(fds[0]);
-		if (mo.takeover_fd >= 0)
-			close(mo.takeover_fd);
-		if (mo.adopt) {
-			log_error("the handed over sessions are lost: %zu "
-				  "process(es) killed",
-				  upgrade_kill_orphans(&adopt));
-			handover_monitor_release(&adopt);
-		}
+		start_failed(&mo, &adopt);
 		return 1;
 	}
 	for (i = 0; i < o->nlisten; i++)
