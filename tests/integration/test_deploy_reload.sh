@@ -21,8 +21,13 @@ export AGENT_NODE=n1
 certs_make n1
 port=$(free_port)
 container_start web default web-1 nginx
+# The policy in a directory of its own, as a ConfigMap volume is: the agent
+# watches the directory, and logs and other files written next to it would
+# wake that watch (and a re-read of the TLS files) at any time.
+pol=$TESTDIR/policy
+mkdir "$pol"
 printf '{"rules": [{"principals": ["spiffe://execfs.test/client"], "actions": ["exec"]}]}\n' \
-	>"$TESTDIR/policy.json"
+	>"$pol/policy.json"
 alog=$TESTDIR/agent.log
 
 # new_cert NAME: another agent certificate of the test CA, with its own key.
@@ -78,7 +83,7 @@ refused() {
 
 agent_start --listen "127.0.0.1:$port" --cert "$sec/tls.crt" \
 	--key "$sec/tls.key" --client-ca "$sec/ca.crt" \
-	--policy "$TESTDIR/policy.json" --heartbeat 1
+	--policy "$pol/policy.json" --heartbeat 1
 assert_eq "600 root" "$(stat -L -c '%a %U' "$sec/tls.key")" "the key's mode and owner"
 worker=$(agent_worker_pid)
 [ "$(stat -c %u "/proc/$worker")" != 0 ] || fail "the worker runs as root"
@@ -140,8 +145,8 @@ log "bad files: the certificate in use stays, the log says why"
 policy_set() {
 	local n
 	n=$(grep -cE 'agent_set_policy: policy: |policy .*: (invalid|keeping the old policy)' "$alog")
-	printf '%s\n' "$1" >"$TESTDIR/policy.json.new"
-	mv "$TESTDIR/policy.json.new" "$TESTDIR/policy.json"
+	printf '%s\n' "$1" >"$pol/policy.json.new"
+	mv "$pol/policy.json.new" "$pol/policy.json"
 	wait_for "[ \$(grep -cE 'agent_set_policy: policy: |policy .*: (invalid|keeping the old policy)' '$alog') -gt $n ]" 60 ||
 		fail "the policy file's change was not noticed"
 }
