@@ -12,10 +12,14 @@
  *   execfs-spawnbench RUNC_ROOT CONTAINER_ID N K [CMD ARGS...]
  *
  * As root. CMD defaults to `true`; its output is never read (a command
- * that writes more than a pipe holds would wait for ever).
+ * that writes more than a pipe holds would wait for ever). The process is
+ * made to look like the monitor, whose memory each start copies: linked
+ * with every library the agent loads, and with the NSS modules its start
+ * loads (it looks up its own user).
  */
 #include <errno.h>
 #include <poll.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,6 +140,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "spawnbench: N and K are >= 1\n");
 		return 2;
 	}
+	/* As the agent's start does (main.c): the NSS modules loaded. */
+	(void)getpwnam("nobody");
 	memset(&req, 0, sizeof(req));
 	req.argv = argc > 5 ? argv + 5 : true_argv;
 	inv = inventory_new(NULL, roots, 1, NULL, NULL);
