@@ -1,24 +1,30 @@
 /*
  * What process B is born with (spawn_internal.h, "the plan's copy"): the
  * plan and everything it points to, copied into one mapping of the
- * spawner's (the arena) before A starts, and the agent's malloc heap left
- * out of B's address space while A clones it.
+ * spawner's (the arena) before A starts, and of the agent's address space
+ * only what B runs on: its own code (the program's mappings, with their
+ * data and bss), libc, the dynamic linker, the thread's TLS block and
+ * control block, the vDSO, A's stack and the arena. Everything else (the
+ * malloc heap, every other library, the other anonymous mappings, the
+ * main stack) is MADV_DONTFORK while A clones B.
  *
- * Why: B is a copy of the monitor's memory. Copying it write-protects
- * every page of the monitor's heap, so after each start the monitor's
- * first write to each heap page it touches is a copy-on-write fault (most
- * of its ~18 faults per start, each 10-30 us on a virtual machine with
- * shadow page tables, more with the TLB shootdown it sends), and B's copy
- * of the heap's page tables is built only to be torn down by its execve.
- * B needs none of the heap: with the plan here, MADV_DONTFORK on the heap
- * during the clone gives B no heap at all, and the monitor's heap pages
- * stay writable. Nothing is shared: B still gets a private copy of the
- * rest (the arena, A's stack, the libraries' data), and a read of the
- * heap in B that this file forgot would be a SIGSEGV that fails the
- * start, never stale or zeroed data.
+ * Why: B is a copy of the monitor's memory. Copying a mapping costs its
+ * VMA and page tables, and B's execve tears all of it down again; copying
+ * a written page write-protects it in the monitor, whose next write to it
+ * is a copy-on-write fault (10-30 us on a virtual machine with shadow
+ * page tables, more with the TLB shootdown it sends). B needs none of it:
+ * its code calls only libc (the program is linked with -z now, so no
+ * symbol is ever looked up in B), and it reads only the plan's copy. What
+ * is left out is left out whole: nothing is shared, B still gets a
+ * private copy of what it keeps, and a read in B of anything left out is
+ * a SIGSEGV that fails the start, never stale or zeroed data.
  *
- * Only a start whose A shares the agent's memory does this (spawn_plan.c):
- * a forking A runs on the agent's stack and heap, and takes them whole.
+ * What B keeps is found once (spawn_mem_scan: dl_iterate_phdr for the
+ * objects, /proc/self/maps for their whole mappings), and each start marks
+ * the gaps between those ranges, whatever is mapped there then: a few
+ * madvise calls before the clone and as many after it. Only a start whose
+ * A shares the agent's memory does this (spawn_plan.c): a forking A runs
+ * on the agent's stack and heap, and takes them whole.
  */
 #include "spawn_internal.h"
 
@@ -28,11 +34,13 @@
 #include "seccomp_profile.h"
 
 #include <errno.h>
+#include <link.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -237,54 +245,211 @@ int spawn_plan_copy(struct spawn_arena *a, const struct spawn_plan *p,
 	return 0;
 }
 
-/* ---- the heap, out of B's copy ------------------------------------------- */
+/* ---- B's address space: what it is born with ---------------------------- */
 
-/* The start of the [heap] mapping, from /proc/self/maps; NULL if none. */
-char *spawn_heap_start(void)
+/* A mapping B keeps: of a loaded object (the program, libc, the dynamic
+ * linker), by its PT_LOAD segments. */
+struct kept_objects {
+	struct spawn_range seg[SPAWN_MAX_KEPT];
+	size_t n;
+	uintptr_t tls[SPAWN_MAX_KEPT]; /* this thread's TLS blocks of them */
+	size_t ntls;
+	uintptr_t interp; /* the dynamic linker's load address */
+	bool bind_now; /* the program's symbols are bound at start */
+};
+
+static bool is_libc(const char *name)
 {
-	char *maps, *line, *end, *next;
-	unsigned long lo = 0;
-	size_t len;
+	const char *base = strrchr(name, '/');
 
-	if (read_file_at(AT_FDCWD, "/proc/self/maps", 4 << 20, &maps, &len,
-			 NULL))
-		return NULL;
+	base = base ? base + 1 : name;
+	return !strncmp(base, "libc.so", 7);
+}
+
+/* Whether the program binds every symbol at start (-z now). Lazily bound,
+ * its first call of a function would look the symbol up in every loaded
+ * object, in B too: then nothing can be left out. */
+static bool binds_now(const struct dl_phdr_info *info)
+{
+	const ElfW(Dyn) *d = NULL;
+	int i;
+
+	for (i = 0; i < info->dlpi_phnum; i++)
+		if (info->dlpi_phdr[i].p_type == PT_DYNAMIC)
+			d = (const ElfW(Dyn) *)(info->dlpi_addr +
+						info->dlpi_phdr[i].p_vaddr);
+	for (; d && d->d_tag != DT_NULL; d++)
+		if (d->d_tag == DT_BIND_NOW ||
+		    (d->d_tag == DT_FLAGS && (d->d_un.d_val & DF_BIND_NOW)) ||
+		    (d->d_tag == DT_FLAGS_1 && (d->d_un.d_val & DF_1_NOW)))
+			return true;
+	return false;
+}
+
+static int kept_object(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct kept_objects *k = arg;
+	uintptr_t page = (uintptr_t)getpagesize(), lo, hi;
+	int i;
+
+	/* The program is listed first, as "". */
+	if (k->n == 0 && info->dlpi_name && !info->dlpi_name[0])
+		k->bind_now = binds_now(info);
+	if (!(k->n == 0 && info->dlpi_name && !info->dlpi_name[0]) &&
+	    !(info->dlpi_name && is_libc(info->dlpi_name)) &&
+	    !(k->interp && info->dlpi_addr == k->interp))
+		return 0;
+	for (i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+
+		if (ph->p_type != PT_LOAD || k->n == SPAWN_MAX_KEPT)
+			continue;
+		/* memsz: the anonymous pages of the bss too. */
+		lo = (info->dlpi_addr + ph->p_vaddr) & ~(page - 1);
+		hi = (info->dlpi_addr + ph->p_vaddr + ph->p_memsz + page - 1) &
+		     ~(page - 1);
+		k->seg[k->n++] = (struct spawn_range){ lo, hi };
+	}
+	if (size >= offsetof(struct dl_phdr_info, dlpi_tls_data) +
+			    sizeof(info->dlpi_tls_data) &&
+	    info->dlpi_tls_data && k->ntls < SPAWN_MAX_KEPT)
+		k->tls[k->ntls++] = (uintptr_t)info->dlpi_tls_data;
+	return 0;
+}
+
+static bool overlaps(const struct kept_objects *k, uintptr_t lo, uintptr_t hi)
+{
+	size_t i;
+
+	for (i = 0; i < k->n; i++)
+		if (k->seg[i].lo < hi && lo < k->seg[i].hi)
+			return true;
+	for (i = 0; i < k->ntls; i++)
+		if (k->tls[i] >= lo && k->tls[i] < hi)
+			return true;
+	return false;
+}
+
+static bool is_special(const char *name)
+{
+	return !strcmp(name, "[vdso]") || !strcmp(name, "[vvar]") ||
+	       !strcmp(name, "[vvar_vclock]");
+}
+
+static void kept_add(struct spawn_mem *m, uintptr_t lo, uintptr_t hi)
+{
+	if (m->nkept && m->kept[m->nkept - 1].hi >= lo) {
+		if (hi > m->kept[m->nkept - 1].hi)
+			m->kept[m->nkept - 1].hi = hi;
+		return;
+	}
+	if (m->nkept < SPAWN_MAX_KEPT)
+		m->kept[m->nkept++] = (struct spawn_range){ lo, hi };
+}
+
+int spawn_mem_scan(struct spawn_mem *m)
+{
+	struct kept_objects k = { .interp = getauxval(AT_BASE) };
+	char *maps, *line, *next, *name;
+	unsigned long lo, hi;
+	size_t len;
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	dl_iterate_phdr(kept_object, &k);
+	/* The thread's control block: errno, the stack guard. */
+	if (k.ntls < SPAWN_MAX_KEPT)
+		k.tls[k.ntls++] = (uintptr_t)__builtin_thread_pointer();
+	if (!k.n)
+		return -ENOENT;
+	if (!k.bind_now)
+		return -ENOTSUP;
+	rc = read_file_at(AT_FDCWD, "/proc/self/maps", 4 << 20, &maps, &len,
+			  NULL);
+	if (rc)
+		return rc < 0 ? rc : -EIO;
 	for (line = maps; line && *line; line = next) {
 		next = strchr(line, '\n');
 		if (next)
 			*next++ = '\0';
-		end = line + strlen(line);
-		if (end - line > 6 && !strcmp(end - 6, "[heap]")) {
-			lo = strtoul(line, NULL, 16);
-			break;
-		}
+		if (sscanf(line, "%lx-%lx", &lo, &hi) != 2 || hi <= lo)
+			continue;
+		if (lo >= SPAWN_USER_TOP)
+			continue; /* [vsyscall]: no mapping of ours */
+		if (hi > m->top)
+			m->top = hi;
+		name = strchr(line, '/');
+		if (!name)
+			name = strchr(line, '[');
+		/* Whole mappings, so that no madvise splits one. */
+		if (overlaps(&k, lo, hi) || (name && is_special(name)))
+			kept_add(m, lo, hi);
 	}
 	free(maps);
-	return (char *)lo;
-}
-
-/* Leave the heap out of the children cloned from now on (MADV_DONTFORK
- * over [h->lo, the break rounded up to a page)), until
- * spawn_heap_restore(), which is due even when this failed: a failed
- * madvise may have changed part of the range. 0 or -errno. */
-int spawn_heap_exclude(struct spawn_heap *h)
-{
-	uintptr_t page = (uintptr_t)getpagesize(),
-		  hi = ((uintptr_t)sbrk(0) + page - 1) & ~(page - 1);
-
-	h->len = 0;
-	if (!h->lo || hi <= (uintptr_t)h->lo)
-		return -ENOENT;
-	h->len = hi - (uintptr_t)h->lo;
-	if (madvise(h->lo, h->len, MADV_DONTFORK))
-		return -errno;
+	if (m->nkept == SPAWN_MAX_KEPT) {
+		m->nkept = 0; /* too many to be sure of: leave nothing out */
+		return -E2BIG;
+	}
 	return 0;
 }
 
-void spawn_heap_restore(struct spawn_heap *h)
+/* kept and extra (each sorted, page-aligned), merged into out. */
+static size_t merge_kept(const struct spawn_mem *m,
+			 const struct spawn_range *extra, size_t nextra,
+			 struct spawn_range *out)
 {
-	/* The same range: nothing allocates while A runs. */
-	if (h->len)
-		madvise(h->lo, h->len, MADV_DOFORK);
-	h->len = 0;
+	size_t i = 0, j = 0, n = 0;
+	struct spawn_range r;
+
+	while (i < m->nkept || j < nextra) {
+		if (j == nextra ||
+		    (i < m->nkept && m->kept[i].lo <= extra[j].lo))
+			r = m->kept[i++];
+		else
+			r = extra[j++];
+		if (n && out[n - 1].hi >= r.lo) {
+			if (r.hi > out[n - 1].hi)
+				out[n - 1].hi = r.hi;
+		} else {
+			out[n++] = r;
+		}
+	}
+	return n;
+}
+
+void spawn_mem_exclude(struct spawn_mem *m, const struct spawn_range *extra,
+		       size_t nextra)
+{
+	struct spawn_range all[SPAWN_MAX_KEPT + SPAWN_MAX_EXTRA];
+	uintptr_t lo = (uintptr_t)getpagesize();
+	size_t n, i;
+
+	m->nout = 0;
+	if (!m->nkept || nextra > SPAWN_MAX_EXTRA)
+		return;
+	n = merge_kept(m, extra, nextra, all);
+	/* Every gap between what B keeps, from the first page to the top of
+	 * the highest mapping: whatever is mapped there now. A gap with holes
+	 * answers ENOMEM once every mapping in it is marked. */
+	for (i = 0; i <= n; i++) {
+		uintptr_t hi = i < n ? all[i].lo : m->top;
+
+		if (hi > lo) {
+			m->out[m->nout++] = (struct spawn_range){ lo, hi };
+			madvise((void *)lo, hi - lo, MADV_DONTFORK);
+		}
+		if (i < n)
+			lo = all[i].hi;
+	}
+}
+
+void spawn_mem_restore(struct spawn_mem *m)
+{
+	size_t i;
+
+	/* The same gaps: nothing maps or unmaps while A runs. */
+	for (i = 0; i < m->nout; i++)
+		madvise((void *)m->out[i].lo, m->out[i].hi - m->out[i].lo,
+			MADV_DOFORK);
+	m->nout = 0;
 }

@@ -198,10 +198,27 @@ struct spawn_arena {
 	size_t size, used;
 };
 
-/* The agent's malloc heap, left out of B's memory while A clones it. */
-struct spawn_heap {
-	char *lo; /* where the heap starts; NULL: unknown, never left out */
-	size_t len; /* left out now: this many bytes from lo */
+/* B's address space (spawn_copy.c): what it keeps of the agent's, found
+ * once, and what is left out of it while A clones it. */
+#define SPAWN_MAX_KEPT 32
+#define SPAWN_MAX_EXTRA 4
+/* Above the highest user address: [vsyscall] is no mapping of ours. */
+#define SPAWN_USER_TOP 0x800000000000UL
+
+struct spawn_range {
+	uintptr_t lo, hi; /* [lo, hi), page-aligned */
+};
+
+struct spawn_mem {
+	/* The mappings of the program, libc, the dynamic linker, the
+	 * thread's TLS and the vDSO, sorted, adjacent ones merged; none:
+	 * nothing is ever left out. */
+	struct spawn_range kept[SPAWN_MAX_KEPT];
+	size_t nkept;
+	uintptr_t top; /* the end of the highest mapping */
+	/* Left out now (MADV_DONTFORK): the gaps between what B keeps. */
+	struct spawn_range out[SPAWN_MAX_KEPT + SPAWN_MAX_EXTRA + 1];
+	size_t nout;
 };
 
 /* Copy p, and everything it points to that A and B read, into a (the
@@ -209,10 +226,15 @@ struct spawn_heap {
 int spawn_plan_copy(struct spawn_arena *a, const struct spawn_plan *p,
 		    struct spawn_plan **out);
 void spawn_arena_free(struct spawn_arena *a);
-/* The start of the [heap] mapping, NULL if there is none. */
-char *spawn_heap_start(void);
-int spawn_heap_exclude(struct spawn_heap *h);
-void spawn_heap_restore(struct spawn_heap *h);
+/* Find what B keeps of our address space (once: the objects it runs
+ * are loaded for good). 0 or -errno; on failure nothing is left out. */
+int spawn_mem_scan(struct spawn_mem *m);
+/* Leave out of the processes cloned from now on everything but what B
+ * keeps and the nextra ranges (sorted, page-aligned: A's stack, the
+ * arena), until spawn_mem_restore(), which is due whatever happened. */
+void spawn_mem_exclude(struct spawn_mem *m, const struct spawn_range *extra,
+		       size_t nextra);
+void spawn_mem_restore(struct spawn_mem *m);
 
 /* A, in spawn_child.c: the entry point for clone(CLONE_VM) and for a
  * plain fork. */
@@ -235,10 +257,10 @@ struct spawner {
 	/* Owned mmap: A's stack when it shares our memory (guard page at
 	 * the low end); NULL: every start forks. */
 	char *stack;
-	/* With that stack: the copy of the plan A and B run on, and the
-	 * heap they do without (spawn_copy.c). */
+	/* With that stack: the copy of the plan A and B run on, and what
+	 * B keeps of our memory (spawn_copy.c). */
 	struct spawn_arena arena;
-	struct spawn_heap heap;
+	struct spawn_mem mem;
 	struct initpin_cache *pins; /* owned */
 	struct spawn_entry *abandoned; /* waiting for A's report */
 };

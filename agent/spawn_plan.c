@@ -303,6 +303,20 @@ static void plan_keep(struct spawn_plan *p)
 		keep_add(p, pin->cgroup_fds[i]);
 }
 
+/* What B keeps besides what spawn_mem_scan() found: A's stack (B runs on
+ * its copy) and the arena (the plan's copy), in address order. */
+static void keep_ranges(const struct spawner *sp, struct spawn_range keep[2])
+{
+	struct spawn_range stack = { (uintptr_t)sp->stack,
+				     (uintptr_t)sp->stack + SPAWN_STACK_SIZE },
+			   arena = { (uintptr_t)sp->arena.base,
+				     (uintptr_t)sp->arena.base +
+					     sp->arena.size };
+
+	keep[0] = stack.lo < arena.lo ? stack : arena;
+	keep[1] = stack.lo < arena.lo ? arena : stack;
+}
+
 /*
  * Start A, sharing our memory when it can (see the top of the file), else
  * as a fork. -1 with errno when neither worked. When it shared, A is done
@@ -311,6 +325,7 @@ static void plan_keep(struct spawn_plan *p)
  */
 static pid_t helper_start(struct spawner *sp, struct spawn_plan **pp)
 {
+	struct spawn_range keep[2];
 	struct spawn_plan *p = *pp;
 	sigset_t all, old;
 	int dumpable = -1, saved;
@@ -331,14 +346,17 @@ static pid_t helper_start(struct spawner *sp, struct spawn_plan **pp)
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	if (p->shared) {
 		dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
-		/* Best effort: B reads nothing of the heap, so whether all,
-		 * part or none of it was left out changes only how fast B
-		 * is made. Restored whatever the outcome. */
-		spawn_heap_exclude(&sp->heap);
+		/* B keeps only its own code, libc and the dynamic linker,
+		 * A's stack and the arena (spawn_copy.c). Best effort: what
+		 * is left out B never reads, so whether all, part or none
+		 * of it was changes only how fast B is made. Restored
+		 * whatever the outcome. */
+		keep_ranges(sp, keep);
+		spawn_mem_exclude(&sp->mem, keep, 2);
 		pid = clone(spawn_helper_shared, sp->stack + SPAWN_STACK_SIZE,
 			    CLONE_VM | CLONE_VFORK | SIGCHLD, p);
 		saved = errno;
-		spawn_heap_restore(&sp->heap);
+		spawn_mem_restore(&sp->mem);
 		/* A made the mm non-dumpable for B's copy; ours again. */
 		if (dumpable == 1)
 			prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);

@@ -473,6 +473,7 @@ struct spawner *spawner_new(struct event_base *base)
 	struct spawner *sp;
 	char *buf;
 	long v;
+	int rc;
 
 	sp = calloc(1, sizeof(*sp));
 	if (!sp)
@@ -492,8 +493,12 @@ struct spawner *spawner_new(struct event_base *base)
 		return NULL;
 	}
 	sp->stack = spawner_stack_new();
-	if (sp->stack)
-		sp->heap.lo = spawn_heap_start();
+	rc = sp->stack ? spawn_mem_scan(&sp->mem) : 0;
+	if (rc < 0)
+		log_info("spawn: each process entering a container gets a "
+			 "copy of all our memory: %s",
+			 rc == -ENOTSUP ? "symbols are bound lazily" :
+					  strerror(-rc));
 	if (!read_file_at(AT_FDCWD, "/proc/sys/kernel/cap_last_cap", 64, &buf,
 			  NULL, NULL)) {
 		v = strtol(buf, NULL, 10);

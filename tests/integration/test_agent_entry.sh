@@ -130,16 +130,18 @@ grep -q '^status' "$T/x.rep" && fail "X is not held: $(cat "$T/x.rep")"
 log "while X is held: Y signalled and reaped, Z started and ended"
 
 # ---- B seen from the container --------------------------------------------------
-# A process of the container looks for B and keeps a handle on its exe;
-# a setsid()ed one outlives its session. (HOME in the env: this session
-# reads no /etc/passwd, which is held.)
+# A process of the container looks for B (by its name: B's cmdline reads
+# empty, the agent's arguments are not in its memory) and keeps a handle on
+# its exe; a setsid()ed one outlives its session. (HOME in the env: this
+# session reads no /etc/passwd, which is held.)
 cat >"/proc/$HELD_INIT/root/tmp/look.sh" <<'SH'
 for p in /proc/[0-9]*; do
-	case $(tr '\0' ' ' <"$p/cmdline" 2>/dev/null) in
-	*execfs-agent*) b=${p#/proc/} ;;
+	case $(cat "$p/comm" 2>/dev/null) in
+	execfs-agent) b=${p#/proc/} ;;
 	esac
 done
 echo "exe=$(readlink "/proc/$b/exe")"
+if [ -n "$(tr '\0' ' ' <"/proc/$b/cmdline")" ]; then echo cmdline=set; else echo cmdline=empty; fi
 if echo x >>"/proc/$b/exe"; then echo write=done; else echo write=refused; fi
 mkfifo /tmp/go
 setsid sh -c "exec 3</proc/$b/exe; readlink /proc/self/fd/3 >/tmp/opened
@@ -149,14 +151,19 @@ setsid sh -c "exec 3</proc/$b/exe; readlink /proc/self/fd/3 >/tmp/opened
 while [ ! -s /tmp/opened ]; do sleep 0.1; done
 echo "kept $(cat /tmp/opened)"
 SH
+# B's memory holds none of the agent's arguments, but in a sanitized build,
+# where A forks and B is a copy of all of it.
+cmdline="empty"
+[ "${EXECFS_SANITIZE:-0}" = 1 ] && cmdline="set"
 sidA=$(new_sid)
 exec_json "$T/a.req" container="\"$HELD\"" env='["HOME=/"]' argv='["sh","/tmp/look.sh"]'
 timeout 60 "$H2REQ" --exec "$T/a.req" --stdout "$T/a.out" --stderr "$T/a.err" \
 	"unix:$AGENT_SOCK" "$sidA" >"$T/a.rep" || fail "the look from inside: $(cat "$T/a.rep")"
 assert_eq "exe=/memfd:$T/bin/execfs-agent (deleted)
+cmdline=$cmdline
 write=refused
 kept /memfd:$T/bin/execfs-agent (deleted)" "$(cat "$T/a.out")" "B's exe seen from the container ($(cat "$T/a.err"))"
-log "B's /proc/PID/exe from inside: the sealed memfd; a write is refused"
+log "B from inside: its exe the sealed memfd, a write refused; no agent's arguments"
 
 # ---- the held start goes on ------------------------------------------------------
 printf r >&8
