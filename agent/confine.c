@@ -395,7 +395,8 @@ int confine_check(const struct confine *cf)
 
 /* ---- the child's side: async-signal-safe from here on ---- */
 
-int confine_apply_rlimits(const struct confine *cf, const char **what)
+int confine_apply_rlimits(const struct confine *cf, const struct rlimit *have,
+			  const char **what)
 {
 	struct rlimit lim, cur;
 	int k;
@@ -404,6 +405,9 @@ int confine_apply_rlimits(const struct confine *cf, const char **what)
 		if (!cf->rlimits[k].source)
 			continue;
 		lim = cf->rlimits[k].lim;
+		if (have && have[k].rlim_cur == lim.rlim_cur &&
+		    have[k].rlim_max == lim.rlim_max)
+			continue;
 		if (!setrlimit(k, &lim))
 			continue;
 		/* A limit copied from the init, higher than this process may

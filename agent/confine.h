@@ -125,8 +125,12 @@ int confine_check(const struct confine *cf);
 /* ---- in the child: async-signal-safe; 0 or -errno, *what set on failure
  * to a static string or one inside cf ---- */
 
-/* Each limit that is set, in RLIMIT_* order. */
-int confine_apply_rlimits(const struct confine *cf, const char **what);
+/* Each limit that is set, in RLIMIT_* order. have: the limits the
+ * process has now (CONFINE_NLIMITS of them), or NULL if unknown; a limit
+ * equal to the one it has is not set again (setting it would change
+ * nothing). */
+int confine_apply_rlimits(const struct confine *cf, const struct rlimit *have,
+			  const char **what);
 /* Writes "self/oom_score_adj" under proc_fd, the host's /proc. */
 int confine_apply_oom(const struct confine *cf, int proc_fd, const char **what);
 void confine_apply_umask(const struct confine *cf);

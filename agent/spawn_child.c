@@ -46,13 +46,14 @@
  * Until B6 it is the host's root on purpose: a write to
  * cgroup.procs, a lowered oom_score_adj and a raised hard rlimit are all
  * checked against the host's user namespace.
- *   B1 v2 cgroup: born in it (the directory fd is closed), or, without
- *      clone3, writes "0" to its cgroup.procs itself. Before the cgroup
- *      namespace: under nsdelegate a move is refused unless both cgroups
- *      are visible from the mover's namespace.
+ *   B1 v2 cgroup: born in it, or, without clone3, writes "0" to its
+ *      cgroup.procs itself. Before the cgroup namespace: under nsdelegate
+ *      a move is refused unless both cgroups are visible from the
+ *      mover's namespace.
  *   B2 each v1 hierarchy: writes "0" to its `tasks` (moves B alone,
- *      without the global lock), closes it. B, not A: a frozen freezer
- *      cgroup would freeze the writer, and A's writer is the agent.
+ *      without the global lock). B, not A: a frozen freezer cgroup would
+ *      freeze the writer, and A's writer is the agent. Every cgroup fd
+ *      is then closed, a close_range per run of them.
  *                          holds: /dev/null, report, stdio, pidfd, /proc
  *   B3 the host's /proc: B's own oom_score_adj is written (the
  *      config's oomScoreAdj, which must succeed, as in runc; without
@@ -66,7 +67,8 @@
  *      here on its address space does not grow, whatever RLIMIT_AS says.
  *   B5 RLIMIT_NOFILE back to what the agent started with (fdlimit.h),
  *      then the container's rlimits (confine.h: the config's exactly,
- *      or the init's), as the host's root.
+ *      or the init's), as the host's root; a limit B already has (the
+ *      agent's, which the plan read before the fork) is not set again.
  *   B6 setns(pidfd, CLONE_NEWUSER | CLONE_NEWCGROUP), what of them the
  *      init has that we do not (the kernel joins the user namespace
  *      first); pidfd closed. B now holds nothing of the host's but
@@ -81,7 +83,8 @@
  *      block on the container and only B waits.
  *                                      holds: 0-2, report, stdio | slave
  *   B9 every signal back to its default disposition (all are still
- *      blocked).
+ *      blocked): those the agent ignored or handled when the plan was
+ *      made (its /proc status), the others being there already.
  *   B10 the user database, if the request names a user or the env lacks
  *      HOME: the container's /etc/passwd and /etc/group through
  *      ctrfile.h, parsed by userdb.h; then the creds, and HOME as runc
@@ -278,26 +281,59 @@ int spawn_helper_shared(void *plan)
 
 /* ---- process B: entering -------------------------------------------- */
 
+/* Whether fd is one of the cgroup fds B1 and B2 are done with. */
+static bool is_cgroup_fd(const struct spawn_plan *p, int fd)
+{
+	size_t i;
+
+	if (fd == p->cgroup2_fd || fd == p->cgroup2_procs_fd)
+		return true;
+	for (i = 0; i < p->pin->ncgroups; i++)
+		if (fd == p->pin->cgroup_fds[i])
+			return true;
+	return false;
+}
+
+/* Close the cgroup fds: one close_range per run of them among the fds B
+ * holds (keep, sorted), rather than one close each. A run may span fd
+ * numbers B does not hold: closing those closes nothing. */
+static void close_cgroup_fds(const struct spawn_plan *p)
+{
+	size_t i = 0, j;
+
+	while (i < p->nkeep) {
+		if (!is_cgroup_fd(p, p->keep[i])) {
+			i++;
+			continue;
+		}
+		for (j = i; j + 1 < p->nkeep && is_cgroup_fd(p, p->keep[j + 1]);
+		     j++)
+			;
+		if (syscall(SYS_close_range, p->keep[i], p->keep[j], 0) < 0) {
+			for (; i <= j; i++)
+				close(p->keep[i]);
+		}
+		i = j + 1;
+	}
+}
+
 /* B1, B2 */
 static void b_cgroups(struct spawn_plan *p)
 {
 	const struct initpin *pin = p->pin;
 	size_t i;
 
-	close_fd(&p->cgroup2_fd);
-	if (p->cgroup2_procs_fd >= 0) {
-		if (write(p->cgroup2_procs_fd, "0", 1) != 1)
-			child_fail(p, STAGE_CGROUP, errno, p->cgroup2_dir, 127);
-		close_fd(&p->cgroup2_procs_fd);
-	}
+	if (p->cgroup2_procs_fd >= 0 && write(p->cgroup2_procs_fd, "0", 1) != 1)
+		child_fail(p, STAGE_CGROUP, errno, p->cgroup2_dir, 127);
 	for (i = 0; i < pin->ncgroups; i++) {
 		if (pin->cgroup_fds[i] < 0)
 			continue;
 		if (write(pin->cgroup_fds[i], "0", 1) != 1)
 			child_fail(p, STAGE_CGROUP, errno, pin->cgroups[i],
 				   127);
-		close(pin->cgroup_fds[i]);
 	}
+	close_cgroup_fds(p);
+	p->cgroup2_fd = p->cgroup2_procs_fd = -1;
 }
 
 /* B3. The agent may protect itself from the OOM killer; B gets the
@@ -349,21 +385,30 @@ static char *b_db_buffer(const struct spawn_plan *p, const char *path)
 }
 
 /* B5 */
-static void b_limits(const struct spawn_plan *p)
+static void b_limits(struct spawn_plan *p)
 {
 	const char *what = NULL;
 	int rc;
 
+	struct rlimit *have = &p->limits[RLIMIT_NOFILE];
+
 	/* The agent's raised fd limit is its own (fdlimit.h). Lowering the
-	 * soft limit needs no privilege; a failure keeps the raised one. */
-	if (setrlimit(RLIMIT_NOFILE, &p->nofile) < 0) {
-		/* best effort */
+	 * soft limit needs no privilege; a failure keeps the raised one,
+	 * and B no longer knows what it has. */
+	if (!p->limits_known || have->rlim_cur != p->nofile.rlim_cur ||
+	    have->rlim_max != p->nofile.rlim_max) {
+		if (setrlimit(RLIMIT_NOFILE, &p->nofile) == 0)
+			*have = p->nofile;
+		else
+			p->limits_known = false;
 	}
 	/* The container's limits, here while B is the host's root (raising
 	 * a hard limit needs CAP_SYS_RESOURCE over the host's user
-	 * namespace); what B execs inherits them. */
+	 * namespace); what B execs inherits them. Those B inherited already
+	 * (the agent's, read before the fork) are not set again. */
 	if (p->cf) {
-		rc = confine_apply_rlimits(p->cf, &what);
+		rc = confine_apply_rlimits(
+			p->cf, p->limits_known ? p->limits : NULL, &what);
 		if (rc < 0)
 			child_fail(p, STAGE_RLIMIT, -rc, what, 127);
 	}
@@ -711,11 +756,14 @@ static _Noreturn void b_main(struct spawn_plan *p)
 	/* B8 */
 	spawn_msg_send(p->report_w, SPAWN_MSG_READY, 0, 0, NULL, 0, master);
 	close_fd(&master);
-	/* B9 */
+	/* B9: those not at SIG_DFL when the agent forked (sig_reset), the
+	 * others being there already. */
 	for (i = 1; i < NSIG; i++) {
 		struct sigaction sa;
 
 		if (i == SIGKILL || i == SIGSTOP)
+			continue;
+		if (i <= 64 && !(p->sig_reset & (1ULL << (i - 1))))
 			continue;
 		memset(&sa, 0, sizeof(sa));
 		sa.sa_handler = SIG_DFL;

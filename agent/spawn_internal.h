@@ -14,6 +14,7 @@
 #ifndef EXECFS_AGENT_SPAWN_INTERNAL_H
 #define EXECFS_AGENT_SPAWN_INTERNAL_H
 
+#include "confine.h"
 #include "policy.h"
 #include "spawn.h"
 #include "userdb.h"
@@ -181,6 +182,13 @@ struct spawn_plan {
 	int last_cap;
 	int max_fd; /* for when close_range is missing */
 	struct rlimit nofile; /* the open-file limit the agent started with */
+	/* What B inherits, read from the agent's /proc before the fork: the
+	 * signals whose disposition is not SIG_DFL (bit n-1 for signal n;
+	 * all when unknown), which B9 resets; and its resource limits
+	 * (limits_known), which B5 does not set again. */
+	uint64_t sig_reset;
+	bool limits_known;
+	struct rlimit limits[CONFINE_NLIMITS];
 	sigset_t empty_mask;
 	/* A's answer when it shares our memory (shared): B's pid, or the
 	 * stage that failed and its errno. */

@@ -188,6 +188,53 @@ static void read_oom(struct spawn_plan *p, pid_t pid)
 	free(buf);
 }
 
+/* A "Name:\tHEX" field of /proc/PID/status; false if missing. */
+static bool status_mask(const char *text, const char *name, uint64_t *out)
+{
+	const char *line = strstr(text, name);
+	char *end;
+
+	if (!line || (line != text && line[-1] != '\n'))
+		return false;
+	*out = strtoull(line + strlen(name), &end, 16);
+	return end != line + strlen(name);
+}
+
+/* What B inherits of ours, for it to change only what differs: the
+ * signals not at SIG_DFL (ignored or handled: SigIgn, SigCgt) and the
+ * resource limits, as they are now. Read from our /proc, one file each
+ * (B would otherwise make a system call per signal and per limit); a
+ * file that cannot be read leaves B resetting and setting them all. */
+static void read_inherited(const struct spawner *sp, struct spawn_plan *p)
+{
+	int dirfd = sp->proc_fd >= 0 ? sp->proc_fd : AT_FDCWD;
+	const char *dir = sp->proc_fd >= 0 ? "" : "/proc/";
+	uint64_t ign, cgt;
+	struct confine lim;
+	char path[32], err[128], *buf;
+	size_t len;
+	int k;
+
+	p->sig_reset = ~0ULL;
+	snprintf(path, sizeof(path), "%sthread-self/status", dir);
+	if (!read_file_at(dirfd, path, 64 << 10, &buf, &len, NULL)) {
+		if (status_mask(buf, "SigIgn:", &ign) &&
+		    status_mask(buf, "SigCgt:", &cgt))
+			p->sig_reset = ign | cgt;
+		free(buf);
+	}
+	snprintf(path, sizeof(path), "%sthread-self/limits", dir);
+	if (read_file_at(dirfd, path, 64 << 10, &buf, &len, NULL))
+		return;
+	memset(&lim, 0, sizeof(lim));
+	if (!confine_rlimits_from_proc(&lim, buf, len, err, sizeof(err))) {
+		for (k = 0; k < CONFINE_NLIMITS; k++)
+			p->limits[k] = lim.rlimits[k].lim;
+		p->limits_known = true;
+	}
+	free(buf);
+}
+
 /* A pipe whose child end is not 0-2 (B dup2()s onto those) and whose
  * agent end is non-blocking. */
 static int make_pipe(int fds[2], int child_end)
@@ -405,6 +452,7 @@ static int plan_build(struct spawner *sp, struct spawn_plan *p,
 	p->max_fd = sysconf(_SC_OPEN_MAX) > 0 ? sysconf(_SC_OPEN_MAX) : 1024;
 	p->nofile = fdlimit_original();
 	sigemptyset(&p->empty_mask);
+	read_inherited(sp, p);
 	rc = build_env(p, c, req->env, err, errlen);
 	if (!rc)
 		rc = build_paths(req->argv[0], p->envp, &p->paths);

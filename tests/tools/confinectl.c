@@ -218,7 +218,7 @@ static int cmd_run(struct container *c, char **argv)
 	if (pid == 0) {
 		rc = confine_apply_oom(c->confine, proc_fd, &what);
 		if (!rc)
-			rc = confine_apply_rlimits(c->confine, &what);
+			rc = confine_apply_rlimits(c->confine, NULL, &what);
 		if (rc)
 			child_fail(what, -rc);
 		if (c->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))

@@ -335,7 +335,7 @@ static int rlimits_child(void *arg)
 	int rc;
 
 	drop_caps();
-	rc = confine_apply_rlimits(cf, &what);
+	rc = confine_apply_rlimits(cf, NULL, &what);
 	if (rc == -EPERM && what && !strcmp(what, "RLIMIT_NOFILE"))
 		return 3; /* the config's limit could not be set */
 	if (rc)
@@ -372,6 +372,47 @@ static void test_apply_rlimits(void **state)
 	/* ... a config's fails the start, naming the limit. */
 	cf.rlimits[RLIMIT_NOFILE].source = CONFINE_FROM_CONFIG;
 	assert_int_equal(in_child(rlimits_child, &cf), 3);
+}
+
+/* The limits the child has, as the spawner reads them for B: a limit it
+ * already has is not set again, one it lacks is. */
+static int rlimits_have_child(void *arg)
+{
+	const struct confine *cf = arg;
+	struct rlimit have[CONFINE_NLIMITS], core, got;
+	const char *what = NULL;
+	int k;
+
+	for (k = 0; k < CONFINE_NLIMITS; k++)
+		if (getrlimit(k, &have[k]))
+			return 2;
+	/* Told it has the config's RLIMIT_CORE, which it does not: it must
+	 * believe it and leave RLIMIT_CORE alone. */
+	have[RLIMIT_CORE] = cf->rlimits[RLIMIT_CORE].lim;
+	if (getrlimit(RLIMIT_CORE, &core))
+		return 2;
+	if (confine_apply_rlimits(cf, have, &what))
+		return 3;
+	if (getrlimit(RLIMIT_NPROC, &got) || got.rlim_cur != 77 ||
+	    got.rlim_max != 77)
+		return 4;
+	if (getrlimit(RLIMIT_CORE, &got) || got.rlim_cur != core.rlim_cur ||
+	    got.rlim_max != core.rlim_max)
+		return 5;
+	return 0;
+}
+
+static void test_apply_rlimits_have(void **state)
+{
+	struct confine cf;
+
+	(void)state;
+	memset(&cf, 0, sizeof(cf));
+	cf.rlimits[RLIMIT_NPROC].source = CONFINE_FROM_CONFIG;
+	cf.rlimits[RLIMIT_NPROC].lim = (struct rlimit){ 77, 77 };
+	cf.rlimits[RLIMIT_CORE].source = CONFINE_FROM_CONFIG;
+	cf.rlimits[RLIMIT_CORE].lim = (struct rlimit){ 1, 1 };
+	assert_int_equal(in_child(rlimits_have_child, &cf), 0);
 }
 
 static int misc_child(void *arg)
@@ -626,6 +667,7 @@ int main(void)
 		cmocka_unit_test(test_proc_limits_self),
 		cmocka_unit_test(test_proc_limits_malformed),
 		cmocka_unit_test(test_apply_rlimits),
+		cmocka_unit_test(test_apply_rlimits_have),
 		cmocka_unit_test(test_apply_umask_personality),
 		cmocka_unit_test(test_apply_oom),
 		cmocka_unit_test(test_lsm_fake_proc),

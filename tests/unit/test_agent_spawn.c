@@ -232,6 +232,7 @@ static void test_spawn_self(void **state)
 	char *nosuch[] = { "nosuch-execfs", NULL };
 	char *ls[] = { "ls", NULL };
 	char *home[] = { "sh", "-c", "echo \"[$HOME]\"", NULL };
+	char *sigign[] = { "grep", "SigIgn", "/proc/self/status", NULL };
 	char *extra[] = { "BAR=3", "NEW=4", NULL };
 	char *homeset[] = { "HOME=/set", NULL },
 	     *homeempty[] = { "HOME=", NULL };
@@ -285,6 +286,13 @@ static void test_spawn_self(void **state)
 	run(sp, &c, home, NULL, NULL, "0:0", &o);
 	assert_int_equal(o.report, 0);
 	assert_string_equal(o.out, "[/root]\n");
+	/* A signal we ignore (which execve would keep ignored) is back to
+	 * its default in the process: B resets what is not SIG_DFL. */
+	signal(SIGUSR2, SIG_IGN);
+	run(sp, &c, sigign, NULL, NULL, NULL, &o);
+	signal(SIGUSR2, SIG_DFL);
+	assert_int_equal(o.report, 0);
+	assert_string_equal(o.out, "SigIgn:\t0000000000000000\n");
 	spawner_free(sp);
 }
 
