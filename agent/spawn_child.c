@@ -206,29 +206,78 @@ static _Noreturn void a_fail(struct spawn_plan *p, int stage, int err)
 {
 	if (p->shared) {
 		/* The agent reads this once we are gone. */
-		p->a_stage = stage;
-		p->a_err = err ? err : EIO;
+		p->answer->a_stage = stage;
+		p->answer->a_err = err ? err : EIO;
 		_exit(1);
 	}
 	child_fail(p, stage, err, NULL, 1);
 }
 
-/* B: a fork of A. No stack argument: like fork, B runs on a copy of ours.
- * B's exit signal is A's (SIGCHLD) under CLONE_PARENT, which is why
- * clone3 wants exit_signal 0. */
-static pid_t a_clone(const struct spawn_plan *p)
+static _Noreturn void b_main(struct spawn_plan *p);
+
+#if SPAWN_OWN_STACK
+/* The clone or clone3 system call nr (arguments a0, a1), whose child
+ * starts on the new stack the arguments give it and calls b_main(p) there:
+ * it cannot return from this function, whose frame is on A's stack. */
+static long clone_onto(long nr, long a0, long a1, struct spawn_plan *p)
+{
+	register long rdx __asm__("rdx") = 0;
+	register long r10 __asm__("r10") = 0;
+	register long r8 __asm__("r8") = 0;
+	void (*fn)(struct spawn_plan *) = b_main;
+	long ret;
+
+	/* The syscall keeps every register but rax, rcx and r11: the child
+	 * finds fn and p where the parent left them. The stack's top is
+	 * 16-byte aligned, as a call wants it. */
+	__asm__ volatile("syscall\n\t"
+			 "test %%rax, %%rax\n\t"
+			 "jnz 1f\n\t"
+			 "xor %%ebp, %%ebp\n\t"
+			 "mov %[p], %%rdi\n\t"
+			 "call *%[fn]\n\t"
+			 "ud2\n"
+			 "1:"
+			 : "=a"(ret)
+			 : "0"(nr), "D"(a0), "S"(a1), "r"(rdx), "r"(r10),
+			   "r"(r8), [fn] "r"(fn), [p] "r"(p)
+			 : "rcx", "r11", "memory");
+	if (ret < 0) {
+		errno = (int)-ret;
+		return -1;
+	}
+	return ret;
+}
+#endif
+
+/* B: a fork of A. B's exit signal is A's (SIGCHLD) under CLONE_PARENT,
+ * which is why clone3 wants exit_signal 0. Without a stack of B's own
+ * (b_stack), B runs, like a fork, on its copy of ours, and returns here;
+ * with one, it starts in b_main() on it. */
+static pid_t a_clone(struct spawn_plan *p)
 {
 	struct spawn_clone_args args;
+	bool cgroup = p->clone3 && p->cgroup2_fd >= 0;
 
-	if (!p->clone3 || p->cgroup2_fd < 0)
-		return syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
 	memset(&args, 0, sizeof(args));
 	args.flags = CLONE_PARENT | SPAWN_CLONE_INTO_CGROUP;
 	args.cgroup = (uint64_t)p->cgroup2_fd;
+#if SPAWN_OWN_STACK
+	if (p->b_stack && cgroup) {
+		args.stack =
+			(uint64_t)(uintptr_t)(p->b_stack - SPAWN_STACK_SIZE +
+					      getpagesize());
+		args.stack_size = SPAWN_STACK_SIZE - getpagesize();
+		return clone_onto(SYS_clone3, (long)&args, sizeof(args), p);
+	}
+	if (p->b_stack)
+		return clone_onto(SYS_clone, CLONE_PARENT | SIGCHLD,
+				  (long)p->b_stack, p);
+#endif
+	if (!cgroup)
+		return syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
 	return syscall(SYS_clone3, &args, sizeof(args));
 }
-
-static _Noreturn void b_main(struct spawn_plan *p);
 
 /* A forked (not sharing the agent's memory): a pidfd of A, for B0. Set
  * in A's own copy only, so the agent's stays -1. */
@@ -267,7 +316,7 @@ _Noreturn void spawn_helper_main(struct spawn_plan *p)
 		b_main(p);
 	/* A5 */
 	if (p->shared) {
-		p->child = pid;
+		p->answer->child = pid;
 		_exit(0);
 	}
 	spawn_msg_send(p->report_w, SPAWN_MSG_PID, 0, 0, NULL, pid, -1);
@@ -786,11 +835,10 @@ static _Noreturn void b_main(struct spawn_plan *p)
 				   127);
 	/* What the process will run as, for the audit (spawn_report.h). */
 	spawn_ids_send(p->report_w, p->uid, p->gid, p->groups, p->ngroups);
+	/* B4's buffers stay mapped: the execve (or the exit) drops them
+	 * with the rest of B's memory, and an munmap of its own would only
+	 * add a TLB flush. */
 	ctrfile_root_close(&root);
-	if (pwbuf)
-		munmap(pwbuf, USERDB_MAX_FILE + 1);
-	if (grbuf)
-		munmap(grbuf, USERDB_MAX_FILE + 1);
 	b_session(p, slave);
 	b_credentials(p);
 	b_exec(p);

@@ -35,6 +35,13 @@ struct initpin_cache;
 /* A's stack when it shares the agent's memory; B runs on its copy until
  * execve. Only the pages touched are ever backed. */
 #define SPAWN_STACK_SIZE (256 * 1024)
+/* Whether B can start on a stack of its own (spawn_child.c: the clone's
+ * child needs a few instructions of assembly to call into C there). */
+#if defined(__x86_64__)
+#define SPAWN_OWN_STACK 1
+#else
+#define SPAWN_OWN_STACK 0
+#endif
 /* Fds A keeps for B (see spawn_child.c): the report socket, three stdio
  * ends, the init's pidfd, the host's /proc, the v2 cgroup, and one per v1
  * hierarchy. */
@@ -124,6 +131,13 @@ int spawn_msg_errno(const struct spawn_msg *m);
 
 /* ---- the plan --------------------------------------------------------- */
 
+/* A's answer when it shares our memory: B's pid, or the stage that failed
+ * and its errno. */
+struct spawn_answer {
+	pid_t child;
+	int a_stage, a_err;
+};
+
 /* Everything A and B need, prepared before fork. B runs on a copy of it
  * and writes only its own copy (the creds it looks up, HOME). */
 struct spawn_plan {
@@ -190,11 +204,14 @@ struct spawn_plan {
 	bool limits_known;
 	struct rlimit limits[CONFINE_NLIMITS];
 	sigset_t empty_mask;
-	/* A's answer when it shares our memory (shared): B's pid, or the
-	 * stage that failed and its errno. */
+	/* A shares our memory (shared): it answers in *answer, the
+	 * spawner's, which B's copy of our memory leaves out (A's writes to
+	 * it are then no copy-on-write faults); and B runs on a stack of its
+	 * own, b_stack (its top; NULL: on its copy of A's stack), so that A's
+	 * stack too is left out of B. */
 	bool shared;
-	pid_t child;
-	int a_stage, a_err;
+	struct spawn_answer *answer;
+	char *b_stack;
 };
 
 /* ---- the plan's copy (spawn_copy.c) --------------------------------------- */
@@ -262,9 +279,11 @@ struct spawner {
 	 * root is the container's; -1: B keeps the agent's score. */
 	int proc_fd;
 	int null_fd; /* /dev/null, owned */
-	/* Owned mmap: A's stack when it shares our memory (guard page at
-	 * the low end); NULL: every start forks. */
+	/* Owned mmap: A's stack when it shares our memory, then B's (each
+	 * SPAWN_STACK_SIZE with a guard page at its low end); NULL: every
+	 * start forks. */
 	char *stack;
+	struct spawn_answer answer; /* A's, when it shares our memory */
 	/* With that stack: the copy of the plan A and B run on, and what
 	 * B keeps of our memory (spawn_copy.c). */
 	struct spawn_arena arena;

@@ -350,12 +350,15 @@ static void plan_keep(struct spawn_plan *p)
 		keep_add(p, pin->cgroup_fds[i]);
 }
 
-/* What B keeps besides what spawn_mem_scan() found: A's stack (B runs on
- * its copy) and the arena (the plan's copy), in address order. */
+/* What B keeps besides what spawn_mem_scan() found: its own stack (which
+ * we never touch: nothing of it is copied; A's is left out), or where it
+ * cannot have one its copy of A's, and the arena (the plan's copy), in
+ * address order. */
 static void keep_ranges(const struct spawner *sp, struct spawn_range keep[2])
 {
-	struct spawn_range stack = { (uintptr_t)sp->stack,
-				     (uintptr_t)sp->stack + SPAWN_STACK_SIZE },
+	char *own = sp->stack + (SPAWN_OWN_STACK ? SPAWN_STACK_SIZE : 0);
+	struct spawn_range stack = { (uintptr_t)own,
+				     (uintptr_t)own + SPAWN_STACK_SIZE },
 			   arena = { (uintptr_t)sp->arena.base,
 				     (uintptr_t)sp->arena.base +
 					     sp->arena.size };
@@ -379,6 +382,13 @@ static pid_t helper_start(struct spawner *sp, struct spawn_plan **pp)
 	pid_t pid;
 
 	p->shared = sp->stack && !(p->nsflags & CLONE_NEWTIME);
+	if (p->shared) {
+		p->answer = &sp->answer;
+		memset(p->answer, 0, sizeof(*p->answer));
+		p->b_stack = SPAWN_OWN_STACK ?
+				     sp->stack + 2 * SPAWN_STACK_SIZE :
+				     NULL;
+	}
 	/* A and B run on a copy of the plan that lives off the heap, so
 	 * that B's copy of our memory can go without the heap. */
 	if (p->shared && spawn_plan_copy(&sp->arena, p, pp) < 0) {
@@ -573,17 +583,17 @@ int spawn_start(struct spawner *sp, const struct container *c,
 	/* A exits at once; the spawner reaps it (SIGCHLD). */
 	if (spawner_track(sp, helper) < 0)
 		kill(helper, SIGKILL); /* and it stays a zombie */
-	if (ran->shared && ran->a_err) {
+	if (ran->shared && ran->answer->a_err) {
 		memset(&m, 0, sizeof(m));
-		m.stage = ran->a_stage;
-		m.err = ran->a_err;
+		m.stage = ran->answer->a_stage;
+		m.err = ran->answer->a_err;
 		spawn_msg_format(&m, err, errlen);
 		rc = -spawn_msg_errno(&m);
 		goto out;
 	}
 	if (ran->shared) {
 		/* B is our unreaped child: its pid cannot be reused yet. */
-		e->pid = ran->child;
+		e->pid = ran->answer->child;
 		e->pidfd = syscall(SYS_pidfd_open, e->pid, 0);
 		if (e->pidfd < 0) {
 			rc = -errno;

@@ -437,21 +437,22 @@ void spawner_settle(struct spawner *sp)
 
 /* ---- the spawner ------------------------------------------------------ */
 
-/* A's stack, with a guard page below it; NULL (every start forks) when
- * it cannot be had. */
+/* A's stack and B's, each with a guard page below it; NULL (every start
+ * forks) when they cannot be had. */
 static char *spawner_stack_new(void)
 {
 	char *stack;
 
 	if (!SPAWN_SHARED_STACK)
 		return NULL;
-	stack = mmap(NULL, SPAWN_STACK_SIZE, PROT_READ | PROT_WRITE,
+	stack = mmap(NULL, 2 * SPAWN_STACK_SIZE, PROT_READ | PROT_WRITE,
 		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
 		     -1, 0);
 	if (stack == MAP_FAILED)
 		return NULL;
-	if (mprotect(stack, getpagesize(), PROT_NONE) < 0) {
-		munmap(stack, SPAWN_STACK_SIZE);
+	if (mprotect(stack, getpagesize(), PROT_NONE) < 0 ||
+	    mprotect(stack + SPAWN_STACK_SIZE, getpagesize(), PROT_NONE) < 0) {
+		munmap(stack, 2 * SPAWN_STACK_SIZE);
 		return NULL;
 	}
 	return stack;
@@ -540,7 +541,7 @@ void spawner_free(struct spawner *sp)
 	if (sp->null_fd >= 0)
 		close(sp->null_fd);
 	if (sp->stack)
-		munmap(sp->stack, SPAWN_STACK_SIZE);
+		munmap(sp->stack, 2 * SPAWN_STACK_SIZE);
 	spawn_arena_free(&sp->arena);
 	initpin_cache_free(sp->pins);
 	free(sp);
