@@ -31,9 +31,10 @@
  *      cgroup when clone3 is there (CLONE_INTO_CGROUP takes the cgroup
  *      lock only for reading; a write to cgroup.procs would wait 7-15 ms
  *      for the global one, see docs/BENCHMARKS.md). B is born with a
- *      private copy of the agent's memory but its malloc heap, which the
- *      agent leaves out for the clone (spawn_copy.c): A and B run on a
- *      copy of the plan, and B reads nothing of the heap.
+ *      private copy of only what it runs on: the agent's code, libc, the
+ *      dynamic linker, its TLS, the plan's copy (A and B run on it) and,
+ *      on x86_64, a stack of its own, where it starts in b_main();
+ *      everything else is left out for the clone (spawn_copy.c).
  *   A5 B's pid into the plan the agent reads (shared memory), or a PID
  *      report when A forked; exit. When A forked, it opened a pidfd of
  *      itself before A4, which B waits on first (B0): A's PID report is
@@ -64,7 +65,8 @@
  *      anyone else); the host's /proc closed.
  *                            holds: 0-2, report, stdio, pidfd, [attr]
  *   B4 the buffers of the user database mapped, if B will read it: from
- *      here on its address space does not grow, whatever RLIMIT_AS says.
+ *      here on its address space does not grow, whatever RLIMIT_AS says
+ *      (they go with B's memory at its execve).
  *   B5 RLIMIT_NOFILE back to what the agent started with (fdlimit.h),
  *      then the container's rlimits (confine.h: the config's exactly,
  *      or the init's), as the host's root; a limit B already has (the
@@ -541,9 +543,9 @@ static void b_set_home(struct spawn_plan *p, const char *home)
 {
 	size_t n = strlen(home);
 
-	memcpy(p->home_env, "HOME=", 5);
-	memcpy(p->home_env + 5, home, n + 1);
-	p->envp[p->home_slot] = p->home_env;
+	memcpy(p->out->home_env, "HOME=", 5);
+	memcpy(p->out->home_env + 5, home, n + 1);
+	p->envp[p->home_slot] = p->out->home_env;
 }
 
 /* Which database files B reads. */
@@ -570,7 +572,7 @@ static void b_users(struct spawn_plan *p, const struct ctrfile_root *r,
 	if (grbuf)
 		gr = b_read_db(p, r, "/etc/group", grbuf);
 	if (p->has_user) {
-		if (userdb_lookup(&p->user, pw, gr, &p->creds, &miss) < 0)
+		if (userdb_lookup(&p->user, pw, gr, &p->out->creds, &miss) < 0)
 			child_fail(p,
 				   miss == USERDB_NO_GROUP ? STAGE_GROUP :
 							     STAGE_USER,
@@ -578,19 +580,20 @@ static void b_users(struct spawn_plan *p, const struct ctrfile_root *r,
 				   miss == USERDB_NO_GROUP ? p->user.group :
 							     p->user.user,
 				   127);
-		p->uid = p->creds.uid;
-		p->gid = p->creds.gid;
-		p->groups = p->creds.groups;
-		p->ngroups = p->creds.ngroups;
+		p->uid = p->out->creds.uid;
+		p->gid = p->out->creds.gid;
+		p->groups = p->out->creds.groups;
+		p->ngroups = p->out->creds.ngroups;
 	} else if (p->need_home) {
-		p->creds.has_home = pw &&
-				    userdb_home_of(p->uid, pw, p->creds.home,
-						   sizeof(p->creds.home));
+		p->out->creds.has_home =
+			pw && userdb_home_of(p->uid, pw, p->out->creds.home,
+					     sizeof(p->out->creds.home));
 	}
 	/* runc's setupUser: HOME from the user's entry when the env has
 	 * none (or an empty one), "/" when there is no entry. */
 	if (p->need_home)
-		b_set_home(p, p->creds.has_home ? p->creds.home : "/");
+		b_set_home(p,
+			   p->out->creds.has_home ? p->out->creds.home : "/");
 }
 
 /* ---- process B: becoming the container's process ---------------------- */
@@ -790,9 +793,11 @@ static _Noreturn void b_main(struct spawn_plan *p)
 	b_cgroups(p);
 	b_host_proc(p);
 	if (b_needs_passwd(p))
-		pwbuf = b_db_buffer(p, "/etc/passwd");
+		pwbuf = p->db_buf[0] ? p->db_buf[0] :
+				       b_db_buffer(p, "/etc/passwd");
 	if (b_needs_group(p))
-		grbuf = b_db_buffer(p, "/etc/group");
+		grbuf = p->db_buf[1] ? p->db_buf[1] :
+				       b_db_buffer(p, "/etc/group");
 	b_limits(p);
 	b_userns_cgroupns(p);
 	if (p->tty || pwbuf || grbuf) {

@@ -45,8 +45,9 @@
 #include <unistd.h>
 
 #define ARENA_ALIGN 16
-/* The arena's first size; it grows (a new mapping) for a start that needs
- * more, which only a huge argv, env or PATH does. */
+/* The arena's first size for the copy (its tail comes on top); it grows (a
+ * new mapping) for a start that needs more, which only a huge argv, env or
+ * PATH does. */
 #define ARENA_INITIAL (256 * 1024)
 
 /* ---- the arena ---------------------------------------------------------- */
@@ -59,11 +60,18 @@ void spawn_arena_free(struct spawn_arena *a)
 	a->size = a->used = 0;
 }
 
-/* Room for need bytes, from the start: the previous copy is dropped. */
+static size_t tail_size(void);
+
+/* Room for need bytes, from the start, and the tail after them: the
+ * previous copy is dropped. */
 static int arena_reset(struct spawn_arena *a, size_t need)
 {
-	size_t size = a->size ? a->size : ARENA_INITIAL;
+	size_t size = a->size ? a->size : ARENA_INITIAL + tail_size();
 	char *base;
+
+	if (need > SIZE_MAX - tail_size())
+		return -E2BIG;
+	need += tail_size();
 
 	while (size < need) {
 		if (size > SIZE_MAX / 2)
@@ -86,6 +94,24 @@ static int arena_reset(struct spawn_arena *a, size_t need)
 static size_t align_up(size_t n)
 {
 	return (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+}
+
+static size_t page_up(size_t n)
+{
+	size_t page = (size_t)getpagesize();
+
+	return (n + page - 1) & ~(page - 1);
+}
+
+/* The end of the arena, which we never write: B's own output and B4's
+ * buffers. B's writes there are its own zeroed pages; none of it is ever
+ * in our memory, so none of it is copied or write-protected by B's clone
+ * (as every page of the plan's copy is, our next write to it being a
+ * copy-on-write fault). */
+static size_t tail_size(void)
+{
+	return page_up(sizeof(struct spawn_b_out)) +
+	       2 * page_up(USERDB_MAX_FILE + 1);
 }
 
 /* n bytes of the arena (reset with room enough: cannot fail). */
@@ -216,6 +242,11 @@ int spawn_plan_copy(struct spawn_arena *a, const struct spawn_plan *p,
 		return rc;
 	q = arena_take(a, sizeof(*q));
 	*q = *p;
+	/* At the very end of the mapping: the copy, however large, stops
+	 * short of it, and a bigger one gets a new mapping. */
+	q->out = (struct spawn_b_out *)(a->base + a->size - tail_size());
+	q->db_buf[0] = (char *)q->out + page_up(sizeof(*q->out));
+	q->db_buf[1] = q->db_buf[0] + page_up(USERDB_MAX_FILE + 1);
 	q->argv = arena_strv(a, p->argv, strv_len(p->argv), strv_len(p->argv));
 	room = envp_room(p);
 	q->envp = arena_strv(a, p->envp, strv_len(p->envp), room);

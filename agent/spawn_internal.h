@@ -138,6 +138,15 @@ struct spawn_answer {
 	int a_stage, a_err;
 };
 
+/* What B writes of its own, apart from the plan: its user lookup and
+ * HOME. With the plan's copy it lives at the end of the arena, which we
+ * never write (spawn_copy.c), so that copying the plan touches fewer
+ * pages; otherwise it is the agent's, zeroed, for the forked A and B. */
+struct spawn_b_out {
+	struct user_creds creds;
+	char home_env[5 + USERDB_HOME_MAX]; /* "HOME=..." */
+};
+
 /* Everything A and B need, prepared before fork. B runs on a copy of it
  * and writes only its own copy (the creds it looks up, HOME). */
 struct spawn_plan {
@@ -159,8 +168,10 @@ struct spawn_plan {
 	size_t ngroups;
 	bool has_user;
 	struct userdb_spec user;
-	struct user_creds creds; /* B's lookup */
-	char home_env[5 + USERDB_HOME_MAX]; /* B's "HOME=..." */
+	struct spawn_b_out *out; /* B's lookup and HOME */
+	/* B4's buffers, NULL: B maps them; with the plan's copy, at the end
+	 * of the arena (spawn_copy.c). */
+	char *db_buf[2];
 	/* The policy's run_as (exec_spec.h), checked by B against the ids
 	 * the user resolved to; run_as_name: the requested user, NULL for
 	 * the container's own. */

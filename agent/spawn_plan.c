@@ -10,7 +10,7 @@
  *
  * A is started the way posix_spawn starts its child: clone(CLONE_VM |
  * CLONE_VFORK) on a stack of the spawner's, so the agent's page tables are
- * copied once (for B, without the heap: spawn_copy.c) instead of twice, and
+ * copied once (for B, only what it runs on: spawn_copy.c) instead of twice, and
  * the agent sleeps only while A
  * runs, which is a few kernel calls that no container can stall (A opens
  * nothing, joins no cgroup, waits on nothing of the container's). A plain
@@ -396,6 +396,14 @@ static pid_t helper_start(struct spawner *sp, struct spawn_plan **pp)
 		return -1;
 	}
 	p = *pp;
+	/* A forking A and its B run on their copies of our heap. */
+	if (!p->shared && !p->out) {
+		p->out = calloc(1, sizeof(*p->out));
+		if (!p->out) {
+			errno = ENOMEM;
+			return -1;
+		}
+	}
 	/* No agent signal handler may run in the children before B resets
 	 * the dispositions (libevent's would write to the agent's socket,
 	 * and, in A, run on our memory). */
@@ -639,6 +647,7 @@ out:
 		close_fd(&p->cgroup2_procs_fd);
 		strv_free(p->paths);
 		free(p->envp);
+		free(p->out);
 		free(p);
 	}
 	return rc;

@@ -159,6 +159,14 @@ static void test_copy_complete(void **state)
 	assert_in_arena(q->seccomp);
 	assert_int_equal(q->seccomp->len, 3);
 	assert_int_equal(q->seccomp->insns[2].k, 0x7fff0000);
+	/* B's own output and its database buffers: at the end of the
+	 * arena, past the copy, page-aligned, never written here (zeroes). */
+	assert_true((char *)q->out >= a.base + a.used);
+	assert_int_equal((uintptr_t)q->out % getpagesize(), 0);
+	assert_true(q->db_buf[0] > (char *)q->out);
+	assert_true(q->db_buf[1] >= q->db_buf[0] + USERDB_MAX_FILE + 1);
+	assert_true(q->db_buf[1] + USERDB_MAX_FILE + 1 <= a.base + a.size);
+	assert_int_equal(q->out->home_env[0], 0);
 	/* The plan itself is untouched. */
 	assert_ptr_equal(f.p.pin, &f.pin);
 	assert_ptr_equal(f.p.argv, argv);
