@@ -152,6 +152,34 @@ struct spawn_clone_args {
 
 /* ---- common ----------------------------------------------------------- */
 
+/* A system call made by B itself, -errno on failure: for the calls of B's
+ * last steps, each of which would otherwise run a libc wrapper on a page
+ * of libc's text of its own (and read errno through another): a page B
+ * faults in, after its clone, on every start. */
+static long b_syscall(long nr, long a0, long a1, long a2, long a3)
+{
+#if defined(__x86_64__)
+	register long r10 __asm__("r10") = a3;
+	long ret;
+
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "0"(nr), "D"(a0), "S"(a1), "d"(a2), "r"(r10)
+			 : "rcx", "r11", "memory");
+	return ret;
+#else
+	long ret = syscall(nr, a0, a1, a2, a3);
+
+	return ret < 0 ? -errno : ret;
+#endif
+}
+
+/* The kernel's struct sigaction (x86_64's and most others' layout): for
+ * SIG_DFL only the handler matters, and every field is 0. */
+struct b_sigaction {
+	unsigned long handler, flags, restorer, mask;
+};
+
 static _Noreturn void child_fail(const struct spawn_plan *p, int stage, int err,
 				 const char *subject, int code)
 {
@@ -637,10 +665,11 @@ static void b_caps_apply(const struct spawn_plan *p)
 /* B11 */
 static void b_session(const struct spawn_plan *p, int slave)
 {
+	long rc = b_syscall(SYS_setsid, 0, 0, 0, 0);
 	int i, keep[2];
 
-	if (setsid() < 0)
-		child_fail(p, STAGE_SETSID, errno, NULL, 127);
+	if (rc < 0)
+		child_fail(p, STAGE_SETSID, (int)-rc, NULL, 127);
 	/* A session leader without a terminal acquires the first one it
 	 * asks for: the slave becomes B's controlling terminal, and B's
 	 * process group its foreground. */
@@ -726,6 +755,7 @@ static void b_credentials(const struct spawn_plan *p)
 /* B14, B15 */
 static _Noreturn void b_exec(const struct spawn_plan *p)
 {
+	uint64_t empty_mask = 0;
 	int i, err = ENOENT;
 	bool eacces = false;
 
@@ -745,7 +775,8 @@ static _Noreturn void b_exec(const struct spawn_plan *p)
 	}
 	if (p->has_nice && setpriority(PRIO_PROCESS, 0, p->nice) < 0)
 		child_fail(p, STAGE_NICE, errno, NULL, 127);
-	sigprocmask(SIG_SETMASK, &p->empty_mask, NULL);
+	b_syscall(SYS_rt_sigprocmask, SIG_SETMASK, (long)&empty_mask, 0,
+		  sizeof(empty_mask));
 	/* With no_new_privs the filter comes last, so that the fewest of
 	 * our own calls run under it: only execve (one per PATH candidate)
 	 * and, when they all fail, the report and _exit. */
@@ -754,8 +785,9 @@ static _Noreturn void b_exec(const struct spawn_plan *p)
 
 	/* execvp's search, by hand: the container's PATH, inside its root. */
 	for (i = 0; p->paths[i]; i++) {
-		execve(p->paths[i], p->argv, p->envp);
-		switch (errno) {
+		err = (int)-b_syscall(SYS_execve, (long)p->paths[i],
+				      (long)p->argv, (long)p->envp, 0);
+		switch (err) {
 		case EACCES:
 			eacces = true;
 			/* fall through */
@@ -766,12 +798,10 @@ static _Noreturn void b_exec(const struct spawn_plan *p)
 		case ETIMEDOUT:
 			continue;
 		default:
-			err = errno;
 			goto out_fail;
 		}
 	}
-	if (eacces)
-		err = EACCES;
+	err = eacces ? EACCES : ENOENT;
 out_fail:
 	child_fail(p, STAGE_EXEC, err, p->argv[0], 127);
 }
@@ -813,15 +843,13 @@ static _Noreturn void b_main(struct spawn_plan *p)
 	/* B9: those not at SIG_DFL when the agent forked (sig_reset), the
 	 * others being there already. */
 	for (i = 1; i < NSIG; i++) {
-		struct sigaction sa;
+		struct b_sigaction sa = { 0 };
 
 		if (i == SIGKILL || i == SIGSTOP)
 			continue;
 		if (i <= 64 && !(p->sig_reset & (1ULL << (i - 1))))
 			continue;
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = SIG_DFL;
-		sigaction(i, &sa, NULL); /* glibc's internal ones fail: fine */
+		b_syscall(SYS_rt_sigaction, i, (long)&sa, 0, sizeof(sa.mask));
 	}
 	if (p->has_user || p->need_home)
 		b_users(p, &root, pwbuf, grbuf);

@@ -214,7 +214,6 @@ struct spawn_plan {
 	uint64_t sig_reset;
 	bool limits_known;
 	struct rlimit limits[CONFINE_NLIMITS];
-	sigset_t empty_mask;
 	/* A shares our memory (shared): it answers in *answer, the
 	 * spawner's, which B's copy of our memory leaves out (A's writes to
 	 * it are then no copy-on-write faults); and B runs on a stack of its

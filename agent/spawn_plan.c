@@ -469,7 +469,6 @@ static int plan_build(struct spawner *sp, struct spawn_plan *p,
 	p->null_fd = sp->null_fd;
 	p->max_fd = sysconf(_SC_OPEN_MAX) > 0 ? sysconf(_SC_OPEN_MAX) : 1024;
 	p->nofile = fdlimit_original();
-	sigemptyset(&p->empty_mask);
 	read_inherited(sp, p);
 	rc = build_env(p, c, req->env, err, errlen);
 	if (!rc)
