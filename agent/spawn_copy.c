@@ -409,6 +409,8 @@ int spawn_mem_scan(struct spawn_mem *m)
 			continue; /* [vsyscall]: no mapping of ours */
 		if (hi > m->top)
 			m->top = hi;
+		if (!m->bottom || lo < m->bottom)
+			m->bottom = lo;
 		name = strchr(line, '/');
 		if (!name)
 			name = strchr(line, '[');
@@ -452,15 +454,15 @@ void spawn_mem_exclude(struct spawn_mem *m, const struct spawn_range *extra,
 		       size_t nextra)
 {
 	struct spawn_range all[SPAWN_MAX_KEPT + SPAWN_MAX_EXTRA];
-	uintptr_t lo = (uintptr_t)getpagesize();
+	uintptr_t lo = m->bottom;
 	size_t n, i;
 
 	m->nout = 0;
 	if (!m->nkept || nextra > SPAWN_MAX_EXTRA)
 		return;
 	n = merge_kept(m, extra, nextra, all);
-	/* Every gap between what B keeps, from the first page to the top of
-	 * the highest mapping: whatever is mapped there now. A gap with holes
+	/* Every gap between what B keeps, from the lowest mapping to the top
+	 * of the highest: whatever is mapped there now. A gap with holes
 	 * answers ENOMEM once every mapping in it is marked. */
 	for (i = 0; i <= n; i++) {
 		uintptr_t hi = i < n ? all[i].lo : m->top;

@@ -250,7 +250,8 @@ struct spawn_mem {
 	 * nothing is ever left out. */
 	struct spawn_range kept[SPAWN_MAX_KEPT];
 	size_t nkept;
-	uintptr_t top; /* the end of the highest mapping */
+	uintptr_t bottom, top; /* the lowest mapping's start, the highest's
+				  end */
 	/* Left out now (MADV_DONTFORK): the gaps between what B keeps. */
 	struct spawn_range out[SPAWN_MAX_KEPT + SPAWN_MAX_EXTRA + 1];
 	size_t nout;
@@ -289,6 +290,9 @@ struct spawner {
 	 * root is the container's; -1: B keeps the agent's score. */
 	int proc_fd;
 	int null_fd; /* /dev/null, owned */
+	/* Our /proc/self/status and limits, owned, -1 if not opened: read
+	 * at each start for what B inherits (spawn_plan.c). */
+	int status_fd, limits_fd;
 	/* Owned mmap: A's stack when it shares our memory, then B's (each
 	 * SPAWN_STACK_SIZE with a guard page at its low end); NULL: every
 	 * start forks. */

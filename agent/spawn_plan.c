@@ -200,39 +200,49 @@ static bool status_mask(const char *text, const char *name, uint64_t *out)
 	return end != line + strlen(name);
 }
 
+/* The whole of a /proc file of ours kept open by the spawner, read again
+ * from its start (one system call: the kernel writes it anew), into buf
+ * (NUL-terminated); its length, or -1. */
+static ssize_t reread(int fd, char *buf, size_t size)
+{
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = pread(fd, buf, size - 1, 0);
+	if (n < 0 || (size_t)n == size - 1)
+		return -1; /* an error, or more than we expect */
+	buf[n] = '\0';
+	return n;
+}
+
 /* What B inherits of ours, for it to change only what differs: the
  * signals not at SIG_DFL (ignored or handled: SigIgn, SigCgt) and the
- * resource limits, as they are now. Read from our /proc, one file each
- * (B would otherwise make a system call per signal and per limit); a
- * file that cannot be read leaves B resetting and setting them all. */
+ * resource limits, as they are now. Read from our /proc status and limits
+ * (B would otherwise make a system call per signal and per limit); a file
+ * that cannot be read leaves B resetting and setting them all. */
 static void read_inherited(const struct spawner *sp, struct spawn_plan *p)
 {
-	int dirfd = sp->proc_fd >= 0 ? sp->proc_fd : AT_FDCWD;
-	const char *dir = sp->proc_fd >= 0 ? "" : "/proc/";
+	char buf[8192], err[128];
 	uint64_t ign, cgt;
 	struct confine lim;
-	char path[32], err[128], *buf;
-	size_t len;
+	ssize_t n;
 	int k;
 
 	p->sig_reset = ~0ULL;
-	snprintf(path, sizeof(path), "%sthread-self/status", dir);
-	if (!read_file_at(dirfd, path, 64 << 10, &buf, &len, NULL)) {
-		if (status_mask(buf, "SigIgn:", &ign) &&
-		    status_mask(buf, "SigCgt:", &cgt))
-			p->sig_reset = ign | cgt;
-		free(buf);
-	}
-	snprintf(path, sizeof(path), "%sthread-self/limits", dir);
-	if (read_file_at(dirfd, path, 64 << 10, &buf, &len, NULL))
+	if (reread(sp->status_fd, buf, sizeof(buf)) > 0 &&
+	    status_mask(buf, "SigIgn:", &ign) &&
+	    status_mask(buf, "SigCgt:", &cgt))
+		p->sig_reset = ign | cgt;
+	n = reread(sp->limits_fd, buf, sizeof(buf));
+	if (n <= 0)
 		return;
 	memset(&lim, 0, sizeof(lim));
-	if (!confine_rlimits_from_proc(&lim, buf, len, err, sizeof(err))) {
+	if (!confine_rlimits_from_proc(&lim, buf, n, err, sizeof(err))) {
 		for (k = 0; k < CONFINE_NLIMITS; k++)
 			p->limits[k] = lim.rlimits[k].lim;
 		p->limits_known = true;
 	}
-	free(buf);
 }
 
 /* A pipe whose child end is not 0-2 (B dup2()s onto those) and whose

@@ -483,6 +483,9 @@ struct spawner *spawner_new(struct event_base *base)
 	sp->last_cap = CAP_LAST_CAP;
 	sp->proc_fd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	sp->null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	/* Ours, read again at each start (spawn_plan.c): what B inherits. */
+	sp->status_fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	sp->limits_fd = open("/proc/self/limits", O_RDONLY | O_CLOEXEC);
 	sp->clone3 = clone3_usable();
 	if (!sp->clone3)
 		log_info("clone3 is not available (%s): processes are placed "
@@ -540,6 +543,10 @@ void spawner_free(struct spawner *sp)
 		close(sp->proc_fd);
 	if (sp->null_fd >= 0)
 		close(sp->null_fd);
+	if (sp->status_fd >= 0)
+		close(sp->status_fd);
+	if (sp->limits_fd >= 0)
+		close(sp->limits_fd);
 	if (sp->stack)
 		munmap(sp->stack, 2 * SPAWN_STACK_SIZE);
 	spawn_arena_free(&sp->arena);
