@@ -48,11 +48,13 @@ struct execfs {
 #define FS_STREAM_BLKSIZE (1024 * 1024)
 
 /* Timeouts the kernel may cache what we answer. Stream files change under
- * it all the time, so their attributes are never cached; names are stable
- * for a second (a removed container is also invalidated explicitly). */
+ * it all the time, so their attributes are never cached (but clone's,
+ * which never change); names are stable for a second (a removed container
+ * is also invalidated explicitly). */
 #define FS_ENTRY_TIMEOUT 1.0
 #define FS_DIR_ATTR_TIMEOUT 1.0
 #define FS_FILE_ATTR_TIMEOUT 0.0
+#define FS_CLONE_ATTR_TIMEOUT 1.0
 
 /* How long a session whose connection was lost waits for its node by
  * default: the agent's default grace (execfs-agent --grace). */
