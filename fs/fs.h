@@ -10,6 +10,7 @@
 #include <fuse_lowlevel.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "execfs/list.h"
 
@@ -32,6 +33,10 @@ struct execfs {
 	unsigned resume_seconds; /* a lost session waits this for its node */
 	bool local; /* node dir named by the agent's snapshot */
 	bool unmounting; /* teardown: kernel notifications stop */
+	/* Every file's owner: the user who mounted, read once (each LOOKUP
+	 * and GETATTR stats a file, and getuid is a system call). */
+	uid_t uid;
+	gid_t gid;
 };
 
 /* Event priorities of the mount's loop (event_base_priority_init). An

@@ -104,8 +104,8 @@ static void inode_stat(const struct execfs *fs, const struct inode *i,
 
 	memset(st, 0, sizeof(*st));
 	st->st_ino = inode_number(i);
-	st->st_uid = getuid();
-	st->st_gid = getgid();
+	st->st_uid = fs->uid;
+	st->st_gid = fs->gid;
 	st->st_mtim = inode_mtime(i);
 	if (inode_is_dir(i)) {
 		while ((c = inode_next_child(i, c)))
