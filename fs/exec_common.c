@@ -89,8 +89,13 @@ out:
 
 ssize_t exec_read_text(const char *path, char *buf, size_t len)
 {
+	return exec_read_text_at(AT_FDCWD, path, buf, len);
+}
+
+ssize_t exec_read_text_at(int dirfd, const char *path, char *buf, size_t len)
+{
 	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
 		return -errno;

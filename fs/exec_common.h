@@ -32,6 +32,9 @@ void exec_strv_free(char **v, size_t n);
 /* Read a small text file whole (clone, ctl, wait) into buf, NUL-ended:
  * the byte count, or -errno. EINTR is retried. */
 ssize_t exec_read_text(const char *path, char *buf, size_t len);
+/* The same with path relative to dirfd (openat(2)): a walk that starts
+ * below the mount's root costs no lookups of the directories above. */
+ssize_t exec_read_text_at(int dirfd, const char *path, char *buf, size_t len);
 
 /*
  * The exit status a `wait` (or `status`) line stands for, as `execfs

@@ -6,11 +6,21 @@
  * C/clone for a session N, write `exec CMD` and `eof` to C/N/ctl in one
  * write (it returns once the process started or failed to), read
  * C/N/stdout while a second thread reads C/N/stderr (both are drained, so
- * a command flooding one never stalls), read C/N/wait, write `forget`. A
- * blocking read of a session file is one FUSE request parked in the mount
- * until bytes come, so 200 targets cost 200 threads asleep in the kernel,
- * not a poll loop re-polling 400 files; the mount answers them from its
- * one event loop, and the agents run the commands in parallel.
+ * a command flooding one never stalls), take the end from C/N/ctl (or
+ * C/N/wait), write `forget`. A blocking read of a session file is one
+ * FUSE request parked in the mount until bytes come, so 200 targets cost
+ * 200 threads asleep in the kernel, not a poll loop re-polling 400 files;
+ * the mount answers them from its one event loop, and the agents run the
+ * commands in parallel.
+ *
+ * Every FUSE request costs this process a blocked system call and the
+ * mount a read, a reply and two context switches, so a target asks for
+ * few: files are opened relative to C and C/N held open with O_PATH (a
+ * path from the root would look every directory above up again once the
+ * kernel's entries expired, as they do in a fan-out longer than a
+ * second); ctl is opened for reading too, so its line gives the end
+ * status when the session ended by the time both outputs did (as it
+ * usually has), and `wait` is opened only when it has not.
  *
  * The main thread starts workers, and waits in poll(2) for two pipes:
  * workers write their index when they end, signal handlers the signal
@@ -27,7 +37,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -42,10 +51,15 @@
 #include "exec_pump.h"
 #include "execfs/ctl.h"
 
-/* A read of a session file; the answer comes as soon as bytes arrive. */
+/* A read of a session file; the answer comes as soon as bytes arrive.
+ * Reads start at READ_MIN and double after full answers: a read of the
+ * mount pins (and so faults in) every page it asks for (direct I/O), which
+ * the empty or short outputs of most fan-outs should not pay 64 KiB for. */
 #define READ_SIZE (64 * 1024)
-/* Workers sleep in the kernel; they need little stack. */
-#define WORKER_STACK (256 * 1024)
+#define READ_MIN (4 * 1024)
+/* Workers sleep in the kernel; they need little stack (their buffers are
+ * on the heap), and small stacks stay in glibc's cache of stacks. */
+#define WORKER_STACK (64 * 1024)
 /* After a second signal: how long the `kill` lines and the workers'
  * `forget` get before the process leaves anyway. */
 #define EXIT_GRACE_MS 2000
@@ -79,6 +93,7 @@ struct reader {
 static void reader_run(struct reader *r)
 {
 	char *buf = malloc(READ_SIZE);
+	size_t want = READ_MIN;
 	ssize_t n;
 
 	if (!buf) {
@@ -86,7 +101,7 @@ static void reader_run(struct reader *r)
 		return;
 	}
 	for (;;) {
-		n = read(r->fd, buf, READ_SIZE);
+		n = read(r->fd, buf, want);
 		if (n == 0)
 			break;
 		if (n < 0 && errno == EINTR)
@@ -95,6 +110,8 @@ static void reader_run(struct reader *r)
 			r->err = errno;
 			break;
 		}
+		if ((size_t)n == want && want < READ_SIZE)
+			want *= 2;
 		if (exec_lines_feed(r->lines, buf, (size_t)n) < 0) {
 			r->err = ENOMEM;
 			break;
@@ -111,15 +128,6 @@ static void *reader_main(void *arg)
 	return NULL;
 }
 
-/* A session directory's path fits in PATH_MAX; one of its files' paths
- * in LEAF_PATH. */
-#define LEAF_PATH (PATH_MAX + 16)
-
-static void leaf_path(char *out, const char *sdir, const char *leaf)
-{
-	snprintf(out, LEAF_PATH, "%.*s/%s", PATH_MAX - 1, sdir, leaf);
-}
-
 static void target_fail(struct fanout_target *t, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -133,13 +141,27 @@ static void target_fail(struct fanout_target *t, int code, const char *fmt, ...)
 	t->exit_code = code;
 }
 
-/* Why the start failed, from N/ctl's error line, into t->result. */
-static void start_failed(struct fanout_target *t, const char *sdir, int err)
+/* What reading ctl (open for reading too) gives now, NUL-ended: the byte
+ * count or -errno. */
+static ssize_t ctl_text(int ctl, char *buf, size_t len)
 {
-	char path[LEAF_PATH], text[1024], *e;
+	ssize_t n;
 
-	leaf_path(path, sdir, "ctl");
-	if (exec_read_text(path, text, sizeof(text)) > 0 &&
+	do
+		n = pread(ctl, buf, len - 1, 0);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	return n;
+}
+
+/* Why the start failed, from ctl's error line, into t->result. */
+static void start_failed(struct fanout_target *t, int ctl, int err)
+{
+	char text[1024], *e;
+
+	if (ctl_text(ctl, text, sizeof(text)) > 0 &&
 	    (e = strstr(text, "error: "))) {
 		e[strcspn(e, "\n")] = '\0';
 		target_fail(t, exec_start_exit(-err), "failed to start: %s",
@@ -150,22 +172,42 @@ static void start_failed(struct fanout_target *t, const char *sdir, int err)
 	}
 }
 
-/* N/ctl's error line names `eof`: the exec before it went through. */
-static bool start_went_through(const char *sdir)
+/* ctl's error line names `eof`: the exec before it went through. */
+static bool start_went_through(int ctl)
 {
-	char path[LEAF_PATH], text[1024];
+	char text[1024];
 
-	leaf_path(path, sdir, "ctl");
-	return exec_read_text(path, text, sizeof(text)) > 0 &&
+	return ctl_text(ctl, text, sizeof(text)) > 0 &&
 	       strstr(text, "error: eof");
 }
 
-/* Both outputs, then wait. The session has started; ctl is open. */
-static void target_collect(struct fanout_target *t, const char *sdir)
+/* The end status from ctl's first line (`N SID LINE`) into line, if the
+ * session has ended: true; false while it runs (or ctl cannot be read). */
+static bool ctl_ended(int ctl, char *line, size_t len)
+{
+	char text[1024], *p;
+	bool ended;
+
+	if (ctl_text(ctl, text, sizeof(text)) <= 0)
+		return false;
+	text[strcspn(text, "\n")] = '\0';
+	p = strchr(text, ' ');
+	p = p ? strchr(p + 1, ' ') : NULL;
+	if (!p)
+		return false;
+	exec_status_exit(p + 1, &ended);
+	if (ended)
+		snprintf(line, len, "%s", p + 1);
+	return ended;
+}
+
+/* Both outputs, then the end. The session has started; sdir is C/N
+ * (O_PATH), ctl its ctl, open for reading and writing. */
+static void target_collect(struct fanout_target *t, int sdir, int ctl)
 {
 	struct fanout *f = t->f;
 	struct reader out = { .fd = -1 }, err = { .fd = -1 };
-	char path[LEAF_PATH], line[512];
+	char line[512];
 	pthread_attr_t attr;
 	pthread_t th;
 	bool joined = true, ended;
@@ -180,13 +222,14 @@ static void target_collect(struct fanout_target *t, const char *sdir)
 		target_fail(t, EXEC_EXIT_EXECFS, "out of memory");
 		goto out;
 	}
-	leaf_path(path, sdir, "stdout");
-	out.fd = open(path, O_RDONLY | O_CLOEXEC);
-	leaf_path(path, sdir, "stderr");
-	err.fd = open(path, O_RDONLY | O_CLOEXEC);
+	out.fd = openat(sdir, "stdout", O_RDONLY | O_CLOEXEC);
+	if (out.fd >= 0)
+		err.fd = openat(sdir, "stderr", O_RDONLY | O_CLOEXEC);
 	if (out.fd < 0 || err.fd < 0) {
-		target_fail(t, EXEC_EXIT_EXECFS, "%s: %s", path,
-			    strerror(errno));
+		/* C/N/ctl without its "ctl" is C/N/. */
+		target_fail(t, EXEC_EXIT_EXECFS, "%.*s%s: %s",
+			    (int)strlen(t->ctl_path) - 3, t->ctl_path,
+			    out.fd < 0 ? "stdout" : "stderr", strerror(errno));
 		goto out;
 	}
 	pthread_attr_init(&attr);
@@ -206,14 +249,16 @@ static void target_collect(struct fanout_target *t, const char *sdir)
 			    strerror(out.err ? out.err : err.err));
 		goto out;
 	}
-	leaf_path(path, sdir, "wait");
-	n = exec_read_text(path, line, sizeof(line));
-	if (n <= 0) {
-		target_fail(t, EXEC_EXIT_EXECFS, "wait: %s",
-			    n < 0 ? strerror((int)-n) : "empty");
-		goto out;
+	/* Both outputs ended: so has the session, mostly; wait only if not. */
+	if (!ctl_ended(ctl, line, sizeof(line))) {
+		n = exec_read_text_at(sdir, "wait", line, sizeof(line));
+		if (n <= 0) {
+			target_fail(t, EXEC_EXIT_EXECFS, "wait: %s",
+				    n < 0 ? strerror((int)-n) : "empty");
+			goto out;
+		}
+		line[strcspn(line, "\n")] = '\0';
 	}
-	line[strcspn(line, "\n")] = '\0';
 	t->exit_code = exec_status_exit(line, &ended);
 	t->ok = ended && t->exit_code == 0;
 	t->waited = true;
@@ -230,38 +275,44 @@ out:
 static void target_run(struct fanout_target *t)
 {
 	struct fanout *f = t->f;
-	char path[PATH_MAX], num[32], *ctl_path;
+	char num[32], *ctl_path;
 	size_t len = strlen(f->ctl_msg);
+	int cdir, sdir = -1, ctl = -1;
 	ssize_t n;
-	int ctl;
 
-	snprintf(path, sizeof(path), "%s/clone", t->dir);
-	n = exec_read_text(path, num, sizeof(num));
+	cdir = open(t->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (cdir < 0) {
+		target_fail(t, EXEC_EXIT_EXECFS, "%s: %s", t->dir,
+			    strerror(errno));
+		return;
+	}
+	n = exec_read_text_at(cdir, "clone", num, sizeof(num));
 	if (n <= 0) {
 		target_fail(t, EXEC_EXIT_EXECFS, "clone: %s",
 			    n < 0 ? strerror((int)-n) : "empty");
-		return;
+		goto out;
 	}
 	num[strcspn(num, "\n")] = '\0';
-	snprintf(path, sizeof(path), "%s/%s", t->dir, num);
-	if (asprintf(&ctl_path, "%s/ctl", path) < 0) {
+	if (asprintf(&ctl_path, "%s/%s/ctl", t->dir, num) < 0) {
 		target_fail(t, EXEC_EXIT_EXECFS, "out of memory");
-		return;
+		goto out;
 	}
 	pthread_mutex_lock(&f->lock);
 	t->ctl_path = ctl_path; /* owned by t */
 	pthread_mutex_unlock(&f->lock);
-	ctl = open(ctl_path, O_WRONLY | O_CLOEXEC);
+	sdir = openat(cdir, num, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	/* Read too: the error line of a failed start, the end status. */
+	ctl = sdir < 0 ? -1 : openat(sdir, "ctl", O_RDWR | O_CLOEXEC);
 	if (ctl < 0) {
 		target_fail(t, EXEC_EXIT_EXECFS, "%s: %s", ctl_path,
 			    strerror(errno));
-		return;
+		goto out;
 	}
 	/* Returns once the process started (or failed to), and its stdin
 	 * was closed. */
 	if (write(ctl, f->ctl_msg, len) != (ssize_t)len &&
-	    !start_went_through(path)) {
-		start_failed(t, path, errno);
+	    !start_went_through(ctl)) {
+		start_failed(t, ctl, errno);
 	} else {
 		char late[sizeof(f->sent)];
 
@@ -274,12 +325,17 @@ static void target_run(struct fanout_target *t)
 		if (late[0] && write(ctl, late, strlen(late)) < 0) {
 			/* it ended already */
 		}
-		target_collect(t, path);
+		target_collect(t, sdir, ctl);
 	}
 	if (write(ctl, "forget\n", 7) < 0) {
 		/* still running (we leave early), or lost: nothing to do */
 	}
-	close(ctl);
+out:
+	if (ctl >= 0)
+		close(ctl);
+	if (sdir >= 0)
+		close(sdir);
+	close(cdir);
 }
 
 static void *target_main(void *arg)

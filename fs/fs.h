@@ -10,6 +10,7 @@
 #include <fuse_lowlevel.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "execfs/list.h"
 
@@ -32,6 +33,10 @@ struct execfs {
 	unsigned resume_seconds; /* a lost session waits this for its node */
 	bool local; /* node dir named by the agent's snapshot */
 	bool unmounting; /* teardown: kernel notifications stop */
+	/* Every file's owner: the user who mounted, read once (each LOOKUP
+	 * and GETATTR stats a file, and getuid is a system call). */
+	uid_t uid;
+	gid_t gid;
 };
 
 /* Event priorities of the mount's loop (event_base_priority_init). An
@@ -48,11 +53,13 @@ struct execfs {
 #define FS_STREAM_BLKSIZE (1024 * 1024)
 
 /* Timeouts the kernel may cache what we answer. Stream files change under
- * it all the time, so their attributes are never cached; names are stable
- * for a second (a removed container is also invalidated explicitly). */
+ * it all the time, so their attributes are never cached (but clone's,
+ * which never change); names are stable for a second (a removed container
+ * is also invalidated explicitly). */
 #define FS_ENTRY_TIMEOUT 1.0
 #define FS_DIR_ATTR_TIMEOUT 1.0
 #define FS_FILE_ATTR_TIMEOUT 0.0
+#define FS_CLONE_ATTR_TIMEOUT 1.0
 
 /* How long a session whose connection was lost waits for its node by
  * default: the agent's default grace (execfs-agent --grace). */

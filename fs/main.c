@@ -332,6 +332,8 @@ int main(int argc, char **argv)
 	list_init(&fs.handles);
 	fs.history_cap = HISTORY_DEFAULT_CAP;
 	fs.resume_seconds = FS_RESUME_SECONDS;
+	fs.uid = getuid();
+	fs.gid = getgid();
 	log_open("execfs", NULL);
 
 	if (mount_opts_parse(argc, argv, &mo, err, sizeof(err)) < 0) {

@@ -104,8 +104,8 @@ static void inode_stat(const struct execfs *fs, const struct inode *i,
 
 	memset(st, 0, sizeof(*st));
 	st->st_ino = inode_number(i);
-	st->st_uid = getuid();
-	st->st_gid = getgid();
+	st->st_uid = fs->uid;
+	st->st_gid = fs->gid;
 	st->st_mtim = inode_mtime(i);
 	if (inode_is_dir(i)) {
 		while ((c = inode_next_child(i, c)))
@@ -175,9 +175,16 @@ static void inode_stat(const struct execfs *fs, const struct inode *i,
 	st->st_ctim = st->st_mtim;
 }
 
+/* With default_permissions the kernel checks a file's mode before each
+ * open, and asks for its attributes again if they expired: clone's never
+ * change (empty, 0400, its directory's owner), so a fan-out's stat and
+ * open of it cost no GETATTR. */
 static double attr_timeout(const struct inode *i)
 {
-	return inode_is_dir(i) ? FS_DIR_ATTR_TIMEOUT : FS_FILE_ATTR_TIMEOUT;
+	if (inode_is_dir(i))
+		return FS_DIR_ATTR_TIMEOUT;
+	return inode_file(i) == FILE_CLONE ? FS_CLONE_ATTR_TIMEOUT :
+					     FS_FILE_ATTR_TIMEOUT;
 }
 
 /* ---- names -------------------------------------------------------------- */

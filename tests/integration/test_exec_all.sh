@@ -5,8 +5,9 @@
 # for a missing program), --json with bytes that are not UTF-8, several
 # globs matching one container twice, --max-parallel 1, usage errors, a
 # reader that goes away (| head), Ctrl-C once (signal INT to every
-# target) and twice (kill, then leave), and that only cloned sessions were
-# used and all were forgotten.
+# target) and twice (kill, then leave), a command whose outputs end
+# before it does (its status from `wait`, not ctl), and that only cloned
+# sessions were used and all were forgotten.
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 # shellcheck source=lib/fsenv.sh
@@ -129,6 +130,22 @@ for c in web-1 web-2 db-1; do
 	wait_for "[ -z \"\$(find '$NODE/default/$c/box' -mindepth 1 -maxdepth 1 -type d)\" ]" 60 ||
 		fail "sessions left in $c: $(for s in "$NODE/default/$c/box"/*/; do cat "$s/status"; done)"
 done
+
+# A command that closes its outputs and runs on: both outputs end while
+# the session runs, so its end is not in ctl yet and comes from `wait`.
+# It ends once a second fan-out creates a file, after the first one has
+# opened `wait`.
+w=$NODE/default/web-1/box
+"$X" exec --all "$w" -- sh -c 'exec >&- 2>&-; while [ ! -e /tmp/go ]; do sleep 0.1; done; exit 5' \
+	>"$TESTDIR/late.out" 2>"$TESTDIR/late.err" </dev/null &
+pid=$!
+wait_for "ls -l /proc/$pid/fd 2>/dev/null | grep -q '/wait\$'" 60 || fail "the fan-out never opened wait"
+assert_eq 0 "$(all_rc "$w" -- touch /tmp/go)" "the second fan-out"
+rc=0
+wait "$pid" || rc=$?
+assert_eq 5 "$rc" "status from wait: $(cat "$TESTDIR/late.err")"
+assert_eq "execfs exec --all: 1 target: 0 exited 0, 1 did not:
+  $p/web-1/box: exited 5 (5)" "$(cat "$TESTDIR/late.err")" "summary from wait"
 
 # Only cloned sessions: the containers' own files untouched.
 assert_eq none "$(read_file "$C/status")" "container status after exec --all"

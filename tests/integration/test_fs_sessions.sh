@@ -37,6 +37,8 @@ assert_eq "exited 5" "$(read_file "$C/$n/wait")" "$n/wait"
 assert_eq "hi" "$(read_file "$C/$n/stdout")" "$n/stdout"
 assert_eq "err" "$(read_file "$C/$n/stderr")" "$n/stderr"
 assert_eq "3 4 9" "$(stat -c %s "$C/$n/stdout" "$C/$n/stderr" "$C/$n/wait" | tr '\n' ' ' | sed 's/ $//')" "sizes of stdout, stderr, wait"
+# Every file and directory belongs to the user who mounted (docs/FILES.md).
+assert_eq "$(id -u):$(id -g)" "$(stat -c %u:%g "$C" "$C/clone" "$C/$n" "$C/$n/ctl" "$C/$n/stdout" | sort -u)" "owners"
 # A cloned session does not become the container's current one.
 assert_eq "none" "$(read_file "$C/status" 60)" "container status after a cloned session ran"
 log "clone: $n/ ran, container files untouched"
