@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "execfs/h2.h"
@@ -37,6 +38,7 @@
 #include "launch.h"
 #include "metrics.h"
 #include "reply.h"
+#include "signame.h"
 #include "session_internal.h"
 #include "spawn.h"
 #include "spawn_report.h"
@@ -275,6 +277,8 @@ static void xsession_exited(struct xsession *s)
 	xsession_check(s);
 }
 
+static void xsession_decided(struct xsession *s, int rc, const char *msg);
+
 /* The launcher reaped the process. May free s. */
 static void launch_on_exit(void *arg, int wstatus)
 {
@@ -285,7 +289,9 @@ static void launch_on_exit(void *arg, int wstatus)
 	s->reaped = true;
 	/* While the start report is pending, it decides what the exit means
 	 * (a failed execve also ends the process). */
-	if (s->report_fd < 0)
+	if (s->died_early)
+		xsession_decided(s, -ECHILD, NULL);
+	else if (s->report_fd < 0)
 		xsession_exited(s);
 }
 
@@ -303,6 +309,41 @@ static void xsession_running(struct xsession *s)
 	xsession_in_flush(s);
 }
 
+/* The start was decided: rc 0 (execve succeeded) or -errno and why;
+ * -ECHILD: the process died before its execve, and was reaped. May free
+ * s. */
+static void xsession_decided(struct xsession *s, int rc, const char *msg)
+{
+	char why[512], name[16];
+
+	s->died_early = false;
+	if (rc == -ECHILD) {
+		if (WIFSIGNALED(s->wstatus))
+			snprintf(why, sizeof(why),
+				 "the entering process died before its "
+				 "execve: killed by SIG%s",
+				 signal_abbrev(WTERMSIG(s->wstatus), name,
+					       sizeof(name)));
+		else
+			snprintf(why, sizeof(why),
+				 "the entering process died before its "
+				 "execve: exit status %d",
+				 WEXITSTATUS(s->wstatus));
+		msg = why;
+		rc = -EIO;
+	}
+	if (rc == 0)
+		xsession_audit_spawned(s);
+	free(s->ids);
+	s->ids = NULL;
+	if (rc == 0)
+		xsession_running(s);
+	else
+		xsession_fail(s, -rc, msg); /* exit_cb still reaps it */
+	if (s->reaped)
+		xsession_exited(s);
+}
+
 /* The start report: did execve succeed? May free s. */
 static void report_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -316,16 +357,13 @@ static void report_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	ev_free(&s->report_ev);
 	fd_close(&s->report_fd);
-	if (rc == 0)
-		xsession_audit_spawned(s);
-	free(s->ids);
-	s->ids = NULL;
-	if (rc == 0)
-		xsession_running(s);
-	else
-		xsession_fail(s, -rc, msg); /* exit_cb still reaps it */
-	if (s->reaped)
-		xsession_exited(s);
+	/* Died before its execve: how, its wait status says, once reaped
+	 * (launch_on_exit decides then). */
+	if (rc == -ECHILD && !s->reaped) {
+		s->died_early = true;
+		return;
+	}
+	xsession_decided(s, rc, msg);
 }
 
 struct event *xsession_report_event(struct xsession *s)
@@ -361,7 +399,9 @@ static void launch_on_start(void *arg, int err, const char *message,
 		if (xsession_out_open(&s->out[i],
 				      i ? st->stderr_fd : st->stdout_fd) < 0)
 			rc = -ENOMEM;
-	if (!s->report_ev || rc < 0) {
+	/* Without ids, an end of the report could not tell B's death
+	 * before its execve from the execve (spawn_report.h). */
+	if (!s->report_ev || !s->ids || rc < 0) {
 		/* The job stays: its exit still comes and is reaped. */
 		launcher_signal(s->job, SIGKILL, 0, 0);
 		ev_free(&s->report_ev);

@@ -170,6 +170,8 @@ struct xsession {
 	struct event *report_ev; /* owned */
 	int wstatus;
 	bool reaped; /* wstatus is valid */
+	bool died_early; /* the report ended before B's execve: failed
+			    once reaped (wstatus says how) */
 	int err; /* XSESSION_FAILED: positive errno */
 	char message[512]; /* XSESSION_FAILED: why */
 

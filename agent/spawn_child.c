@@ -334,10 +334,15 @@ _Noreturn void spawn_helper_main(struct spawn_plan *p)
 	nsflags = p->nsflags & ~(CLONE_NEWUSER | CLONE_NEWCGROUP);
 	if (nsflags && setns(p->pin->pidfd, nsflags) < 0)
 		a_fail(p, STAGE_SETNS, errno);
-	/* For B0; without it (an old kernel) B's reports may come first, as
-	 * before: the agent copes, the audit then lacks B's ids. */
-	if (!p->shared)
+	/* For B0: B's reports come after A's PID report, so that the
+	 * holder of report_fd gets B's ids, without which it takes the
+	 * start for failed (spawn_report.h). The agent needs pidfds for
+	 * every start anyway. */
+	if (!p->shared) {
 		a_pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+		if (a_pidfd < 0)
+			a_fail(p, STAGE_CLONE, errno);
+	}
 	/* A4 */
 	pid = a_clone(p);
 	if (pid < 0)

@@ -6,8 +6,9 @@
  * master), then, once the start was handed over, whoever holds report_fd
  * (spawn_report_read: B's failure, or EOF when its execve closed B's end;
  * spawn_report_read_ids: also the ids B resolved for the user, which it
- * reports once they are decided and checked against run_as, before it
- * takes them).
+ * always reports once they are decided and checked against run_as, before
+ * it takes them, so that an EOF before them is B's death, not its
+ * execve).
  *
  * The agent's end has SO_PASSCRED: each message arrives with its sender's
  * pid as the kernel saw it, so a PID report is taken only from A, which
@@ -278,6 +279,13 @@ int spawn_report_read_ids(int report_fd, pid_t pid, struct spawn_ids *ids,
 			return -EAGAIN;
 		snprintf(err, errlen, "report: %s", strerror(errno));
 		return -EIO;
+	}
+	if (n == 0 && ids && !ids->known) {
+		/* B sends its ids before it goes on to its execve: an end
+		 * without them is B's death (a signal, say) before it. */
+		snprintf(err, errlen,
+			 "the entering process died before its execve");
+		return -ECHILD;
 	}
 	if (n == 0)
 		return 0; /* B's copy closed at execve */

@@ -26,7 +26,10 @@ struct spawn_ids {
  * carries them and was sent by pid (the process the start made, in the
  * reader's pid namespace; the kernel says who sent it). A report of ids
  * from another sender, a second one, or one that is malformed is ignored
- * (-EAGAIN, as for any report that decides nothing). ids NULL: ignored.
+ * (-EAGAIN, as for any report that decides nothing). An end of the report
+ * before B's ids came is B's death before its execve (B always sends them
+ * first): -ECHILD, err says so; the wait status says how it died. ids
+ * NULL: ids are ignored, and an end is taken as the execve's.
  */
 int spawn_report_read_ids(int report_fd, pid_t pid, struct spawn_ids *ids,
 			  char *err, size_t errlen);

@@ -19,6 +19,7 @@
 
 #include "initpin.h"
 #include "readfile.h"
+#include "signame.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -221,6 +222,29 @@ static int entry_ready(struct spawn_entry *e, struct spawn_result *res,
 	return 0;
 }
 
+/* B's report ended before its READY: B died. How, if it is a zombie
+ * already (its end of the report closes a moment before; it is not
+ * waited for). */
+static void entry_death(const struct spawn_entry *e, char *err, size_t errlen)
+{
+	siginfo_t si;
+	char name[16];
+
+	memset(&si, 0, sizeof(si));
+	if (e->pidfd < 0 ||
+	    waitid(P_PIDFD, e->pidfd, &si, WEXITED | WNOHANG | WNOWAIT) < 0 ||
+	    si.si_pid == 0)
+		snprintf(err, errlen, "the entering process died");
+	else if (si.si_code == CLD_EXITED)
+		snprintf(err, errlen,
+			 "the entering process died: exit status %d",
+			 si.si_status);
+	else
+		snprintf(err, errlen,
+			 "the entering process died: killed by SIG%s",
+			 signal_abbrev(si.si_status, name, sizeof(name)));
+}
+
 /* One message in; 1: go on reading, 0: ready, -errno: failed (err says
  * why). fd is the one the message carried. */
 static int entry_take(struct spawn_entry *e, const struct spawn_msg *m, int fd,
@@ -308,9 +332,10 @@ int spawn_entry_step(struct spawn_entry *e, struct spawn_result *res, char *err,
 		if (n == 0) {
 			if (e->failure.magic && !e->helper)
 				goto out_failed;
-			snprintf(err, errlen, "%s",
-				 e->helper ? "spawn helper died" :
-					     "the entering process died");
+			if (e->helper)
+				snprintf(err, errlen, "spawn helper died");
+			else
+				entry_death(e, err, errlen);
 			rc = -EIO;
 			goto out_fail;
 		}

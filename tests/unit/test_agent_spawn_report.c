@@ -4,7 +4,8 @@
  * whole by the holder of report_fd, only from the process the start made
  * (the kernel's SCM_CREDENTIALS say who sent it), only once, and never
  * when cut or over its bounds; a failure after it is still the start's
- * outcome, and EOF (execve) still success.
+ * outcome, and EOF (execve) success only after B's ids: before them, EOF is
+ * B's death before its execve (a signal), a failed start.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +18,7 @@
 #include "spawn_report.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -147,12 +149,61 @@ static void test_ids_malformed(void **state)
 	close(p[0]);
 }
 
+/* B dies by a signal before its execve (before its ids): the report ends
+ * as after an execve, and that is a failed start, not a successful one. */
+static void test_death_before_ids(void **state)
+{
+	struct spawn_ids ids = { 0 };
+	int p[2], st;
+	char err[256];
+	pid_t child;
+
+	(void)state;
+	report_pair(p);
+	if ((child = fork()) == 0) {
+		close(p[0]);
+		signal(SIGSEGV, SIG_DFL); /* cmocka catches it */
+		raise(SIGSEGV);
+		_exit(0);
+	}
+	assert_true(child > 0);
+	close(p[1]);
+	assert_int_equal(waitpid(child, &st, 0), child);
+	assert_true(WIFSIGNALED(st));
+	assert_int_equal(spawn_report_read_ids(p[0], child, &ids, err,
+					       sizeof(err)),
+			 -ECHILD);
+	assert_non_null(strstr(err, "died before its execve"));
+	assert_false(ids.known);
+	close(p[0]);
+}
+
+/* Ids from another sender do not count: the end is still B's death. */
+static void test_death_after_foreign_ids(void **state)
+{
+	struct spawn_ids ids = { 0 };
+	char err[256];
+	int p[2];
+
+	(void)state;
+	report_pair(p);
+	spawn_ids_send(p[1], 0, 0, NULL, 0); /* from us, not from pid 1 */
+	close(p[1]);
+	assert_int_equal(spawn_report_read_ids(p[0], 1, &ids, err, sizeof(err)),
+			 -EAGAIN);
+	assert_int_equal(spawn_report_read_ids(p[0], 1, &ids, err, sizeof(err)),
+			 -ECHILD);
+	close(p[0]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ids_read),
 		cmocka_unit_test(test_ids_other_sender),
 		cmocka_unit_test(test_ids_malformed),
+		cmocka_unit_test(test_death_before_ids),
+		cmocka_unit_test(test_death_after_foreign_ids),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

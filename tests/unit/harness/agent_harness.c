@@ -28,6 +28,7 @@
 #include "execfs/proto.h"
 #include "inventory.h"
 #include "policy.h"
+#include "spawn_internal.h"
 #include "server.h"
 #include "session.h"
 
@@ -169,7 +170,9 @@ static void fake_pty(struct fake_job *j, struct launch_started *st)
 
 void fake_job_start(struct fake_job *j)
 {
-	struct launch_started st = { .pid = 4242 + (pid_t)j->h->njobs };
+	/* Its pid is ours: the ids of fake_job_exec_ok() come from us, and
+	 * are taken only from the start's process (spawn_report.h). */
+	struct launch_started st = { .pid = getpid() };
 	int p[2];
 
 	assert_false(j->started);
@@ -193,6 +196,9 @@ void fake_job_start(struct fake_job *j)
 		socketpair(AF_UNIX,
 			   SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, p),
 		0);
+	assert_int_equal(setsockopt(p[0], SOL_SOCKET, SO_PASSCRED, &(int){ 1 },
+				    sizeof(int)),
+			 0);
 	st.report_fd = p[0];
 	j->report_wr = p[1];
 	assert_non_null(j->base.arg);
@@ -201,6 +207,8 @@ void fake_job_start(struct fake_job *j)
 
 void fake_job_exec_ok(struct fake_job *j)
 {
+	/* As B: its ids first, then its execve closes its end. */
+	spawn_ids_send(j->report_wr, getuid(), getgid(), NULL, 0);
 	fd_close(&j->report_wr);
 }
 
