@@ -258,14 +258,17 @@ static long clone_onto(long nr, long a0, long a1, struct spawn_plan *p)
 	long ret;
 
 	/* The syscall keeps every register but rax, rcx and r11: the child
-	 * finds fn and p where the parent left them. The stack's top is
-	 * 16-byte aligned, as a call wants it. */
+	 * finds fn and p where the parent left them, and takes them before
+	 * it clears rbp (the compiler may have put one there; rax is free
+	 * once tested). The stack's top is 16-byte aligned, as a call wants
+	 * it. */
 	__asm__ volatile("syscall\n\t"
 			 "test %%rax, %%rax\n\t"
 			 "jnz 1f\n\t"
-			 "xor %%ebp, %%ebp\n\t"
+			 "mov %[fn], %%rax\n\t"
 			 "mov %[p], %%rdi\n\t"
-			 "call *%[fn]\n\t"
+			 "xor %%ebp, %%ebp\n\t"
+			 "call *%%rax\n\t"
 			 "ud2\n"
 			 "1:"
 			 : "=a"(ret)
