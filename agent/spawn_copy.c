@@ -32,6 +32,7 @@
 #include "initpin.h"
 #include "readfile.h"
 #include "seccomp_profile.h"
+#include "execfs/log.h"
 
 #include <errno.h>
 #include <link.h>
@@ -361,10 +362,13 @@ static bool overlaps(const struct kept_objects *k, uintptr_t lo, uintptr_t hi)
 	return false;
 }
 
+/* The kernel's own mappings ([vdso], [vvar], [uprobes], ...) are kept:
+ * some (VM_IO, VM_PFNMAP) refuse MADV_DONTFORK, and B may need the vDSO.
+ * Only the heap and the stack are ours to leave out. */
 static bool is_special(const char *name)
 {
-	return !strcmp(name, "[vdso]") || !strcmp(name, "[vvar]") ||
-	       !strcmp(name, "[vvar_vclock]");
+	return name[0] == '[' && strcmp(name, "[heap]") != 0 &&
+	       strncmp(name, "[stack", 6) != 0;
 }
 
 static void kept_add(struct spawn_mem *m, uintptr_t lo, uintptr_t hi)
@@ -450,6 +454,44 @@ static size_t merge_kept(const struct spawn_mem *m,
 	return n;
 }
 
+/* A madvise over a gap failed (other than for its holes, ENOMEM): it
+ * stopped at a mapping that refuses it, and those after it are unmarked.
+ * Every mapping in the gaps gets MADV_DOFORK back, one at a time, so that
+ * the agent's real forks copy them, and from now on nothing is left
+ * out. */
+static void mem_give_up(struct spawn_mem *m, const char *what)
+{
+	char *maps = NULL, *line, *next;
+	unsigned long lo, hi;
+	size_t i;
+	int err = errno;
+
+	if (!read_file_at(AT_FDCWD, "/proc/self/maps", 4 << 20, &maps, NULL,
+			  NULL))
+		for (line = maps; line && *line; line = next) {
+			next = strchr(line, '\n');
+			if (next)
+				*next++ = '\0';
+			if (sscanf(line, "%lx-%lx", &lo, &hi) != 2)
+				continue;
+			for (i = 0; i < m->nout; i++) {
+				uintptr_t a = lo > m->out[i].lo ? lo :
+								  m->out[i].lo;
+				uintptr_t b = hi < m->out[i].hi ? hi :
+								  m->out[i].hi;
+
+				if (a < b)
+					madvise((void *)a, b - a, MADV_DOFORK);
+			}
+		}
+	free(maps);
+	m->nout = 0;
+	m->nkept = 0;
+	log_warn("spawn: %s: %s: each process entering a container gets a "
+		 "copy of all our memory from now on",
+		 what, strerror(err));
+}
+
 void spawn_mem_exclude(struct spawn_mem *m, const struct spawn_range *extra,
 		       size_t nextra)
 {
@@ -469,7 +511,11 @@ void spawn_mem_exclude(struct spawn_mem *m, const struct spawn_range *extra,
 
 		if (hi > lo) {
 			m->out[m->nout++] = (struct spawn_range){ lo, hi };
-			madvise((void *)lo, hi - lo, MADV_DONTFORK);
+			if (madvise((void *)lo, hi - lo, MADV_DONTFORK) < 0 &&
+			    errno != ENOMEM) {
+				mem_give_up(m, "MADV_DONTFORK");
+				return;
+			}
 		}
 		if (i < n)
 			lo = all[i].hi;
@@ -482,7 +528,11 @@ void spawn_mem_restore(struct spawn_mem *m)
 
 	/* The same gaps: nothing maps or unmaps while A runs. */
 	for (i = 0; i < m->nout; i++)
-		madvise((void *)m->out[i].lo, m->out[i].hi - m->out[i].lo,
-			MADV_DOFORK);
+		if (madvise((void *)m->out[i].lo, m->out[i].hi - m->out[i].lo,
+			    MADV_DOFORK) < 0 &&
+		    errno != ENOMEM) {
+			mem_give_up(m, "MADV_DOFORK");
+			return;
+		}
 	m->nout = 0;
 }
