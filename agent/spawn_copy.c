@@ -14,7 +14,11 @@
  * is a copy-on-write fault (10-30 us on a virtual machine with shadow
  * page tables, more with the TLB shootdown it sends). B needs none of it:
  * its code calls only libc (the program is linked with -z now, so no
- * symbol is ever looked up in B), and it reads only the plan's copy. What
+ * symbol is ever looked up in B; with a preloaded library, which may
+ * interpose what B calls, nothing is left out), and it reads only the
+ * plan's copy. libc's own 14 lazy PLT slots (realloc, calloc, ld.so's
+ * private _dl_* and __tls_get_addr) are never reached by what B calls;
+ * a lookup there would need ld.so's link maps, and is not checked. What
  * is left out is left out whole: nothing is shared, B still gets a
  * private copy of what it keeps, and a read in B of anything left out is
  * a SIGSEGV that fails the start, never stale or zeroed data.
@@ -43,6 +47,7 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define ARENA_ALIGN 16
@@ -387,10 +392,16 @@ int spawn_mem_scan(struct spawn_mem *m)
 	struct kept_objects k = { .interp = getauxval(AT_BASE) };
 	char *maps, *line, *next, *name;
 	unsigned long lo, hi;
+	struct stat st;
 	size_t len;
 	int rc;
 
 	memset(m, 0, sizeof(*m));
+	/* A preloaded library may interpose what B calls, from memory that
+	 * is not kept: leave nothing out. */
+	if ((getenv("LD_PRELOAD") && *getenv("LD_PRELOAD")) ||
+	    (stat("/etc/ld.so.preload", &st) == 0 && st.st_size > 0))
+		return -EPERM;
 	dl_iterate_phdr(kept_object, &k);
 	/* The thread's control block: errno, the stack guard. */
 	if (k.ntls < SPAWN_MAX_KEPT)

@@ -527,6 +527,7 @@ struct spawner *spawner_new(struct event_base *base)
 		log_info("spawn: each process entering a container gets a "
 			 "copy of all our memory: %s",
 			 rc == -ENOTSUP ? "symbols are bound lazily" :
+			 rc == -EPERM	? "a library is preloaded" :
 					  strerror(-rc));
 	if (!read_file_at(AT_FDCWD, "/proc/sys/kernel/cap_last_cap", 64, &buf,
 			  NULL, NULL)) {

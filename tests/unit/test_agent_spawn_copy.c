@@ -19,6 +19,7 @@
 #include "seccomp_profile.h"
 #include "spawn_internal.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -315,12 +316,28 @@ static void test_left_out(void **state)
 	free(heap);
 }
 
+/* With a preloaded library (it may interpose what B calls), nothing is
+ * left out. */
+static void test_preload_keeps_all(void **state)
+{
+	struct spawn_mem m;
+
+	(void)state;
+	assert_int_equal(setenv("LD_PRELOAD", "/nonexistent.so", 1), 0);
+	assert_int_equal(spawn_mem_scan(&m), -EPERM);
+	assert_int_equal(m.nkept, 0);
+	spawn_mem_exclude(&m, NULL, 0);
+	assert_int_equal(m.nout, 0);
+	assert_int_equal(unsetenv("LD_PRELOAD"), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_copy_complete),
 		cmocka_unit_test(test_copy_grows),
 		cmocka_unit_test(test_left_out),
+		cmocka_unit_test(test_preload_keeps_all),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
